@@ -1,0 +1,90 @@
+import { fromUser, isBuiltin, type Aggregate, type UserAggregate } from './aggregate.js';
+
+export type AggregateLike<E = any> = Aggregate<any, any, any, E> | UserAggregate<E>;
+export type AggregateSpec<E = any> = Record<string, AggregateLike<E>>;
+
+/** Why extraction failed: a user function threw, or it returned an unacceptable value. */
+export type ExtractProblem = { kind: 'threw'; error: unknown } | { kind: 'value'; message: string };
+
+/**
+ * The named aggregates of one `.aggregate({...})`, applied together. An accumulator is an array with
+ * one slot per aggregate. Applying an event is all-or-nothing: every input is extracted and checked
+ * first, user adds run into scratch space, and only then is anything written.
+ */
+export class AggregateSet {
+  readonly names: string[];
+  private readonly aggs: Aggregate[];
+  private readonly values: unknown[];
+  private readonly userSlots: number[];
+  private readonly builtinSlots: number[];
+  private readonly staged: unknown[];
+
+  constructor(spec: AggregateSpec) {
+    this.names = Object.keys(spec);
+    this.aggs = this.names.map((n) => (isBuiltin(spec[n]) ? (spec[n] as Aggregate) : fromUser(spec[n] as UserAggregate)));
+    this.values = new Array(this.aggs.length);
+    this.staged = new Array(this.aggs.length);
+    this.userSlots = this.aggs.flatMap((a, i) => (a.userCode ? [i] : []));
+    this.builtinSlots = this.aggs.flatMap((a, i) => (a.userCode ? [] : [i]));
+  }
+
+  /** Names of aggregates that cannot merge (a problem for session windows). */
+  unmergeable(): string[] {
+    return this.names.filter((_, i) => this.aggs[i].merge === null);
+  }
+
+  /** Read every aggregate's input from `event` into scratch space; null when all is well. */
+  extract(event: unknown): ExtractProblem | null {
+    const aggs = this.aggs;
+    for (let i = 0; i < aggs.length; i++) {
+      const agg = aggs[i];
+      let v: unknown = event;
+      if (agg.extract !== null) {
+        try {
+          v = agg.extract(event);
+        } catch (error) {
+          return { kind: 'threw', error };
+        }
+        const problem = agg.check(v);
+        if (problem !== null) return { kind: 'value', message: `${this.names[i]}: ${problem}` };
+      }
+      this.values[i] = v;
+    }
+    return null;
+  }
+
+  create(): unknown[] {
+    return this.aggs.map((a) => a.init());
+  }
+
+  /**
+   * Add the extracted values to every accumulator in `accs`. If a user aggregate throws, nothing has
+   * been written and the error propagates.
+   */
+  addAll(accs: unknown[][], seq: number): void {
+    const { aggs, values, userSlots, builtinSlots } = this;
+    if (userSlots.length > 0) {
+      const staged: unknown[][] = accs.map((acc) => userSlots.map((i) => aggs[i].add(acc[i], values[i], seq)));
+      for (let w = 0; w < accs.length; w++) for (let u = 0; u < userSlots.length; u++) accs[w][userSlots[u]] = staged[w][u];
+    }
+    for (let w = 0; w < accs.length; w++) {
+      const acc = accs[w];
+      for (let b = 0; b < builtinSlots.length; b++) {
+        const i = builtinSlots[b];
+        acc[i] = aggs[i].add(acc[i], values[i], seq);
+      }
+    }
+  }
+
+  /** A new accumulator combining a and b (neither is modified by built-ins). */
+  merge(a: unknown[], b: unknown[]): unknown[] {
+    const out = this.staged.slice();
+    for (let i = 0; i < this.aggs.length; i++) out[i] = this.aggs[i].merge!(a[i], b[i]);
+    return out;
+  }
+
+  /** Write each named result into `into`. May throw if a user result() throws. */
+  writeResults(acc: unknown[], into: Record<string, unknown>): void {
+    for (let i = 0; i < this.aggs.length; i++) into[this.names[i]] = this.aggs[i].result(acc[i]);
+  }
+}

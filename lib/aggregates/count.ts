@@ -1,0 +1,11 @@
+import { builtin } from './aggregate.js';
+
+/** The number of events in the window. */
+export const count = () => builtin<unknown, number, number>({
+  label: 'count',
+  extract: null,
+  init: () => 0,
+  add: (acc) => acc + 1,
+  merge: (a, b) => a + b,
+  result: (acc) => acc,
+});

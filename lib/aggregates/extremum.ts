@@ -1,0 +1,15 @@
+import { builtin, numberProblem } from './aggregate.js';
+
+/** min() and max(): the same fold with the comparison flipped. Result is null for no values. */
+export function extremum<E>(label: 'min' | 'max', fn: (event: E) => number) {
+  const better = label === 'min' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
+  return builtin<number, number | null, number | null, E>({
+    label,
+    extract: fn,
+    check: (v) => numberProblem(label, v),
+    init: () => null,
+    add: (acc, v) => (acc === null || better(v, acc) ? v : acc),
+    merge: (a, b) => (a === null ? b : b === null ? a : better(b, a) ? b : a),
+    result: (acc) => acc,
+  });
+}

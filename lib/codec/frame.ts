@@ -1,0 +1,137 @@
+import { Decoder, Encoder } from 'cbor-x';
+
+/**
+ * A frame is a batch of records laid out by column, so the fixed-size fields cost a typed-array store
+ * each and only keys and values go through cbor-x (with record structures, so repeated event shapes
+ * are described once per frame):
+ *
+ *   u32 count | u32 cbor bytes | f64 ts[n] | f64 wm[n] | f64 pos[n] | u16 kg[n] | u16 src[n]
+ *   | u8 kind[n] | u8 pipe[n] | pad to 8 | cbor [keys[], values[]]
+ *
+ * Columns are decoded as views into the frame's bytes (which must start 8-byte aligned).
+ */
+const HEADER = 8;
+
+function layout(count: number) {
+  const ts = HEADER;
+  const wm = ts + count * 8;
+  const pos = wm + count * 8;
+  const kg = pos + count * 8;
+  const src = kg + count * 2;
+  const kind = src + count * 2;
+  const pipe = kind + count;
+  const body = (pipe + count + 7) & ~7;
+  return { ts, wm, pos, kg, src, kind, pipe, body };
+}
+
+const encoder = new Encoder({ useRecords: true });
+
+/** Accumulates records for one destination; `encode()` turns a range of them into frame bytes. */
+export class FrameBuilder {
+  readonly capacity: number;
+  count = 0;
+  readonly kind: Uint8Array;
+  readonly pipe: Uint8Array;
+  readonly src: Uint16Array;
+  readonly kg: Uint16Array;
+  readonly ts: Float64Array;
+  readonly wm: Float64Array;
+  readonly pos: Float64Array;
+  readonly keys: unknown[] = [];
+  readonly values: unknown[] = [];
+
+  constructor(capacity = 1024) {
+    this.capacity = capacity;
+    this.kind = new Uint8Array(capacity);
+    this.pipe = new Uint8Array(capacity);
+    this.src = new Uint16Array(capacity);
+    this.kg = new Uint16Array(capacity);
+    this.ts = new Float64Array(capacity);
+    this.wm = new Float64Array(capacity);
+    this.pos = new Float64Array(capacity);
+  }
+
+  get full(): boolean {
+    return this.count >= this.capacity;
+  }
+
+  add(kind: number, pipe: number, src: number, kg: number, ts: number, wm: number, pos: number, key: unknown, value: unknown): void {
+    const i = this.count++;
+    this.kind[i] = kind;
+    this.pipe[i] = pipe;
+    this.src[i] = src;
+    this.kg[i] = kg;
+    this.ts[i] = ts;
+    this.wm[i] = wm;
+    this.pos[i] = pos;
+    this.keys.push(key);
+    this.values.push(value);
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.keys.length = 0;
+    this.values.length = 0;
+  }
+
+  /** Encode records [from, to) into a standalone frame. */
+  encode(from = 0, to = this.count): EncodedFrame {
+    const n = to - from;
+    const body = encoder.encode(from === 0 && to === this.count ? [this.keys, this.values] : [this.keys.slice(from, to), this.values.slice(from, to)]);
+    const at = layout(n);
+    const size = at.body + body.length;
+    const out = new Uint8Array(size);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, n, true);
+    view.setUint32(4, body.length, true);
+    new Float64Array(out.buffer, at.ts, n).set(this.ts.subarray(from, to));
+    new Float64Array(out.buffer, at.wm, n).set(this.wm.subarray(from, to));
+    new Float64Array(out.buffer, at.pos, n).set(this.pos.subarray(from, to));
+    new Uint16Array(out.buffer, at.kg, n).set(this.kg.subarray(from, to));
+    new Uint16Array(out.buffer, at.src, n).set(this.src.subarray(from, to));
+    out.set(this.kind.subarray(from, to), at.kind);
+    out.set(this.pipe.subarray(from, to), at.pipe);
+    out.set(body, at.body);
+    return out;
+  }
+}
+
+export type EncodedFrame = Uint8Array;
+
+const decoder = new Decoder({ useRecords: true });
+
+/** A decoded frame: column views into the frame's bytes plus the decoded keys and values. */
+export class FrameView {
+  count = 0;
+  kind!: Uint8Array;
+  pipe!: Uint8Array;
+  src!: Uint16Array;
+  kg!: Uint16Array;
+  ts!: Float64Array;
+  wm!: Float64Array;
+  pos!: Float64Array;
+  keys!: unknown[];
+  values!: unknown[];
+
+  /** `bytes` must start at an 8-byte aligned offset of its buffer. */
+  decode(bytes: Uint8Array): this {
+    const buffer = bytes.buffer;
+    const base = bytes.byteOffset;
+    const view = new DataView(buffer, base, HEADER);
+    const n = view.getUint32(0, true);
+    const bodyLength = view.getUint32(4, true);
+    const at = layout(n);
+    this.count = n;
+    this.ts = new Float64Array(buffer, base + at.ts, n);
+    this.wm = new Float64Array(buffer, base + at.wm, n);
+    this.pos = new Float64Array(buffer, base + at.pos, n);
+    this.kg = new Uint16Array(buffer, base + at.kg, n);
+    this.src = new Uint16Array(buffer, base + at.src, n);
+    this.kind = new Uint8Array(buffer, base + at.kind, n);
+    this.pipe = new Uint8Array(buffer, base + at.pipe, n);
+    const [keys, values] = decoder.decode(bytes.subarray(at.body, at.body + bodyLength)) as [unknown[], unknown[]];
+    this.keys = keys;
+    this.values = values;
+    return this;
+  }
+}

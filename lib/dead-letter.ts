@@ -1,0 +1,63 @@
+import type { ErrorCode } from './errors.js';
+
+/** Where in a pipeline a bad event was caught. */
+export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer';
+
+/** What went wrong with one event, before it is placed (see `deadLetter`). */
+export interface Problem {
+  code: ErrorCode;
+  stage: Stage;
+  /** The cause: the thrown error's name and message, or what is wrong with the value. */
+  detail: string;
+  key?: unknown;
+  event?: unknown;
+  raw?: string;
+}
+
+/** Where an event came from. */
+export interface Location {
+  /** 'ingest' for engine.ingest(), the name given to ingest() (a file name), or 'timer'. */
+  source: string;
+  /** Line number (1-based) for line sources; the event's ordinal in its source; a timer's time. */
+  position: number;
+  kind: 'line' | 'ordinal' | 'timer';
+}
+
+/**
+ * One record on the errors (dead-letter) output: what went wrong and where, with the offending event
+ * so it can be inspected or replayed. Nothing else is lost when one of these is produced.
+ */
+export interface DeadLetter extends Problem {
+  message: string;
+  source: string;
+  position: number;
+  pipeline?: string;
+}
+
+export function where(loc: Location): string {
+  switch (loc.kind) {
+    case 'line': return `${loc.source}:${loc.position}`;
+    case 'ordinal': return `${loc.source} event #${loc.position}`;
+    case 'timer': return `timer at ${loc.position}`;
+  }
+}
+
+export function deadLetter(problem: Problem, pipeline: string | undefined, loc: Location): DeadLetter {
+  const what = pipeline === undefined ? problem.stage : `${problem.stage}() of pipeline '${pipeline}'`;
+  const key = problem.key === undefined ? '' : ` (key ${safeJson(problem.key)})`;
+  return {
+    ...problem,
+    message: `${what} at ${where(loc)}${key}: ${problem.detail}`,
+    source: loc.source,
+    position: loc.position,
+    ...(pipeline === undefined ? {} : { pipeline }),
+  };
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

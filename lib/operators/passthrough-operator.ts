@@ -1,0 +1,12 @@
+import type { Operator, OperatorOutput } from './operator.js';
+
+/** Pipelines with no window or process function: each event (after filter/map) is a result. */
+export class PassthroughOperator implements Operator {
+  constructor(private readonly out: OperatorOutput) {}
+
+  onEvent(_kg: number, _key: unknown, _sk: unknown, _ts: number, _wm: number, _src: number, _pos: number, _seq: number, event: unknown): void {
+    this.out.result(event);
+  }
+
+  advance(): void {}
+}

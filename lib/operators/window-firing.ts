@@ -1,0 +1,31 @@
+import type { AggregateSet, ExtractProblem } from '../aggregates/aggregate-set.js';
+import type { Problem } from '../dead-letter.js';
+import { codes, describeThrown } from '../errors.js';
+import type { OperatorOutput } from './operator.js';
+import { TIMER_SOURCE } from './operator.js';
+
+/** The parts every window operator shares: turning an accumulator into a result, and reporting. */
+export class WindowEmitter {
+  constructor(private readonly aggregates: AggregateSet, private readonly out: OperatorOutput) {}
+
+  emit(key: unknown, kg: number, start: number, end: number, acc: unknown[]): void {
+    const result: Record<string, unknown> = { key, windowStart: start, windowEnd: end };
+    try {
+      this.aggregates.writeResults(acc, result);
+    } catch (err) {
+      this.out.problem({ code: codes.USER_FUNCTION, stage: 'aggregate', detail: `result() threw for window [${start}, ${end}): ${describeThrown(err)}`, key }, kg, TIMER_SOURCE, end - 1);
+      return;
+    }
+    this.out.result(result);
+  }
+
+  extractProblem(p: ExtractProblem, key: unknown, event: unknown): Problem {
+    return p.kind === 'threw'
+      ? { code: codes.USER_FUNCTION, stage: 'aggregate', detail: describeThrown(p.error), key, event }
+      : { code: codes.BAD_VALUE, stage: 'aggregate', detail: p.message, key, event };
+  }
+
+  addThrew(err: unknown, key: unknown, event: unknown): Problem {
+    return { code: codes.USER_FUNCTION, stage: 'aggregate', detail: `add() threw: ${describeThrown(err)}`, key, event };
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The shared layout of one single-producer/single-consumer ring.
+ *
+ * Both sides import this module, so the meaning of every shared slot lives in one place.
+ * The control block is an Int32Array over its own SharedArrayBuffer; each counter sits on its
+ * own 64-byte cache line so the producer's and the consumer's stores do not false-share.
+ *
+ * WRITE and READ are free-running byte counters (they wrap at 2^32). The number of bytes in use is
+ * `(WRITE - READ) | 0`, which stays correct across the wrap because capacity is at most 2^30.
+ */
+export const WRITE = 0;
+export const READ = 16;
+/** Set to 1 by a consumer about to sleep on WRITE; the producer notifies only when it is set. */
+export const CONSUMER_WAITING = 32;
+/** Set to 1 by a producer about to sleep on READ; the consumer notifies only when it is set. */
+export const PRODUCER_WAITING = 48;
+export const CONTROL_INTS = 64;
+
+/** Every frame starts on an 8-byte boundary so Float64Array views of its columns line up. */
+export const ALIGN = 8;
+/** A frame header: u32 payload length, u32 reserved. */
+export const FRAME_HEADER = 8;
+/** A header whose length is PAD means "the rest of the buffer is unused, continue at offset 0". */
+export const PAD = 0xffffffff;
+
+export interface RingBuffers {
+  control: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+}
+
+export const DEFAULT_RING_BYTES = 4 * 1024 * 1024;
+
+export function createRing(capacity = DEFAULT_RING_BYTES): RingBuffers {
+  if (!Number.isInteger(capacity) || capacity < 1024 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
+    throw new RangeError(`ring capacity must be a power of two between 1 KiB and 1 GiB, got ${capacity}`);
+  }
+  return {
+    control: new SharedArrayBuffer(CONTROL_INTS * 4),
+    data: new SharedArrayBuffer(capacity),
+  };
+}
+
+/** The largest frame a ring accepts: half its capacity, which guarantees progress (see RingWriter). */
+export function maxFrameBytes(capacity: number): number {
+  return capacity / 2 - FRAME_HEADER;
+}
+
+export function alignUp(n: number): number {
+  return (n + ALIGN - 1) & ~(ALIGN - 1);
+}

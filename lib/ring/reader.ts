@@ -1,0 +1,70 @@
+import { CONSUMER_WAITING, FRAME_HEADER, PAD, PRODUCER_WAITING, READ, WRITE, alignUp, type RingBuffers } from './layout.js';
+import { waitWhileEqual } from './wait.js';
+
+const WAIT_TIMEOUT_MS = 100;
+
+/**
+ * The consuming side of an SPSC ring. `read()` copies the next frame out of shared memory into a
+ * reusable local buffer and frees its space at once, so the producer never waits on our processing,
+ * and decoders never see a SharedArrayBuffer (TextDecoder rejects shared views).
+ */
+export class RingReader {
+  private readonly control: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private readonly capacity: number;
+  /** Local copy of READ: only this thread ever stores it. */
+  private read: number;
+  private local = new Uint8Array(64 * 1024);
+
+  constructor(ring: RingBuffers) {
+    this.control = new Int32Array(ring.control);
+    this.bytes = new Uint8Array(ring.data);
+    this.view = new DataView(ring.data);
+    this.capacity = ring.data.byteLength;
+    this.read = Atomics.load(this.control, READ);
+  }
+
+  /**
+   * The next frame's payload, or null when the ring is empty. The returned view is valid until the
+   * next call (the local buffer is reused).
+   */
+  next(): Uint8Array | null {
+    const write = Atomics.load(this.control, WRITE);
+    if (write === this.read) return null;
+    const cap = this.capacity;
+    let offset = this.read & (cap - 1);
+    let consumed = 0;
+    let length = this.view.getUint32(offset, true);
+    if (length === PAD) {
+      consumed = cap - offset;
+      offset = 0;
+      length = this.view.getUint32(0, true);
+    }
+    consumed += alignUp(FRAME_HEADER + length);
+    if (this.local.length < length) this.local = new Uint8Array(Math.max(length, this.local.length * 2));
+    const start = offset + FRAME_HEADER;
+    this.local.set(this.bytes.subarray(start, start + length));
+    this.read = (this.read + consumed) | 0;
+    Atomics.store(this.control, READ, this.read);
+    if (Atomics.load(this.control, PRODUCER_WAITING) !== 0) Atomics.notify(this.control, READ);
+    return this.local.subarray(0, length);
+  }
+
+  /** Resolve when data may be available (or after a bounded wait: callers re-check with next()). */
+  async waitForData(): Promise<void> {
+    Atomics.store(this.control, CONSUMER_WAITING, 1);
+    // Re-check after announcing the wait, or a frame published in between would go unnoticed.
+    const write = Atomics.load(this.control, WRITE);
+    if (write === this.read) await waitWhileEqual(this.control, WRITE, write, WAIT_TIMEOUT_MS);
+    Atomics.store(this.control, CONSUMER_WAITING, 0);
+  }
+
+  /** Blocking variant for threads that have nothing else to do (tests, benchmarks). */
+  waitForDataSync(timeoutMs = WAIT_TIMEOUT_MS): void {
+    Atomics.store(this.control, CONSUMER_WAITING, 1);
+    const write = Atomics.load(this.control, WRITE);
+    if (write === this.read) Atomics.wait(this.control, WRITE, write, timeoutMs);
+    Atomics.store(this.control, CONSUMER_WAITING, 0);
+  }
+}

@@ -1,0 +1,138 @@
+import type { FrameSender, Oversize } from './codec/frame-sender.js';
+import { END, EVENT, WATERMARK } from './codec/records.js';
+import type { Problem, Stage } from './dead-letter.js';
+import { codes, describeThrown } from './errors.js';
+import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
+import type { Pipeline } from './pipeline.js';
+import { BoundedOutOfOrderness, toEventTime } from './time/watermarks.js';
+
+interface Route {
+  index: number;
+  pipeline: Pipeline;
+  watermarks: BoundedOutOfOrderness | null;
+  broadcast: number;
+}
+
+/** How the router reports an event it cannot route: (problem, pipeline index, src, pos). */
+export type RouteProblem = (problem: Problem, pipe: number, src: number, pos: number) => void;
+
+/**
+ * The main-thread half of every pipeline: runs the stateless chain (filter/map), extracts key and
+ * event time, and appends the event to the frame of the actor owning its key-group, stamped with the
+ * pipeline's watermark as it stood just before this event. Watermarks advance in source order, so
+ * every actor sees the same watermark at the same point of the input whatever the worker count.
+ */
+export class Router {
+  private readonly routes: Route[];
+  private readonly owner: Int32Array;
+  private roundRobin = 0;
+
+  constructor(pipelines: Pipeline[], private readonly senders: FrameSender[], private readonly maxKeyGroups: number,
+              private readonly report: RouteProblem) {
+    this.routes = pipelines.map((pipeline, index) => ({
+      index,
+      pipeline,
+      watermarks: pipeline.timeSelector ? new BoundedOutOfOrderness(pipeline.outOfOrderMs) : null,
+      broadcast: -Infinity,
+    }));
+    this.owner = new Int32Array(maxKeyGroups);
+    for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
+  }
+
+  route(event: unknown, src: number, pos: number): void {
+    for (const r of this.routes) this.routeOne(r, event, src, pos);
+  }
+
+  /** Send each pipeline's watermark to every actor if it moved since the last broadcast. */
+  broadcastWatermarks(): void {
+    for (const r of this.routes) {
+      if (r.watermarks === null) continue;
+      const wm = r.watermarks.current();
+      if (wm <= r.broadcast) continue;
+      r.broadcast = wm;
+      for (let a = 0; a < this.senders.length; a++) this.append(a, WATERMARK, r.index, 0, 0, NaN, wm, 0, undefined, undefined);
+    }
+  }
+
+  end(): void {
+    for (let a = 0; a < this.senders.length; a++) this.append(a, END, 0, 0, 0, NaN, Infinity, 0, undefined, undefined);
+  }
+
+  /** Seal every partly filled frame, so it can be pushed. */
+  sealAll(): void {
+    for (const s of this.senders) s.seal(this.oversize);
+  }
+
+  private append(actor: number, kind: number, pipe: number, src: number, kg: number, ts: number, wm: number, pos: number, key: unknown, value: unknown): void {
+    const sender = this.senders[actor];
+    sender.builder.add(kind, pipe, src, kg, ts, wm, pos, key, value);
+    if (sender.builder.full) sender.seal(this.oversize);
+  }
+
+  private readonly oversize = (o: Oversize): void => {
+    this.report({ code: codes.TOO_LARGE, stage: 'route', detail: `the event takes ${o.bytes} bytes, more than a ring frame can hold`, key: o.key, event: o.value }, o.pipe, o.src, o.pos);
+  };
+
+  private routeOne(r: Route, event: unknown, src: number, pos: number): void {
+    const p = r.pipeline;
+    let v = event;
+    for (const stage of p.stages) {
+      try {
+        if (stage.kind === 'map') v = stage.fn(v);
+        else if (!stage.fn(v)) return;
+      } catch (err) {
+        return this.fail(r, stage.kind, codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
+      }
+    }
+    let key: unknown;
+    let kg: number;
+    if (p.keySelector) {
+      try {
+        key = p.keySelector(v);
+      } catch (err) {
+        return this.fail(r, 'keyBy', codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
+      }
+      if (key === undefined || key === null || Number.isNaN(key)) {
+        return this.fail(r, 'keyBy', codes.MISSING_KEY, `keyBy() returned ${String(key)}: every event needs a key`, v, undefined, src, pos);
+      }
+      let sk: StateKey;
+      try {
+        sk = stateKeyOf(key);
+      } catch (err) {
+        return this.fail(r, 'keyBy', codes.BAD_VALUE, `the key cannot be serialized: ${describeThrown(err)}`, v, undefined, src, pos);
+      }
+      kg = keyGroupOf(sk, this.maxKeyGroups);
+    } else {
+      kg = this.roundRobin;
+      this.roundRobin = (kg + 1) % this.maxKeyGroups;
+    }
+    let ts = NaN;
+    let wm = -Infinity;
+    if (r.watermarks !== null) {
+      let raw: unknown;
+      try {
+        raw = p.timeSelector!(v);
+      } catch (err) {
+        return this.fail(r, 'eventTime', codes.USER_FUNCTION, describeThrown(err), v, key, src, pos);
+      }
+      const t = toEventTime(raw);
+      if (t === null) {
+        return this.fail(r, 'eventTime', codes.BAD_TIME, `eventTime() returned ${describeTime(raw)}: event time must be a finite number of milliseconds or a Date`, v, key, src, pos);
+      }
+      ts = t;
+      wm = r.watermarks.current();
+      r.watermarks.observe(t);
+    }
+    this.append(this.owner[kg], EVENT, r.index, src, kg, ts, wm, pos, key, v);
+  }
+
+  private fail(r: Route, stage: Stage, code: Problem['code'], detail: string, event: unknown, key: unknown, src: number, pos: number): void {
+    this.report({ code, stage, detail, event, ...(key === undefined ? {} : { key }) }, r.index, src, pos);
+  }
+}
+
+function describeTime(raw: unknown): string {
+  if (typeof raw === 'string') return `the string ${JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '…' : raw)}`;
+  if (typeof raw === 'number') return String(raw);
+  return raw === null ? 'null' : typeof raw;
+}

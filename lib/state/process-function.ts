@@ -1,0 +1,50 @@
+/** Keyed state and timers for one key inside a process function, as Flink's KeyedProcessFunction. */
+export interface ValueState<T> {
+  get(): T | undefined;
+  set(value: T): void;
+  clear(): void;
+}
+
+export interface MapState<K, V> {
+  get(key: K): V | undefined;
+  has(key: K): boolean;
+  set(key: K, value: V): void;
+  delete(key: K): void;
+  keys(): K[];
+  entries(): Array<[K, V]>;
+  readonly size: number;
+  clear(): void;
+}
+
+export interface ListState<T> {
+  add(value: T): void;
+  get(): readonly T[];
+  clear(): void;
+}
+
+export interface TimerControl {
+  /** Call onTimer(time) once the watermark reaches `time` (once per key and time). */
+  registerEventTime(time: number): void;
+  deleteEventTime(time: number): void;
+}
+
+export interface ProcessContext<Out = unknown> {
+  readonly key: unknown;
+  /** The event's time (NaN in onTimer and in pipelines without eventTime()). */
+  readonly timestamp: number;
+  readonly watermark: number;
+  value<T>(name: string): ValueState<T>;
+  map<K, V>(name: string): MapState<K, V>;
+  list<T>(name: string): ListState<T>;
+  readonly timers: TimerControl;
+  emit(out: Out): void;
+}
+
+/**
+ * What `.process()` takes. If a call throws, its state writes, timer changes and emits are undone and
+ * the event goes to the errors output, so a bad event never leaves half-applied state.
+ */
+export interface ProcessFunction<E = any, Out = unknown> {
+  onEvent(event: E, ctx: ProcessContext<Out>): void;
+  onTimer?(time: number, ctx: ProcessContext<Out>): void;
+}

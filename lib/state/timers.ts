@@ -1,0 +1,80 @@
+/**
+ * Event-time timers of one operator: fire every timer whose time is <= the watermark, earliest first,
+ * and timers of the same time in the order they were registered (so firing is deterministic).
+ *
+ * The heap holds each distinct time once; timers live in a per-time map keyed by an id, which makes
+ * registering the same (id, time) twice a no-op and deletion O(1). A time whose map was emptied by
+ * deletions stays in the heap until popped and is then skipped.
+ */
+export class TimerService<T> {
+  private readonly heap: number[] = [];
+  private readonly byTime = new Map<number, Map<string | number, T>>();
+
+  register(time: number, id: string | number, payload: T): void {
+    let timers = this.byTime.get(time);
+    if (timers === undefined) {
+      this.byTime.set(time, (timers = new Map()));
+      this.push(time);
+    }
+    if (!timers.has(id)) timers.set(id, payload);
+  }
+
+  delete(time: number, id: string | number): void {
+    this.byTime.get(time)?.delete(id);
+  }
+
+  has(time: number, id: string | number): boolean {
+    return this.byTime.get(time)?.has(id) ?? false;
+  }
+
+  /** Fire every timer with time <= watermark. Timers registered while firing fire too if already due. */
+  advance(watermark: number, fire: (time: number, payload: T) => void): void {
+    const heap = this.heap;
+    while (heap.length > 0 && heap[0] <= watermark) {
+      const time = this.pop();
+      const timers = this.byTime.get(time);
+      this.byTime.delete(time);
+      if (timers === undefined) continue;
+      for (const payload of timers.values()) fire(time, payload);
+    }
+  }
+
+  /** Number of pending timers. */
+  size(): number {
+    let n = 0;
+    for (const m of this.byTime.values()) n += m.size;
+    return n;
+  }
+
+  private push(time: number): void {
+    const heap = this.heap;
+    let i = heap.push(time) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent] <= time) break;
+      heap[i] = heap[parent];
+      i = parent;
+    }
+    heap[i] = time;
+  }
+
+  private pop(): number {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= heap.length) break;
+        const r = l + 1;
+        const c = r < heap.length && heap[r] < heap[l] ? r : l;
+        if (heap[c] >= last) break;
+        heap[i] = heap[c];
+        i = c;
+      }
+      heap[i] = last;
+    }
+    return top;
+  }
+}

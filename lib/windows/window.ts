@@ -1,0 +1,28 @@
+/** A window assigner as written in a pipeline: `tumbling(size)`, `sliding(size, slide)`, `session(gap)`. */
+export type WindowSpec =
+  | { readonly type: 'tumbling'; readonly size: number }
+  | { readonly type: 'sliding'; readonly size: number; readonly slide: number }
+  | { readonly type: 'session'; readonly gap: number };
+
+export interface WindowOptions {
+  /** How long after a window fires it still accepts late events (re-firing with the updated result). */
+  allowedLatenessMs?: number;
+}
+
+/** A window's result as it reaches the user: the key, the bounds, and the named aggregates. */
+export type WindowResult<R> = { key: unknown; windowStart: number; windowEnd: number } & R;
+
+function positive(what: string, value: number): string | null {
+  return Number.isFinite(value) && value > 0 && Number.isInteger(value) ? null : `${what} must be a positive integer number of milliseconds, got ${value}`;
+}
+
+/** Why the spec is invalid, or null. Checked by start(), so a bad window fails the engine's start. */
+export function windowSpecProblem(spec: WindowSpec): string | null {
+  switch (spec.type) {
+    case 'tumbling': return positive('tumbling() size', spec.size);
+    case 'sliding':
+      return positive('sliding() size', spec.size) ?? positive('sliding() slide', spec.slide)
+        ?? (spec.slide > spec.size ? `sliding() slide (${spec.slide}) must not exceed its size (${spec.size})` : null);
+    case 'session': return positive('session() gap', spec.gap);
+  }
+}
