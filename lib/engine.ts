@@ -91,6 +91,10 @@ export class Engine {
     return this.outputs.stream('errors');
   }
 
+  get workerCount(): number {
+    return this.workers.length;
+  }
+
   stats(): EngineStats {
     return { ...this.counts };
   }

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { KeyflowError } from '../errors.js';
+import { demo } from './demo.js';
+import { generate } from './generate.js';
+import { run } from './run.js';
+
+const USAGE = `usage:
+  keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
+              [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N]
+              [--max-key-groups N] [--on-error skip|fail]
+  keyflow demo [--events N] [--workers N] [--seed S]
+  keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson`;
+
+function int(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} takes an integer, got '${value}'`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          input: { type: 'string', short: 'i' },
+          output: { type: 'string', short: 'o' },
+          pipeline: { type: 'string', short: 'p', multiple: true },
+          late: { type: 'string' },
+          errors: { type: 'string' },
+          workers: { type: 'string', short: 'w' },
+          'max-key-groups': { type: 'string' },
+          'on-error': { type: 'string' },
+        },
+      });
+      if (positionals.length !== 1) throw new UsageError('run takes exactly one pipeline module');
+      if (!values.input || !values.output) throw new UsageError('run needs --input and --output (a file, or - for stdin/stdout)');
+      const onError = values['on-error'];
+      if (onError !== undefined && onError !== 'skip' && onError !== 'fail') throw new UsageError(`--on-error takes skip or fail, got '${onError}'`);
+      return run({
+        module: positionals[0],
+        input: values.input,
+        output: values.output,
+        ...(values.pipeline ? { pipelines: values.pipeline } : {}),
+        ...(values.late ? { late: values.late } : {}),
+        ...(values.errors ? { errors: values.errors } : {}),
+        ...(values.workers ? { workers: int('workers', values.workers) } : {}),
+        ...(values['max-key-groups'] ? { maxKeyGroups: int('max-key-groups', values['max-key-groups']) } : {}),
+        ...(onError ? { onError } : {}),
+      });
+    }
+    case 'demo': {
+      const { values } = parseArgs({ args: rest, options: { events: { type: 'string' }, workers: { type: 'string', short: 'w' }, seed: { type: 'string' } } });
+      const workers = int('workers', values.workers);
+      return demo({ events: int('events', values.events) ?? 1_000_000, seed: int('seed', values.seed) ?? 42, ...(workers === undefined ? {} : { workers }) });
+    }
+    case 'generate': {
+      const { values } = parseArgs({ args: rest, options: { events: { type: 'string', short: 'n' }, seed: { type: 'string' }, rate: { type: 'string' }, 'out-of-order': { type: 'string' } } });
+      const events = int('events', values.events);
+      if (events === undefined) throw new UsageError('generate needs --events N');
+      const rate = int('rate', values.rate);
+      const outOfOrderMs = int('out-of-order', values['out-of-order']);
+      return generate(events, {
+        seed: int('seed', values.seed) ?? 42,
+        ...(rate === undefined ? {} : { eventsPerSecond: rate }),
+        ...(outOfOrderMs === undefined ? {} : { outOfOrderMs }),
+      });
+    }
+    default:
+      throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err) => {
+    if (err instanceof UsageError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`keyflow: ${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`keyflow: ${err instanceof KeyflowError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

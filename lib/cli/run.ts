@@ -1,0 +1,84 @@
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { start } from '../engine.js';
+import type { DeadLetter } from '../dead-letter.js';
+import type { OnError } from '../options.js';
+import { NdjsonSink } from '../sinks/ndjson.js';
+import { ndjsonBatches } from '../sources/ndjson.js';
+import { Progress } from './progress.js';
+import { formatSummary } from './summary.js';
+
+export interface RunArgs {
+  module: string;
+  pipelines?: string[];
+  input: string;
+  output: string;
+  late?: string;
+  errors?: string;
+  workers?: number;
+  maxKeyGroups?: number;
+  onError?: OnError;
+}
+
+const SHOWN_ERRORS = 5;
+
+/** `keyflow run`: NDJSON events in, NDJSON results out, a progress bar and a summary on stderr. */
+export async function run(args: RunArgs): Promise<number> {
+  const engine = await start({
+    module: args.module,
+    ...(args.pipelines?.length ? { pipelines: args.pipelines } : {}),
+    ...(args.workers === undefined ? {} : { workers: args.workers }),
+    ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
+    onError: args.onError ?? 'skip',
+  });
+  const sink = new NdjsonSink(args.output);
+  const lateSink = args.late ? new NdjsonSink(args.late) : null;
+  const errorSink = args.errors ? new NdjsonSink(args.errors) : null;
+  const several = engine.pipelines.length > 1;
+  let shown = 0;
+
+  const drains: Promise<void>[] = [];
+  for (const p of engine.pipelines) {
+    drains.push((async () => {
+      for await (const r of engine.results(p.name)) await sink.write(several ? { pipeline: p.name, result: r } : r);
+    })());
+    if (lateSink) {
+      drains.push((async () => {
+        for await (const e of engine.late(p.name)) await lateSink.write(several ? { pipeline: p.name, event: e } : e);
+      })());
+    }
+  }
+  drains.push((async () => {
+    for await (const e of engine.errors() as AsyncIterable<DeadLetter>) {
+      if (shown++ < SHOWN_ERRORS) process.stderr.write(`error: ${e.message}\n`);
+      if (errorSink) await errorSink.write(e);
+    }
+  })());
+
+  const source = args.input === '-' ? 'stdin' : basename(args.input);
+  const total = args.input === '-' ? 0 : statSync(args.input).size;
+  const progress = new Progress(total, 'bytes');
+  const t0 = performance.now();
+  let code = 0;
+  try {
+    const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
+    for await (const batch of ndjsonBatches(input)) {
+      for (const bad of batch.bad) engine.reportBadInput({ detail: bad.detail, source, line: bad.line, raw: bad.raw });
+      await engine.ingest(batch.events, { source, lines: batch.lines });
+      progress.update(batch.bytes, engine.stats().events / ((performance.now() - t0) / 1000));
+    }
+    const summary = await engine.stop();
+    progress.stop();
+    await Promise.all(drains);
+    if (shown > SHOWN_ERRORS) process.stderr.write(`… and ${shown - SHOWN_ERRORS} more errors${errorSink ? ` (all in ${args.errors})` : ''}\n`);
+    process.stderr.write(formatSummary(summary) + '\n');
+  } catch (err) {
+    progress.stop();
+    await engine.stop().catch(() => {});
+    await Promise.all(drains).catch(() => {});
+    process.stderr.write(`keyflow: ${err instanceof Error ? err.message : String(err)}\n`);
+    code = 1;
+  }
+  await Promise.all([sink.close(), lateSink?.close(), errorSink?.close()]);
+  return code;
+}
