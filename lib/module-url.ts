@@ -1,18 +1,26 @@
 import { pathToFileURL } from 'node:url';
 
-const FRAME = /(file:\/\/[^\s)]+?|\/[^\s)]+?):\d+:\d+\)?$/;
-
 /**
- * The file URL of the module that called into keyflow, read from the stack. Worker threads must import
- * the module that defines a pipeline to get its functions; this lets `pipeline(name)` record it
- * without the user passing `import.meta.url` (which they still may).
+ * The file URL of the module that called into keyflow. Worker threads must import the module that
+ * defines a pipeline to get its functions; this lets `pipeline(name)` record it without the user
+ * passing `import.meta.url` (which they still may).
+ *
+ * It reads V8's structured call sites rather than the stack text: with source maps enabled the text
+ * names the original .ts file, while a worker must import the file that actually runs.
  */
 export function callerModuleUrl(ownFiles: string[]): string | undefined {
-  const stack = new Error().stack ?? '';
-  for (const line of stack.split('\n').slice(1)) {
-    const m = FRAME.exec(line.trim());
-    if (!m) continue;
-    const url = m[1].startsWith('file://') ? m[1] : pathToFileURL(m[1]).href;
+  const original = Error.prepareStackTrace;
+  let sites: NodeJS.CallSite[] = [];
+  try {
+    Error.prepareStackTrace = (_err, callSites) => callSites;
+    sites = (new Error().stack as unknown as NodeJS.CallSite[]) ?? [];
+  } finally {
+    Error.prepareStackTrace = original;
+  }
+  for (const site of sites) {
+    const file = site.getFileName();
+    if (!file || file.startsWith('node:')) continue;
+    const url = file.startsWith('file://') ? file : pathToFileURL(file).href;
     if (url === import.meta.url || ownFiles.includes(url)) continue;
     return url;
   }

@@ -1,0 +1,73 @@
+import t from 'tap';
+import { AggregateSet } from '../lib/aggregates/aggregate-set.js';
+import { avg, count, distinctCount, first, last, max, min, sum } from '../lib/index.js';
+import { fixture, runEngine, sorted } from './helpers/collect.js';
+
+const ev = (k: string, time: number, v: number, c: string) => ({ k, t: time, v, c });
+
+t.test('every built-in aggregate, and a user aggregate, in the engine', async (t) => {
+  // Arrival order differs from event-time order: first/last follow arrival.
+  const events = [ev('a', 50, 3, 'r'), ev('a', 10, 1, 'g'), ev('b', 5, -5, 'x'), ev('a', 30, 2, 'r'), ev('a', 20, 4, 'b')];
+  const run = await runEngine({ module: fixture('aggregates'), pipelines: ['all-aggregates'], workers: 2 }, [events]);
+  t.same(sorted(run.results['all-aggregates']), sorted([
+    { key: 'a', windowStart: 0, windowEnd: 100, count: 4, sum: 10, min: 1, max: 4, avg: 2.5, first: 'r', last: 'b', colours: 3, product: 24 },
+    { key: 'b', windowStart: 0, windowEnd: 100, count: 1, sum: -5, min: -5, max: -5, avg: -5, first: 'x', last: 'x', colours: 1, product: -5 },
+  ]));
+});
+
+t.test('first/last keep arrival order when session windows merge', async (t) => {
+  // [20,30) then [0,10); the event at 10 bridges them into [0,30). First to arrive was 'x', last 'z'.
+  const events = [ev('a', 20, 1, 'x'), ev('a', 0, 2, 'y'), ev('a', 10, 3, 'z')];
+  const run = await runEngine({ module: fixture('aggregates'), pipelines: ['session-order'], workers: 1 }, [events]);
+  t.same(run.results['session-order'], [{ key: 'a', windowStart: 0, windowEnd: 30, first: 'x', last: 'z', n: 3, sum: 6 }]);
+});
+
+t.test('merging accumulators equals adding everything to one', async (t) => {
+  const set = new AggregateSet({
+    count: count(), sum: sum((v: number) => v), min: min((v: number) => v), max: max((v: number) => v), avg: avg((v: number) => v),
+    first: first((v: number) => v), last: last((v: number) => v), distinct: distinctCount((v: number) => v % 3),
+  });
+  const values = [5, -2, 9, 9, 0, 3.5, -7, 11];
+  const one = set.create();
+  const left = set.create();
+  const right = set.create();
+  values.forEach((v, seq) => {
+    t.equal(set.extract(v), null);
+    set.addAll([one], seq);
+    set.addAll([seq < 3 ? left : right], seq);
+  });
+  const merged = set.merge(right, left);
+  const a: Record<string, unknown> = {};
+  const b: Record<string, unknown> = {};
+  set.writeResults(one, a);
+  set.writeResults(merged, b);
+  t.same(b, a);
+  // 5 - 2 + 9 + 9 + 0 + 3.5 - 7 + 11 = 28.5; residues mod 3: 2, -2, 0, 0.5, -1
+  t.same(a, { count: 8, sum: 28.5, min: -7, max: 11, avg: 28.5 / 8, first: 5, last: 11, distinct: 5 });
+});
+
+t.test('empty accumulators give null where there is no value', async (t) => {
+  const set = new AggregateSet({ min: min((v: number) => v), max: max((v: number) => v), avg: avg((v: number) => v), first: first((v: number) => v), n: count() });
+  const r: Record<string, unknown> = {};
+  set.writeResults(set.create(), r);
+  t.same(r, { min: null, max: null, avg: null, first: null, n: 0 });
+});
+
+t.test('a bad value or a throwing add changes no accumulator', async (t) => {
+  let calls = 0;
+  const set = new AggregateSet({
+    n: count(),
+    total: sum((e: { v: unknown }) => e.v as number),
+    picky: { init: () => 0, add: (acc: number, e: { v: unknown }) => { calls++; if (e.v === 13) throw new Error('unlucky'); return acc + 1; }, result: (acc: number) => acc },
+  });
+  const acc = set.create();
+  t.equal(set.extract({ v: 1 }), null);
+  set.addAll([acc], 0);
+  const bad = set.extract({ v: 'seven' });
+  t.match(bad, { kind: 'value', message: /total: sum\(\) needs a number, got string "seven"/ });
+  t.equal(set.extract({ v: 13 }), null);
+  t.throws(() => set.addAll([acc], 1), /unlucky/);
+  t.same(acc, [1, 1, 1], 'count, sum and the user aggregate are unchanged by the failed add');
+  t.equal(calls, 2);
+  t.same(set.unmergeable(), ['picky'], 'a user aggregate without merge() is reported as unmergeable');
+});

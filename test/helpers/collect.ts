@@ -1,0 +1,30 @@
+import type { DeadLetter, EngineSummary, IngestOptions, StartOptions } from '../../lib/index.js';
+import { start } from '../../lib/index.js';
+
+export interface Collected {
+  results: Record<string, any[]>;
+  late: Record<string, any[]>;
+  errors: DeadLetter[];
+  summary: EngineSummary;
+}
+
+/** Run a real engine over `batches` (one ingest() call each) and collect every output. */
+export async function runEngine(options: StartOptions, batches: unknown[][], ingest: IngestOptions = {}): Promise<Collected> {
+  const engine = await start(options);
+  const out: Omit<Collected, 'summary'> = { results: {}, late: {}, errors: [] };
+  for (const p of engine.pipelines) {
+    engine.results(p.name).on('data', (r) => (out.results[p.name] ??= []).push(r));
+    engine.late(p.name).on('data', (e) => (out.late[p.name] ??= []).push(e));
+  }
+  engine.errors().on('data', (e) => out.errors.push(e));
+  for (const b of batches) await engine.ingest(b, ingest);
+  const summary = await engine.stop();
+  return { ...out, summary };
+}
+
+/** Canonical form for comparing outputs whose order across actors is not defined. */
+export function sorted(records: unknown[] | undefined): string[] {
+  return (records ?? []).map((r) => JSON.stringify(r)).sort();
+}
+
+export const fixture = (name: string) => new URL(`../fixtures/${name}.js`, import.meta.url).href;
