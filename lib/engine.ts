@@ -59,6 +59,8 @@ export class Engine {
   private tail: Promise<void> = Promise.resolve();
   private ended = 0;
   private failure: KeyflowError | null = null;
+  /** Set once the engine ends its workers itself; any exit before that is a crash. */
+  private terminating = false;
   private stopping: Promise<EngineSummary> | null = null;
 
   /** @internal use start() */
@@ -71,7 +73,7 @@ export class Engine {
     for (const w of workers) {
       w.on('error', (err) => this.fail(new KeyflowError(codes.WORKER, `an actor thread crashed: ${err.message}`, err)));
       w.on('exit', (code) => {
-        if (this.ended < workers.length && !this.failure) this.fail(new KeyflowError(codes.WORKER, `an actor thread exited unexpectedly (code ${code})`));
+        if (!this.terminating) this.fail(new KeyflowError(codes.WORKER, `an actor thread exited unexpectedly (code ${code})`));
       });
     }
   }
@@ -194,8 +196,13 @@ export class Engine {
     if (this.failure) return;
     this.failure = err;
     this.pump.stop();
-    for (const w of this.workers) void w.terminate();
+    this.terminateWorkers();
     this.outputs.endAll();
+  }
+
+  private terminateWorkers(): Promise<unknown> {
+    this.terminating = true;
+    return Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   private throwIfFailed(): void {
@@ -210,7 +217,7 @@ export class Engine {
       await this.pushAll().catch(() => {});
       await this.pumping;
     }
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await this.terminateWorkers();
     this.outputs.endAll();
     this.throwIfFailed();
     const elapsedMs = performance.now() - this.startedAt;

@@ -105,4 +105,8 @@ async function main(): Promise<void> {
   await run(operators);
 }
 
+// Stay alive until the engine terminates this thread: to the engine, an actor that exits on its own
+// has crashed, and it may not have read our last output yet.
+parentPort!.on('message', () => {});
+
 await main();

@@ -1,0 +1,108 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fixture } from './helpers/collect.js';
+
+const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
+const MODULE = fileURLToPath(fixture('bad-input'));
+
+function keyflow(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
+
+const INPUT = [
+  '{"k":"a","t":1,"v":2}',
+  '',
+  '{not json',
+  '{"k":"b","t":2,"v":3}',
+  '{"t":3,"v":1}',
+  '{"k":"a","t":150,"v":5}',
+].join('\n') + '\n';
+
+const RESULTS = [
+  { key: 'a', windowStart: 0, windowEnd: 100, n: 1, total: 2 },
+  { key: 'a', windowStart: 100, windowEnd: 200, n: 1, total: 5 },
+  { key: 'b', windowStart: 0, windowEnd: 100, n: 1, total: 3 },
+].map((r) => JSON.stringify(r)).sort();
+
+t.test('keyflow run: files in and out, bad lines reported by line, summary on stderr', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const input = join(dir, 'in.ndjson');
+  await writeFile(input, INPUT);
+  const out = join(dir, 'out.ndjson');
+  const errors = join(dir, 'errors.ndjson');
+  const r = await keyflow(['run', MODULE, '--input', input, '--output', out, '--errors', errors, '--workers', '2']);
+  t.equal(r.code, 0, r.stderr);
+  t.same(lines(await readFile(out, 'utf8')).sort(), RESULTS);
+  const dead = lines(await readFile(errors, 'utf8')).map((l) => JSON.parse(l));
+  t.match(dead.sort((a, b) => a.position - b.position), [
+    { code: 'ERR_KEYFLOW_BAD_JSON', stage: 'parse', source: 'in.ndjson', position: 3, raw: '{not json' },
+    { code: 'ERR_KEYFLOW_MISSING_KEY', stage: 'keyBy', source: 'in.ndjson', position: 5, pipeline: 'guarded' },
+  ]);
+  t.match(r.stderr, /error: parse at in\.ndjson:3: not valid JSON/);
+  t.match(r.stderr, /error: keyBy\(\) of pipeline 'guarded' at in\.ndjson:5/);
+  t.match(r.stderr, /events: +4\n/);
+  t.match(r.stderr, /results: +3\n/);
+  t.match(r.stderr, /errors: +2\n/);
+  t.match(r.stderr, /throughput: +[\d,]+ events\/s/);
+});
+
+t.test('keyflow run: stdin to stdout', async (t) => {
+  const r = await keyflow(['run', MODULE, '--input', '-', '--output', '-'], INPUT);
+  t.equal(r.code, 0, r.stderr);
+  t.same(lines(r.stdout).sort(), RESULTS);
+});
+
+t.test("keyflow run --on-error fail stops at the first bad line and exits 1", async (t) => {
+  const r = await keyflow(['run', MODULE, '--input', '-', '--output', '-', '--on-error', 'fail'], INPUT);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /keyflow: stopped at the first error \(onError: 'fail'\): parse at stdin:3: not valid JSON/);
+});
+
+t.test('keyflow generate: deterministic Nexmark events in the 1:3:46 mix', async (t) => {
+  const a = await keyflow(['generate', '--events', '5000', '--seed', '9']);
+  const b = await keyflow(['generate', '--events', '5000', '--seed', '9']);
+  t.equal(a.code, 0);
+  t.equal(a.stdout, b.stdout, 'same seed, same events');
+  const kinds = lines(a.stdout).map((l) => JSON.parse(l).kind);
+  t.same([kinds.filter((k) => k === 'person').length, kinds.filter((k) => k === 'auction').length, kinds.filter((k) => k === 'bid').length], [100, 300, 4600]);
+  const c = await keyflow(['generate', '--events', '5000', '--seed', '10']);
+  t.not(c.stdout, a.stdout, 'another seed, other events');
+});
+
+t.test('usage errors exit 2 with the usage text', async (t) => {
+  const r = await keyflow(['run', MODULE]);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /run needs --input and --output/);
+  t.match(r.stderr, /usage:/);
+  const u = await keyflow(['frobnicate']);
+  t.equal(u.code, 2);
+  t.match(u.stderr, /unknown command 'frobnicate'/);
+  const w = await keyflow(['run', MODULE, '--input', '-', '--output', '-', '--workers', '0']);
+  t.equal(w.code, 1);
+  t.match(w.stderr, /workers must be an integer from 1/);
+});
+
+t.test('keyflow demo runs the main job and prints results and throughput', async (t) => {
+  const r = await keyflow(['demo', '--events', '50000', '--workers', '2']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /result: \{"key":\d+,"windowStart":\d+,"windowEnd":\d+,"bids":\d+,"volume":\d+,"top":\d+\}/);
+  t.match(r.stdout, /busiest windows:\n {2}auction \d+/);
+  t.match(r.stdout, /events: +50,000\n/);
+  t.match(r.stdout, /throughput: +[\d,]+ events\/s/);
+});
