@@ -1,25 +1,17 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
 import type { StateKey } from '../keygroups.js';
 import { KeyedStore } from '../state/keyed-store.js';
-import { TimerService } from '../state/timers.js';
 import { lastSlidingStart } from '../windows/sliding.js';
 import { tumblingStart } from '../windows/tumbling.js';
 import type { WindowSpec } from '../windows/window.js';
 import type { Operator, OperatorOutput } from './operator.js';
-import { WindowEmitter } from './window-firing.js';
+import { WindowEmitter } from './window-emitter.js';
+import { WindowTimers, type WindowTimer } from './window-timers.js';
 
 interface KeyWindows {
   key: unknown;
   /** window start → accumulator */
   windows: Map<number, unknown[]>;
-}
-
-interface WindowTimer {
-  kg: number;
-  sk: StateKey;
-  start: number;
-  fire: boolean;
-  cleanup: boolean;
 }
 
 /**
@@ -29,22 +21,22 @@ interface WindowTimer {
  */
 export class AlignedWindowOperator implements Operator {
   private readonly store: KeyedStore<KeyWindows>;
-  private readonly timers = new TimerService<WindowTimer>();
+  private readonly timers: WindowTimers;
   private readonly emitter: WindowEmitter;
   private readonly size: number;
   private readonly slide: number;
-  private wm = -Infinity;
   private timerIds = 0;
   private readonly accs: unknown[][] = [];
   private readonly starts: number[] = [];
 
-  constructor(spec: WindowSpec, private readonly lateness: number, private readonly aggregates: AggregateSet,
+  constructor(spec: WindowSpec, lateness: number, private readonly aggregates: AggregateSet,
               private readonly out: OperatorOutput, maxKeyGroups: number) {
     if (spec.type === 'session') throw new Error('AlignedWindowOperator takes tumbling or sliding windows');
     this.size = spec.size;
     this.slide = spec.type === 'sliding' ? spec.slide : spec.size;
     this.store = new KeyedStore(maxKeyGroups);
     this.emitter = new WindowEmitter(aggregates, out);
+    this.timers = new WindowTimers(lateness, this.fire);
   }
 
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
@@ -54,12 +46,12 @@ export class AlignedWindowOperator implements Operator {
       this.out.problem(this.emitter.extractProblem(problem, key, event), kg, src, pos);
       return;
     }
-    const { size, slide, lateness } = this;
+    const { size, slide, timers } = this;
     const starts = this.starts;
     starts.length = 0;
     const last = slide === size ? tumblingStart(ts, size) : lastSlidingStart(ts, slide);
     for (let start = last; start > ts - size; start -= slide) {
-      if (start + size - 1 + lateness > this.wm) starts.push(start);
+      if (!timers.isClosed(start + size)) starts.push(start);
     }
     if (starts.length === 0) {
       this.out.late(event);
@@ -82,33 +74,22 @@ export class AlignedWindowOperator implements Operator {
       const end = start + size;
       if (!state.windows.has(start)) {
         state.windows.set(start, accs[i]);
-        this.schedule(kg, sk, start, end);
+        timers.schedule(this.timerIds++, kg, sk, start, end);
       }
       // Already fired but within the allowed lateness: fire again with the updated result.
-      if (end - 1 <= this.wm) this.emitter.emit(state.key, kg, start, end, accs[i]);
+      if (timers.isDue(end)) this.emitter.emit(state.key, kg, start, end, accs[i]);
     }
   }
 
   advance(wm: number): void {
-    if (wm <= this.wm) return;
-    this.wm = wm;
-    this.timers.advance(wm, this.fire);
+    this.timers.advance(wm);
   }
 
-  /** As Flink's EventTimeTrigger: no firing timer for a window already due (it fires on the spot). */
-  private schedule(kg: number, sk: StateKey, start: number, end: number): void {
-    const fireAt = end - 1;
-    const cleanupAt = end - 1 + this.lateness;
-    const fire = fireAt > this.wm;
-    if (fire && cleanupAt !== fireAt) this.timers.register(fireAt, this.timerIds++, { kg, sk, start, fire: true, cleanup: false });
-    this.timers.register(cleanupAt, this.timerIds++, { kg, sk, start, fire: fire && cleanupAt === fireAt, cleanup: true });
-  }
-
-  private readonly fire = (_time: number, t: WindowTimer): void => {
+  private readonly fire = (t: WindowTimer): void => {
     const state = this.store.get(t.kg, t.sk);
     const acc = state?.windows.get(t.start);
     if (state === undefined || acc === undefined) return;
-    if (t.fire) this.emitter.emit(state.key, t.kg, t.start, t.start + this.size, acc);
+    if (t.fire) this.emitter.emit(state.key, t.kg, t.start, t.end, acc);
     if (t.cleanup) {
       state.windows.delete(t.start);
       if (state.windows.size === 0) this.store.delete(t.kg, t.sk);

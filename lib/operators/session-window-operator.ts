@@ -1,10 +1,10 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
 import type { StateKey } from '../keygroups.js';
 import { KeyedStore } from '../state/keyed-store.js';
-import { TimerService } from '../state/timers.js';
 import { sessionsTouch } from '../windows/session.js';
 import type { Operator, OperatorOutput } from './operator.js';
-import { WindowEmitter } from './window-firing.js';
+import { WindowEmitter } from './window-emitter.js';
+import { WindowTimers, type WindowTimer } from './window-timers.js';
 
 interface Session {
   start: number;
@@ -20,15 +20,6 @@ interface KeySessions {
   sessions: Session[];
 }
 
-interface SessionTimer {
-  kg: number;
-  sk: StateKey;
-  start: number;
-  end: number;
-  fire: boolean;
-  cleanup: boolean;
-}
-
 /**
  * Session windows: an event at t opens [t, t+gap); it merges with every session of its key it touches
  * (accumulators merge). Firing, lateness and cleanup follow the aligned windows; lateness is judged on
@@ -36,15 +27,15 @@ interface SessionTimer {
  */
 export class SessionWindowOperator implements Operator {
   private readonly store: KeyedStore<KeySessions>;
-  private readonly timers = new TimerService<SessionTimer>();
+  private readonly timers: WindowTimers;
   private readonly emitter: WindowEmitter;
-  private wm = -Infinity;
   private timerIds = 0;
 
-  constructor(private readonly gap: number, private readonly lateness: number, private readonly aggregates: AggregateSet,
+  constructor(private readonly gap: number, lateness: number, private readonly aggregates: AggregateSet,
               private readonly out: OperatorOutput, maxKeyGroups: number) {
     this.store = new KeyedStore(maxKeyGroups);
     this.emitter = new WindowEmitter(aggregates, out);
+    this.timers = new WindowTimers(lateness, this.fire);
   }
 
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
@@ -66,7 +57,7 @@ export class SessionWindowOperator implements Operator {
       if (s.start < start) start = s.start;
       if (s.end > end) end = s.end;
     }
-    if (end - 1 + this.lateness <= this.wm) {
+    if (this.timers.isClosed(end)) {
       this.out.late(event);
       return;
     }
@@ -82,7 +73,7 @@ export class SessionWindowOperator implements Operator {
     if (unchanged) {
       touched[0].acc = acc;
     } else {
-      for (const s of touched) this.unschedule(s);
+      for (const s of touched) this.timers.unschedule(s.timerId, s.end);
       const merged: Session = { start, end, acc, timerId: this.timerIds++ };
       const kept = sessions.filter((s) => !touched.includes(s));
       let i = 0;
@@ -90,32 +81,16 @@ export class SessionWindowOperator implements Operator {
       kept.splice(i, 0, merged);
       if (state === undefined) this.store.set(kg, sk, { key, sessions: kept });
       else state.sessions = kept;
-      this.schedule(kg, sk, merged);
+      this.timers.schedule(merged.timerId, kg, sk, start, end);
     }
-    if (end - 1 <= this.wm) this.emitter.emit(state?.key ?? key, kg, start, end, acc);
+    if (this.timers.isDue(end)) this.emitter.emit(state?.key ?? key, kg, start, end, acc);
   }
 
   advance(wm: number): void {
-    if (wm <= this.wm) return;
-    this.wm = wm;
-    this.timers.advance(wm, this.fire);
+    this.timers.advance(wm);
   }
 
-  private schedule(kg: number, sk: StateKey, s: Session): void {
-    const fireAt = s.end - 1;
-    const cleanupAt = s.end - 1 + this.lateness;
-    const fire = fireAt > this.wm;
-    const base = { kg, sk, start: s.start, end: s.end };
-    if (fire && cleanupAt !== fireAt) this.timers.register(fireAt, s.timerId, { ...base, fire: true, cleanup: false });
-    this.timers.register(cleanupAt, s.timerId, { ...base, fire: fire && cleanupAt === fireAt, cleanup: true });
-  }
-
-  private unschedule(s: Session): void {
-    this.timers.delete(s.end - 1, s.timerId);
-    this.timers.delete(s.end - 1 + this.lateness, s.timerId);
-  }
-
-  private readonly fire = (_time: number, t: SessionTimer): void => {
+  private readonly fire = (t: WindowTimer): void => {
     const state = this.store.get(t.kg, t.sk);
     if (state === undefined) return;
     const i = state.sessions.findIndex((s) => s.start === t.start && s.end === t.end);
