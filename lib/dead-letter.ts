@@ -1,5 +1,8 @@
 import type { ErrorCode } from './errors.js';
 
+/** Positions of exactly-once batches: seq * BATCH_SPAN + index in the batch. */
+export const BATCH_SPAN = 2 ** 21;
+
 /** Where in a pipeline a bad event was caught. */
 export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer';
 
@@ -20,7 +23,7 @@ export interface Location {
   source: string;
   /** Line number (1-based) for line sources; the event's ordinal in its source; a timer's time. */
   position: number;
-  kind: 'line' | 'ordinal' | 'timer';
+  kind: 'line' | 'ordinal' | 'batch' | 'timer';
 }
 
 /**
@@ -38,6 +41,7 @@ export function where(loc: Location): string {
   switch (loc.kind) {
     case 'line': return `${loc.source}:${loc.position}`;
     case 'ordinal': return `${loc.source} event #${loc.position}`;
+    case 'batch': return `${loc.source} batch #${Math.floor(loc.position / BATCH_SPAN)} event #${loc.position % BATCH_SPAN}`;
     case 'timer': return `timer at ${loc.position}`;
   }
 }

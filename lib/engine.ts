@@ -1,11 +1,14 @@
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
-import type { ActorInit, ActorMessage } from './actor-init.js';
+import type { ActorCommand, ActorInit, ActorMessage } from './actor/init.js';
 import type { FrameView } from './codec/frame.js';
 import { FrameSender } from './codec/frame-sender.js';
-import { END, ERROR, LATE, RESULT } from './codec/records.js';
-import { deadLetter, type DeadLetter, type Problem } from './dead-letter.js';
+import { BARRIER_ACK, END, ERROR, LATE, RESULT, type SnapshotAck } from './codec/records.js';
+import { BATCH_SPAN, deadLetter, type DeadLetter, type Location, type Problem } from './dead-letter.js';
+import { CheckpointCoordinator, type CheckpointStats } from './durability/checkpoint-coordinator.js';
+import type { CheckpointRecord } from './durability/manifest.js';
+import { openStateDir, type Recovery } from './durability/state-dir.js';
 import { KeyflowError, codes, configError, type ErrorCode } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
 import { OutputPump } from './output-pump.js';
@@ -13,10 +16,12 @@ import { Outputs, type OutputStream } from './outputs.js';
 import { isPipeline, type Pipeline } from './pipeline.js';
 import { importPipelines } from './pipeline-loader.js';
 import { Doorbell } from './ring/doorbell.js';
+import { DurableCounter } from './ring/durable-counter.js';
 import { createRing } from './ring/layout.js';
 import { RingReader } from './ring/reader.js';
 import { RingWriter } from './ring/writer.js';
 import { Router } from './router.js';
+import { ExactlyOnceFileSink } from './sinks/exactly-once-file.js';
 import { SourceRegistry } from './sources/registry.js';
 
 export interface IngestOptions {
@@ -24,6 +29,13 @@ export interface IngestOptions {
   source?: string;
   /** Line numbers of the events in their source, one per event, for error reports. */
   lines?: number[];
+  /**
+   * Exactly-once: a stable name for the producer. With `seq` (a batch number that grows with each new
+   * batch) or `lines` (stable, growing positions), actors skip events they have already applied, so a
+   * producer that resends unacknowledged batches after a crash is never double counted.
+   */
+  sourceId?: string;
+  seq?: number;
 }
 
 export interface EngineStats {
@@ -36,6 +48,29 @@ export interface EngineStats {
 export interface EngineSummary extends EngineStats {
   elapsedMs: number;
   eventsPerSecond: number;
+  checkpoints: CheckpointStats;
+}
+
+/** What the state directory held when the engine started. */
+export interface RecoveryInfo {
+  /** The checkpoint restored, or null on a fresh start. */
+  checkpoint: number | null;
+  /** WAL frames re-applied after it, and the bytes of a torn last record cut off. */
+  replayedFrames: number;
+  tornBytes: number;
+  /** How long restoring snapshots and replaying took (measured from start()). */
+  ms: number;
+}
+
+export interface EngineSetup {
+  pipelines: Pipeline[];
+  options: ResolvedOptions;
+  workers: Worker[];
+  inputs: ActorInit['input'][];
+  outputs: ActorInit['output'][];
+  doorbell: Doorbell;
+  recovery: Recovery | null;
+  startedAt: number;
 }
 
 /** Check the events between ring pushes this often, so a full ring pauses routing early. */
@@ -56,6 +91,17 @@ export class Engine {
   private readonly pump: OutputPump;
   private readonly pumping: Promise<void>;
   private readonly startedAt = performance.now();
+  private readonly durable: DurableCounter[];
+  private readonly checkpoints: CheckpointCoordinator;
+  private readonly sinks = new Map<string, ExactlyOnceFileSink>();
+  private readonly recovery: Recovery | null;
+  private readonly setupStartedAt: number;
+  private recovered: Promise<void> | null = null;
+  private replayed: Array<Extract<ActorMessage, { type: 'replayed' }>> = [];
+  private recoveryInfo: RecoveryInfo | null = null;
+  private nextCheckpoint: number;
+  private bytesAtCheckpoint = 0;
+  private readonly timer: NodeJS.Timeout | null;
   private tail: Promise<void> = Promise.resolve();
   private ended = 0;
   private failure: KeyflowError | null = null;
@@ -63,14 +109,32 @@ export class Engine {
   private terminating = false;
   private stopping: Promise<EngineSummary> | null = null;
 
+  readonly pipelines: readonly Pipeline[];
+  private readonly options: ResolvedOptions;
+  private readonly workers: Worker[];
+
   /** @internal use start() */
-  constructor(readonly pipelines: readonly Pipeline[], private readonly options: ResolvedOptions, private readonly workers: Worker[],
-              inputs: ActorInit['input'][], outputs: ActorInit['output'][], doorbell: Doorbell) {
+  constructor({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt }: EngineSetup) {
+    this.pipelines = pipelines;
+    this.options = options;
+    this.workers = workers;
+    this.recovery = recovery;
+    this.setupStartedAt = startedAt;
+    this.nextCheckpoint = recovery?.nextCheckpoint ?? 1;
+    this.durable = inputs.map((ring) => new DurableCounter(ring));
+    const manifest = recovery?.manifest ?? { version: 1 as const, maxKeyGroups: options.maxKeyGroups, pipelines: pipelines.map((p) => p.name), checkpoints: [] };
+    this.checkpoints = new CheckpointCoordinator(options.stateDir, manifest, workers.length, () => { for (const s of this.sinks.values()) s.commit(); });
+    if (recovery?.checkpoint) for (const [name, pos] of recovery.checkpoint.sources) this.sources.positions.set(name, pos);
     this.senders = inputs.map((ring) => new FrameSender(new RingWriter(ring), options.frameRecords));
     this.router = new Router([...pipelines], this.senders, options.maxKeyGroups, (p, pipe, src, pos) => this.problem(p, pipe, src, pos));
     this.pump = new OutputPump(outputs.map((r) => new RingReader(r)), doorbell, (f) => this.dispatch(f), () => this.ended === workers.length);
     this.pumping = this.pump.run();
+    if (recovery?.checkpoint) this.router.observeEventTimes(recovery.checkpoint.maxEventTime);
+    this.timer = options.stateDir && options.snapshotEveryMs > 0
+      ? setInterval(() => { this.checkpoint().catch(() => {}); }, options.snapshotEveryMs).unref()
+      : null;
     for (const w of workers) {
+      w.on('message', (m: ActorMessage) => this.onActorMessage(m));
       w.on('error', (err) => this.fail(new KeyflowError(codes.WORKER, `an actor thread crashed: ${err.message}`, err)));
       w.on('exit', (code) => {
         if (!this.terminating) this.fail(new KeyflowError(codes.WORKER, `an actor thread exited unexpectedly (code ${code})`));
@@ -101,6 +165,76 @@ export class Engine {
     return { ...this.counts };
   }
 
+  checkpointStats(): CheckpointStats {
+    return { ...this.checkpoints.stats };
+  }
+
+  /** What recovery found and did (after the first ingest(), stop() or recover()). */
+  recoveryStats(): RecoveryInfo | null {
+    return this.recoveryInfo;
+  }
+
+  /**
+   * Where an exactly-once source should resume: the highest position routed before the restored
+   * checkpoint (undefined if unknown). Resending from there is safe: actors skip what they already have.
+   */
+  resumePosition(sourceId: string): number | undefined {
+    return this.sources.positions.get(sourceId);
+  }
+
+  /**
+   * Write a pipeline's results to an NDJSON file exactly once, across crashes and restarts (see
+   * ExactlyOnceFileSink). Call before ingesting.
+   */
+  writeResultsTo(pipeline: string, path: string): void {
+    this.sinks.set(this.pipelineName(pipeline), new ExactlyOnceFileSink(path, this.options.maxKeyGroups));
+  }
+
+  /**
+   * Re-apply what the WAL holds after the restored checkpoint. ingest(), checkpoint() and stop() do it
+   * first if it has not been done; subscribe to outputs before, as replay re-emits results.
+   */
+  recover(): Promise<void> {
+    this.recovered ??= new Promise<void>((resolve) => {
+      this.onReplayed = resolve;
+      for (const w of this.workers) w.postMessage({ type: 'replay' } satisfies ActorCommand);
+    }).then(() => {
+      this.router.observeEventTimes(this.pipelines.map((_, p) => Math.max(...this.replayed.map((r) => r.maxEventTime[p]))));
+      this.recoveryInfo = {
+        checkpoint: this.recovery?.checkpoint?.id ?? null,
+        replayedFrames: this.replayed.reduce((n, r) => n + r.frames, 0),
+        tornBytes: this.replayed.reduce((n, r) => n + r.tornBytes, 0),
+        ms: performance.now() - this.setupStartedAt,
+      };
+    });
+    return this.recovered;
+  }
+
+  /**
+   * Take a checkpoint: a barrier goes to every actor in band; each snapshots its key-groups and rotates
+   * its WAL; once all have, the sinks commit and the manifest records it. Resolves when it is complete.
+   */
+  checkpoint(): Promise<CheckpointRecord> {
+    if (!this.options.stateDir) return Promise.reject(configError('checkpoint() needs a stateDir'));
+    let completed!: Promise<CheckpointRecord>;
+    const queued = this.tail.then(async () => {
+      this.throwIfFailed();
+      await this.recover();
+      const id = this.nextCheckpoint++;
+      completed = this.checkpoints.expect({
+        id,
+        workers: this.workers.length,
+        maxEventTime: this.router.largestEventTimes(),
+        sources: [...this.sources.positions],
+      });
+      this.router.barrier(id);
+      this.bytesAtCheckpoint = this.routedBytes();
+      await this.pushAll();
+    });
+    this.tail = queued.catch(() => {});
+    return queued.then(() => Promise.race([completed, this.failed.then((e) => Promise.reject(e))]));
+  }
+
   /**
    * Route events (one, or an array) to their actors. Resolves when every frame holding them has been
    * accepted by its ring; a full ring makes it wait (backpressure). Calls are applied in call order.
@@ -118,7 +252,7 @@ export class Engine {
    * counted and handled by `onError` like any other bad event.
    */
   reportBadInput(bad: { detail: string; source: string; line: number; raw?: string; code?: ErrorCode }): void {
-    const src = this.sources.id(bad.source, true);
+    const { id: src } = this.sources.id(bad.source, 'line');
     this.problem({ code: bad.code ?? codes.BAD_JSON, stage: 'parse', detail: bad.detail, ...(bad.raw === undefined ? {} : { raw: bad.raw }) }, -1, src, bad.line);
   }
 
@@ -130,24 +264,51 @@ export class Engine {
 
   private async route(batch: unknown[], options: IngestOptions): Promise<void> {
     this.throwIfFailed();
-    const lines = options.lines;
-    if (lines !== undefined && lines.length !== batch.length) {
-      throw configError(`ingest(): options.lines has ${lines.length} entries for ${batch.length} events`);
-    }
-    const src = this.sources.id(options.source ?? 'ingest', lines !== undefined);
-    const first = lines === undefined ? this.sources.take(src, batch.length) : 0;
+    await this.recover();
+    const { src, position } = this.positions(batch.length, options);
     for (let i = 0; i < batch.length; i++) {
-      this.router.route(batch[i], src, lines === undefined ? first + i : lines[i]);
+      this.router.route(batch[i], src, position(i));
       if (i % PUSH_CHECK_EVERY === PUSH_CHECK_EVERY - 1) {
         this.throwIfFailed();
         await this.pushBacklog();
       }
     }
     this.counts.events += batch.length;
+    if (options.sourceId !== undefined && batch.length > 0) this.sources.positions.set(options.sourceId, position(batch.length - 1));
     this.router.broadcastWatermarks();
     this.router.sealAll();
     await this.pushAll();
+    // Acknowledge only what every actor has made durable (with durability 'none': has received).
+    await Promise.all(this.senders.map((s, a) => this.durable[a].reach(s.written, () => this.failure)));
     this.throwIfFailed();
+    if (this.options.stateDir && this.routedBytes() - this.bytesAtCheckpoint >= this.options.snapshotEveryBytes) {
+      this.bytesAtCheckpoint = this.routedBytes();
+      this.checkpoint().catch(() => {});
+    }
+  }
+
+  /** The source id of an ingest() call, and the position of each of its events. */
+  private positions(count: number, options: IngestOptions): { src: number; position: (i: number) => number } {
+    const { lines, sourceId, seq } = options;
+    if (lines !== undefined && lines.length !== count) throw configError(`ingest(): options.lines has ${lines.length} entries for ${count} events`);
+    if (sourceId !== undefined) {
+      if (lines === undefined && (seq === undefined || !Number.isInteger(seq) || seq < 0 || seq >= 2 ** 31)) {
+        throw configError('ingest(): an exactly-once sourceId needs seq (an integer batch number, 0 to 2^31) or lines');
+      }
+      if (lines === undefined && count > BATCH_SPAN) throw configError(`ingest(): an exactly-once batch holds at most ${BATCH_SPAN} events`);
+    }
+    const name = sourceId ?? options.source ?? 'ingest';
+    const kind: Location['kind'] = lines !== undefined ? 'line' : sourceId !== undefined ? 'batch' : 'ordinal';
+    const { id, isNew } = this.sources.id(name, kind);
+    if (isNew) this.router.announceSource(id, { name, tracked: sourceId !== undefined });
+    if (lines !== undefined) return { src: id, position: (i) => lines[i] };
+    if (sourceId !== undefined) return { src: id, position: (i) => seq! * BATCH_SPAN + i };
+    const first = this.sources.take(id, count);
+    return { src: id, position: (i) => first + i };
+  }
+
+  private routedBytes(): number {
+    return this.senders.reduce((n, s) => n + s.bytes, 0);
   }
 
   /** Push frames already sealed (a builder filled up) without sealing partial ones. */
@@ -160,13 +321,19 @@ export class Engine {
   }
 
   private dispatch(frame: FrameView): Promise<void> | void {
-    const { kind, pipe, src, pos, values } = frame;
+    const { kind, pipe, src, pos, kg, values } = frame;
     let behind = false;
     for (let i = 0; i < frame.count; i++) {
       switch (kind[i]) {
-        case RESULT:
+        case RESULT: {
           this.counts.results++;
-          if (!this.outputs.deliver(`results:${this.pipelines[pipe[i]].name}`, values[i])) behind = true;
+          const name = this.pipelines[pipe[i]].name;
+          this.sinks.get(name)?.write(kg[i], pos[i], values[i]);
+          if (!this.outputs.deliver(`results:${name}`, values[i])) behind = true;
+          break;
+        }
+        case BARRIER_ACK:
+          this.checkpoints.ack(pos[i], values[i] as SnapshotAck);
           break;
         case LATE:
           this.counts.late++;
@@ -192,9 +359,26 @@ export class Engine {
     }
   }
 
+  private onReplayed: (() => void) | null = null;
+  private rejectFailed!: (e: KeyflowError) => void;
+  /** Rejects when the engine fails, so waits on actors can give up. */
+  private readonly failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
+
+  private onActorMessage(m: ActorMessage): void {
+    if (m.type === 'replayed') {
+      this.replayed.push(m);
+      if (this.replayed.length === this.workers.length) this.onReplayed?.();
+    } else if (m.type === 'fatal') {
+      this.fail(new KeyflowError(m.code === codes.CORRUPT ? codes.CORRUPT : codes.STATE_DIR, m.message));
+    }
+  }
+
   private fail(err: KeyflowError): void {
     if (this.failure) return;
+    this.failed.catch(() => {});
+    this.rejectFailed(err);
     this.failure = err;
+    this.onReplayed?.();
     this.pump.stop();
     this.terminateWorkers();
     this.outputs.endAll();
@@ -210,18 +394,34 @@ export class Engine {
   }
 
   private async shutdown(): Promise<EngineSummary> {
+    if (this.timer) clearInterval(this.timer);
     await this.tail;
     if (!this.failure) {
+      // A final checkpoint before the end marker: what a later run on this stateDir resumes from.
+      if (this.options.stateDir) await this.checkpoint().catch(() => {});
+      else await this.recover();
       this.router.end();
       this.router.sealAll();
       await this.pushAll().catch(() => {});
       await this.pumping;
     }
+    for (const s of this.sinks.values()) s.close();
     await this.terminateWorkers();
     this.outputs.endAll();
     this.throwIfFailed();
     const elapsedMs = performance.now() - this.startedAt;
-    return { ...this.counts, elapsedMs, eventsPerSecond: this.counts.events / (elapsedMs / 1000) };
+    return { ...this.counts, elapsedMs, eventsPerSecond: this.counts.events / (elapsedMs / 1000), checkpoints: this.checkpointStats() };
+  }
+
+  /**
+   * End the actors without the end marker (windows stay open) after a checkpoint: how a run that only
+   * recovers state under the old worker count hands it over to the new one.
+   */
+  async checkpointAndClose(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.checkpoint();
+    await this.terminateWorkers();
+    this.outputs.endAll();
   }
 
   private pipelineName(name: string): string {
@@ -279,35 +479,31 @@ function spawnActor(init: ActorInit): Promise<Worker> {
       if (m.type === 'ready') resolve(worker);
       else {
         void worker.terminate();
-        reject(new KeyflowError(codes.PIPELINE_MODULE, m.message));
+        const message = 'message' in m ? m.message : `unexpected message ${m.type}`;
+        reject(new KeyflowError('code' in m && m.code === codes.CORRUPT ? codes.CORRUPT : codes.PIPELINE_MODULE, message));
       }
     });
   });
 }
 
-/** Start an engine: validate the configuration, start one actor per worker thread, and return it. */
-export async function start(options: StartOptions): Promise<Engine> {
-  if (!isMainThread && (workerData as Partial<ActorInit> | undefined)?.keyflowActor) {
-    throw configError('start() was called inside a keyflow actor thread: the module that defines your pipelines calls start() when a worker imports it. Keep pipelines in a module of their own.');
-  }
-  if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
-  const resolved = resolveOptions(options);
-  const pipelines = await resolvePipelines(options);
-  const fallbackUrl = options.module === undefined ? undefined : moduleUrlOf(options.module);
+/** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
+async function launch(pipelines: Pipeline[], options: ResolvedOptions, recovery: Recovery | null, fallbackUrl: string | undefined, startedAt: number): Promise<Engine> {
   const doorbell = new Doorbell();
-  const inputs = Array.from({ length: resolved.workers }, () => createRing(resolved.ringBytes));
-  const outputs = Array.from({ length: resolved.workers }, () => createRing(resolved.ringBytes));
+  const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
   const settled = await Promise.allSettled(inputs.map((input, actor) => spawnActor({
     keyflowActor: true,
     actor,
-    workers: resolved.workers,
-    maxKeyGroups: resolved.maxKeyGroups,
+    workers: options.workers,
+    maxKeyGroups: options.maxKeyGroups,
     pipelines: pipelines.map((p) => ({ name: p.name, moduleUrl: (p.moduleUrl ?? fallbackUrl)! })),
     input,
     output: outputs[actor],
     doorbell: doorbell.buffer,
-    frameRecords: resolved.frameRecords,
-    failFast: resolved.onError === 'fail',
+    frameRecords: options.frameRecords,
+    failFast: options.onError === 'fail',
+    ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
   })));
   const workers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -315,5 +511,29 @@ export async function start(options: StartOptions): Promise<Engine> {
     await Promise.all(workers.map((w) => w.terminate()));
     throw failed.reason;
   }
-  return new Engine(pipelines, resolved, workers, inputs, outputs, doorbell);
+  return new Engine({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt });
+}
+
+/** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
+export async function start(options: StartOptions): Promise<Engine> {
+  if (!isMainThread && (workerData as Partial<ActorInit> | undefined)?.keyflowActor) {
+    throw configError('start() was called inside a keyflow actor thread: the module that defines your pipelines calls start() when a worker imports it. Keep pipelines in a module of their own.');
+  }
+  if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
+  const startedAt = performance.now();
+  const resolved = resolveOptions(options);
+  const pipelines = await resolvePipelines(options);
+  const fallbackUrl = options.module === undefined ? undefined : moduleUrlOf(options.module);
+  const names = pipelines.map((p) => p.name);
+  const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
+  let recovery = open();
+  const previous = recovery?.checkpoint;
+  if (previous && previous.workers !== resolved.workers) {
+    // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
+    // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone.
+    const old = await launch(pipelines, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, fallbackUrl, startedAt);
+    await old.checkpointAndClose();
+    recovery = open();
+  }
+  return launch(pipelines, resolved, recovery, fallbackUrl, startedAt);
 }

@@ -15,6 +15,8 @@ export const codes = {
   STOPPED: 'ERR_KEYFLOW_STOPPED',
   FAILED: 'ERR_KEYFLOW_FAILED',
   WORKER: 'ERR_KEYFLOW_WORKER',
+  CORRUPT: 'ERR_KEYFLOW_CORRUPT_STATE',
+  STATE_DIR: 'ERR_KEYFLOW_STATE_DIR',
 } as const;
 
 export type ErrorCode = (typeof codes)[keyof typeof codes];

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { configError } from './errors.js';
 import { DEFAULT_MAX_KEY_GROUPS, MAX_KEY_GROUPS_LIMIT } from './keygroups.js';
+import type { Durability } from './actor/init.js';
 import type { Pipeline } from './pipeline.js';
 import { DEFAULT_RING_BYTES } from './ring/layout.js';
 
@@ -21,6 +22,21 @@ export interface StartOptions {
   ringBytes?: number;
   /** Records per frame (default 1024). */
   frameRecords?: number;
+  /** Where to keep durable state (WAL, snapshots, manifest). Without it, state lives in memory only. */
+  stateDir?: string;
+  /**
+   * 'batch' (the default with a stateDir): each actor group-commits its WAL (fsync every `syncEveryMs`)
+   * and ingest() resolves once its events are durable. 'sync': fsync every frame. 'none': no WAL.
+   */
+  durability?: Durability;
+  /** Group-commit interval for 'batch' (default 5 ms). */
+  syncEveryMs?: number;
+  /** Take a checkpoint this often (default 30 000 ms; 0 turns the timer off). */
+  snapshotEveryMs?: number;
+  /** …or after this many bytes of input since the last one (default 256 MiB). */
+  snapshotEveryBytes?: number;
+  /** If the latest checkpoint's snapshot is corrupt, recover from the one before it instead of refusing. */
+  repair?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -29,6 +45,12 @@ export interface ResolvedOptions {
   onError: OnError;
   ringBytes: number;
   frameRecords: number;
+  stateDir: string | null;
+  durability: Durability;
+  syncEveryMs: number;
+  snapshotEveryMs: number;
+  snapshotEveryBytes: number;
+  repair: boolean;
 }
 
 export function defaultWorkers(): number {
@@ -54,5 +76,13 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
     throw configError(`ringBytes must be a power of two from 64 KiB to 1 GiB, got ${String(ringBytes)}`);
   }
   const frameRecords = integerIn('frameRecords', o.frameRecords ?? 1024, 1, 65536);
-  return { workers, maxKeyGroups, onError, ringBytes, frameRecords };
+  const stateDir = o.stateDir ?? null;
+  if (stateDir !== null && (typeof stateDir !== 'string' || stateDir.length === 0)) throw configError('stateDir must be a directory path');
+  const durability = o.durability ?? (stateDir ? 'batch' : 'none');
+  if (!['none', 'batch', 'sync'].includes(durability)) throw configError(`durability must be 'none', 'batch' or 'sync', got ${String(durability)}`);
+  if (durability !== 'none' && stateDir === null) throw configError(`durability '${durability}' needs a stateDir to write to`);
+  const syncEveryMs = integerIn('syncEveryMs', o.syncEveryMs ?? 5, 0, 60_000);
+  const snapshotEveryMs = integerIn('snapshotEveryMs', o.snapshotEveryMs ?? 30_000, 0, 2 ** 31 - 1);
+  const snapshotEveryBytes = integerIn('snapshotEveryBytes', o.snapshotEveryBytes ?? 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+  return { workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes, repair: o.repair ?? false };
 }

@@ -1,5 +1,5 @@
 import type { FrameSender, Oversize } from './codec/frame-sender.js';
-import { END, EVENT, WATERMARK } from './codec/records.js';
+import { BARRIER, END, EVENT, SOURCE, WATERMARK, type SourceInfo } from './codec/records.js';
 import type { Problem, Stage } from './dead-letter.js';
 import { codes, describeThrown } from './errors.js';
 import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
@@ -52,6 +52,33 @@ export class Router {
       r.broadcast = wm;
       for (let a = 0; a < this.senders.length; a++) this.append(a, WATERMARK, r.index, 0, 0, NaN, wm, 0, undefined, undefined);
     }
+  }
+
+  /** Tell every actor what a source id means, before any event uses it (it is logged with the events). */
+  announceSource(src: number, info: SourceInfo): void {
+    for (let a = 0; a < this.senders.length; a++) this.append(a, SOURCE, 0, src, 0, NaN, NaN, 0, undefined, info);
+  }
+
+  /**
+   * A checkpoint barrier, in a frame of its own, after the current watermarks: so every actor holds the
+   * same watermarks when it snapshots, and WAL segments split cleanly at it.
+   */
+  barrier(checkpoint: number): void {
+    this.sealAll();
+    for (const r of this.routes) r.broadcast = -Infinity;
+    this.broadcastWatermarks();
+    for (let a = 0; a < this.senders.length; a++) this.append(a, BARRIER, 0, 0, 0, NaN, NaN, checkpoint, undefined, undefined);
+    this.sealAll();
+  }
+
+  /** Largest event time seen per pipeline (-Infinity for pipelines without event time). */
+  largestEventTimes(): number[] {
+    return this.routes.map((r) => r.watermarks?.largest() ?? -Infinity);
+  }
+
+  /** Resume the watermarks after recovery. */
+  observeEventTimes(times: number[]): void {
+    this.routes.forEach((r, i) => { if (Number.isFinite(times[i])) r.watermarks?.observe(times[i]); });
   }
 
   end(): void {

@@ -1,35 +1,41 @@
 /**
  * An actor: one long-lived worker thread that alone owns the state of its key-groups. It reads frames
- * from its input ring in order, applies them to its operators, and writes results, late events and
- * problems to its output ring. Watermarks and the end marker arrive in band, between events.
+ * from its input ring in order, logs them to its write-ahead log (when durable), applies them, and
+ * writes results, late events and problems to its output ring — only once their input is durable, so
+ * no result ever exists for input a crash could lose. Watermarks, barriers and the end marker arrive in
+ * band, between events.
  */
+import { readdirSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ActorInit, ActorMessage } from '../lib/actor-init.js';
+import { Actor, type Control } from '../lib/actor/actor.js';
+import type { ActorCommand, ActorInit, ActorMessage } from '../lib/actor/init.js';
 import { FrameView } from '../lib/codec/frame.js';
 import { FrameSender, type Oversize } from '../lib/codec/frame-sender.js';
-import { END, ERROR, EVENT, LATE, RESULT, WATERMARK } from '../lib/codec/records.js';
+import { BARRIER_ACK, END, ERROR, type SnapshotAck } from '../lib/codec/records.js';
+import { readSnapshot, snapshotDir, writeSnapshot } from '../lib/durability/snapshot-file.js';
+import { WalWriter, listSegments, readSegment, walDir } from '../lib/durability/wal.js';
 import { codes, describeThrown } from '../lib/errors.js';
-import { stateKeyOf } from '../lib/keygroups.js';
-import type { Operator, OperatorOutput } from '../lib/operators/operator.js';
 import { createOperator } from '../lib/operators/create-operator.js';
 import { loadPipeline } from '../lib/pipeline-loader.js';
 import { Doorbell } from '../lib/ring/doorbell.js';
+import { DurableCounter } from '../lib/ring/durable-counter.js';
 import { RingReader } from '../lib/ring/reader.js';
 import { RingWriter } from '../lib/ring/writer.js';
 
 const init = workerData as ActorInit;
 const post = (m: ActorMessage) => parentPort!.postMessage(m);
+const durable = init.durable;
 
 const doorbell = new Doorbell(init.doorbell);
 const out = new FrameSender(new RingWriter(init.output), init.frameRecords, () => doorbell.ring());
-let failed = false;
+const acknowledged = new DurableCounter(init.input);
+/** Work the thread does without yielding before it lets control messages in. */
+const YIELD_EVERY_MS = 20;
+/** In 'batch' mode, fsync at least this often while input keeps coming, and whenever it pauses. */
+const GROUP_COMMIT_BYTES = 4 * 1024 * 1024;
 
-function add(kind: number, pipe: number, kg: number, src: number, pos: number, key: unknown, value: unknown): void {
-  out.builder.add(kind, pipe, src, kg, NaN, NaN, pos, key, value);
-  if (out.builder.full) seal();
-}
-
-/** Seal the output records into frames; a result too big for the ring becomes a problem report. */
+/** Seal output records into frames; a result too big for the ring becomes a problem report. */
 function seal(): void {
   const oversized: Oversize[] = [];
   out.seal((o) => oversized.push(o));
@@ -40,73 +46,181 @@ function seal(): void {
   if (oversized.length > 0) out.seal(() => {});
 }
 
-function outputFor(pipe: number): OperatorOutput {
-  return {
-    result: (value) => add(RESULT, pipe, 0, 0, 0, undefined, value),
-    late: (event) => add(LATE, pipe, 0, 0, 0, undefined, event),
-    problem: (problem, kg, src, pos) => {
-      add(ERROR, pipe, kg, src, pos, problem.key, problem);
-      if (init.failFast) failed = true;
-    },
-  };
+class Log {
+  private wal: WalWriter | null = null;
+  private framesIn = 0;
+  private firstUnsynced = 0;
+
+  open(checkpoint: number): void {
+    if (durable && durable.durability !== 'none') this.wal = new WalWriter(walDir(durable.stateDir, init.actor), checkpoint);
+  }
+
+  /** Log a received frame before it is applied. */
+  append(bytes: Uint8Array): void {
+    this.framesIn++;
+    if (this.wal === null) return;
+    if (this.wal.unsynced === 0) this.firstUnsynced = performance.now();
+    this.wal.append(bytes);
+  }
+
+  /** Is it time to group-commit? */
+  due(): boolean {
+    if (this.wal === null) return true;
+    if (durable!.durability === 'sync') return true;
+    return this.wal.unsynced >= GROUP_COMMIT_BYTES || performance.now() - this.firstUnsynced >= durable!.syncEveryMs;
+  }
+
+  /** fsync, then acknowledge the frames and release the outputs they produced. */
+  async commit(): Promise<void> {
+    this.wal?.sync();
+    acknowledged.publish(this.framesIn);
+    seal();
+    await out.push();
+  }
+
+  rotate(checkpoint: number): void {
+    this.wal?.rotate(checkpoint);
+  }
 }
 
-async function flush(): Promise<void> {
-  seal();
-  await out.push();
+const log = new Log();
+
+function takeSnapshot(actor: Actor, checkpoint: number): void {
+  const t0 = performance.now();
+  let bytes = 0;
+  if (durable) {
+    bytes = writeSnapshot(join(snapshotDir(durable.stateDir, checkpoint), `actor-${init.actor}.snap`), actor.snapshot(checkpoint));
+    log.rotate(checkpoint);
+  }
+  const ack: SnapshotAck = { bytes, pauseMs: performance.now() - t0 };
+  actor.emit(BARRIER_ACK, 0, 0, 0, checkpoint, undefined, ack);
 }
 
-async function run(operators: Operator[]): Promise<void> {
+/** Apply one frame; act on barriers in it; returns true at the end marker. */
+function applyFrame(actor: Actor, frame: FrameView, replaying: boolean): boolean {
+  let from = 0;
+  while (from < frame.count) {
+    const { control, next }: { control: Control; next: number } = actor.apply(frame, from, replaying);
+    from = next;
+    if (control.kind === 'barrier') takeSnapshot(actor, control.checkpoint);
+    else if (control.kind === 'end') return true;
+  }
+  return false;
+}
+
+interface WalTail {
+  frames: Uint8Array[];
+  tornBytes: number;
+}
+
+/**
+ * Read and check what the WAL holds after the restored checkpoint, at start (so corruption stops
+ * start()), cutting off a torn tail so new records follow intact ones.
+ */
+function readWal(): WalTail {
+  if (!durable) return { frames: [], tornBytes: 0 };
+  const from = durable.restore?.checkpoint ?? 0;
+  const segments = listSegments(walDir(durable.stateDir, init.actor)).filter(([id]) => id >= from);
+  const frames: Uint8Array[] = [];
+  let tornBytes = 0;
+  segments.forEach(([, path], i) => {
+    const read = readSegment(path, i === segments.length - 1);
+    frames.push(...read.frames);
+    if (read.tornBytes > 0) {
+      tornBytes = read.tornBytes;
+      truncateSync(path, read.frames.reduce((n, f) => n + 8 + f.length, 0));
+    }
+  });
+  return { frames, tornBytes };
+}
+
+/** Re-apply the WAL tail: outputs it produces carry the same numbers as the first time. */
+function replay(actor: Actor, tail: WalTail): { frames: number; tornBytes: number } {
+  const frame = new FrameView();
+  // Decode from an aligned copy: a frame's typed-array columns need 8-byte alignment.
+  for (const bytes of tail.frames) applyFrame(actor, frame.decode(new Uint8Array(bytes)), true);
+  return { frames: tail.frames.length, tornBytes: tail.tornBytes };
+}
+
+function restoreFrom(actor: Actor, names: string[]): void {
+  const restore = durable?.restore;
+  if (!durable || !restore) return;
+  const dir = snapshotDir(durable.stateDir, restore.checkpoint);
+  const files = readdirSync(dir).filter((f) => /^actor-\d+\.snap$/.test(f));
+  if (files.length !== restore.workers) throw Object.assign(new Error(`checkpoint ${restore.checkpoint} in ${dir} has ${files.length} snapshot files, expected ${restore.workers}`), { code: codes.CORRUPT });
+  actor.restore(files.map((f) => readSnapshot(join(dir, f))), init.actor, init.workers, names);
+}
+
+async function run(actor: Actor): Promise<void> {
   const reader = new RingReader(init.input);
   const frame = new FrameView();
-  let seq = 0;
+  let slice = performance.now();
   for (;;) {
     const bytes = reader.next();
     if (bytes === null) {
-      await flush();
+      await log.commit();
       await reader.waitForData();
+      slice = performance.now();
       continue;
     }
-    frame.decode(bytes);
-    const { kind, pipe, kg, ts, wm, src, pos, keys, values } = frame;
-    for (let i = 0; i < frame.count && !failed; i++) {
-      switch (kind[i]) {
-        case EVENT: {
-          const key = keys[i];
-          operators[pipe[i]].onEvent(kg[i], key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], seq++, values[i]);
-          break;
-        }
-        case WATERMARK:
-          operators[pipe[i]].advance(wm[i]);
-          break;
-        case END:
-          for (const op of operators) op.advance(Infinity);
-          add(END, 0, 0, 0, 0, undefined, undefined);
-          await flush();
-          return;
-      }
+    log.append(bytes);
+    const ended = applyFrame(actor, frame.decode(bytes), false);
+    if (ended) {
+      actor.finish();
+      actor.emit(END, 0, 0, 0, 0, undefined, undefined);
+      await log.commit();
+      return;
     }
-    await flush();
+    if (log.due()) await log.commit();
     // Stopping on the first error: report it and take nothing more; the main thread ends this thread.
-    if (failed) return;
+    if (actor.failed) {
+      await log.commit();
+      return;
+    }
+    if (performance.now() - slice > YIELD_EVERY_MS) {
+      await new Promise((r) => setImmediate(r));
+      slice = performance.now();
+    }
   }
 }
 
 async function main(): Promise<void> {
-  let operators: Operator[];
+  let actor: Actor;
+  let tail: WalTail;
+  const names = init.pipelines.map((p) => p.name);
   try {
     const pipelines = await Promise.all(init.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
-    operators = pipelines.map((p, i) => createOperator(p, outputFor(i), init.maxKeyGroups));
+    actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, init.maxKeyGroups), out, seal, init.failFast, init.maxKeyGroups);
+    restoreFrom(actor, names);
+    tail = readWal();
   } catch (err) {
-    post({ type: 'init-error', message: err instanceof Error ? err.message : describeThrown(err) });
+    post({ type: 'init-error', message: err instanceof Error ? err.message : describeThrown(err), ...(isCoded(err) ? { code: err.code } : {}) });
     return;
   }
+  const replayRequested = new Promise<void>((resolve) => {
+    parentPort!.on('message', (m: ActorCommand) => {
+      if (m.type === 'replay') resolve();
+    });
+  });
   post({ type: 'ready' });
-  await run(operators);
+  await replayRequested;
+  try {
+    const replayed = replay(actor, tail);
+    log.open(durable?.restore?.checkpoint ?? 0);
+    await log.commit();
+    post({ type: 'replayed', ...replayed, maxEventTime: actor.maxEventTime });
+    await run(actor);
+  } catch (err) {
+    // A WAL or snapshot that cannot be written (a full disk, a read-only directory) or read: stop and
+    // say so, acknowledging nothing more.
+    post({ type: 'fatal', message: err instanceof Error ? err.message : describeThrown(err), ...(isCoded(err) ? { code: err.code } : {}) });
+  }
 }
 
-// Stay alive until the engine terminates this thread: to the engine, an actor that exits on its own
-// has crashed, and it may not have read our last output yet.
-parentPort!.on('message', () => {});
+function isCoded(err: unknown): err is { code: string } {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
+}
 
+// The message listener above keeps this thread alive until the engine terminates it: to the engine, an
+// actor that exits on its own has crashed.
 await main();

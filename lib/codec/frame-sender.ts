@@ -20,6 +20,10 @@ export interface Oversize {
 export class FrameSender {
   readonly builder: FrameBuilder;
   private readonly queue: EncodedFrame[] = [];
+  /** Frames written to the ring so far (the consumer's durable count is compared with this). */
+  written = 0;
+  /** Bytes written to the ring so far. */
+  bytes = 0;
 
   constructor(private readonly writer: RingWriter, frameRecords: number, private readonly published: () => void = () => {}) {
     this.builder = new FrameBuilder(frameRecords);
@@ -45,7 +49,9 @@ export class FrameSender {
       const frame = q[written];
       if (!this.writer.tryWrite(frame.length, (bytes, at) => bytes.set(frame, at))) break;
       written++;
+      this.bytes += frame.length;
     }
+    this.written += written;
     if (written > 0) {
       q.splice(0, written);
       this.published();

@@ -1,5 +1,5 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
-import type { StateKey } from '../keygroups.js';
+import { stateKeyOf, type StateKey } from '../keygroups.js';
 import { KeyedStore } from '../state/keyed-store.js';
 import { lastSlidingStart } from '../windows/sliding.js';
 import { tumblingStart } from '../windows/tumbling.js';
@@ -54,7 +54,7 @@ export class AlignedWindowOperator implements Operator {
       if (!timers.isClosed(start + size)) starts.push(start);
     }
     if (starts.length === 0) {
-      this.out.late(event);
+      this.out.late(kg, event);
       return;
     }
     let state = this.store.get(kg, sk);
@@ -83,6 +83,25 @@ export class AlignedWindowOperator implements Operator {
 
   advance(wm: number): void {
     this.timers.advance(wm);
+  }
+
+  /** Per key-group: [key, [[windowStart, accumulator], …]] for each key. Timers follow from the windows. */
+  snapshot(): Map<number, unknown> {
+    const out = new Map<number, unknown>();
+    for (const [kg, group] of this.store.groups()) out.set(kg, [...group.values()].map((s) => [s.key, [...s.windows]]));
+    return out;
+  }
+
+  restore(kg: number, state: unknown): void {
+    for (const [key, windows] of state as Array<[unknown, Array<[number, unknown[]]>]>) {
+      const sk = stateKeyOf(key);
+      this.store.set(kg, sk, { key, windows: new Map(windows) });
+      for (const [start] of windows) this.timers.schedule(this.timerIds++, kg, sk, start, start + this.size);
+    }
+  }
+
+  restoreWatermark(wm: number): void {
+    this.timers.watermark = wm;
   }
 
   private readonly fire = (t: WindowTimer): void => {

@@ -6,8 +6,9 @@ export const TIMER_SOURCE = 0xffff;
 
 /** Where an operator sends what it produces; the actor turns these into output records. */
 export interface OperatorOutput {
-  result(value: unknown): void;
-  late(event: unknown): void;
+  /** Results and late events are numbered per key-group, so a sink can skip what it already wrote. */
+  result(kg: number, value: unknown): void;
+  late(kg: number, event: unknown): void;
   /** A bad event or a throwing user function at (src, pos); the main thread adds the location. */
   problem(problem: Problem, kg: number, src: number, pos: number): void;
 }
@@ -22,4 +23,9 @@ export interface Operator {
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void;
   /** The watermark moved (in band, or +Infinity at the end of input): fire what is due. */
   advance(wm: number): void;
+  /** The operator's state per key-group, as plain data (cbor-encodable). */
+  snapshot(): Map<number, unknown>;
+  /** Restore one key-group's state; call `restoreWatermark` first. */
+  restore(kg: number, state: unknown): void;
+  restoreWatermark(wm: number): void;
 }

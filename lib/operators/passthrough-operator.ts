@@ -4,9 +4,17 @@ import type { Operator, OperatorOutput } from './operator.js';
 export class PassthroughOperator implements Operator {
   constructor(private readonly out: OperatorOutput) {}
 
-  onEvent(_kg: number, _key: unknown, _sk: unknown, _ts: number, _wm: number, _src: number, _pos: number, _seq: number, event: unknown): void {
-    this.out.result(event);
+  onEvent(kg: number, _key: unknown, _sk: unknown, _ts: number, _wm: number, _src: number, _pos: number, _seq: number, event: unknown): void {
+    this.out.result(kg, event);
   }
 
   advance(): void {}
+
+  snapshot(): Map<number, unknown> {
+    return new Map();
+  }
+
+  restore(): void {}
+
+  restoreWatermark(): void {}
 }

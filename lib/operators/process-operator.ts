@@ -1,5 +1,5 @@
 import { codes, describeThrown } from '../errors.js';
-import type { StateKey } from '../keygroups.js';
+import { stateKeyOf, type StateKey } from '../keygroups.js';
 import { KeyedStore } from '../state/keyed-store.js';
 import type { ListState, MapState, ProcessContext, ProcessFunction, ValueState } from '../state/process-function.js';
 import { TimerService } from '../state/timers.js';
@@ -47,6 +47,37 @@ export class ProcessOperator implements Operator {
       return;
     }
     ctx.commit(this.out);
+  }
+
+  /** Per key-group: keys with their value/map/list state, and the group's timers as [time, key]. */
+  snapshot(): Map<number, unknown> {
+    const timers = new Map<number, Array<[number, unknown]>>();
+    for (const [time, , t] of this.timers.entries()) {
+      let list = timers.get(t.kg);
+      if (list === undefined) timers.set(t.kg, (list = []));
+      list.push([time, t.key]);
+    }
+    const out = new Map<number, unknown>();
+    for (const [kg, group] of this.store.groups()) {
+      out.set(kg, { keys: [...group.values()].map((s) => [s.key, [...s.values], [...s.maps].map(([n, m]) => [n, [...m]]), [...s.lists]]), timers: timers.get(kg) ?? [] });
+    }
+    for (const [kg, list] of timers) if (!out.has(kg)) out.set(kg, { keys: [], timers: list });
+    return out;
+  }
+
+  restore(kg: number, state: unknown): void {
+    const { keys, timers } = state as { keys: Array<[unknown, Array<[string, unknown]>, Array<[string, Array<[unknown, unknown]>]>, Array<[string, unknown[]]>]>; timers: Array<[number, unknown]> };
+    for (const [key, values, maps, lists] of keys) {
+      this.store.set(kg, stateKeyOf(key), { key, values: new Map(values), maps: new Map(maps.map(([n, m]) => [n, new Map(m)])), lists: new Map(lists) });
+    }
+    for (const [time, key] of timers) {
+      const sk = stateKeyOf(key);
+      this.timers.register(time, timerId(kg, sk), { kg, sk, key });
+    }
+  }
+
+  restoreWatermark(wm: number): void {
+    this.ctx.watermark = wm;
   }
 
   advance(wm: number): void {
@@ -122,7 +153,7 @@ class Context implements ProcessContext {
   }
 
   commit(out: OperatorOutput): void {
-    for (const e of this.emitted) out.result(e);
+    for (const e of this.emitted) out.result(this.kg, e);
     this.emitted.length = 0;
     this.undo.length = 0;
     this.dropIfEmpty();

@@ -1,5 +1,5 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
-import type { StateKey } from '../keygroups.js';
+import { stateKeyOf, type StateKey } from '../keygroups.js';
 import { KeyedStore } from '../state/keyed-store.js';
 import { sessionsTouch } from '../windows/session.js';
 import type { Operator, OperatorOutput } from './operator.js';
@@ -58,7 +58,7 @@ export class SessionWindowOperator implements Operator {
       if (s.end > end) end = s.end;
     }
     if (this.timers.isClosed(end)) {
-      this.out.late(event);
+      this.out.late(kg, event);
       return;
     }
     let acc: unknown[];
@@ -88,6 +88,26 @@ export class SessionWindowOperator implements Operator {
 
   advance(wm: number): void {
     this.timers.advance(wm);
+  }
+
+  /** Per key-group: [key, [[start, end, accumulator], …]] for each key. Timers follow from the sessions. */
+  snapshot(): Map<number, unknown> {
+    const out = new Map<number, unknown>();
+    for (const [kg, group] of this.store.groups()) out.set(kg, [...group.values()].map((s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc])]));
+    return out;
+  }
+
+  restore(kg: number, state: unknown): void {
+    for (const [key, list] of state as Array<[unknown, Array<[number, number, unknown[]]>]>) {
+      const sk = stateKeyOf(key);
+      const sessions = list.map(([start, end, acc]) => ({ start, end, acc, timerId: this.timerIds++ }));
+      this.store.set(kg, sk, { key, sessions });
+      for (const s of sessions) this.timers.schedule(s.timerId, kg, sk, s.start, s.end);
+    }
+  }
+
+  restoreWatermark(wm: number): void {
+    this.timers.watermark = wm;
   }
 
   private readonly fire = (t: WindowTimer): void => {

@@ -1,8 +1,7 @@
 import type { AggregateSet, ExtractProblem } from '../aggregates/aggregate-set.js';
 import type { Problem } from '../dead-letter.js';
 import { codes, describeThrown } from '../errors.js';
-import type { OperatorOutput } from './operator.js';
-import { TIMER_SOURCE } from './operator.js';
+import { TIMER_SOURCE, type OperatorOutput } from './operator.js';
 
 /** The parts every window operator shares: turning an accumulator into a result, and reporting. */
 export class WindowEmitter {
@@ -16,7 +15,7 @@ export class WindowEmitter {
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'aggregate', detail: `result() threw for window [${start}, ${end}): ${describeThrown(err)}`, key }, kg, TIMER_SOURCE, end - 1);
       return;
     }
-    this.out.result(result);
+    this.out.result(kg, result);
   }
 
   extractProblem(p: ExtractProblem, key: unknown, event: unknown): Problem {

@@ -14,7 +14,13 @@ export const READ = 16;
 export const CONSUMER_WAITING = 32;
 /** Set to 1 by a producer about to sleep on READ; the consumer notifies only when it is set. */
 export const PRODUCER_WAITING = 48;
-export const CONTROL_INTS = 64;
+/**
+ * How many frames the consumer has made durable (written to its WAL and fsynced, or simply received
+ * when durability is off). The producer acknowledges a batch once this reaches the batch's last frame.
+ */
+export const DURABLE = 64;
+export const DURABLE_WAITING = 80;
+export const CONTROL_INTS = 96;
 
 /** Every frame starts on an 8-byte boundary so Float64Array views of its columns line up. */
 export const ALIGN = 8;

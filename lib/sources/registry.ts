@@ -8,17 +8,19 @@ import { TIMER_SOURCE } from '../operators/operator.js';
 export class SourceRegistry {
   private readonly names: string[] = [];
   private readonly ordinals: number[] = [];
-  private readonly lineBased: boolean[] = [];
+  private readonly kinds: Array<Location['kind']> = [];
+  /** Exactly-once sources: highest position routed, for checkpoints. */
+  readonly positions = new Map<string, number>();
 
-  id(name: string, lineBased: boolean): number {
+  /** The id of a source; `isNew` when this call registered it (announce it to the actors then). */
+  id(name: string, kind: Location['kind']): { id: number; isNew: boolean } {
     let id = this.names.indexOf(name);
-    if (id < 0) {
-      id = this.names.push(name) - 1;
-      if (id >= TIMER_SOURCE) throw new RangeError(`too many distinct sources (${id})`);
-      this.ordinals.push(0);
-      this.lineBased.push(lineBased);
-    }
-    return id;
+    if (id >= 0) return { id, isNew: false };
+    id = this.names.push(name) - 1;
+    if (id >= TIMER_SOURCE) throw new RangeError(`too many distinct sources (${id})`);
+    this.ordinals.push(0);
+    this.kinds.push(kind);
+    return { id, isNew: true };
   }
 
   /** The next `count` ordinals of a source that does not give line numbers. */
@@ -30,6 +32,6 @@ export class SourceRegistry {
 
   locate(id: number, position: number): Location {
     if (id === TIMER_SOURCE) return { source: 'timer', position, kind: 'timer' };
-    return { source: this.names[id] ?? `source #${id}`, position, kind: this.lineBased[id] ? 'line' : 'ordinal' };
+    return { source: this.names[id] ?? `source #${id}`, position, kind: this.kinds[id] ?? 'ordinal' };
   }
 }

@@ -5,30 +5,38 @@ import type { StateKey } from '../keygroups.js';
  * snapshotted and moved on its own. Only the owning actor's thread ever touches it.
  */
 export class KeyedStore<S> {
-  private readonly groups: Array<Map<StateKey, S> | undefined>;
+  private readonly groupMaps: Array<Map<StateKey, S> | undefined>;
 
   constructor(maxKeyGroups: number) {
-    this.groups = new Array(maxKeyGroups);
+    this.groupMaps = new Array(maxKeyGroups);
   }
 
   get(kg: number, key: StateKey): S | undefined {
-    return this.groups[kg]?.get(key);
+    return this.groupMaps[kg]?.get(key);
   }
 
   set(kg: number, key: StateKey, state: S): void {
-    let group = this.groups[kg];
-    if (group === undefined) this.groups[kg] = group = new Map();
+    let group = this.groupMaps[kg];
+    if (group === undefined) this.groupMaps[kg] = group = new Map();
     group.set(key, state);
   }
 
   delete(kg: number, key: StateKey): void {
-    this.groups[kg]?.delete(key);
+    this.groupMaps[kg]?.delete(key);
+  }
+
+  /** The key-groups that hold state, with their maps. */
+  *groups(): IterableIterator<[number, Map<StateKey, S>]> {
+    for (let kg = 0; kg < this.groups.length; kg++) {
+      const g = this.groupMaps[kg];
+      if (g !== undefined && g.size > 0) yield [kg, g];
+    }
   }
 
   /** Number of keys held, over all groups. */
   size(): number {
     let n = 0;
-    for (const g of this.groups) if (g) n += g.size;
+    for (const g of this.groupMaps) if (g) n += g.size;
     return n;
   }
 }

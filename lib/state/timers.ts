@@ -39,6 +39,13 @@ export class TimerService<T> {
     }
   }
 
+  /** Every pending timer as (time, id, payload), in firing order. */
+  *entries(): IterableIterator<[number, string | number, T]> {
+    for (const time of [...this.byTime.keys()].sort((a, b) => a - b)) {
+      for (const [id, payload] of this.byTime.get(time)!) yield [time, id, payload];
+    }
+  }
+
   /** Number of pending timers. */
   size(): number {
     let n = 0;

@@ -13,6 +13,11 @@ export class BoundedOutOfOrderness {
   current(): number {
     return this.maxSeen - this.outOfOrderMs - 1;
   }
+
+  /** The largest event time seen (what a checkpoint records, and recovery restores via observe()). */
+  largest(): number {
+    return this.maxSeen;
+  }
 }
 
 /** An event time must be a finite number of milliseconds (a Date is taken as its getTime()). */

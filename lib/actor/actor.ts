@@ -1,0 +1,142 @@
+import type { FrameView } from '../codec/frame.js';
+import type { FrameSender } from '../codec/frame-sender.js';
+import { BARRIER, END, ERROR, EVENT, LATE, RESULT, SOURCE, WATERMARK, type SourceInfo } from '../codec/records.js';
+import type { ActorSnapshot, GroupSnapshot } from '../durability/snapshot-file.js';
+import { keyGroupRange, stateKeyOf } from '../keygroups.js';
+import type { Operator, OperatorOutput } from '../operators/operator.js';
+
+/** What `apply` met that the caller must act on. */
+export type Control = { kind: 'none' } | { kind: 'barrier'; checkpoint: number } | { kind: 'end' };
+
+const NONE: Control = { kind: 'none' };
+
+/**
+ * The state an actor owns and the rules for applying input to it, apart from threads and files:
+ * one operator per pipeline, per key-group output numbering, exactly-once source positions, and
+ * snapshot/restore per key-group.
+ */
+export class Actor {
+  readonly operators: Operator[];
+  /** Results and late events emitted per key-group; the next is numbered outputs[kg] + 1. */
+  private readonly outputs: Float64Array;
+  /** Per key-group, exactly-once sources: name → highest position applied. */
+  private readonly applied: Array<Map<string, number> | undefined>;
+  private readonly sources = new Map<number, SourceInfo>();
+  private readonly watermarks: number[];
+  /** Largest event time met per pipeline (replay reports it so the router's watermark resumes there). */
+  readonly maxEventTime: number[];
+  private seq = 0;
+  failed = false;
+
+  constructor(private readonly names: string[], makeOperator: (pipe: number, out: OperatorOutput) => Operator,
+              private readonly out: FrameSender, private readonly seal: () => void, private readonly failFast: boolean,
+              private readonly maxKeyGroups: number) {
+    this.outputs = new Float64Array(maxKeyGroups);
+    this.applied = new Array(maxKeyGroups);
+    this.watermarks = names.map(() => -Infinity);
+    this.maxEventTime = names.map(() => -Infinity);
+    this.operators = names.map((_, pipe) => makeOperator(pipe, this.outputFor(pipe)));
+  }
+
+  /** Append one output record, sealing a frame when the builder is full. */
+  emit(kind: number, pipe: number, kg: number, src: number, pos: number, key: unknown, value: unknown): void {
+    this.out.builder.add(kind, pipe, src, kg, NaN, NaN, pos, key, value);
+    if (this.out.builder.full) this.seal();
+  }
+
+  /**
+   * Apply records [from, count) of a frame, stopping early at a barrier or the end marker (the caller
+   * acts on it and resumes after it). When replaying the WAL, barriers and end markers of earlier runs
+   * are passed over: their work is in the snapshots, or the run they ended is being continued.
+   */
+  apply(frame: FrameView, from: number, replaying: boolean): { control: Control; next: number } {
+    const { kind, pipe, kg, ts, wm, src, pos, keys, values } = frame;
+    for (let i = from; i < frame.count && !this.failed; i++) {
+      switch (kind[i]) {
+        case EVENT: {
+          const p = pipe[i];
+          const g = kg[i];
+          if (this.isDuplicate(g, src[i], pos[i])) break;
+          if (ts[i] > this.maxEventTime[p]) this.maxEventTime[p] = ts[i];
+          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
+          const key = keys[i];
+          this.operators[p].onEvent(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq++, values[i]);
+          break;
+        }
+        case WATERMARK:
+          if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
+          this.operators[pipe[i]].advance(wm[i]);
+          break;
+        case SOURCE:
+          this.sources.set(src[i], values[i] as SourceInfo);
+          break;
+        case BARRIER:
+          if (!replaying) return { control: { kind: 'barrier', checkpoint: pos[i] }, next: i + 1 };
+          break;
+        case END:
+          if (!replaying) return { control: { kind: 'end' }, next: i + 1 };
+          break;
+      }
+    }
+    return { control: NONE, next: frame.count };
+  }
+
+  /** Fire everything: the watermark goes to +∞ at the end of input. */
+  finish(): void {
+    for (const op of this.operators) op.advance(Infinity);
+  }
+
+  /** The state of every key-group this actor holds, for checkpoint `checkpoint`. */
+  snapshot(checkpoint: number): ActorSnapshot {
+    const groups: Record<number, GroupSnapshot> = {};
+    const group = (kg: number) => (groups[kg] ??= { outputs: this.outputs[kg], sources: [...(this.applied[kg] ?? [])], operators: this.names.map(() => null) });
+    for (let kg = 0; kg < this.maxKeyGroups; kg++) if (this.outputs[kg] > 0 || this.applied[kg]?.size) group(kg);
+    this.operators.forEach((op, p) => {
+      for (const [kg, state] of op.snapshot()) group(kg).operators[p] = state;
+    });
+    return { checkpoint, watermarks: [...this.watermarks], seq: this.seq, groups };
+  }
+
+  /** Take over the key-groups this actor owns from the snapshots of a checkpoint (written by any worker count). */
+  restore(snapshots: ActorSnapshot[], actor: number, workers: number, pipelines: string[]): void {
+    const { start, end } = keyGroupRange(actor, workers, this.maxKeyGroups);
+    for (const snap of snapshots) {
+      snap.watermarks.forEach((wm, p) => (this.watermarks[p] = Math.max(this.watermarks[p], wm)));
+      this.seq = Math.max(this.seq, snap.seq);
+    }
+    this.operators.forEach((op, p) => op.restoreWatermark(this.watermarks[p]));
+    for (const snap of snapshots) {
+      for (const [kgText, g] of Object.entries(snap.groups)) {
+        const kg = Number(kgText);
+        if (kg < start || kg > end) continue;
+        this.outputs[kg] = g.outputs;
+        if (g.sources.length > 0) this.applied[kg] = new Map(g.sources);
+        g.operators.forEach((state, p) => {
+          if (state !== null && state !== undefined && p < pipelines.length) this.operators[p].restore(kg, state);
+        });
+      }
+    }
+  }
+
+  private isDuplicate(kg: number, src: number, pos: number): boolean {
+    const source = this.sources.get(src);
+    if (source === undefined || !source.tracked) return false;
+    let applied = this.applied[kg];
+    if (applied === undefined) this.applied[kg] = applied = new Map();
+    const last = applied.get(source.name);
+    if (last !== undefined && pos <= last) return true;
+    applied.set(source.name, pos);
+    return false;
+  }
+
+  private outputFor(pipe: number): OperatorOutput {
+    return {
+      result: (kg, value) => this.emit(RESULT, pipe, kg, 0, ++this.outputs[kg], undefined, value),
+      late: (kg, event) => this.emit(LATE, pipe, kg, 0, ++this.outputs[kg], undefined, event),
+      problem: (problem, kg, src, pos) => {
+        this.emit(ERROR, pipe, kg, src, pos, problem.key, problem);
+        if (this.failFast) this.failed = true;
+      },
+    };
+  }
+}

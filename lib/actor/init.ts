@@ -1,0 +1,36 @@
+import type { RingBuffers } from '../ring/layout.js';
+
+export type Durability = 'none' | 'batch' | 'sync';
+
+/** What the main thread hands an actor worker at start (its workerData). */
+export interface ActorInit {
+  /** Marks a keyflow actor, so start() can refuse to run inside one. */
+  keyflowActor: true;
+  actor: number;
+  workers: number;
+  maxKeyGroups: number;
+  pipelines: Array<{ name: string; moduleUrl: string }>;
+  input: RingBuffers;
+  output: RingBuffers;
+  doorbell: SharedArrayBuffer;
+  frameRecords: number;
+  failFast: boolean;
+  /** Durable state: where, how, and from which checkpoint to recover (absent: in memory only). */
+  durable?: {
+    stateDir: string;
+    durability: Durability;
+    syncEveryMs: number;
+    /** The checkpoint to restore (its snapshots, then the WAL segments from it on); null for a fresh start. */
+    restore: { checkpoint: number; workers: number } | null;
+  };
+}
+
+/** Messages from an actor to the main thread over its MessagePort (control plane, never data). */
+export type ActorMessage =
+  | { type: 'ready' }
+  | { type: 'init-error'; message: string; code?: string }
+  | { type: 'replayed'; frames: number; tornBytes: number; maxEventTime: number[] }
+  | { type: 'fatal'; message: string; code?: string };
+
+/** Messages from the main thread to an actor. */
+export type ActorCommand = { type: 'replay' };

@@ -1,0 +1,76 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SnapshotAck } from '../codec/records.js';
+import { writeManifest, type CheckpointRecord, type Manifest } from './manifest.js';
+import { truncateBefore } from './wal.js';
+
+/** How many completed checkpoints are kept: the latest, and the one before it for repair. */
+const KEEP = 2;
+
+interface Pending {
+  record: Omit<CheckpointRecord, 'completedAt' | 'snapshotBytes'>;
+  acks: SnapshotAck[];
+  done: (r: CheckpointRecord) => void;
+}
+
+export interface CheckpointStats {
+  completed: number;
+  lastId: number | null;
+  /** The longest time one actor stopped processing to snapshot. */
+  longestPauseMs: number;
+}
+
+/**
+ * The main thread's side of checkpoints: collects every actor's barrier acknowledgement, then commits
+ * the sinks, records the checkpoint in the manifest, and deletes what it made obsolete (WAL segments
+ * and snapshots older than the previous checkpoint).
+ */
+export class CheckpointCoordinator {
+  private readonly pending = new Map<number, Pending>();
+  readonly stats: CheckpointStats = { completed: 0, lastId: null, longestPauseMs: 0 };
+
+  constructor(private readonly stateDir: string | null, private manifest: Manifest, private readonly workers: number,
+              private readonly commitSinks: () => void) {}
+
+  expect(record: Pending['record']): Promise<CheckpointRecord> {
+    return new Promise((done) => this.pending.set(record.id, { record, acks: [], done }));
+  }
+
+  ack(checkpoint: number, ack: SnapshotAck): void {
+    const p = this.pending.get(checkpoint);
+    if (!p) return;
+    p.acks.push(ack);
+    this.stats.longestPauseMs = Math.max(this.stats.longestPauseMs, ack.pauseMs);
+    if (p.acks.length < this.workers) return;
+    this.pending.delete(checkpoint);
+    // Every result before the barrier has reached the sinks (it travelled ahead of the ack): commit them
+    // first, so a recovered run never restores state that is ahead of what the sinks hold.
+    this.commitSinks();
+    const record: CheckpointRecord = { ...p.record, completedAt: new Date().toISOString(), snapshotBytes: p.acks.reduce((n, a) => n + a.bytes, 0) };
+    if (this.stateDir) {
+      this.manifest = { ...this.manifest, checkpoints: [...this.manifest.checkpoints, record].slice(-KEEP) };
+      writeManifest(this.stateDir, this.manifest);
+      this.prune(this.manifest.checkpoints[0].id);
+    }
+    this.stats.completed++;
+    this.stats.lastId = record.id;
+    p.done(record);
+  }
+
+  /** Delete WAL segments and snapshots older than the oldest checkpoint kept, for every actor there ever was. */
+  private prune(oldestKept: number): void {
+    const dir = this.stateDir!;
+    for (const name of list(join(dir, 'wal'))) truncateBefore(join(dir, 'wal', name), oldestKept);
+    for (const name of list(join(dir, 'snapshots'))) {
+      if (/^\d+$/.test(name) && Number(name) < oldestKept) rmSync(join(dir, 'snapshots', name), { recursive: true, force: true });
+    }
+  }
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,51 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyflowError, codes } from '../errors.js';
+import { crc32c } from './crc32c.js';
+import { writeFileAtomic } from './files.js';
+
+/** A completed checkpoint: every actor's snapshot is on disk and the sinks have committed up to it. */
+export interface CheckpointRecord {
+  id: number;
+  /** Worker count when it was taken: snapshot files are per actor of that run. */
+  workers: number;
+  completedAt: string;
+  /** Router state at the barrier: largest event time seen per pipeline. */
+  maxEventTime: number[];
+  /** Exactly-once sources: name → highest position routed before the barrier. */
+  sources: Array<[string, number]>;
+  snapshotBytes: number;
+}
+
+export interface Manifest {
+  version: 1;
+  maxKeyGroups: number;
+  pipelines: string[];
+  /** The latest completed checkpoints, oldest first (the previous one is kept for repair). */
+  checkpoints: CheckpointRecord[];
+}
+
+const FILE = 'MANIFEST.json';
+
+export function readManifest(stateDir: string): Manifest | null {
+  let text: string;
+  try {
+    text = readFileSync(join(stateDir, FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  const nl = text.indexOf('\n');
+  const crc = Number(text.slice(0, nl));
+  const body = text.slice(nl + 1);
+  if (nl < 0 || crc !== crc32c(Buffer.from(body))) {
+    throw new KeyflowError(codes.CORRUPT, `${join(stateDir, FILE)} is corrupt (CRC mismatch); refusing to start`, { path: join(stateDir, FILE), offset: 0 });
+  }
+  return JSON.parse(body) as Manifest;
+}
+
+/** The manifest is one line of CRC, then JSON; replaced atomically. */
+export function writeManifest(stateDir: string, manifest: Manifest): void {
+  mkdirSync(stateDir, { recursive: true });
+  const body = JSON.stringify(manifest, null, 2);
+  writeFileAtomic(join(stateDir, FILE), Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
+}

@@ -1,0 +1,85 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyflowError, codes, configError } from '../errors.js';
+import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
+import { readSnapshot, snapshotDir } from './snapshot-file.js';
+import { listSegments } from './wal.js';
+
+export interface Recovery {
+  manifest: Manifest | null;
+  /** The checkpoint to restore, or null for a fresh start. */
+  checkpoint: CheckpointRecord | null;
+  /** The next checkpoint id: above every checkpoint and WAL segment on disk, so none is reused. */
+  nextCheckpoint: number;
+}
+
+/** Is the directory there and writable? Fail now, with a clear error, rather than at the first WAL write. */
+function checkWritable(stateDir: string): void {
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    const probe = join(stateDir, '.keyflow-write-probe');
+    const fd = openSync(probe, 'w');
+    writeSync(fd, 'ok');
+    fsyncSync(fd);
+    closeSync(fd);
+    rmSync(probe);
+  } catch (err) {
+    throw new KeyflowError(codes.STATE_DIR, `state directory ${stateDir} is not writable: ${(err as Error).message}`);
+  }
+}
+
+function numberedEntries(dir: string): number[] {
+  try {
+    return readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Check every snapshot of a checkpoint can be read (CRC); throws naming the bad file. */
+function verifyCheckpoint(stateDir: string, c: CheckpointRecord): void {
+  for (let a = 0; a < c.workers; a++) readSnapshot(join(snapshotDir(stateDir, c.id), `actor-${a}.snap`));
+}
+
+/**
+ * Open a state directory: check it is writable, read the manifest, check it matches this engine, and
+ * choose the checkpoint to recover from. With `repair`, a latest checkpoint whose snapshot is corrupt is
+ * passed over for the one before it (whose WAL segments are kept for exactly this).
+ */
+export function openStateDir(stateDir: string, maxKeyGroups: number, pipelines: string[], repair: boolean): Recovery {
+  checkWritable(stateDir);
+  const manifest = readManifest(stateDir);
+  if (manifest) {
+    if (manifest.maxKeyGroups !== maxKeyGroups) {
+      throw configError(`state in ${stateDir} was written with maxKeyGroups ${manifest.maxKeyGroups}, not ${maxKeyGroups}: key-groups are fixed for the life of the state`);
+    }
+    if (manifest.pipelines.join('\n') !== pipelines.join('\n')) {
+      throw configError(`state in ${stateDir} belongs to pipelines ${JSON.stringify(manifest.pipelines)}, not ${JSON.stringify(pipelines)}`);
+    }
+  }
+  let checkpoint = manifest?.checkpoints.at(-1) ?? null;
+  if (checkpoint) {
+    try {
+      verifyCheckpoint(stateDir, checkpoint);
+    } catch (err) {
+      const previous = manifest!.checkpoints.at(-2);
+      if (!repair || !previous) throw err;
+      verifyCheckpoint(stateDir, previous);
+      checkpoint = previous;
+    }
+  }
+  const taken = [...(manifest?.checkpoints.map((c) => c.id) ?? []), ...numberedEntries(join(stateDir, 'snapshots')), ...allSegmentIds(stateDir)];
+  return { manifest, checkpoint, nextCheckpoint: Math.max(0, ...taken) + 1 };
+}
+
+function allSegmentIds(stateDir: string): number[] {
+  const ids: number[] = [];
+  let actors: string[] = [];
+  try {
+    actors = readdirSync(join(stateDir, 'wal'));
+  } catch {
+    return ids;
+  }
+  for (const a of actors) for (const [id] of listSegments(join(stateDir, 'wal', a))) ids.push(id);
+  return ids;
+}
