@@ -199,7 +199,9 @@ export class Engine {
       this.onReplayed = resolve;
       for (const w of this.workers) w.postMessage({ type: 'replay' } satisfies ActorCommand);
     }).then(() => {
-      this.router.observeEventTimes(this.pipelines.map((_, p) => Math.max(...this.replayed.map((r) => r.maxEventTime[p]))));
+      // The router's watermark stays where the checkpoint left it, though the replayed WAL may hold later
+      // events: a producer resends from the checkpoint, and its events must carry the watermark they
+      // carried the first time, or an actor that had not logged them would now find them late.
       this.recoveryInfo = {
         checkpoint: this.recovery?.checkpoint?.id ?? null,
         replayedFrames: this.replayed.reduce((n, r) => n + r.frames, 0),

@@ -111,6 +111,8 @@ function applyFrame(actor: Actor, frame: FrameView, replaying: boolean): boolean
 interface WalTail {
   frames: Uint8Array[];
   tornBytes: number;
+  /** The segment new frames go to: the last one there is (a barrier may have started one after the restored checkpoint). */
+  lastSegment: number;
 }
 
 /**
@@ -118,8 +120,8 @@ interface WalTail {
  * start()), cutting off a torn tail so new records follow intact ones.
  */
 function readWal(): WalTail {
-  if (!durable) return { frames: [], tornBytes: 0 };
-  const from = durable.restore?.checkpoint ?? 0;
+  const from = durable?.restore?.checkpoint ?? 0;
+  if (!durable) return { frames: [], tornBytes: 0, lastSegment: from };
   const segments = listSegments(walDir(durable.stateDir, init.actor)).filter(([id]) => id >= from);
   const frames: Uint8Array[] = [];
   let tornBytes = 0;
@@ -131,7 +133,7 @@ function readWal(): WalTail {
       truncateSync(path, read.frames.reduce((n, f) => n + 8 + f.length, 0));
     }
   });
-  return { frames, tornBytes };
+  return { frames, tornBytes, lastSegment: segments.at(-1)?.[0] ?? from };
 }
 
 /** Re-apply the WAL tail: outputs it produces carry the same numbers as the first time. */
@@ -206,9 +208,9 @@ async function main(): Promise<void> {
   await replayRequested;
   try {
     const replayed = replay(actor, tail);
-    log.open(durable?.restore?.checkpoint ?? 0);
+    log.open(tail.lastSegment);
     await log.commit();
-    post({ type: 'replayed', ...replayed, maxEventTime: actor.maxEventTime });
+    post({ type: 'replayed', ...replayed });
     await run(actor);
   } catch (err) {
     // A WAL or snapshot that cannot be written (a full disk, a read-only directory) or read: stop and

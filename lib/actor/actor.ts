@@ -17,24 +17,24 @@ const NONE: Control = { kind: 'none' };
  */
 export class Actor {
   readonly operators: Operator[];
-  /** Results and late events emitted per key-group; the next is numbered outputs[kg] + 1. */
+  /**
+   * Results and late events emitted per pipeline and key-group (index pipe * maxKeyGroups + kg); the next
+   * is numbered one more. Replay reproduces the same numbers, which is how sinks skip what they have.
+   */
   private readonly outputs: Float64Array;
   /** Per key-group, exactly-once sources: name → highest position applied. */
   private readonly applied: Array<Map<string, number> | undefined>;
   private readonly sources = new Map<number, SourceInfo>();
   private readonly watermarks: number[];
-  /** Largest event time met per pipeline (replay reports it so the router's watermark resumes there). */
-  readonly maxEventTime: number[];
   private seq = 0;
   failed = false;
 
   constructor(private readonly names: string[], makeOperator: (pipe: number, out: OperatorOutput) => Operator,
               private readonly out: FrameSender, private readonly seal: () => void, private readonly failFast: boolean,
               private readonly maxKeyGroups: number) {
-    this.outputs = new Float64Array(maxKeyGroups);
+    this.outputs = new Float64Array(maxKeyGroups * names.length);
     this.applied = new Array(maxKeyGroups);
     this.watermarks = names.map(() => -Infinity);
-    this.maxEventTime = names.map(() => -Infinity);
     this.operators = names.map((_, pipe) => makeOperator(pipe, this.outputFor(pipe)));
   }
 
@@ -57,7 +57,6 @@ export class Actor {
           const p = pipe[i];
           const g = kg[i];
           if (this.isDuplicate(g, src[i], pos[i])) break;
-          if (ts[i] > this.maxEventTime[p]) this.maxEventTime[p] = ts[i];
           if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           const key = keys[i];
           this.operators[p].onEvent(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq++, values[i]);
@@ -89,33 +88,51 @@ export class Actor {
   /** The state of every key-group this actor holds, for checkpoint `checkpoint`. */
   snapshot(checkpoint: number): ActorSnapshot {
     const groups: Record<number, GroupSnapshot> = {};
-    const group = (kg: number) => (groups[kg] ??= { outputs: this.outputs[kg], sources: [...(this.applied[kg] ?? [])], operators: this.names.map(() => null) });
-    for (let kg = 0; kg < this.maxKeyGroups; kg++) if (this.outputs[kg] > 0 || this.applied[kg]?.size) group(kg);
+    const group = (kg: number) => (groups[kg] ??= {
+      outputs: this.names.map((_, p) => this.outputs[p * this.maxKeyGroups + kg]),
+      sources: [...(this.applied[kg] ?? [])],
+      operators: this.names.map(() => null),
+    });
+    for (let kg = 0; kg < this.maxKeyGroups; kg++) {
+      if (this.applied[kg]?.size || this.names.some((_, p) => this.outputs[p * this.maxKeyGroups + kg] > 0)) group(kg);
+    }
     this.operators.forEach((op, p) => {
       for (const [kg, state] of op.snapshot()) group(kg).operators[p] = state;
     });
-    return { checkpoint, watermarks: [...this.watermarks], seq: this.seq, groups };
+    return { checkpoint, watermarks: [...this.watermarks], seq: this.seq, sources: [...this.sources], groups };
   }
 
-  /** Take over the key-groups this actor owns from the snapshots of a checkpoint (written by any worker count). */
+  /**
+   * Take over the key-groups this actor owns from the snapshots of a checkpoint (written by any worker
+   * count). Each snapshot's groups are restored against that snapshot's own watermark: after a recovery
+   * an actor that replayed more of its WAL can be ahead of the others when the next barrier comes, and
+   * its windows' timers were set by its watermark. The actor then goes on from the lowest.
+   */
   restore(snapshots: ActorSnapshot[], actor: number, workers: number, pipelines: string[]): void {
     const { start, end } = keyGroupRange(actor, workers, this.maxKeyGroups);
+    const lowest = this.names.map(() => Infinity);
     for (const snap of snapshots) {
-      snap.watermarks.forEach((wm, p) => (this.watermarks[p] = Math.max(this.watermarks[p], wm)));
       this.seq = Math.max(this.seq, snap.seq);
-    }
-    this.operators.forEach((op, p) => op.restoreWatermark(this.watermarks[p]));
-    for (const snap of snapshots) {
+      for (const [id, info] of snap.sources) this.sources.set(id, info);
+      this.operators.forEach((op, p) => {
+        op.restoreWatermark(snap.watermarks[p]);
+        lowest[p] = Math.min(lowest[p], snap.watermarks[p]);
+      });
       for (const [kgText, g] of Object.entries(snap.groups)) {
         const kg = Number(kgText);
         if (kg < start || kg > end) continue;
-        this.outputs[kg] = g.outputs;
+        g.outputs.forEach((n, p) => (this.outputs[p * this.maxKeyGroups + kg] = n));
         if (g.sources.length > 0) this.applied[kg] = new Map(g.sources);
         g.operators.forEach((state, p) => {
           if (state !== null && state !== undefined && p < pipelines.length) this.operators[p].restore(kg, state);
         });
       }
     }
+    if (snapshots.length === 0) return;
+    this.operators.forEach((op, p) => {
+      this.watermarks[p] = lowest[p];
+      op.restoreWatermark(lowest[p]);
+    });
   }
 
   private isDuplicate(kg: number, src: number, pos: number): boolean {
@@ -131,8 +148,8 @@ export class Actor {
 
   private outputFor(pipe: number): OperatorOutput {
     return {
-      result: (kg, value) => this.emit(RESULT, pipe, kg, 0, ++this.outputs[kg], undefined, value),
-      late: (kg, event) => this.emit(LATE, pipe, kg, 0, ++this.outputs[kg], undefined, event),
+      result: (kg, value) => this.emit(RESULT, pipe, kg, 0, ++this.outputs[pipe * this.maxKeyGroups + kg], undefined, value),
+      late: (kg, event) => this.emit(LATE, pipe, kg, 0, ++this.outputs[pipe * this.maxKeyGroups + kg], undefined, event),
       problem: (problem, kg, src, pos) => {
         this.emit(ERROR, pipe, kg, src, pos, problem.key, problem);
         if (this.failFast) this.failed = true;

@@ -29,7 +29,7 @@ export interface ActorInit {
 export type ActorMessage =
   | { type: 'ready' }
   | { type: 'init-error'; message: string; code?: string }
-  | { type: 'replayed'; frames: number; tornBytes: number; maxEventTime: number[] }
+  | { type: 'replayed'; frames: number; tornBytes: number }
   | { type: 'fatal'; message: string; code?: string };
 
 /** Messages from the main thread to an actor. */

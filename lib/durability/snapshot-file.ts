@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Decoder, Encoder } from 'cbor-x';
+import type { SourceInfo } from '../codec/records.js';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { writeFileAtomic } from './files.js';
@@ -19,13 +20,15 @@ export interface ActorSnapshot {
   watermarks: number[];
   /** Arrival counter, so restored first()/last() compare correctly with new events. */
   seq: number;
+  /** Source ids in use when it was taken: the WAL segments that follow refer to them. */
+  sources: Array<[number, SourceInfo]>;
   /** key-group → its state */
   groups: Record<number, GroupSnapshot>;
 }
 
 export interface GroupSnapshot {
-  /** Results and late events emitted so far by this key-group: the next one is numbered outputs + 1. */
-  outputs: number;
+  /** Per pipeline, results and late events emitted so far by this key-group: the next is numbered one more. */
+  outputs: number[];
   /** Exactly-once sources: name → highest position applied in this key-group. */
   sources: Array<[string, number]>;
   /** One entry per pipeline: that operator's state for this key-group. */
@@ -42,6 +45,7 @@ export function writeSnapshot(path: string, snapshot: ActorSnapshot): number {
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(crc32c(body), 4);
   out.set(body, 8);
+  mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, out);
   return out.length;
 }

@@ -12,6 +12,11 @@ interface KeyWindows {
   key: unknown;
   /** window start → accumulator */
   windows: Map<number, unknown[]>;
+  /**
+   * window start → its timers' id. Ids grow with registration, and timers due at the same time fire in
+   * registration order, which decides output numbering; restore re-registers in id order to keep it.
+   */
+  ids: Map<number, number>;
 }
 
 /**
@@ -58,7 +63,7 @@ export class AlignedWindowOperator implements Operator {
       return;
     }
     let state = this.store.get(kg, sk);
-    if (state === undefined) this.store.set(kg, sk, (state = { key, windows: new Map() }));
+    if (state === undefined) this.store.set(kg, sk, (state = { key, windows: new Map(), ids: new Map() }));
     const accs = this.accs;
     accs.length = 0;
     for (const start of starts) accs.push(state.windows.get(start) ?? this.aggregates.create());
@@ -73,8 +78,10 @@ export class AlignedWindowOperator implements Operator {
       const start = starts[i];
       const end = start + size;
       if (!state.windows.has(start)) {
+        const id = this.timerIds++;
         state.windows.set(start, accs[i]);
-        timers.schedule(this.timerIds++, kg, sk, start, end);
+        state.ids.set(start, id);
+        timers.schedule(id, kg, sk, start, end);
       }
       // Already fired but within the allowed lateness: fire again with the updated result.
       if (timers.isDue(end)) this.emitter.emit(state.key, kg, start, end, accs[i]);
@@ -85,18 +92,25 @@ export class AlignedWindowOperator implements Operator {
     this.timers.advance(wm);
   }
 
-  /** Per key-group: [key, [[windowStart, accumulator], …]] for each key. Timers follow from the windows. */
+  /** Per key-group: [key, [[windowStart, accumulator, timerId], …]] for each key. Timers follow from the windows. */
   snapshot(): Map<number, unknown> {
     const out = new Map<number, unknown>();
-    for (const [kg, group] of this.store.groups()) out.set(kg, [...group.values()].map((s) => [s.key, [...s.windows]]));
+    for (const [kg, group] of this.store.groups()) {
+      out.set(kg, [...group.values()].map((s) => [s.key, [...s.windows].map(([start, acc]) => [start, acc, s.ids.get(start)])]));
+    }
     return out;
   }
 
   restore(kg: number, state: unknown): void {
-    for (const [key, windows] of state as Array<[unknown, Array<[number, unknown[]]>]>) {
+    const timers: Array<[number, StateKey, number]> = [];
+    for (const [key, windows] of state as Array<[unknown, Array<[number, unknown[], number]>]>) {
       const sk = stateKeyOf(key);
-      this.store.set(kg, sk, { key, windows: new Map(windows) });
-      for (const [start] of windows) this.timers.schedule(this.timerIds++, kg, sk, start, start + this.size);
+      this.store.set(kg, sk, { key, windows: new Map(windows.map(([start, acc]) => [start, acc])), ids: new Map(windows.map(([start, , id]) => [start, id])) });
+      for (const [start, , id] of windows) timers.push([id, sk, start]);
+    }
+    for (const [id, sk, start] of timers.sort((a, b) => a[0] - b[0])) {
+      this.timers.schedule(id, kg, sk, start, start + this.size);
+      if (id >= this.timerIds) this.timerIds = id + 1;
     }
   }
 
@@ -111,6 +125,7 @@ export class AlignedWindowOperator implements Operator {
     if (t.fire) this.emitter.emit(state.key, t.kg, t.start, t.end, acc);
     if (t.cleanup) {
       state.windows.delete(t.start);
+      state.ids.delete(t.start);
       if (state.windows.size === 0) this.store.delete(t.kg, t.sk);
     }
   };

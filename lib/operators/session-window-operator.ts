@@ -90,19 +90,25 @@ export class SessionWindowOperator implements Operator {
     this.timers.advance(wm);
   }
 
-  /** Per key-group: [key, [[start, end, accumulator], …]] for each key. Timers follow from the sessions. */
+  /** Per key-group: [key, [[start, end, accumulator, timerId], …]] for each key. Timers follow from the sessions. */
   snapshot(): Map<number, unknown> {
     const out = new Map<number, unknown>();
-    for (const [kg, group] of this.store.groups()) out.set(kg, [...group.values()].map((s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc])]));
+    for (const [kg, group] of this.store.groups()) out.set(kg, [...group.values()].map((s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])]));
     return out;
   }
 
+  /** Timers are re-registered in their original order (timer ids grow with registration): see AlignedWindowOperator. */
   restore(kg: number, state: unknown): void {
-    for (const [key, list] of state as Array<[unknown, Array<[number, number, unknown[]]>]>) {
+    const restored: Array<[StateKey, Session]> = [];
+    for (const [key, list] of state as Array<[unknown, Array<[number, number, unknown[], number]>]>) {
       const sk = stateKeyOf(key);
-      const sessions = list.map(([start, end, acc]) => ({ start, end, acc, timerId: this.timerIds++ }));
+      const sessions = list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId }));
       this.store.set(kg, sk, { key, sessions });
-      for (const s of sessions) this.timers.schedule(s.timerId, kg, sk, s.start, s.end);
+      for (const s of sessions) restored.push([sk, s]);
+    }
+    for (const [sk, s] of restored.sort((a, b) => a[1].timerId - b[1].timerId)) {
+      this.timers.schedule(s.timerId, kg, sk, s.start, s.end);
+      if (s.timerId >= this.timerIds) this.timerIds = s.timerId + 1;
     }
   }
 

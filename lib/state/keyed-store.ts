@@ -27,7 +27,7 @@ export class KeyedStore<S> {
 
   /** The key-groups that hold state, with their maps. */
   *groups(): IterableIterator<[number, Map<StateKey, S>]> {
-    for (let kg = 0; kg < this.groups.length; kg++) {
+    for (let kg = 0; kg < this.groupMaps.length; kg++) {
       const g = this.groupMaps[kg];
       if (g !== undefined && g.size > 0) yield [kg, g];
     }
