@@ -71,6 +71,18 @@ export interface EngineSetup {
   doorbell: Doorbell;
   recovery: Recovery | null;
   startedAt: number;
+  carried: CarriedOutput[];
+}
+
+/** An output record as the main thread receives it (see codec/records.ts). */
+export interface CarriedOutput {
+  kind: number;
+  pipe: number;
+  kg: number;
+  src: number;
+  /** For results and late events, their number in the key-group; for errors, the event's position. */
+  pos: number;
+  value: unknown;
 }
 
 /** Check the events between ring pushes this often, so a full ring pauses routing early. */
@@ -103,6 +115,9 @@ export class Engine {
   private bytesAtCheckpoint = 0;
   private readonly timer: NodeJS.Timeout | null;
   private tail: Promise<void> = Promise.resolve();
+  /** Outputs of a rescaling pre-run, delivered first by recover(). */
+  private readonly carried: CarriedOutput[];
+  private captured: CarriedOutput[] | null = null;
   private ended = 0;
   private failure: KeyflowError | null = null;
   /** Set once the engine ends its workers itself; any exit before that is a crash. */
@@ -114,7 +129,8 @@ export class Engine {
   private readonly workers: Worker[];
 
   /** @internal use start() */
-  constructor({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt }: EngineSetup) {
+  constructor({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried }: EngineSetup) {
+    this.carried = carried;
     this.pipelines = pipelines;
     this.options = options;
     this.workers = workers;
@@ -196,6 +212,7 @@ export class Engine {
    */
   recover(): Promise<void> {
     this.recovered ??= new Promise<void>((resolve) => {
+      for (const o of this.carried.splice(0)) this.deliver(o);
       this.onReplayed = resolve;
       for (const w of this.workers) w.postMessage({ type: 'replay' } satisfies ActorCommand);
     }).then(() => {
@@ -327,22 +344,13 @@ export class Engine {
     let behind = false;
     for (let i = 0; i < frame.count; i++) {
       switch (kind[i]) {
-        case RESULT: {
-          this.counts.results++;
-          const name = this.pipelines[pipe[i]].name;
-          this.sinks.get(name)?.write(kg[i], pos[i], values[i]);
-          if (!this.outputs.deliver(`results:${name}`, values[i])) behind = true;
+        case RESULT:
+        case LATE:
+        case ERROR:
+          if (!this.deliver({ kind: kind[i], pipe: pipe[i], kg: kg[i], src: src[i], pos: pos[i], value: values[i] })) behind = true;
           break;
-        }
         case BARRIER_ACK:
           this.checkpoints.ack(pos[i], values[i] as SnapshotAck);
-          break;
-        case LATE:
-          this.counts.late++;
-          if (!this.outputs.deliver(`late:${this.pipelines[pipe[i]].name}`, values[i])) behind = true;
-          break;
-        case ERROR:
-          this.problem(values[i] as Problem, pipe[i], src[i], pos[i]);
           break;
         case END:
           this.ended++;
@@ -350,6 +358,30 @@ export class Engine {
       }
     }
     if (behind && !this.failure) return this.outputs.drained();
+  }
+
+  /**
+   * Hand one output to its sink and stream; false when a reader is behind. A rescaling pre-run captures
+   * its outputs instead (nobody has subscribed yet); the engine that follows delivers them.
+   */
+  private deliver(o: CarriedOutput): boolean {
+    if (this.captured) {
+      this.captured.push(o);
+      return true;
+    }
+    const name = this.pipelines[o.pipe]?.name;
+    switch (o.kind) {
+      case RESULT:
+        this.counts.results++;
+        this.sinks.get(name)?.write(o.kg, o.pos, o.value);
+        return this.outputs.deliver(`results:${name}`, o.value);
+      case LATE:
+        this.counts.late++;
+        return this.outputs.deliver(`late:${name}`, o.value);
+      default:
+        this.problem(o.value as Problem, o.pipe, o.src, o.pos);
+        return true;
+    }
   }
 
   private problem(p: Problem, pipe: number, src: number, pos: number): void {
@@ -419,11 +451,14 @@ export class Engine {
    * End the actors without the end marker (windows stay open) after a checkpoint: how a run that only
    * recovers state under the old worker count hands it over to the new one.
    */
-  async checkpointAndClose(): Promise<void> {
+  async checkpointAndClose(): Promise<CarriedOutput[]> {
     if (this.timer) clearInterval(this.timer);
+    this.captured = [];
     await this.checkpoint();
+    this.pump.stop();
     await this.terminateWorkers();
     this.outputs.endAll();
+    return this.captured;
   }
 
   private pipelineName(name: string): string {
@@ -489,7 +524,8 @@ function spawnActor(init: ActorInit): Promise<Worker> {
 }
 
 /** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
-async function launch(pipelines: Pipeline[], options: ResolvedOptions, recovery: Recovery | null, fallbackUrl: string | undefined, startedAt: number): Promise<Engine> {
+async function launch(pipelines: Pipeline[], options: ResolvedOptions, recovery: Recovery | null, fallbackUrl: string | undefined,
+                      startedAt: number, carried: CarriedOutput[] = []): Promise<Engine> {
   const doorbell = new Doorbell();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
   const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
@@ -513,7 +549,7 @@ async function launch(pipelines: Pipeline[], options: ResolvedOptions, recovery:
     await Promise.all(workers.map((w) => w.terminate()));
     throw failed.reason;
   }
-  return new Engine({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt });
+  return new Engine({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried });
 }
 
 /** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
@@ -530,12 +566,14 @@ export async function start(options: StartOptions): Promise<Engine> {
   const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
   let recovery = open();
   const previous = recovery?.checkpoint;
+  let carried: CarriedOutput[] = [];
   if (previous && previous.workers !== resolved.workers) {
     // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
-    // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone.
+    // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
+    // the replay emitted is carried over and delivered by the new engine.
     const old = await launch(pipelines, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, fallbackUrl, startedAt);
-    await old.checkpointAndClose();
+    carried = await old.checkpointAndClose();
     recovery = open();
   }
-  return launch(pipelines, resolved, recovery, fallbackUrl, startedAt);
+  return launch(pipelines, resolved, recovery, fallbackUrl, startedAt, carried);
 }

@@ -1,42 +1,64 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectedResults } from './fixtures/crash-events.js';
-import { readResults, runChild } from './helpers/crash.js';
+import { compareResults, killTimes, lineCount, runChild } from './helpers/crash.js';
 
-const EVENTS = 60_000;
-const KILLS = 24;
+/**
+ * Run the producer child again and again on one state directory, killing it with SIGKILL at random
+ * moments (while starting, recovering, ingesting, snapshotting, or truncating the WAL), `kills` times
+ * over the given worker counts, then let a last run finish. Returns how many kills fell mid-ingest.
+ */
+async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array<{ workers: number; kills: number }>, seed: number) {
+  const random = killTimes(seed);
+  const acks = join(dir, 'acks.log');
+  let midIngest = 0;
+  let kills = 0;
+  for (const phase of phases) {
+    const args = [join(dir, 'state'), join(dir, 'results.ndjson'), acks, String(events), String(phase.workers)];
+    for (let k = 0; k < phase.kills; k++) {
+      const before = lineCount(acks);
+      const run = await runChild(args, 150 + Math.floor(random() * 650));
+      if (run.signal !== 'SIGKILL') {
+        t.equal(run.code, 0, run.stderr);
+        break; // it finished before the kill: nothing more to crash
+      }
+      kills++;
+      if (lineCount(acks) > before) midIngest++;
+    }
+  }
+  const last = phases[phases.length - 1];
+  const final = await runChild([join(dir, 'state'), join(dir, 'results.ndjson'), acks, String(events), String(last.workers)]);
+  t.equal(final.code, 0, final.stderr);
+  return { kills, midIngest };
+}
 
-t.test(`SIGKILL at random moments, ${KILLS} times: every event counted once, every result written once`, async (t) => {
+function checkExact(t: Tap, dir: string, events: number) {
+  const diff = compareResults(join(dir, 'results.ndjson'), expectedResults(events));
+  t.same(diff.duplicates, [], 'no result is written twice');
+  t.equal(diff.missing, 0, 'no result is missing');
+  t.equal(diff.wrong, 0, 'every window counts every event exactly once');
+  t.equal(diff.extra, 0, 'no result that should not exist');
+}
+
+type Tap = Test;
+
+t.test('SIGKILL at random moments, 24 times: every acknowledged event counted once, every result written once', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-crash-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const args = [join(dir, 'state'), join(dir, 'results.ndjson'), join(dir, 'acks.log'), String(EVENTS), '2'];
-  let kills = 0;
-  let seed = 12345;
-  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  while (kills < KILLS) {
-    // Killed while starting, recovering, ingesting, snapshotting or truncating: anywhere from 50 to 600 ms in.
-    const run = await runChild(args, 50 + Math.floor(random() * 550));
-    if (run.signal === 'SIGKILL') kills++;
-    else if (run.code !== 0) t.fail(`child failed: ${run.stderr}`);
-    else break; // finished before the kill
-  }
-  t.ok(kills >= Math.min(KILLS, 20), `${kills} SIGKILLs`);
-  const last = await runChild(args);
-  t.equal(last.code, 0, last.stderr);
+  const events = 250_000;
+  const { kills, midIngest } = await crashAndFinish(t, dir, events, [{ workers: 2, kills: 24 }], 12345);
+  t.ok(kills >= 20, `${kills} SIGKILLs`);
+  t.ok(midIngest >= 10, `${midIngest} of them after batches had been acknowledged (mid-ingest)`);
+  checkExact(t, dir, events);
+});
 
-  const acked = new Set(readFileSync(args[2], 'utf8').split('\n').filter(Boolean).map(Number));
-  t.ok(acked.size > 0, `${acked.size} batches were acknowledged across the runs`);
-  const expected = expectedResults(EVENTS);
-  const got = readResults(args[1]);
-  t.same(got.duplicates, [], 'no result is written twice');
-  t.equal(got.byWindow.size, expected.size, `all ${expected.size} results are there`);
-  let wrong = 0;
-  for (const [id, want] of expected) {
-    const have = got.byWindow.get(id);
-    if (!have || have.n !== want.n || have.total !== want.total) wrong++;
-  }
-  t.equal(wrong, 0, 'every window counts every event exactly once');
+t.test('rescaling across crashes: 4 → 2 → 3 workers, killed in each phase', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-rescale-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const events = 150_000;
+  const { kills } = await crashAndFinish(t, dir, events, [{ workers: 4, kills: 3 }, { workers: 2, kills: 3 }, { workers: 3, kills: 2 }], 777);
+  t.ok(kills >= 6, `${kills} SIGKILLs across the three worker counts`);
+  checkExact(t, dir, events);
 });

@@ -73,7 +73,7 @@ export class SessionWindowOperator implements Operator {
     if (unchanged) {
       touched[0].acc = acc;
     } else {
-      for (const s of touched) this.timers.unschedule(s.timerId, s.end);
+      for (const s of touched) this.timers.unschedule(s.timerId, kg, s.end);
       const merged: Session = { start, end, acc, timerId: this.timerIds++ };
       const kept = sessions.filter((s) => !touched.includes(s));
       let i = 0;

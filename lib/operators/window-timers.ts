@@ -1,4 +1,4 @@
-import type { StateKey } from '../keygroups.js';
+import { MAX_KEY_GROUPS_LIMIT, type StateKey } from '../keygroups.js';
 import { TimerService } from '../state/timers.js';
 
 /** A window's timer: fire it (emit the result), clean it up (drop its state), or both. */
@@ -32,17 +32,23 @@ export class WindowTimers {
     return end - 1 <= this.watermark;
   }
 
+  /**
+   * `id` identifies the window within its key-group (ids grow with creation). The timer's key adds the
+   * key-group, because after rescaling one actor holds groups from several actors whose ids overlap.
+   */
   schedule(id: number, kg: number, sk: StateKey, start: number, end: number): void {
+    const key = id * MAX_KEY_GROUPS_LIMIT + kg;
     const fireAt = end - 1;
     const cleanupAt = end - 1 + this.lateness;
     const fire = fireAt > this.watermark;
-    if (fire && cleanupAt !== fireAt) this.timers.register(fireAt, id, { kg, sk, start, end, fire: true, cleanup: false });
-    this.timers.register(cleanupAt, id, { kg, sk, start, end, fire: fire && cleanupAt === fireAt, cleanup: true });
+    if (fire && cleanupAt !== fireAt) this.timers.register(fireAt, key, { kg, sk, start, end, fire: true, cleanup: false });
+    this.timers.register(cleanupAt, key, { kg, sk, start, end, fire: fire && cleanupAt === fireAt, cleanup: true });
   }
 
-  unschedule(id: number, end: number): void {
-    this.timers.delete(end - 1, id);
-    this.timers.delete(end - 1 + this.lateness, id);
+  unschedule(id: number, kg: number, end: number): void {
+    const key = id * MAX_KEY_GROUPS_LIMIT + kg;
+    this.timers.delete(end - 1, key);
+    this.timers.delete(end - 1 + this.lateness, key);
   }
 
   advance(wm: number): void {
