@@ -234,6 +234,10 @@ export class Engine {
    * its WAL; once all have, the sinks commit and the manifest records it. Resolves when it is complete.
    */
   checkpoint(): Promise<CheckpointRecord> {
+    return this.takeCheckpoint(false);
+  }
+
+  private takeCheckpoint(provisional: boolean): Promise<CheckpointRecord> {
     if (!this.options.stateDir) return Promise.reject(configError('checkpoint() needs a stateDir'));
     let completed!: Promise<CheckpointRecord>;
     const queued = this.tail.then(async () => {
@@ -245,7 +249,7 @@ export class Engine {
         workers: this.workers.length,
         maxEventTime: this.router.largestEventTimes(),
         sources: [...this.sources.positions],
-      });
+      }, provisional);
       this.router.barrier(id);
       this.bytesAtCheckpoint = this.routedBytes();
       await this.pushAll();
@@ -448,17 +452,19 @@ export class Engine {
   }
 
   /**
-   * End the actors without the end marker (windows stay open) after a checkpoint: how a run that only
-   * recovers state under the old worker count hands it over to the new one.
+   * How a run that only recovers state under the old worker count hands it over to the new one: replay,
+   * snapshot every key-group, end the actors without the end marker (windows stay open). The checkpoint
+   * is provisional — not in the manifest — because its outputs reach the sinks only through the next
+   * engine; until that engine completes a checkpoint of its own, a restart repeats this from the start.
    */
-  async checkpointAndClose(): Promise<CarriedOutput[]> {
+  async checkpointAndClose(): Promise<{ checkpoint: CheckpointRecord; outputs: CarriedOutput[] }> {
     if (this.timer) clearInterval(this.timer);
     this.captured = [];
-    await this.checkpoint();
+    const checkpoint = await this.takeCheckpoint(true);
     this.pump.stop();
     await this.terminateWorkers();
     this.outputs.endAll();
-    return this.captured;
+    return { checkpoint, outputs: this.captured };
   }
 
   private pipelineName(name: string): string {
@@ -572,8 +578,9 @@ export async function start(options: StartOptions): Promise<Engine> {
     // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
     // the replay emitted is carried over and delivered by the new engine.
     const old = await launch(pipelines, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, fallbackUrl, startedAt);
-    carried = await old.checkpointAndClose();
-    recovery = open();
+    const handover = await old.checkpointAndClose();
+    carried = handover.outputs;
+    recovery = { ...open()!, checkpoint: handover.checkpoint };
   }
   return launch(pipelines, resolved, recovery, fallbackUrl, startedAt, carried);
 }

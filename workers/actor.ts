@@ -52,7 +52,7 @@ class Log {
   private firstUnsynced = 0;
 
   open(checkpoint: number): void {
-    if (durable && durable.durability !== 'none') this.wal = new WalWriter(walDir(durable.stateDir, init.actor), checkpoint);
+    if (durable && durable.durability !== 'none') this.wal = new WalWriter(walDir(durable.stateDir, init.workers, init.actor), checkpoint);
   }
 
   /** Log a received frame before it is applied. */
@@ -122,7 +122,7 @@ interface WalTail {
 function readWal(): WalTail {
   const from = durable?.restore?.checkpoint ?? 0;
   if (!durable) return { frames: [], tornBytes: 0, lastSegment: from };
-  const segments = listSegments(walDir(durable.stateDir, init.actor)).filter(([id]) => id >= from);
+  const segments = listSegments(walDir(durable.stateDir, init.workers, init.actor)).filter(([id]) => id >= from);
   const frames: Uint8Array[] = [];
   let tornBytes = 0;
   segments.forEach(([, path], i) => {

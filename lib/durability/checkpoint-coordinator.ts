@@ -9,6 +9,8 @@ const KEEP = 2;
 
 interface Pending {
   record: Omit<CheckpointRecord, 'completedAt' | 'snapshotBytes'>;
+  /** Snapshots only: not recorded, nothing committed or deleted (see Engine.checkpointAndClose). */
+  provisional: boolean;
   acks: SnapshotAck[];
   done: (r: CheckpointRecord) => void;
 }
@@ -32,8 +34,8 @@ export class CheckpointCoordinator {
   constructor(private readonly stateDir: string | null, private manifest: Manifest, private readonly workers: number,
               private readonly commitSinks: () => void) {}
 
-  expect(record: Pending['record']): Promise<CheckpointRecord> {
-    return new Promise((done) => this.pending.set(record.id, { record, acks: [], done }));
+  expect(record: Pending['record'], provisional = false): Promise<CheckpointRecord> {
+    return new Promise((done) => this.pending.set(record.id, { record, provisional, acks: [], done }));
   }
 
   ack(checkpoint: number, ack: SnapshotAck): void {
@@ -43,10 +45,14 @@ export class CheckpointCoordinator {
     this.stats.longestPauseMs = Math.max(this.stats.longestPauseMs, ack.pauseMs);
     if (p.acks.length < this.workers) return;
     this.pending.delete(checkpoint);
+    const record: CheckpointRecord = { ...p.record, completedAt: new Date().toISOString(), snapshotBytes: p.acks.reduce((n, a) => n + a.bytes, 0) };
+    if (p.provisional) {
+      p.done(record);
+      return;
+    }
     // Every result before the barrier has reached the sinks (it travelled ahead of the ack): commit them
     // first, so a recovered run never restores state that is ahead of what the sinks hold.
     this.commitSinks();
-    const record: CheckpointRecord = { ...p.record, completedAt: new Date().toISOString(), snapshotBytes: p.acks.reduce((n, a) => n + a.bytes, 0) };
     if (this.stateDir) {
       this.manifest = { ...this.manifest, checkpoints: [...this.manifest.checkpoints, record].slice(-KEEP) };
       writeManifest(this.stateDir, this.manifest);

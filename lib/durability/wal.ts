@@ -13,8 +13,12 @@ const HEADER = 8;
 
 export const segmentName = (checkpoint: number) => `${String(checkpoint).padStart(8, '0')}.wal`;
 
-export function walDir(stateDir: string, actor: number): string {
-  return join(stateDir, 'wal', `actor-${actor}`);
+/**
+ * One WAL directory per actor of a layout (worker count): after rescaling, the new layout never appends
+ * to a log that a repeated recovery under the old layout would read back.
+ */
+export function walDir(stateDir: string, workers: number, actor: number): string {
+  return join(stateDir, 'wal', `w${workers}-actor-${actor}`);
 }
 
 /** Delete an actor's segments wholly before `checkpoint` (their content is in that checkpoint's snapshots). */
