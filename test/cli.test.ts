@@ -106,3 +106,35 @@ t.test('keyflow demo runs the main job and prints results and throughput', async
   t.match(r.stdout, /events: +50,000\n/);
   t.match(r.stdout, /throughput: +[\d,]+ events\/s/);
 });
+
+t.test('keyflow run --state: killed with SIGKILL and run again, the output file is exact', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-cli-state-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const input = join(dir, 'events.ndjson');
+  const gen = await keyflow(['generate', '--events', '400000', '--seed', '3']);
+  await writeFile(input, gen.stdout);
+  const job = fileURLToPath(new URL('../examples/bids-per-auction.js', import.meta.url));
+  const reference = join(dir, 'reference.ndjson');
+  t.equal((await keyflow(['run', job, '--input', input, '--output', reference])).code, 0);
+
+  const out = join(dir, 'out.ndjson');
+  const state = join(dir, 'state');
+  const args = ['run', job, '--input', input, '--output', out, '--state', state, '--workers', '2'];
+  for (const ms of [700, 1100, 900]) {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, ms));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+  }
+  const last = await keyflow(args);
+  t.equal(last.code, 0, last.stderr);
+  const sortedLines = async (p: string) => lines(await readFile(p, 'utf8')).sort();
+  const want = await sortedLines(reference);
+  t.ok(want.length > 20_000, `${want.length} results`);
+  t.ok((await sortedLines(out)).join('\n') === want.join('\n'), 'the same results as a run that never crashed, each once');
+
+  const inspected = await keyflow(['inspect', state]);
+  t.equal(inspected.code, 0);
+  t.match(inspected.stdout, /checkpoints \(oldest first\):\n {2}#\d+ .* workers 2 .* sources: events\.ndjson @ \d+/);
+  t.match(inspected.stdout, /WAL segments:\n {2}w2-actor-\d\/\d{8}\.wal/);
+});

@@ -3,12 +3,16 @@ import { parseArgs } from 'node:util';
 import { KeyflowError } from '../errors.js';
 import { demo } from './demo.js';
 import { generate } from './generate.js';
+import type { Durability } from '../actor/init.js';
+import { inspect } from './inspect.js';
 import { run } from './run.js';
 
 const USAGE = `usage:
   keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
               [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N]
               [--max-key-groups N] [--on-error skip|fail]
+              [--state DIR [--durability batch|sync|none]]
+  keyflow inspect <state-dir>
   keyflow demo [--events N] [--workers N] [--seed S]
   keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson`;
 
@@ -37,11 +41,15 @@ async function main(argv: string[]): Promise<number> {
           workers: { type: 'string', short: 'w' },
           'max-key-groups': { type: 'string' },
           'on-error': { type: 'string' },
+          state: { type: 'string' },
+          durability: { type: 'string' },
         },
       });
       if (positionals.length !== 1) throw new UsageError('run takes exactly one pipeline module');
       if (!values.input || !values.output) throw new UsageError('run needs --input and --output (a file, or - for stdin/stdout)');
       const onError = values['on-error'];
+      const durability = values.durability;
+      if (durability !== undefined && !['none', 'batch', 'sync'].includes(durability)) throw new UsageError(`--durability takes batch, sync or none, got '${durability}'`);
       if (onError !== undefined && onError !== 'skip' && onError !== 'fail') throw new UsageError(`--on-error takes skip or fail, got '${onError}'`);
       return run({
         module: positionals[0],
@@ -53,7 +61,15 @@ async function main(argv: string[]): Promise<number> {
         ...(values.workers ? { workers: int('workers', values.workers) } : {}),
         ...(values['max-key-groups'] ? { maxKeyGroups: int('max-key-groups', values['max-key-groups']) } : {}),
         ...(onError ? { onError } : {}),
+        ...(values.state ? { state: values.state } : {}),
+        ...(durability ? { durability: durability as Durability } : {}),
       });
+    }
+    case 'inspect': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+      if (positionals.length !== 1) throw new UsageError('inspect takes one state directory');
+      process.stdout.write(inspect(positionals[0]));
+      return 0;
     }
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { events: { type: 'string' }, workers: { type: 'string', short: 'w' }, seed: { type: 'string' } } });

@@ -2,6 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { start } from '../engine.js';
 import type { DeadLetter } from '../dead-letter.js';
+import type { Durability } from '../actor/init.js';
 import type { OnError } from '../options.js';
 import { NdjsonSink } from '../sinks/ndjson.js';
 import { ndjsonBatches } from '../sources/ndjson.js';
@@ -18,6 +19,9 @@ export interface RunArgs {
   workers?: number;
   maxKeyGroups?: number;
   onError?: OnError;
+  /** Durable state: resume after a crash from where the input was, and write the output exactly once. */
+  state?: string;
+  durability?: Durability;
 }
 
 const SHOWN_ERRORS = 5;
@@ -30,8 +34,21 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
+    ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}) } : {}),
   });
-  const sink = new NdjsonSink(args.output);
+  const source = args.input === '-' ? 'stdin' : basename(args.input);
+  // With state, a file output is written exactly once across crashes (results are numbered, and the
+  // file is cut back to what was committed); stdout cannot be cut back, so it gets what comes.
+  const exactlyOnce = args.state !== undefined && args.output !== '-';
+  if (exactlyOnce && engine.pipelines.length > 1) {
+    await engine.stop().catch(() => {});
+    throw new Error('with --state and an output file, run one pipeline (pick it with --pipeline)');
+  }
+  if (exactlyOnce) engine.writeResultsTo(engine.pipelines[0].name, args.output);
+  // Lines up to here are in the restored checkpoint; those after it the actors skip if they have them.
+  const resumeAfter = args.state ? engine.resumePosition(source) ?? 0 : 0;
+  if (resumeAfter > 0) process.stderr.write(`resuming ${source} after line ${resumeAfter}\n`);
+  const sink = exactlyOnce ? null : new NdjsonSink(args.output);
   const lateSink = args.late ? new NdjsonSink(args.late) : null;
   const errorSink = args.errors ? new NdjsonSink(args.errors) : null;
   const several = engine.pipelines.length > 1;
@@ -39,9 +56,11 @@ export async function run(args: RunArgs): Promise<number> {
 
   const drains: Promise<void>[] = [];
   for (const p of engine.pipelines) {
-    drains.push((async () => {
-      for await (const r of engine.results(p.name)) await sink.write(several ? { pipeline: p.name, result: r } : r);
-    })());
+    if (sink) {
+      drains.push((async () => {
+        for await (const r of engine.results(p.name)) await sink.write(several ? { pipeline: p.name, result: r } : r);
+      })());
+    }
     if (lateSink) {
       drains.push((async () => {
         for await (const e of engine.late(p.name)) await lateSink.write(several ? { pipeline: p.name, event: e } : e);
@@ -55,7 +74,6 @@ export async function run(args: RunArgs): Promise<number> {
     }
   })());
 
-  const source = args.input === '-' ? 'stdin' : basename(args.input);
   const total = args.input === '-' ? 0 : statSync(args.input).size;
   const progress = new Progress(total, 'bytes');
   const t0 = performance.now();
@@ -63,8 +81,12 @@ export async function run(args: RunArgs): Promise<number> {
   try {
     const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
     for await (const batch of ndjsonBatches(input)) {
-      for (const bad of batch.bad) engine.reportBadInput({ detail: bad.detail, source, line: bad.line, raw: bad.raw });
-      await engine.ingest(batch.events, { source, lines: batch.lines });
+      for (const bad of batch.bad) if (bad.line > resumeAfter) engine.reportBadInput({ detail: bad.detail, source, line: bad.line, raw: bad.raw });
+      const from = resumeAfter === 0 ? 0 : batch.lines.findIndex((line) => line > resumeAfter);
+      if (from < 0) continue;
+      const events = from === 0 ? batch.events : batch.events.slice(from);
+      const lines = from === 0 ? batch.lines : batch.lines.slice(from);
+      await engine.ingest(events, args.state ? { sourceId: source, lines } : { source, lines });
       progress.update(batch.bytes, engine.stats().events / ((performance.now() - t0) / 1000));
     }
     const summary = await engine.stop();
@@ -79,6 +101,6 @@ export async function run(args: RunArgs): Promise<number> {
     process.stderr.write(`keyflow: ${err instanceof Error ? err.message : String(err)}\n`);
     code = 1;
   }
-  await Promise.all([sink.close(), lateSink?.close(), errorSink?.close()]);
+  await Promise.all([sink?.close(), lateSink?.close(), errorSink?.close()]);
   return code;
 }
