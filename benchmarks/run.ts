@@ -2,7 +2,7 @@
  * npm run bench: keyflow against baselines measured in the same run, on the same events.
  *
  *   npm run bench                 # full run: 2 M events, 5 runs per measurement
- *   npm run bench -- --quick      # 300 k events, 3 runs
+ *   npm run bench -- --quick      # 300 k events, 3 runs (recovery: 100 k keys only)
  *
  * Prints a markdown table (medians of the runs, and ratios to the plain single-threaded loop) and
  * writes the same numbers as JSON to bench-results/latest.json.
@@ -15,6 +15,7 @@ import { start } from '../lib/index.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { plainLoop } from './baselines/plain-loop.js';
+import { durabilityBench, durabilityTable } from './durability.js';
 import { fmt, median } from './stats.js';
 
 const JOB = fileURLToPath(new URL('../examples/bids-per-auction.js', import.meta.url));
@@ -80,8 +81,11 @@ const table = [
   ...rows,
 ].join('\n');
 process.stdout.write(table + '\n');
-process.stdout.write(`\npeak RSS of this process: ${fmt(process.resourceUsage().maxRSS / 1024)} MB\n`);
+process.stdout.write(`\npeak RSS of this process: ${fmt(process.resourceUsage().maxRSS / 1024)} MB\n\n`);
+
+const durability = await durabilityBench(events, values.quick ? 1 : 3, Math.max(1, cores - 1), values.quick ? [100_000] : [100_000, 1_000_000]);
+process.stdout.write(durabilityTable(durability, EVENTS, values.quick ? 1 : 3) + '\n');
 
 const results = fileURLToPath(new URL('../../bench-results/', import.meta.url));
 await mkdir(results, { recursive: true });
-await writeFile(`${results}latest.json`, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, measurements }, null, 2));
+await writeFile(`${results}latest.json`, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, measurements, durability }, null, 2));
