@@ -7,8 +7,10 @@ import { compareResults, killTimes, lineCount, runChild } from './helpers/crash.
 
 /**
  * Run the producer child again and again on one state directory, killing it with SIGKILL at random
- * moments (while starting, recovering, ingesting, snapshotting, or truncating the WAL), `kills` times
- * over the given worker counts, then let a last run finish. Returns how many kills fell mid-ingest.
+ * moments, `kills` times over the given worker counts, then let a last run finish. Every fourth kill comes
+ * 0 to 300 ms after the start (while starting or recovering); the others after 1 to 11 more acknowledged
+ * batches and 0 to 40 ms (while ingesting, snapshotting every 25 ms, or truncating the WAL). Returns how
+ * many kills fell mid-ingest.
  */
 async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array<{ workers: number; kills: number }>, seed: number) {
   const random = killTimes(seed);
@@ -19,7 +21,11 @@ async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array
     const args = [join(dir, 'state'), join(dir, 'results.ndjson'), acks, String(events), String(phase.workers)];
     for (let k = 0; k < phase.kills; k++) {
       const before = lineCount(acks);
-      const run = await runChild(args, 150 + Math.floor(random() * 650));
+      const early = k % 4 === 0;
+      const plan = early
+        ? { ackLog: acks, acks: 0, jitterMs: Math.floor(random() * 300) }
+        : { ackLog: acks, acks: 1 + Math.floor(random() * 11), jitterMs: Math.floor(random() * 40) };
+      const run = await runChild(args, plan);
       if (run.signal !== 'SIGKILL') {
         t.equal(run.code, 0, run.stderr);
         break; // it finished before the kill: nothing more to crash

@@ -6,18 +6,37 @@ const CHILD = fileURLToPath(new URL('../fixtures/crash-child.js', import.meta.ur
 
 export interface ChildRun { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-/** Run the crash child; kill it with SIGKILL after `killAfterMs` (if given). */
-export function runChild(args: string[], killAfterMs?: number, env: Record<string, string> = {}): Promise<ChildRun> {
+/**
+ * When to SIGKILL the child: once its acknowledgement log has grown by `acks` lines (0: at once), plus
+ * `jitterMs`. Killing by progress rather than by the clock puts kills at the same kind of moment on a
+ * fast or a loaded machine.
+ */
+export interface KillPlan {
+  ackLog: string;
+  acks: number;
+  jitterMs: number;
+}
+
+/** Run the crash child, killing it with SIGKILL as planned (if a plan is given). */
+export function runChild(args: string[], kill?: KillPlan, env: Record<string, string> = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    let poll: NodeJS.Timeout | null = null;
+    if (kill) {
+      const target = lineCount(kill.ackLog) + kill.acks;
+      poll = setInterval(() => {
+        if (lineCount(kill.ackLog) < target) return;
+        clearInterval(poll!);
+        setTimeout(() => child.kill('SIGKILL'), kill.jitterMs);
+      }, 2);
+    }
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
       resolve({ code, signal, stdout, stderr });
     });
   });
