@@ -13,9 +13,10 @@ import type { ActorCommand, ActorInit, ActorMessage } from '../lib/actor/init.js
 import { FrameView } from '../lib/codec/frame.js';
 import { FrameSender, type Oversize } from '../lib/codec/frame-sender.js';
 import { BARRIER_ACK, END, ERROR, type SnapshotAck } from '../lib/codec/records.js';
-import { readSnapshot, snapshotDir, writeSnapshot } from '../lib/durability/snapshot-file.js';
+import { encodeSnapshot, readSnapshot, snapshotDir, writeSnapshot } from '../lib/durability/snapshot-file.js';
 import { WalWriter, listSegments, readSegment, walDir } from '../lib/durability/wal.js';
 import { codes, describeThrown } from '../lib/errors.js';
+import { keyGroupRange } from '../lib/keygroups.js';
 import { createOperator } from '../lib/operators/create-operator.js';
 import { loadPipeline } from '../lib/pipeline-loader.js';
 import { Doorbell } from '../lib/ring/doorbell.js';
@@ -85,15 +86,52 @@ class Log {
 
 const log = new Log();
 
-function takeSnapshot(actor: Actor, checkpoint: number): void {
+/** How long the actor copies key-groups for a snapshot between two frames. */
+const SNAPSHOT_SLICE_MS = 2;
+/** Snapshot files being written, and their acknowledgements waiting for the write. */
+const writes = new Set<Promise<void>>();
+
+/**
+ * A barrier: note the state's header and rotate the WAL now; the key-groups are copied a slice at a
+ * time between frames (see Actor.beginSnapshot), so ingestion is not held up for the whole state.
+ */
+function beginSnapshot(actor: Actor, checkpoint: number): void {
+  if (actor.snapshotting) finishSnapshot(actor, Infinity); // one at a time: complete the previous one
   const t0 = performance.now();
-  let bytes = 0;
-  if (durable) {
-    bytes = writeSnapshot(join(snapshotDir(durable.stateDir, checkpoint), `actor-${init.actor}.snap`), actor.snapshot(checkpoint));
-    log.rotate(checkpoint);
+  actor.beginSnapshot(checkpoint, keyGroupRange(init.actor, init.workers, init.maxKeyGroups));
+  log.rotate(checkpoint);
+  barrierStopMs = performance.now() - t0;
+}
+
+let barrierStopMs = 0;
+
+/** Copy more key-groups; once all are, write the file (off this thread) and then acknowledge. */
+function finishSnapshot(actor: Actor, budgetMs: number): void {
+  const snapshot = actor.captureSome(budgetMs);
+  if (snapshot === null) return;
+  const pauseMs = Math.max(barrierStopMs, actor.longestStopMs);
+  if (!durable) {
+    actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: 0, pauseMs } satisfies SnapshotAck);
+    return;
   }
-  const ack: SnapshotAck = { bytes, pauseMs: performance.now() - t0 };
-  actor.emit(BARRIER_ACK, 0, 0, 0, checkpoint, undefined, ack);
+  const bytes = encodeSnapshot(snapshot);
+  const write: Promise<void> = writeSnapshot(join(snapshotDir(durable.stateDir, snapshot.checkpoint), `actor-${init.actor}.snap`), bytes).then(
+    () => {
+      writes.delete(write);
+      actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: bytes.length, pauseMs } satisfies SnapshotAck);
+    },
+    (err: unknown) => {
+      writes.delete(write);
+      post({ type: 'fatal', message: `cannot write snapshot: ${err instanceof Error ? err.message : String(err)}`, ...(isCoded(err) ? { code: err.code } : {}) });
+    },
+  );
+  writes.add(write);
+}
+
+/** Complete any snapshot in progress, including its write (before the end, or when idle). */
+async function settleSnapshots(actor: Actor): Promise<void> {
+  finishSnapshot(actor, Infinity);
+  await Promise.all([...writes]);
 }
 
 /** Apply one frame; act on barriers in it; returns true at the end marker. */
@@ -102,7 +140,7 @@ function applyFrame(actor: Actor, frame: FrameView, replaying: boolean): boolean
   while (from < frame.count) {
     const { control, next }: { control: Control; next: number } = actor.apply(frame, from, replaying);
     from = next;
-    if (control.kind === 'barrier') takeSnapshot(actor, control.checkpoint);
+    if (control.kind === 'barrier') beginSnapshot(actor, control.checkpoint);
     else if (control.kind === 'end') return true;
   }
   return false;
@@ -161,6 +199,11 @@ async function run(actor: Actor): Promise<void> {
     const bytes = reader.next();
     if (bytes === null) {
       await log.commit();
+      if (actor.snapshotting) {
+        // Idle: copy key-groups without waiting, a slice at a time so new input is seen soon.
+        finishSnapshot(actor, SNAPSHOT_SLICE_MS * 5);
+        continue;
+      }
       await reader.waitForData();
       slice = performance.now();
       continue;
@@ -168,11 +211,13 @@ async function run(actor: Actor): Promise<void> {
     log.append(bytes);
     const ended = applyFrame(actor, frame.decode(bytes), false);
     if (ended) {
+      await settleSnapshots(actor);
       actor.finish();
       actor.emit(END, 0, 0, 0, 0, undefined, undefined);
       await log.commit();
       return;
     }
+    if (actor.snapshotting) finishSnapshot(actor, SNAPSHOT_SLICE_MS);
     if (log.due()) await log.commit();
     // Stopping on the first error: report it and take nothing more; the main thread ends this thread.
     if (actor.failed) {

@@ -1,7 +1,7 @@
 import type { FrameView } from '../codec/frame.js';
 import type { FrameSender } from '../codec/frame-sender.js';
 import { BARRIER, END, ERROR, EVENT, LATE, RESULT, SOURCE, WATERMARK, type SourceInfo } from '../codec/records.js';
-import type { ActorSnapshot, GroupSnapshot } from '../durability/snapshot-file.js';
+import { decodeGroup, encodeGroup, type ActorSnapshot } from '../durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../keygroups.js';
 import type { Operator, OperatorOutput } from '../operators/operator.js';
 
@@ -28,6 +28,10 @@ export class Actor {
   private readonly watermarks: number[];
   private seq = 0;
   failed = false;
+  /** A snapshot being captured: groups not yet copied, and those copied. */
+  private capturing: { header: Omit<ActorSnapshot, 'groups'>; pending: Set<number>; groups: Record<number, Uint8Array> } | null = null;
+  /** The longest single stop for the snapshot in progress (one group's copy, or one slice of them). */
+  longestStopMs = 0;
 
   constructor(private readonly names: string[], makeOperator: (pipe: number, out: OperatorOutput) => Operator,
               private readonly out: FrameSender, private readonly seal: () => void, private readonly failFast: boolean,
@@ -56,6 +60,7 @@ export class Actor {
         case EVENT: {
           const p = pipe[i];
           const g = kg[i];
+          this.touch(g);
           if (this.isDuplicate(g, src[i], pos[i])) break;
           if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           const key = keys[i];
@@ -85,21 +90,58 @@ export class Actor {
     for (const op of this.operators) op.advance(Infinity);
   }
 
-  /** The state of every key-group this actor holds, for checkpoint `checkpoint`. */
-  snapshot(checkpoint: number): ActorSnapshot {
-    const groups: Record<number, GroupSnapshot> = {};
-    const group = (kg: number) => (groups[kg] ??= {
-      outputs: this.names.map((_, p) => this.outputs[p * this.maxKeyGroups + kg]),
-      sources: [...(this.applied[kg] ?? [])],
-      operators: this.names.map(() => null),
-    });
-    for (let kg = 0; kg < this.maxKeyGroups; kg++) {
-      if (this.applied[kg]?.size || this.names.some((_, p) => this.outputs[p * this.maxKeyGroups + kg] > 0)) group(kg);
+  /**
+   * Start a snapshot of the state as it is at this barrier. It is captured one key-group at a time
+   * (`captureSome`), copy-on-write: a group about to change is copied first (`touch`), so the actor never
+   * stops for longer than one group takes to encode.
+   */
+  beginSnapshot(checkpoint: number, owned: { start: number; end: number }): void {
+    for (const op of this.operators) op.beginSnapshot();
+    const pending = new Set<number>();
+    for (let kg = owned.start; kg <= owned.end; kg++) pending.add(kg);
+    this.longestStopMs = 0;
+    this.capturing = {
+      header: { checkpoint, watermarks: [...this.watermarks], seq: this.seq, sources: [...this.sources] },
+      pending,
+      groups: {},
+    };
+  }
+
+  /** Copy key-groups for the snapshot in progress for up to `budgetMs`; the snapshot once all are copied. */
+  captureSome(budgetMs: number): ActorSnapshot | null {
+    const c = this.capturing;
+    if (c === null) return null;
+    const t0 = performance.now();
+    for (const kg of c.pending) {
+      if (performance.now() - t0 >= budgetMs) break;
+      c.pending.delete(kg);
+      this.capture(kg);
     }
-    this.operators.forEach((op, p) => {
-      for (const [kg, state] of op.snapshot()) group(kg).operators[p] = state;
-    });
-    return { checkpoint, watermarks: [...this.watermarks], seq: this.seq, sources: [...this.sources], groups };
+    this.longestStopMs = Math.max(this.longestStopMs, performance.now() - t0);
+    if (c.pending.size > 0) return null;
+    this.capturing = null;
+    return { ...c.header, groups: c.groups };
+  }
+
+  get snapshotting(): boolean {
+    return this.capturing !== null;
+  }
+
+  /** Before a key-group changes: if a snapshot still needs it, copy it now. */
+  touch(kg: number): void {
+    const c = this.capturing;
+    if (c === null || !c.pending.delete(kg)) return;
+    const t0 = performance.now();
+    this.capture(kg);
+    this.longestStopMs = Math.max(this.longestStopMs, performance.now() - t0);
+  }
+
+  private capture(kg: number): void {
+    const outputs = this.names.map((_, p) => this.outputs[p * this.maxKeyGroups + kg]);
+    const sources = [...(this.applied[kg] ?? [])];
+    const operators = this.operators.map((op) => op.snapshotGroup(kg) ?? null);
+    if (sources.length === 0 && outputs.every((n) => n === 0) && operators.every((o) => o === null)) return;
+    this.capturing!.groups[kg] = encodeGroup({ outputs, sources, operators });
   }
 
   /**
@@ -118,9 +160,10 @@ export class Actor {
         op.restoreWatermark(snap.watermarks[p]);
         lowest[p] = Math.min(lowest[p], snap.watermarks[p]);
       });
-      for (const [kgText, g] of Object.entries(snap.groups)) {
+      for (const [kgText, bytes] of Object.entries(snap.groups)) {
         const kg = Number(kgText);
         if (kg < start || kg > end) continue;
+        const g = decodeGroup(bytes);
         g.outputs.forEach((n, p) => (this.outputs[p * this.maxKeyGroups + kg] = n));
         if (g.sources.length > 0) this.applied[kg] = new Map(g.sources);
         g.operators.forEach((state, p) => {
@@ -150,6 +193,7 @@ export class Actor {
     return {
       result: (kg, value) => this.emit(RESULT, pipe, kg, 0, ++this.outputs[pipe * this.maxKeyGroups + kg], undefined, value),
       late: (kg, event) => this.emit(LATE, pipe, kg, 0, ++this.outputs[pipe * this.maxKeyGroups + kg], undefined, event),
+      touch: (kg) => this.touch(kg),
       problem: (problem, kg, src, pos) => {
         this.emit(ERROR, pipe, kg, src, pos, problem.key, problem);
         if (this.failFast) this.failed = true;

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** fsync a directory, so a rename or a new file in it survives power loss. */
@@ -25,5 +26,19 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** writeFileAtomic, with the write and fsync done off the calling thread (by libuv's pool). */
+export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const file = await open(tmp, 'w');
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, path);
   fsyncDir(dirname(path));
 }

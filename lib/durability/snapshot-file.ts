@@ -4,7 +4,7 @@ import { Decoder, Encoder } from 'cbor-x';
 import type { SourceInfo } from '../codec/records.js';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomicAsync } from './files.js';
 
 /**
  * One actor's snapshot at one checkpoint: per key-group state, written atomically.
@@ -22,8 +22,8 @@ export interface ActorSnapshot {
   seq: number;
   /** Source ids in use when it was taken: the WAL segments that follow refer to them. */
   sources: Array<[number, SourceInfo]>;
-  /** key-group → its state */
-  groups: Record<number, GroupSnapshot>;
+  /** key-group → its GroupSnapshot, cbor-encoded on its own (groups are captured one at a time). */
+  groups: Record<number, Uint8Array>;
 }
 
 export interface GroupSnapshot {
@@ -39,15 +39,28 @@ export function snapshotDir(stateDir: string, checkpoint: number): string {
   return join(stateDir, 'snapshots', String(checkpoint).padStart(8, '0'));
 }
 
-export function writeSnapshot(path: string, snapshot: ActorSnapshot): number {
+export function encodeGroup(group: GroupSnapshot): Uint8Array {
+  return encoder.encode(group);
+}
+
+export function decodeGroup(bytes: Uint8Array): GroupSnapshot {
+  return decoder.decode(bytes) as GroupSnapshot;
+}
+
+/** The snapshot file's bytes: header, CRC, body. */
+export function encodeSnapshot(snapshot: ActorSnapshot): Buffer {
   const body = encoder.encode(snapshot);
   const out = Buffer.allocUnsafe(8 + body.length);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(crc32c(body), 4);
   out.set(body, 8);
+  return out;
+}
+
+/** Write a snapshot atomically, off the calling thread's critical path. */
+export async function writeSnapshot(path: string, bytes: Uint8Array): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileAtomic(path, out);
-  return out.length;
+  await writeFileAtomicAsync(path, bytes);
 }
 
 export function readSnapshot(path: string): ActorSnapshot {

@@ -93,12 +93,12 @@ export class AlignedWindowOperator implements Operator {
   }
 
   /** Per key-group: [key, [[windowStart, accumulator, timerId], …]] for each key. Timers follow from the windows. */
-  snapshot(): Map<number, unknown> {
-    const out = new Map<number, unknown>();
-    for (const [kg, group] of this.store.groups()) {
-      out.set(kg, [...group.values()].map((s) => [s.key, [...s.windows].map(([start, acc]) => [start, acc, s.ids.get(start)])]));
-    }
-    return out;
+  beginSnapshot(): void {}
+
+  snapshotGroup(kg: number): unknown {
+    const group = this.store.group(kg);
+    if (group === undefined || group.size === 0) return undefined;
+    return [...group.values()].map((s) => [s.key, [...s.windows].map(([start, acc]) => [start, acc, s.ids.get(start)])]);
   }
 
   restore(kg: number, state: unknown): void {
@@ -122,6 +122,7 @@ export class AlignedWindowOperator implements Operator {
     const state = this.store.get(t.kg, t.sk);
     const acc = state?.windows.get(t.start);
     if (state === undefined || acc === undefined) return;
+    this.out.touch(t.kg);
     if (t.fire) this.emitter.emit(state.key, t.kg, t.start, t.end, acc);
     if (t.cleanup) {
       state.windows.delete(t.start);

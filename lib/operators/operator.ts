@@ -9,6 +9,8 @@ export interface OperatorOutput {
   /** Results and late events are numbered per key-group, so a sink can skip what it already wrote. */
   result(kg: number, value: unknown): void;
   late(kg: number, event: unknown): void;
+  /** Called before any change to a key-group's state, so a snapshot in progress can copy it first. */
+  touch(kg: number): void;
   /** A bad event or a throwing user function at (src, pos); the main thread adds the location. */
   problem(problem: Problem, kg: number, src: number, pos: number): void;
 }
@@ -23,8 +25,10 @@ export interface Operator {
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void;
   /** The watermark moved (in band, or +Infinity at the end of input): fire what is due. */
   advance(wm: number): void;
-  /** The operator's state per key-group, as plain data (cbor-encodable). */
-  snapshot(): Map<number, unknown>;
+  /** Prepare to snapshot the state as it is now (before snapshotGroup calls, which may come later). */
+  beginSnapshot(): void;
+  /** One key-group's state as plain data (cbor-encodable), or undefined if it holds none. */
+  snapshotGroup(kg: number): unknown;
   /** Restore one key-group's state; call `restoreWatermark` first. */
   restore(kg: number, state: unknown): void;
   restoreWatermark(wm: number): void;

@@ -10,8 +10,10 @@ export class PassthroughOperator implements Operator {
 
   advance(): void {}
 
-  snapshot(): Map<number, unknown> {
-    return new Map();
+  beginSnapshot(): void {}
+
+  snapshotGroup(): unknown {
+    return undefined;
   }
 
   restore(): void {}

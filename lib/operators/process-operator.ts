@@ -49,20 +49,26 @@ export class ProcessOperator implements Operator {
     ctx.commit(this.out);
   }
 
-  /** Per key-group: keys with their value/map/list state, and the group's timers as [time, key]. */
-  snapshot(): Map<number, unknown> {
+  /** Timers per key-group as they were at the barrier (a group's timers change only after touch(kg)). */
+  private frozenTimers: Map<number, Array<[number, unknown]>> | null = null;
+
+  beginSnapshot(): void {
     const timers = new Map<number, Array<[number, unknown]>>();
     for (const [time, , t] of this.timers.entries()) {
       let list = timers.get(t.kg);
       if (list === undefined) timers.set(t.kg, (list = []));
       list.push([time, t.key]);
     }
-    const out = new Map<number, unknown>();
-    for (const [kg, group] of this.store.groups()) {
-      out.set(kg, { keys: [...group.values()].map((s) => [s.key, [...s.values], [...s.maps].map(([n, m]) => [n, [...m]]), [...s.lists]]), timers: timers.get(kg) ?? [] });
-    }
-    for (const [kg, list] of timers) if (!out.has(kg)) out.set(kg, { keys: [], timers: list });
-    return out;
+    this.frozenTimers = timers;
+  }
+
+  /** A key-group's keys with their value/map/list state, and its timers as [time, key]. */
+  snapshotGroup(kg: number): unknown {
+    const group = this.store.group(kg);
+    const timers = this.frozenTimers?.get(kg) ?? [];
+    if ((group === undefined || group.size === 0) && timers.length === 0) return undefined;
+    const keys = [...(group?.values() ?? [])].map((s) => [s.key, [...s.values], [...s.maps].map(([n, m]) => [n, [...m]]), [...s.lists]]);
+    return { keys, timers };
   }
 
   restore(kg: number, state: unknown): void {
@@ -90,6 +96,7 @@ export class ProcessOperator implements Operator {
     const onTimer = this.fn.onTimer;
     if (typeof onTimer !== 'function') return;
     const ctx = this.ctx;
+    this.out.touch(t.kg);
     ctx.enter(t.kg, t.sk, t.key, NaN);
     try {
       onTimer.call(this.fn, time, ctx);

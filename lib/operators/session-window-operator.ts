@@ -91,10 +91,12 @@ export class SessionWindowOperator implements Operator {
   }
 
   /** Per key-group: [key, [[start, end, accumulator, timerId], …]] for each key. Timers follow from the sessions. */
-  snapshot(): Map<number, unknown> {
-    const out = new Map<number, unknown>();
-    for (const [kg, group] of this.store.groups()) out.set(kg, [...group.values()].map((s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])]));
-    return out;
+  beginSnapshot(): void {}
+
+  snapshotGroup(kg: number): unknown {
+    const group = this.store.group(kg);
+    if (group === undefined || group.size === 0) return undefined;
+    return [...group.values()].map((s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])]);
   }
 
   /** Timers are re-registered in their original order (timer ids grow with registration): see AlignedWindowOperator. */
@@ -121,6 +123,7 @@ export class SessionWindowOperator implements Operator {
     if (state === undefined) return;
     const i = state.sessions.findIndex((s) => s.start === t.start && s.end === t.end);
     if (i < 0) return;
+    this.out.touch(t.kg);
     const s = state.sessions[i];
     if (t.fire) this.emitter.emit(state.key, t.kg, s.start, s.end, s.acc);
     if (t.cleanup) {

@@ -25,6 +25,11 @@ export class KeyedStore<S> {
     this.groupMaps[kg]?.delete(key);
   }
 
+  /** One key-group's map (undefined if it never held state). */
+  group(kg: number): Map<StateKey, S> | undefined {
+    return this.groupMaps[kg];
+  }
+
   /** The key-groups that hold state, with their maps. */
   *groups(): IterableIterator<[number, Map<StateKey, S>]> {
     for (let kg = 0; kg < this.groupMaps.length; kg++) {
