@@ -1,0 +1,201 @@
+/**
+ * One measured run of one implementation of one workload: events are generated inside the run (the
+ * generator counts, as Nexmark counts it), and the run reports wall time, CPU time of the whole process
+ * (every thread), peak RSS, and latency from the batch that made each result due to its arrival.
+ */
+import { Worker } from 'node:worker_threads';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as hdr from 'hdr-histogram-js';
+import { start } from '../lib/index.js';
+import { hashString } from '../lib/keygroups.js';
+import { NexmarkGenerator } from '../lib/nexmark/generator.js';
+import type { Bid } from '../lib/nexmark/model.js';
+import { Plain, keyOf, prepare, type WorkloadName } from './baselines/plain.js';
+
+const WORKLOADS = fileURLToPath(new URL('./workloads/nexmark.js', import.meta.url));
+const PM_WORKER = new URL('./baselines/post-message-worker.js', import.meta.url);
+export const BATCH = 10_000;
+
+export interface RunResult {
+  eventsPerSecond: number;
+  perCore: number;
+  results: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  peakRssMb: number;
+}
+
+/**
+ * Latency: when a result arrives, how long since the ingest of the batch after which it was due (for a
+ * window: the first batch that moved the watermark to its end - 1; for a per-event result: its batch's
+ * acknowledgement).
+ */
+class Latency {
+  readonly histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  private readonly times: number[] = [];
+  private readonly wms: number[] = [];
+  private maxTime = -Infinity;
+
+  /** A batch is about to be ingested. */
+  batch(values: Array<{ dateTime?: number }>): void {
+    for (const v of values) if (v.dateTime !== undefined && v.dateTime > this.maxTime) this.maxTime = v.dateTime;
+    this.times.push(performance.now());
+    this.wms.push(this.maxTime - 2_001);
+  }
+
+  /** A window result arrived. */
+  window(end: number): void {
+    let lo = 0;
+    let hi = this.wms.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.wms[mid] >= end - 1) hi = mid;
+      else lo = mid + 1;
+    }
+    const due = lo < this.times.length ? this.times[lo] : this.times[this.times.length - 1];
+    this.histogram.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+  }
+
+  /** A per-event batch was acknowledged `ms` after its ingest began. */
+  ack(ms: number): void {
+    this.histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  }
+
+  summary(): RunResult['latencyMs'] {
+    const h = this.histogram;
+    return { p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, max: h.maxValue / 1000 };
+  }
+}
+
+const windowed = (w: WorkloadName) => !['q0', 'q1', 'q2'].includes(w);
+
+async function timed(events: number, body: (latency: Latency) => Promise<number>): Promise<RunResult> {
+  const latency = new Latency();
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 25);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const results = await body(latency);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { eventsPerSecond: events / seconds, perCore: events / cpuSeconds, results, latencyMs: latency.summary(), peakRssMb: Math.max(peak, process.memoryUsage.rss()) / 2 ** 20 };
+}
+
+export async function measureKeyflow(workload: WorkloadName, events: number, workers: number, durability: 'none' | 'batch'): Promise<RunResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-'));
+  try {
+    const engine = await start({ module: WORKLOADS, pipelines: [workload], workers, ...(durability === 'batch' ? { stateDir: dir, snapshotEveryMs: 10_000 } : {}) });
+    return await timed(events, async (latency) => {
+      let results = 0;
+      engine.results(workload).on('data', (r: { windowEnd?: number }) => {
+        results++;
+        if (r.windowEnd !== undefined) latency.window(r.windowEnd);
+      });
+      const gen = new NexmarkGenerator({ seed: 1 });
+      for (let sent = 0; sent < events; sent += BATCH) {
+        const batch = gen.batch(Math.min(BATCH, events - sent));
+        latency.batch(batch.map((e) => (e.kind === 'bid' ? e.bid : {})));
+        const t = performance.now();
+        await engine.ingest(batch);
+        if (!windowed(workload)) latency.ack(performance.now() - t);
+      }
+      await engine.stop();
+      return results;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function measurePlain(workload: WorkloadName, events: number): Promise<RunResult> {
+  return timed(events, async (latency) => {
+    let results = 0;
+    const plain = new Plain(workload, (r) => {
+      results++;
+      const end = (r as { windowEnd?: number }).windowEnd;
+      if (end !== undefined) latency.window(end);
+    });
+    const gen = new NexmarkGenerator({ seed: 1 });
+    for (let sent = 0; sent < events; sent += BATCH) {
+      const batch = gen.batch(Math.min(BATCH, events - sent));
+      latency.batch(batch.map((e) => (e.kind === 'bid' ? e.bid : {})));
+      const t = performance.now();
+      for (const e of batch) {
+        const v = prepare(workload, e);
+        if (v !== undefined) plain.add(v);
+      }
+      if (!windowed(workload)) latency.ack(performance.now() - t);
+    }
+    plain.finish();
+    return results;
+  });
+}
+
+/**
+ * The naive multi-threaded design: route each event by key hash (round-robin when there is no key) into
+ * per-worker arrays, postMessage a batch to each worker, which runs the plain computation on its share.
+ */
+export async function measurePostMessage(workload: WorkloadName, events: number, workers: number): Promise<RunResult> {
+  const pool = Array.from({ length: workers }, () => new Worker(PM_WORKER, { workerData: { workload } }));
+  try {
+    return await timed(events, async (latency) => {
+      let results = 0;
+      const waiting = new Map<number, { left: number; started: number; done: () => void }>();
+      for (const w of pool) {
+        w.on('message', (m: { batch: number; results: Array<{ windowEnd?: number }> }) => {
+          results += m.results.length;
+          for (const r of m.results) if (r.windowEnd !== undefined) latency.window(r.windowEnd);
+          const entry = waiting.get(m.batch)!;
+          if (--entry.left === 0) {
+            if (!windowed(workload)) latency.ack(performance.now() - entry.started);
+            waiting.delete(m.batch);
+            entry.done();
+          }
+        });
+      }
+      const send = (batch: number, messages: Array<Record<string, unknown>>) => new Promise<void>((done) => {
+        waiting.set(batch, { left: pool.length, started: performance.now(), done });
+        pool.forEach((w, i) => w.postMessage({ batch, ...messages[i] }));
+      });
+      const gen = new NexmarkGenerator({ seed: 1 });
+      let maxTime = -Infinity;
+      let rr = 0;
+      const inFlight: Promise<void>[] = [];
+      let b = 0;
+      for (let sent = 0; sent < events; sent += BATCH, b++) {
+        const batch = gen.batch(Math.min(BATCH, events - sent));
+        latency.batch(batch.map((e) => (e.kind === 'bid' ? e.bid : {})));
+        const parts = pool.map(() => ({ values: [] as unknown[], wms: [] as number[] }));
+        for (const e of batch) {
+          const v = prepare(workload, e);
+          if (v === undefined) continue;
+          let target: number;
+          let wm = -Infinity;
+          if (windowed(workload)) {
+            const bid = v as Bid;
+            wm = maxTime - 2_001;
+            if (bid.dateTime > maxTime) maxTime = bid.dateTime;
+            target = hashString(String(keyOf(workload, bid))) % pool.length;
+          } else {
+            target = rr++ % pool.length;
+          }
+          parts[target].values.push(v);
+          parts[target].wms.push(wm);
+        }
+        const wm = maxTime - 2_001;
+        inFlight.push(send(b, parts.map((p) => ({ ...p, wm }))));
+        // A little pipelining, as a task pool would have: at most two batches in flight.
+        if (inFlight.length >= 2) await inFlight.shift();
+      }
+      await Promise.all(inFlight);
+      await send(b, pool.map(() => ({ end: true })));
+      return results;
+    });
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+}
