@@ -1,91 +1,121 @@
 /**
- * npm run bench: keyflow against baselines measured in the same run, on the same events.
+ * npm run bench: the Nexmark-style suite. Each workload runs on keyflow (durability none and batch) and on
+ * two baselines measured in the same run on the same events: a plain single-threaded loop, and a naive
+ * postMessage multi-thread design. Medians of several runs; ratios to the baselines; per-core throughput
+ * as Nexmark counts it (events / CPU seconds of the whole process, generator included); latency p50/p99/max;
+ * peak RSS. Then durability: throughput per mode, recovery time, snapshot pauses.
  *
- *   npm run bench                 # full run: 2 M events, 5 runs per measurement
- *   npm run bench -- --quick      # 300 k events, 3 runs (recovery: 100 k keys only)
- *
- * Prints a markdown table (medians of the runs, and ratios to the plain single-threaded loop) and
- * writes the same numbers as JSON to bench-results/latest.json.
+ *   npm run bench                        # full: 1 M events per run, 3 runs
+ *   npm run bench -- --quick             # 100 k events, 1 run: under a minute
+ *   npm run bench -- --out results.json  # where the JSON goes (default bench-results/latest.json)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { start } from '../lib/index.js';
+import { Progress } from '../lib/cli/progress.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
-import type { NexmarkEvent } from '../lib/nexmark/model.js';
-import { plainLoop } from './baselines/plain-loop.js';
+import type { WorkloadName } from './baselines/plain.js';
 import { durabilityBench, durabilityTable } from './durability.js';
+import { measureKeyflow, measurePlain, measurePostMessage, type RunResult } from './measure.js';
 import { fmt, median } from './stats.js';
 
-const JOB = fileURLToPath(new URL('../examples/bids-per-auction.js', import.meta.url));
-const BATCH = 10_000;
+/** Published Flink 1.13 Nexmark results per core (nexmark/nexmark README), and keyflow's target multiple. */
+const WORKLOADS: Array<{ name: WorkloadName; flinkPerCore?: number; target?: number }> = [
+  { name: 'q0', flinkPerCore: 155_000, target: 3 },
+  { name: 'q1', flinkPerCore: 158_000, target: 3 },
+  { name: 'q2', flinkPerCore: 175_000, target: 3 },
+  { name: 'tumbling-bids' },
+  { name: 'q5-sliding', flinkPerCore: 22_100, target: 10 },
+  { name: 'q7-highest', flinkPerCore: 12_300, target: 10 },
+  { name: 'q11-sessions', flinkPerCore: 39_700, target: 10 },
+];
 
-interface Measurement { name: string; threads: string; eventsPerSecond: number[]; results: number; peakRssMb: number }
+const IMPLEMENTATIONS = ['keyflow (none)', 'keyflow (batch)', 'plain loop', 'postMessage'] as const;
+type Impl = (typeof IMPLEMENTATIONS)[number];
 
-/** One run: how many results it produced and how long the measured part took. */
-type Run = () => Promise<{ results: number; seconds: number }>;
-
-async function measure(name: string, threads: string, runs: number, once: Run): Promise<Measurement> {
-  const rates: number[] = [];
-  let results = 0;
-  for (let i = 0; i < runs; i++) {
-    const run = await once();
-    results = run.results;
-    rates.push(EVENTS / run.seconds);
-    process.stderr.write(`  ${name}: run ${i + 1}/${runs}: ${fmt(rates[i])} events/s\n`);
-  }
-  return { name, threads, eventsPerSecond: rates, results, peakRssMb: process.resourceUsage().maxRSS / 1024 };
-}
-
-async function keyflowRun(events: NexmarkEvent[], workers: number): Promise<{ results: number; seconds: number }> {
-  // Startup (spawning the actor threads) is outside the measurement, as the loop has none.
-  const engine = await start({ module: JOB, workers });
-  let results = 0;
-  engine.results('bids-per-auction').on('data', () => results++);
-  const t0 = performance.now();
-  for (let i = 0; i < events.length; i += BATCH) await engine.ingest(events.slice(i, i + BATCH));
-  await engine.stop();
-  return { results, seconds: (performance.now() - t0) / 1000 };
-}
-
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, events: { type: 'string' }, runs: { type: 'string' } } });
-const EVENTS = Number(values.events ?? (values.quick ? 300_000 : 2_000_000));
-const RUNS = Number(values.runs ?? (values.quick ? 3 : 5));
-
-process.stderr.write(`generating ${fmt(EVENTS)} Nexmark events…\n`);
-const events = new NexmarkGenerator({ seed: 1 }).batch(EVENTS);
-
-const measurements: Measurement[] = [];
-measurements.push(await measure('plain single-threaded loop', '1', RUNS, async () => {
-  let results = 0;
-  const t0 = performance.now();
-  plainLoop(events, () => results++);
-  return { results, seconds: (performance.now() - t0) / 1000 };
-}));
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, events: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' } } });
+const EVENTS = Number(values.events ?? (values.quick ? 100_000 : 1_000_000));
+const RUNS = Number(values.runs ?? (values.quick ? 1 : 3));
 const cores = availableParallelism();
-for (const workers of [...new Set([1, Math.max(1, cores - 1), cores])]) {
-  measurements.push(await measure(`keyflow, ${workers} worker(s)`, `1 + ${workers}`, RUNS, () => keyflowRun(events, workers)));
+const workers = Math.max(1, cores - 1);
+const out = values.out ?? fileURLToPath(new URL('../../bench-results/latest.json', import.meta.url));
+
+function measure(impl: Impl, workload: WorkloadName): Promise<RunResult> {
+  switch (impl) {
+    case 'keyflow (none)': return measureKeyflow(workload, EVENTS, cores, 'none');
+    case 'keyflow (batch)': return measureKeyflow(workload, EVENTS, cores, 'batch');
+    case 'plain loop': return measurePlain(workload, EVENTS);
+    case 'postMessage': return measurePostMessage(workload, EVENTS, workers);
+  }
 }
 
-const baseline = median(measurements[0].eventsPerSecond);
-const rows = measurements.map((m) => {
-  const med = median(m.eventsPerSecond);
-  return `| ${m.name} | ${m.threads} | ${fmt(med)} | ${fmt(Math.min(...m.eventsPerSecond))}–${fmt(Math.max(...m.eventsPerSecond))} | ${(med / baseline).toFixed(2)}× | ${fmt(m.results)} |`;
-});
-const table = [
-  `Bids per auction, tumbling 10 s windows (count, sum, max): ${fmt(EVENTS)} Nexmark events, median of ${RUNS} runs, ${cores} cores, Node ${process.version}`,
+interface Summary { eventsPerSecond: number; perCore: number; results: number; p50: number; p99: number; max: number; peakRssMb: number; runs: RunResult[] }
+
+function summarize(runs: RunResult[]): Summary {
+  return {
+    eventsPerSecond: median(runs.map((r) => r.eventsPerSecond)),
+    perCore: median(runs.map((r) => r.perCore)),
+    results: runs[0].results,
+    p50: median(runs.map((r) => r.latencyMs.p50)),
+    p99: median(runs.map((r) => r.latencyMs.p99)),
+    max: Math.max(...runs.map((r) => r.latencyMs.max)),
+    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+    runs,
+  };
+}
+
+const progress = new Progress(WORKLOADS.length * IMPLEMENTATIONS.length * RUNS, 'runs');
+const started = performance.now();
+const results: Record<string, Record<Impl, Summary>> = {};
+let done = 0;
+for (const w of WORKLOADS) {
+  results[w.name] = {} as Record<Impl, Summary>;
+  for (const impl of IMPLEMENTATIONS) {
+    const runs: RunResult[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      runs.push(await measure(impl, w.name));
+      progress.update(++done, (done * EVENTS) / ((performance.now() - started) / 1000));
+    }
+    results[w.name][impl] = summarize(runs);
+    if (!process.stderr.isTTY) process.stderr.write(`  ${w.name} / ${impl}: ${fmt(results[w.name][impl].eventsPerSecond)} events/s\n`);
+  }
+}
+progress.stop();
+
+const lines: string[] = [
+  `Nexmark-style suite: ${fmt(EVENTS)} generated events per run (generator included), median of ${RUNS}, ${cores} cores, Node ${process.version}.`,
+  `keyflow runs ${cores} actor(s); postMessage runs ${workers} worker(s). Per core = events / CPU seconds of the process (all threads).`,
   '',
-  '| implementation | threads | events/s (median) | range | vs plain loop | results |',
-  '|---|---|---|---|---|---|',
-  ...rows,
-].join('\n');
-process.stdout.write(table + '\n');
-process.stdout.write(`\npeak RSS of this process: ${fmt(process.resourceUsage().maxRSS / 1024)} MB\n\n`);
+  '| workload | implementation | events/s | per core | vs plain loop | vs postMessage | latency p50 / p99 / max (ms) | peak RSS | results |',
+  '|---|---|---|---|---|---|---|---|---|',
+];
+for (const w of WORKLOADS) {
+  const r = results[w.name];
+  for (const impl of IMPLEMENTATIONS) {
+    const s = r[impl];
+    const ratio = (base: Summary) => `${(s.eventsPerSecond / base.eventsPerSecond).toFixed(2)}×`;
+    lines.push(`| ${w.name} | ${impl} | ${fmt(s.eventsPerSecond)} | ${fmt(s.perCore)} | ${ratio(r['plain loop'])} | ${ratio(r.postMessage)} | ${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)} | ${fmt(s.peakRssMb)} MB | ${fmt(s.results)} |`);
+  }
+}
+const targets = WORKLOADS.map((w) => {
+  const k = results[w.name]['keyflow (batch)'];
+  if (w.flinkPerCore === undefined) {
+    const plain = results[w.name]['plain loop'].eventsPerSecond;
+    return { workload: w.name, goal: `events/s ≥ plain loop (${fmt(plain)})`, measured: k.eventsPerSecond, met: k.eventsPerSecond >= plain, ratio: k.eventsPerSecond / plain };
+  }
+  const goal = w.flinkPerCore * w.target!;
+  return { workload: w.name, goal: `per core ≥ ${w.target}× Flink ${fmt(w.flinkPerCore)} = ${fmt(goal)}`, measured: k.perCore, met: k.perCore >= goal, ratio: k.perCore / goal };
+});
+lines.push('', 'Targets (keyflow with durability batch):', '', '| workload | target | measured | of target | met |', '|---|---|---|---|---|');
+for (const t of targets) lines.push(`| ${t.workload} | ${t.goal} | ${fmt(t.measured)} | ${(t.ratio * 100).toFixed(0)} % | ${t.met ? 'yes' : 'no'} |`);
+process.stdout.write(lines.join('\n') + '\n\n');
 
-const durability = await durabilityBench(events, values.quick ? 1 : 3, Math.max(1, cores - 1), values.quick ? [100_000] : [100_000, 1_000_000]);
-process.stdout.write(durabilityTable(durability, EVENTS, values.quick ? 1 : 3) + '\n');
+const events = new NexmarkGenerator({ seed: 1 }).batch(Math.min(EVENTS * 2, 2_000_000));
+const durability = await durabilityBench(events, RUNS, workers, values.quick ? [100_000] : [100_000, 1_000_000]);
+process.stdout.write(durabilityTable(durability, events.length, RUNS) + '\n');
 
-const results = fileURLToPath(new URL('../../bench-results/', import.meta.url));
-await mkdir(results, { recursive: true });
-await writeFile(`${results}latest.json`, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, measurements, durability }, null, 2));
+await mkdir(dirname(out), { recursive: true });
+await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, durability }, null, 2));
+process.stderr.write(`wrote ${out}\n`);

@@ -1,0 +1,39 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RUN = fileURLToPath(new URL('../benchmarks/run.js', import.meta.url));
+const WORKLOADS = ['q0', 'q1', 'q2', 'tumbling-bids', 'q5-sliding', 'q7-highest', 'q11-sessions'];
+const IMPLEMENTATIONS = ['keyflow (none)', 'keyflow (batch)', 'plain loop', 'postMessage'];
+
+t.test('npm run bench -- --quick runs every workload and baseline (speed is not asserted)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = join(dir, 'bench.json');
+  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [RUN, '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout }));
+  });
+  t.equal(code, 0);
+  t.match(stdout, /\| workload \| implementation \| events\/s \| per core \|/);
+  const report = JSON.parse(await readFile(out, 'utf8'));
+  t.same(Object.keys(report.workloads).sort(), [...WORKLOADS].sort(), 'every workload');
+  for (const w of WORKLOADS) {
+    t.same(Object.keys(report.workloads[w]).sort(), [...IMPLEMENTATIONS].sort(), `${w}: keyflow and both baselines`);
+    const counts = IMPLEMENTATIONS.map((i) => report.workloads[w][i].results);
+    t.ok(counts.every((c) => c === counts[0]) && counts[0] > 0, `${w}: every implementation produced the same ${counts[0]} results`);
+    for (const i of IMPLEMENTATIONS) {
+      const s = report.workloads[w][i];
+      t.ok(s.eventsPerSecond > 0 && s.perCore > 0 && s.peakRssMb > 0 && s.p99 >= s.p50, `${w} / ${i}: rates, latency and memory recorded`);
+    }
+  }
+  t.equal(report.targets.length, WORKLOADS.length, 'a target line per workload');
+  t.same(report.durability.throughput.map((x: { durability: string }) => x.durability), ['none', 'batch', 'sync']);
+  t.ok(report.durability.recovery[0].recoverMs[0] > 0, 'recovery time measured');
+});
