@@ -119,6 +119,9 @@ function finishSnapshot(actor: Actor, budgetMs: number): void {
     () => {
       writes.delete(write);
       actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: bytes.length, pauseMs } satisfies SnapshotAck);
+      // Send it now, not when the next frame comes (an idle actor may wait up to its poll interval);
+      // commit() syncs the WAL first, so no output goes ahead of its input's durability.
+      log.commit().catch(() => {});
     },
     (err: unknown) => {
       writes.delete(write);
