@@ -3,6 +3,9 @@ import { appendFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writ
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readManifest } from '../lib/durability/manifest.js';
+import { listSegments } from '../lib/durability/wal.js';
+import { snapshotDir } from '../lib/durability/snapshot-file.js';
 import { start } from '../lib/index.js';
 import { expectedResults } from './fixtures/crash-events.js';
 import { compareResults, runChild } from './helpers/crash.js';
@@ -24,17 +27,18 @@ async function crashAfter(args: string[], batch: number, env: Record<string, str
 
 const segments = (stateDir: string) => readdirSync(join(stateDir, 'wal')).flatMap((a) =>
   readdirSync(join(stateDir, 'wal', a)).map((f) => join(stateDir, 'wal', a, f)));
+/** The snapshot files of the checkpoint recovery would use: the manifest's latest, not merely the newest on disk. */
 const latestSnapshots = (stateDir: string) => {
-  const dirs = readdirSync(join(stateDir, 'snapshots')).sort();
-  const last = join(stateDir, 'snapshots', dirs[dirs.length - 1]);
-  return readdirSync(last).map((f) => join(last, f));
+  const dir = snapshotDir(stateDir, readManifest(stateDir)!.checkpoints.at(-1)!.id);
+  return readdirSync(dir).map((f) => join(dir, f));
 };
 
 t.test('a torn last WAL record is cut off and the run finishes exactly', async (t) => {
   const { dir, args } = await scratch(t);
   await crashAfter(args, 60);
   // A write cut short: a header promising 4000 bytes, and only some of them.
-  const tail = segments(args[0]).filter((p) => readFileSync(p).length > 0).sort().at(-1)!;
+  // The active segment: actor 0's newest (it may be empty if a barrier has just rotated it).
+  const tail = listSegments(join(args[0], 'wal', 'w2-actor-0')).at(-1)![1];
   const header = Buffer.alloc(8);
   header.writeUInt32LE(4000, 0);
   appendFileSync(tail, Buffer.concat([header, Buffer.alloc(123, 7)]));
