@@ -15,7 +15,8 @@ import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid } from '../lib/nexmark/model.js';
 import { Plain, keyOf, prepare, type WorkloadName } from './baselines/plain.js';
 
-const WORKLOADS = fileURLToPath(new URL('./workloads/nexmark.js', import.meta.url));
+/** Each workload is a module of its own, named after it. */
+const moduleOf = (w: WorkloadName) => fileURLToPath(new URL(`./workloads/${w}.js`, import.meta.url));
 const PM_WORKER = new URL('./baselines/post-message-worker.js', import.meta.url);
 export const BATCH = 10_000;
 
@@ -25,6 +26,8 @@ export interface RunResult {
   results: number;
   latencyMs: { p50: number; p99: number; max: number };
   peakRssMb: number;
+  /** Serialized state per key in the final checkpoint (keyflow with durability only). */
+  stateBytesPerKey?: number;
 }
 
 /**
@@ -88,8 +91,9 @@ async function timed(events: number, body: (latency: Latency) => Promise<number>
 export async function measureKeyflow(workload: WorkloadName, events: number, workers: number, durability: 'none' | 'batch'): Promise<RunResult> {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-'));
   try {
-    const engine = await start({ module: WORKLOADS, pipelines: [workload], workers, ...(durability === 'batch' ? { stateDir: dir, snapshotEveryMs: 10_000 } : {}) });
-    return await timed(events, async (latency) => {
+    const engine = await start({ module: moduleOf(workload), workers, ...(durability === 'batch' ? { stateDir: dir, snapshotEveryMs: 10_000 } : {}) });
+    let stateBytesPerKey: number | undefined;
+    const run = await timed(events, async (latency) => {
       let results = 0;
       engine.results(workload).on('data', (r: { windowEnd?: number }) => {
         results++;
@@ -103,9 +107,11 @@ export async function measureKeyflow(workload: WorkloadName, events: number, wor
         await engine.ingest(batch);
         if (!windowed(workload)) latency.ack(performance.now() - t);
       }
-      await engine.stop();
+      const { checkpoints } = await engine.stop();
+      if (checkpoints.lastKeys > 0) stateBytesPerKey = checkpoints.lastBytes / checkpoints.lastKeys;
       return results;
     });
+    return stateBytesPerKey === undefined ? run : { ...run, stateBytesPerKey };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

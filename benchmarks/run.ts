@@ -51,7 +51,7 @@ function measure(impl: Impl, workload: WorkloadName): Promise<RunResult> {
   }
 }
 
-interface Summary { eventsPerSecond: number; perCore: number; results: number; p50: number; p99: number; max: number; peakRssMb: number; runs: RunResult[] }
+interface Summary { eventsPerSecond: number; perCore: number; results: number; p50: number; p99: number; max: number; peakRssMb: number; stateBytesPerKey: number | null; runs: RunResult[] }
 
 function summarize(runs: RunResult[]): Summary {
   return {
@@ -62,6 +62,7 @@ function summarize(runs: RunResult[]): Summary {
     p99: median(runs.map((r) => r.latencyMs.p99)),
     max: Math.max(...runs.map((r) => r.latencyMs.max)),
     peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+    stateBytesPerKey: runs[0].stateBytesPerKey ?? null,
     runs,
   };
 }
@@ -87,16 +88,18 @@ progress.stop();
 const lines: string[] = [
   `Nexmark-style suite: ${fmt(EVENTS)} generated events per run (generator included), median of ${RUNS}, ${cores} cores, Node ${process.version}.`,
   `keyflow runs ${cores} actor(s); postMessage runs ${workers} worker(s). Per core = events / CPU seconds of the process (all threads).`,
+  'State / key: serialized bytes per key in the final checkpoint (durability batch).',
   '',
-  '| workload | implementation | events/s | per core | vs plain loop | vs postMessage | latency p50 / p99 / max (ms) | peak RSS | results |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| workload | implementation | events/s | per core | vs plain loop | vs postMessage | latency p50 / p99 / max (ms) | peak RSS | state / key | results |',
+  '|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const w of WORKLOADS) {
   const r = results[w.name];
   for (const impl of IMPLEMENTATIONS) {
     const s = r[impl];
     const ratio = (base: Summary) => `${(s.eventsPerSecond / base.eventsPerSecond).toFixed(2)}×`;
-    lines.push(`| ${w.name} | ${impl} | ${fmt(s.eventsPerSecond)} | ${fmt(s.perCore)} | ${ratio(r['plain loop'])} | ${ratio(r.postMessage)} | ${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)} | ${fmt(s.peakRssMb)} MB | ${fmt(s.results)} |`);
+    const perKey = s.stateBytesPerKey === null ? '' : `${fmt(s.stateBytesPerKey)} B`;
+    lines.push(`| ${w.name} | ${impl} | ${fmt(s.eventsPerSecond)} | ${fmt(s.perCore)} | ${ratio(r['plain loop'])} | ${ratio(r.postMessage)} | ${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)} | ${fmt(s.peakRssMb)} MB | ${perKey} | ${fmt(s.results)} |`);
   }
 }
 const targets = WORKLOADS.map((w) => {

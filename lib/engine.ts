@@ -480,7 +480,13 @@ function moduleUrlOf(m: string | URL): string {
   return /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:\\/i.test(s) ? s : pathToFileURL(resolvePath(s)).href;
 }
 
-async function resolvePipelines(options: StartOptions): Promise<Pipeline[]> {
+/** The pipelines to run, each with the module a worker must import to find it. */
+interface Resolved {
+  pipelines: Pipeline[];
+  moduleUrls: string[];
+}
+
+async function resolvePipelines(options: StartOptions): Promise<Resolved> {
   const moduleUrl = options.module === undefined ? undefined : moduleUrlOf(options.module);
   const exported = moduleUrl === undefined ? [] : await importPipelines(moduleUrl);
   const wanted = options.pipelines ?? exported;
@@ -509,7 +515,10 @@ async function resolvePipelines(options: StartOptions): Promise<Pipeline[]> {
   }
   if (pipelines.length > 255) problems.push(`at most 255 pipelines per engine, got ${pipelines.length}`);
   if (problems.length > 0) throw configError(`invalid pipelines:\n  - ${problems.join('\n  - ')}`);
-  return pipelines;
+  // A pipeline found among `module`'s exports is imported from there, even if a helper in another
+  // module built it (pipeline() then recorded the helper's module).
+  const moduleUrls = pipelines.map((p) => (moduleUrl !== undefined && exported.includes(p) ? moduleUrl : (p.moduleUrl ?? moduleUrl)!));
+  return { pipelines, moduleUrls };
 }
 
 function spawnActor(init: ActorInit): Promise<Worker> {
@@ -530,7 +539,7 @@ function spawnActor(init: ActorInit): Promise<Worker> {
 }
 
 /** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
-async function launch(pipelines: Pipeline[], options: ResolvedOptions, recovery: Recovery | null, fallbackUrl: string | undefined,
+async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null,
                       startedAt: number, carried: CarriedOutput[] = []): Promise<Engine> {
   const doorbell = new Doorbell();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
@@ -541,7 +550,7 @@ async function launch(pipelines: Pipeline[], options: ResolvedOptions, recovery:
     actor,
     workers: options.workers,
     maxKeyGroups: options.maxKeyGroups,
-    pipelines: pipelines.map((p) => ({ name: p.name, moduleUrl: (p.moduleUrl ?? fallbackUrl)! })),
+    pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
     input,
     output: outputs[actor],
     doorbell: doorbell.buffer,
@@ -566,9 +575,8 @@ export async function start(options: StartOptions): Promise<Engine> {
   if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
   const startedAt = performance.now();
   const resolved = resolveOptions(options);
-  const pipelines = await resolvePipelines(options);
-  const fallbackUrl = options.module === undefined ? undefined : moduleUrlOf(options.module);
-  const names = pipelines.map((p) => p.name);
+  const found = await resolvePipelines(options);
+  const names = found.pipelines.map((p) => p.name);
   const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
   let recovery = open();
   const previous = recovery?.checkpoint;
@@ -577,10 +585,10 @@ export async function start(options: StartOptions): Promise<Engine> {
     // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
     // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
     // the replay emitted is carried over and delivered by the new engine.
-    const old = await launch(pipelines, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, fallbackUrl, startedAt);
+    const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, startedAt);
     const handover = await old.checkpointAndClose();
     carried = handover.outputs;
     recovery = { ...open()!, checkpoint: handover.checkpoint };
   }
-  return launch(pipelines, resolved, recovery, fallbackUrl, startedAt, carried);
+  return launch(found, resolved, recovery, startedAt, carried);
 }

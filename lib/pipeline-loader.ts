@@ -17,7 +17,7 @@ export async function loadPipeline(name: string, moduleUrl: string): Promise<Pip
   const found = (await importPipelines(moduleUrl)).find((p) => p.name === name);
   if (!found) {
     throw new KeyflowError(codes.PIPELINE_MODULE,
-      `pipeline '${name}' is not exported by ${moduleUrl}: worker threads import that module to run it, so export the pipeline (directly, or in an exported array or object)`);
+      `pipeline '${name}' is not exported by ${moduleUrl}: worker threads import that module to run it, so export the pipeline there (directly, or in an exported array or object), or pass start({ module }) naming the module that does`);
   }
   return found;
 }

@@ -46,3 +46,12 @@ t.test('a pipeline its module does not export fails at start(), saying why', asy
   const orphan = pipeline('orphan', { module: fixture('windows') }).keyBy((e: { k: string }) => e.k);
   await t.rejects(start({ pipelines: [orphan], workers: 1 }), { code: 'ERR_KEYFLOW_PIPELINE_MODULE', message: /pipeline 'orphan' is not exported by .*windows\.js/ });
 });
+
+t.test('a pipeline built by a helper in another module runs when start() names the module that exports it', async (t) => {
+  const engine = await start({ module: fixture('factory-made'), workers: 2 });
+  const results: Array<{ key: string; n: number }> = [];
+  engine.results<{ key: string; n: number }>('factory-made').on('data', (r) => results.push(r));
+  await engine.ingest([{ k: 'a', t: 1 }, { k: 'a', t: 2 }, { k: 'b', t: 3 }]);
+  await engine.stop();
+  t.same(results.map((r) => `${r.key}:${r.n}`).sort(), ['a:2', 'b:1']);
+});

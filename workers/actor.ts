@@ -111,14 +111,14 @@ function finishSnapshot(actor: Actor, budgetMs: number): void {
   if (snapshot === null) return;
   const pauseMs = Math.max(barrierStopMs, actor.longestStopMs);
   if (!durable) {
-    actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: 0, pauseMs } satisfies SnapshotAck);
+    actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: 0, keys: actor.capturedKeys, pauseMs } satisfies SnapshotAck);
     return;
   }
   const bytes = encodeSnapshot(snapshot);
   const write: Promise<void> = writeSnapshot(join(snapshotDir(durable.stateDir, snapshot.checkpoint), `actor-${init.actor}.snap`), bytes).then(
     () => {
       writes.delete(write);
-      actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: bytes.length, pauseMs } satisfies SnapshotAck);
+      actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: bytes.length, keys: actor.capturedKeys, pauseMs } satisfies SnapshotAck);
       // Send it now, not when the next frame comes (an idle actor may wait up to its poll interval);
       // commit() syncs the WAL first, so no output goes ahead of its input's durability.
       log.commit().catch(() => {});

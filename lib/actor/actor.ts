@@ -32,6 +32,8 @@ export class Actor {
   private capturing: { header: Omit<ActorSnapshot, 'groups'>; pending: Set<number>; groups: Record<number, Uint8Array> } | null = null;
   /** The longest single stop for the snapshot in progress (one group's copy, or one slice of them). */
   longestStopMs = 0;
+  /** Keys captured by the snapshot in progress. */
+  capturedKeys = 0;
 
   constructor(private readonly names: string[], makeOperator: (pipe: number, out: OperatorOutput) => Operator,
               private readonly out: FrameSender, private readonly seal: () => void, private readonly failFast: boolean,
@@ -100,6 +102,7 @@ export class Actor {
     const pending = new Set<number>();
     for (let kg = owned.start; kg <= owned.end; kg++) pending.add(kg);
     this.longestStopMs = 0;
+    this.capturedKeys = 0;
     this.capturing = {
       header: { checkpoint, watermarks: [...this.watermarks], seq: this.seq, sources: [...this.sources] },
       pending,
@@ -141,6 +144,7 @@ export class Actor {
     const sources = [...(this.applied[kg] ?? [])];
     const operators = this.operators.map((op) => op.snapshotGroup(kg) ?? null);
     if (sources.length === 0 && outputs.every((n) => n === 0) && operators.every((o) => o === null)) return;
+    for (const o of operators) this.capturedKeys += Array.isArray(o) ? o.length : (o as { keys?: unknown[] } | null)?.keys?.length ?? 0;
     this.capturing!.groups[kg] = encodeGroup({ outputs, sources, operators });
   }
 

@@ -27,7 +27,7 @@ export function inspect(stateDir: string): string {
     out.push(`key-groups ${manifest.maxKeyGroups}; pipelines ${manifest.pipelines.join(', ')}`, '', 'checkpoints (oldest first):');
     for (const c of manifest.checkpoints) {
       const sources = c.sources.length === 0 ? 'none' : c.sources.map(([name, pos]) => `${name} @ ${pos}`).join(', ');
-      out.push(`  #${c.id}  ${c.completedAt}  workers ${c.workers}  snapshots ${bytes(c.snapshotBytes)}  sources: ${sources}`);
+      out.push(`  #${c.id}  ${c.completedAt}  workers ${c.workers}  snapshots ${bytes(c.snapshotBytes)} (${c.keys ?? 0} keys)  sources: ${sources}`);
     }
     const last = manifest.checkpoints.at(-1);
     if (last) out.push(`last checkpoint: #${last.id} at ${last.completedAt}`);

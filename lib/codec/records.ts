@@ -24,6 +24,8 @@ export interface SourceInfo {
 
 export interface SnapshotAck {
   bytes: number;
+  /** Keys whose state it holds. */
+  keys: number;
   /** How long the actor stopped processing to take it. */
   pauseMs: number;
 }

@@ -8,7 +8,7 @@ import { truncateBefore } from './wal.js';
 const KEEP = 2;
 
 interface Pending {
-  record: Omit<CheckpointRecord, 'completedAt' | 'snapshotBytes'>;
+  record: Omit<CheckpointRecord, 'completedAt' | 'snapshotBytes' | 'keys'>;
   /** Snapshots only: not recorded, nothing committed or deleted (see Engine.checkpointAndClose). */
   provisional: boolean;
   acks: SnapshotAck[];
@@ -18,6 +18,9 @@ interface Pending {
 export interface CheckpointStats {
   completed: number;
   lastId: number | null;
+  /** The latest checkpoint's size: snapshot bytes and keys. */
+  lastBytes: number;
+  lastKeys: number;
   /** The longest time one actor stopped processing to snapshot. */
   longestPauseMs: number;
 }
@@ -29,7 +32,7 @@ export interface CheckpointStats {
  */
 export class CheckpointCoordinator {
   private readonly pending = new Map<number, Pending>();
-  readonly stats: CheckpointStats = { completed: 0, lastId: null, longestPauseMs: 0 };
+  readonly stats: CheckpointStats = { completed: 0, lastId: null, lastBytes: 0, lastKeys: 0, longestPauseMs: 0 };
 
   constructor(private readonly stateDir: string | null, private manifest: Manifest, private readonly workers: number,
               private readonly commitSinks: () => void) {}
@@ -45,7 +48,7 @@ export class CheckpointCoordinator {
     this.stats.longestPauseMs = Math.max(this.stats.longestPauseMs, ack.pauseMs);
     if (p.acks.length < this.workers) return;
     this.pending.delete(checkpoint);
-    const record: CheckpointRecord = { ...p.record, completedAt: new Date().toISOString(), snapshotBytes: p.acks.reduce((n, a) => n + a.bytes, 0) };
+    const record: CheckpointRecord = { ...p.record, completedAt: new Date().toISOString(), snapshotBytes: p.acks.reduce((n, a) => n + a.bytes, 0), keys: p.acks.reduce((n, a) => n + a.keys, 0) };
     if (p.provisional) {
       p.done(record);
       return;
@@ -60,6 +63,8 @@ export class CheckpointCoordinator {
     }
     this.stats.completed++;
     this.stats.lastId = record.id;
+    this.stats.lastBytes = record.snapshotBytes;
+    this.stats.lastKeys = record.keys;
     p.done(record);
   }
 

@@ -15,6 +15,8 @@ export interface CheckpointRecord {
   /** Exactly-once sources: name → highest position routed before the barrier. */
   sources: Array<[string, number]>;
   snapshotBytes: number;
+  /** Keys whose state the snapshots hold. */
+  keys: number;
 }
 
 export interface Manifest {
