@@ -1,4 +1,5 @@
-export { start, Engine, type EngineStats, type EngineSummary, type IngestOptions } from './engine.js';
+export { start } from './start.js';
+export { Engine, type EngineStats, type EngineSummary, type IngestOptions, type RecoveryInfo } from './engine.js';
 export type { StartOptions, OnError } from './options.js';
 export { pipeline, Pipeline, type PipelineOptions, type EventTimeOptions } from './pipeline.js';
 export { tumbling } from './windows/tumbling.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { start } from '../engine.js';
+import { start } from '../start.js';
 import { NexmarkGenerator } from '../nexmark/generator.js';
 import type { WindowResult } from '../windows/window.js';
 import { Progress } from './progress.js';

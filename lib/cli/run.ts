@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { start } from '../engine.js';
+import { start } from '../start.js';
 import type { DeadLetter } from '../dead-letter.js';
 import type { Durability } from '../actor/init.js';
 import type { OnError } from '../options.js';

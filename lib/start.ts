@@ -1,0 +1,136 @@
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import type { ActorInit, ActorMessage } from './actor/init.js';
+import { openStateDir, type Recovery } from './durability/state-dir.js';
+import { Engine, type CarriedOutput } from './engine.js';
+import { KeyflowError, codes, configError } from './errors.js';
+import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
+import { isPipeline, type Pipeline } from './pipeline.js';
+import { importPipelines } from './pipeline-loader.js';
+import { Doorbell } from './ring/doorbell.js';
+import { createRing } from './ring/layout.js';
+
+/**
+ * start(): validate the configuration, find the pipelines and the module each is imported from, open the
+ * state directory (recovering under the old worker count first when rescaling), and start the actors.
+ */
+const ACTOR_URL = new URL('../workers/actor.js', import.meta.url);
+
+function moduleUrlOf(m: string | URL): string {
+  const s = String(m);
+  return /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:\\/i.test(s) ? s : pathToFileURL(resolvePath(s)).href;
+}
+
+/** The pipelines to run, each with the module a worker must import to find it. */
+interface Resolved {
+  pipelines: Pipeline[];
+  moduleUrls: string[];
+}
+
+async function resolvePipelines(options: StartOptions): Promise<Resolved> {
+  const moduleUrl = options.module === undefined ? undefined : moduleUrlOf(options.module);
+  const exported = moduleUrl === undefined ? [] : await importPipelines(moduleUrl);
+  const wanted = options.pipelines ?? exported;
+  if (!Array.isArray(wanted) || wanted.length === 0) {
+    throw configError(moduleUrl ? `module ${moduleUrl} exports no pipelines` : 'start() needs pipelines: [pipeline(...), …] or a module that exports them');
+  }
+  const pipelines = wanted.map((p) => {
+    if (isPipeline(p)) return p;
+    if (typeof p === 'string') {
+      const found = exported.find((e) => e.name === p);
+      if (found) return found;
+      const known = exported.map((e) => `'${e.name}'`).join(', ') || 'none';
+      throw new KeyflowError(codes.UNKNOWN_PIPELINE, moduleUrl
+        ? `unknown pipeline '${p}': ${moduleUrl} exports ${known}`
+        : `unknown pipeline '${p}': to name pipelines, also pass module: the module that exports them`);
+    }
+    throw configError(`pipelines must hold pipeline(...) objects or names, got ${typeof p}`);
+  });
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const p of pipelines) {
+    if (names.has(p.name)) problems.push(`two pipelines are named '${p.name}'`);
+    names.add(p.name);
+    problems.push(...p.problems());
+    if (!p.moduleUrl && !moduleUrl) problems.push(`pipeline '${p.name}': cannot tell which module defines it; use pipeline('${p.name}', { module: import.meta.url })`);
+  }
+  if (pipelines.length > 255) problems.push(`at most 255 pipelines per engine, got ${pipelines.length}`);
+  if (problems.length > 0) throw configError(`invalid pipelines:\n  - ${problems.join('\n  - ')}`);
+  // A pipeline found among `module`'s exports is imported from there, even if a helper in another
+  // module built it (pipeline() then recorded the helper's module).
+  const moduleUrls = pipelines.map((p) => (moduleUrl !== undefined && exported.includes(p) ? moduleUrl : (p.moduleUrl ?? moduleUrl)!));
+  return { pipelines, moduleUrls };
+}
+
+function spawnActor(init: ActorInit): Promise<Worker> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(ACTOR_URL, { workerData: init });
+    const onError = (err: Error) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err));
+    worker.once('error', onError);
+    worker.once('message', (m: ActorMessage) => {
+      worker.off('error', onError);
+      if (m.type === 'ready') resolve(worker);
+      else {
+        void worker.terminate();
+        const message = 'message' in m ? m.message : `unexpected message ${m.type}`;
+        reject(new KeyflowError('code' in m && m.code === codes.CORRUPT ? codes.CORRUPT : codes.PIPELINE_MODULE, message));
+      }
+    });
+  });
+}
+
+/** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
+async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null,
+                      startedAt: number, carried: CarriedOutput[] = []): Promise<Engine> {
+  const doorbell = new Doorbell();
+  const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
+  const settled = await Promise.allSettled(inputs.map((input, actor) => spawnActor({
+    keyflowActor: true,
+    actor,
+    workers: options.workers,
+    maxKeyGroups: options.maxKeyGroups,
+    pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
+    input,
+    output: outputs[actor],
+    doorbell: doorbell.buffer,
+    frameRecords: options.frameRecords,
+    failFast: options.onError === 'fail',
+    ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
+  })));
+  const workers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw failed.reason;
+  }
+  return new Engine({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried });
+}
+
+/** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
+export async function start(options: StartOptions): Promise<Engine> {
+  if (!isMainThread && (workerData as Partial<ActorInit> | undefined)?.keyflowActor) {
+    throw configError('start() was called inside a keyflow actor thread: the module that defines your pipelines calls start() when a worker imports it. Keep pipelines in a module of their own.');
+  }
+  if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
+  const startedAt = performance.now();
+  const resolved = resolveOptions(options);
+  const found = await resolvePipelines(options);
+  const names = found.pipelines.map((p) => p.name);
+  const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
+  let recovery = open();
+  const previous = recovery?.checkpoint;
+  let carried: CarriedOutput[] = [];
+  if (previous && previous.workers !== resolved.workers) {
+    // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
+    // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
+    // the replay emitted is carried over and delivered by the new engine.
+    const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, startedAt);
+    const handover = await old.checkpointAndClose();
+    carried = handover.outputs;
+    recovery = { ...open()!, checkpoint: handover.checkpoint };
+  }
+  return launch(found, resolved, recovery, startedAt, carried);
+}
