@@ -90,6 +90,8 @@ const log = new Log();
 const SNAPSHOT_SLICE_MS = 2;
 /** Snapshot files being written, and their acknowledgements waiting for the write. */
 const writes = new Set<Promise<void>>();
+/** How long the latest barrier itself stopped the actor (header and WAL rotation). */
+let barrierStopMs = 0;
 
 /**
  * A barrier: note the state's header and rotate the WAL now; the key-groups are copied a slice at a
@@ -102,8 +104,6 @@ function beginSnapshot(actor: Actor, checkpoint: number): void {
   log.rotate(checkpoint);
   barrierStopMs = performance.now() - t0;
 }
-
-let barrierStopMs = 0;
 
 /** Copy more key-groups; once all are, write the file (off this thread) and then acknowledge. */
 function finishSnapshot(actor: Actor, budgetMs: number): void {

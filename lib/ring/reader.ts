@@ -59,12 +59,4 @@ export class RingReader {
     if (write === this.read) await waitWhileEqual(this.control, WRITE, write, WAIT_TIMEOUT_MS);
     Atomics.store(this.control, CONSUMER_WAITING, 0);
   }
-
-  /** Blocking variant for threads that have nothing else to do (tests, benchmarks). */
-  waitForDataSync(timeoutMs = WAIT_TIMEOUT_MS): void {
-    Atomics.store(this.control, CONSUMER_WAITING, 1);
-    const write = Atomics.load(this.control, WRITE);
-    if (write === this.read) Atomics.wait(this.control, WRITE, write, timeoutMs);
-    Atomics.store(this.control, CONSUMER_WAITING, 0);
-  }
 }

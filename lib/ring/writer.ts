@@ -72,10 +72,5 @@ export class RingWriter {
       return;
     }
   }
-
-  /** Bytes currently queued for the consumer. */
-  used(): number {
-    return (this.write - Atomics.load(this.control, READ)) | 0;
-  }
 }
 

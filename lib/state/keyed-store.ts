@@ -29,19 +29,4 @@ export class KeyedStore<S> {
   group(kg: number): Map<StateKey, S> | undefined {
     return this.groupMaps[kg];
   }
-
-  /** The key-groups that hold state, with their maps. */
-  *groups(): IterableIterator<[number, Map<StateKey, S>]> {
-    for (let kg = 0; kg < this.groupMaps.length; kg++) {
-      const g = this.groupMaps[kg];
-      if (g !== undefined && g.size > 0) yield [kg, g];
-    }
-  }
-
-  /** Number of keys held, over all groups. */
-  size(): number {
-    let n = 0;
-    for (const g of this.groupMaps) if (g) n += g.size;
-    return n;
-  }
 }
