@@ -8,6 +8,7 @@ import { CheckpointCoordinator, type CheckpointStats } from './durability/checkp
 import type { CheckpointRecord } from './durability/manifest.js';
 import type { Recovery } from './durability/state-dir.js';
 import { KeyflowError, codes, configError, type ErrorCode } from './errors.js';
+import { actorOf, keyGroupOf, stateKeyOf } from './keygroups.js';
 import type { ResolvedOptions } from './options.js';
 import { OutputPump } from './output-pump.js';
 import { Outputs, type OutputStream } from './outputs.js';
@@ -190,6 +191,25 @@ export class Engine {
    */
   resumePosition(sourceId: string): number | undefined {
     return this.sources.positions.get(sourceId);
+  }
+
+  /**
+   * A key's current state, asked of the actor that owns it over the control plane (never the data
+   * rings): for windows, `{ key, windows: [{ windowStart, windowEnd, ...results so far }] }`; for a
+   * process function, `{ key, values, maps, lists }`; undefined for a key with no state. It reflects the
+   * events that actor has applied, which may trail ingest() by the events still in its ring.
+   */
+  async query(pipeline: string, key: unknown): Promise<unknown> {
+    const pipe = this.pipelines.findIndex((p) => p.name === this.pipelineName(pipeline));
+    if (!this.pipelines[pipe].keySelector) throw configError(`query(): pipeline '${pipeline}' has no keyBy(), so it keeps no keyed state`);
+    this.throwIfFailed();
+    await this.recover();
+    const kg = keyGroupOf(stateKeyOf(key), this.options.maxKeyGroups);
+    const worker = this.workers[actorOf(kg, this.workers.length, this.options.maxKeyGroups)];
+    const id = this.nextQuery++;
+    const answer = new Promise<unknown>((resolve, reject) => this.queries.set(id, { resolve, reject }));
+    worker.postMessage({ type: 'query', id, pipe, kg, key } satisfies ActorCommand);
+    return Promise.race([answer, this.failed]);
   }
 
   /**
@@ -396,8 +416,16 @@ export class Engine {
   /** Rejects when the engine fails, so waits on actors can give up. */
   private readonly failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
 
+  private nextQuery = 0;
+  private readonly queries = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
   private onActorMessage(m: ActorMessage): void {
-    if (m.type === 'replayed') {
+    if (m.type === 'query-result') {
+      const q = this.queries.get(m.id);
+      this.queries.delete(m.id);
+      if (m.error !== undefined) q?.reject(new KeyflowError(codes.USER_FUNCTION, `query(): ${m.error}`));
+      else q?.resolve(m.value);
+    } else if (m.type === 'replayed') {
       this.replayed.push(m);
       if (this.replayed.length === this.workers.length) this.onReplayed?.();
     } else if (m.type === 'fatal') {

@@ -16,7 +16,7 @@ import { BARRIER_ACK, END, ERROR, type SnapshotAck } from '../lib/codec/records.
 import { encodeSnapshot, readSnapshot, snapshotDir, writeSnapshot } from '../lib/durability/snapshot-file.js';
 import { WalWriter, listSegments, readSegment, walDir } from '../lib/durability/wal.js';
 import { codes, describeThrown } from '../lib/errors.js';
-import { keyGroupRange } from '../lib/keygroups.js';
+import { keyGroupRange, stateKeyOf } from '../lib/keygroups.js';
 import { createOperator } from '../lib/operators/create-operator.js';
 import { loadPipeline } from '../lib/pipeline-loader.js';
 import { Doorbell } from '../lib/ring/doorbell.js';
@@ -250,6 +250,7 @@ async function main(): Promise<void> {
   const replayRequested = new Promise<void>((resolve) => {
     parentPort!.on('message', (m: ActorCommand) => {
       if (m.type === 'replay') resolve();
+      else if (m.type === 'query') answerQuery(actor, m);
     });
   });
   post({ type: 'ready' });
@@ -264,6 +265,18 @@ async function main(): Promise<void> {
     // A WAL or snapshot that cannot be written (a full disk, a read-only directory) or read: stop and
     // say so, acknowledging nothing more.
     post({ type: 'fatal', message: err instanceof Error ? err.message : describeThrown(err), ...(isCoded(err) ? { code: err.code } : {}) });
+  }
+}
+
+/**
+ * engine.query(): a key's current state, read between frames on the control plane (never the data
+ * rings), so it reflects every event this actor has applied so far.
+ */
+function answerQuery(actor: Actor, m: Extract<ActorCommand, { type: 'query' }>): void {
+  try {
+    post({ type: 'query-result', id: m.id, value: actor.operators[m.pipe].query(m.kg, stateKeyOf(m.key)) });
+  } catch (err) {
+    post({ type: 'query-result', id: m.id, error: err instanceof Error ? err.message : describeThrown(err) });
   }
 }
 

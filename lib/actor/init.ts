@@ -30,7 +30,8 @@ export type ActorMessage =
   | { type: 'ready' }
   | { type: 'init-error'; message: string; code?: string }
   | { type: 'replayed'; frames: number; tornBytes: number }
-  | { type: 'fatal'; message: string; code?: string };
+  | { type: 'fatal'; message: string; code?: string }
+  | { type: 'query-result'; id: number; value?: unknown; error?: string };
 
 /** Messages from the main thread to an actor. */
-export type ActorCommand = { type: 'replay' };
+export type ActorCommand = { type: 'replay' } | { type: 'query'; id: number; pipe: number; kg: number; key: unknown };

@@ -118,6 +118,14 @@ export class AlignedWindowOperator implements Operator {
     this.timers.watermark = wm;
   }
 
+  /** The key's open windows with their results so far, oldest first. */
+  query(kg: number, sk: StateKey): unknown {
+    const state = this.store.get(kg, sk);
+    if (state === undefined) return undefined;
+    const windows = [...state.windows].sort((a, b) => a[0] - b[0]).map(([start, acc]) => this.emitter.peek(start, start + this.size, acc));
+    return { key: state.key, windows };
+  }
+
   private readonly fire = (t: WindowTimer): void => {
     const state = this.store.get(t.kg, t.sk);
     const acc = state?.windows.get(t.start);

@@ -32,4 +32,6 @@ export interface Operator {
   /** Restore one key-group's state; call `restoreWatermark` first. */
   restore(kg: number, state: unknown): void;
   restoreWatermark(wm: number): void;
+  /** One key's current state in a readable form (for engine.query), or undefined if it holds none. */
+  query(kg: number, sk: StateKey): unknown;
 }

@@ -19,4 +19,8 @@ export class PassthroughOperator implements Operator {
   restore(): void {}
 
   restoreWatermark(): void {}
+
+  query(): unknown {
+    return undefined;
+  }
 }

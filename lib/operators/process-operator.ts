@@ -86,6 +86,18 @@ export class ProcessOperator implements Operator {
     this.ctx.watermark = wm;
   }
 
+  /** The key's value, map and list state by name. */
+  query(kg: number, sk: StateKey): unknown {
+    const s = this.store.get(kg, sk);
+    if (s === undefined) return undefined;
+    return {
+      key: s.key,
+      values: Object.fromEntries(s.values),
+      maps: Object.fromEntries([...s.maps].map(([name, m]) => [name, [...m]])),
+      lists: Object.fromEntries([...s.lists].map(([name, l]) => [name, [...l]])),
+    };
+  }
+
   advance(wm: number): void {
     if (wm <= this.ctx.watermark) return;
     this.ctx.watermark = wm;

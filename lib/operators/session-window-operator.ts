@@ -118,6 +118,13 @@ export class SessionWindowOperator implements Operator {
     this.timers.watermark = wm;
   }
 
+  /** The key's open sessions with their results so far, oldest first. */
+  query(kg: number, sk: StateKey): unknown {
+    const state = this.store.get(kg, sk);
+    if (state === undefined) return undefined;
+    return { key: state.key, windows: state.sessions.map((s) => this.emitter.peek(s.start, s.end, s.acc)) };
+  }
+
   private readonly fire = (t: WindowTimer): void => {
     const state = this.store.get(t.kg, t.sk);
     if (state === undefined) return;

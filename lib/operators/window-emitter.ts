@@ -7,6 +7,17 @@ import { TIMER_SOURCE, type OperatorOutput } from './operator.js';
 export class WindowEmitter {
   constructor(private readonly aggregates: AggregateSet, private readonly out: OperatorOutput) {}
 
+  /** A window's current result without emitting it (for queries); user result() errors are reported in it. */
+  peek(start: number, end: number, acc: unknown[]): Record<string, unknown> {
+    const result: Record<string, unknown> = { windowStart: start, windowEnd: end };
+    try {
+      this.aggregates.writeResults(acc, result);
+    } catch (err) {
+      result.error = describeThrown(err);
+    }
+    return result;
+  }
+
   emit(key: unknown, kg: number, start: number, end: number, acc: unknown[]): void {
     const result: Record<string, unknown> = { key, windowStart: start, windowEnd: end };
     try {
