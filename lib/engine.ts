@@ -118,6 +118,12 @@ export class Engine {
   /** Set once the engine ends its workers itself; any exit before that is a crash. */
   private terminating = false;
   private stopping: Promise<EngineSummary> | null = null;
+  private onReplayed: (() => void) | null = null;
+  private rejectFailed!: (e: KeyflowError) => void;
+  /** Rejects when the engine fails, so waits on actors can give up. */
+  private readonly failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
+  private nextQuery = 0;
+  private readonly queries = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   readonly pipelines: readonly Pipeline[];
   private readonly options: ResolvedOptions;
@@ -410,14 +416,6 @@ export class Engine {
       this.fail(new KeyflowError(codes.FAILED, `stopped at the first error (onError: 'fail'): ${dl.message}`, dl));
     }
   }
-
-  private onReplayed: (() => void) | null = null;
-  private rejectFailed!: (e: KeyflowError) => void;
-  /** Rejects when the engine fails, so waits on actors can give up. */
-  private readonly failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
-
-  private nextQuery = 0;
-  private readonly queries = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   private onActorMessage(m: ActorMessage): void {
     if (m.type === 'query-result') {

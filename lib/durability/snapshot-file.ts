@@ -63,7 +63,8 @@ export async function writeSnapshot(path: string, bytes: Uint8Array): Promise<vo
   await writeFileAtomicAsync(path, bytes);
 }
 
-export function readSnapshot(path: string): ActorSnapshot {
+/** A snapshot file's body, after checking its header and CRC; throws naming the file and offset. */
+export function verifySnapshot(path: string): Buffer {
   let data: Buffer;
   try {
     data = readFileSync(path);
@@ -73,5 +74,9 @@ export function readSnapshot(path: string): ActorSnapshot {
   if (data.length < 8 || data.readUInt32LE(0) !== MAGIC) throw new KeyflowError(codes.CORRUPT, `snapshot ${path} is not a keyflow snapshot (bad header at offset 0)`, { path, offset: 0 });
   const body = data.subarray(8);
   if (data.readUInt32LE(4) !== crc32c(body)) throw new KeyflowError(codes.CORRUPT, `snapshot ${path} is corrupt: CRC mismatch over bytes 8..${data.length}`, { path, offset: 8 });
-  return decoder.decode(body) as ActorSnapshot;
+  return body;
+}
+
+export function readSnapshot(path: string): ActorSnapshot {
+  return decoder.decode(verifySnapshot(path)) as ActorSnapshot;
 }

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, writeSy
 import { join } from 'node:path';
 import { KeyflowError, codes, configError } from '../errors.js';
 import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
-import { readSnapshot, snapshotDir } from './snapshot-file.js';
+import { snapshotDir, verifySnapshot } from './snapshot-file.js';
 import { listSegments } from './wal.js';
 
 export interface Recovery {
@@ -36,9 +36,9 @@ function numberedEntries(dir: string): number[] {
   }
 }
 
-/** Check every snapshot of a checkpoint can be read (CRC); throws naming the bad file. */
+/** Check every snapshot of a checkpoint is intact (header and CRC, without decoding); throws naming the bad file. */
 function verifyCheckpoint(stateDir: string, c: CheckpointRecord): void {
-  for (let a = 0; a < c.workers; a++) readSnapshot(join(snapshotDir(stateDir, c.id), `actor-${a}.snap`));
+  for (let a = 0; a < c.workers; a++) verifySnapshot(join(snapshotDir(stateDir, c.id), `actor-${a}.snap`));
 }
 
 /**
