@@ -49,7 +49,10 @@ export class CheckpointCoordinator {
     if (p.acks.length < this.workers) return;
     this.pending.delete(checkpoint);
     const record: CheckpointRecord = { ...p.record, completedAt: new Date().toISOString(), snapshotBytes: p.acks.reduce((n, a) => n + a.bytes, 0), keys: p.acks.reduce((n, a) => n + a.keys, 0) };
-    if (p.provisional) {
+    // Snapshot files are written asynchronously, so a checkpoint can complete after a newer one. The
+    // newer one supersedes it: recording it would put it last in the manifest while pruning (keyed on
+    // the newer one) deletes its files.
+    if (p.provisional || (this.stats.lastId !== null && record.id < this.stats.lastId)) {
       p.done(record);
       return;
     }

@@ -1,0 +1,37 @@
+import t from 'tap';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CheckpointCoordinator } from '../lib/durability/checkpoint-coordinator.js';
+import { readManifest } from '../lib/durability/manifest.js';
+import { snapshotDir } from '../lib/durability/snapshot-file.js';
+
+const record = (id: number) => ({ id, workers: 1, maxEventTime: [], sources: [] });
+const ack = { bytes: 10, keys: 1, pauseMs: 1 };
+
+t.test('a checkpoint that completes after a newer one is not recorded, and the newer one keeps its files', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-coordinator-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  for (const id of [7, 8, 9]) {
+    mkdirSync(snapshotDir(stateDir, id), { recursive: true });
+    writeFileSync(join(snapshotDir(stateDir, id), 'actor-0.snap'), 'x');
+  }
+  let commits = 0;
+  const c = new CheckpointCoordinator(stateDir, { version: 1, maxKeyGroups: 128, pipelines: ['p'], checkpoints: [] }, 1, () => commits++);
+  const seven = c.expect(record(7));
+  c.ack(7, ack);
+  t.equal((await seven).id, 7);
+  const eight = c.expect(record(8));
+  const nine = c.expect(record(9));
+  // Snapshot files are written asynchronously: 9's write finishes first.
+  c.ack(9, ack);
+  t.equal((await nine).id, 9);
+  c.ack(8, ack);
+  t.equal((await eight).id, 8, 'the late one still resolves');
+  t.same(readManifest(stateDir)!.checkpoints.map((x) => x.id), [7, 9], 'the manifest keeps the newest last');
+  t.ok(existsSync(join(snapshotDir(stateDir, 9), 'actor-0.snap')), "the latest checkpoint's snapshot is kept");
+  t.ok(existsSync(join(snapshotDir(stateDir, 7), 'actor-0.snap')), 'and the previous one, for repair');
+  t.equal(c.stats.lastId, 9);
+  t.equal(commits, 2, 'the sinks committed at each recorded completion; the superseded one adds nothing');
+});
