@@ -9,6 +9,7 @@ import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Actor, type Control } from '../lib/actor/actor.js';
+import { ProcessingClock } from '../lib/actor/processing-clock.js';
 import type { ActorCommand, ActorInit, ActorMessage } from '../lib/actor/init.js';
 import { FrameView } from '../lib/codec/frame.js';
 import { FrameSender, type Oversize } from '../lib/codec/frame-sender.js';
@@ -21,7 +22,7 @@ import { createOperator } from '../lib/operators/create-operator.js';
 import { loadPipeline } from '../lib/pipeline-loader.js';
 import { Doorbell } from '../lib/ring/doorbell.js';
 import { DurableCounter } from '../lib/ring/durable-counter.js';
-import { RingReader } from '../lib/ring/reader.js';
+import { RingReader, WAIT_TIMEOUT_MS } from '../lib/ring/reader.js';
 import { RingWriter } from '../lib/ring/writer.js';
 
 const init = workerData as ActorInit;
@@ -59,6 +60,11 @@ class Log {
   /** Log a received frame before it is applied. */
   append(bytes: Uint8Array): void {
     this.framesIn++;
+    this.appendOwn(bytes);
+  }
+
+  /** Log a frame the actor made itself (a clock tick): logged, but not input to acknowledge. */
+  appendOwn(bytes: Uint8Array): void {
     if (this.wal === null) return;
     if (this.wal.unsynced === 0) this.firstUnsynced = performance.now();
     this.wal.append(bytes);
@@ -194,10 +200,20 @@ function restoreFrom(actor: Actor, names: string[]): void {
   actor.restore(files.map((f) => readSnapshot(join(dir, f))), init.actor, init.workers, names);
 }
 
+/** Log and apply a processing-time tick, if the actor's operators read the clock and it moved. */
+function tick(actor: Actor, clock: ProcessingClock, frame: FrameView): void {
+  const bytes = clock.tick();
+  if (bytes === null) return;
+  log.appendOwn(bytes);
+  applyFrame(actor, frame.decode(bytes), false);
+}
+
 async function run(actor: Actor): Promise<void> {
   const reader = new RingReader(init.input);
   const frame = new FrameView();
+  const clock = new ProcessingClock(actor.usesProcessingTime);
   let slice = performance.now();
+  tick(actor, clock, frame);
   for (;;) {
     const bytes = reader.next();
     if (bytes === null) {
@@ -207,10 +223,13 @@ async function run(actor: Actor): Promise<void> {
         finishSnapshot(actor, SNAPSHOT_SLICE_MS * 5);
         continue;
       }
-      await reader.waitForData();
+      // Idle: sleep until input comes or a processing-time timer (or TTL) is due.
+      await reader.waitForData(clock.waitMs(actor.nextProcessingTime(), WAIT_TIMEOUT_MS));
+      if (Date.now() >= actor.nextProcessingTime()) tick(actor, clock, frame);
       slice = performance.now();
       continue;
     }
+    tick(actor, clock, frame);
     log.append(bytes);
     const ended = applyFrame(actor, frame.decode(bytes), false);
     if (ended) {

@@ -1,6 +1,6 @@
 import type { FrameView } from '../codec/frame.js';
 import type { FrameSender } from '../codec/frame-sender.js';
-import { BARRIER, END, ERROR, EVENT, LATE, RESULT, SOURCE, WATERMARK, type SourceInfo } from '../codec/records.js';
+import { BARRIER, END, ERROR, EVENT, LATE, PROCESSING_TIME, RESULT, SOURCE, WATERMARK, type SourceInfo } from '../codec/records.js';
 import { decodeGroup, encodeGroup, type ActorSnapshot } from '../durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../keygroups.js';
 import type { Operator, OperatorOutput } from '../operators/operator.js';
@@ -73,6 +73,9 @@ export class Actor {
           if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
           this.operators[pipe[i]].advance(wm[i]);
           break;
+        case PROCESSING_TIME:
+          for (const op of this.operators) op.advanceProcessingTime?.(ts[i]);
+          break;
         case SOURCE:
           this.sources.set(src[i], values[i] as SourceInfo);
           break;
@@ -85,6 +88,18 @@ export class Actor {
       }
     }
     return { control: NONE, next: frame.count };
+  }
+
+  /** Whether any operator reads the processing-time clock (only then does the actor log it). */
+  get usesProcessingTime(): boolean {
+    return this.operators.some((op) => op.advanceProcessingTime !== undefined);
+  }
+
+  /** The earliest wall-clock time at which an operator has work to do. */
+  nextProcessingTime(): number {
+    let next = Infinity;
+    for (const op of this.operators) next = Math.min(next, op.nextProcessingTime?.() ?? Infinity);
+    return next;
   }
 
   /** Fire everything: the watermark goes to +∞ at the end of input. */

@@ -13,6 +13,11 @@ export const ERROR = 6;
 export const SOURCE = 7;
 /** Checkpoint barrier (pos: checkpoint id): snapshot everything received before it. */
 export const BARRIER = 8;
+/**
+ * The actor's processing-time clock (ts: ms since the epoch). An actor writes it into its own WAL
+ * before the input it precedes, so a replay sees the same times; it never travels on a ring.
+ */
+export const PROCESSING_TIME = 10;
 /** An actor finished its snapshot for a checkpoint (pos: checkpoint id, value: SnapshotAck). */
 export const BARRIER_ACK = 9;
 

@@ -8,7 +8,7 @@ import { SessionWindowOperator } from './session-window-operator.js';
 
 /** The keyed operator that runs a (validated) pipeline's stateful part inside an actor. */
 export function createOperator(p: Pipeline, out: OperatorOutput, maxKeyGroups: number): Operator {
-  if (p.processFunction) return new ProcessOperator(p.processFunction, out, maxKeyGroups);
+  if (p.processFunction) return new ProcessOperator(p.processFunction, out, maxKeyGroups, p.timeSelector !== null);
   if (p.windowSpec && p.aggregates) {
     const aggregates = new AggregateSet(p.aggregates);
     return p.windowSpec.type === 'session'

@@ -25,6 +25,10 @@ export interface Operator {
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void;
   /** The watermark moved (in band, or +Infinity at the end of input): fire what is due. */
   advance(wm: number): void;
+  /** The actor's processing-time clock moved (in band, from its WAL on replay): fire what is due. */
+  advanceProcessingTime?(now: number): void;
+  /** The earliest processing time at which the operator has work (Infinity if none). */
+  nextProcessingTime?(): number;
   /** Prepare to snapshot the state as it is now (before snapshotGroup calls, which may come later). */
   beginSnapshot(): void;
   /** One key-group's state as plain data (cbor-encodable), or undefined if it holds none. */

@@ -1,7 +1,8 @@
 import { CONSUMER_WAITING, FRAME_HEADER, PAD, PRODUCER_WAITING, READ, WRITE, alignUp, type RingBuffers } from './layout.js';
 import { waitWhileEqual } from './wait.js';
 
-const WAIT_TIMEOUT_MS = 100;
+/** The longest a consumer sleeps before re-checking (a safety net against a missed notify). */
+export const WAIT_TIMEOUT_MS = 100;
 
 /**
  * The consuming side of an SPSC ring. `read()` copies the next frame out of shared memory into a
@@ -52,11 +53,11 @@ export class RingReader {
   }
 
   /** Resolve when data may be available (or after a bounded wait: callers re-check with next()). */
-  async waitForData(): Promise<void> {
+  async waitForData(timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
     Atomics.store(this.control, CONSUMER_WAITING, 1);
     // Re-check after announcing the wait, or a frame published in between would go unnoticed.
     const write = Atomics.load(this.control, WRITE);
-    if (write === this.read) await waitWhileEqual(this.control, WRITE, write, WAIT_TIMEOUT_MS);
+    if (write === this.read) await waitWhileEqual(this.control, WRITE, write, timeoutMs);
     Atomics.store(this.control, CONSUMER_WAITING, 0);
   }
 }

@@ -1,3 +1,5 @@
+import type { StateOptions } from './ttl.js';
+
 /** Keyed state and timers for one key inside a process function, as Flink's KeyedProcessFunction. */
 export interface ValueState<T> {
   get(): T | undefined;
@@ -26,16 +28,33 @@ export interface TimerControl {
   /** Call onTimer(time) once the watermark reaches `time` (once per key and time). */
   registerEventTime(time: number): void;
   deleteEventTime(time: number): void;
+  /**
+   * Call onTimer(time) once the actor's wall clock (ctx.currentProcessingTime, ms since the epoch)
+   * reaches `time`, also when no input comes. Pending ones survive recovery and fire late if due.
+   */
+  registerProcessingTime(time: number): void;
+  deleteProcessingTime(time: number): void;
 }
+
+/** Which clock a timer (or a TTL) follows. */
+export type TimeDomain = 'event' | 'processing';
 
 export interface ProcessContext<Out = unknown> {
   readonly key: unknown;
   /** The event's time (NaN in onTimer and in pipelines without eventTime()). */
   readonly timestamp: number;
   readonly watermark: number;
-  value<T>(name: string): ValueState<T>;
-  map<K, V>(name: string): MapState<K, V>;
-  list<T>(name: string): ListState<T>;
+  /**
+   * The actor's wall clock. It is logged in the actor's WAL, so a replay after a crash sees the same
+   * times as the first run did.
+   */
+  readonly currentProcessingTime: number;
+  /** In onTimer: which kind of timer fired ('event' in onEvent). */
+  readonly timeDomain: TimeDomain;
+  /** Keyed state by name; `{ ttl }` makes its entries expire (see StateTtl). */
+  value<T>(name: string, options?: StateOptions): ValueState<T>;
+  map<K, V>(name: string, options?: StateOptions): MapState<K, V>;
+  list<T>(name: string, options?: StateOptions): ListState<T>;
   readonly timers: TimerControl;
   emit(out: Out): void;
 }

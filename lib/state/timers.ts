@@ -1,6 +1,7 @@
 /**
- * Event-time timers of one operator: fire every timer whose time is <= the watermark, earliest first,
- * and timers of the same time in the order they were registered (so firing is deterministic).
+ * Timers of one operator: fire every timer whose time is <= the clock (a watermark, or processing
+ * time), earliest first, and timers of the same time in the order they were registered (so firing is
+ * deterministic).
  *
  * The heap holds each distinct time once; timers live in a per-time map keyed by an id, which makes
  * registering the same (id, time) twice a no-op and deletion O(1). A time whose map was emptied by
@@ -37,6 +38,11 @@ export class TimerService<T> {
       if (timers === undefined) continue;
       for (const payload of timers.values()) fire(time, payload);
     }
+  }
+
+  /** The earliest pending time (Infinity if none; may be a time whose timers were all deleted). */
+  earliest(): number {
+    return this.heap.length > 0 ? this.heap[0] : Infinity;
   }
 
   /** Every pending timer as (time, id, payload), in firing order. */

@@ -1,0 +1,90 @@
+import { EXPIRED, Expiring, liveValue } from './ttl.js';
+
+/**
+ * One key's state in a process function, by state name. Entries are stored raw: a value, or an
+ * Expiring around it when its state has a TTL (per value, per map entry, per list element).
+ */
+export interface KeyState {
+  key: unknown;
+  values: Map<string, unknown>;
+  maps: Map<string, Map<unknown, unknown>>;
+  lists: Map<string, unknown[]>;
+}
+
+/** How a key's state is written in snapshots. */
+export type KeyStateData = [key: unknown, values: Array<[string, unknown]>, maps: Array<[string, Array<[unknown, unknown]>]>, lists: Array<[string, unknown[]]>];
+
+export function isEmpty(s: KeyState): boolean {
+  return s.values.size === 0 && s.maps.size === 0 && s.lists.size === 0;
+}
+
+/**
+ * Delete the entries expired at `now`. Returns the earliest expiry among the TTL entries left
+ * (Infinity if none), for the next reclaim of this key.
+ */
+export function purgeExpired(s: KeyState, now: number): number {
+  let earliest = Infinity;
+  const keep = (raw: unknown): boolean => {
+    if (!(raw instanceof Expiring)) return true;
+    if (raw.expiresAt <= now) return false;
+    if (raw.expiresAt < earliest) earliest = raw.expiresAt;
+    return true;
+  };
+  for (const [name, raw] of s.values) if (!keep(raw)) s.values.delete(name);
+  for (const [name, m] of s.maps) {
+    for (const [k, raw] of m) if (!keep(raw)) m.delete(k);
+    if (m.size === 0) s.maps.delete(name);
+  }
+  for (const [name, l] of s.lists) {
+    const kept = l.filter(keep);
+    if (kept.length === 0) s.lists.delete(name);
+    else if (kept.length !== l.length) s.lists.set(name, kept);
+  }
+  return earliest;
+}
+
+/** The key's state as snapshot data, leaving out entries expired at `now` (null if nothing is left). */
+export function toData(s: KeyState, now: number): KeyStateData | null {
+  const live = (raw: unknown) => !(raw instanceof Expiring) || raw.expiresAt > now;
+  const values = [...s.values].filter(([, raw]) => live(raw));
+  const maps = [...s.maps].map(([n, m]) => [n, [...m].filter(([, raw]) => live(raw))] as [string, Array<[unknown, unknown]>]).filter(([, m]) => m.length > 0);
+  const lists = [...s.lists].map(([n, l]) => [n, l.filter(live)] as [string, unknown[]]).filter(([, l]) => l.length > 0);
+  if (values.length === 0 && maps.length === 0 && lists.length === 0) return null;
+  return [s.key, values, maps, lists];
+}
+
+export function fromData([key, values, maps, lists]: KeyStateData): KeyState {
+  return { key, values: new Map(values), maps: new Map(maps.map(([n, m]) => [n, new Map(m)])), lists: new Map(lists) };
+}
+
+/** Every Expiring entry of a key (to queue its reclaim after a restore). */
+export function* expiringEntries(s: KeyState): IterableIterator<Expiring> {
+  for (const raw of s.values.values()) if (raw instanceof Expiring) yield raw;
+  for (const m of s.maps.values()) for (const raw of m.values()) if (raw instanceof Expiring) yield raw;
+  for (const l of s.lists.values()) for (const raw of l) if (raw instanceof Expiring) yield raw;
+}
+
+/** The key's live state in a readable form (engine.query), or undefined if none is live. */
+export function readable(s: KeyState, now: number): { key: unknown; values: object; maps: object; lists: object } | undefined {
+  const values: Record<string, unknown> = {};
+  for (const [name, raw] of s.values) {
+    const v = liveValue(raw, now);
+    if (v !== EXPIRED) values[name] = v;
+  }
+  const maps: Record<string, Array<[unknown, unknown]>> = {};
+  for (const [name, m] of s.maps) {
+    const entries: Array<[unknown, unknown]> = [];
+    for (const [k, raw] of m) {
+      const v = liveValue(raw, now);
+      if (v !== EXPIRED) entries.push([k, v]);
+    }
+    if (entries.length > 0) maps[name] = entries;
+  }
+  const lists: Record<string, unknown[]> = {};
+  for (const [name, l] of s.lists) {
+    const items = l.map((raw) => liveValue(raw, now)).filter((v) => v !== EXPIRED);
+    if (items.length > 0) lists[name] = items;
+  }
+  if (Object.keys(values).length + Object.keys(maps).length + Object.keys(lists).length === 0) return undefined;
+  return { key: s.key, values, maps, lists };
+}

@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StartOptions } from '../../lib/index.js';
+
+const CHILD = fileURLToPath(new URL('../fixtures/script-child.js', import.meta.url));
+
+export type Step =
+  | { ingest: unknown[]; seq: number }
+  | { checkpoint: true }
+  | { sleepMs: number }
+  | { query: { pipeline: string; key: unknown } }
+  | { kill: true };
+
+export interface ScriptRun {
+  signal: NodeJS.Signals | null;
+  code: number | null;
+  stderr: string;
+}
+
+/** Run test/fixtures/script-child.ts over `steps` in a child process; outputs go to `out`. */
+export function runScript(out: string, start: StartOptions, steps: Step[]): Promise<ScriptRun> {
+  mkdirSync(out, { recursive: true });
+  const path = join(out, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify({ start, out, steps }));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, path], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+/** A pipeline's results as the child's exactly-once sink wrote them. */
+export function scriptResults(out: string, pipeline: string): any[] {
+  return readFileSync(join(out, `${pipeline}.ndjson`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+export function scriptSummary(out: string): { errors: unknown[]; queries: unknown[]; recovery: any; checkpoints: any } {
+  return JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+}
