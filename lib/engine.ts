@@ -109,6 +109,8 @@ export class Engine {
   private nextCheckpoint: number;
   private bytesAtCheckpoint = 0;
   private readonly timer: NodeJS.Timeout | null;
+  /** With idle sources: re-judges idleness while no input comes, so the watermark can move on. */
+  private readonly idleTimer: NodeJS.Timeout | null;
   private tail: Promise<void> = Promise.resolve();
   /** Outputs of a rescaling pre-run, delivered first by recover(). */
   private readonly carried: CarriedOutput[];
@@ -146,10 +148,12 @@ export class Engine {
     this.router = new Router([...pipelines], this.senders, options.maxKeyGroups, (p, pipe, src, pos) => this.problem(p, pipe, src, pos));
     this.pump = new OutputPump(outputs.map((r) => new RingReader(r)), doorbell, (f) => this.dispatch(f), () => this.ended === workers.length);
     this.pumping = this.pump.run();
-    if (recovery?.checkpoint) this.router.observeEventTimes(recovery.checkpoint.maxEventTime);
+    if (recovery?.checkpoint) this.router.restoreEventTimes(recovery.checkpoint.eventTimes ?? []);
     this.timer = options.stateDir && options.snapshotEveryMs > 0
       ? setInterval(() => { this.checkpoint().catch(() => {}); }, options.snapshotEveryMs).unref()
       : null;
+    const idleAfterMs = this.router.idleAfterMs();
+    this.idleTimer = idleAfterMs === null ? null : setInterval(() => this.advanceIdle(), Math.max(1, idleAfterMs / 4)).unref();
     for (const w of workers) {
       w.on('message', (m: ActorMessage) => this.onActorMessage(m));
       w.on('error', (err) => this.fail(new KeyflowError(codes.WORKER, `an actor thread crashed: ${err.message}`, err)));
@@ -267,7 +271,7 @@ export class Engine {
       completed = this.checkpoints.expect({
         id,
         workers: this.workers.length,
-        maxEventTime: this.router.largestEventTimes(),
+        eventTimes: this.router.largestEventTimes().map((times) => times.map(([src, t]): [string, number] => [this.sources.name(src), t])),
         sources: [...this.sources.positions],
       }, provisional);
       this.router.barrier(id);
@@ -308,6 +312,7 @@ export class Engine {
   private async route(batch: unknown[], options: IngestOptions): Promise<void> {
     this.throwIfFailed();
     await this.recover();
+    this.router.tick(Date.now());
     const { src, position } = this.positions(batch.length, options);
     for (let i = 0; i < batch.length; i++) {
       this.router.route(batch[i], src, position(i));
@@ -328,6 +333,21 @@ export class Engine {
       this.bytesAtCheckpoint = this.routedBytes();
       this.checkpoint().catch(() => {});
     }
+  }
+
+  /**
+   * A source may have gone idle since the last ingest(): send the watermark on if that moved it. Queued
+   * behind ingest() calls, like them; never before recovery (ingest() starts it).
+   */
+  private advanceIdle(): void {
+    if (this.stopping || this.failure || this.recoveryInfo === null) return;
+    const moved = this.tail.then(async () => {
+      this.router.tick(Date.now());
+      this.router.broadcastWatermarks();
+      this.router.sealAll();
+      await this.pushAll();
+    });
+    this.tail = moved.catch(() => {});
   }
 
   /** The source id of an ingest() call, and the position of each of its events. */
@@ -451,8 +471,13 @@ export class Engine {
     if (this.failure) throw this.failure;
   }
 
-  private async shutdown(): Promise<EngineSummary> {
+  private clearTimers(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
+  }
+
+  private async shutdown(): Promise<EngineSummary> {
+    this.clearTimers();
     await this.tail;
     if (!this.failure) {
       // A final checkpoint before the end marker: what a later run on this stateDir resumes from.
@@ -478,7 +503,7 @@ export class Engine {
    * engine; until that engine completes a checkpoint of its own, a restart repeats this from the start.
    */
   async checkpointAndClose(): Promise<{ checkpoint: CheckpointRecord; outputs: CarriedOutput[] }> {
-    if (this.timer) clearInterval(this.timer);
+    this.clearTimers();
     this.captured = [];
     const checkpoint = await this.takeCheckpoint(true);
     this.pump.stop();

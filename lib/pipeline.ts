@@ -8,6 +8,11 @@ export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map';
 export interface EventTimeOptions {
   /** Bounded out-of-orderness: how far behind the largest time seen an event may still arrive. */
   outOfOrderMs?: number;
+  /**
+   * A source (an ingest() `source` or `sourceId`) that has sent nothing for this long, in wall-clock
+   * ms, stops holding the watermark back until it sends again (Flink's withIdleness). Default: never.
+   */
+  idleAfterMs?: number;
 }
 
 const BRAND = Symbol.for('keyflow.pipeline');
@@ -26,6 +31,7 @@ export class Pipeline<T = any> {
   keySelector: ((e: any) => unknown) | null = null;
   timeSelector: ((e: any) => unknown) | null = null;
   outOfOrderMs = 0;
+  idleAfterMs: number | null = null;
   windowSpec: WindowSpec | null = null;
   allowedLatenessMs = 0;
   aggregates: AggregateSpec | null = null;
@@ -56,6 +62,7 @@ export class Pipeline<T = any> {
   eventTime(fn: (event: T) => number | Date, options: EventTimeOptions = {}): Pipeline<T> {
     this.timeSelector = fn;
     this.outOfOrderMs = options.outOfOrderMs ?? 0;
+    this.idleAfterMs = options.idleAfterMs ?? null;
     return this;
   }
 
@@ -84,6 +91,7 @@ export class Pipeline<T = any> {
     if (this.keySelector !== null && typeof this.keySelector !== 'function') p('keyBy() needs a function');
     if (this.timeSelector !== null && typeof this.timeSelector !== 'function') p('eventTime() needs a function');
     if (!(Number.isFinite(this.outOfOrderMs) && this.outOfOrderMs >= 0)) p(`eventTime() outOfOrderMs must be a number >= 0, got ${this.outOfOrderMs}`);
+    if (this.idleAfterMs !== null && !(Number.isFinite(this.idleAfterMs) && this.idleAfterMs > 0)) p(`eventTime() idleAfterMs must be a number > 0, got ${this.idleAfterMs}`);
     if (!(Number.isFinite(this.allowedLatenessMs) && this.allowedLatenessMs >= 0)) p(`window() allowedLatenessMs must be a number >= 0, got ${this.allowedLatenessMs}`);
     if (this.windowSpec) {
       const problem = windowSpecProblem(this.windowSpec);

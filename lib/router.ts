@@ -4,13 +4,16 @@ import type { Problem, Stage } from './dead-letter.js';
 import { codes, describeThrown } from './errors.js';
 import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
 import type { Pipeline } from './pipeline.js';
-import { BoundedOutOfOrderness, toEventTime } from './time/watermarks.js';
+import { SourceWatermarks } from './time/source-watermarks.js';
+import { toEventTime } from './time/watermarks.js';
 
 interface Route {
   index: number;
   pipeline: Pipeline;
-  watermarks: BoundedOutOfOrderness | null;
+  watermarks: SourceWatermarks | null;
   broadcast: number;
+  /** From the restored checkpoint: source name → largest event time, taken up when the source returns. */
+  restored: Map<string, number>;
 }
 
 /** How the router reports an event it cannot route: (problem, pipeline index, src, pos). */
@@ -32,8 +35,9 @@ export class Router {
     this.routes = pipelines.map((pipeline, index) => ({
       index,
       pipeline,
-      watermarks: pipeline.timeSelector ? new BoundedOutOfOrderness(pipeline.outOfOrderMs) : null,
+      watermarks: pipeline.timeSelector ? new SourceWatermarks(pipeline.outOfOrderMs, pipeline.idleAfterMs) : null,
       broadcast: -Infinity,
+      restored: new Map(),
     }));
     this.owner = new Int32Array(maxKeyGroups);
     for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
@@ -56,7 +60,22 @@ export class Router {
 
   /** Tell every actor what a source id means, before any event uses it (it is logged with the events). */
   announceSource(src: number, info: SourceInfo): void {
+    for (const r of this.routes) {
+      const largest = r.restored.get(info.name);
+      if (largest !== undefined) r.watermarks?.resume(src, largest);
+    }
     for (let a = 0; a < this.senders.length; a++) this.append(a, SOURCE, 0, src, 0, NaN, NaN, 0, undefined, info);
+  }
+
+  /** The wall clock by which sources are judged idle (see SourceWatermarks). */
+  tick(now: number): void {
+    for (const r of this.routes) r.watermarks?.tick(now);
+  }
+
+  /** The shortest idleAfterMs of any pipeline, or null if no source ever goes idle. */
+  idleAfterMs(): number | null {
+    const all = this.routes.map((r) => r.pipeline.idleAfterMs).filter((ms): ms is number => ms !== null);
+    return all.length > 0 ? Math.min(...all) : null;
   }
 
   /**
@@ -71,14 +90,17 @@ export class Router {
     this.sealAll();
   }
 
-  /** Largest event time seen per pipeline (-Infinity for pipelines without event time). */
-  largestEventTimes(): number[] {
-    return this.routes.map((r) => r.watermarks?.largest() ?? -Infinity);
+  /** Per pipeline, the largest event time seen per source id (empty for pipelines without event time). */
+  largestEventTimes(): Array<Array<[number, number]>> {
+    return this.routes.map((r) => r.watermarks?.largest() ?? []);
   }
 
-  /** Resume the watermarks after recovery. */
-  observeEventTimes(times: number[]): void {
-    this.routes.forEach((r, i) => { if (Number.isFinite(times[i])) r.watermarks?.observe(times[i]); });
+  /** Resume the watermarks after recovery: per pipeline, source name → largest event time. */
+  restoreEventTimes(times: Array<Array<[string, number]>>): void {
+    this.routes.forEach((r, i) => {
+      r.restored = new Map(times[i] ?? []);
+      r.watermarks?.restore([...r.restored.values()]);
+    });
   }
 
   end(): void {
@@ -148,7 +170,7 @@ export class Router {
       }
       ts = t;
       wm = r.watermarks.current();
-      r.watermarks.observe(t);
+      r.watermarks.observe(src, t);
     }
     this.append(this.owner[kg], EVENT, r.index, src, kg, ts, wm, pos, key, v);
   }

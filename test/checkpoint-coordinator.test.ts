@@ -7,7 +7,7 @@ import { CheckpointCoordinator } from '../lib/durability/checkpoint-coordinator.
 import { readManifest } from '../lib/durability/manifest.js';
 import { snapshotDir } from '../lib/durability/snapshot-file.js';
 
-const record = (id: number) => ({ id, workers: 1, maxEventTime: [], sources: [] });
+const record = (id: number) => ({ id, workers: 1, eventTimes: [], sources: [] });
 const ack = { bytes: 10, keys: 1, pauseMs: 1 };
 
 t.test('a checkpoint that completes after a newer one is not recorded, and the newer one keeps its files', async (t) => {

@@ -10,8 +10,8 @@ export interface CheckpointRecord {
   /** Worker count when it was taken: snapshot files are per actor of that run. */
   workers: number;
   completedAt: string;
-  /** Router state at the barrier: largest event time seen per pipeline. */
-  maxEventTime: number[];
+  /** Router state at the barrier: per pipeline, each source's largest event time (name → ms). */
+  eventTimes: Array<Array<[string, number]>>;
   /** Exactly-once sources: name → highest position routed before the barrier. */
   sources: Array<[string, number]>;
   snapshotBytes: number;

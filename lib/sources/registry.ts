@@ -23,6 +23,10 @@ export class SourceRegistry {
     return { id, isNew: true };
   }
 
+  name(id: number): string {
+    return this.names[id];
+  }
+
   /** The next `count` ordinals of a source that does not give line numbers. */
   take(id: number, count: number): number {
     const first = this.ordinals[id];

@@ -2,7 +2,8 @@
  * A pipeline's watermark over the sources feeding it, as Flink combines source splits: each source
  * has its own bounded-out-of-orderness watermark, and the pipeline's is the least of them. With
  * `idleAfterMs` (Flink's withIdleness), a source that has sent no event for that long stops holding
- * the watermark back, and holds it again once it sends. The watermark never goes back.
+ * the watermark back, and holds it again once it sends; when every source is idle, the watermark goes
+ * to the largest any has shown. The watermark never goes back.
  *
  * Idleness is decided here, on the router's thread, and the result travels in band with the events
  * (each carries the watermark before it), so the actors' outputs do not depend on their timing.
@@ -40,12 +41,15 @@ export class SourceWatermarks {
     if (!this.dirty) return this.watermark;
     this.dirty = false;
     let least = Infinity;
+    let most = -Infinity;
     for (const s of this.sources.values()) {
+      if (s.largest > most) most = s.largest;
       if (this.idleAfterMs !== null && this.now - s.seenAt >= this.idleAfterMs) continue;
       if (s.largest < least) least = s.largest;
     }
-    // Every source idle: hold the watermark where it is (there is nothing to advance it by).
-    if (least !== Infinity && least - this.outOfOrderMs - 1 > this.watermark) this.watermark = least - this.outOfOrderMs - 1;
+    // Every source idle: none holds the watermark back, so it goes to what the sources have shown.
+    const basis = least === Infinity ? most : least;
+    if (basis - this.outOfOrderMs - 1 > this.watermark) this.watermark = basis - this.outOfOrderMs - 1;
     return this.watermark;
   }
 
