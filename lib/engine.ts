@@ -215,10 +215,25 @@ export class Engine {
     this.throwIfFailed();
     await this.recover();
     const kg = keyGroupOf(stateKeyOf(key), this.options.maxKeyGroups);
-    const worker = this.workers[actorOf(kg, this.workers.length, this.options.maxKeyGroups)];
+    return this.ask(this.workers[actorOf(kg, this.workers.length, this.options.maxKeyGroups)], (id) => ({ type: 'query', id, pipe, kg, key }));
+  }
+
+  /**
+   * Each actor's operator state for a pipeline (the lists its process function keeps with
+   * `ctx.operatorList`), in actor order: `[{ name: items }, …]`.
+   */
+  async operatorState(pipeline: string): Promise<Array<Record<string, unknown[]>>> {
+    const pipe = this.pipelines.findIndex((p) => p.name === this.pipelineName(pipeline));
+    this.throwIfFailed();
+    await this.recover();
+    return Promise.all(this.workers.map((w) => this.ask(w, (id) => ({ type: 'operator-state', id, pipe })))) as Promise<Array<Record<string, unknown[]>>>;
+  }
+
+  /** A question to one actor over its MessagePort, answered between frames. */
+  private ask(worker: Worker, command: (id: number) => ActorCommand): Promise<unknown> {
     const id = this.nextQuery++;
     const answer = new Promise<unknown>((resolve, reject) => this.queries.set(id, { resolve, reject }));
-    worker.postMessage({ type: 'query', id, pipe, kg, key } satisfies ActorCommand);
+    worker.postMessage(command(id));
     return Promise.race([answer, this.failed]);
   }
 

@@ -195,7 +195,8 @@ function restoreFrom(actor: Actor, names: string[]): void {
   const restore = durable?.restore;
   if (!durable || !restore) return;
   const dir = snapshotDir(durable.stateDir, restore.checkpoint);
-  const files = readdirSync(dir).filter((f) => /^actor-\d+\.snap$/.test(f));
+  const actorOf = (f: string) => Number(/^actor-(\d+)\.snap$/.exec(f)![1]);
+  const files = readdirSync(dir).filter((f) => /^actor-\d+\.snap$/.test(f)).sort((a, b) => actorOf(a) - actorOf(b));
   if (files.length !== restore.workers) throw Object.assign(new Error(`checkpoint ${restore.checkpoint} in ${dir} has ${files.length} snapshot files, expected ${restore.workers}`), { code: codes.CORRUPT });
   actor.restore(files.map((f) => readSnapshot(join(dir, f))), init.actor, init.workers, names);
 }
@@ -269,7 +270,7 @@ async function main(): Promise<void> {
   const replayRequested = new Promise<void>((resolve) => {
     parentPort!.on('message', (m: ActorCommand) => {
       if (m.type === 'replay') resolve();
-      else if (m.type === 'query') answerQuery(actor, m);
+      else answerQuery(actor, m);
     });
   });
   post({ type: 'ready' });
@@ -291,9 +292,11 @@ async function main(): Promise<void> {
  * engine.query(): a key's current state, read between frames on the control plane (never the data
  * rings), so it reflects every event this actor has applied so far.
  */
-function answerQuery(actor: Actor, m: Extract<ActorCommand, { type: 'query' }>): void {
+function answerQuery(actor: Actor, m: Exclude<ActorCommand, { type: 'replay' }>): void {
   try {
-    post({ type: 'query-result', id: m.id, value: actor.operators[m.pipe].query(m.kg, stateKeyOf(m.key)) });
+    const op = actor.operators[m.pipe];
+    const value = m.type === 'query' ? op.query(m.kg, stateKeyOf(m.key)) : op.queryOperatorState?.() ?? {};
+    post({ type: 'query-result', id: m.id, value });
   } catch (err) {
     post({ type: 'query-result', id: m.id, error: err instanceof Error ? err.message : describeThrown(err) });
   }

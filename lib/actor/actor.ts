@@ -119,7 +119,13 @@ export class Actor {
     this.longestStopMs = 0;
     this.capturedKeys = 0;
     this.capturing = {
-      header: { checkpoint, watermarks: [...this.watermarks], seq: this.seq, sources: [...this.sources] },
+      header: {
+        checkpoint,
+        watermarks: [...this.watermarks],
+        seq: this.seq,
+        sources: [...this.sources],
+        operatorState: this.operators.map((op) => op.snapshotOperatorState?.() ?? null),
+      },
       pending,
       groups: {},
     };
@@ -168,9 +174,14 @@ export class Actor {
    * count). Each snapshot's groups are restored against that snapshot's own watermark: after a recovery
    * an actor that replayed more of its WAL can be ahead of the others when the next barrier comes, and
    * its windows' timers were set by its watermark. The actor then goes on from the lowest.
+   * `snapshots` are in the order of the actors that wrote them (operator state is redistributed by it).
    */
   restore(snapshots: ActorSnapshot[], actor: number, workers: number, pipelines: string[]): void {
     const { start, end } = keyGroupRange(actor, workers, this.maxKeyGroups);
+    this.operators.forEach((op, p) => {
+      const parts = snapshots.map((snap) => snap.operatorState?.[p] ?? null);
+      if (parts.some((part) => part !== null)) op.restoreOperatorState?.(parts, actor, workers);
+    });
     const lowest = this.names.map(() => Infinity);
     for (const snap of snapshots) {
       this.seq = Math.max(this.seq, snap.seq);

@@ -34,4 +34,7 @@ export type ActorMessage =
   | { type: 'query-result'; id: number; value?: unknown; error?: string };
 
 /** Messages from the main thread to an actor. */
-export type ActorCommand = { type: 'replay' } | { type: 'query'; id: number; pipe: number; kg: number; key: unknown };
+export type ActorCommand =
+  | { type: 'replay' }
+  | { type: 'query'; id: number; pipe: number; kg: number; key: unknown }
+  | { type: 'operator-state'; id: number; pipe: number };

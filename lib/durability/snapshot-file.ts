@@ -22,6 +22,8 @@ export interface ActorSnapshot {
   seq: number;
   /** Source ids in use when it was taken: the WAL segments that follow refer to them. */
   sources: Array<[number, SourceInfo]>;
+  /** Per pipeline, the actor's operator state (not keyed), or null. */
+  operatorState?: unknown[];
   /** key-group → its GroupSnapshot, cbor-encoded on its own (groups are captured one at a time). */
   groups: Record<number, Uint8Array>;
 }

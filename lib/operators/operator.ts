@@ -33,6 +33,12 @@ export interface Operator {
   beginSnapshot(): void;
   /** One key-group's state as plain data (cbor-encodable), or undefined if it holds none. */
   snapshotGroup(kg: number): unknown;
+  /** The actor's operator state (not keyed; see OperatorState), copied as of now, or null if none. */
+  snapshotOperatorState?(): unknown;
+  /** Take this actor's share of the old actors' operator state (in old actor order). */
+  restoreOperatorState?(parts: unknown[], actor: number, workers: number): void;
+  /** The operator state in a readable form (for engine.operatorState). */
+  queryOperatorState?(): unknown;
   /** Restore one key-group's state; call `restoreWatermark` first. */
   restore(kg: number, state: unknown): void;
   restoreWatermark(wm: number): void;

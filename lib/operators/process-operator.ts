@@ -2,6 +2,7 @@ import { codes, describeThrown } from '../errors.js';
 import { stateKeyOf, type StateKey } from '../keygroups.js';
 import { expiringEntries, fromData, isEmpty, purgeExpired, readable, toData, type KeyState, type KeyStateData } from '../state/key-state.js';
 import { KeyedStore } from '../state/keyed-store.js';
+import { OperatorState, type OperatorStateData } from '../state/operator-state.js';
 import { Context, timerId, type ContextHost, type KeyTimer } from '../state/process-context.js';
 import type { ProcessFunction, TimeDomain } from '../state/process-function.js';
 import { TimerService } from '../state/timers.js';
@@ -25,6 +26,7 @@ interface GroupData {
  */
 export class ProcessOperator implements Operator, ContextHost {
   readonly store: KeyedStore<KeyState>;
+  readonly operatorState = new OperatorState();
   readonly eventTimers = new TimerService<KeyTimer>();
   readonly processingTimers = new TimerService<KeyTimer>();
   private readonly reclaims = new TimerService<KeyTimer>();
@@ -94,6 +96,18 @@ export class ProcessOperator implements Operator, ContextHost {
 
   restoreWatermark(wm: number): void {
     this.ctx.watermark = wm;
+  }
+
+  snapshotOperatorState(): OperatorStateData | null {
+    return this.operatorState.snapshot();
+  }
+
+  restoreOperatorState(parts: unknown[], actor: number, workers: number): void {
+    this.operatorState.restore(parts as Array<OperatorStateData | null>, actor, workers);
+  }
+
+  queryOperatorState(): Record<string, unknown[]> {
+    return this.operatorState.readable();
   }
 
   /** The key's live value, map and list state by name. */

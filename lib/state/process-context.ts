@@ -2,6 +2,7 @@ import { KeyflowError, codes } from '../errors.js';
 import type { StateKey } from '../keygroups.js';
 import { isEmpty, type KeyState } from './key-state.js';
 import type { KeyedStore } from './keyed-store.js';
+import type { OperatorListState, OperatorState, OperatorStateOptions } from './operator-state.js';
 import type { ListState, MapState, ProcessContext, TimeDomain, TimerControl, ValueState } from './process-function.js';
 import type { TimerService } from './timers.js';
 import { EXPIRED, Expiring, liveValue, ttlProblem, type StateOptions, type StateTtl } from './ttl.js';
@@ -18,6 +19,7 @@ export const timerId = (kg: number, sk: StateKey) => `${kg}\u0000${typeof sk}\u0
 /** What the context needs from its operator beyond the store. */
 export interface ContextHost {
   readonly store: KeyedStore<KeyState>;
+  readonly operatorState: OperatorState;
   readonly eventTimers: TimerService<KeyTimer>;
   readonly processingTimers: TimerService<KeyTimer>;
   /** Which clock TTLs follow: event time in pipelines with eventTime(), else processing time. */
@@ -189,6 +191,12 @@ export class Context implements ProcessContext {
       },
       clear: () => this.clearIn(this.state?.lists, name),
     } satisfies ListState<unknown>)) as ListState<T>;
+  }
+
+  operatorList<T>(name: string, options?: OperatorStateOptions): OperatorListState<T> {
+    const mode = options?.redistribute ?? 'split';
+    if (mode !== 'split' && mode !== 'union') throw new KeyflowError(codes.CONFIG, `operator state '${name}': redistribute must be 'split' or 'union', got ${String(mode)}`);
+    return this.host.operatorState.list<T>(name, mode, this.undo);
   }
 
   /** Handles are made once per state name; a name keeps the TTL it was first declared with. */

@@ -1,3 +1,4 @@
+import type { OperatorListState, OperatorStateOptions } from './operator-state.js';
 import type { StateOptions } from './ttl.js';
 
 /** Keyed state and timers for one key inside a process function, as Flink's KeyedProcessFunction. */
@@ -55,6 +56,11 @@ export interface ProcessContext<Out = unknown> {
   value<T>(name: string, options?: StateOptions): ValueState<T>;
   map<K, V>(name: string, options?: StateOptions): MapState<K, V>;
   list<T>(name: string, options?: StateOptions): ListState<T>;
+  /**
+   * A list that belongs to this actor, not to a key (see OperatorState): snapshotted with the actor and,
+   * when the worker count changes, split evenly among the new actors (default) or given to each whole.
+   */
+  operatorList<T>(name: string, options?: OperatorStateOptions): OperatorListState<T>;
   readonly timers: TimerControl;
   emit(out: Out): void;
 }
