@@ -15,6 +15,7 @@ import { Outputs, type OutputStream } from './outputs.js';
 import type { Pipeline } from './pipeline.js';
 import type { Doorbell } from './ring/doorbell.js';
 import { DurableCounter } from './ring/durable-counter.js';
+import { occupancy } from './ring/layout.js';
 import { RingReader } from './ring/reader.js';
 import { RingWriter } from './ring/writer.js';
 import { Router } from './router.js';
@@ -40,6 +41,18 @@ export interface EngineStats {
   results: number;
   late: number;
   errors: number;
+}
+
+/** What the metrics endpoint exports (see serve.ts): counts, ring fill, watermarks, durability. */
+export interface EngineMetrics {
+  eventsIn: number;
+  /** Per pipeline: results and late events out, dead letters, and the watermark now. */
+  pipelines: Array<{ name: string; results: number; late: number; errors: number; watermark: number }>;
+  /** Dead letters of input that never reached a pipeline (a line that is not JSON). */
+  inputErrors: number;
+  /** Per actor: bytes waiting in its input ring and its output ring, of `capacity` each. */
+  rings: Array<{ actor: number; input: number; output: number; capacity: number }>;
+  checkpoints: CheckpointStats;
 }
 
 export interface EngineSummary extends EngineStats {
@@ -91,6 +104,9 @@ const PUSH_CHECK_EVERY = 256;
  */
 export class Engine {
   private readonly counts: EngineStats = { events: 0, results: 0, late: 0, errors: 0 };
+  private readonly pipelineCounts: Array<{ results: number; late: number; errors: number }>;
+  private inputErrors = 0;
+  private readonly rings: Array<{ input: Int32Array; output: Int32Array; capacity: number }>;
   private readonly sources = new SourceRegistry();
   private readonly outputs = new Outputs();
   private readonly senders: FrameSender[];
@@ -140,6 +156,8 @@ export class Engine {
     this.recovery = recovery;
     this.setupStartedAt = startedAt;
     this.nextCheckpoint = recovery?.nextCheckpoint ?? 1;
+    this.pipelineCounts = pipelines.map(() => ({ results: 0, late: 0, errors: 0 }));
+    this.rings = inputs.map((ring, a) => ({ input: new Int32Array(ring.control), output: new Int32Array(outputs[a].control), capacity: ring.data.byteLength }));
     this.durable = inputs.map((ring) => new DurableCounter(ring));
     const manifest = recovery?.manifest ?? { version: 1 as const, maxKeyGroups: options.maxKeyGroups, pipelines: pipelines.map((p) => p.name), checkpoints: [] };
     this.checkpoints = new CheckpointCoordinator(options.stateDir, manifest, workers.length, () => { for (const s of this.sinks.values()) s.commit(); });
@@ -184,6 +202,22 @@ export class Engine {
 
   stats(): EngineStats {
     return { ...this.counts };
+  }
+
+  metrics(): EngineMetrics {
+    const watermarks = this.router.watermarks();
+    return {
+      eventsIn: this.counts.events,
+      pipelines: this.pipelines.map((p, i) => ({ name: p.name, ...this.pipelineCounts[i], watermark: watermarks[i] })),
+      inputErrors: this.inputErrors,
+      rings: this.rings.map((r, actor) => ({ actor, input: occupancy(r.input), output: occupancy(r.output), capacity: r.capacity })),
+      checkpoints: this.checkpointStats(),
+    };
+  }
+
+  /** Where durable state lives (null: in memory only). */
+  get stateDir(): string | null {
+    return this.options.stateDir;
   }
 
   checkpointStats(): CheckpointStats {
@@ -432,10 +466,12 @@ export class Engine {
     switch (o.kind) {
       case RESULT:
         this.counts.results++;
+        this.pipelineCounts[o.pipe].results++;
         this.sinks.get(name)?.write(o.kg, o.pos, o.value);
         return this.outputs.deliver(`results:${name}`, o.value);
       case LATE:
         this.counts.late++;
+        this.pipelineCounts[o.pipe].late++;
         return this.outputs.deliver(`late:${name}`, o.value);
       default:
         this.problem(o.value as Problem, o.pipe, o.src, o.pos);
@@ -446,6 +482,8 @@ export class Engine {
   private problem(p: Problem, pipe: number, src: number, pos: number): void {
     const dl = deadLetter(p, pipe < 0 ? undefined : this.pipelines[pipe].name, this.sources.locate(src, pos));
     this.counts.errors++;
+    if (pipe >= 0) this.pipelineCounts[pipe].errors++;
+    else this.inputErrors++;
     this.outputs.deliver('errors', dl);
     if (this.options.onError === 'fail') {
       this.fail(new KeyflowError(codes.FAILED, `stopped at the first error (onError: 'fail'): ${dl.message}`, dl));

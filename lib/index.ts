@@ -1,5 +1,6 @@
 export { start } from './start.js';
-export { Engine, type EngineStats, type EngineSummary, type IngestOptions, type RecoveryInfo } from './engine.js';
+export { Engine, type EngineMetrics, type EngineStats, type EngineSummary, type IngestOptions, type RecoveryInfo } from './engine.js';
+export { serve, type ServeOptions, type Serving } from './serve.js';
 export type { StartOptions, OnError } from './options.js';
 export { pipeline, Pipeline, type PipelineOptions, type EventTimeOptions } from './pipeline.js';
 export { tumbling } from './windows/tumbling.js';
@@ -15,7 +16,9 @@ export { first } from './aggregates/first.js';
 export { last } from './aggregates/last.js';
 export { distinctCount } from './aggregates/distinct-count.js';
 export type { Aggregate, UserAggregate } from './aggregates/aggregate.js';
-export type { ProcessFunction, ProcessContext, ValueState, MapState, ListState, TimerControl } from './state/process-function.js';
+export type { ProcessFunction, ProcessContext, ValueState, MapState, ListState, TimerControl, TimeDomain } from './state/process-function.js';
+export type { StateTtl, StateOptions } from './state/ttl.js';
+export type { OperatorListState, OperatorStateOptions, Redistribution } from './state/operator-state.js';
 export type { DeadLetter, Stage } from './dead-letter.js';
 export { KeyflowError, codes, type ErrorCode } from './errors.js';
 export type { OutputStream } from './outputs.js';

@@ -90,6 +90,11 @@ export class Router {
     this.sealAll();
   }
 
+  /** Each pipeline's watermark now (-Infinity for pipelines without event time). */
+  watermarks(): number[] {
+    return this.routes.map((r) => r.watermarks?.current() ?? -Infinity);
+  }
+
   /** Per pipeline, the largest event time seen per source id (empty for pipelines without event time). */
   largestEventTimes(): Array<Array<[number, number]>> {
     return this.routes.map((r) => r.watermarks?.largest() ?? []);

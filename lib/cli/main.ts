@@ -11,7 +11,7 @@ const USAGE = `usage:
   keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
               [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N]
               [--max-key-groups N] [--on-error skip|fail]
-              [--state DIR [--durability batch|sync|none]]
+              [--state DIR [--durability batch|sync|none]] [--serve PORT]
   keyflow inspect <state-dir>
   keyflow demo [--events N] [--workers N] [--seed S]
   keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson`;
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
           'on-error': { type: 'string' },
           state: { type: 'string' },
           durability: { type: 'string' },
+          serve: { type: 'string' },
         },
       });
       if (positionals.length !== 1) throw new UsageError('run takes exactly one pipeline module');
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
         ...(onError ? { onError } : {}),
         ...(values.state ? { state: values.state } : {}),
         ...(durability ? { durability: durability as Durability } : {}),
+        ...(values.serve !== undefined ? { serve: int('serve', values.serve) } : {}),
       });
     }
     case 'inspect': {

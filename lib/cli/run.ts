@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { serve, type Serving } from '../serve.js';
 import { start } from '../start.js';
 import type { DeadLetter } from '../dead-letter.js';
 import type { Durability } from '../actor/init.js';
@@ -22,6 +23,8 @@ export interface RunArgs {
   /** Durable state: resume after a crash from where the input was, and write the output exactly once. */
   state?: string;
   durability?: Durability;
+  /** Serve query and Prometheus metrics on this loopback port while the run lasts (0: any free port). */
+  serve?: number;
 }
 
 const SHOWN_ERRORS = 5;
@@ -45,6 +48,14 @@ export async function run(args: RunArgs): Promise<number> {
     throw new Error('with --state and an output file, run one pipeline (pick it with --pipeline)');
   }
   if (exactlyOnce) engine.writeResultsTo(engine.pipelines[0].name, args.output);
+  let serving: Serving | null = null;
+  if (args.serve !== undefined) {
+    serving = await serve(engine, { port: args.serve }).catch(async (err: unknown) => {
+      await engine.stop().catch(() => {});
+      throw err;
+    });
+    process.stderr.write(`serving ${serving.url}/metrics and ${serving.url}/query/<pipeline>?key=…\n`);
+  }
   // Lines up to here are in the restored checkpoint; those after it the actors skip if they have them.
   const resumeAfter = args.state ? engine.resumePosition(source) ?? 0 : 0;
   if (resumeAfter > 0) process.stderr.write(`resuming ${source} after line ${resumeAfter}\n`);
@@ -101,6 +112,6 @@ export async function run(args: RunArgs): Promise<number> {
     process.stderr.write(`keyflow: ${err instanceof Error ? err.message : String(err)}\n`);
     code = 1;
   }
-  await Promise.all([sink?.close(), lateSink?.close(), errorSink?.close()]);
+  await Promise.all([sink?.close(), lateSink?.close(), errorSink?.close(), serving?.close()]);
   return code;
 }

@@ -12,6 +12,7 @@ interface Pending {
   /** Snapshots only: not recorded, nothing committed or deleted (see Engine.checkpointAndClose). */
   provisional: boolean;
   acks: SnapshotAck[];
+  startedAt: number;
   done: (r: CheckpointRecord) => void;
 }
 
@@ -23,6 +24,8 @@ export interface CheckpointStats {
   lastKeys: number;
   /** The longest time one actor stopped processing to snapshot. */
   longestPauseMs: number;
+  /** How long the latest checkpoint took, from its barrier to the last actor's snapshot on disk. */
+  lastDurationMs: number;
 }
 
 /**
@@ -32,13 +35,13 @@ export interface CheckpointStats {
  */
 export class CheckpointCoordinator {
   private readonly pending = new Map<number, Pending>();
-  readonly stats: CheckpointStats = { completed: 0, lastId: null, lastBytes: 0, lastKeys: 0, longestPauseMs: 0 };
+  readonly stats: CheckpointStats = { completed: 0, lastId: null, lastBytes: 0, lastKeys: 0, longestPauseMs: 0, lastDurationMs: 0 };
 
   constructor(private readonly stateDir: string | null, private manifest: Manifest, private readonly workers: number,
               private readonly commitSinks: () => void) {}
 
   expect(record: Pending['record'], provisional = false): Promise<CheckpointRecord> {
-    return new Promise((done) => this.pending.set(record.id, { record, provisional, acks: [], done }));
+    return new Promise((done) => this.pending.set(record.id, { record, provisional, acks: [], startedAt: performance.now(), done }));
   }
 
   ack(checkpoint: number, ack: SnapshotAck): void {
@@ -68,6 +71,7 @@ export class CheckpointCoordinator {
     this.stats.lastId = record.id;
     this.stats.lastBytes = record.snapshotBytes;
     this.stats.lastKeys = record.keys;
+    this.stats.lastDurationMs = performance.now() - p.startedAt;
     p.done(record);
   }
 

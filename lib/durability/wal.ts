@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writevSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
@@ -22,6 +22,17 @@ export function walDir(stateDir: string, workers: number, actor: number): string
 }
 
 /** Delete an actor's segments wholly before `checkpoint` (their content is in that checkpoint's snapshots). */
+/** Bytes of WAL on disk, every actor's segments together (a segment deleted meanwhile counts 0). */
+export function walBytes(stateDir: string): number {
+  let bytes = 0;
+  const root = join(stateDir, 'wal');
+  const list = (dir: string) => { try { return readdirSync(dir); } catch { return []; } };
+  for (const actor of list(root)) {
+    for (const file of list(join(root, actor))) bytes += statSync(join(root, actor, file), { throwIfNoEntry: false })?.size ?? 0;
+  }
+  return bytes;
+}
+
 export function truncateBefore(dir: string, checkpoint: number): void {
   for (const [id, path] of listSegments(dir)) if (id < checkpoint) rmSync(path, { force: true });
 }

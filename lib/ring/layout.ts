@@ -51,6 +51,11 @@ export function maxFrameBytes(capacity: number): number {
   return capacity / 2 - FRAME_HEADER;
 }
 
+/** Bytes a ring holds now (written, not yet read); either side may ask. */
+export function occupancy(control: Int32Array): number {
+  return (Atomics.load(control, WRITE) - Atomics.load(control, READ)) | 0;
+}
+
 export function alignUp(n: number): number {
   return (n + ALIGN - 1) & ~(ALIGN - 1);
 }

@@ -17,7 +17,8 @@ export interface NdjsonBatch {
 }
 
 /**
- * Newline-delimited JSON from a byte stream, in batches. Blank lines are skipped; a line that is not
+ * Newline-delimited JSON from a byte stream, in batches of up to `batchSize` lines, and at the end of
+ * every chunk the stream delivers. Blank lines are skipped; a line that is not
  * JSON is returned in `bad` with its line number, and reading goes on.
  */
 export async function* ndjsonBatches(input: AsyncIterable<Buffer | string>, batchSize = 4096): AsyncGenerator<NdjsonBatch> {
@@ -51,6 +52,12 @@ export async function* ndjsonBatches(input: AsyncIterable<Buffer | string>, batc
       }
     }
     rest = data.slice(start);
+    // A live stream (stdin) may pause here for long: hand over what it has sent.
+    if (batch.events.length + batch.bad.length > 0) {
+      batch.bytes = bytes;
+      yield batch;
+      batch = { events: [], lines: [], bad: [], bytes: 0 };
+    }
   }
   if (rest.length > 0) take(rest);
   batch.bytes = bytes;
