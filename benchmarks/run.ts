@@ -3,7 +3,9 @@
  * two baselines measured in the same run on the same events: a plain single-threaded loop, and a naive
  * postMessage multi-thread design. Medians of several runs; ratios to the baselines; per-core throughput
  * as Nexmark counts it (events / CPU seconds of the whole process, generator included); latency p50/p99/max;
- * peak RSS. Then durability: throughput per mode, recovery time, snapshot pauses.
+ * peak RSS. Then durability: throughput per mode, recovery time, snapshot pauses. Then state lifecycle:
+ * memory with and without a TTL under an endless stream of new keys (charted as ttl-memory.svg next
+ * to the JSON), and the memory and LMDB state backends compared.
  *
  *   npm run bench                        # full: 1 M events per run, 3 runs
  *   npm run bench -- --quick             # 100 k events, 1 run: under a minute
@@ -18,6 +20,7 @@ import { Progress } from '../lib/cli/progress.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { WorkloadName } from './baselines/plain.js';
 import { durabilityBench, durabilityTable } from './durability.js';
+import { lifecycleBench, lifecycleTable } from './state-lifecycle.js';
 import { measureKeyflow, measurePlain, measurePostMessage, type RunResult } from './measure.js';
 import { fmt, median } from './stats.js';
 
@@ -120,5 +123,8 @@ const durability = await durabilityBench(events, RUNS, workers, values.quick ? [
 process.stdout.write(durabilityTable(durability, events.length, RUNS) + '\n');
 
 await mkdir(dirname(out), { recursive: true });
-await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, durability }, null, 2));
+const lifecycle = await lifecycleBench(dirname(out), values.quick ? 200_000 : 2_000_000, values.quick ? 50_000 : 500_000, RUNS, workers);
+process.stdout.write('\n' + lifecycleTable(lifecycle, RUNS) + '\n');
+
+await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, durability, lifecycle }, null, 2));
 process.stderr.write(`wrote ${out}\n`);

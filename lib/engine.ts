@@ -82,6 +82,8 @@ export interface EngineSetup {
   recovery: Recovery | null;
   startedAt: number;
   carried: CarriedOutput[];
+  /** Removes what the engine's actors leave behind (a temporary LMDB directory), once they have ended. */
+  cleanup: () => void;
 }
 
 /** An output record as the main thread receives it (see codec/records.ts). */
@@ -147,8 +149,11 @@ export class Engine {
   private readonly options: ResolvedOptions;
   private readonly workers: Worker[];
 
+  private readonly cleanup: () => void;
+
   /** @internal use start() */
-  constructor({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried }: EngineSetup) {
+  constructor({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried, cleanup }: EngineSetup) {
+    this.cleanup = cleanup;
     this.carried = carried;
     this.pipelines = pipelines;
     this.options = options;
@@ -517,7 +522,7 @@ export class Engine {
 
   private terminateWorkers(): Promise<unknown> {
     this.terminating = true;
-    return Promise.all(this.workers.map((w) => w.terminate()));
+    return Promise.all(this.workers.map((w) => w.terminate())).finally(this.cleanup);
   }
 
   private throwIfFailed(): void {

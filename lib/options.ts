@@ -3,6 +3,7 @@ import { configError } from './errors.js';
 import { DEFAULT_MAX_KEY_GROUPS, MAX_KEY_GROUPS_LIMIT } from './keygroups.js';
 import type { Durability } from './actor/init.js';
 import type { Pipeline } from './pipeline.js';
+import type { StateBackend } from './state/backends.js';
 import { DEFAULT_RING_BYTES } from './ring/layout.js';
 
 export type OnError = 'skip' | 'fail';
@@ -37,6 +38,14 @@ export interface StartOptions {
   snapshotEveryBytes?: number;
   /** If the latest checkpoint's snapshot is corrupt, recover from the one before it instead of refusing. */
   repair?: boolean;
+  /**
+   * Where keyed state lives: 'memory' (default), or 'lmdb': an embedded LMDB database per actor (under
+   * stateDir, or a temporary directory), with the `stateCacheKeys` most recently used keys per pipeline
+   * and actor kept in memory, so state can outgrow the heap. Same semantics and recovery either way.
+   */
+  stateBackend?: StateBackend;
+  /** With 'lmdb': keys per pipeline and actor kept as objects in memory (default 100 000). */
+  stateCacheKeys?: number;
 }
 
 export interface ResolvedOptions {
@@ -51,6 +60,8 @@ export interface ResolvedOptions {
   snapshotEveryMs: number;
   snapshotEveryBytes: number;
   repair: boolean;
+  stateBackend: StateBackend;
+  stateCacheKeys: number;
 }
 
 export function defaultWorkers(): number {
@@ -84,5 +95,11 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
   const syncEveryMs = integerIn('syncEveryMs', o.syncEveryMs ?? 5, 0, 60_000);
   const snapshotEveryMs = integerIn('snapshotEveryMs', o.snapshotEveryMs ?? 30_000, 0, 2 ** 31 - 1);
   const snapshotEveryBytes = integerIn('snapshotEveryBytes', o.snapshotEveryBytes ?? 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
-  return { workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes, repair: o.repair ?? false };
+  const stateBackend = o.stateBackend ?? 'memory';
+  if (stateBackend !== 'memory' && stateBackend !== 'lmdb') throw configError(`stateBackend must be 'memory' or 'lmdb', got ${String(stateBackend)}`);
+  const stateCacheKeys = integerIn('stateCacheKeys', o.stateCacheKeys ?? 100_000, 1, 2 ** 31 - 1);
+  return {
+    workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes,
+    repair: o.repair ?? false, stateBackend, stateCacheKeys,
+  };
 }

@@ -1,4 +1,6 @@
-import { resolve as resolvePath } from 'node:path';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import type { ActorInit, ActorMessage } from './actor/init.js';
@@ -10,6 +12,7 @@ import { isPipeline, type Pipeline } from './pipeline.js';
 import { importPipelines } from './pipeline-loader.js';
 import { Doorbell } from './ring/doorbell.js';
 import { createRing } from './ring/layout.js';
+import { lmdbDir, type BackendConfig } from './state/backends.js';
 
 /**
  * start(): validate the configuration, find the pipelines and the module each is imported from, open the
@@ -80,9 +83,25 @@ function spawnActor(init: ActorInit): Promise<Worker> {
   });
 }
 
+/**
+ * Where the actors keep keyed state. LMDB goes under the state directory (actors of an older worker
+ * count are removed), or in a temporary directory that the engine removes when it ends.
+ */
+function stateBackend(options: ResolvedOptions): { config: BackendConfig; cleanup: () => void } {
+  if (options.stateBackend === 'memory') return { config: { kind: 'memory' }, cleanup: () => {} };
+  const dir = options.stateDir ? join(options.stateDir, 'lmdb') : mkdtempSync(join(tmpdir(), 'keyflow-lmdb-'));
+  if (options.stateDir) {
+    const stale = (() => { try { return readdirSync(dir); } catch { return []; } })();
+    for (let actor = options.workers; stale.includes(`actor-${actor}`); actor++) rmSync(lmdbDir(dir, actor), { recursive: true, force: true });
+  }
+  const cleanup = options.stateDir ? () => {} : () => rmSync(dir, { recursive: true, force: true });
+  return { config: { kind: 'lmdb', dir, cacheKeys: options.stateCacheKeys }, cleanup };
+}
+
 /** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
 async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null,
                       startedAt: number, carried: CarriedOutput[] = []): Promise<Engine> {
+  const backend = stateBackend(options);
   const doorbell = new Doorbell();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
   const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
@@ -98,15 +117,17 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     doorbell: doorbell.buffer,
     frameRecords: options.frameRecords,
     failFast: options.onError === 'fail',
+    stateBackend: backend.config,
     ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
   })));
   const workers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     await Promise.all(workers.map((w) => w.terminate()));
+    backend.cleanup();
     throw failed.reason;
   }
-  return new Engine({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried });
+  return new Engine({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup });
 }
 
 /** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */

@@ -37,11 +37,12 @@ t.test('the reference itself sees late events and re-firings (the test exercises
   t.ok(new Set(keys).size < keys.length, 'some sliding windows fire more than once (allowed lateness)');
 });
 
-const outputs: Record<number, string> = {};
+const BACKENDS = { memory: {}, lmdb: { stateBackend: 'lmdb', stateCacheKeys: 256 } } as const;
+const outputs: Record<string, string> = {};
 
-for (const workers of [1, 2, 4]) {
-  t.test(`${EVENTS} events, ${workers} worker(s): identical to the single-threaded reference`, async (t) => {
-    const run = await runEngine({ module: fixture('nexmark'), workers }, batches);
+for (const [backend, backendOptions] of Object.entries(BACKENDS)) for (const workers of [1, 2, 4]) {
+  t.test(`${EVENTS} events, ${workers} worker(s), ${backend} state: identical to the single-threaded reference`, async (t) => {
+    const run = await runEngine({ module: fixture('nexmark'), workers, ...backendOptions }, batches);
     t.equal(run.summary.events, EVENTS);
     t.same(run.errors, []);
     for (const [name, want] of Object.entries(expected)) {
@@ -50,12 +51,13 @@ for (const workers of [1, 2, 4]) {
       t.ok(got.join('\n') === sorted(want.results).join('\n'), `${name}: results identical to the reference`);
       t.ok(sorted(run.late[name]).join('\n') === sorted(want.late).join('\n'), `${name}: the same ${want.late.length} late events`);
     }
-    outputs[workers] = Object.keys(expected).map((name) => sorted(run.results[name]).join('\n')).join('\n');
+    outputs[`${backend} ${workers}`] = Object.keys(expected).map((name) => sorted(run.results[name]).join('\n')).join('\n');
   });
 }
 
-t.test('sorted output is byte-identical with 1, 2 and 4 workers', async (t) => {
-  t.ok(outputs[1].length > 0);
-  t.equal(outputs[2], outputs[1]);
-  t.equal(outputs[4], outputs[1]);
+t.test('sorted output is byte-identical with 1, 2 and 4 workers, in memory or in LMDB', async (t) => {
+  const reference = outputs['memory 1'];
+  t.ok(reference.length > 0);
+  for (const [run, output] of Object.entries(outputs)) t.ok(output === reference, `${run} worker(s)`);
+  t.equal(Object.keys(outputs).length, 6);
 });

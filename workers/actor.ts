@@ -19,6 +19,7 @@ import { WalWriter, listSegments, readSegment, walDir } from '../lib/durability/
 import { codes, describeThrown } from '../lib/errors.js';
 import { keyGroupRange, stateKeyOf } from '../lib/keygroups.js';
 import { createOperator } from '../lib/operators/create-operator.js';
+import { openBackend } from '../lib/state/backends.js';
 import { loadPipeline } from '../lib/pipeline-loader.js';
 import { Doorbell } from '../lib/ring/doorbell.js';
 import { DurableCounter } from '../lib/ring/durable-counter.js';
@@ -260,7 +261,8 @@ async function main(): Promise<void> {
   const names = init.pipelines.map((p) => p.name);
   try {
     const pipelines = await Promise.all(init.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
-    actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, init.maxKeyGroups), out, seal, init.failFast, init.maxKeyGroups);
+    const stores = await openBackend(init.stateBackend, init.actor, init.maxKeyGroups);
+    actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), out, seal, init.failFast, init.maxKeyGroups);
     restoreFrom(actor, names);
     tail = readWal();
   } catch (err) {

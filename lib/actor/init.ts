@@ -1,4 +1,5 @@
 import type { RingBuffers } from '../ring/layout.js';
+import type { BackendConfig } from '../state/backends.js';
 
 export type Durability = 'none' | 'batch' | 'sync';
 
@@ -15,6 +16,7 @@ export interface ActorInit {
   doorbell: SharedArrayBuffer;
   frameRecords: number;
   failFast: boolean;
+  stateBackend: BackendConfig;
   /** Durable state: where, how, and from which checkpoint to recover (absent: in memory only). */
   durable?: {
     stateDir: string;

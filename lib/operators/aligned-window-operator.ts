@@ -1,6 +1,6 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
 import { stateKeyOf, type StateKey } from '../keygroups.js';
-import { KeyedStore } from '../state/keyed-store.js';
+import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
 import { lastSlidingStart } from '../windows/sliding.js';
 import { tumblingStart } from '../windows/tumbling.js';
 import type { WindowSpec } from '../windows/window.js';
@@ -19,13 +19,23 @@ interface KeyWindows {
   ids: Map<number, number>;
 }
 
+type WindowsData = [key: unknown, windows: Array<[start: number, acc: unknown[], timerId: number]>];
+
+const codec: StateCodec<KeyWindows> = {
+  encode: (s): WindowsData => [s.key, [...s.windows].map(([start, acc]) => [start, acc, s.ids.get(start)!])],
+  decode: (data) => {
+    const [key, windows] = data as WindowsData;
+    return { key, windows: new Map(windows.map(([start, acc]) => [start, acc])), ids: new Map(windows.map(([start, , id]) => [start, id])) };
+  },
+};
+
 /**
  * Tumbling and sliding event-time windows with Flink's semantics: a window [start, end) fires when the
  * watermark reaches end - 1, stays updatable (re-firing per late event) until end - 1 + lateness, and
  * is then dropped; an event all of whose windows are past that goes to the late output.
  */
 export class AlignedWindowOperator implements Operator {
-  private readonly store: KeyedStore<KeyWindows>;
+  private readonly store: StateStore<KeyWindows>;
   private readonly timers: WindowTimers;
   private readonly emitter: WindowEmitter;
   private readonly size: number;
@@ -35,11 +45,11 @@ export class AlignedWindowOperator implements Operator {
   private readonly starts: number[] = [];
 
   constructor(spec: WindowSpec, lateness: number, private readonly aggregates: AggregateSet,
-              private readonly out: OperatorOutput, maxKeyGroups: number) {
+              private readonly out: OperatorOutput, stores: StoreFactory) {
     if (spec.type === 'session') throw new Error('AlignedWindowOperator takes tumbling or sliding windows');
     this.size = spec.size;
     this.slide = spec.type === 'sliding' ? spec.slide : spec.size;
-    this.store = new KeyedStore(maxKeyGroups);
+    this.store = stores(codec);
     this.emitter = new WindowEmitter(aggregates, out);
     this.timers = new WindowTimers(lateness, this.fire);
   }
@@ -96,17 +106,17 @@ export class AlignedWindowOperator implements Operator {
   beginSnapshot(): void {}
 
   snapshotGroup(kg: number): unknown {
-    const group = this.store.group(kg);
-    if (group === undefined || group.size === 0) return undefined;
-    return [...group.values()].map((s) => [s.key, [...s.windows].map(([start, acc]) => [start, acc, s.ids.get(start)])]);
+    const keys = [...this.store.values(kg)].map(codec.encode);
+    return keys.length > 0 ? keys : undefined;
   }
 
   restore(kg: number, state: unknown): void {
     const timers: Array<[number, StateKey, number]> = [];
-    for (const [key, windows] of state as Array<[unknown, Array<[number, unknown[], number]>]>) {
-      const sk = stateKeyOf(key);
-      this.store.set(kg, sk, { key, windows: new Map(windows.map(([start, acc]) => [start, acc])), ids: new Map(windows.map(([start, , id]) => [start, id])) });
-      for (const [start, , id] of windows) timers.push([id, sk, start]);
+    for (const data of state as WindowsData[]) {
+      const s = codec.decode(data);
+      const sk = stateKeyOf(s.key);
+      this.store.set(kg, sk, s);
+      for (const [start, id] of s.ids) timers.push([id, sk, start]);
     }
     for (const [id, sk, start] of timers.sort((a, b) => a[0] - b[0])) {
       this.timers.schedule(id, kg, sk, start, start + this.size);

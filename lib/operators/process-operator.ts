@@ -1,13 +1,16 @@
 import { codes, describeThrown } from '../errors.js';
 import { stateKeyOf, type StateKey } from '../keygroups.js';
 import { expiringEntries, fromData, isEmpty, purgeExpired, readable, toData, type KeyState, type KeyStateData } from '../state/key-state.js';
-import { KeyedStore } from '../state/keyed-store.js';
+import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
 import { OperatorState, type OperatorStateData } from '../state/operator-state.js';
 import { Context, timerId, type ContextHost, type KeyTimer } from '../state/process-context.js';
 import type { ProcessFunction, TimeDomain } from '../state/process-function.js';
 import { TimerService } from '../state/timers.js';
 import { reclaimTime } from '../state/ttl.js';
 import { TIMER_SOURCE, type Operator, type OperatorOutput } from './operator.js';
+
+// In the store, expired entries are kept until reclaimed (reads skip them); snapshots leave them out.
+const codec: StateCodec<KeyState> = { encode: (s) => toData(s, -Infinity), decode: (data) => fromData(data as KeyStateData) };
 
 interface GroupData {
   keys: KeyStateData[];
@@ -25,7 +28,7 @@ interface GroupData {
  * worked off as the clock passes — never a scan of the whole state.
  */
 export class ProcessOperator implements Operator, ContextHost {
-  readonly store: KeyedStore<KeyState>;
+  readonly store: StateStore<KeyState>;
   readonly operatorState = new OperatorState();
   readonly eventTimers = new TimerService<KeyTimer>();
   readonly processingTimers = new TimerService<KeyTimer>();
@@ -35,8 +38,8 @@ export class ProcessOperator implements Operator, ContextHost {
   /** Whether any TTL entry was ever written or restored (snapshots then leave expired entries out). */
   private usesTtl = false;
 
-  constructor(private readonly fn: ProcessFunction, private readonly out: OperatorOutput, maxKeyGroups: number, eventTime: boolean) {
-    this.store = new KeyedStore(maxKeyGroups);
+  constructor(private readonly fn: ProcessFunction, private readonly out: OperatorOutput, stores: StoreFactory, eventTime: boolean) {
+    this.store = stores(codec);
     this.ttlDomain = eventTime ? 'event' : 'processing';
     this.ctx = new Context(this);
   }
@@ -69,12 +72,11 @@ export class ProcessOperator implements Operator, ContextHost {
 
   /** A key-group's live keys with their state, and its timers. */
   snapshotGroup(kg: number): GroupData | undefined {
-    const group = this.store.group(kg);
     const timers = this.frozen?.timers.get(kg) ?? [];
     const processingTimers = this.frozen?.processingTimers.get(kg) ?? [];
     const now = this.usesTtl ? this.frozen?.now ?? this.ttlNow() : -Infinity;
     const keys: KeyStateData[] = [];
-    for (const s of group?.values() ?? []) {
+    for (const s of this.store.values(kg)) {
       const data = toData(s, now);
       if (data !== null) keys.push(data);
     }

@@ -1,6 +1,6 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
 import { stateKeyOf, type StateKey } from '../keygroups.js';
-import { KeyedStore } from '../state/keyed-store.js';
+import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
 import { sessionsTouch } from '../windows/session.js';
 import type { Operator, OperatorOutput } from './operator.js';
 import { WindowEmitter } from './window-emitter.js';
@@ -20,20 +20,30 @@ interface KeySessions {
   sessions: Session[];
 }
 
+type SessionsData = [key: unknown, sessions: Array<[start: number, end: number, acc: unknown[], timerId: number]>];
+
+const codec: StateCodec<KeySessions> = {
+  encode: (s): SessionsData => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])],
+  decode: (data) => {
+    const [key, list] = data as SessionsData;
+    return { key, sessions: list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId })) };
+  },
+};
+
 /**
  * Session windows: an event at t opens [t, t+gap); it merges with every session of its key it touches
  * (accumulators merge). Firing, lateness and cleanup follow the aligned windows; lateness is judged on
  * the merged window, as Flink's MergingWindowSet does.
  */
 export class SessionWindowOperator implements Operator {
-  private readonly store: KeyedStore<KeySessions>;
+  private readonly store: StateStore<KeySessions>;
   private readonly timers: WindowTimers;
   private readonly emitter: WindowEmitter;
   private timerIds = 0;
 
   constructor(private readonly gap: number, lateness: number, private readonly aggregates: AggregateSet,
-              private readonly out: OperatorOutput, maxKeyGroups: number) {
-    this.store = new KeyedStore(maxKeyGroups);
+              private readonly out: OperatorOutput, stores: StoreFactory) {
+    this.store = stores(codec);
     this.emitter = new WindowEmitter(aggregates, out);
     this.timers = new WindowTimers(lateness, this.fire);
   }
@@ -94,19 +104,18 @@ export class SessionWindowOperator implements Operator {
   beginSnapshot(): void {}
 
   snapshotGroup(kg: number): unknown {
-    const group = this.store.group(kg);
-    if (group === undefined || group.size === 0) return undefined;
-    return [...group.values()].map((s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])]);
+    const keys = [...this.store.values(kg)].map(codec.encode);
+    return keys.length > 0 ? keys : undefined;
   }
 
   /** Timers are re-registered in their original order (timer ids grow with registration): see AlignedWindowOperator. */
   restore(kg: number, state: unknown): void {
     const restored: Array<[StateKey, Session]> = [];
-    for (const [key, list] of state as Array<[unknown, Array<[number, number, unknown[], number]>]>) {
-      const sk = stateKeyOf(key);
-      const sessions = list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId }));
-      this.store.set(kg, sk, { key, sessions });
-      for (const s of sessions) restored.push([sk, s]);
+    for (const data of state as SessionsData[]) {
+      const keySessions = codec.decode(data);
+      const sk = stateKeyOf(keySessions.key);
+      this.store.set(kg, sk, keySessions);
+      for (const s of keySessions.sessions) restored.push([sk, s]);
     }
     for (const [sk, s] of restored.sort((a, b) => a[1].timerId - b[1].timerId)) {
       this.timers.schedule(s.timerId, kg, sk, s.start, s.end);

@@ -1,10 +1,8 @@
 import type { StateKey } from '../keygroups.js';
+import type { StateStore } from './state-store.js';
 
-/**
- * Keyed state of one operator in one actor, partitioned by key-group so that a group's state can be
- * snapshotted and moved on its own. Only the owning actor's thread ever touches it.
- */
-export class KeyedStore<S> {
+/** Keyed state in memory: one Map per key-group. */
+export class KeyedStore<S> implements StateStore<S> {
   private readonly groupMaps: Array<Map<StateKey, S> | undefined>;
 
   constructor(maxKeyGroups: number) {
@@ -25,8 +23,7 @@ export class KeyedStore<S> {
     this.groupMaps[kg]?.delete(key);
   }
 
-  /** One key-group's map (undefined if it never held state). */
-  group(kg: number): Map<StateKey, S> | undefined {
-    return this.groupMaps[kg];
+  values(kg: number): Iterable<S> {
+    return this.groupMaps[kg]?.values() ?? [];
   }
 }

@@ -1,7 +1,7 @@
 import { KeyflowError, codes } from '../errors.js';
 import type { StateKey } from '../keygroups.js';
 import { isEmpty, type KeyState } from './key-state.js';
-import type { KeyedStore } from './keyed-store.js';
+import type { StateStore } from './state-store.js';
 import type { OperatorListState, OperatorState, OperatorStateOptions } from './operator-state.js';
 import type { ListState, MapState, ProcessContext, TimeDomain, TimerControl, ValueState } from './process-function.js';
 import type { TimerService } from './timers.js';
@@ -18,7 +18,7 @@ export const timerId = (kg: number, sk: StateKey) => `${kg}\u0000${typeof sk}\u0
 
 /** What the context needs from its operator beyond the store. */
 export interface ContextHost {
-  readonly store: KeyedStore<KeyState>;
+  readonly store: StateStore<KeyState>;
   readonly operatorState: OperatorState;
   readonly eventTimers: TimerService<KeyTimer>;
   readonly processingTimers: TimerService<KeyTimer>;

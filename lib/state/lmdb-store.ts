@@ -1,0 +1,113 @@
+import { Decoder, Encoder } from 'cbor-x';
+import type { Database, RootDatabase } from 'lmdb';
+import type { StateKey } from '../keygroups.js';
+import type { StateCodec, StateStore } from './state-store.js';
+
+const encoder = new Encoder({ useRecords: false });
+const decoder = new Decoder({ useRecords: false });
+
+/**
+ * Keyed state in LMDB (lmdb-js), so it can outgrow the heap: the `cacheKeys` most recently used keys
+ * live as objects in memory, and the rest as cbor in the database, which the OS pages in and out.
+ *
+ * Operators change the objects they get in place, so every cached key counts as changed: it is written
+ * back when it leaves the cache, in batches of one write transaction. The database is a spill area, not
+ * the durable copy: snapshots and the WAL are (it is emptied at start and filled by the restore), so
+ * it is opened without fsync.
+ */
+export class LmdbStore<S> implements StateStore<S> {
+  /** Recently used keys, least recent first: db key → state. */
+  private readonly cache = new Map<string, { kg: number; state: S }>();
+  /** Keys deleted while the database may still hold them (removed at the next write-back). */
+  private readonly deleted = new Set<string>();
+
+  constructor(private readonly db: Database<Buffer, Buffer>, private readonly codec: StateCodec<S>, private readonly cacheKeys: number) {}
+
+  static open<S>(root: RootDatabase, name: string, codec: StateCodec<S>, cacheKeys: number): LmdbStore<S> {
+    return new LmdbStore(root.openDB<Buffer, Buffer>({ name, encoding: 'binary', keyEncoding: 'binary' }), codec, cacheKeys);
+  }
+
+  get(kg: number, key: StateKey): S | undefined {
+    const id = dbKey(kg, key);
+    const hit = this.cache.get(id);
+    if (hit !== undefined) {
+      this.cache.delete(id); // to the most recent end
+      this.cache.set(id, hit);
+      return hit.state;
+    }
+    if (this.deleted.has(id)) return undefined;
+    const bytes = this.db.getBinary(Buffer.from(id, 'utf8'));
+    if (bytes === undefined) return undefined;
+    const state = this.codec.decode(decoder.decode(bytes));
+    this.remember(id, kg, state);
+    return state;
+  }
+
+  set(kg: number, key: StateKey, state: S): void {
+    const id = dbKey(kg, key);
+    this.cache.delete(id);
+    this.deleted.delete(id);
+    this.remember(id, kg, state);
+  }
+
+  delete(kg: number, key: StateKey): void {
+    const id = dbKey(kg, key);
+    this.cache.delete(id);
+    this.deleted.add(id);
+  }
+
+  *values(kg: number): IterableIterator<S> {
+    const seen = new Set<string>();
+    for (const [id, entry] of this.cache) {
+      if (entry.kg !== kg) continue;
+      seen.add(id);
+      yield entry.state;
+    }
+    const prefix = groupPrefix(kg);
+    for (const { key, value } of this.db.getRange({ start: Buffer.from(prefix, 'utf8'), end: Buffer.from(groupPrefix(kg + 1), 'utf8') })) {
+      const id = key.toString('utf8');
+      if (seen.has(id) || this.deleted.has(id)) continue;
+      yield this.codec.decode(decoder.decode(value));
+    }
+  }
+
+  /** Keys held in memory now. */
+  get cachedKeys(): number {
+    return this.cache.size;
+  }
+
+  private remember(id: string, kg: number, state: S): void {
+    this.cache.set(id, { kg, state });
+    if (this.cache.size > this.cacheKeys) this.writeBack(Math.max(1, this.cacheKeys >> 3));
+  }
+
+  /** Move the `count` least recently used keys to the database, with pending deletions, in one transaction. */
+  private writeBack(count: number): void {
+    const evicted: Array<[string, S]> = [];
+    for (const [id, entry] of this.cache) {
+      if (evicted.length >= count) break;
+      evicted.push([id, entry.state]);
+    }
+    for (const [id] of evicted) this.cache.delete(id);
+    const deleted = [...this.deleted];
+    this.deleted.clear();
+    this.db.transactionSync(() => {
+      for (const id of deleted) this.db.remove(Buffer.from(id, 'utf8'));
+      for (const [id, state] of evicted) this.db.put(Buffer.from(id, 'utf8'), encoder.encode(this.codec.encode(state)));
+    });
+  }
+}
+
+const TAGS = { string: 's', number: 'n', boolean: 't', bigint: 'i' } as const;
+
+/**
+ * A key's id: the key-group as two chars, big-endian (so a group's keys are one range: UTF-8 keeps
+ * code point order), a type tag, and the key. Stored UTF-8 encoded.
+ */
+function dbKey(kg: number, key: StateKey): string {
+  return groupPrefix(kg) + TAGS[typeof key as keyof typeof TAGS] + String(key);
+}
+
+function groupPrefix(kg: number): string {
+  return String.fromCharCode(kg >> 8, kg & 0xff);
+}
