@@ -36,4 +36,11 @@ t.test('npm run bench -- --quick runs every workload and baseline (speed is not 
   t.equal(report.targets.length, WORKLOADS.length, 'a target line per workload');
   t.same(report.durability.throughput.map((x: { durability: string }) => x.durability), ['none', 'batch', 'sync']);
   t.ok(report.durability.recovery[0].recoverMs[0] > 0, 'recovery time measured');
+  const { ttl, backends } = report.lifecycle;
+  const last = (name: string) => ttl.samples[name].at(-1);
+  t.ok(last('with-ttl').keys < last('no-ttl').keys / 4, `with a TTL, live keys stay bounded (${last('with-ttl').keys} against ${last('no-ttl').keys})`);
+  t.equal(ttl.samples['with-ttl'].length, ttl.samples['no-ttl'].length);
+  t.match(await readFile(join(dir, 'ttl-memory.svg'), 'utf8'), /^<svg[^]*<polyline[^]*with-ttl[^]*no-ttl[^]*<\/svg>\n$/, 'the chart is written next to the JSON');
+  t.same(backends.map((b: { backend: string }) => b.backend), ['memory', 'lmdb']);
+  t.ok(backends.every((b: { eventsPerSecond: number[] }) => b.eventsPerSecond[0] > 0), 'both backends measured');
 });
