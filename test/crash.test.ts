@@ -50,44 +50,27 @@ function checkExact(t: Tap, dir: string, events: number) {
 
 type Tap = Test;
 
-t.test('SIGKILL at random moments, 24 times: every acknowledged event counted once, every result written once', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-crash-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const events = 250_000;
-  const { kills, midIngest } = await crashAndFinish(t, dir, events, [{ workers: 2, kills: 24 }], 12345);
-  t.ok(kills >= 20, `${kills} SIGKILLs`);
-  t.ok(midIngest >= 10, `${midIngest} of them after batches had been acknowledged (mid-ingest)`);
-  checkExact(t, dir, events);
-});
+// Both state backends, the same tests. LMDB keeps 64 keys per actor in memory (see crash-child.ts): nearly
+// every key is written back and read again, across the crashes, the restores and the rescaling.
+const BACKENDS: Array<[string, Record<string, string>]> = [['memory', {}], ['lmdb', { STATE_BACKEND: 'lmdb' }]];
 
-t.test('rescaling across crashes: 4 → 2 → 3 workers, killed in each phase', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-rescale-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const events = 150_000;
-  const { kills } = await crashAndFinish(t, dir, events, [{ workers: 4, kills: 3 }, { workers: 2, kills: 3 }, { workers: 3, kills: 2 }], 777);
-  t.ok(kills >= 6, `${kills} SIGKILLs across the three worker counts`);
-  checkExact(t, dir, events);
-});
+for (const [backend, env] of BACKENDS) {
+  t.test(`${backend} state: SIGKILL at random moments, 24 times: every acknowledged event counted once, every result written once`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyflow-crash-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const events = 250_000;
+    const { kills, midIngest } = await crashAndFinish(t, dir, events, [{ workers: 2, kills: 24 }], 12345, env);
+    t.ok(kills >= 20, `${kills} SIGKILLs`);
+    t.ok(midIngest >= 10, `${midIngest} of them after batches had been acknowledged (mid-ingest)`);
+    checkExact(t, dir, events);
+  });
 
-// The same with keyed state in LMDB, 64 keys per actor in memory: nearly every key is written back and
-// read again, across the crashes, the restores and the rescaling.
-const LMDB = { STATE_BACKEND: 'lmdb' };
-
-t.test('lmdb backend: SIGKILL at random moments, 12 times, exactly as with memory', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-crash-lmdb-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const events = 150_000;
-  const { kills, midIngest } = await crashAndFinish(t, dir, events, [{ workers: 2, kills: 12 }], 4242, LMDB);
-  t.ok(kills >= 10, `${kills} SIGKILLs`);
-  t.ok(midIngest >= 5, `${midIngest} of them mid-ingest`);
-  checkExact(t, dir, events);
-});
-
-t.test('lmdb backend: rescaling across crashes, 4 → 2 → 3 workers', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-rescale-lmdb-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const events = 100_000;
-  const { kills } = await crashAndFinish(t, dir, events, [{ workers: 4, kills: 2 }, { workers: 2, kills: 2 }, { workers: 3, kills: 2 }], 99, LMDB);
-  t.ok(kills >= 4, `${kills} SIGKILLs across the three worker counts`);
-  checkExact(t, dir, events);
-});
+  t.test(`${backend} state: rescaling across crashes, 4 → 2 → 3 workers, killed in each phase`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyflow-rescale-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const events = 150_000;
+    const { kills } = await crashAndFinish(t, dir, events, [{ workers: 4, kills: 3 }, { workers: 2, kills: 3 }, { workers: 3, kills: 2 }], 777, env);
+    t.ok(kills >= 6, `${kills} SIGKILLs across the three worker counts`);
+    checkExact(t, dir, events);
+  });
+}
