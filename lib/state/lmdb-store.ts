@@ -16,8 +16,10 @@ const decoder = new Decoder({ useRecords: false });
  * it is opened without fsync.
  */
 export class LmdbStore<S> implements StateStore<S> {
-  /** Recently used keys, least recent first: db key → state. */
+  /** Recently used keys, least recent first: id → state. */
   private readonly cache = new Map<string, { kg: number; state: S }>();
+  /** The cached ids of each key-group (for snapshots, which go a group at a time). */
+  private readonly cachedByGroup = new Map<number, Set<string>>();
   /** Keys deleted while the database may still hold them (removed at the next write-back). */
   private readonly deleted = new Set<string>();
 
@@ -45,28 +47,25 @@ export class LmdbStore<S> implements StateStore<S> {
 
   set(kg: number, key: StateKey, state: S): void {
     const id = dbKey(kg, key);
-    this.cache.delete(id);
+    this.forget(id, kg);
     this.deleted.delete(id);
     this.remember(id, kg, state);
   }
 
   delete(kg: number, key: StateKey): void {
     const id = dbKey(kg, key);
-    this.cache.delete(id);
+    this.forget(id, kg);
     this.deleted.add(id);
   }
 
   *values(kg: number): IterableIterator<S> {
-    const seen = new Set<string>();
-    for (const [id, entry] of this.cache) {
-      if (entry.kg !== kg) continue;
-      seen.add(id);
-      yield entry.state;
-    }
-    const prefix = groupPrefix(kg);
-    for (const { key, value } of this.db.getRange({ start: Buffer.from(prefix, 'utf8'), end: Buffer.from(groupPrefix(kg + 1), 'utf8') })) {
+    const cached = [...(this.cachedByGroup.get(kg) ?? [])];
+    for (const id of cached) yield this.cache.get(id)!.state;
+    const skip = new Set(cached);
+    const range = { start: Buffer.from(groupPrefix(kg), 'utf8'), end: Buffer.from(groupPrefix(kg + 1), 'utf8') };
+    for (const { key, value } of this.db.getRange(range)) {
       const id = key.toString('utf8');
-      if (seen.has(id) || this.deleted.has(id)) continue;
+      if (skip.has(id) || this.deleted.has(id)) continue;
       yield this.codec.decode(decoder.decode(value));
     }
   }
@@ -78,7 +77,14 @@ export class LmdbStore<S> implements StateStore<S> {
 
   private remember(id: string, kg: number, state: S): void {
     this.cache.set(id, { kg, state });
+    let ids = this.cachedByGroup.get(kg);
+    if (ids === undefined) this.cachedByGroup.set(kg, (ids = new Set()));
+    ids.add(id);
     if (this.cache.size > this.cacheKeys) this.writeBack(Math.max(1, this.cacheKeys >> 3));
+  }
+
+  private forget(id: string, kg: number): void {
+    if (this.cache.delete(id)) this.cachedByGroup.get(kg)!.delete(id);
   }
 
   /** Move the `count` least recently used keys to the database, with pending deletions, in one transaction. */
@@ -87,6 +93,7 @@ export class LmdbStore<S> implements StateStore<S> {
     for (const [id, entry] of this.cache) {
       if (evicted.length >= count) break;
       evicted.push([id, entry.state]);
+      this.cachedByGroup.get(entry.kg)!.delete(id);
     }
     for (const [id] of evicted) this.cache.delete(id);
     const deleted = [...this.deleted];
