@@ -3,13 +3,11 @@
  * time after a SIGKILL for 100 k and 1 M keys of state, and the longest ingestion pause a snapshot causes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from '../lib/index.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
-import { fmt, median } from './stats.js';
+import { fmt, median, scratch } from './stats.js';
 
 const JOB = fileURLToPath(new URL('../examples/bids-per-auction.js', import.meta.url));
 const STATE_JOB = fileURLToPath(new URL('./workloads/keyed-state.js', import.meta.url));
@@ -21,14 +19,6 @@ export interface DurabilityReport {
   recovery: Array<{ keys: number; recoverMs: number[]; longestPauseMs: number }>;
 }
 
-async function scratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 async function throughput(events: NexmarkEvent[], durability: 'none' | 'batch' | 'sync', workers: number): Promise<{ rate: number; pause: number }> {
   return scratch(async (dir) => {

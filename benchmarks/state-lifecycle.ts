@@ -7,13 +7,13 @@
  * - State backends: the same state-heavy workload with keyed state in memory and in LMDB (with a small
  *   cache, so most keys live in the database): events/s and peak RSS, medians of the runs.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from '../lib/index.js';
 import { lineChart } from './svg-chart.js';
-import { fmt, median } from './stats.js';
+import { TTL_MS } from './workloads/fresh-keys.js';
+import { fmt, median, scratch } from './stats.js';
 
 const FRESH = fileURLToPath(new URL('./workloads/fresh-keys.js', import.meta.url));
 const STATE_JOB = fileURLToPath(new URL('./workloads/keyed-state.js', import.meta.url));
@@ -25,14 +25,6 @@ export interface LifecycleReport {
   backends: Array<{ backend: 'memory' | 'lmdb'; keys: number; eventsPerSecond: number[]; peakRssMb: number[] }>;
 }
 
-async function scratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
 
@@ -76,7 +68,7 @@ export async function lifecycleBench(outDir: string, events: number, backendKeys
   const samples = { 'with-ttl': await freshKeys('with-ttl', events, workers), 'no-ttl': await freshKeys('no-ttl', events, workers) };
   const chart = join(outDir, 'ttl-memory.svg');
   await writeFile(chart, lineChart({
-    title: `An endless stream of new keys: state with a ${10} s TTL stays flat`,
+    title: `An endless stream of new keys: state with a ${TTL_MS / 1000} s TTL stays flat`,
     x: { label: 'events ingested', values: samples['with-ttl'].map((s) => s.events) },
     panels: [
       { label: 'live keys in state', series: Object.entries(samples).map(([name, s]) => ({ name, values: s.map((x) => x.keys) })) },
@@ -89,7 +81,7 @@ export async function lifecycleBench(outDir: string, events: number, backendKeys
     for (let r = 0; r < runs; r++) measured.push(await backendRun(backend, backendKeys, workers));
     backends.push({ backend, keys: backendKeys, eventsPerSecond: measured.map((m) => m.rate), peakRssMb: measured.map((m) => m.rss) });
   }
-  return { ttl: { ttlMs: 10_000, samples, chart }, backends };
+  return { ttl: { ttlMs: TTL_MS, samples, chart }, backends };
 }
 
 export function lifecycleTable(report: LifecycleReport, runs: number): string {

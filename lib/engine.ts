@@ -105,7 +105,8 @@ const PUSH_CHECK_EVERY = 256;
  * thread. Create it with `start()`.
  */
 export class Engine {
-  private readonly counts: EngineStats = { events: 0, results: 0, late: 0, errors: 0 };
+  private eventsIn = 0;
+  /** Outputs per pipeline (the totals in stats() add them up). */
   private readonly pipelineCounts: Array<{ results: number; late: number; errors: number }>;
   private inputErrors = 0;
   private readonly rings: Array<{ input: Int32Array; output: Int32Array; capacity: number }>;
@@ -206,13 +207,14 @@ export class Engine {
   }
 
   stats(): EngineStats {
-    return { ...this.counts };
+    const sum = (pick: (c: { results: number; late: number; errors: number }) => number) => this.pipelineCounts.reduce((n, c) => n + pick(c), 0);
+    return { events: this.eventsIn, results: sum((c) => c.results), late: sum((c) => c.late), errors: sum((c) => c.errors) + this.inputErrors };
   }
 
   metrics(): EngineMetrics {
     const watermarks = this.router.watermarks();
     return {
-      eventsIn: this.counts.events,
+      eventsIn: this.eventsIn,
       pipelines: this.pipelines.map((p, i) => ({ name: p.name, ...this.pipelineCounts[i], watermark: watermarks[i] })),
       inputErrors: this.inputErrors,
       rings: this.rings.map((r, actor) => ({ actor, input: occupancy(r.input), output: occupancy(r.output), capacity: r.capacity })),
@@ -375,7 +377,7 @@ export class Engine {
         await this.pushBacklog();
       }
     }
-    this.counts.events += batch.length;
+    this.eventsIn += batch.length;
     if (options.sourceId !== undefined && batch.length > 0) this.sources.positions.set(options.sourceId, position(batch.length - 1));
     this.router.broadcastWatermarks();
     this.router.sealAll();
@@ -470,12 +472,10 @@ export class Engine {
     const name = this.pipelines[o.pipe]?.name;
     switch (o.kind) {
       case RESULT:
-        this.counts.results++;
         this.pipelineCounts[o.pipe].results++;
         this.sinks.get(name)?.write(o.kg, o.pos, o.value);
         return this.outputs.deliver(`results:${name}`, o.value);
       case LATE:
-        this.counts.late++;
         this.pipelineCounts[o.pipe].late++;
         return this.outputs.deliver(`late:${name}`, o.value);
       default:
@@ -486,7 +486,6 @@ export class Engine {
 
   private problem(p: Problem, pipe: number, src: number, pos: number): void {
     const dl = deadLetter(p, pipe < 0 ? undefined : this.pipelines[pipe].name, this.sources.locate(src, pos));
-    this.counts.errors++;
     if (pipe >= 0) this.pipelineCounts[pipe].errors++;
     else this.inputErrors++;
     this.outputs.deliver('errors', dl);
@@ -551,7 +550,7 @@ export class Engine {
     this.outputs.endAll();
     this.throwIfFailed();
     const elapsedMs = performance.now() - this.startedAt;
-    return { ...this.counts, elapsedMs, eventsPerSecond: this.counts.events / (elapsedMs / 1000), checkpoints: this.checkpointStats() };
+    return { ...this.stats(), elapsedMs, eventsPerSecond: this.eventsIn / (elapsedMs / 1000), checkpoints: this.checkpointStats() };
   }
 
   /**

@@ -100,11 +100,13 @@ function metricsRegistry(engine: Engine): Registry {
         for (const p of m().pipelines) this.inc({ pipeline: p.name }, pick(p));
       },
     });
-  new Counter({ name: 'keyflow_events_in_total', help: 'Events ingested', registers: [registry], collect() { this.reset(); this.inc(m().eventsIn); } });
+  const total = (name: string, help: string, read: () => number) =>
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+  total('keyflow_events_in_total', 'Events ingested', () => m().eventsIn);
   perPipeline('keyflow_events_out_total', 'Results emitted, per pipeline', (p) => p.results);
   perPipeline('keyflow_late_events_total', 'Events that arrived after their windows closed, per pipeline', (p) => p.late);
   perPipeline('keyflow_errors_total', 'Dead letters, per pipeline', (p) => p.errors);
-  new Counter({ name: 'keyflow_input_errors_total', help: 'Dead letters of input that reached no pipeline (not JSON)', registers: [registry], collect() { this.reset(); this.inc(m().inputErrors); } });
+  total('keyflow_input_errors_total', 'Dead letters of input that reached no pipeline (not JSON)', () => m().inputErrors);
   new Gauge({
     name: 'keyflow_ring_occupancy_ratio', help: 'How full each actor ring is (0 to 1)', labelNames: ['actor', 'ring'], registers: [registry],
     collect() {
@@ -127,6 +129,6 @@ function metricsRegistry(engine: Engine): Registry {
   });
   new Gauge({ name: 'keyflow_checkpoint_duration_seconds', help: 'How long the latest checkpoint took', registers: [registry], collect() { this.set(m().checkpoints.lastDurationMs / 1000); } });
   new Gauge({ name: 'keyflow_snapshot_pause_seconds', help: 'The longest an actor stopped processing for a snapshot', registers: [registry], collect() { this.set(m().checkpoints.longestPauseMs / 1000); } });
-  new Counter({ name: 'keyflow_checkpoints_total', help: 'Completed checkpoints', registers: [registry], collect() { this.reset(); this.inc(m().checkpoints.completed); } });
+  total('keyflow_checkpoints_total', 'Completed checkpoints', () => m().checkpoints.completed);
   return registry;
 }

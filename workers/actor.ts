@@ -291,8 +291,8 @@ async function main(): Promise<void> {
 }
 
 /**
- * engine.query(): a key's current state, read between frames on the control plane (never the data
- * rings), so it reflects every event this actor has applied so far.
+ * engine.query() (a key's current state) and engine.operatorState(), read between frames on the control
+ * plane (never the data rings), so they reflect every event this actor has applied so far.
  */
 function answerQuery(actor: Actor, m: Exclude<ActorCommand, { type: 'replay' }>): void {
   try {

@@ -15,8 +15,9 @@ export class ProcessingClock {
 
   /** A tick frame if the wall clock moved since the last one, else null. */
   tick(): Uint8Array | null {
+    if (!this.enabled) return null;
     const now = Date.now();
-    if (!this.enabled || now <= this.last) return null;
+    if (now <= this.last) return null;
     this.last = now;
     this.builder.add(PROCESSING_TIME, 0, 0, 0, now, NaN, 0, undefined, undefined);
     const frame = this.builder.encode();

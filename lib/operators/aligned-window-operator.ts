@@ -1,12 +1,12 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
-import { stateKeyOf, type StateKey } from '../keygroups.js';
-import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
+import type { StateKey } from '../keygroups.js';
+import { groupData, type StateCodec, type StateStore, type StoreFactory } from '../state/state-store.js';
 import { lastSlidingStart } from '../windows/sliding.js';
 import { tumblingStart } from '../windows/tumbling.js';
 import type { WindowSpec } from '../windows/window.js';
 import type { Operator, OperatorOutput } from './operator.js';
 import { WindowEmitter } from './window-emitter.js';
-import { WindowTimers, type WindowTimer } from './window-timers.js';
+import { WindowTimers, restoreWindows, type WindowTimer } from './window-timers.js';
 
 interface KeyWindows {
   key: unknown;
@@ -106,22 +106,12 @@ export class AlignedWindowOperator implements Operator {
   beginSnapshot(): void {}
 
   snapshotGroup(kg: number): unknown {
-    const keys = [...this.store.values(kg)].map(codec.encode);
-    return keys.length > 0 ? keys : undefined;
+    return groupData(this.store, kg, codec);
   }
 
   restore(kg: number, state: unknown): void {
-    const timers: Array<[number, StateKey, number]> = [];
-    for (const data of state as WindowsData[]) {
-      const s = codec.decode(data);
-      const sk = stateKeyOf(s.key);
-      this.store.set(kg, sk, s);
-      for (const [start, id] of s.ids) timers.push([id, sk, start]);
-    }
-    for (const [id, sk, start] of timers.sort((a, b) => a[0] - b[0])) {
-      this.timers.schedule(id, kg, sk, start, start + this.size);
-      if (id >= this.timerIds) this.timerIds = id + 1;
-    }
+    const windowsOf = (s: KeyWindows) => [...s.ids].map(([start, id]) => ({ id, start, end: start + this.size }));
+    this.timerIds = Math.max(this.timerIds, restoreWindows(kg, state as WindowsData[], codec, this.store, windowsOf, this.timers));
   }
 
   restoreWatermark(wm: number): void {

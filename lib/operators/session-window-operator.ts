@@ -1,10 +1,10 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
-import { stateKeyOf, type StateKey } from '../keygroups.js';
-import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
+import type { StateKey } from '../keygroups.js';
+import { groupData, type StateCodec, type StateStore, type StoreFactory } from '../state/state-store.js';
 import { sessionsTouch } from '../windows/session.js';
 import type { Operator, OperatorOutput } from './operator.js';
 import { WindowEmitter } from './window-emitter.js';
-import { WindowTimers, type WindowTimer } from './window-timers.js';
+import { WindowTimers, restoreWindows, type WindowTimer } from './window-timers.js';
 
 interface Session {
   start: number;
@@ -104,23 +104,12 @@ export class SessionWindowOperator implements Operator {
   beginSnapshot(): void {}
 
   snapshotGroup(kg: number): unknown {
-    const keys = [...this.store.values(kg)].map(codec.encode);
-    return keys.length > 0 ? keys : undefined;
+    return groupData(this.store, kg, codec);
   }
 
-  /** Timers are re-registered in their original order (timer ids grow with registration): see AlignedWindowOperator. */
   restore(kg: number, state: unknown): void {
-    const restored: Array<[StateKey, Session]> = [];
-    for (const data of state as SessionsData[]) {
-      const keySessions = codec.decode(data);
-      const sk = stateKeyOf(keySessions.key);
-      this.store.set(kg, sk, keySessions);
-      for (const s of keySessions.sessions) restored.push([sk, s]);
-    }
-    for (const [sk, s] of restored.sort((a, b) => a[1].timerId - b[1].timerId)) {
-      this.timers.schedule(s.timerId, kg, sk, s.start, s.end);
-      if (s.timerId >= this.timerIds) this.timerIds = s.timerId + 1;
-    }
+    const windowsOf = (s: KeySessions) => s.sessions.map((x) => ({ id: x.timerId, start: x.start, end: x.end }));
+    this.timerIds = Math.max(this.timerIds, restoreWindows(kg, state as SessionsData[], codec, this.store, windowsOf, this.timers));
   }
 
   restoreWatermark(wm: number): void {

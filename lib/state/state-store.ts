@@ -22,5 +22,11 @@ export interface StateCodec<S> {
   decode(data: unknown): S;
 }
 
+/** A key-group's state as snapshot data (each key through the codec), or undefined if it holds none. */
+export function groupData<S>(store: StateStore<S>, kg: number, codec: StateCodec<S>): unknown[] | undefined {
+  const keys = [...store.values(kg)].map(codec.encode);
+  return keys.length > 0 ? keys : undefined;
+}
+
 /** Makes an operator's store (one per operator in an actor). */
 export type StoreFactory = <S>(codec: StateCodec<S>) => StateStore<S>;
