@@ -36,10 +36,12 @@ t.test('keyflow run --serve: query and Prometheus metrics over real HTTP on loop
   const base = await until('the server address', async () => /serving (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1]);
 
   child.stdin.write('{"k":"a","t":1,"c":"r"}\n{"k":"a","t":2,"c":"g"}\n{not json\n{"k":"b","t":3,"c":"r"}\n');
-  const metrics = await until('3 events in', async () => {
+  // Results reach the main thread after their input is durable: wait for them as well as for the input.
+  const metrics = await until('3 events in and their results out', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
-    return sample(text, 'keyflow_events_in_total') === 3 ? text : undefined;
+    return sample(text, 'keyflow_events_in_total') === 3 && (sample(text, 'keyflow_events_out_total{pipeline="counter"}') ?? 0) >= 3 ? text : undefined;
   });
+  t.equal(sample(metrics, 'keyflow_events_in_total'), 3);
   t.equal(sample(metrics, 'keyflow_events_out_total{pipeline="counter"}'), 3, 'counter emits one result per event');
   t.equal(sample(metrics, 'keyflow_input_errors_total'), 1, 'the line that is not JSON');
   t.equal(sample(metrics, 'keyflow_errors_total{pipeline="counter"}'), 0);
