@@ -3,7 +3,7 @@ import type { ActorCommand, ActorInit, ActorMessage } from './actor/init.js';
 import type { FrameView } from './codec/frame.js';
 import { FrameSender } from './codec/frame-sender.js';
 import { BARRIER_ACK, END, ERROR, LATE, RESULT, type SnapshotAck } from './codec/records.js';
-import { BATCH_SPAN, deadLetter, type DeadLetter, type Location, type Problem } from './dead-letter.js';
+import { BATCH_SPAN, deadLetter, where, type DeadLetter, type Location, type Problem } from './dead-letter.js';
 import { CheckpointCoordinator, type CheckpointStats } from './durability/checkpoint-coordinator.js';
 import type { CheckpointRecord } from './durability/manifest.js';
 import type { Recovery } from './durability/state-dir.js';
@@ -169,7 +169,8 @@ export class Engine {
     this.checkpoints = new CheckpointCoordinator(options.stateDir, manifest, workers.length, () => { for (const s of this.sinks.values()) s.commit(); });
     if (recovery?.checkpoint) for (const [name, pos] of recovery.checkpoint.sources) this.sources.positions.set(name, pos);
     this.senders = inputs.map((ring) => new FrameSender(new RingWriter(ring), options.frameRecords));
-    this.router = new Router([...pipelines], this.senders, options.maxKeyGroups, (p, pipe, src, pos) => this.problem(p, pipe, src, pos));
+    this.router = new Router([...pipelines], this.senders, options.maxKeyGroups, (p, pipe, src, pos) => this.problem(p, pipe, src, pos),
+      (pipe, src, pos, time) => this.warnFutureTime(pipe, src, pos, time));
     this.pump = new OutputPump(outputs.map((r) => new RingReader(r)), doorbell, (f) => this.dispatch(f), () => this.ended === workers.length);
     this.pumping = this.pump.run();
     if (recovery?.checkpoint) this.router.restoreEventTimes(recovery.checkpoint.eventTimes ?? []);
@@ -492,6 +493,15 @@ export class Engine {
     if (this.options.onError === 'fail') {
       this.fail(new KeyflowError(codes.FAILED, `stopped at the first error (onError: 'fail'): ${dl.message}`, dl));
     }
+  }
+
+  /** A Node process warning, once per pipeline: it changes nothing, but it explains a stream gone late. */
+  private warnFutureTime(pipe: number, src: number, pos: number, time: number): void {
+    const days = Math.round((time - Date.now()) / 86_400_000);
+    process.emitWarning(`pipeline '${this.pipelines[pipe].name}': the event at ${where(this.sources.locate(src, pos))} has event time `
+      + `${new Date(time).toISOString()}, ${days.toLocaleString('en-US')} days ahead of the wall clock. The watermark follows the largest `
+      + 'time seen, so later events with ordinary times will be late; fix or filter such events before eventTime().',
+    { type: 'KeyflowWarning', code: 'KEYFLOW_FUTURE_EVENT_TIME' });
   }
 
   private onActorMessage(m: ActorMessage): void {

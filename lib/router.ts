@@ -5,7 +5,7 @@ import { codes, describeThrown } from './errors.js';
 import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
 import type { Pipeline } from './pipeline.js';
 import { SourceWatermarks } from './time/source-watermarks.js';
-import { toEventTime } from './time/watermarks.js';
+import { MAX_EVENT_TIME, toEventTime } from './time/watermarks.js';
 
 interface Route {
   index: number;
@@ -14,10 +14,21 @@ interface Route {
   broadcast: number;
   /** From the restored checkpoint: source name → largest event time, taken up when the source returns. */
   restored: Map<string, number>;
+  /** Whether this pipeline has already warned of an event time far ahead of the wall clock. */
+  warnedFuture: boolean;
 }
 
 /** How the router reports an event it cannot route: (problem, pipeline index, src, pos). */
 export type RouteProblem = (problem: Problem, pipe: number, src: number, pos: number) => void;
+
+/** How the router reports an event time far ahead of the wall clock: (pipeline index, src, pos, time). */
+export type FutureTime = (pipe: number, src: number, pos: number, time: number) => void;
+
+/**
+ * An event time this far past the wall clock is reported (once per pipeline): the watermark follows the
+ * largest time seen, so after one such event every ordinary event would be late.
+ */
+export const FUTURE_TIME_WARNING_MS = 24 * 3600_000;
 
 /**
  * The main-thread half of every pipeline: runs the stateless chain (filter/map), extracts key and
@@ -29,15 +40,18 @@ export class Router {
   private readonly routes: Route[];
   private readonly owner: Int32Array;
   private roundRobin = 0;
+  /** Event times above this are far in the future (see FUTURE_TIME_WARNING_MS); set by tick(). */
+  private futureFrom = Infinity;
 
   constructor(pipelines: Pipeline[], private readonly senders: FrameSender[], private readonly maxKeyGroups: number,
-              private readonly report: RouteProblem) {
+              private readonly report: RouteProblem, private readonly futureTime: FutureTime) {
     this.routes = pipelines.map((pipeline, index) => ({
       index,
       pipeline,
       watermarks: pipeline.timeSelector ? new SourceWatermarks(pipeline.outOfOrderMs, pipeline.idleAfterMs) : null,
       broadcast: -Infinity,
       restored: new Map(),
+      warnedFuture: false,
     }));
     this.owner = new Int32Array(maxKeyGroups);
     for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
@@ -69,6 +83,7 @@ export class Router {
 
   /** The wall clock by which sources are judged idle (see SourceWatermarks). */
   tick(now: number): void {
+    this.futureFrom = now + FUTURE_TIME_WARNING_MS;
     for (const r of this.routes) r.watermarks?.tick(now);
   }
 
@@ -171,7 +186,11 @@ export class Router {
       }
       const t = toEventTime(raw);
       if (t === null) {
-        return this.fail(r, 'eventTime', codes.BAD_TIME, `eventTime() returned ${describeTime(raw)}: event time must be a finite number of milliseconds or a Date`, v, key, src, pos);
+        return this.fail(r, 'eventTime', codes.BAD_TIME, `eventTime() returned ${describeTime(raw)}: event time must be a number of milliseconds within ±${MAX_EVENT_TIME} (a Date's range), or a Date`, v, key, src, pos);
+      }
+      if (t > this.futureFrom && !r.warnedFuture) {
+        r.warnedFuture = true;
+        this.futureTime(r.index, src, pos, t);
       }
       ts = t;
       wm = r.watermarks.current();

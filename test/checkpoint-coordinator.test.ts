@@ -1,11 +1,12 @@
 import t from 'tap';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointCoordinator } from '../lib/durability/checkpoint-coordinator.js';
 import { readManifest } from '../lib/durability/manifest.js';
 import { snapshotDir } from '../lib/durability/snapshot-file.js';
+import { listSegments, segmentName } from '../lib/durability/wal.js';
 
 const record = (id: number) => ({ id, workers: 1, eventTimes: [], sources: [] });
 const ack = { bytes: 10, keys: 1, pauseMs: 1 };
@@ -34,4 +35,34 @@ t.test('a checkpoint that completes after a newer one is not recorded, and the n
   t.ok(existsSync(join(snapshotDir(stateDir, 7), 'actor-0.snap')), 'and the previous one, for repair');
   t.equal(c.stats.lastId, 9);
   t.equal(commits, 2, 'the sinks committed at each recorded completion; the superseded one adds nothing');
+});
+
+t.test('completing a checkpoint keeps two and deletes older WAL segments and snapshots of every actor', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-retention-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  const wals = ['w1-actor-0', 'w2-actor-0', 'w2-actor-1'].map((a) => join(stateDir, 'wal', a));
+  for (const id of [5, 6, 7, 8, 9]) {
+    mkdirSync(snapshotDir(stateDir, id), { recursive: true });
+    writeFileSync(join(snapshotDir(stateDir, id), 'actor-0.snap'), 'x');
+    for (const wal of wals) {
+      mkdirSync(wal, { recursive: true });
+      writeFileSync(join(wal, segmentName(id)), 'x');
+    }
+  }
+  const c = new CheckpointCoordinator(stateDir, { version: 1, maxKeyGroups: 128, pipelines: ['p'], checkpoints: [] }, 1, () => {});
+  for (const id of [7, 8]) {
+    const done = c.expect(record(id));
+    c.ack(id, ack);
+    await done;
+  }
+  t.same(readManifest(stateDir)!.checkpoints.map((x) => x.id), [7, 8]);
+  const kept = () => ({
+    snapshots: readdirSync(join(stateDir, 'snapshots')).map(Number).sort((a, b) => a - b),
+    wal: wals.map((w) => listSegments(w).map(([id]) => id)),
+  });
+  t.same(kept(), { snapshots: [7, 8, 9], wal: [[7, 8, 9], [7, 8, 9], [7, 8, 9]] }, 'older than the oldest kept checkpoint: deleted');
+  const nine = c.expect(record(9));
+  c.ack(9, ack);
+  await nine;
+  t.same(kept(), { snapshots: [8, 9], wal: [[8, 9], [8, 9], [8, 9]] }, 'a checkpoint later, checkpoint 7 goes too');
 });

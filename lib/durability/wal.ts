@@ -21,7 +21,6 @@ export function walDir(stateDir: string, workers: number, actor: number): string
   return join(stateDir, 'wal', `w${workers}-actor-${actor}`);
 }
 
-/** Delete an actor's segments wholly before `checkpoint` (their content is in that checkpoint's snapshots). */
 /** Bytes of WAL on disk, every actor's segments together (a segment deleted meanwhile counts 0). */
 export function walBytes(stateDir: string): number {
   let bytes = 0;
@@ -33,6 +32,7 @@ export function walBytes(stateDir: string): number {
   return bytes;
 }
 
+/** Delete an actor's segments wholly before `checkpoint` (their content is in that checkpoint's snapshots). */
 export function truncateBefore(dir: string, checkpoint: number): void {
   for (const [id, path] of listSegments(dir)) if (id < checkpoint) rmSync(path, { force: true });
 }

@@ -1,9 +1,7 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
 import type { StateKey } from '../keygroups.js';
 import { groupData, type StateCodec, type StateStore, type StoreFactory } from '../state/state-store.js';
-import { lastSlidingStart } from '../windows/sliding.js';
-import { tumblingStart } from '../windows/tumbling.js';
-import type { WindowSpec } from '../windows/window.js';
+import { alignDown, type WindowSpec } from '../windows/window.js';
 import type { Operator, OperatorOutput } from './operator.js';
 import { WindowEmitter } from './window-emitter.js';
 import { WindowTimers, restoreWindows, type WindowTimer } from './window-timers.js';
@@ -64,8 +62,7 @@ export class AlignedWindowOperator implements Operator {
     const { size, slide, timers } = this;
     const starts = this.starts;
     starts.length = 0;
-    const last = slide === size ? tumblingStart(ts, size) : lastSlidingStart(ts, slide);
-    for (let start = last; start > ts - size; start -= slide) {
+    for (let start = alignDown(ts, slide); start > ts - size; start -= slide) {
       if (!timers.isClosed(start + size)) starts.push(start);
     }
     if (starts.length === 0) {

@@ -10,7 +10,8 @@ import { writeFileAtomic } from '../durability/files.js';
  * reproduces the same numbers. The sink remembers, per key-group, the highest number written and
  * skips anything at or below it. `commit()` makes the file durable and records its length and those
  * numbers in `<file>.commit` (atomically); on open, whatever lies past the committed length (written but
- * not committed when the process died) is cut off, and is written again by the replay.
+ * not committed when the process died, or results of the end of input) is cut off, and is written again
+ * by the replay.
  */
 export class ExactlyOnceFileSink {
   private readonly fd: number;
@@ -51,8 +52,14 @@ export class ExactlyOnceFileSink {
     this.committed = this.length;
   }
 
+  /**
+   * Write out what is pending and close, without committing it: what came after the last checkpoint (at
+   * stop(), the windows fired at the end of input) is provisional. A later run on the same state resumes
+   * from that checkpoint, cuts these results off and fires those windows again, updated by new input.
+   */
   close(): void {
-    this.commit();
+    this.flush();
+    if (this.length !== this.committed) fsyncSync(this.fd);
     closeSync(this.fd);
   }
 

@@ -7,8 +7,3 @@ import type { WindowSpec } from './window.js';
 export function sliding(sizeMs: number, slideMs: number): WindowSpec {
   return { type: 'sliding', size: sizeMs, slide: slideMs };
 }
-
-/** The start of the latest window containing t; the others are at start - k*slide while start > t - size. */
-export function lastSlidingStart(t: number, slide: number): number {
-  return t - (((t % slide) + slide) % slide);
-}

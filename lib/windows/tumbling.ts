@@ -4,7 +4,3 @@ import type { WindowSpec } from './window.js';
 export function tumbling(sizeMs: number): WindowSpec {
   return { type: 'tumbling', size: sizeMs };
 }
-
-export function tumblingStart(t: number, size: number): number {
-  return t - (((t % size) + size) % size);
-}

@@ -9,6 +9,18 @@ export interface WindowOptions {
   allowedLatenessMs?: number;
 }
 
+/**
+ * The largest multiple of `step` (a positive integer) at or below `t`: the start of t's tumbling window,
+ * or of the latest sliding window holding t. Exact for any finite time, fractional ones included:
+ * `t - t % step` would leave a rounding residue (12.7 → -3.55e-15) and split one window into two. The
+ * division may round across an integer, so the result is checked against t; `+ 0` turns -0 into 0.
+ */
+export function alignDown(t: number, step: number): number {
+  const start = Math.floor(t / step) * step + 0;
+  if (start > t) return start - step;
+  return start + step <= t ? start + step : start;
+}
+
 /** A window's result as it reaches the user: the key, the bounds, and the named aggregates. */
 export type WindowResult<R> = { key: unknown; windowStart: number; windowEnd: number } & R;
 
