@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { createActivity } from './actor/activity.js';
 import type { ActorInit, ActorMessage } from './actor/init.js';
 import { openStateDir, type Recovery } from './durability/state-dir.js';
 import { Engine, type CarriedOutput } from './engine.js';
@@ -105,6 +106,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   const doorbell = new Doorbell();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
   const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const activities = Array.from({ length: options.workers }, () => createActivity());
   const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
   const settled = await Promise.allSettled(inputs.map((input, actor) => spawnActor({
     keyflowActor: true,
@@ -115,6 +117,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     input,
     output: outputs[actor],
     doorbell: doorbell.buffer,
+    activity: activities[actor],
     frameRecords: options.frameRecords,
     failFast: options.onError === 'fail',
     stateBackend: backend.config,
@@ -127,7 +130,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     backend.cleanup();
     throw failed.reason;
   }
-  return new Engine({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup });
+  return new Engine({ pipelines, options, workers, inputs, outputs, activities, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup });
 }
 
 /** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
