@@ -11,6 +11,7 @@ import { KeyflowError, codes, configError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
 import { isPipeline, type Pipeline } from './pipeline.js';
 import { importPipelines } from './pipeline-loader.js';
+import { stackModuleUrls } from './module-url.js';
 import { Doorbell } from './ring/doorbell.js';
 import { createRing } from './ring/layout.js';
 import { lmdbDir, type BackendConfig } from './state/backends.js';
@@ -32,9 +33,10 @@ interface Resolved {
   moduleUrls: string[];
 }
 
-async function resolvePipelines(options: StartOptions): Promise<Resolved> {
+/** `callers`: the modules on start()'s synchronous call stack (see importPipelines). */
+async function resolvePipelines(options: StartOptions, callers: readonly string[]): Promise<Resolved> {
   const moduleUrl = options.module === undefined ? undefined : moduleUrlOf(options.module);
-  const exported = moduleUrl === undefined ? [] : await importPipelines(moduleUrl);
+  const exported = moduleUrl === undefined ? [] : await importPipelines(moduleUrl, callers);
   const wanted = options.pipelines ?? exported;
   if (!Array.isArray(wanted) || wanted.length === 0) {
     throw configError(moduleUrl ? `module ${moduleUrl} exports no pipelines` : 'start() needs pipelines: [pipeline(...), …] or a module that exports them');
@@ -140,8 +142,9 @@ export async function start(options: StartOptions): Promise<Engine> {
   }
   if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
   const startedAt = performance.now();
+  const callers = stackModuleUrls();
   const resolved = resolveOptions(options);
-  const found = await resolvePipelines(options);
+  const found = await resolvePipelines(options, callers);
   const names = found.pipelines.map((p) => p.name);
   const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
   let recovery = open();
