@@ -1,4 +1,6 @@
 import type { Worker } from 'node:worker_threads';
+import { Activity } from './actor/activity.js';
+import { whereabouts } from './actor/whereabouts.js';
 import type { ActorCommand, ActorInit, ActorMessage } from './actor/init.js';
 import type { FrameView } from './codec/frame.js';
 import { FrameSender } from './codec/frame-sender.js';
@@ -78,6 +80,7 @@ export interface EngineSetup {
   workers: Worker[];
   inputs: ActorInit['input'][];
   outputs: ActorInit['output'][];
+  activities: ActorInit['activity'][];
   doorbell: Doorbell;
   recovery: Recovery | null;
   startedAt: number;
@@ -130,12 +133,17 @@ export class Engine {
   private readonly timer: NodeJS.Timeout | null;
   /** With idle sources: re-judges idleness while no input comes, so the watermark can move on. */
   private readonly idleTimer: NodeJS.Timeout | null;
+  /** What each actor is doing (see actor/activity.ts), for failure messages and the maxCallMs watchdog. */
+  private readonly activities: Activity[];
+  private readonly watchdog: NodeJS.Timeout | null;
   private tail: Promise<void> = Promise.resolve();
   /** Outputs of a rescaling pre-run, delivered first by recover(). */
   private readonly carried: CarriedOutput[];
   private captured: CarriedOutput[] | null = null;
   private ended = 0;
   private failure: KeyflowError | null = null;
+  /** After a failure: the actors stopped, what they had released delivered, the outputs ended. */
+  private failing: Promise<void> | null = null;
   /** Set once the engine ends its workers itself; any exit before that is a crash. */
   private terminating = false;
   private stopping: Promise<EngineSummary> | null = null;
@@ -153,7 +161,7 @@ export class Engine {
   private readonly cleanup: () => void;
 
   /** @internal use start() */
-  constructor({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried, cleanup }: EngineSetup) {
+  constructor({ pipelines, options, workers, inputs, outputs, activities, doorbell, recovery, startedAt, carried, cleanup }: EngineSetup) {
     this.cleanup = cleanup;
     this.carried = carried;
     this.pipelines = pipelines;
@@ -179,13 +187,18 @@ export class Engine {
       : null;
     const idleAfterMs = this.router.idleAfterMs();
     this.idleTimer = idleAfterMs === null ? null : setInterval(() => this.advanceIdle(), Math.max(1, idleAfterMs / 4)).unref();
-    for (const w of workers) {
+    this.activities = activities.map((buffer) => new Activity(buffer));
+    this.watchdog = options.maxCallMs > 0 ? this.watchCalls(options.maxCallMs) : null;
+    workers.forEach((w, actor) => {
       w.on('message', (m: ActorMessage) => this.onActorMessage(m));
-      w.on('error', (err) => this.fail(new KeyflowError(codes.WORKER, `an actor thread crashed: ${err.message}`, err)));
-      w.on('exit', (code) => {
-        if (!this.terminating) this.fail(new KeyflowError(codes.WORKER, `an actor thread exited unexpectedly (code ${code})`));
+      w.on('error', (err: Error & { code?: string }) => {
+        const hint = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? ' — give the actors more memory (node --max-old-space-size=MB), or keep keyed state on disk (stateBackend \'lmdb\')' : '';
+        this.fail(new KeyflowError(codes.WORKER, `an actor thread crashed (${err.message}); ${this.whereabouts(actor)}${hint}`, err));
       });
-    }
+      w.on('exit', (code) => {
+        if (!this.terminating) this.fail(new KeyflowError(codes.WORKER, `an actor thread exited unexpectedly (code ${code}); ${this.whereabouts(actor)}`));
+      });
+    });
   }
 
   /** Results of a pipeline: `{ key, windowStart, windowEnd, ...aggregates }` for windows. Subscribe before ingesting. */
@@ -504,6 +517,34 @@ export class Engine {
     { type: 'KeyflowWarning', code: 'KEYFLOW_FUTURE_EVENT_TIME' });
   }
 
+  /** What an actor was doing, in words (for failures: its thread may be dead or stuck). */
+  private whereabouts(actor: number): string {
+    return whereabouts(actor, this.activities[actor].read(), { pipelineNames: this.pipelines.map((p) => p.name), locate: (src, pos) => this.sources.locate(src, pos) });
+  }
+
+  /**
+   * The maxCallMs watchdog: samples each actor's activity slot, and fails the run when an actor has been
+   * applying records for maxCallMs with no progress (a user function that never returns). Its thread is
+   * then terminated, which interrupts even a busy loop.
+   */
+  private watchCalls(maxCallMs: number): NodeJS.Timeout {
+    const seen = this.activities.map(() => ({ progress: -1, since: 0 }));
+    return setInterval(() => {
+      const now = performance.now();
+      this.activities.forEach((activity, actor) => {
+        const last = seen[actor];
+        const progress = activity.progress;
+        if (!activity.busy || progress !== last.progress) {
+          last.progress = progress;
+          last.since = now;
+        } else if (now - last.since >= maxCallMs) {
+          this.fail(new KeyflowError(codes.CALL_TIMEOUT, `a call ran for more than maxCallMs (${maxCallMs} ms) without progress; ${this.whereabouts(actor)}. `
+            + 'The actors were stopped. A user function that never returns? If such a call is legitimately slow, raise maxCallMs (--max-call-ms), or set it to 0 for no limit'));
+        }
+      });
+    }, Math.min(1000, Math.max(5, maxCallMs / 4))).unref();
+  }
+
   private onActorMessage(m: ActorMessage): void {
     if (m.type === 'query-result') {
       const q = this.queries.get(m.id);
@@ -524,12 +565,25 @@ export class Engine {
     this.rejectFailed(err);
     this.failure = err;
     this.onReplayed?.();
+    this.failing = this.windDown();
+  }
+
+  /**
+   * Stop the actors, then hand on the outputs they had already released (released only once their input
+   * was durable, so they are final) before ending the output streams. Bounded: with the actors stopped,
+   * the output rings hold all there is.
+   */
+  private async windDown(): Promise<void> {
     this.pump.stop();
-    this.terminateWorkers();
+    await this.terminateWorkers();
+    await this.pumping.catch(() => {});
+    this.pump.drain();
     this.outputs.endAll();
   }
 
   private terminateWorkers(): Promise<unknown> {
+    // The watchdog runs until here: an actor can get stuck while the engine stops, too.
+    if (this.watchdog) clearInterval(this.watchdog);
     this.terminating = true;
     return Promise.all(this.workers.map((w) => w.terminate())).finally(this.cleanup);
   }
@@ -555,6 +609,7 @@ export class Engine {
       await this.pushAll().catch(() => {});
       await this.pumping;
     }
+    if (this.failing) await this.failing;
     for (const s of this.sinks.values()) s.close();
     await this.terminateWorkers();
     this.outputs.endAll();

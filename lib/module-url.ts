@@ -9,20 +9,27 @@ import { pathToFileURL } from 'node:url';
  * names the original .ts file, while a worker must import the file that actually runs.
  */
 export function callerModuleUrl(ownFiles: string[]): string | undefined {
+  return stackModuleUrls().find((url) => url !== import.meta.url && !ownFiles.includes(url));
+}
+
+/** The file URLs of the modules with a frame on the current synchronous call stack, innermost first. */
+export function stackModuleUrls(): string[] {
   const original = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
   let sites: NodeJS.CallSite[] = [];
   try {
     Error.prepareStackTrace = (_err, callSites) => callSites;
+    Error.stackTraceLimit = 64;
     sites = (new Error().stack as unknown as NodeJS.CallSite[]) ?? [];
   } finally {
     Error.prepareStackTrace = original;
+    Error.stackTraceLimit = limit;
   }
+  const urls: string[] = [];
   for (const site of sites) {
     const file = site.getFileName();
     if (!file || file.startsWith('node:')) continue;
-    const url = file.startsWith('file://') ? file : pathToFileURL(file).href;
-    if (url === import.meta.url || ownFiles.includes(url)) continue;
-    return url;
+    urls.push(file.startsWith('file://') ? file : pathToFileURL(file).href);
   }
-  return undefined;
+  return urls;
 }

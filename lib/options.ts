@@ -46,6 +46,13 @@ export interface StartOptions {
   stateBackend?: StateBackend;
   /** With 'lmdb': keys per pipeline and actor kept as objects in memory (default 100 000). */
   stateCacheKeys?: number;
+  /**
+   * A watchdog on user code: if an actor spends this long (ms) in one call without making progress (no
+   * event applied, no timer fired, nothing emitted), the run fails with ERR_KEYFLOW_CALL_TIMEOUT naming
+   * the pipeline, actor, key-group and input position, and the actors are stopped. 0 (the default): no
+   * limit.
+   */
+  maxCallMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -62,6 +69,7 @@ export interface ResolvedOptions {
   repair: boolean;
   stateBackend: StateBackend;
   stateCacheKeys: number;
+  maxCallMs: number;
 }
 
 export function defaultWorkers(): number {
@@ -98,8 +106,9 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
   const stateBackend = o.stateBackend ?? 'memory';
   if (stateBackend !== 'memory' && stateBackend !== 'lmdb') throw configError(`stateBackend must be 'memory' or 'lmdb', got ${String(stateBackend)}`);
   const stateCacheKeys = integerIn('stateCacheKeys', o.stateCacheKeys ?? 100_000, 1, 2 ** 31 - 1);
+  const maxCallMs = integerIn('maxCallMs', o.maxCallMs ?? 0, 0, 2 ** 31 - 1);
   return {
     workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes,
-    repair: o.repair ?? false, stateBackend, stateCacheKeys,
+    repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs,
   };
 }

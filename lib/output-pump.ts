@@ -10,6 +10,8 @@ const IDLE_WAIT_MS = 50;
  */
 export class OutputPump {
   private stopped = false;
+  /** Resolves a backpressure wait early when the pump is stopped (a reader may never read again). */
+  private wakeOnStop: (() => void) | null = null;
 
   constructor(private readonly readers: RingReader[], private readonly doorbell: Doorbell,
               /** Handle one frame; a promise means "wait for it before reading on" (backpressure). */
@@ -27,7 +29,8 @@ export class OutputPump {
         if (bytes === null) continue;
         got = true;
         const wait = this.handle(frame.decode(bytes));
-        if (wait) await wait;
+        if (wait) await Promise.race([wait, new Promise<void>((resolve) => (this.wakeOnStop = resolve))]);
+        if (this.stopped) return;
       }
       if (!got) await this.doorbell.wait(seen, IDLE_WAIT_MS);
     }
@@ -35,5 +38,17 @@ export class OutputPump {
 
   stop(): void {
     this.stopped = true;
+    this.wakeOnStop?.();
+  }
+
+  /**
+   * Once stopped (and run() has returned) with the producers ended: hand on every frame still in the
+   * rings, without waiting for readers. Bounded by what the rings hold.
+   */
+  drain(): void {
+    const frame = new FrameView();
+    for (const reader of this.readers) {
+      for (let bytes = reader.next(); bytes !== null; bytes = reader.next()) void this.handle(frame.decode(bytes));
+    }
   }
 }

@@ -1,15 +1,47 @@
-import { KeyflowError, codes, describeThrown } from './errors.js';
+import { KeyflowError, codes, configError, describeThrown } from './errors.js';
 import { pipelinesExportedBy, type Pipeline } from './pipeline.js';
 
-/** Import a pipeline module and return every pipeline it exports. */
-export async function importPipelines(moduleUrl: string): Promise<Pipeline[]> {
+/** How long an import of a module that is calling start() may take before it is taken for a cycle. */
+const SELF_IMPORT_WAIT_MS = 3000;
+
+/**
+ * Import a pipeline module and return every pipeline it exports. `callers` are the modules on the
+ * synchronous call stack of start(): if the module is one of them, it may still be evaluating (see
+ * unlessWaitingOnItself).
+ */
+export async function importPipelines(moduleUrl: string, callers: readonly string[] = []): Promise<Pipeline[]> {
+  const importing = import(moduleUrl) as Promise<Record<string, unknown>>;
+  if (callers.includes(moduleUrl)) await unlessWaitingOnItself(importing, moduleUrl);
   let mod: Record<string, unknown>;
   try {
-    mod = await import(moduleUrl);
+    mod = await importing;
   } catch (err) {
     throw new KeyflowError(codes.PIPELINE_MODULE, `cannot import pipeline module ${moduleUrl}: ${describeThrown(err)}`);
   }
   return pipelinesExportedBy(mod);
+}
+
+/**
+ * A module that awaits start({ module: import.meta.url }) at its top level waits for start(), which
+ * waits to import the module, which waits for the module's evaluation to finish: a cycle Node ends with
+ * exit code 13 and no message (or never, if something else keeps the process alive). Refuse it once the
+ * event loop has nothing else to do, or after SELF_IMPORT_WAIT_MS. A module that is already evaluated
+ * (start() called later from one of its functions) imports at once.
+ */
+async function unlessWaitingOnItself(importing: Promise<unknown>, moduleUrl: string): Promise<void> {
+  let giveUp!: () => void;
+  const stalled = new Promise<never>((_, reject) => {
+    giveUp = () => reject(configError(`start() imports ${moduleUrl}, the module calling it, which is still being evaluated (it awaits start() at its top level): `
+      + 'the import would wait on itself forever. Keep the pipelines in a module of their own and call start() from another module'));
+  });
+  const timer = setTimeout(giveUp, SELF_IMPORT_WAIT_MS).unref();
+  process.once('beforeExit', giveUp);
+  try {
+    await Promise.race([importing.then(() => {}, () => {}), stalled]);
+  } finally {
+    clearTimeout(timer);
+    process.off('beforeExit', giveUp);
+  }
 }
 
 /** Find the pipeline `name` among those `moduleUrl` exports, as a worker thread must. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { createActivity } from './actor/activity.js';
 import type { ActorInit, ActorMessage } from './actor/init.js';
 import { openStateDir, type Recovery } from './durability/state-dir.js';
 import { Engine, type CarriedOutput } from './engine.js';
@@ -10,6 +11,7 @@ import { KeyflowError, codes, configError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
 import { isPipeline, type Pipeline } from './pipeline.js';
 import { importPipelines } from './pipeline-loader.js';
+import { stackModuleUrls } from './module-url.js';
 import { Doorbell } from './ring/doorbell.js';
 import { createRing } from './ring/layout.js';
 import { lmdbDir, type BackendConfig } from './state/backends.js';
@@ -31,9 +33,10 @@ interface Resolved {
   moduleUrls: string[];
 }
 
-async function resolvePipelines(options: StartOptions): Promise<Resolved> {
+/** `callers`: the modules on start()'s synchronous call stack (see importPipelines). */
+async function resolvePipelines(options: StartOptions, callers: readonly string[]): Promise<Resolved> {
   const moduleUrl = options.module === undefined ? undefined : moduleUrlOf(options.module);
-  const exported = moduleUrl === undefined ? [] : await importPipelines(moduleUrl);
+  const exported = moduleUrl === undefined ? [] : await importPipelines(moduleUrl, callers);
   const wanted = options.pipelines ?? exported;
   if (!Array.isArray(wanted) || wanted.length === 0) {
     throw configError(moduleUrl ? `module ${moduleUrl} exports no pipelines` : 'start() needs pipelines: [pipeline(...), …] or a module that exports them');
@@ -105,6 +108,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   const doorbell = new Doorbell();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
   const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const activities = Array.from({ length: options.workers }, () => createActivity());
   const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
   const settled = await Promise.allSettled(inputs.map((input, actor) => spawnActor({
     keyflowActor: true,
@@ -115,6 +119,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     input,
     output: outputs[actor],
     doorbell: doorbell.buffer,
+    activity: activities[actor],
     frameRecords: options.frameRecords,
     failFast: options.onError === 'fail',
     stateBackend: backend.config,
@@ -127,7 +132,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     backend.cleanup();
     throw failed.reason;
   }
-  return new Engine({ pipelines, options, workers, inputs, outputs, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup });
+  return new Engine({ pipelines, options, workers, inputs, outputs, activities, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup });
 }
 
 /** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
@@ -137,8 +142,9 @@ export async function start(options: StartOptions): Promise<Engine> {
   }
   if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
   const startedAt = performance.now();
+  const callers = stackModuleUrls();
   const resolved = resolveOptions(options);
-  const found = await resolvePipelines(options);
+  const found = await resolvePipelines(options, callers);
   const names = found.pipelines.map((p) => p.name);
   const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
   let recovery = open();

@@ -8,6 +8,7 @@
 import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { Activity } from '../lib/actor/activity.js';
 import { Actor, type Control } from '../lib/actor/actor.js';
 import { ProcessingClock } from '../lib/actor/processing-clock.js';
 import type { ActorCommand, ActorInit, ActorMessage } from '../lib/actor/init.js';
@@ -27,6 +28,12 @@ import { RingReader, WAIT_TIMEOUT_MS } from '../lib/ring/reader.js';
 import { RingWriter } from '../lib/ring/writer.js';
 
 const init = workerData as ActorInit;
+
+// process.exit() in a worker thread ends that thread, not the process. Called by a user function, it
+// throws instead, so the call is rolled back and reported as a dead letter like any other throw.
+process.exit = ((code?: number | string | null) => {
+  throw new Error(`process.exit(${code ?? ''}) was called in a keyflow actor thread, where user code cannot end the run: throw an error instead to turn the event into a dead letter`);
+}) as typeof process.exit;
 const post = (m: ActorMessage) => parentPort!.postMessage(m);
 const durable = init.durable;
 
@@ -262,7 +269,7 @@ async function main(): Promise<void> {
   try {
     const pipelines = await Promise.all(init.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
     const stores = await openBackend(init.stateBackend, init.actor, init.maxKeyGroups);
-    actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), out, seal, init.failFast, init.maxKeyGroups);
+    actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), out, seal, init.failFast, init.maxKeyGroups, new Activity(init.activity));
     restoreFrom(actor, names);
     tail = readWal();
   } catch (err) {

@@ -1,3 +1,4 @@
+import type { Activity } from './activity.js';
 import type { FrameView } from '../codec/frame.js';
 import type { FrameSender } from '../codec/frame-sender.js';
 import { BARRIER, END, ERROR, EVENT, LATE, PROCESSING_TIME, RESULT, SOURCE, WATERMARK, type SourceInfo } from '../codec/records.js';
@@ -37,7 +38,7 @@ export class Actor {
 
   constructor(private readonly names: string[], makeOperator: (pipe: number, out: OperatorOutput) => Operator,
               private readonly out: FrameSender, private readonly seal: () => void, private readonly failFast: boolean,
-              private readonly maxKeyGroups: number) {
+              private readonly maxKeyGroups: number, private readonly activity: Activity) {
     this.outputs = new Float64Array(maxKeyGroups * names.length);
     this.applied = new Array(maxKeyGroups);
     this.watermarks = names.map(() => -Infinity);
@@ -47,6 +48,7 @@ export class Actor {
   /** Append one output record, sealing a frame when the builder is full. */
   emit(kind: number, pipe: number, kg: number, src: number, pos: number, key: unknown, value: unknown): void {
     this.out.builder.add(kind, pipe, src, kg, NaN, NaN, pos, key, value);
+    this.activity.emitted();
     if (this.out.builder.full) this.seal();
   }
 
@@ -57,12 +59,15 @@ export class Actor {
    */
   apply(frame: FrameView, from: number, replaying: boolean): { control: Control; next: number } {
     const { kind, pipe, kg, ts, wm, src, pos, keys, values } = frame;
+    const activity = this.activity;
+    activity.begin();
     for (let i = from; i < frame.count && !this.failed; i++) {
       switch (kind[i]) {
         case EVENT: {
           const p = pipe[i];
           const g = kg[i];
-          this.touch(g);
+          activity.event(p, src[i], pos[i]);
+          this.touch(g, p);
           if (this.isDuplicate(g, src[i], pos[i])) break;
           if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           const key = keys[i];
@@ -71,22 +76,27 @@ export class Actor {
         }
         case WATERMARK:
           if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
+          activity.advancing(WATERMARK, pipe[i], wm[i]);
           this.operators[pipe[i]].advance(wm[i]);
           break;
         case PROCESSING_TIME:
+          activity.advancing(PROCESSING_TIME, -1, ts[i]);
           for (const op of this.operators) op.advanceProcessingTime?.(ts[i]);
           break;
         case SOURCE:
           this.sources.set(src[i], values[i] as SourceInfo);
           break;
         case BARRIER:
-          if (!replaying) return { control: { kind: 'barrier', checkpoint: pos[i] }, next: i + 1 };
-          break;
+          if (replaying) break;
+          activity.end();
+          return { control: { kind: 'barrier', checkpoint: pos[i] }, next: i + 1 };
         case END:
-          if (!replaying) return { control: { kind: 'end' }, next: i + 1 };
-          break;
+          if (replaying) break;
+          activity.end();
+          return { control: { kind: 'end' }, next: i + 1 };
       }
     }
+    activity.end();
     return { control: NONE, next: frame.count };
   }
 
@@ -104,7 +114,10 @@ export class Actor {
 
   /** Fire everything: the watermark goes to +∞ at the end of input. */
   finish(): void {
+    this.activity.begin();
+    this.activity.advancing(END, -1, Infinity);
     for (const op of this.operators) op.advance(Infinity);
+    this.activity.end();
   }
 
   /**
@@ -151,8 +164,9 @@ export class Actor {
     return this.capturing !== null;
   }
 
-  /** Before a key-group changes: if a snapshot still needs it, copy it now. */
-  touch(kg: number): void {
+  /** Before a key-group of pipeline `pipe` changes: if a snapshot still needs it, copy it now. */
+  touch(kg: number, pipe: number): void {
+    this.activity.touched(pipe, kg);
     const c = this.capturing;
     if (c === null || !c.pending.delete(kg)) return;
     const t0 = performance.now();
@@ -223,7 +237,7 @@ export class Actor {
     return {
       result: (kg, value) => this.emit(RESULT, pipe, kg, 0, ++this.outputs[pipe * this.maxKeyGroups + kg], undefined, value),
       late: (kg, event) => this.emit(LATE, pipe, kg, 0, ++this.outputs[pipe * this.maxKeyGroups + kg], undefined, event),
-      touch: (kg) => this.touch(kg),
+      touch: (kg) => this.touch(kg, pipe),
       problem: (problem, kg, src, pos) => {
         this.emit(ERROR, pipe, kg, src, pos, problem.key, problem);
         if (this.failFast) this.failed = true;

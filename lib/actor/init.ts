@@ -14,6 +14,8 @@ export interface ActorInit {
   input: RingBuffers;
   output: RingBuffers;
   doorbell: SharedArrayBuffer;
+  /** Where the actor records what it is doing, for the engine to read (see activity.ts). */
+  activity: SharedArrayBuffer;
   frameRecords: number;
   failFast: boolean;
   stateBackend: BackendConfig;

@@ -10,7 +10,7 @@ import { run } from './run.js';
 const USAGE = `usage:
   keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
               [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N]
-              [--max-key-groups N] [--on-error skip|fail]
+              [--max-key-groups N] [--on-error skip|fail] [--max-call-ms MS (default 60000, 0: no limit)]
               [--state DIR [--durability batch|sync|none]] [--serve PORT]
   keyflow inspect <state-dir>
   keyflow demo [--events N] [--workers N] [--seed S]
@@ -44,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
           state: { type: 'string' },
           durability: { type: 'string' },
           serve: { type: 'string' },
+          'max-call-ms': { type: 'string' },
         },
       });
       if (positionals.length !== 1) throw new UsageError('run takes exactly one pipeline module');
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.state ? { state: values.state } : {}),
         ...(durability ? { durability: durability as Durability } : {}),
         ...(values.serve !== undefined ? { serve: int('serve', values.serve) } : {}),
+        ...(values['max-call-ms'] !== undefined ? { maxCallMs: int('max-call-ms', values['max-call-ms']) } : {}),
       });
     }
     case 'inspect': {

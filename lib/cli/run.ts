@@ -25,7 +25,12 @@ export interface RunArgs {
   durability?: Durability;
   /** Serve query and Prometheus metrics on this loopback port while the run lasts (0: any free port). */
   serve?: number;
+  /** Fail the run when one user-function call runs this long without progress (0: no limit). */
+  maxCallMs?: number;
 }
+
+/** A `keyflow run` never hangs on a user function that never returns: it fails after this by default. */
+const DEFAULT_MAX_CALL_MS = 60_000;
 
 const SHOWN_ERRORS = 5;
 
@@ -37,6 +42,7 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
+    maxCallMs: args.maxCallMs ?? DEFAULT_MAX_CALL_MS,
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}) } : {}),
   });
   const source = args.input === '-' ? 'stdin' : basename(args.input);

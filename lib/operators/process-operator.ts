@@ -49,7 +49,7 @@ export class ProcessOperator implements Operator, ContextHost {
     const ctx = this.ctx;
     ctx.enter(kg, sk, key, ts, 'event');
     try {
-      this.fn.onEvent(event, ctx);
+      refuseAsync(this.fn.onEvent(event, ctx), 'onEvent');
     } catch (err) {
       ctx.rollback();
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'process', detail: describeThrown(err), key, event }, kg, src, pos);
@@ -166,7 +166,7 @@ export class ProcessOperator implements Operator, ContextHost {
     this.out.touch(t.kg);
     ctx.enter(t.kg, t.sk, t.key, NaN, domain);
     try {
-      onTimer.call(this.fn, time, ctx);
+      refuseAsync(onTimer.call(this.fn, time, ctx), 'onTimer');
     } catch (err) {
       ctx.rollback();
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'onTimer', detail: describeThrown(err), key: t.key }, t.kg, TIMER_SOURCE, time);
@@ -178,6 +178,20 @@ export class ProcessOperator implements Operator, ContextHost {
   private emitAll(kg: number, emitted: readonly unknown[]): void {
     for (const e of emitted) this.out.result(kg, e);
   }
+}
+
+const ignore = () => {};
+
+/**
+ * A process function must be synchronous: state it wrote after an await would escape the undo log (a
+ * failed call is rolled back) and the checkpoint. A call that returned a promise (an async function) is
+ * failed, rolled back and reported; its rejection, now or later, is handled here so it cannot crash the
+ * actor, and the context refuses what it does after the await.
+ */
+function refuseAsync(returned: unknown, name: string): void {
+  if (returned === undefined || typeof (returned as PromiseLike<unknown> | null)?.then !== 'function') return;
+  (returned as PromiseLike<unknown>).then(undefined, ignore);
+  throw new TypeError(`${name}() returned a promise: process functions must be synchronous (no async/await), as state written after an await would escape the rollback of a failed call and the checkpoint`);
 }
 
 function byGroup(service: TimerService<KeyTimer>): Map<number, Array<[number, unknown]>> {

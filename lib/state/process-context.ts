@@ -44,6 +44,8 @@ export class Context implements ProcessContext {
   private readonly undo: Array<() => void> = [];
   private readonly emitted: unknown[] = [];
   private readonly handles = new Map<string, { ttl: StateTtl | undefined; handle: unknown }>();
+  /** Between enter() and commit()/rollback(): changes outside a call (after an await) are refused. */
+  private inCall = false;
   readonly timers: TimerControl;
 
   constructor(private readonly host: ContextHost) {
@@ -64,9 +66,11 @@ export class Context implements ProcessContext {
     this.state = this.host.store.get(kg, sk);
     this.undo.length = 0;
     this.emitted.length = 0;
+    this.inCall = true;
   }
 
   rollback(): void {
+    this.inCall = false;
     for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
     this.undo.length = 0;
     this.emitted.length = 0;
@@ -75,12 +79,19 @@ export class Context implements ProcessContext {
 
   /** Keep the call's changes; returns what it emitted (valid until the next call). */
   commit(): readonly unknown[] {
+    this.inCall = false;
     this.undo.length = 0;
     this.dropIfEmpty();
     return this.emitted;
   }
 
+  /** Only values a result can hold: checked by type alone (nested values are checked when encoded). */
   emit(value: unknown): void {
+    this.assertInCall();
+    const type = typeof value;
+    if (type === 'undefined' || type === 'function' || type === 'symbol' || type === 'bigint') {
+      throw new TypeError(`ctx.emit() got ${type === 'undefined' ? 'undefined' : `a ${type}`}: emit a value JSON can hold (an object, array, string, number, boolean or null)`);
+    }
     this.emitted.push(value);
   }
 
@@ -101,6 +112,7 @@ export class Context implements ProcessContext {
           this.undo.push(() => (had ? vs.set(name, old) : vs.delete(name)));
         },
         clear: () => {
+          this.assertInCall();
           const vs = values();
           if (!vs?.has(name)) return;
           const old = vs.get(name);
@@ -155,6 +167,7 @@ export class Context implements ProcessContext {
           this.undo.push(() => (had ? map.set(k, old) : map.delete(k)));
         },
         delete: (k) => {
+          this.assertInCall();
           const m = current();
           if (!m?.has(k)) return;
           const old = m.get(k);
@@ -250,6 +263,7 @@ export class Context implements ProcessContext {
   }
 
   private clearIn(container: Map<string, unknown> | undefined, name: string): void {
+    this.assertInCall();
     const old = container?.get(name);
     if (container === undefined || old === undefined) return;
     container.delete(name);
@@ -257,6 +271,7 @@ export class Context implements ProcessContext {
   }
 
   private registerTimer(service: TimerService<KeyTimer>, time: number): void {
+    this.assertInCall();
     const id = timerId(this.kg, this.sk);
     if (service.has(time, id)) return;
     service.register(time, id, { kg: this.kg, sk: this.sk, key: this.key });
@@ -264,6 +279,7 @@ export class Context implements ProcessContext {
   }
 
   private deleteTimer(service: TimerService<KeyTimer>, time: number): void {
+    this.assertInCall();
     const id = timerId(this.kg, this.sk);
     if (!service.has(time, id)) return;
     const payload = { kg: this.kg, sk: this.sk, key: this.key };
@@ -271,7 +287,17 @@ export class Context implements ProcessContext {
     this.undo.push(() => service.register(time, id, payload));
   }
 
+  /**
+   * A call's changes are undone if it fails and are in the next checkpoint; a change made once the call
+   * has returned (after an await in an async function) would be neither, and land on whichever key the
+   * context serves by then.
+   */
+  private assertInCall(): void {
+    if (!this.inCall) throw new Error('state changed or emitted after its call returned (after an await?): process functions must be synchronous');
+  }
+
   private writable(): KeyState {
+    this.assertInCall();
     if (this.state === undefined) {
       this.state = { key: this.key, values: new Map(), maps: new Map(), lists: new Map() };
       this.host.store.set(this.kg, this.sk, this.state);
