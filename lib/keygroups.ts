@@ -51,9 +51,12 @@ export function hashString(s: string, seed = 0): number {
   return fmix(h);
 }
 
-/** Small integers hash as one 32-bit block; every other key hashes its canonical string form. */
+/**
+ * Small integers hash as one 32-bit block; every other key hashes its canonical string form. -0 hashes
+ * as 0 (the router makes it 0; state maps hold them as one key).
+ */
 export function hashKey(key: StateKey): number {
-  if (typeof key === 'number' && (key | 0) === key && !Object.is(key, -0)) {
+  if (typeof key === 'number' && (key | 0) === key) {
     return fmix(mixH(0x9747b28c, key) ^ 4);
   }
   return hashString(typeof key === 'string' ? key : `${typeof key}:${String(key)}`);

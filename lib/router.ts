@@ -1,4 +1,4 @@
-import type { FrameSender, Oversize } from './codec/frame-sender.js';
+import type { FrameSender, Unsendable } from './codec/frame-sender.js';
 import { BARRIER, END, EVENT, SOURCE, WATERMARK, type SourceInfo } from './codec/records.js';
 import type { Problem, Stage } from './dead-letter.js';
 import { codes, describeThrown } from './errors.js';
@@ -129,17 +129,21 @@ export class Router {
 
   /** Seal every partly filled frame, so it can be pushed. */
   sealAll(): void {
-    for (const s of this.senders) s.seal(this.oversize);
+    for (const s of this.senders) s.seal(this.unsendable);
   }
 
   private append(actor: number, kind: number, pipe: number, src: number, kg: number, ts: number, wm: number, pos: number, key: unknown, value: unknown): void {
     const sender = this.senders[actor];
     sender.builder.add(kind, pipe, src, kg, ts, wm, pos, key, value);
-    if (sender.builder.full) sender.seal(this.oversize);
+    if (sender.builder.full) sender.seal(this.unsendable);
   }
 
-  private readonly oversize = (o: Oversize): void => {
-    this.report({ code: codes.TOO_LARGE, stage: 'route', detail: `the event takes ${o.bytes} bytes, more than a ring frame can hold`, key: o.key, event: o.value }, o.pipe, o.src, o.pos);
+  /** An event no frame can carry: a dead letter (it is left out; the rest of its frame goes on). */
+  private readonly unsendable = (u: Unsendable): void => {
+    const problem: Problem = u.error === undefined
+      ? { code: codes.TOO_LARGE, stage: 'route', detail: `the event takes ${u.bytes} bytes, more than a ring frame can hold`, key: u.key, event: u.value }
+      : { code: codes.BAD_VALUE, stage: 'route', detail: `the event cannot be encoded for its actor (${u.error}): events must be data (no functions or symbols), neither cyclic nor nested too deeply`, key: u.key, event: u.value };
+    this.report(problem, u.pipe, u.src, u.pos);
   };
 
   private routeOne(r: Route, event: unknown, src: number, pos: number): void {
@@ -164,11 +168,19 @@ export class Router {
       if (key === undefined || key === null || Number.isNaN(key)) {
         return this.fail(r, 'keyBy', codes.MISSING_KEY, `keyBy() returned ${String(key)}: every event needs a key`, v, undefined, src, pos);
       }
+      // One canonical form per key, whatever the key-group count: -0 is the key 0 (a Map holds them as
+      // one); a key that cannot be one is refused here, before it reaches state or a frame.
+      if (typeof key === 'number') {
+        if (key === 0) key = 0;
+        else if (key === Infinity || key === -Infinity) return this.badKey(r, `keyBy() returned ${key}: a number key must be finite`, v, src, pos);
+      } else if (typeof key === 'function' || typeof key === 'symbol') {
+        return this.badKey(r, `keyBy() returned a ${typeof key}: a key must be a string, a number, a boolean, a bigint or JSON data`, v, src, pos);
+      }
       let sk: StateKey;
       try {
         sk = stateKeyOf(key);
       } catch (err) {
-        return this.fail(r, 'keyBy', codes.BAD_VALUE, `the key cannot be serialized: ${describeThrown(err)}`, v, undefined, src, pos);
+        return this.badKey(r, `the key cannot be serialized: ${describeThrown(err)}`, v, src, pos);
       }
       kg = keyGroupOf(sk, this.maxKeyGroups);
     } else {
@@ -197,6 +209,10 @@ export class Router {
       r.watermarks.observe(src, t);
     }
     this.append(this.owner[kg], EVENT, r.index, src, kg, ts, wm, pos, key, v);
+  }
+
+  private badKey(r: Route, detail: string, event: unknown, src: number, pos: number): void {
+    this.fail(r, 'keyBy', codes.BAD_KEY, detail, event, undefined, src, pos);
   }
 
   private fail(r: Route, stage: Stage, code: Problem['code'], detail: string, event: unknown, key: unknown, src: number, pos: number): void {

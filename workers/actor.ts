@@ -13,8 +13,8 @@ import { Actor, type Control } from '../lib/actor/actor.js';
 import { ProcessingClock } from '../lib/actor/processing-clock.js';
 import type { ActorCommand, ActorInit, ActorMessage } from '../lib/actor/init.js';
 import { FrameView } from '../lib/codec/frame.js';
-import { FrameSender, type Oversize } from '../lib/codec/frame-sender.js';
-import { BARRIER_ACK, END, ERROR, type SnapshotAck } from '../lib/codec/records.js';
+import { FrameSender, type Unsendable } from '../lib/codec/frame-sender.js';
+import { BARRIER_ACK, END, ERROR, RESULT, type SnapshotAck } from '../lib/codec/records.js';
 import { encodeSnapshot, readSnapshot, snapshotDir, writeSnapshot } from '../lib/durability/snapshot-file.js';
 import { WalWriter, listSegments, readSegment, walDir } from '../lib/durability/wal.js';
 import { codes, describeThrown } from '../lib/errors.js';
@@ -45,15 +45,21 @@ const YIELD_EVERY_MS = 20;
 /** In 'batch' mode, fsync at least this often while input keeps coming, and whenever it pauses. */
 const GROUP_COMMIT_BYTES = 4 * 1024 * 1024;
 
-/** Seal output records into frames; a result too big for the ring becomes a problem report. */
+/**
+ * Seal output records into frames; one that no frame can carry — too big for the ring, or not encodable
+ * (a cyclic or too deeply nested object, a function) — becomes a problem report instead.
+ */
 function seal(): void {
-  const oversized: Oversize[] = [];
-  out.seal((o) => oversized.push(o));
-  for (const o of oversized) {
-    const problem = { code: codes.TOO_LARGE, stage: 'route', detail: `an output record of ${o.bytes} bytes exceeds the ring's frame limit` };
-    out.builder.add(ERROR, o.pipe, o.src, o.kg, NaN, NaN, o.pos, o.key, problem);
+  const unsendable: Unsendable[] = [];
+  out.seal((u) => unsendable.push(u));
+  for (const u of unsendable) {
+    const what = u.kind === RESULT ? `result #${u.pos} of key-group ${u.kg}` : 'an output record';
+    const problem = u.error === undefined
+      ? { code: codes.TOO_LARGE, stage: 'route', detail: `${what} of ${u.bytes} bytes exceeds the ring's frame limit` }
+      : { code: codes.BAD_VALUE, stage: 'route', detail: `${what} cannot be encoded (${u.error}): emit data (no functions or symbols), neither cyclic nor nested too deeply` };
+    out.builder.add(ERROR, u.pipe, u.src, u.kg, NaN, NaN, u.pos, u.key, problem);
   }
-  if (oversized.length > 0) out.seal(() => {});
+  if (unsendable.length > 0) out.seal(() => {});
 }
 
 class Log {

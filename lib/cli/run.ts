@@ -98,7 +98,7 @@ export async function run(args: RunArgs): Promise<number> {
   try {
     const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
     for await (const batch of ndjsonBatches(input)) {
-      for (const bad of batch.bad) if (bad.line > resumeAfter) engine.reportBadInput({ detail: bad.detail, source, line: bad.line, raw: bad.raw });
+      for (const bad of batch.bad) if (bad.line > resumeAfter) engine.reportBadInput({ ...bad, source });
       const from = resumeAfter === 0 ? 0 : batch.lines.findIndex((line) => line > resumeAfter);
       if (from < 0) continue;
       const events = from === 0 ? batch.events : batch.events.slice(from);

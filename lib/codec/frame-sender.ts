@@ -1,8 +1,13 @@
+import { describeThrown } from '../errors.js';
 import type { RingWriter } from '../ring/writer.js';
 import { FrameBuilder, type EncodedFrame } from './frame.js';
 
-/** A record too large for any frame the ring accepts; the caller reports it (it is not lost silently). */
-export interface Oversize {
+/**
+ * A record no frame can carry, left out of its frame (the caller reports it; it is not lost silently):
+ * too large for the ring (`bytes` set), or its key or value cannot be encoded — a function, a symbol, a
+ * cyclic or too deeply nested object (`error` set).
+ */
+export interface Unsendable {
   kind: number;
   pipe: number;
   src: number;
@@ -10,7 +15,10 @@ export interface Oversize {
   pos: number;
   key: unknown;
   value: unknown;
-  bytes: number;
+  /** Its encoded size, when it is too large. */
+  bytes?: number;
+  /** Why it cannot be encoded, when it cannot. */
+  error?: string;
 }
 
 /**
@@ -33,12 +41,18 @@ export class FrameSender {
     return this.queue.length;
   }
 
-  /** Encode the builder's records into frames queued for the ring (splitting frames that are too big). */
-  seal(oversize: (o: Oversize) => void): void {
+  /**
+   * Encode the builder's records into frames queued for the ring, splitting frames that are too big or
+   * hold a record that cannot be encoded; each such record goes to `unsendable` instead.
+   */
+  seal(unsendable: (u: Unsendable) => void): void {
     const b = this.builder;
     if (b.count === 0) return;
-    this.split(0, b.count, oversize);
-    b.reset();
+    try {
+      this.split(0, b.count, unsendable);
+    } finally {
+      b.reset();
+    }
   }
 
   /** Write as many queued frames as fit now; true when the queue is empty. */
@@ -68,19 +82,29 @@ export class FrameSender {
     }
   }
 
-  private split(from: number, to: number, oversize: (o: Oversize) => void): void {
-    const frame = this.builder.encode(from, to);
-    if (frame.length <= this.writer.maxFrame) {
-      this.queue.push(frame);
+  private split(from: number, to: number, unsendable: (u: Unsendable) => void): void {
+    let frame: EncodedFrame;
+    try {
+      frame = this.builder.encode(from, to);
+    } catch (err) {
+      // Some record cannot be encoded: find it by halves, as for a frame that is too big.
+      if (to - from === 1) unsendable(this.record(from, { error: describeThrown(err) }));
+      else this.halve(from, to, unsendable);
       return;
     }
-    if (to - from === 1) {
-      const b = this.builder;
-      oversize({ kind: b.kind[from], pipe: b.pipe[from], src: b.src[from], kg: b.kg[from], pos: b.pos[from], key: b.keys[from], value: b.values[from], bytes: frame.length });
-      return;
-    }
+    if (frame.length <= this.writer.maxFrame) this.queue.push(frame);
+    else if (to - from === 1) unsendable(this.record(from, { bytes: frame.length }));
+    else this.halve(from, to, unsendable);
+  }
+
+  private halve(from: number, to: number, unsendable: (u: Unsendable) => void): void {
     const mid = (from + to) >>> 1;
-    this.split(from, mid, oversize);
-    this.split(mid, to, oversize);
+    this.split(from, mid, unsendable);
+    this.split(mid, to, unsendable);
+  }
+
+  private record(i: number, why: { bytes: number } | { error: string }): Unsendable {
+    const b = this.builder;
+    return { kind: b.kind[i], pipe: b.pipe[i], src: b.src[i], kg: b.kg[i], pos: b.pos[i], key: b.keys[i], value: b.values[i], ...why };
   }
 }

@@ -8,7 +8,8 @@ import { Decoder, Encoder } from 'cbor-x';
  *   u32 count | u32 cbor bytes | f64 ts[n] | f64 wm[n] | f64 pos[n] | u16 kg[n] | u16 src[n]
  *   | u8 kind[n] | u8 pipe[n] | pad to 8 | cbor [keys[], values[]]
  *
- * Columns are decoded as views into the frame's bytes (which must start 8-byte aligned).
+ * Columns are decoded as views into the frame's bytes (which must start 8-byte aligned); byte values in
+ * keys and values are copied out of them.
  */
 const HEADER = 8;
 
@@ -98,7 +99,12 @@ export class FrameBuilder {
 
 export type EncodedFrame = Uint8Array;
 
-const decoder = new Decoder({ useRecords: true });
+/**
+ * copyBuffers: byte strings and typed arrays are decoded as copies, never as views into the frame. Both
+ * sides read frames into one reused buffer (RingReader), and a byte array an event or a result carries
+ * may be kept (in state, by a results consumer) long after the next frame overwrites that buffer.
+ */
+const decoder = new Decoder({ useRecords: true, copyBuffers: true });
 
 /** A decoded frame: column views into the frame's bytes plus the decoded keys and values. */
 export class FrameView {

@@ -12,7 +12,8 @@ import { writeFileAtomicAsync } from './files.js';
  */
 const MAGIC = 0x4e53464b;
 const encoder = new Encoder({ useRecords: false });
-const decoder = new Decoder({ useRecords: false });
+/** copyBuffers: byte arrays in restored state are its own, not views that keep the whole file alive. */
+const decoder = new Decoder({ useRecords: false, copyBuffers: true });
 
 export interface ActorSnapshot {
   checkpoint: number;

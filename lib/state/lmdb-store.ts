@@ -4,7 +4,8 @@ import type { StateKey } from '../keygroups.js';
 import type { StateCodec, StateStore } from './state-store.js';
 
 const encoder = new Encoder({ useRecords: false });
-const decoder = new Decoder({ useRecords: false });
+/** copyBuffers: byte arrays in state read back are copies, never views into LMDB's memory. */
+const decoder = new Decoder({ useRecords: false, copyBuffers: true });
 
 /**
  * Keyed state in LMDB (lmdb-js), so it can outgrow the heap: the `cacheKeys` most recently used keys

@@ -1,0 +1,86 @@
+import t, { type Test } from 'tap';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { start } from '../lib/index.js';
+import { fixture } from './helpers/collect.js';
+import { keyflow, parseLines } from './helpers/keyflow-cli.js';
+
+const MODULE = fileURLToPath(fixture('bad-input'));
+const DEEP_LINE = 57;
+
+/** An object nested `levels` deep: more than the encoder's stack allows. */
+const deep = (levels: number) => JSON.parse('{"d":'.repeat(levels) + '1' + '}'.repeat(levels));
+
+/** 200 good lines (keys a, b, c; one window) and, at DEEP_LINE, an event nested 2,000 levels deep. */
+function input(): string {
+  const lines: string[] = [];
+  for (let line = 1; line <= 200; line++) {
+    lines.push(line === DEEP_LINE
+      ? `{"k":"a","t":${line % 100},"v":1,"deep":${'{"d":'.repeat(2000)}1${'}'.repeat(2000)}}`
+      : JSON.stringify({ k: 'abc'[line % 3], t: line % 100, v: 1 }));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function checkRun(t: Test, r: Awaited<ReturnType<typeof keyflow>>, dead: any[], source: string): void {
+  t.notOk(r.hung, 'the run finished (it hung, killed after 60 s)');
+  t.equal(r.code, 0, r.stderr);
+  const total = parseLines(r.stdout).reduce((n, x) => n + x.n, 0);
+  t.equal(total, 199, 'every other event is counted');
+  t.match(dead, [{ code: 'ERR_KEYFLOW_BAD_VALUE', stage: 'route', pipeline: 'guarded', source, position: DEEP_LINE, key: 'a' }]);
+  t.equal(dead.length, 1);
+  t.match(r.stderr, new RegExp(`error: route\\(\\) of pipeline 'guarded' at ${source}:${DEEP_LINE} \\(key "a"\\): the event cannot be encoded for its actor \\(RangeError: Maximum call stack size exceeded\\)`));
+}
+
+t.test('keyflow run: an event nested 2,000 levels deep is a dead letter; the rest go through', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-deep-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'deep.ndjson');
+  await writeFile(file, input());
+  for (const stdin of [true, false]) {
+    const errors = join(dir, `errors-${stdin}.ndjson`);
+    const r = stdin
+      ? await keyflow(['run', MODULE, '--input', '-', '--output', '-', '--errors', errors, '--workers', '2'], input())
+      : await keyflow(['run', MODULE, '--input', file, '--output', '-', '--errors', errors, '--workers', '2']);
+    checkRun(t, r, parseLines(await readFile(errors, 'utf8').catch(() => '')), stdin ? 'stdin' : 'deep.ndjson');
+  }
+});
+
+/** Fail the test, rather than wait forever, if `p` does not settle in time. */
+function within<T>(p: Promise<T>, what: string, ms = 60_000): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} hung for ${ms / 1000} s`)), ms)));
+  return Promise.race([p, hung]).finally(() => clearTimeout(timer));
+}
+
+t.test('ingest() of an event that cannot be encoded resolves, and errors() reports it', async (t) => {
+  const engine = await start({ module: fixture('bad-input'), workers: 1 });
+  const errors: any[] = [];
+  const results: any[] = [];
+  engine.errors().on('data', (e) => errors.push(e));
+  engine.results('guarded').on('data', (r) => results.push(r));
+  const bad = { k: 'b', t: 2, v: 1, deep: deep(2000) };
+  await within(engine.ingest([{ k: 'a', t: 1, v: 1 }, bad, { k: 'a', t: 3, v: 1 }]), 'ingest()');
+  await within(engine.ingest([{ k: 'a', t: 4, v: 1 }]), 'the next ingest()');
+  await within(engine.stop(), 'stop()');
+  t.same(results.map((r) => [r.key, r.n]), [['a', 3]]);
+  t.match(errors, [{ code: 'ERR_KEYFLOW_BAD_VALUE', stage: 'route', pipeline: 'guarded', source: 'ingest', position: 1, key: 'b' }]);
+  t.equal(errors[0].event, bad, 'the dead letter holds the event');
+  t.equal(errors.length, 1);
+});
+
+t.test('a process function emitting a cyclic object gets a dead letter; the run goes on', async (t) => {
+  const engine = await start({ module: fixture('emitter'), workers: 2 });
+  const errors: any[] = [];
+  const results: any[] = [];
+  engine.errors().on('data', (e) => errors.push(e));
+  engine.results('emitter').on('data', (r) => results.push(r));
+  await within(engine.ingest([{ k: 'x', i: 0 }, { k: 'y', i: 1 }, { k: 'x', i: 2, cyclic: true }, { k: 'x', i: 3 }, { k: 'y', i: 4 }]), 'ingest()');
+  await within(engine.ingest([{ k: 'x', i: 5 }]), 'the next ingest()');
+  await within(engine.stop(), 'stop()');
+  t.same(results.map((r) => r.i).sort(), [0, 1, 3, 4, 5], 'the other results of the same frame, and later ones, are delivered');
+  t.match(errors, [{ code: 'ERR_KEYFLOW_BAD_VALUE', pipeline: 'emitter', detail: /cannot be encoded \(RangeError: Maximum call stack size exceeded\)/ }]);
+  t.equal(errors.length, 1);
+});
