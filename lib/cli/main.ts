@@ -11,15 +11,23 @@ const USAGE = `usage:
   keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
               [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N]
               [--max-key-groups N] [--on-error skip|fail]
-              [--state DIR [--durability batch|sync|none]] [--serve PORT]
+              [--state DIR [--durability batch|sync|none] [--repair]] [--serve PORT]
   keyflow inspect <state-dir>
   keyflow demo [--events N] [--workers N] [--seed S]
-  keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson`;
+  keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson
+  keyflow help`;
 
 function int(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n)) throw new UsageError(`--${name} takes an integer, got '${value}'`);
+  return n;
+}
+
+/** An integer option that must be at least `min` (rate > 0, counts >= 0). */
+function intAtLeast(name: string, value: string | undefined, min: number): number | undefined {
+  const n = int(name, value);
+  if (n !== undefined && n < min) throw new UsageError(`--${name} takes an integer of at least ${min}, got '${value}'`);
   return n;
 }
 
@@ -44,9 +52,11 @@ async function main(argv: string[]): Promise<number> {
           state: { type: 'string' },
           durability: { type: 'string' },
           serve: { type: 'string' },
+          repair: { type: 'boolean' },
         },
       });
       if (positionals.length !== 1) throw new UsageError('run takes exactly one pipeline module');
+      if (values.repair && !values.state) throw new UsageError('--repair needs --state: it chooses the checkpoint a state directory resumes from');
       if (!values.input || !values.output) throw new UsageError('run needs --input and --output (a file, or - for stdin/stdout)');
       const onError = values['on-error'];
       const durability = values.durability;
@@ -64,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
         ...(onError ? { onError } : {}),
         ...(values.state ? { state: values.state } : {}),
         ...(durability ? { durability: durability as Durability } : {}),
+        ...(values.repair ? { repair: true } : {}),
         ...(values.serve !== undefined ? { serve: int('serve', values.serve) } : {}),
       });
     }
@@ -80,16 +91,21 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'generate': {
       const { values } = parseArgs({ args: rest, options: { events: { type: 'string', short: 'n' }, seed: { type: 'string' }, rate: { type: 'string' }, 'out-of-order': { type: 'string' } } });
-      const events = int('events', values.events);
+      const events = intAtLeast('events', values.events, 0);
       if (events === undefined) throw new UsageError('generate needs --events N');
-      const rate = int('rate', values.rate);
-      const outOfOrderMs = int('out-of-order', values['out-of-order']);
+      const rate = intAtLeast('rate', values.rate, 1);
+      const outOfOrderMs = intAtLeast('out-of-order', values['out-of-order'], 0);
       return generate(events, {
         seed: int('seed', values.seed) ?? 42,
         ...(rate === undefined ? {} : { eventsPerSecond: rate }),
         ...(outOfOrderMs === undefined ? {} : { outOfOrderMs }),
       });
     }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
     default:
       throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
   }

@@ -8,6 +8,7 @@ import type { OnError } from '../options.js';
 import { NdjsonSink } from '../sinks/ndjson.js';
 import { ndjsonBatches } from '../sources/ndjson.js';
 import { Progress } from './progress.js';
+import { RunStop } from './run-stop.js';
 import { formatSummary } from './summary.js';
 
 export interface RunArgs {
@@ -23,6 +24,8 @@ export interface RunArgs {
   /** Durable state: resume after a crash from where the input was, and write the output exactly once. */
   state?: string;
   durability?: Durability;
+  /** With state: if the latest checkpoint's snapshot is corrupt, resume from the one before it. */
+  repair?: boolean;
   /** Serve query and Prometheus metrics on this loopback port while the run lasts (0: any free port). */
   serve?: number;
 }
@@ -37,7 +40,7 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
-    ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}) } : {}),
+    ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
   const source = args.input === '-' ? 'stdin' : basename(args.input);
   // With state, a file output is written exactly once across crashes (results are numbered, and the
@@ -89,9 +92,10 @@ export async function run(args: RunArgs): Promise<number> {
   const progress = new Progress(total, 'bytes');
   const t0 = performance.now();
   let code = 0;
+  const stop = new RunStop(args.output === '-');
   try {
     const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
-    for await (const batch of ndjsonBatches(input)) {
+    for await (const batch of stop.until(ndjsonBatches(input), input)) {
       for (const bad of batch.bad) if (bad.line > resumeAfter) engine.reportBadInput({ detail: bad.detail, source, line: bad.line, raw: bad.raw });
       const from = resumeAfter === 0 ? 0 : batch.lines.findIndex((line) => line > resumeAfter);
       if (from < 0) continue;
@@ -104,7 +108,8 @@ export async function run(args: RunArgs): Promise<number> {
     progress.stop();
     await Promise.all(drains);
     if (shown > SHOWN_ERRORS) process.stderr.write(`… and ${shown - SHOWN_ERRORS} more errors${errorSink ? ` (all in ${args.errors})` : ''}\n`);
-    process.stderr.write(formatSummary(summary) + '\n');
+    if (stop.reason !== 'EPIPE') process.stderr.write(formatSummary(summary) + '\n');
+    code = stop.exitCode ?? 0;
   } catch (err) {
     progress.stop();
     await engine.stop().catch(() => {});
@@ -113,5 +118,6 @@ export async function run(args: RunArgs): Promise<number> {
     code = 1;
   }
   await Promise.all([sink?.close(), lateSink?.close(), errorSink?.close(), serving?.close()]);
+  stop.dispose();
   return code;
 }

@@ -12,9 +12,16 @@ export class NdjsonSink {
     this.out = target === '-' ? process.stdout : createWriteStream(target);
   }
 
-  /** Resolves at once unless the stream's buffer is full, then when it has drained. */
+  /**
+   * Resolves at once unless the stream's buffer is full, then when it has drained. A stream that is gone
+   * (stdout whose reader closed the pipe) takes nothing more.
+   */
   write(record: unknown): Promise<void> | void {
-    if (!this.out.write(JSON.stringify(record) + '\n')) return once(this.out, 'drain').then(() => {});
+    if (this.out.destroyed) return;
+    if (!this.out.write(JSON.stringify(record) + '\n')) {
+      // stdout's failures are its 'error' listeners' to report (see cli/run-stop.ts): here, stop waiting.
+      return once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; });
+    }
   }
 
   async close(): Promise<void> {
