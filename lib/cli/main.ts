@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { KeyflowError } from '../errors.js';
+import { corruptStateHint } from './corrupt-hint.js';
 import { demo } from './demo.js';
 import { generate } from './generate.js';
 import type { Durability } from '../actor/init.js';
@@ -118,7 +119,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`keyflow: ${err.message}\n${USAGE}\n`);
       process.exitCode = 2;
     } else {
-      process.stderr.write(`keyflow: ${err instanceof KeyflowError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(`keyflow: ${err instanceof KeyflowError ? err.message + corruptStateHint(err) : err instanceof Error ? err.stack : String(err)}\n`);
       process.exitCode = 1;
     }
   },
