@@ -82,8 +82,10 @@ async function main(argv: string[]): Promise<number> {
     case 'inspect': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
       if (positionals.length !== 1) throw new UsageError('inspect takes one state directory');
-      process.stdout.write(inspect(positionals[0]));
-      return 0;
+      const { text, corrupt } = inspect(positionals[0]);
+      process.stdout.write(text);
+      for (const problem of corrupt) process.stderr.write(`keyflow: ${problem}\n`);
+      return corrupt.length === 0 ? 0 : 1;
     }
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { events: { type: 'string' }, workers: { type: 'string', short: 'w' }, seed: { type: 'string' } } });
