@@ -62,3 +62,11 @@ t.test('a directory in the way of the next WAL segment (EISDIR) fails the checkp
   await t.rejects(engine.checkpoint(), stateDirError(segment));
   await t.rejects(engine.stop(), stateDirError(segment));
 });
+
+t.test('a directory in the way of a WAL segment to recover from fails start() with ERR_KEYFLOW_STATE_DIR naming it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-eisdir-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'wal', 'w1-actor-0', '00000000.wal'), { recursive: true });
+  await t.rejects(start({ module: COUNTS, workers: 1, stateDir: dir }),
+    stateDirError(/cannot read .*w1-actor-0\/00000000\.wal: EISDIR.*; a directory is in the way: remove it/));
+});

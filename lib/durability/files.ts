@@ -13,14 +13,14 @@ const REMEDY: Record<string, string> = {
 };
 
 /**
- * A file of durable state (WAL segment, snapshot, manifest) that could not be written, as
+ * A file of durable state (WAL segment, snapshot, manifest) that could not be written or read, as
  * ERR_KEYFLOW_STATE_DIR naming the file and what to do. A KeyflowError passes through unchanged.
  */
-export function stateWriteError(path: string, err: unknown): KeyflowError {
+export function stateFileError(doing: 'read' | 'write', path: string, err: unknown): KeyflowError {
   if (err instanceof KeyflowError) return err;
   const { code, message } = err as NodeJS.ErrnoException;
   const remedy = code !== undefined && REMEDY[code] ? `; ${REMEDY[code]}` : '';
-  return new KeyflowError(codes.STATE_DIR, `cannot write ${path}: ${message ?? String(err)}${remedy}`, { path, errno: code });
+  return new KeyflowError(codes.STATE_DIR, `cannot ${doing} ${path}: ${message ?? String(err)}${remedy}`, { path, errno: code });
 }
 
 /** fsync a directory, so a rename or a new file in it survives power loss. */

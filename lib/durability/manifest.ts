@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { stateWriteError, writeFileAtomic } from './files.js';
+import { stateFileError, writeFileAtomic } from './files.js';
 
 /** A completed checkpoint: every actor's snapshot is on disk and the sinks have committed up to it. */
 export interface CheckpointRecord {
@@ -53,6 +53,6 @@ export function writeManifest(stateDir: string, manifest: Manifest): void {
     mkdirSync(stateDir, { recursive: true });
     writeFileAtomic(path, Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
   } catch (err) {
-    throw stateWriteError(path, err);
+    throw stateFileError('write', path, err);
   }
 }

@@ -4,7 +4,7 @@ import { Decoder, Encoder } from 'cbor-x';
 import type { SourceInfo } from '../codec/records.js';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { stateWriteError, writeFileAtomicAsync } from './files.js';
+import { stateFileError, writeFileAtomicAsync } from './files.js';
 
 /**
  * One actor's snapshot at one checkpoint: per key-group state, written atomically.
@@ -65,7 +65,7 @@ export async function writeSnapshot(path: string, bytes: Uint8Array): Promise<vo
     mkdirSync(dirname(path), { recursive: true });
     await writeFileAtomicAsync(path, bytes);
   } catch (err) {
-    throw stateWriteError(path, err);
+    throw stateFileError('write', path, err);
   }
 }
 

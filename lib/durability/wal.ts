@@ -2,7 +2,7 @@ import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readdirSyn
 import { join } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { fsyncDir, stateWriteError } from './files.js';
+import { fsyncDir, stateFileError } from './files.js';
 
 /**
  * An actor's write-ahead log: the frames it received, appended before they are applied, each framed as
@@ -51,7 +51,7 @@ export function listSegments(dir: string): Array<[number, string]> {
     .sort((a, b) => a[0] - b[0]);
 }
 
-/** Failures to write name the segment and carry ERR_KEYFLOW_STATE_DIR (see stateWriteError). */
+/** Failures to write name the segment and carry ERR_KEYFLOW_STATE_DIR (see stateFileError). */
 export class WalWriter {
   private fd: number;
   private path: string;
@@ -67,7 +67,7 @@ export class WalWriter {
       this.fd = openSync(this.path, 'a');
       fsyncDir(dir);
     } catch (err) {
-      throw stateWriteError(this.path, err);
+      throw stateFileError('write', this.path, err);
     }
   }
 
@@ -77,7 +77,7 @@ export class WalWriter {
     try {
       writevSync(this.fd, [this.header, frame]);
     } catch (err) {
-      throw stateWriteError(this.path, err);
+      throw stateFileError('write', this.path, err);
     }
     this.unsynced += HEADER + frame.length;
     this.bytes += HEADER + frame.length;
@@ -88,7 +88,7 @@ export class WalWriter {
     try {
       fdatasyncSync(this.fd);
     } catch (err) {
-      throw stateWriteError(this.path, err);
+      throw stateFileError('write', this.path, err);
     }
     this.unsynced = 0;
   }
@@ -102,7 +102,7 @@ export class WalWriter {
       this.fd = openSync(this.path, 'a');
       fsyncDir(this.dir);
     } catch (err) {
-      throw stateWriteError(this.path, err);
+      throw stateFileError('write', this.path, err);
     }
   }
 
@@ -124,7 +124,12 @@ export interface WalReadResult {
  * file and offset, because applying it, or silently skipping it, would make state wrong.
  */
 export function readSegment(path: string, isLast: boolean): WalReadResult {
-  const data = readFileSync(path);
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (err) {
+    throw stateFileError('read', path, err);
+  }
   const frames: Uint8Array[] = [];
   let at = 0;
   while (at < data.length) {
