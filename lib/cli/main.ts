@@ -36,6 +36,7 @@ class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (rest.includes('--help')) return main(['help']);
   switch (command) {
     case 'run': {
       const { values, positionals } = parseArgs({
