@@ -9,7 +9,7 @@ import { BATCH_SPAN, deadLetter, where, type DeadLetter, type Location, type Pro
 import { CheckpointCoordinator, type CheckpointStats } from './durability/checkpoint-coordinator.js';
 import type { CheckpointRecord } from './durability/manifest.js';
 import type { Recovery } from './durability/state-dir.js';
-import { KeyflowError, codes, configError, type ErrorCode } from './errors.js';
+import { KeyflowError, codes, configError, describeThrown, type ErrorCode } from './errors.js';
 import { actorOf, keyGroupOf, stateKeyOf } from './keygroups.js';
 import type { ResolvedOptions } from './options.js';
 import { OutputPump } from './output-pump.js';
@@ -464,7 +464,12 @@ export class Engine {
           if (!this.deliver({ kind: kind[i], pipe: pipe[i], kg: kg[i], src: src[i], pos: pos[i], value: values[i] })) behind = true;
           break;
         case BARRIER_ACK:
-          this.checkpoints.ack(pos[i], values[i] as SnapshotAck);
+          // Completing a checkpoint writes the manifest and commits the sinks: a failure there ends the run.
+          try {
+            this.checkpoints.ack(pos[i], values[i] as SnapshotAck);
+          } catch (err) {
+            this.fail(err instanceof KeyflowError ? err : new KeyflowError(codes.FAILED, `checkpoint ${pos[i]} could not complete: ${describeThrown(err)}`, err));
+          }
           break;
         case END:
           this.ended++;

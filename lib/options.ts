@@ -13,7 +13,10 @@ export interface StartOptions {
   pipelines?: Array<Pipeline | string>;
   /** A module (path or file URL) whose exported pipelines to run; with `pipelines` names, where to find them. */
   module?: string | URL;
-  /** Actor worker threads. Default: available cores - 1, at least 1. */
+  /**
+   * Actor worker threads. Default: available cores - 1, at least 1. At most maxKeyGroups, and at most
+   * WORKERS_PER_CORE × the available cores (more actors than that only cost memory).
+   */
   workers?: number;
   /** Key-groups: the unit of state ownership (default 128). Fixed for the life of the state. */
   maxKeyGroups?: number;
@@ -72,6 +75,9 @@ export interface ResolvedOptions {
   maxCallMs: number;
 }
 
+/** More actors than this many per core only add rings, threads and heaps, never throughput. */
+export const WORKERS_PER_CORE = 4;
+
 export function defaultWorkers(): number {
   return Math.max(1, availableParallelism() - 1);
 }
@@ -88,6 +94,11 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
   const maxKeyGroups = integerIn('maxKeyGroups', o.maxKeyGroups ?? DEFAULT_MAX_KEY_GROUPS, 1, MAX_KEY_GROUPS_LIMIT);
   const workers = integerIn('workers', o.workers ?? Math.min(defaultWorkers(), maxKeyGroups), 1, 1024);
   if (workers > maxKeyGroups) throw configError(`workers (${workers}) must not exceed maxKeyGroups (${maxKeyGroups}): each actor owns at least one key-group`);
+  const cores = availableParallelism();
+  if (workers > WORKERS_PER_CORE * cores) {
+    throw configError(`workers (${workers}) is more than ${WORKERS_PER_CORE} per available core (${cores} cores): more actor threads than cores `
+      + `only cost memory (each has its own rings and heap); use at most ${WORKERS_PER_CORE * cores}`);
+  }
   const onError = o.onError ?? 'skip';
   if (onError !== 'skip' && onError !== 'fail') throw configError(`onError must be 'skip' or 'fail', got ${String(onError)}`);
   const ringBytes = o.ringBytes ?? DEFAULT_RING_BYTES;

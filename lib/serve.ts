@@ -29,7 +29,7 @@ export interface Serving {
 export async function serve(engine: Engine, options: ServeOptions): Promise<Serving> {
   const registry = metricsRegistry(engine);
   const server = createServer((req, res) => {
-    handle(engine, registry, req, res).catch((err: unknown) => reply(res, 500, { error: String(err) }));
+    handle(engine, registry, req, res).catch((err: unknown) => reply(res, err instanceof BadRequest ? 400 : 500, { error: err instanceof BadRequest ? err.message : String(err) }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -42,14 +42,14 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
 async function handle(engine: Engine, registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (req.method !== 'GET') return reply(res, 405, { error: 'only GET is served' });
-  const [, route, name, ...rest] = url.pathname.split('/').map(decodeURIComponent);
+  const [, route, name, ...rest] = url.pathname.split('/').map((part) => decodeStrictly(part, 'the path'));
   if (route === 'metrics' && name === undefined) {
     res.writeHead(200, { 'content-type': registry.contentType });
     res.end(await registry.metrics());
     return;
   }
   if (route === 'query' && name && rest.length === 0) {
-    const raw = url.searchParams.get('key');
+    const raw = queryParam(url, 'key');
     if (raw === null) return reply(res, 400, { error: 'query needs ?key=' });
     return answer(res, () => engine.query(name, parseKey(raw)));
   }
@@ -65,6 +65,31 @@ async function answer(res: ServerResponse, ask: () => Promise<unknown>): Promise
     const status = err instanceof KeyflowError && (err.code === codes.UNKNOWN_PIPELINE || err.code === codes.CONFIG) ? 404 : 500;
     reply(res, status, { error: err instanceof Error ? err.message : String(err), ...(err instanceof KeyflowError ? { code: err.code } : {}) });
   }
+}
+
+/** A request that cannot be understood as sent (answered 400, with what is wrong). */
+class BadRequest extends Error {}
+
+/** Percent-decoding that refuses a malformed sequence rather than guess (%E0%A4%A is not a character). */
+function decodeStrictly(text: string, where: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new BadRequest(`malformed percent-encoding in ${where}: '${text}' (encode the text as UTF-8, each byte as %XX)`);
+  }
+}
+
+/**
+ * The first value of a query parameter, or null. URLSearchParams turns malformed percent-encoding into
+ * U+FFFD, which would quietly ask for another key: decoded strictly here instead.
+ */
+function queryParam(url: URL, name: string): string | null {
+  for (const pair of url.search.slice(1).split('&')) {
+    const eq = pair.indexOf('=');
+    const [k, v] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    if (decodeStrictly(k.replace(/\+/g, ' '), 'the query') === name) return decodeStrictly(v.replace(/\+/g, ' '), `?${name}=`);
+  }
+  return null;
 }
 
 function parseKey(raw: string): unknown {

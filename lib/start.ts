@@ -80,7 +80,8 @@ function spawnActor(init: ActorInit): Promise<Worker> {
       else {
         void worker.terminate();
         const message = 'message' in m ? m.message : `unexpected message ${m.type}`;
-        reject(new KeyflowError('code' in m && m.code === codes.CORRUPT ? codes.CORRUPT : codes.PIPELINE_MODULE, message));
+        const code = 'code' in m && (m.code === codes.CORRUPT || m.code === codes.STATE_DIR) ? m.code : codes.PIPELINE_MODULE;
+        reject(new KeyflowError(code, message));
       }
     });
   });

@@ -1,7 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../durability/manifest.js';
-import { listSegments } from '../durability/wal.js';
+import { KeyflowError, codes } from '../errors.js';
+import { readManifest, type Manifest } from '../durability/manifest.js';
+import { verifySnapshot } from '../durability/snapshot-file.js';
+import { listSegments, readSegment } from '../durability/wal.js';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -17,11 +19,56 @@ function entries(dir: string): string[] {
   }
 }
 
-/** `keyflow inspect`: what a state directory holds — checkpoints, snapshots, WAL segments, source positions. */
-export function inspect(stateDir: string): string {
+export interface Inspection {
+  /** The report, for stdout. */
+  text: string;
+  /** One line per file that failed its checks (its path, the offset and what is wrong). */
+  corrupt: string[];
+}
+
+/** Run a check; its failure, as the problem it reports. */
+function check(verify: () => void): string | null {
+  try {
+    verify();
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** A state directory is one keyflow has written: fail clearly on a path that is missing or is not one. */
+function checkIsStateDir(stateDir: string): void {
+  const stat = statSync(stateDir, { throwIfNoEntry: false });
+  if (!stat) throw new KeyflowError(codes.STATE_DIR, `state directory ${stateDir} does not exist`);
+  if (!stat.isDirectory()) throw new KeyflowError(codes.STATE_DIR, `${stateDir} is not a directory, so not a keyflow state directory`);
+  if (!['MANIFEST.json', 'snapshots', 'wal'].some((n) => entries(stateDir).includes(n))) {
+    throw new KeyflowError(codes.STATE_DIR, `${stateDir} is not a keyflow state directory (it holds no MANIFEST.json, snapshots/ or wal/)`);
+  }
+}
+
+/**
+ * `keyflow inspect`: what a state directory holds — checkpoints, snapshots, WAL segments, source
+ * positions — and whether it is intact: the manifest's, every snapshot's and every WAL record's CRC.
+ */
+export function inspect(stateDir: string): Inspection {
+  checkIsStateDir(stateDir);
   const out: string[] = [`state directory ${stateDir}`];
-  const manifest = readManifest(stateDir);
-  if (!manifest) {
+  const corrupt: string[] = [];
+  const verdict = (problem: string | null) => {
+    if (problem === null) return 'ok';
+    corrupt.push(problem);
+    return `CORRUPT: ${problem}`;
+  };
+  let manifest: Manifest | null = null;
+  let manifestProblem: string | null = null;
+  try {
+    manifest = readManifest(stateDir);
+  } catch (err) {
+    manifestProblem = err instanceof Error ? err.message : String(err);
+  }
+  if (manifestProblem !== null) {
+    out.push(`MANIFEST.json ${verdict(manifestProblem)}`);
+  } else if (!manifest) {
     out.push('no completed checkpoint (no MANIFEST.json)');
   } else {
     out.push(`key-groups ${manifest.maxKeyGroups}; pipelines ${manifest.pipelines.join(', ')}`, '', 'checkpoints (oldest first):');
@@ -36,20 +83,28 @@ export function inspect(stateDir: string): string {
   out.push('', 'snapshots:');
   for (const id of entries(join(stateDir, 'snapshots'))) {
     for (const f of entries(join(stateDir, 'snapshots', id))) {
-      const size = statSync(join(stateDir, 'snapshots', id, f)).size;
+      const path = join(stateDir, 'snapshots', id, f);
+      const size = statSync(path).size;
       snapshotTotal += size;
-      out.push(`  ${id}/${f}  ${bytes(size)}`);
+      // A .tmp is a write a crash cut short: never renamed into place, never read.
+      const state = /^actor-\d+\.snap$/.test(f) ? verdict(check(() => verifySnapshot(path))) : 'not a snapshot (an unfinished write): ignored';
+      out.push(`  ${id}/${f}  ${bytes(size)}  ${state}`);
     }
   }
   let walTotal = 0;
   out.push('', 'WAL segments:');
   for (const actor of entries(join(stateDir, 'wal'))) {
-    for (const [id, path] of listSegments(join(stateDir, 'wal', actor))) {
+    const segments = listSegments(join(stateDir, 'wal', actor));
+    segments.forEach(([id, path], i) => {
       const size = statSync(path).size;
       walTotal += size;
-      out.push(`  ${actor}/${String(id).padStart(8, '0')}.wal  ${bytes(size)}`);
-    }
+      let torn = 0;
+      const problem = check(() => { torn = readSegment(path, i === segments.length - 1).tornBytes; });
+      const state = problem === null && torn > 0 ? `ok, but a torn last record of ${torn} bytes (cut off at recovery)` : verdict(problem);
+      out.push(`  ${actor}/${String(id).padStart(8, '0')}.wal  ${bytes(size)}  ${state}`);
+    });
   }
   out.push('', `total: snapshots ${bytes(snapshotTotal)}, WAL ${bytes(walTotal)}`);
-  return out.join('\n') + '\n';
+  out.push(corrupt.length === 0 ? 'every CRC checked: intact' : `${corrupt.length} corrupt file(s)`);
+  return { text: out.join('\n') + '\n', corrupt };
 }

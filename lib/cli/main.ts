@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { KeyflowError } from '../errors.js';
+import { corruptStateHint } from './corrupt-hint.js';
 import { demo } from './demo.js';
 import { generate } from './generate.js';
 import type { Durability } from '../actor/init.js';
@@ -11,10 +12,11 @@ const USAGE = `usage:
   keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
               [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N]
               [--max-key-groups N] [--on-error skip|fail] [--max-call-ms MS (default 60000, 0: no limit)]
-              [--state DIR [--durability batch|sync|none]] [--serve PORT]
+              [--state DIR [--durability batch|sync|none] [--repair]] [--serve PORT]
   keyflow inspect <state-dir>
   keyflow demo [--events N] [--workers N] [--seed S]
-  keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson`;
+  keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson
+  keyflow help`;
 
 function int(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -23,10 +25,18 @@ function int(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+/** An integer option that must be at least `min` (rate > 0, counts >= 0). */
+function intAtLeast(name: string, value: string | undefined, min: number): number | undefined {
+  const n = int(name, value);
+  if (n !== undefined && n < min) throw new UsageError(`--${name} takes an integer of at least ${min}, got '${value}'`);
+  return n;
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (rest.includes('--help')) return main(['help']);
   switch (command) {
     case 'run': {
       const { values, positionals } = parseArgs({
@@ -45,9 +55,11 @@ async function main(argv: string[]): Promise<number> {
           durability: { type: 'string' },
           serve: { type: 'string' },
           'max-call-ms': { type: 'string' },
+          repair: { type: 'boolean' },
         },
       });
       if (positionals.length !== 1) throw new UsageError('run takes exactly one pipeline module');
+      if (values.repair && !values.state) throw new UsageError('--repair needs --state: it chooses the checkpoint a state directory resumes from');
       if (!values.input || !values.output) throw new UsageError('run needs --input and --output (a file, or - for stdin/stdout)');
       const onError = values['on-error'];
       const durability = values.durability;
@@ -65,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
         ...(onError ? { onError } : {}),
         ...(values.state ? { state: values.state } : {}),
         ...(durability ? { durability: durability as Durability } : {}),
+        ...(values.repair ? { repair: true } : {}),
         ...(values.serve !== undefined ? { serve: int('serve', values.serve) } : {}),
         ...(values['max-call-ms'] !== undefined ? { maxCallMs: int('max-call-ms', values['max-call-ms']) } : {}),
       });
@@ -72,8 +85,10 @@ async function main(argv: string[]): Promise<number> {
     case 'inspect': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
       if (positionals.length !== 1) throw new UsageError('inspect takes one state directory');
-      process.stdout.write(inspect(positionals[0]));
-      return 0;
+      const { text, corrupt } = inspect(positionals[0]);
+      process.stdout.write(text);
+      for (const problem of corrupt) process.stderr.write(`keyflow: ${problem}\n`);
+      return corrupt.length === 0 ? 0 : 1;
     }
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { events: { type: 'string' }, workers: { type: 'string', short: 'w' }, seed: { type: 'string' } } });
@@ -82,16 +97,21 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'generate': {
       const { values } = parseArgs({ args: rest, options: { events: { type: 'string', short: 'n' }, seed: { type: 'string' }, rate: { type: 'string' }, 'out-of-order': { type: 'string' } } });
-      const events = int('events', values.events);
+      const events = intAtLeast('events', values.events, 0);
       if (events === undefined) throw new UsageError('generate needs --events N');
-      const rate = int('rate', values.rate);
-      const outOfOrderMs = int('out-of-order', values['out-of-order']);
+      const rate = intAtLeast('rate', values.rate, 1);
+      const outOfOrderMs = intAtLeast('out-of-order', values['out-of-order'], 0);
       return generate(events, {
         seed: int('seed', values.seed) ?? 42,
         ...(rate === undefined ? {} : { eventsPerSecond: rate }),
         ...(outOfOrderMs === undefined ? {} : { outOfOrderMs }),
       });
     }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
     default:
       throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
   }
@@ -104,7 +124,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`keyflow: ${err.message}\n${USAGE}\n`);
       process.exitCode = 2;
     } else {
-      process.stderr.write(`keyflow: ${err instanceof KeyflowError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(`keyflow: ${err instanceof KeyflowError ? err.message + corruptStateHint(err) : err instanceof Error ? err.stack : String(err)}\n`);
       process.exitCode = 1;
     }
   },

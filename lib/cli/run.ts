@@ -8,6 +8,7 @@ import type { OnError } from '../options.js';
 import { NdjsonSink } from '../sinks/ndjson.js';
 import { ndjsonBatches } from '../sources/ndjson.js';
 import { Progress } from './progress.js';
+import { RunStop } from './run-stop.js';
 import { formatSummary } from './summary.js';
 
 export interface RunArgs {
@@ -23,6 +24,8 @@ export interface RunArgs {
   /** Durable state: resume after a crash from where the input was, and write the output exactly once. */
   state?: string;
   durability?: Durability;
+  /** With state: if the latest checkpoint's snapshot is corrupt, resume from the one before it. */
+  repair?: boolean;
   /** Serve query and Prometheus metrics on this loopback port while the run lasts (0: any free port). */
   serve?: number;
   /** Fail the run when one user-function call runs this long without progress (0: no limit). */
@@ -43,7 +46,7 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
     maxCallMs: args.maxCallMs ?? DEFAULT_MAX_CALL_MS,
-    ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}) } : {}),
+    ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
   const source = args.input === '-' ? 'stdin' : basename(args.input);
   // With state, a file output is written exactly once across crashes (results are numbered, and the
@@ -95,9 +98,10 @@ export async function run(args: RunArgs): Promise<number> {
   const progress = new Progress(total, 'bytes');
   const t0 = performance.now();
   let code = 0;
+  const stop = new RunStop(args.output === '-');
   try {
     const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
-    for await (const batch of ndjsonBatches(input)) {
+    for await (const batch of stop.until(ndjsonBatches(input), input)) {
       for (const bad of batch.bad) if (bad.line > resumeAfter) engine.reportBadInput({ ...bad, source });
       const from = resumeAfter === 0 ? 0 : batch.lines.findIndex((line) => line > resumeAfter);
       if (from < 0) continue;
@@ -110,7 +114,8 @@ export async function run(args: RunArgs): Promise<number> {
     progress.stop();
     await Promise.all(drains);
     if (shown > SHOWN_ERRORS) process.stderr.write(`… and ${shown - SHOWN_ERRORS} more errors${errorSink ? ` (all in ${args.errors})` : ''}\n`);
-    process.stderr.write(formatSummary(summary) + '\n');
+    if (stop.reason !== 'EPIPE') process.stderr.write(formatSummary(summary) + '\n');
+    code = stop.exitCode ?? 0;
   } catch (err) {
     progress.stop();
     await engine.stop().catch(() => {});
@@ -119,5 +124,6 @@ export async function run(args: RunArgs): Promise<number> {
     code = 1;
   }
   await Promise.all([sink?.close(), lateSink?.close(), errorSink?.close(), serving?.close()]);
+  stop.dispose();
   return code;
 }

@@ -1,6 +1,27 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { KeyflowError, codes } from '../errors.js';
+
+const REMEDY: Record<string, string> = {
+  ENOSPC: 'the disk is full: free space, or use a state directory on another disk',
+  EDQUOT: 'the disk quota is used up: free space, or use a state directory on another disk',
+  EACCES: 'make the state directory writable',
+  EPERM: 'make the state directory writable',
+  EROFS: 'the file system is read-only: use a state directory on a writable one',
+  EISDIR: 'a directory is in the way: remove it',
+};
+
+/**
+ * A file of durable state (WAL segment, snapshot, manifest) that could not be written or read, as
+ * ERR_KEYFLOW_STATE_DIR naming the file and what to do. A KeyflowError passes through unchanged.
+ */
+export function stateFileError(doing: 'read' | 'write', path: string, err: unknown): KeyflowError {
+  if (err instanceof KeyflowError) return err;
+  const { code, message } = err as NodeJS.ErrnoException;
+  const remedy = code !== undefined && REMEDY[code] ? `; ${REMEDY[code]}` : '';
+  return new KeyflowError(codes.STATE_DIR, `cannot ${doing} ${path}: ${message ?? String(err)}${remedy}`, { path, errno: code });
+}
 
 /** fsync a directory, so a rename or a new file in it survives power loss. */
 export function fsyncDir(dir: string): void {

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { writeFileAtomic } from './files.js';
+import { stateFileError, writeFileAtomic } from './files.js';
 
 /** A completed checkpoint: every actor's snapshot is on disk and the sinks have committed up to it. */
 export interface CheckpointRecord {
@@ -47,7 +47,12 @@ export function readManifest(stateDir: string): Manifest | null {
 
 /** The manifest is one line of CRC, then JSON; replaced atomically. */
 export function writeManifest(stateDir: string, manifest: Manifest): void {
-  mkdirSync(stateDir, { recursive: true });
+  const path = join(stateDir, FILE);
   const body = JSON.stringify(manifest, null, 2);
-  writeFileAtomic(join(stateDir, FILE), Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    writeFileAtomic(path, Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
+  } catch (err) {
+    throw stateFileError('write', path, err);
+  }
 }

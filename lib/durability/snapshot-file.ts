@@ -4,7 +4,7 @@ import { Decoder, Encoder } from 'cbor-x';
 import type { SourceInfo } from '../codec/records.js';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { writeFileAtomicAsync } from './files.js';
+import { stateFileError, writeFileAtomicAsync } from './files.js';
 
 /**
  * One actor's snapshot at one checkpoint: per key-group state, written atomically.
@@ -62,8 +62,12 @@ export function encodeSnapshot(snapshot: ActorSnapshot): Buffer {
 
 /** Write a snapshot atomically, off the calling thread's critical path. */
 export async function writeSnapshot(path: string, bytes: Uint8Array): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
-  await writeFileAtomicAsync(path, bytes);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    await writeFileAtomicAsync(path, bytes);
+  } catch (err) {
+    throw stateFileError('write', path, err);
+  }
 }
 
 /** A snapshot file's body, after checking its header and CRC; throws naming the file and offset. */

@@ -2,7 +2,7 @@ import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readdirSyn
 import { join } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { fsyncDir } from './files.js';
+import { fsyncDir, stateFileError } from './files.js';
 
 /**
  * An actor's write-ahead log: the frames it received, appended before they are applied, each framed as
@@ -51,30 +51,45 @@ export function listSegments(dir: string): Array<[number, string]> {
     .sort((a, b) => a[0] - b[0]);
 }
 
+/** Failures to write name the segment and carry ERR_KEYFLOW_STATE_DIR (see stateFileError). */
 export class WalWriter {
   private fd: number;
+  private path: string;
   private readonly header = Buffer.alloc(HEADER);
   /** Bytes appended since the last sync. */
   unsynced = 0;
   bytes = 0;
 
   constructor(private readonly dir: string, checkpoint: number) {
-    mkdirSync(dir, { recursive: true });
-    this.fd = openSync(join(dir, segmentName(checkpoint)), 'a');
-    fsyncDir(dir);
+    this.path = join(dir, segmentName(checkpoint));
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.fd = openSync(this.path, 'a');
+      fsyncDir(dir);
+    } catch (err) {
+      throw stateFileError('write', this.path, err);
+    }
   }
 
   append(frame: Uint8Array): void {
     this.header.writeUInt32LE(frame.length, 0);
     this.header.writeUInt32LE(crc32c(frame), 4);
-    writevSync(this.fd, [this.header, frame]);
+    try {
+      writevSync(this.fd, [this.header, frame]);
+    } catch (err) {
+      throw stateFileError('write', this.path, err);
+    }
     this.unsynced += HEADER + frame.length;
     this.bytes += HEADER + frame.length;
   }
 
   sync(): void {
     if (this.unsynced === 0) return;
-    fdatasyncSync(this.fd);
+    try {
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      throw stateFileError('write', this.path, err);
+    }
     this.unsynced = 0;
   }
 
@@ -82,8 +97,13 @@ export class WalWriter {
   rotate(checkpoint: number): void {
     this.sync();
     closeSync(this.fd);
-    this.fd = openSync(join(this.dir, segmentName(checkpoint)), 'a');
-    fsyncDir(this.dir);
+    this.path = join(this.dir, segmentName(checkpoint));
+    try {
+      this.fd = openSync(this.path, 'a');
+      fsyncDir(this.dir);
+    } catch (err) {
+      throw stateFileError('write', this.path, err);
+    }
   }
 
   close(): void {
@@ -104,7 +124,12 @@ export interface WalReadResult {
  * file and offset, because applying it, or silently skipping it, would make state wrong.
  */
 export function readSegment(path: string, isLast: boolean): WalReadResult {
-  const data = readFileSync(path);
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (err) {
+    throw stateFileError('read', path, err);
+  }
   const frames: Uint8Array[] = [];
   let at = 0;
   while (at < data.length) {

@@ -12,9 +12,16 @@ export class NdjsonSink {
     this.out = target === '-' ? process.stdout : createWriteStream(target);
   }
 
-  /** Resolves at once unless the stream's buffer is full, then when it has drained. */
+  /**
+   * Resolves at once unless the stream's buffer is full, then when it has drained. Stdout once it is gone
+   * (its reader closed the pipe) takes nothing more: its 'error' listeners decide what that means.
+   */
   write(record: unknown): Promise<void> | void {
-    if (!this.out.write(JSON.stringify(record) + '\n')) return once(this.out, 'drain').then(() => {});
+    if (!this.ownsStream && this.out.destroyed) return;
+    if (!this.out.write(JSON.stringify(record) + '\n')) {
+      // stdout's failures are its 'error' listeners' to report (see cli/run-stop.ts): stop waiting, quietly.
+      return once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; });
+    }
   }
 
   async close(): Promise<void> {
