@@ -17,6 +17,8 @@ export const codes = {
   WORKER: 'ERR_KEYFLOW_WORKER',
   CORRUPT: 'ERR_KEYFLOW_CORRUPT_STATE',
   STATE_DIR: 'ERR_KEYFLOW_STATE_DIR',
+  /** An output file cannot be opened or written (a directory, no such directory, disk full…). */
+  OUTPUT: 'ERR_KEYFLOW_OUTPUT',
 } as const;
 
 export type ErrorCode = (typeof codes)[keyof typeof codes];

@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest } from '../durability/manifest.js';
 import { listSegments } from '../durability/wal.js';
+import { snapshotsRoot, walRoot } from '../durability/layout.js';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -34,17 +35,17 @@ export function inspect(stateDir: string): string {
   }
   let snapshotTotal = 0;
   out.push('', 'snapshots:');
-  for (const id of entries(join(stateDir, 'snapshots'))) {
-    for (const f of entries(join(stateDir, 'snapshots', id))) {
-      const size = statSync(join(stateDir, 'snapshots', id, f)).size;
+  for (const id of entries(snapshotsRoot(stateDir))) {
+    for (const f of entries(join(snapshotsRoot(stateDir), id))) {
+      const size = statSync(join(snapshotsRoot(stateDir), id, f)).size;
       snapshotTotal += size;
       out.push(`  ${id}/${f}  ${bytes(size)}`);
     }
   }
   let walTotal = 0;
   out.push('', 'WAL segments:');
-  for (const actor of entries(join(stateDir, 'wal'))) {
-    for (const [id, path] of listSegments(join(stateDir, 'wal', actor))) {
+  for (const actor of entries(walRoot(stateDir))) {
+    for (const [id, path] of listSegments(join(walRoot(stateDir), actor))) {
       const size = statSync(path).size;
       walTotal += size;
       out.push(`  ${actor}/${String(id).padStart(8, '0')}.wal  ${bytes(size)}`);

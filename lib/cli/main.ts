@@ -6,6 +6,7 @@ import { generate } from './generate.js';
 import type { Durability } from '../actor/init.js';
 import { inspect } from './inspect.js';
 import { run } from './run.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `usage:
   keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
@@ -22,8 +23,6 @@ function int(name: string, value: string | undefined): number | undefined {
   if (!Number.isInteger(n)) throw new UsageError(`--${name} takes an integer, got '${value}'`);
   return n;
 }
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -1,26 +1,49 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { KeyflowError, codes } from '../errors.js';
 
-/** Writes records as newline-delimited JSON to a file or stdout, honouring the stream's backpressure. */
+/**
+ * Writes records as newline-delimited JSON to a file or stdout, honouring the stream's backpressure.
+ * A record that cannot be written as JSON throws ERR_KEYFLOW_BAD_VALUE and nothing is written; a failed
+ * write (no such directory, disk full…) makes `failed` reject and every later write throw
+ * ERR_KEYFLOW_OUTPUT, instead of an uncaught stream error.
+ */
 export class NdjsonSink {
   private readonly out: Writable;
   private readonly ownsStream: boolean;
+  private failure: KeyflowError | null = null;
+  /** Rejects with the first write error. */
+  readonly failed: Promise<never>;
 
-  constructor(target: string) {
+  /** `append`: keep what the file holds (else it is truncated). */
+  constructor(readonly target: string, { append = false } = {}) {
     this.ownsStream = target !== '-';
-    this.out = target === '-' ? process.stdout : createWriteStream(target);
+    this.out = target === '-' ? process.stdout : createWriteStream(target, { flags: append ? 'a' : 'w' });
+    this.failed = new Promise<never>((_, reject) => {
+      this.out.once('error', (err) => {
+        this.failure = new KeyflowError(codes.OUTPUT, `cannot write ${target === '-' ? 'stdout' : target}: ${err.message}`, { path: target });
+        reject(this.failure);
+      });
+    });
+    this.failed.catch(() => {});
   }
 
   /** Resolves at once unless the stream's buffer is full, then when it has drained. */
   write(record: unknown): Promise<void> | void {
-    if (!this.out.write(JSON.stringify(record) + '\n')) return once(this.out, 'drain').then(() => {});
+    if (this.failure) throw this.failure;
+    let line: string;
+    try {
+      line = JSON.stringify(record) + '\n';
+    } catch (err) {
+      throw new KeyflowError(codes.BAD_VALUE, (err as Error).message, err);
+    }
+    if (!this.out.write(line)) return Promise.race([once(this.out, 'drain').then(() => {}), this.failed]);
   }
 
   async close(): Promise<void> {
-    if (!this.ownsStream) return;
-    const out = this.out as WriteStream;
-    out.end();
-    await once(out, 'finish');
+    if (!this.ownsStream || this.failure) return;
+    this.out.end();
+    await Promise.race([once(this.out, 'finish'), this.failed]);
   }
 }
