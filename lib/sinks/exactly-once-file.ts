@@ -45,7 +45,12 @@ export class ExactlyOnceFileSink {
       if (commit) checkOwner(path, commit, owner);
       this.fd = openFile(path);
       this.length = commit?.length ?? 0;
-      if (fstatSync(this.fd).size < this.length) {
+      const stat = fstatSync(this.fd);
+      if (!stat.isFile()) {
+        closeSync(this.fd);
+        throw new KeyflowError(codes.OUTPUT, `${path} is not a regular file: an output written exactly once must be one (it is cut back to its last commit on restart)`, { path });
+      }
+      if (stat.size < this.length) {
         closeSync(this.fd);
         throw new KeyflowError(codes.STATE_DIR, `${path} is shorter than ${commitPath(path)} records (${this.length} bytes): it was cut or replaced. `
           + `To start over, remove ${path}, ${commitPath(path)} and the state directory`, { path });
