@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import type { ActorCommand, ActorInit, ActorMessage } from './actor/init.js';
 import type { FrameView } from './codec/frame.js';
@@ -167,8 +166,7 @@ export class Engine {
     this.lock = lock;
     this.resultSinks = pipelines.map(() => undefined);
     this.lateSinks = pipelines.map(() => undefined);
-    // Without a state directory every run starts afresh: its outputs belong to it alone.
-    this.sinkOwner = { stateId: recovery?.id ?? randomUUID(), resuming: Boolean(recovery?.checkpoint) };
+    this.sinkOwner = { stateId: recovery?.id ?? null, resuming: Boolean(recovery?.checkpoint) };
     this.carried = carried;
     this.pipelines = pipelines;
     this.options = options;

@@ -5,9 +5,12 @@ import { writeFileAtomic } from '../durability/files.js';
 import { commitPath, outputLockPath } from '../durability/layout.js';
 import { acquireLock, type Lock } from '../durability/lock.js';
 
-/** Whose results a sink writes: the state directory's id, and whether it resumes from a checkpoint. */
+/**
+ * Whose results a sink writes: the state directory's id (null without one: nothing to resume, so no
+ * commit record is kept), and whether it resumes from a checkpoint.
+ */
 export interface SinkOwner {
-  stateId: string;
+  stateId: string | null;
   resuming: boolean;
 }
 
@@ -89,6 +92,10 @@ export class ExactlyOnceFileSink {
     if (this.broken || this.length === this.committed) return;
     try {
       fsyncSync(this.fd);
+      if (this.owner.stateId === null) {
+        this.committed = this.length;
+        return;
+      }
       const high: Array<[number, number]> = [];
       this.high.forEach((n, kg) => { if (n > 0) high.push([kg, n]); });
       const body = JSON.stringify({ stateId: this.owner.stateId, length: this.length, high });
@@ -148,7 +155,7 @@ function openFile(path: string): number {
  */
 function checkOwner(path: string, commit: CommitRecord, owner: SinkOwner): void {
   if (commit.stateId === owner.stateId || (commit.stateId === undefined && owner.resuming)) return;
-  const whose = commit.stateId === undefined ? 'an earlier state directory' : `another state directory (id ${commit.stateId})`;
+  const whose = commit.stateId === undefined ? 'an earlier state directory' : `${owner.stateId === null ? 'a' : 'another'} state directory (id ${commit.stateId})`;
   throw new KeyflowError(codes.STATE_DIR, `${commitPath(path)} records results of ${whose}, not of this one: `
     + `new results numbered like old ones would be dropped as duplicates. To start over, remove ${path} and ${commitPath(path)} `
     + `(or write to another output); to resume, use the state directory that wrote them`, { path, stateId: commit.stateId });
