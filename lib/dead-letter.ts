@@ -1,10 +1,10 @@
-import type { ErrorCode } from './errors.js';
+import { codes, describeThrown, type ErrorCode } from './errors.js';
 
 /** Positions of exactly-once batches: seq * BATCH_SPAN + index in the batch. */
 export const BATCH_SPAN = 2 ** 21;
 
 /** Where in a pipeline a bad event was caught. */
-export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer';
+export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer' | 'output';
 
 /** What went wrong with one event, before it is placed (see `deadLetter`). */
 export interface Problem {
@@ -55,6 +55,24 @@ export function deadLetter(problem: Problem, pipeline: string | undefined, loc: 
     source: loc.source,
     position: loc.position,
     ...(pipeline === undefined ? {} : { pipeline }),
+  };
+}
+
+/**
+ * A result or late event that cannot be written as JSON (it holds a BigInt, say): skipped by the NDJSON
+ * outputs and reported instead. `position` is its number (per key-group for exactly-once outputs, else
+ * its ordinal among the output's records).
+ */
+export function unwritable(pipeline: string, target: string, position: number, err: unknown): DeadLetter {
+  const detail = `cannot be written as JSON: ${describeThrown(err)}`;
+  return {
+    code: codes.BAD_VALUE,
+    stage: 'output',
+    detail,
+    message: `output of pipeline '${pipeline}' to ${target}: record #${position} ${detail}`,
+    source: target,
+    position,
+    pipeline,
   };
 }
 

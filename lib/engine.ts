@@ -5,8 +5,9 @@ import type { ActorCommand, ActorInit, ActorMessage } from './actor/init.js';
 import type { FrameView } from './codec/frame.js';
 import { FrameSender } from './codec/frame-sender.js';
 import { BARRIER_ACK, END, ERROR, LATE, RESULT, type SnapshotAck } from './codec/records.js';
-import { BATCH_SPAN, deadLetter, where, type DeadLetter, type Location, type Problem } from './dead-letter.js';
+import { BATCH_SPAN, deadLetter, unwritable, where, type DeadLetter, type Location, type Problem } from './dead-letter.js';
 import { CheckpointCoordinator, type CheckpointStats } from './durability/checkpoint-coordinator.js';
+import type { Lock } from './durability/lock.js';
 import type { CheckpointRecord } from './durability/manifest.js';
 import type { Recovery } from './durability/state-dir.js';
 import { KeyflowError, codes, configError, describeThrown, type ErrorCode } from './errors.js';
@@ -21,7 +22,7 @@ import { occupancy } from './ring/layout.js';
 import { RingReader } from './ring/reader.js';
 import { RingWriter } from './ring/writer.js';
 import { Router } from './router.js';
-import { ExactlyOnceFileSink } from './sinks/exactly-once-file.js';
+import { ExactlyOnceFileSink, type SinkOwner } from './sinks/exactly-once-file.js';
 import { SourceRegistry } from './sources/registry.js';
 
 export interface IngestOptions {
@@ -87,6 +88,8 @@ export interface EngineSetup {
   carried: CarriedOutput[];
   /** Removes what the engine's actors leave behind (a temporary LMDB directory), once they have ended. */
   cleanup: () => void;
+  /** The state directory's lock, released when the engine stops (null without a state directory). */
+  lock?: Lock | null;
 }
 
 /** An output record as the main thread receives it (see codec/records.ts). */
@@ -122,7 +125,12 @@ export class Engine {
   private readonly startedAt = performance.now();
   private readonly durable: DurableCounter[];
   private readonly checkpoints: CheckpointCoordinator;
-  private readonly sinks = new Map<string, ExactlyOnceFileSink>();
+  /** Exactly-once files: every one, and per pipeline the one for its results and the one for its late events. */
+  private readonly sinks: ExactlyOnceFileSink[] = [];
+  private readonly resultSinks: Array<ExactlyOnceFileSink | undefined>;
+  private readonly lateSinks: Array<ExactlyOnceFileSink | undefined>;
+  private readonly sinkOwner: SinkOwner;
+  private readonly lock: Lock | null;
   private readonly recovery: Recovery | null;
   private readonly setupStartedAt: number;
   private recovered: Promise<void> | null = null;
@@ -161,8 +169,12 @@ export class Engine {
   private readonly cleanup: () => void;
 
   /** @internal use start() */
-  constructor({ pipelines, options, workers, inputs, outputs, activities, doorbell, recovery, startedAt, carried, cleanup }: EngineSetup) {
+  constructor({ pipelines, options, workers, inputs, outputs, activities, doorbell, recovery, startedAt, carried, cleanup, lock = null }: EngineSetup) {
     this.cleanup = cleanup;
+    this.lock = lock;
+    this.resultSinks = pipelines.map(() => undefined);
+    this.lateSinks = pipelines.map(() => undefined);
+    this.sinkOwner = { stateId: recovery?.id ?? null, resuming: Boolean(recovery?.checkpoint) };
     this.carried = carried;
     this.pipelines = pipelines;
     this.options = options;
@@ -174,7 +186,7 @@ export class Engine {
     this.rings = inputs.map((ring, a) => ({ input: new Int32Array(ring.control), output: new Int32Array(outputs[a].control), capacity: ring.data.byteLength }));
     this.durable = inputs.map((ring) => new DurableCounter(ring));
     const manifest = recovery?.manifest ?? { version: 1 as const, maxKeyGroups: options.maxKeyGroups, pipelines: pipelines.map((p) => p.name), checkpoints: [] };
-    this.checkpoints = new CheckpointCoordinator(options.stateDir, manifest, workers.length, () => { for (const s of this.sinks.values()) s.commit(); });
+    this.checkpoints = new CheckpointCoordinator(options.stateDir, manifest, workers.length, () => { for (const s of this.sinks) s.commit(); });
     if (recovery?.checkpoint) for (const [name, pos] of recovery.checkpoint.sources) this.sources.positions.set(name, pos);
     this.senders = inputs.map((ring) => new FrameSender(new RingWriter(ring), options.frameRecords));
     this.router = new Router([...pipelines], this.senders, options.maxKeyGroups, (p, pipe, src, pos) => this.problem(p, pipe, src, pos),
@@ -297,7 +309,24 @@ export class Engine {
    * ExactlyOnceFileSink). Call before ingesting.
    */
   writeResultsTo(pipeline: string, path: string): void {
-    this.sinks.set(this.pipelineName(pipeline), new ExactlyOnceFileSink(path, this.options.maxKeyGroups));
+    this.addSink(this.resultSinks, pipeline, path);
+  }
+
+  /** Write a pipeline's late events to an NDJSON file exactly once, like writeResultsTo(). Call before ingesting. */
+  writeLateTo(pipeline: string, path: string): void {
+    this.addSink(this.lateSinks, pipeline, path);
+  }
+
+  /**
+   * Fails with ERR_KEYFLOW_STATE_DIR if another process writes the file, or its commit record belongs to
+   * another state directory; with ERR_KEYFLOW_OUTPUT if it cannot be opened.
+   */
+  private addSink(sinks: Array<ExactlyOnceFileSink | undefined>, pipeline: string, path: string): void {
+    const pipe = this.pipelines.findIndex((p) => p.name === this.pipelineName(pipeline));
+    if (sinks[pipe]) throw configError(`pipeline '${pipeline}' already writes that output to ${sinks[pipe].path}`);
+    const sink = new ExactlyOnceFileSink(path, this.options.maxKeyGroups, this.sinkOwner, (err) => this.fail(err));
+    sinks[pipe] = sink;
+    this.sinks.push(sink);
   }
 
   /**
@@ -492,10 +521,11 @@ export class Engine {
     switch (o.kind) {
       case RESULT:
         this.pipelineCounts[o.pipe].results++;
-        this.sinks.get(name)?.write(o.kg, o.pos, o.value);
+        if (this.resultSinks[o.pipe] !== undefined) this.toSink(this.resultSinks[o.pipe]!, o);
         return this.outputs.deliver(`results:${name}`, o.value);
       case LATE:
         this.pipelineCounts[o.pipe].late++;
+        if (this.lateSinks[o.pipe] !== undefined) this.toSink(this.lateSinks[o.pipe]!, o);
         return this.outputs.deliver(`late:${name}`, o.value);
       default:
         this.problem(o.value as Problem, o.pipe, o.src, o.pos);
@@ -503,8 +533,22 @@ export class Engine {
     }
   }
 
+  /** A record its file cannot hold (not JSON-writable) becomes a dead letter; the run goes on. */
+  private toSink(sink: ExactlyOnceFileSink, o: CarriedOutput): void {
+    const err = sink.write(o.kg, o.pos, o.value);
+    if (err !== null) this.report(unwritable(this.pipelines[o.pipe].name, sink.path, o.pos, err), o.pipe);
+  }
+
   private problem(p: Problem, pipe: number, src: number, pos: number): void {
-    const dl = deadLetter(p, pipe < 0 ? undefined : this.pipelines[pipe].name, this.sources.locate(src, pos));
+    this.report(deadLetter(p, pipe < 0 ? undefined : this.pipelines[pipe].name, this.sources.locate(src, pos)), pipe);
+  }
+
+  /**
+   * Count a dead letter and put it on the errors output. With onError 'fail', the first one fails the
+   * engine; others already on their way (later records of the same batch or frame) are dropped.
+   */
+  private report(dl: DeadLetter, pipe: number): void {
+    if (this.failure) return;
     if (pipe >= 0) this.pipelineCounts[pipe].errors++;
     else this.inputErrors++;
     this.outputs.deliver('errors', dl);
@@ -615,9 +659,13 @@ export class Engine {
       await this.pumping;
     }
     if (this.failing) await this.failing;
-    for (const s of this.sinks.values()) s.close();
-    await this.terminateWorkers();
-    this.outputs.endAll();
+    try {
+      for (const s of this.sinks) s.close();
+      await this.terminateWorkers();
+      this.outputs.endAll();
+    } finally {
+      this.lock?.release();
+    }
     this.throwIfFailed();
     const elapsedMs = performance.now() - this.startedAt;
     return { ...this.stats(), elapsedMs, eventsPerSecond: this.eventsIn / (elapsedMs / 1000), checkpoints: this.checkpointStats() };

@@ -20,6 +20,8 @@ export const codes = {
   CALL_TIMEOUT: 'ERR_KEYFLOW_CALL_TIMEOUT',
   CORRUPT: 'ERR_KEYFLOW_CORRUPT_STATE',
   STATE_DIR: 'ERR_KEYFLOW_STATE_DIR',
+  /** An output file cannot be opened or written (a directory, no such directory, disk full…). */
+  OUTPUT: 'ERR_KEYFLOW_OUTPUT',
 } as const;
 
 export type ErrorCode = (typeof codes)[keyof typeof codes];

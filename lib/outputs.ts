@@ -15,6 +15,12 @@ export class OutputStream<T = unknown> extends Readable {
     this.wanted();
   }
 
+  /** A reader that gives up (destroys the stream) must not leave the engine waiting for it to read. */
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.wanted();
+    callback(err);
+  }
+
   override [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return super[Symbol.asyncIterator]() as AsyncIterableIterator<T>;
   }
@@ -41,10 +47,13 @@ export class Outputs {
     return s as OutputStream<T>;
   }
 
-  /** Deliver one record; false means a reader is behind and the caller should `await drained()`. */
+  /**
+   * Deliver one record; false means a reader is behind and the caller should `await drained()`. After
+   * endAll() (the engine failed or stopped) records still in flight are dropped.
+   */
   deliver(name: string, value: unknown): boolean {
     const s = this.streams.get(name);
-    if (s === undefined || s.destroyed) return true;
+    if (s === undefined || s.destroyed || this.ended) return true;
     return s.push(value);
   }
 

@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { createActivity } from './actor/activity.js';
 import type { ActorInit, ActorMessage } from './actor/init.js';
-import { openStateDir, type Recovery } from './durability/state-dir.js';
+import type { Lock } from './durability/lock.js';
+import { lockStateDir, openStateDir, type Recovery } from './durability/state-dir.js';
 import { Engine, type CarriedOutput } from './engine.js';
 import { KeyflowError, codes, configError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
@@ -15,6 +16,7 @@ import { stackModuleUrls } from './module-url.js';
 import { Doorbell } from './ring/doorbell.js';
 import { createRing } from './ring/layout.js';
 import { lmdbDir, type BackendConfig } from './state/backends.js';
+import { lmdbRoot } from './durability/layout.js';
 
 /**
  * start(): validate the configuration, find the pipelines and the module each is imported from, open the
@@ -93,7 +95,7 @@ function spawnActor(init: ActorInit): Promise<Worker> {
  */
 function stateBackend(options: ResolvedOptions): { config: BackendConfig; cleanup: () => void } {
   if (options.stateBackend === 'memory') return { config: { kind: 'memory' }, cleanup: () => {} };
-  const dir = options.stateDir ? join(options.stateDir, 'lmdb') : mkdtempSync(join(tmpdir(), 'keyflow-lmdb-'));
+  const dir = options.stateDir ? lmdbRoot(options.stateDir) : mkdtempSync(join(tmpdir(), 'keyflow-lmdb-'));
   if (options.stateDir) {
     const stale = (() => { try { return readdirSync(dir); } catch { return []; } })();
     for (let actor = options.workers; stale.includes(`actor-${actor}`); actor++) rmSync(lmdbDir(dir, actor), { recursive: true, force: true });
@@ -104,7 +106,7 @@ function stateBackend(options: ResolvedOptions): { config: BackendConfig; cleanu
 
 /** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
 async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null,
-                      startedAt: number, carried: CarriedOutput[] = []): Promise<Engine> {
+                      startedAt: number, carried: CarriedOutput[] = [], lock: Lock | null = null): Promise<Engine> {
   const backend = stateBackend(options);
   const doorbell = new Doorbell();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
@@ -133,7 +135,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     backend.cleanup();
     throw failed.reason;
   }
-  return new Engine({ pipelines, options, workers, inputs, outputs, activities, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup });
+  return new Engine({ pipelines, options, workers, inputs, outputs, activities, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock });
 }
 
 /** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
@@ -147,18 +149,25 @@ export async function start(options: StartOptions): Promise<Engine> {
   const resolved = resolveOptions(options);
   const found = await resolvePipelines(options, callers);
   const names = found.pipelines.map((p) => p.name);
-  const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
-  let recovery = open();
-  const previous = recovery?.checkpoint;
-  let carried: CarriedOutput[] = [];
-  if (previous && previous.workers !== resolved.workers) {
-    // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
-    // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
-    // the replay emitted is carried over and delivered by the new engine.
-    const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, startedAt);
-    const handover = await old.checkpointAndClose();
-    carried = handover.outputs;
-    recovery = { ...open()!, checkpoint: handover.checkpoint };
+  // One engine per state directory: held from here (across a rescaling pre-run) until the engine stops.
+  const lock = resolved.stateDir ? lockStateDir(resolved.stateDir) : null;
+  try {
+    const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
+    let recovery = open();
+    const previous = recovery?.checkpoint;
+    let carried: CarriedOutput[] = [];
+    if (previous && previous.workers !== resolved.workers) {
+      // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
+      // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
+      // the replay emitted is carried over and delivered by the new engine.
+      const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, startedAt);
+      const handover = await old.checkpointAndClose();
+      carried = handover.outputs;
+      recovery = { ...open()!, checkpoint: handover.checkpoint };
+    }
+    return await launch(found, resolved, recovery, startedAt, carried, lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
   }
-  return launch(found, resolved, recovery, startedAt, carried);
 }

@@ -1,28 +1,12 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keyflow, lines, spawnKeyflow } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
 
-const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
 const MODULE = fileURLToPath(fixture('bad-input'));
-
-function keyflow(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
-
-const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
 
 const INPUT = [
   '{"k":"a","t":1,"v":2}',
@@ -121,10 +105,10 @@ t.test('keyflow run --state: killed with SIGKILL and run again, the output file 
   const state = join(dir, 'state');
   const args = ['run', job, '--input', input, '--output', out, '--state', state, '--workers', '2'];
   for (const ms of [700, 1100, 900]) {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
+    const { child, done } = spawnKeyflow(args);
     await new Promise((r) => setTimeout(r, ms));
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
+    await done;
   }
   const last = await keyflow(args);
   t.equal(last.code, 0, last.stderr);

@@ -4,6 +4,7 @@ import { KeyflowError, codes } from '../errors.js';
 import { readManifest, type Manifest } from '../durability/manifest.js';
 import { verifySnapshot } from '../durability/snapshot-file.js';
 import { listSegments, readSegment } from '../durability/wal.js';
+import { snapshotsRoot, walRoot } from '../durability/layout.js';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -81,9 +82,9 @@ export function inspect(stateDir: string): Inspection {
   }
   let snapshotTotal = 0;
   out.push('', 'snapshots:');
-  for (const id of entries(join(stateDir, 'snapshots'))) {
-    for (const f of entries(join(stateDir, 'snapshots', id))) {
-      const path = join(stateDir, 'snapshots', id, f);
+  for (const id of entries(snapshotsRoot(stateDir))) {
+    for (const f of entries(join(snapshotsRoot(stateDir), id))) {
+      const path = join(snapshotsRoot(stateDir), id, f);
       const size = statSync(path).size;
       snapshotTotal += size;
       // A .tmp is a write a crash cut short: never renamed into place, never read.
@@ -93,8 +94,8 @@ export function inspect(stateDir: string): Inspection {
   }
   let walTotal = 0;
   out.push('', 'WAL segments:');
-  for (const actor of entries(join(stateDir, 'wal'))) {
-    const segments = listSegments(join(stateDir, 'wal', actor));
+  for (const actor of entries(walRoot(stateDir))) {
+    const segments = listSegments(join(walRoot(stateDir), actor));
     segments.forEach(([id, path], i) => {
       const size = statSync(path).size;
       walTotal += size;

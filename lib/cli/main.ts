@@ -7,6 +7,7 @@ import { generate } from './generate.js';
 import type { Durability } from '../actor/init.js';
 import { inspect } from './inspect.js';
 import { run } from './run.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `usage:
   keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
@@ -31,8 +32,6 @@ function intAtLeast(name: string, value: string | undefined, min: number): numbe
   if (n !== undefined && n < min) throw new UsageError(`--${name} takes an integer of at least ${min}, got '${value}'`);
   return n;
 }
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

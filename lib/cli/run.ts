@@ -2,13 +2,15 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { serve, type Serving } from '../serve.js';
 import { start } from '../start.js';
-import type { DeadLetter } from '../dead-letter.js';
+import { unwritable, type DeadLetter } from '../dead-letter.js';
 import type { Durability } from '../actor/init.js';
 import type { OnError } from '../options.js';
 import { NdjsonSink } from '../sinks/ndjson.js';
 import { ndjsonBatches } from '../sources/ndjson.js';
+import { KeyflowError, codes } from '../errors.js';
 import { Progress } from './progress.js';
 import { RunStop } from './run-stop.js';
+import { checkRunPaths } from './run-paths.js';
 import { formatSummary } from './summary.js';
 
 export interface RunArgs {
@@ -39,6 +41,7 @@ const SHOWN_ERRORS = 5;
 
 /** `keyflow run`: NDJSON events in, NDJSON results out, a progress bar and a summary on stderr. */
 export async function run(args: RunArgs): Promise<number> {
+  checkRunPaths(args);
   const engine = await start({
     module: args.module,
     ...(args.pipelines?.length ? { pipelines: args.pipelines } : {}),
@@ -49,57 +52,72 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
   const source = args.input === '-' ? 'stdin' : basename(args.input);
-  // With state, a file output is written exactly once across crashes (results are numbered, and the
-  // file is cut back to what was committed); stdout cannot be cut back, so it gets what comes.
-  const exactlyOnce = args.state !== undefined && args.output !== '-';
-  if (exactlyOnce && engine.pipelines.length > 1) {
-    await engine.stop().catch(() => {});
-    throw new Error('with --state and an output file, run one pipeline (pick it with --pipeline)');
-  }
-  if (exactlyOnce) engine.writeResultsTo(engine.pipelines[0].name, args.output);
+  // With state, files of results and late events are written exactly once across crashes (they are
+  // numbered, and each file is cut back to what was committed); stdout cannot be cut back, so it gets
+  // what comes. Dead letters are appended: a rerun keeps those of earlier runs (replayed input may repeat some).
+  const exactly = (path: string | undefined) => args.state !== undefined && path !== undefined && path !== '-';
+  const sinks: NdjsonSink[] = [];
+  const open = (path: string | undefined, append = false) => {
+    if (path === undefined) return null;
+    const sink = new NdjsonSink(path, { append });
+    sinks.push(sink);
+    return sink;
+  };
   let serving: Serving | null = null;
-  if (args.serve !== undefined) {
-    serving = await serve(engine, { port: args.serve }).catch(async (err: unknown) => {
-      await engine.stop().catch(() => {});
-      throw err;
-    });
-    process.stderr.write(`serving ${serving.url}/metrics and ${serving.url}/query/<pipeline>?key=…\n`);
-  }
-  // Lines up to here are in the restored checkpoint; those after it the actors skip if they have them.
-  const resumeAfter = args.state ? engine.resumePosition(source) ?? 0 : 0;
-  if (resumeAfter > 0) process.stderr.write(`resuming ${source} after line ${resumeAfter}\n`);
-  const sink = exactlyOnce ? null : new NdjsonSink(args.output);
-  const lateSink = args.late ? new NdjsonSink(args.late) : null;
-  const errorSink = args.errors ? new NdjsonSink(args.errors) : null;
-  const several = engine.pipelines.length > 1;
-  let shown = 0;
-
+  const progress = new Progress(args.input === '-' ? 0 : statSync(args.input).size, 'bytes');
   const drains: Promise<void>[] = [];
-  for (const p of engine.pipelines) {
-    if (sink) {
-      drains.push((async () => {
-        for await (const r of engine.results(p.name)) await sink.write(several ? { pipeline: p.name, result: r } : r);
-      })());
-    }
-    if (lateSink) {
-      drains.push((async () => {
-        for await (const e of engine.late(p.name)) await lateSink.write(several ? { pipeline: p.name, event: e } : e);
-      })());
-    }
-  }
-  drains.push((async () => {
-    for await (const e of engine.errors() as AsyncIterable<DeadLetter>) {
-      if (shown++ < SHOWN_ERRORS) process.stderr.write(`error: ${e.message}\n`);
-      if (errorSink) await errorSink.write(e);
-    }
-  })());
-
-  const total = args.input === '-' ? 0 : statSync(args.input).size;
-  const progress = new Progress(total, 'bytes');
-  const t0 = performance.now();
+  let shown = 0;
+  let unwritten = 0;
   let code = 0;
   const stop = new RunStop(args.output === '-');
   try {
+    if ((exactly(args.output) || exactly(args.late)) && engine.pipelines.length > 1) {
+      throw new KeyflowError(codes.CONFIG, 'with --state and an output or late file, run one pipeline (pick it with --pipeline)');
+    }
+    if (exactly(args.output)) engine.writeResultsTo(engine.pipelines[0].name, args.output);
+    if (exactly(args.late)) engine.writeLateTo(engine.pipelines[0].name, args.late!);
+    if (args.serve !== undefined) {
+      serving = await serve(engine, { port: args.serve });
+      process.stderr.write(`serving ${serving.url}/metrics and ${serving.url}/query/<pipeline>?key=…\n`);
+    }
+    // Lines up to here are in the restored checkpoint; those after it the actors skip if they have them.
+    const resumeAfter = args.state ? engine.resumePosition(source) ?? 0 : 0;
+    if (resumeAfter > 0) process.stderr.write(`resuming ${source} after line ${resumeAfter}\n`);
+    const sink = exactly(args.output) ? null : open(args.output);
+    const lateSink = exactly(args.late) ? null : open(args.late);
+    const errorSink = open(args.errors, args.state !== undefined);
+    const several = engine.pipelines.length > 1;
+
+    const reportError = async (e: DeadLetter) => {
+      if (shown++ < SHOWN_ERRORS) process.stderr.write(`error: ${e.message}\n`);
+      if (errorSink) await errorSink.write(e);
+    };
+    /** Copy one output of the engine to a file; a record that is not JSON-writable becomes a dead letter. */
+    const drain = async (pipeline: string, stream: AsyncIterable<unknown>, to: NdjsonSink, wrap: (r: unknown) => unknown) => {
+      let n = 0;
+      for await (const r of stream) {
+        n++;
+        try {
+          await to.write(several ? wrap(r) : r);
+        } catch (err) {
+          if (!(err instanceof KeyflowError && err.code === codes.BAD_VALUE)) throw err;
+          unwritten++;
+          await reportError(unwritable(pipeline, to.target === '-' ? 'stdout' : to.target, n, err.details));
+        }
+      }
+    };
+    for (const p of engine.pipelines) {
+      if (sink) drains.push(drain(p.name, engine.results(p.name), sink, (result) => ({ pipeline: p.name, result })));
+      if (lateSink) drains.push(drain(p.name, engine.late(p.name), lateSink, (event) => ({ pipeline: p.name, event })));
+    }
+    drains.push((async () => {
+      for await (const e of engine.errors() as AsyncIterable<DeadLetter>) await reportError(e);
+    })());
+    // A file that cannot be written ends the run at once (its reader has stopped, so waiting would hang).
+    const broken = Promise.race([...drains, ...sinks.map((s) => s.failed)].map((d) => d.then(() => new Promise<never>(() => {}))));
+    broken.catch(() => {});
+
+    const t0 = performance.now();
     const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
     for await (const batch of stop.until(ndjsonBatches(input), input)) {
       for (const bad of batch.bad) if (bad.line > resumeAfter) engine.reportBadInput({ ...bad, source });
@@ -107,23 +125,25 @@ export async function run(args: RunArgs): Promise<number> {
       if (from < 0) continue;
       const events = from === 0 ? batch.events : batch.events.slice(from);
       const lines = from === 0 ? batch.lines : batch.lines.slice(from);
-      await engine.ingest(events, args.state ? { sourceId: source, lines } : { source, lines });
+      await Promise.race([engine.ingest(events, args.state ? { sourceId: source, lines } : { source, lines }), broken]);
       progress.update(batch.bytes, engine.stats().events / ((performance.now() - t0) / 1000));
     }
-    const summary = await engine.stop();
+    const summary = await Promise.race([engine.stop(), broken]);
     progress.stop();
     await Promise.all(drains);
+    await Promise.all(sinks.map((s) => s.close()));
     if (shown > SHOWN_ERRORS) process.stderr.write(`… and ${shown - SHOWN_ERRORS} more errors${errorSink ? ` (all in ${args.errors})` : ''}\n`);
-    if (stop.reason !== 'EPIPE') process.stderr.write(formatSummary(summary) + '\n');
+    if (stop.reason !== 'EPIPE') process.stderr.write(formatSummary({ ...summary, errors: summary.errors + unwritten }) + '\n');
     code = stop.exitCode ?? 0;
   } catch (err) {
     progress.stop();
     await engine.stop().catch(() => {});
     await Promise.all(drains).catch(() => {});
+    await Promise.all(sinks.map((s) => s.close().catch(() => {})));
     process.stderr.write(`keyflow: ${err instanceof Error ? err.message : String(err)}\n`);
     code = 1;
   }
-  await Promise.all([sink?.close(), lateSink?.close(), errorSink?.close(), serving?.close()]);
+  await serving?.close();
   stop.dispose();
   return code;
 }

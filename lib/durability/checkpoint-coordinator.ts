@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { SnapshotAck } from '../codec/records.js';
 import { writeManifest, type CheckpointRecord, type Manifest } from './manifest.js';
 import { truncateBefore } from './wal.js';
+import { snapshotsRoot, walRoot } from './layout.js';
 
 /** How many completed checkpoints are kept: the latest, and the one before it for repair. */
 const KEEP = 2;
@@ -78,9 +79,9 @@ export class CheckpointCoordinator {
   /** Delete WAL segments and snapshots older than the oldest checkpoint kept, for every actor there ever was. */
   private prune(oldestKept: number): void {
     const dir = this.stateDir!;
-    for (const name of list(join(dir, 'wal'))) truncateBefore(join(dir, 'wal', name), oldestKept);
-    for (const name of list(join(dir, 'snapshots'))) {
-      if (/^\d+$/.test(name) && Number(name) < oldestKept) rmSync(join(dir, 'snapshots', name), { recursive: true, force: true });
+    for (const name of list(walRoot(dir))) truncateBefore(join(walRoot(dir), name), oldestKept);
+    for (const name of list(snapshotsRoot(dir))) {
+      if (/^\d+$/.test(name) && Number(name) < oldestKept) rmSync(join(snapshotsRoot(dir), name), { recursive: true, force: true });
     }
   }
 }

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { stateFileError, writeFileAtomic } from './files.js';
+import { manifestPath } from './layout.js';
 
 /** A completed checkpoint: every actor's snapshot is on disk and the sinks have committed up to it. */
 export interface CheckpointRecord {
@@ -27,12 +27,10 @@ export interface Manifest {
   checkpoints: CheckpointRecord[];
 }
 
-const FILE = 'MANIFEST.json';
-
 export function readManifest(stateDir: string): Manifest | null {
   let text: string;
   try {
-    text = readFileSync(join(stateDir, FILE), 'utf8');
+    text = readFileSync(manifestPath(stateDir), 'utf8');
   } catch {
     return null;
   }
@@ -40,14 +38,14 @@ export function readManifest(stateDir: string): Manifest | null {
   const crc = Number(text.slice(0, nl));
   const body = text.slice(nl + 1);
   if (nl < 0 || crc !== crc32c(Buffer.from(body))) {
-    throw new KeyflowError(codes.CORRUPT, `${join(stateDir, FILE)} is corrupt (CRC mismatch); refusing to start`, { path: join(stateDir, FILE), offset: 0 });
+    throw new KeyflowError(codes.CORRUPT, `${manifestPath(stateDir)} is corrupt (CRC mismatch); refusing to start`, { path: manifestPath(stateDir), offset: 0 });
   }
   return JSON.parse(body) as Manifest;
 }
 
 /** The manifest is one line of CRC, then JSON; replaced atomically. */
 export function writeManifest(stateDir: string, manifest: Manifest): void {
-  const path = join(stateDir, FILE);
+  const path = manifestPath(stateDir);
   const body = JSON.stringify(manifest, null, 2);
   try {
     mkdirSync(stateDir, { recursive: true });

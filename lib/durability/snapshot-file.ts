@@ -5,6 +5,7 @@ import type { SourceInfo } from '../codec/records.js';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { stateFileError, writeFileAtomicAsync } from './files.js';
+import { snapshotsRoot } from './layout.js';
 
 /**
  * One actor's snapshot at one checkpoint: per key-group state, written atomically.
@@ -39,7 +40,7 @@ export interface GroupSnapshot {
 }
 
 export function snapshotDir(stateDir: string, checkpoint: number): string {
-  return join(stateDir, 'snapshots', String(checkpoint).padStart(8, '0'));
+  return join(snapshotsRoot(stateDir), String(checkpoint).padStart(8, '0'));
 }
 
 export function encodeGroup(group: GroupSnapshot): Uint8Array {

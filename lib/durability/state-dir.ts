@@ -1,9 +1,13 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyflowError, codes, configError } from '../errors.js';
+import { writeFileAtomic } from './files.js';
+import { acquireLock, type Lock } from './lock.js';
 import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
 import { snapshotDir, verifySnapshot } from './snapshot-file.js';
 import { listSegments } from './wal.js';
+import { idPath, lockPath, snapshotsRoot, walRoot, writeProbePath } from './layout.js';
 
 export interface Recovery {
   manifest: Manifest | null;
@@ -11,13 +15,39 @@ export interface Recovery {
   checkpoint: CheckpointRecord | null;
   /** The next checkpoint id: above every checkpoint and WAL segment on disk, so none is reused. */
   nextCheckpoint: number;
+  /** The directory's identity (see stateDirId). */
+  id: string;
+}
+
+/**
+ * Make this process the state directory's only owner until the lock is released (see lock.ts): a second
+ * engine on it, in this process or another, fails at once with ERR_KEYFLOW_STATE_DIR.
+ */
+export function lockStateDir(stateDir: string): Lock {
+  checkWritable(stateDir);
+  return acquireLock(lockPath(stateDir), `state directory ${stateDir}`);
+}
+
+/**
+ * A random id made once per state directory. Outputs written exactly once record it, so an output left
+ * by another (say, deleted) state directory is recognised instead of being mistaken for this one's.
+ */
+function stateDirId(stateDir: string): string {
+  try {
+    return readFileSync(idPath(stateDir), 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new KeyflowError(codes.STATE_DIR, `cannot read ${idPath(stateDir)}: ${(err as Error).message}`);
+  }
+  const id = randomUUID();
+  writeFileAtomic(idPath(stateDir), Buffer.from(`${id}\n`));
+  return id;
 }
 
 /** Is the directory there and writable? Fail now, with a clear error, rather than at the first WAL write. */
 function checkWritable(stateDir: string): void {
   try {
     mkdirSync(stateDir, { recursive: true });
-    const probe = join(stateDir, '.keyflow-write-probe');
+    const probe = writeProbePath(stateDir);
     const fd = openSync(probe, 'w');
     writeSync(fd, 'ok');
     fsyncSync(fd);
@@ -68,18 +98,18 @@ export function openStateDir(stateDir: string, maxKeyGroups: number, pipelines: 
       checkpoint = previous;
     }
   }
-  const taken = [...(manifest?.checkpoints.map((c) => c.id) ?? []), ...numberedEntries(join(stateDir, 'snapshots')), ...allSegmentIds(stateDir)];
-  return { manifest, checkpoint, nextCheckpoint: Math.max(0, ...taken) + 1 };
+  const taken = [...(manifest?.checkpoints.map((c) => c.id) ?? []), ...numberedEntries(snapshotsRoot(stateDir)), ...allSegmentIds(stateDir)];
+  return { manifest, checkpoint, nextCheckpoint: Math.max(0, ...taken) + 1, id: stateDirId(stateDir) };
 }
 
 function allSegmentIds(stateDir: string): number[] {
   const ids: number[] = [];
   let actors: string[] = [];
   try {
-    actors = readdirSync(join(stateDir, 'wal'));
+    actors = readdirSync(walRoot(stateDir));
   } catch {
     return ids;
   }
-  for (const a of actors) for (const [id] of listSegments(join(stateDir, 'wal', a))) ids.push(id);
+  for (const a of actors) for (const [id] of listSegments(join(walRoot(stateDir), a))) ids.push(id);
   return ids;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { fsyncDir, stateFileError } from './files.js';
+import { walRoot } from './layout.js';
 
 /**
  * An actor's write-ahead log: the frames it received, appended before they are applied, each framed as
@@ -18,13 +19,13 @@ export const segmentName = (checkpoint: number) => `${String(checkpoint).padStar
  * to a log that a repeated recovery under the old layout would read back.
  */
 export function walDir(stateDir: string, workers: number, actor: number): string {
-  return join(stateDir, 'wal', `w${workers}-actor-${actor}`);
+  return join(walRoot(stateDir), `w${workers}-actor-${actor}`);
 }
 
 /** Bytes of WAL on disk, every actor's segments together (a segment deleted meanwhile counts 0). */
 export function walBytes(stateDir: string): number {
   let bytes = 0;
-  const root = join(stateDir, 'wal');
+  const root = walRoot(stateDir);
   const list = (dir: string) => { try { return readdirSync(dir); } catch { return []; } };
   for (const actor of list(root)) {
     for (const file of list(join(root, actor))) bytes += statSync(join(root, actor, file), { throwIfNoEntry: false })?.size ?? 0;

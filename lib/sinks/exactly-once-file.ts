@@ -1,7 +1,18 @@
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from '../durability/crc32c.js';
 import { writeFileAtomic } from '../durability/files.js';
+import { commitPath, outputLockPath } from '../durability/layout.js';
+import { acquireLock, type Lock } from '../durability/lock.js';
+
+/**
+ * Whose results a sink writes: the state directory's id (null without one: nothing to resume, so no
+ * commit record is kept), and whether it resumes from a checkpoint.
+ */
+export interface SinkOwner {
+  stateId: string | null;
+  resuming: boolean;
+}
 
 /**
  * An NDJSON file that holds every result exactly once across crashes and restarts.
@@ -12,44 +23,88 @@ import { writeFileAtomic } from '../durability/files.js';
  * numbers in `<file>.commit` (atomically); on open, whatever lies past the committed length (written but
  * not committed when the process died, or results of the end of input) is cut off, and is written again
  * by the replay.
+ *
+ * The commit record names the state directory whose numbers it holds: an output left by another state
+ * directory (one deleted to start over, say) is refused rather than silently skipping the new results.
+ * One process at a time writes the file (`<file>.lock`).
  */
 export class ExactlyOnceFileSink {
   private readonly fd: number;
+  private readonly lock: Lock;
   private readonly high: Float64Array;
   private committed = 0;
   private length: number;
   private pending: string[] = [];
   private pendingBytes = 0;
+  private broken = false;
+  private closed = false;
 
-  constructor(readonly path: string, maxKeyGroups: number) {
+  /** `onError` hears of a failed write (the sink then writes nothing more). */
+  constructor(readonly path: string, maxKeyGroups: number, private readonly owner: SinkOwner,
+              private readonly onError: (err: KeyflowError) => void) {
     this.high = new Float64Array(maxKeyGroups);
-    const commit = readCommit(`${path}.commit`);
-    this.fd = openSync(path, 'a+');
-    this.length = commit?.length ?? 0;
-    if (commit) commit.high.forEach(([kg, n]) => (this.high[kg] = n));
-    ftruncateSync(this.fd, this.length);
-    this.committed = this.length;
+    this.lock = acquireLock(outputLockPath(path), `output ${path}`);
+    try {
+      const commit = readCommit(commitPath(path));
+      if (commit) checkOwner(path, commit, owner);
+      this.fd = openFile(path);
+      this.length = commit?.length ?? 0;
+      const stat = fstatSync(this.fd);
+      if (!stat.isFile()) {
+        closeSync(this.fd);
+        throw new KeyflowError(codes.OUTPUT, `${path} is not a regular file: an output written exactly once must be one (it is cut back to its last commit on restart)`, { path });
+      }
+      if (stat.size < this.length) {
+        closeSync(this.fd);
+        throw new KeyflowError(codes.STATE_DIR, `${path} is shorter than ${commitPath(path)} records (${this.length} bytes): it was cut or replaced. `
+          + `To start over, remove ${path}, ${commitPath(path)} and the state directory`, { path });
+      }
+      if (commit) commit.high.forEach(([kg, n]) => (this.high[kg] = n));
+      ftruncateSync(this.fd, this.length);
+      this.committed = this.length;
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
   }
 
-  write(kg: number, n: number, value: unknown): void {
-    if (n <= this.high[kg]) return;
+  /**
+   * Write result `n` of key-group `kg` unless it is already in the file. A value that cannot be written as
+   * JSON is skipped and its error returned (its number still counts as written: a replay skips it too).
+   */
+  write(kg: number, n: number, value: unknown): Error | null {
+    if (n <= this.high[kg] || this.broken) return null;
     this.high[kg] = n;
-    const line = JSON.stringify(value) + '\n';
+    let line: string;
+    try {
+      line = JSON.stringify(value) + '\n';
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (this.pendingBytes >= 1 << 16) this.flush();
+    return null;
   }
 
   /** Make everything written so far durable, then record it as committed. */
   commit(): void {
     this.flush();
-    if (this.length === this.committed) return;
-    fsyncSync(this.fd);
-    const high: Array<[number, number]> = [];
-    this.high.forEach((n, kg) => { if (n > 0) high.push([kg, n]); });
-    const body = JSON.stringify({ length: this.length, high });
-    writeFileAtomic(`${this.path}.commit`, Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
-    this.committed = this.length;
+    if (this.broken || this.length === this.committed) return;
+    try {
+      fsyncSync(this.fd);
+      if (this.owner.stateId === null) {
+        this.committed = this.length;
+        return;
+      }
+      const high: Array<[number, number]> = [];
+      this.high.forEach((n, kg) => { if (n > 0) high.push([kg, n]); });
+      const body = JSON.stringify({ stateId: this.owner.stateId, length: this.length, high });
+      writeFileAtomic(commitPath(this.path), Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
+      this.committed = this.length;
+    } catch (err) {
+      this.failed(err);
+    }
   }
 
   /**
@@ -58,22 +113,68 @@ export class ExactlyOnceFileSink {
    * from that checkpoint, cuts these results off and fires those windows again, updated by new input.
    */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.flush();
-    if (this.length !== this.committed) fsyncSync(this.fd);
+    if (!this.broken && this.length !== this.committed) {
+      try {
+        fsyncSync(this.fd);
+      } catch (err) {
+        this.failed(err);
+      }
+    }
     closeSync(this.fd);
+    this.lock.release();
   }
 
   private flush(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.broken) return;
     const data = Buffer.from(this.pending.join(''));
-    for (let at = 0; at < data.length;) at += writeSync(this.fd, data, at, data.length - at, null);
-    this.length += data.length;
     this.pending = [];
     this.pendingBytes = 0;
+    try {
+      for (let at = 0; at < data.length;) at += writeSync(this.fd, data, at, data.length - at, null);
+      this.length += data.length;
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  private failed(err: unknown): void {
+    this.broken = true;
+    this.onError(new KeyflowError(codes.OUTPUT, `cannot write ${this.path}: ${(err as Error).message}`, { path: this.path }));
   }
 }
 
-function readCommit(path: string): { length: number; high: Array<[number, number]> } | null {
+interface CommitRecord {
+  /** Absent in records written before state directories had an id. */
+  stateId?: string;
+  length: number;
+  high: Array<[number, number]>;
+}
+
+function openFile(path: string): number {
+  try {
+    return openSync(path, 'a+');
+  } catch (err) {
+    throw new KeyflowError(codes.OUTPUT, `cannot open ${path} for writing: ${(err as Error).message}`, { path });
+  }
+}
+
+/**
+ * A commit record belongs to the state directory that wrote it. One from before ids (no stateId) is
+ * trusted only by a state directory that resumes from a checkpoint (the upgrade case); for a fresh one it
+ * must be stale, like a record of another directory.
+ */
+function checkOwner(path: string, commit: CommitRecord, owner: SinkOwner): void {
+  if (commit.stateId === owner.stateId || (commit.stateId === undefined && owner.resuming)) return;
+  const whose = commit.stateId === undefined ? 'an earlier state directory' : `${owner.stateId === null ? 'a' : 'another'} state directory (id ${commit.stateId})`;
+  throw new KeyflowError(codes.STATE_DIR, `${commitPath(path)} records results of ${whose}, not of this one: `
+    + `new results numbered like old ones would be dropped as duplicates. To start over, remove ${path} and ${commitPath(path)} `
+    + `(or write to another output); to resume, use the state directory that wrote them`, { path, stateId: commit.stateId });
+}
+
+function readCommit(path: string): CommitRecord | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

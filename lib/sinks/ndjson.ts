@@ -1,15 +1,33 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { KeyflowError, codes } from '../errors.js';
 
-/** Writes records as newline-delimited JSON to a file or stdout, honouring the stream's backpressure. */
+/**
+ * Writes records as newline-delimited JSON to a file or stdout, honouring the stream's backpressure.
+ * A record that cannot be written as JSON throws ERR_KEYFLOW_BAD_VALUE and nothing is written; a failed
+ * write (no such directory, disk full…) makes `failed` reject and every later write throw
+ * ERR_KEYFLOW_OUTPUT, instead of an uncaught stream error.
+ */
 export class NdjsonSink {
   private readonly out: Writable;
   private readonly ownsStream: boolean;
+  private failure: KeyflowError | null = null;
+  /** Rejects with the first write error. */
+  readonly failed: Promise<never>;
 
-  constructor(target: string) {
+  /** `append`: keep what the file holds (else it is truncated). */
+  constructor(readonly target: string, { append = false } = {}) {
     this.ownsStream = target !== '-';
-    this.out = target === '-' ? process.stdout : createWriteStream(target);
+    this.out = target === '-' ? process.stdout : createWriteStream(target, { flags: append ? 'a' : 'w' });
+    this.failed = new Promise<never>((_, reject) => {
+      if (!this.ownsStream) return; // stdout's failures are the CLI's to handle (a closed pipe ends a run quietly)
+      this.out.once('error', (err) => {
+        this.failure = new KeyflowError(codes.OUTPUT, `cannot write ${target}: ${err.message}`, { path: target });
+        reject(this.failure);
+      });
+    });
+    this.failed.catch(() => {});
   }
 
   /**
@@ -17,17 +35,23 @@ export class NdjsonSink {
    * (its reader closed the pipe) takes nothing more: its 'error' listeners decide what that means.
    */
   write(record: unknown): Promise<void> | void {
+    if (this.failure) throw this.failure;
     if (!this.ownsStream && this.out.destroyed) return;
-    if (!this.out.write(JSON.stringify(record) + '\n')) {
+    let line: string;
+    try {
+      line = JSON.stringify(record) + '\n';
+    } catch (err) {
+      throw new KeyflowError(codes.BAD_VALUE, (err as Error).message, err);
+    }
+    if (!this.out.write(line)) {
       // stdout's failures are its 'error' listeners' to report (see cli/run-stop.ts): stop waiting, quietly.
-      return once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; });
+      return Promise.race([once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; }), this.failed]);
     }
   }
 
   async close(): Promise<void> {
-    if (!this.ownsStream) return;
-    const out = this.out as WriteStream;
-    out.end();
-    await once(out, 'finish');
+    if (!this.ownsStream || this.failure) return;
+    this.out.end();
+    await Promise.race([once(this.out, 'finish'), this.failed]);
   }
 }

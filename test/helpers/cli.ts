@@ -1,27 +1,37 @@
 /** Running the real CLI as a child process, and waiting on what it reports, for the CLI tests. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
 
 export interface Ran { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-/** Run `keyflow …args` to its end, with `stdin` as its input; killed (SIGKILL) if it runs past `ms`. */
-export function keyflow(args: string[], stdin = '', ms = 60_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+/** A running CLI whose stdin stays open until the test ends it; `done` resolves when it exits. */
+export function spawnKeyflow(args: string[]): { child: ChildProcessWithoutNullStreams; done: Promise<Ran> } {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<Ran>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr: signal === 'SIGKILL' ? `killed after ${ms} ms\n${stderr}` : stderr });
-    });
-    child.stdin.end(stdin);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+  return { child, done };
+}
+
+/**
+ * Run `keyflow …args` to its end with `stdin` as its input. A run that outlives `ms` is killed (SIGKILL) and
+ * reported with a note on stderr, so a hang fails the test instead of stalling it.
+ */
+export async function keyflow(args: string[], stdin = '', ms = 60_000): Promise<Ran> {
+  const { child, done } = spawnKeyflow(args);
+  child.stdin.on('error', () => {});
+  child.stdin.end(stdin);
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const ran = await done;
+  clearTimeout(timer);
+  return ran.signal === 'SIGKILL' ? { ...ran, code: null, stderr: `[test] keyflow ${args.join(' ')} still running after ${ms} ms: killed\n${ran.stderr}` } : ran;
 }
 
 /** A running `keyflow …args` whose stdin the test writes to and keeps open. */
