@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from '../lib/index.js';
 import { fixture } from './helpers/collect.js';
-import { CLI, runNode } from './helpers/child.js';
+import { CLI, runNode } from './helpers/cli.js';
 
 const MODULE = fileURLToPath(fixture('runaway'));
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixture } from './helpers/collect.js';
-import { exitWithin, ingested, keyflow, keyflowLive, lines, servedAt, until } from './helpers/cli.js';
+import { exitWithin, ingested, keyflow, spawnKeyflow, lines, servedAt, until } from './helpers/cli.js';
 
 const COUNTS = fileURLToPath(fixture('counts'));
 
@@ -27,7 +27,7 @@ t.test('SIGTERM with --state: the run drains, writes what it read, prints the su
 
   const out = join(dir, 'out.ndjson');
   const args = ['run', COUNTS, '--input', '-', '--output', out, '--state', join(dir, 'state'), '--workers', '2'];
-  const first = keyflowLive([...args, '--serve', '0']);
+  const first = spawnKeyflow([...args, '--serve', '0']);
   first.child.stdin!.write(text(PART1)); // and stdin stays open
   await ingested(await servedAt(first), PART1.length);
   first.child.kill('SIGTERM');
@@ -48,7 +48,7 @@ t.test('SIGINT without state: the results of what was read, the summary, exit 13
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-signals-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const out = join(dir, 'out.ndjson');
-  const run = keyflowLive(['run', COUNTS, '--input', '-', '--output', out, '--workers', '2', '--serve', '0']);
+  const run = spawnKeyflow(['run', COUNTS, '--input', '-', '--output', out, '--workers', '2', '--serve', '0']);
   run.child.stdin!.write(text(PART1));
   await ingested(await servedAt(run), PART1.length);
   run.child.kill('SIGINT');
@@ -58,7 +58,7 @@ t.test('SIGINT without state: the results of what was read, the summary, exit 13
 });
 
 t.test('a second signal exits at once, while the first waits for a run that cannot drain', async (t) => {
-  const run = keyflowLive(['run', fileURLToPath(fixture('stuck')), '--input', '-', '--output', '-', '--workers', '1', '--serve', '0']);
+  const run = spawnKeyflow(['run', fileURLToPath(fixture('stuck')), '--input', '-', '--output', '-', '--workers', '1', '--serve', '0']);
   run.child.stdin!.write('{"k":"a","stuck":true}\n');
   const base = await servedAt(run);
   await ingested(base, 1);

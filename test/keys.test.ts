@@ -2,7 +2,7 @@ import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import type { Ev } from './fixtures/keys.js';
 import { fixture, runEngine } from './helpers/collect.js';
-import { keyflow, parseLines } from './helpers/keyflow-cli.js';
+import { keyflow, parseLines } from './helpers/cli.js';
 
 t.test('-0 and 0 are one key, emitted as 0, whatever the key-group count', async (t) => {
   const events: Ev[] = [{ k: 0, t: 1 }, { k: -0, t: 2 }, { k: -0, t: 3 }, { k: 0, t: 4 }, { k: -0, t: 150 }];
@@ -35,7 +35,7 @@ t.test('keyflow run: keys that are a function, a symbol or ±Infinity are dead l
     { k: 'b', t: 7 },
   ].map((e) => JSON.stringify(e)).join('\n') + '\n{"k":-0,"t":8}\n';
   const r = await keyflow(['run', fileURLToPath(fixture('keys')), '--input', '-', '--output', '-', '--workers', '2'], input, 60_000);
-  t.notOk(r.hung, 'the run finished (it hung, killed after 60 s)');
+  t.notOk(r.timedOut, 'the run finished (it hung, killed after 60 s)');
   t.equal(r.code, 0, r.stderr);
   t.same(parseLines(r.stdout).map((x) => [x.key, x.n]).sort(), [[0, 2], ['a', 1], ['b', 1]]);
   t.match(r.stderr, /error: keyBy\(\) of pipeline 'keys' at stdin:3: keyBy\(\) returned a function: a key must be/);

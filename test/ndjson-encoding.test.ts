@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ndjsonBatches, type NdjsonBatch } from '../lib/sources/ndjson.js';
 import { fixture } from './helpers/collect.js';
-import { keyflow, parseLines } from './helpers/keyflow-cli.js';
+import { keyflow, parseLines } from './helpers/cli.js';
 
 const MODULE = fileURLToPath(fixture('bad-input'));
 
@@ -104,7 +104,7 @@ function manyLines(): { text: string; counts: Map<string, number> } {
 t.test('keyflow run: 60,000 lines of multibyte keys on stdin keep every key intact', async (t) => {
   const { text, counts } = manyLines();
   const r = await keyflow(['run', MODULE, '--input', '-', '--output', '-', '--workers', '1'], text);
-  t.notOk(r.hung, 'the run finished');
+  t.notOk(r.timedOut, 'the run finished');
   t.equal(r.code, 0, r.stderr);
   const results = parseLines(r.stdout);
   t.same(new Map(results.map((x) => [x.key, x.n])), counts, 'one result per key, with every event counted');
@@ -134,7 +134,7 @@ t.test('keyflow run: a file with a BOM, a character across the 1 MiB read bounda
   await writeFile(input, Buffer.concat(parts));
 
   const r = await keyflow(['run', MODULE, '--input', input, '--output', '-', '--errors', errors, '--workers', '1']);
-  t.notOk(r.hung, 'the run finished');
+  t.notOk(r.timedOut, 'the run finished');
   t.equal(r.code, 0, r.stderr);
   t.same(parseLines(r.stdout).map((x) => [x.key, x.n]).sort(), [['filler', fillers], ['first', 1], ['last', 1], ['🔑', 1]]);
   t.match(parseLines(await readFile(errors, 'utf8')), [{ code: 'ERR_KEYFLOW_BAD_ENCODING', stage: 'parse', source: 'in.ndjson', position: 2 }]);

@@ -1,23 +1,12 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keyflow } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
 
-const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
 const MODULE = fileURLToPath(fixture('bad-input'));
-
-function keyflow(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
 
 // Five keys, times rising by 3 ms per line, every other line 800 ms behind (the fixture allows 1 s out of
 // order): at the end of the first part the windows of its last second are still open, and the appended

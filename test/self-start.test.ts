@@ -1,7 +1,7 @@
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { fixture } from './helpers/collect.js';
-import { CLI, runNode } from './helpers/child.js';
+import { CLI, runNode } from './helpers/cli.js';
 
 const MODULE = fileURLToPath(fixture('self-start'));
 const ADVICE = /start\(\) imports file:.*self-start\.js, the module calling it, which is still being evaluated \(it awaits start\(\) at its top level\): the import would wait on itself forever\. Keep the pipelines in a module of their own and call start\(\) from another module/;

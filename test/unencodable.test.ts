@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from '../lib/index.js';
 import { fixture } from './helpers/collect.js';
-import { keyflow, parseLines } from './helpers/keyflow-cli.js';
+import { keyflow, parseLines } from './helpers/cli.js';
 
 const MODULE = fileURLToPath(fixture('bad-input'));
 const DEEP_LINE = 57;
@@ -25,7 +25,7 @@ function input(): string {
 }
 
 function checkRun(t: Test, r: Awaited<ReturnType<typeof keyflow>>, dead: any[], source: string): void {
-  t.notOk(r.hung, 'the run finished (it hung, killed after 60 s)');
+  t.notOk(r.timedOut, 'the run finished (it hung, killed after 60 s)');
   t.equal(r.code, 0, r.stderr);
   const total = parseLines(r.stdout).reduce((n, x) => n + x.n, 0);
   t.equal(total, 199, 'every other event is counted');

@@ -1,55 +1,66 @@
 /** Running the real CLI as a child process, and waiting on what it reports, for the CLI tests. */
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
 
-export interface Ran { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-/** A running CLI whose stdin stays open until the test ends it; `done` resolves when it exits. */
-export function spawnKeyflow(args: string[]): { child: ChildProcessWithoutNullStreams; done: Promise<Ran> } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<Ran>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, done };
+export interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The child outlived its timeout and was killed (SIGKILL): it hung. */
+  timedOut: boolean;
 }
 
-/**
- * Run `keyflow …args` to its end with `stdin` as its input. A run that outlives `ms` is killed (SIGKILL) and
- * reported with a note on stderr, so a hang fails the test instead of stalling it.
- */
-export async function keyflow(args: string[], stdin = '', ms = 60_000): Promise<Ran> {
-  const { child, done } = spawnKeyflow(args);
-  child.stdin.on('error', () => {});
-  child.stdin.end(stdin);
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  const ran = await done;
-  clearTimeout(timer);
-  return ran.signal === 'SIGKILL' ? { ...ran, code: null, stderr: `[test] keyflow ${args.join(' ')} still running after ${ms} ms: killed\n${ran.stderr}` } : ran;
+/** A running child whose stdin stays open until the test ends it; `done` resolves when it exits. */
+export interface Live {
+  child: ChildProcessWithoutNullStreams;
+  /** What it has written to stderr so far. */
+  stderr: () => string;
+  done: Promise<Ran>;
+}
+
+/** `node …args`, stdin left open; killed (and reported as timedOut) if it runs past `timeoutMs`. */
+export function spawnNode(args: string[], { timeoutMs = 60_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {}): Live {
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.on('error', () => {}); // a child that exits before reading all of stdin
+  const done = new Promise<Ran>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr: timedOut ? `[test] still running after ${timeoutMs} ms: killed\n${stderr}` : stderr, timedOut });
+    });
+  });
+  return { child, stderr: () => stderr, done };
+}
+
+/** `node …args` to its end, with `stdin` as its input (see spawnNode). */
+export function runNode(args: string[], { stdin = '', ...options }: { stdin?: string | Uint8Array; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Ran> {
+  const live = spawnNode(args, options);
+  live.child.stdin.end(stdin);
+  return live.done;
 }
 
 /** A running `keyflow …args` whose stdin the test writes to and keeps open. */
-export interface Live {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+export const spawnKeyflow = (args: string[], timeoutMs = 120_000): Live => spawnNode([CLI, ...args], { timeoutMs });
 
-export function keyflowLive(args: string[]): Live {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  return { child, stderr: () => stderr, exited };
-}
+/** `keyflow …args` to its end, with `stdin` as its input; a hang is killed after `timeoutMs` and fails the test. */
+export const keyflow = (args: string[], stdin: string | Uint8Array = '', timeoutMs = 60_000): Promise<Ran> => runNode([CLI, ...args], { stdin, timeoutMs });
 
 export const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
+
+/** The non-empty lines of an NDJSON text, parsed. */
+export const parseLines = (text: string): any[] => lines(text).map((l) => JSON.parse(l));
 
 /** Poll `probe` until it returns a value; give up after `ms` with a message naming what was awaited. */
 export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
@@ -69,7 +80,8 @@ export async function exitWithin(live: Live, ms = 60_000): Promise<{ code: numbe
     timer = setTimeout(() => { live.child.kill('SIGKILL'); reject(new Error(`keyflow did not exit within ${ms} ms; stderr:\n${live.stderr()}`)); }, ms);
   });
   try {
-    return await Promise.race([live.exited, timeout]);
+    const { code, signal } = await Promise.race([live.done, timeout]);
+    return { code, signal };
   } finally {
     clearTimeout(timer);
   }
