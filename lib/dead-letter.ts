@@ -1,3 +1,4 @@
+import type { Unsendable } from './codec/frame-sender.js';
 import { codes, describeThrown, type ErrorCode } from './errors.js';
 
 /** Positions of exactly-once batches: seq * BATCH_SPAN + index in the batch. */
@@ -63,6 +64,16 @@ export function deadLetter(problem: Problem, pipeline: string | undefined, loc: 
  * outputs and reported instead. `position` is its number (per key-group for exactly-once outputs, else
  * its ordinal among the output's records).
  */
+/**
+ * A record no ring frame can carry — too large, or not encodable (cyclic, nested too deeply, a function
+ * inside) — as the problem of a dead letter. `what` names it: the event, or an actor's output record.
+ */
+export function unsendableProblem(u: Unsendable, what: string, stage: Stage): Problem {
+  return u.error === undefined
+    ? { code: codes.TOO_LARGE, stage, detail: `${what} takes ${u.bytes} bytes, more than a ring frame can hold` }
+    : { code: codes.BAD_VALUE, stage, detail: `${what} cannot be encoded (${u.error}): it must be data (no functions or symbols), neither cyclic nor nested too deeply` };
+}
+
 export function unwritable(pipeline: string, target: string, position: number, err: unknown): DeadLetter {
   const detail = `cannot be written as JSON: ${describeThrown(err)}`;
   return {

@@ -192,7 +192,11 @@ export class Engine {
     this.router = new Router([...pipelines], this.senders, options.maxKeyGroups, (p, pipe, src, pos) => this.problem(p, pipe, src, pos),
       (pipe, src, pos, time) => this.warnFutureTime(pipe, src, pos, time));
     this.pump = new OutputPump(outputs.map((r) => new RingReader(r)), doorbell, (f) => this.dispatch(f), () => this.ended === workers.length);
-    this.pumping = this.pump.run();
+    // An output frame that cannot be read (say, a value nested deeper than this thread's stack allows,
+    // though the actor's larger stack could write it) ends the run with a message, never a bare stack.
+    this.pumping = this.pump.run().catch((err: unknown) => {
+      this.fail(new KeyflowError(codes.WORKER, `cannot read the actors' output: ${describeThrown(err)}`, err));
+    });
     if (recovery?.checkpoint) this.router.restoreEventTimes(recovery.checkpoint.eventTimes ?? []);
     this.timer = options.stateDir && options.snapshotEveryMs > 0
       ? setInterval(() => { this.checkpoint().catch(() => {}); }, options.snapshotEveryMs).unref()
@@ -402,6 +406,17 @@ export class Engine {
     this.problem({ code: bad.code ?? codes.BAD_JSON, stage: 'parse', detail: bad.detail, ...(bad.raw === undefined ? {} : { raw: bad.raw }) }, -1, src, bad.line);
   }
 
+  /**
+   * End the engine at once, as a failure would: no drain, no windows fired at the end, no final
+   * checkpoint. Outputs the actors had already released still reach the sinks (uncommitted); a later
+   * start() on the same stateDir recovers from the last checkpoint. For error paths, where stop() would
+   * checkpoint state whose outputs had nowhere to go.
+   */
+  async abort(): Promise<void> {
+    this.fail(new KeyflowError(codes.STOPPED, 'the engine was aborted'));
+    await this.stop().catch(() => {});
+  }
+
   /** Drain everything ingested, fire every remaining window (the watermark goes to +∞), end the actors. */
   stop(): Promise<EngineSummary> {
     this.stopping ??= this.shutdown();
@@ -493,6 +508,8 @@ export class Engine {
           if (!this.deliver({ kind: kind[i], pipe: pipe[i], kg: kg[i], src: src[i], pos: pos[i], value: values[i] })) behind = true;
           break;
         case BARRIER_ACK:
+          // A failed engine completes no checkpoint: its sinks may not hold what the barrier's state assumes.
+          if (this.failure) break;
           // Completing a checkpoint writes the manifest and commits the sinks: a failure there ends the run.
           try {
             this.checkpoints.ack(pos[i], values[i] as SnapshotAck);
@@ -628,6 +645,9 @@ export class Engine {
     await this.pumping.catch(() => {});
     this.pump.drain();
     this.outputs.endAll();
+    // Nothing more reaches the sinks: let the files and the state directory go (a new engine may take them).
+    for (const s of this.sinks) s.close();
+    this.lock?.release();
   }
 
   private terminateWorkers(): Promise<unknown> {

@@ -43,12 +43,21 @@ export class OutputPump {
 
   /**
    * Once stopped (and run() has returned) with the producers ended: hand on every frame still in the
-   * rings, without waiting for readers. Bounded by what the rings hold.
+   * rings, without waiting for readers. Bounded by what the rings hold. A frame that cannot be read is
+   * passed over (the engine has failed already: run() met it first, or will not need it).
    */
   drain(): void {
     const frame = new FrameView();
     for (const reader of this.readers) {
-      for (let bytes = reader.next(); bytes !== null; bytes = reader.next()) void this.handle(frame.decode(bytes));
+      for (let bytes = reader.next(); bytes !== null; bytes = reader.next()) {
+        let decoded: FrameView;
+        try {
+          decoded = frame.decode(bytes);
+        } catch {
+          continue;
+        }
+        void this.handle(decoded);
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { FrameSender, Unsendable } from './codec/frame-sender.js';
 import { BARRIER, END, EVENT, SOURCE, WATERMARK, type SourceInfo } from './codec/records.js';
-import type { Problem, Stage } from './dead-letter.js';
+import { unsendableProblem, type Problem, type Stage } from './dead-letter.js';
 import { codes, describeThrown } from './errors.js';
 import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
 import type { Pipeline } from './pipeline.js';
@@ -140,10 +140,7 @@ export class Router {
 
   /** An event no frame can carry: a dead letter (it is left out; the rest of its frame goes on). */
   private readonly unsendable = (u: Unsendable): void => {
-    const problem: Problem = u.error === undefined
-      ? { code: codes.TOO_LARGE, stage: 'route', detail: `the event takes ${u.bytes} bytes, more than a ring frame can hold`, key: u.key, event: u.value }
-      : { code: codes.BAD_VALUE, stage: 'route', detail: `the event cannot be encoded for its actor (${u.error}): events must be data (no functions or symbols), neither cyclic nor nested too deeply`, key: u.key, event: u.value };
-    this.report(problem, u.pipe, u.src, u.pos);
+    this.report({ ...unsendableProblem(u, 'the event', 'route'), key: u.key, event: u.value }, u.pipe, u.src, u.pos);
   };
 
   private routeOne(r: Route, event: unknown, src: number, pos: number): void {

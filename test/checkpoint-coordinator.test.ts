@@ -66,3 +66,27 @@ t.test('completing a checkpoint keeps two and deletes older WAL segments and sna
   await nine;
   t.same(kept(), { snapshots: [8, 9], wal: [[8, 9], [8, 9], [8, 9]] }, 'a checkpoint later, checkpoint 7 goes too');
 });
+
+t.test('the snapshots of a checkpoint still being written are not deleted under it, even once superseded', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-pending-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  for (const id of [7, 8, 9, 10]) {
+    mkdirSync(snapshotDir(stateDir, id), { recursive: true });
+    writeFileSync(join(snapshotDir(stateDir, id), 'actor-0.snap'), 'x');
+  }
+  const c = new CheckpointCoordinator(stateDir, { version: 1, maxKeyGroups: 128, pipelines: ['p'], checkpoints: [] }, 1, () => {});
+  const seven = c.expect(record(7)); // its actor is still writing it
+  for (const id of [8, 9]) {
+    const done = c.expect(record(id));
+    c.ack(id, ack);
+    await done;
+  }
+  t.ok(existsSync(snapshotDir(stateDir, 7)), 'older than the oldest kept, but still pending: kept');
+  c.ack(7, ack);
+  await seven;
+  const ten = c.expect(record(10));
+  c.ack(10, ack);
+  await ten;
+  t.notOk(existsSync(snapshotDir(stateDir, 7)), 'once it completed (superseded), the next checkpoint deletes it');
+  t.same(readManifest(stateDir)!.checkpoints.map((x) => x.id), [9, 10]);
+});

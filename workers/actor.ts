@@ -17,6 +17,7 @@ import { FrameSender, type Unsendable } from '../lib/codec/frame-sender.js';
 import { BARRIER_ACK, END, ERROR, RESULT, type SnapshotAck } from '../lib/codec/records.js';
 import { encodeSnapshot, readSnapshot, snapshotDir, writeSnapshot } from '../lib/durability/snapshot-file.js';
 import { WalWriter, listSegments, readSegment, walDir } from '../lib/durability/wal.js';
+import { unsendableProblem } from '../lib/dead-letter.js';
 import { codes, describeThrown } from '../lib/errors.js';
 import { keyGroupRange, stateKeyOf } from '../lib/keygroups.js';
 import { createOperator } from '../lib/operators/create-operator.js';
@@ -54,10 +55,7 @@ function seal(): void {
   out.seal((u) => unsendable.push(u));
   for (const u of unsendable) {
     const what = u.kind === RESULT ? `result #${u.pos} of key-group ${u.kg}` : 'an output record';
-    const problem = u.error === undefined
-      ? { code: codes.TOO_LARGE, stage: 'route', detail: `${what} of ${u.bytes} bytes exceeds the ring's frame limit` }
-      : { code: codes.BAD_VALUE, stage: 'route', detail: `${what} cannot be encoded (${u.error}): emit data (no functions or symbols), neither cyclic nor nested too deeply` };
-    out.builder.add(ERROR, u.pipe, u.src, u.kg, NaN, NaN, u.pos, u.key, problem);
+    out.builder.add(ERROR, u.pipe, u.src, u.kg, NaN, NaN, u.pos, u.key, unsendableProblem(u, what, 'output'));
   }
   if (unsendable.length > 0) out.seal(() => {});
 }

@@ -69,7 +69,7 @@ export async function run(args: RunArgs): Promise<number> {
   let shown = 0;
   let unwritten = 0;
   let code = 0;
-  const stop = new RunStop(args.output === '-');
+  const stop = new RunStop([args.output, args.late, args.errors].includes('-'));
   try {
     if ((exactly(args.output) || exactly(args.late)) && engine.pipelines.length > 1) {
       throw new KeyflowError(codes.CONFIG, 'with --state and an output or late file, run one pipeline (pick it with --pipeline)');
@@ -137,7 +137,8 @@ export async function run(args: RunArgs): Promise<number> {
     code = stop.exitCode ?? 0;
   } catch (err) {
     progress.stop();
-    await engine.stop().catch(() => {});
+    // Not stop(): its final checkpoint would move the state past outputs that may have had nowhere to go.
+    await engine.abort();
     await Promise.all(drains).catch(() => {});
     await Promise.all(sinks.map((s) => s.close().catch(() => {})));
     process.stderr.write(`keyflow: ${err instanceof Error ? err.message : String(err)}\n`);

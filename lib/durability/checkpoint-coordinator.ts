@@ -81,7 +81,9 @@ export class CheckpointCoordinator {
     const dir = this.stateDir!;
     for (const name of list(walRoot(dir))) truncateBefore(join(walRoot(dir), name), oldestKept);
     for (const name of list(snapshotsRoot(dir))) {
-      if (/^\d+$/.test(name) && Number(name) < oldestKept) rmSync(join(snapshotsRoot(dir), name), { recursive: true, force: true });
+      // A checkpoint still being written (its snapshot writes finish after a newer one's) keeps its files
+      // until it completes: deleting them under the write would fail the actor.
+      if (/^\d+$/.test(name) && Number(name) < oldestKept && !this.pending.has(Number(name))) rmSync(join(snapshotsRoot(dir), name), { recursive: true, force: true });
     }
   }
 }

@@ -28,7 +28,10 @@ export function acquireLock(path: string, what: string): Lock {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const owner = readPid(path);
-      if (owner !== null && isAlive(owner)) {
+      // Our own pid on a lock we do not hold was left by an earlier process that had the same pid (pids
+      // repeat across restarts in a container): stale, like any dead owner's.
+      const live = owner === process.pid ? [...held].some((l) => l.path === path) : owner !== null && isAlive(owner);
+      if (live) {
         throw new KeyflowError(codes.STATE_DIR, `${what} is in use by process ${owner}${owner === process.pid ? ' (this process: another engine)' : ''}: `
           + `one engine at a time may own it. Stop that run first; if no keyflow run has pid ${owner}, remove ${path}`, { path, pid: owner });
       }

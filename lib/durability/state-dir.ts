@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyflowError, codes, configError } from '../errors.js';
-import { writeFileAtomic } from './files.js';
+import { stateFileError, writeFileAtomic } from './files.js';
 import { acquireLock, type Lock } from './lock.js';
 import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
 import { snapshotDir, verifySnapshot } from './snapshot-file.js';
@@ -24,7 +24,13 @@ export interface Recovery {
  * engine on it, in this process or another, fails at once with ERR_KEYFLOW_STATE_DIR.
  */
 export function lockStateDir(stateDir: string): Lock {
-  checkWritable(stateDir);
+  try {
+    mkdirSync(stateDir, { recursive: true });
+  } catch (err) {
+    throw new KeyflowError(codes.STATE_DIR, `state directory ${stateDir} is not writable: ${(err as Error).message}`);
+  }
+  // Taking the lock writes a file there: it also proves the directory writable (checkWritable then runs
+  // under the lock, so two starts never share its probe).
   return acquireLock(lockPath(stateDir), `state directory ${stateDir}`);
 }
 
@@ -36,10 +42,14 @@ function stateDirId(stateDir: string): string {
   try {
     return readFileSync(idPath(stateDir), 'utf8').trim();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new KeyflowError(codes.STATE_DIR, `cannot read ${idPath(stateDir)}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw stateFileError('read', idPath(stateDir), err);
   }
   const id = randomUUID();
-  writeFileAtomic(idPath(stateDir), Buffer.from(`${id}\n`));
+  try {
+    writeFileAtomic(idPath(stateDir), Buffer.from(`${id}\n`));
+  } catch (err) {
+    throw stateFileError('write', idPath(stateDir), err);
+  }
   return id;
 }
 

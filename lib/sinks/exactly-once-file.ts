@@ -21,8 +21,8 @@ export interface SinkOwner {
  * reproduces the same numbers. The sink remembers, per key-group, the highest number written and
  * skips anything at or below it. `commit()` makes the file durable and records its length and those
  * numbers in `<file>.commit` (atomically); on open, whatever lies past the committed length (written but
- * not committed when the process died, or results of the end of input) is cut off, and is written again
- * by the replay.
+ * not committed when the process died) is cut off, and is written again by the replay; results of the end
+ * of input are never committed (see close()), so the next run cuts them off and fires those windows again.
  *
  * The commit record names the state directory whose numbers it holds: an output left by another state
  * directory (one deleted to start over, say) is refused rather than silently skipping the new results.
@@ -36,7 +36,8 @@ export class ExactlyOnceFileSink {
   private length: number;
   private pending: string[] = [];
   private pendingBytes = 0;
-  private broken = false;
+  /** Set once a write failed: the sink then writes nothing more. */
+  private error: KeyflowError | null = null;
   private closed = false;
 
   /** `onError` hears of a failed write (the sink then writes nothing more). */
@@ -73,7 +74,7 @@ export class ExactlyOnceFileSink {
    * JSON is skipped and its error returned (its number still counts as written: a replay skips it too).
    */
   write(kg: number, n: number, value: unknown): Error | null {
-    if (n <= this.high[kg] || this.broken) return null;
+    if (n <= this.high[kg] || this.error) return null;
     this.high[kg] = n;
     let line: string;
     try {
@@ -87,23 +88,26 @@ export class ExactlyOnceFileSink {
     return null;
   }
 
-  /** Make everything written so far durable, then record it as committed. */
+  /**
+   * Make everything written so far durable, then record it as committed. Throws (ERR_KEYFLOW_OUTPUT) if the
+   * file or its record cannot be written, now or earlier: a checkpoint must not complete past results its
+   * sinks do not hold.
+   */
   commit(): void {
     this.flush();
-    if (this.broken || this.length === this.committed) return;
+    if (this.error) throw this.error;
+    if (this.length === this.committed) return;
     try {
       fsyncSync(this.fd);
-      if (this.owner.stateId === null) {
-        this.committed = this.length;
-        return;
+      if (this.owner.stateId !== null) {
+        const high: Array<[number, number]> = [];
+        this.high.forEach((n, kg) => { if (n > 0) high.push([kg, n]); });
+        const body = JSON.stringify({ stateId: this.owner.stateId, length: this.length, high });
+        writeFileAtomic(commitPath(this.path), Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
       }
-      const high: Array<[number, number]> = [];
-      this.high.forEach((n, kg) => { if (n > 0) high.push([kg, n]); });
-      const body = JSON.stringify({ stateId: this.owner.stateId, length: this.length, high });
-      writeFileAtomic(commitPath(this.path), Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
       this.committed = this.length;
     } catch (err) {
-      this.failed(err);
+      throw this.failed(err);
     }
   }
 
@@ -116,7 +120,7 @@ export class ExactlyOnceFileSink {
     if (this.closed) return;
     this.closed = true;
     this.flush();
-    if (!this.broken && this.length !== this.committed) {
+    if (!this.error && this.length !== this.committed) {
       try {
         fsyncSync(this.fd);
       } catch (err) {
@@ -128,7 +132,7 @@ export class ExactlyOnceFileSink {
   }
 
   private flush(): void {
-    if (this.pending.length === 0 || this.broken) return;
+    if (this.pending.length === 0 || this.error) return;
     const data = Buffer.from(this.pending.join(''));
     this.pending = [];
     this.pendingBytes = 0;
@@ -140,9 +144,11 @@ export class ExactlyOnceFileSink {
     }
   }
 
-  private failed(err: unknown): void {
-    this.broken = true;
-    this.onError(new KeyflowError(codes.OUTPUT, `cannot write ${this.path}: ${(err as Error).message}`, { path: this.path }));
+  /** The sink writes nothing more; the engine hears of it (and fails). */
+  private failed(err: unknown): KeyflowError {
+    this.error ??= new KeyflowError(codes.OUTPUT, `cannot write ${this.path}: ${(err as Error).message}`, { path: this.path });
+    this.onError(this.error);
+    return this.error;
   }
 }
 
