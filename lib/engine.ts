@@ -22,6 +22,7 @@ import { occupancy } from './ring/layout.js';
 import { RingReader } from './ring/reader.js';
 import { RingWriter } from './ring/writer.js';
 import { Router } from './router.js';
+import { RoutingActivity } from './routing-activity.js';
 import { ExactlyOnceFileSink, type SinkOwner } from './sinks/exactly-once-file.js';
 import { SourceRegistry } from './sources/registry.js';
 
@@ -144,6 +145,8 @@ export class Engine {
   /** What each actor is doing (see actor/activity.ts), for failure messages and the maxCallMs watchdog. */
   private readonly activities: Activity[];
   private readonly watchdog: NodeJS.Timeout | null;
+  /** What the calling thread is routing (see routing-activity.ts), for a watcher on another thread. */
+  private readonly routing = RoutingActivity.create();
   private tail: Promise<void> = Promise.resolve();
   /** Outputs of a rescaling pre-run, delivered first by recover(). */
   private readonly carried: CarriedOutput[];
@@ -190,7 +193,7 @@ export class Engine {
     if (recovery?.checkpoint) for (const [name, pos] of recovery.checkpoint.sources) this.sources.positions.set(name, pos);
     this.senders = inputs.map((ring) => new FrameSender(new RingWriter(ring), options.frameRecords));
     this.router = new Router([...pipelines], this.senders, options.maxKeyGroups, (p, pipe, src, pos) => this.problem(p, pipe, src, pos),
-      (pipe, src, pos, time) => this.warnFutureTime(pipe, src, pos, time));
+      (pipe, src, pos, time) => this.warnFutureTime(pipe, src, pos, time), this.routing);
     this.pump = new OutputPump(outputs.map((r) => new RingReader(r)), doorbell, (f) => this.dispatch(f), () => this.ended === workers.length);
     // An output frame that cannot be read (say, a value nested deeper than this thread's stack allows,
     // though the actor's larger stack could write it) ends the run with a message, never a bare stack.
@@ -417,6 +420,16 @@ export class Engine {
     await this.stop().catch(() => {});
   }
 
+  /**
+   * What the calling thread is routing, as a SharedArrayBuffer that another thread can read while this
+   * one is stuck in a pipeline's filter(), map(), keyBy() or eventTime() (they run here, inside ingest()):
+   * wrap it in a RoutingActivity (routing-activity.ts) to read it. `keyflow run` watches it to end a run
+   * stuck there; the engine itself never acts on it.
+   */
+  routingActivity(): SharedArrayBuffer {
+    return this.routing.buffer;
+  }
+
   /** Drain everything ingested, fire every remaining window (the watermark goes to +∞), end the actors. */
   stop(): Promise<EngineSummary> {
     this.stopping ??= this.shutdown();
@@ -428,12 +441,20 @@ export class Engine {
     await this.recover();
     this.router.tick(Date.now());
     const { src, position } = this.positions(batch.length, options);
-    for (let i = 0; i < batch.length; i++) {
-      this.router.route(batch[i], src, position(i));
-      if (i % PUSH_CHECK_EVERY === PUSH_CHECK_EVERY - 1) {
-        this.throwIfFailed();
-        await this.pushBacklog();
+    const { source, kind } = this.sources.locate(src, 0);
+    this.routing.busy(src, source, kind);
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        this.router.route(batch[i], src, position(i));
+        if (i % PUSH_CHECK_EVERY === PUSH_CHECK_EVERY - 1) {
+          this.routing.idle();
+          this.throwIfFailed();
+          await this.pushBacklog();
+          this.routing.busy(src, source, kind);
+        }
       }
+    } finally {
+      this.routing.idle();
     }
     this.eventsIn += batch.length;
     if (options.sourceId !== undefined && batch.length > 0) this.sources.positions.set(options.sourceId, position(batch.length - 1));

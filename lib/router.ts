@@ -4,6 +4,7 @@ import { unsendableProblem, type Problem, type Stage } from './dead-letter.js';
 import { codes, describeThrown } from './errors.js';
 import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
 import type { Pipeline } from './pipeline.js';
+import type { RoutingActivity } from './routing-activity.js';
 import { SourceWatermarks } from './time/source-watermarks.js';
 import { MAX_EVENT_TIME, toEventTime } from './time/watermarks.js';
 
@@ -43,8 +44,12 @@ export class Router {
   /** Event times above this are far in the future (see FUTURE_TIME_WARNING_MS); set by tick(). */
   private futureFrom = Infinity;
 
+  /** Several pipelines: the activity slots say which one runs (with one, it is set once, here). */
+  private readonly several: boolean;
+
   constructor(pipelines: Pipeline[], private readonly senders: FrameSender[], private readonly maxKeyGroups: number,
-              private readonly report: RouteProblem, private readonly futureTime: FutureTime) {
+              private readonly report: RouteProblem, private readonly futureTime: FutureTime,
+              private readonly activity: RoutingActivity) {
     this.routes = pipelines.map((pipeline, index) => ({
       index,
       pipeline,
@@ -55,10 +60,18 @@ export class Router {
     }));
     this.owner = new Int32Array(maxKeyGroups);
     for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
+    this.several = pipelines.length > 1;
+    activity.pipeline(0);
   }
 
+  /** Run every pipeline's stateless functions on one event and append it to its actor's frame. */
   route(event: unknown, src: number, pos: number): void {
-    for (const r of this.routes) this.routeOne(r, event, src, pos);
+    // Where a user function that never returns is stuck: one store per event (see routing-activity.ts).
+    this.activity.event(pos);
+    for (const r of this.routes) {
+      if (this.several) this.activity.pipeline(r.index);
+      this.routeOne(r, event, src, pos);
+    }
   }
 
   /** Send each pipeline's watermark to every actor if it moved since the last broadcast. */

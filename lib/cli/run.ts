@@ -10,6 +10,7 @@ import { ndjsonBatches } from '../sources/ndjson.js';
 import { KeyflowError, codes } from '../errors.js';
 import { Progress } from './progress.js';
 import { RunStop } from './run-stop.js';
+import { StallWatchdog } from './stall-watchdog.js';
 import { checkRunPaths } from './run-paths.js';
 import { formatSummary } from './summary.js';
 
@@ -34,7 +35,10 @@ export interface RunArgs {
   maxCallMs?: number;
 }
 
-/** A `keyflow run` never hangs on a user function that never returns: it fails after this by default. */
+/**
+ * A `keyflow run` never hangs on a user function that never returns: it fails after this by default.
+ * It bounds calls on the actors (the engine's maxCallMs) and the calling thread (StallWatchdog) alike.
+ */
 const DEFAULT_MAX_CALL_MS = 60_000;
 
 const SHOWN_ERRORS = 5;
@@ -42,15 +46,18 @@ const SHOWN_ERRORS = 5;
 /** `keyflow run`: NDJSON events in, NDJSON results out, a progress bar and a summary on stderr. */
 export async function run(args: RunArgs): Promise<number> {
   checkRunPaths(args);
+  const maxCallMs = args.maxCallMs ?? DEFAULT_MAX_CALL_MS;
   const engine = await start({
     module: args.module,
     ...(args.pipelines?.length ? { pipelines: args.pipelines } : {}),
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
-    maxCallMs: args.maxCallMs ?? DEFAULT_MAX_CALL_MS,
+    maxCallMs,
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
+  // The pipelines' stateless functions run on this thread: if one never returns, the watchdog ends the process.
+  const watchdog = StallWatchdog.start(engine.routingActivity(), engine.pipelines.map((p) => p.name), maxCallMs);
   const source = args.input === '-' ? 'stdin' : basename(args.input);
   // With state, files of results and late events are written exactly once across crashes (they are
   // numbered, and each file is cut back to what was committed); stdout cannot be cut back, so it gets
@@ -145,6 +152,7 @@ export async function run(args: RunArgs): Promise<number> {
     code = 1;
   }
   await serving?.close();
+  await watchdog?.stop();
   stop.dispose();
   return code;
 }
