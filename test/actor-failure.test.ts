@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { start } from '../lib/index.js';
 import { fixture } from './helpers/collect.js';
 import { CLI, runNode } from './helpers/cli.js';
+import { until } from './helpers/wait.js';
 
 const MODULE = fileURLToPath(fixture('runaway'));
 
@@ -52,11 +53,10 @@ t.test('a failed engine still delivers the results its actors had released', asy
   const events = Array.from({ length: 30_000 }, (_, i) => ({ k: `k${i % 10}` }));
   await engine.ingest(events);
   // The actor has applied every event (and released their results) once the last key has counted them.
-  for (;;) {
+  await until('the actor to have applied all 30,000 events', async () => {
     const state = await engine.query('runaway', 'k9') as { values: { seen: number } } | undefined;
-    if (state?.values.seen === 3000) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return state?.values.seen === 3000 ? true : undefined;
+  });
   await engine.ingest([{ k: 'x', fault: 'loop' }]).catch(() => {});
   await t.rejects(engine.stop(), { code: 'ERR_KEYFLOW_CALL_TIMEOUT', message: /actor 0 was applying the event at ingest event #30000 to pipeline 'runaway'/ });
   let delivered = 0;

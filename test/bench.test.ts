@@ -1,9 +1,9 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runNode } from './helpers/cli.js';
 
 const RUN = fileURLToPath(new URL('../benchmarks/run.js', import.meta.url));
 const WORKLOADS = ['q0', 'q1', 'q2', 'tumbling-bids', 'q5-sliding', 'q7-highest', 'q11-sessions'];
@@ -13,14 +13,8 @@ t.test('npm run bench -- --quick runs every workload and baseline (speed is not 
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const out = join(dir, 'bench.json');
-  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN, '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout }));
-  });
-  t.equal(code, 0);
+  const { code, stdout, stderr } = await runNode([RUN, '--quick', '--out', out], { timeoutMs: 180_000 });
+  t.equal(code, 0, stderr);
   t.match(stdout, /\| workload \| implementation \| events\/s \| per core \|/);
   const report = JSON.parse(await readFile(out, 'utf8'));
   t.same(Object.keys(report.workloads).sort(), [...WORKLOADS].sort(), 'every workload');

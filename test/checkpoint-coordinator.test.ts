@@ -67,26 +67,28 @@ t.test('completing a checkpoint keeps two and deletes older WAL segments and sna
   t.same(kept(), { snapshots: [8, 9], wal: [[8, 9], [8, 9], [8, 9]] }, 'a checkpoint later, checkpoint 7 goes too');
 });
 
-t.test('the snapshots of a checkpoint still being written are not deleted under it, even once superseded', async (t) => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-pending-'));
+t.test('the snapshots of a checkpoint still being written are not deleted when newer ones complete first', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-coordinator-'));
   t.teardown(() => rm(stateDir, { recursive: true, force: true }));
-  for (const id of [7, 8, 9, 10]) {
-    mkdirSync(snapshotDir(stateDir, id), { recursive: true });
-    writeFileSync(join(snapshotDir(stateDir, id), 'actor-0.snap'), 'x');
-  }
-  const c = new CheckpointCoordinator(stateDir, { version: 1, maxKeyGroups: 128, pipelines: ['p'], checkpoints: [] }, 1, () => {});
-  const seven = c.expect(record(7)); // its actor is still writing it
-  for (const id of [8, 9]) {
+  const c = new CheckpointCoordinator(stateDir, { version: 1, maxKeyGroups: 128, pipelines: ['p'], checkpoints: [] }, 2, () => {});
+  const complete = async (id: number) => {
     const done = c.expect(record(id));
+    mkdirSync(snapshotDir(stateDir, id), { recursive: true });
     c.ack(id, ack);
-    await done;
-  }
-  t.ok(existsSync(snapshotDir(stateDir, 7)), 'older than the oldest kept, but still pending: kept');
+    c.ack(id, ack);
+    return done;
+  };
+  await complete(6);
+  const seven = c.expect(record(7));
+  mkdirSync(snapshotDir(stateDir, 7), { recursive: true });
+  c.ack(7, ack); // actor 1 is still writing actor-1.snap of checkpoint 7 into its directory …
+  await complete(8);
+  await complete(9); // … while 8 and 9 complete: 7 is older than the oldest checkpoint kept (8)
+  t.ok(existsSync(snapshotDir(stateDir, 7)), 'the directory an actor is still writing into is left alone');
+  t.notOk(existsSync(snapshotDir(stateDir, 6)), 'an older completed one is deleted');
   c.ack(7, ack);
   await seven;
-  const ten = c.expect(record(10));
-  c.ack(10, ack);
-  await ten;
-  t.notOk(existsSync(snapshotDir(stateDir, 7)), 'once it completed (superseded), the next checkpoint deletes it');
-  t.same(readManifest(stateDir)!.checkpoints.map((x) => x.id), [9, 10]);
+  t.same(readManifest(stateDir)!.checkpoints.map((x) => x.id), [8, 9], 'the late one is superseded, not recorded');
+  await complete(10);
+  t.notOk(existsSync(snapshotDir(stateDir, 7)), 'once written, it goes with the next prune');
 });

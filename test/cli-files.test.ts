@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32c } from '../lib/durability/crc32c.js';
 import { keyflow, lines, spawnKeyflow } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
+import { until } from './helpers/wait.js';
 
 /** `keyflow run` and the files it is given: who owns them, which it refuses, how it fails on them. */
 const MODULE = fileURLToPath(fixture('bad-input'));
@@ -23,13 +24,6 @@ const events = (n: number, from = 0) => Array.from({ length: n }, (_, i) => JSON
 const sortedLines = async (p: string) => lines(await readFile(p, 'utf8')).sort();
 const noStack = (t: Test, stderr: string) => t.notMatch(stderr, /\n\s+at /, 'no stack trace');
 
-async function waitFor(what: string, ok: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !(await ok());) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 t.test('item 1: a second run on a state dir in use refuses at once; the first writes every result once', async (t) => {
   const dir = await scratch(t);
   const state = join(dir, 'state');
@@ -42,8 +36,8 @@ t.test('item 1: a second run on a state dir in use refuses at once; the first wr
   // The first run reads stdin, which this test keeps open: it owns the state dir until stdin ends.
   const first = spawnKeyflow(['run', MODULE, '--input', '-', '--output', out, '--state', state, '--workers', '2']);
   first.child.stdin.write(events(1500));
-  await waitFor('the first run to lock the state dir', async () => existsSync(join(state, 'LOCK'))
-    && (await readFile(join(state, 'LOCK'), 'utf8')).trim() === String(first.child.pid));
+  await until('the first run to lock the state dir', async () => (existsSync(join(state, 'LOCK'))
+    && (await readFile(join(state, 'LOCK'), 'utf8')).trim() === String(first.child.pid)) || undefined);
   const second = await keyflow(['run', MODULE, '--input', input, '--output', out, '--state', state, '--workers', '2']);
   t.not(second.code, 0, 'the second run fails');
   t.not(second.code, null, 'the second run did not hang');

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixture } from './helpers/collect.js';
-import { exitWithin, ingested, keyflow, spawnKeyflow, lines, servedAt, until } from './helpers/cli.js';
+import { exitWithin, ingested, keyflow, spawnKeyflow, lines, servedAt } from './helpers/cli.js';
+import { until } from './helpers/wait.js';
 
 const COUNTS = fileURLToPath(fixture('counts'));
 

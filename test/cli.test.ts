@@ -3,8 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keyflow, lines, spawnKeyflow } from './helpers/cli.js';
+import { walBytes } from '../lib/durability/wal.js';
+import { keyflow, lines, spawnKeyflow, type Live, type Ran } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
+import { until } from './helpers/wait.js';
 
 const MODULE = fileURLToPath(fixture('bad-input'));
 
@@ -16,6 +18,24 @@ const INPUT = [
   '{"t":3,"v":1}',
   '{"k":"a","t":150,"v":5}',
 ].join('\n') + '\n';
+
+/**
+ * SIGKILL a `keyflow run --state` once it has appended `bytes` to the WAL, so the kill falls at the same
+ * point of the input however fast the machine is. A checkpoint deletes old segments: only growth counts.
+ */
+async function killOnceLogged(run: Live, state: string, bytes: number): Promise<Ran> {
+  let last = walBytes(state);
+  let grown = 0;
+  await until(`the run to log ${bytes} bytes of WAL (or to end)`, () => {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) return true;
+    const now = walBytes(state);
+    grown += Math.max(0, now - last);
+    last = now;
+    return grown >= bytes ? true : undefined;
+  });
+  run.child.kill('SIGKILL');
+  return run.done;
+}
 
 const RESULTS = [
   { key: 'a', windowStart: 0, windowEnd: 100, n: 1, total: 2 },
@@ -104,11 +124,11 @@ t.test('keyflow run --state: killed with SIGKILL and run again, the output file 
   const out = join(dir, 'out.ndjson');
   const state = join(dir, 'state');
   const args = ['run', job, '--input', input, '--output', out, '--state', state, '--workers', '2'];
-  for (const ms of [700, 1100, 900]) {
-    const { child, done } = spawnKeyflow(args);
-    await new Promise((r) => setTimeout(r, ms));
-    child.kill('SIGKILL');
-    await done;
+  // A whole run logs about 40 MB of WAL. Each run is killed once it has logged so much input of its
+  // own: early in the input, past its middle, near its end.
+  for (const mb of [2, 18, 32]) {
+    const killed = await killOnceLogged(spawnKeyflow(args), state, mb * 2 ** 20);
+    t.equal(killed.signal, 'SIGKILL', `killed after logging ${mb} MB, before its end: ${killed.stderr}`);
   }
   const last = await keyflow(args);
   t.equal(last.code, 0, last.stderr);

@@ -1,10 +1,26 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { start } from '../lib/index.js';
 import { fixture } from './helpers/collect.js';
+import { within } from './helpers/wait.js';
 
 const range = (from: number, to: number, k: string) => Array.from({ length: to - from }, (_, i) => ({ k, t: from + i }));
 
+/**
+ * The router judges idleness by Date.now() on the engine's thread (see lib/time/source-watermarks.ts).
+ * This test moves that clock itself, so however busy the machine, a source goes idle exactly when the
+ * test lets idleAfterMs (300 in fixtures/idle.ts) pass, and never between two ingest() calls. The
+ * engine's idleness timer still runs on real time; the worker threads keep the real clock.
+ */
+function testClock(t: Test): { advance: (ms: number) => void } {
+  const real = Date.now;
+  let now = real();
+  Date.now = () => now;
+  t.teardown(() => { Date.now = real; });
+  return { advance: (ms) => { now += ms; } };
+}
+
 t.test('an idle source stops holding the watermark back, and holds it again once it sends', async (t) => {
+  const clock = testClock(t);
   const engine = await start({ module: fixture('idle'), workers: 2 });
   const results: Record<string, any[]> = { idle: [], strict: [] };
   const late: any[] = [];
@@ -22,7 +38,8 @@ t.test('an idle source stops holding the watermark back, and holds it again once
   await engine.ingest(range(0, 96, 'y'), { source: 'B' });
   // Once A has been silent for 300 ms it no longer counts: B's windows up to [80, 90) fire, with no
   // further input. Without idleness ('strict'), A holds every window open.
-  await window80;
+  clock.advance(300);
+  await within(window80, 'window [80, 90) of the idle pipeline, once A had been silent for idleAfterMs');
   t.same(results.idle.filter((r) => r.key === 'y').map((r) => r.windowStart), [0, 10, 20, 30, 40, 50, 60, 70, 80]);
   t.same(results.strict, [], 'without idleAfterMs the silent source stalls the windows');
 

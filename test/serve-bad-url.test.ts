@@ -1,7 +1,7 @@
 import t from 'tap';
 import { serve, start } from '../lib/index.js';
 import { fixture } from './helpers/collect.js';
-import { until } from './helpers/cli.js';
+import { until } from './helpers/wait.js';
 
 t.test('serve(): malformed percent-encoding in the path or the key is a 400 saying so, not a 500 or another key', async (t) => {
   const engine = await start({ module: fixture('process'), workers: 1 });

@@ -1,41 +1,21 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve, start } from '../lib/index.js';
+import { exitWithin, sample, servedAt, spawnKeyflow } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
-
-const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
-
-/** The value of one sample line of a Prometheus text exposition (undefined if absent). */
-function sample(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from './helpers/wait.js';
 
 t.test('keyflow run --serve: query and Prometheus metrics over real HTTP on loopback while the run lasts', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-serve-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [CLI, 'run', fileURLToPath(fixture('process')), '--input', '-', '--output', join(dir, 'out.ndjson'),
-    '--state', join(dir, 'state'), '--serve', '0', '--workers', '2'], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const base = await until('the server address', async () => /serving (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1]);
+  const run = spawnKeyflow(['run', fileURLToPath(fixture('process')), '--input', '-', '--output', join(dir, 'out.ndjson'),
+    '--state', join(dir, 'state'), '--serve', '0', '--workers', '2']);
+  const base = await servedAt(run);
 
-  child.stdin.write('{"k":"a","t":1,"c":"r"}\n{"k":"a","t":2,"c":"g"}\n{not json\n{"k":"b","t":3,"c":"r"}\n');
+  run.child.stdin.write('{"k":"a","t":1,"c":"r"}\n{"k":"a","t":2,"c":"g"}\n{not json\n{"k":"b","t":3,"c":"r"}\n');
   // Results reach the main thread after their input is durable: wait for them as well as for the input.
   const metrics = await until('3 events in and their results out', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
@@ -65,8 +45,8 @@ t.test('keyflow run --serve: query and Prometheus metrics over real HTTP on loop
   t.match(await unknown.json(), { code: 'ERR_KEYFLOW_UNKNOWN_PIPELINE' });
   t.equal((await fetch(`${base}/elsewhere`)).status, 404);
 
-  child.stdin.end();
-  t.equal(await exited, 0, stderr);
+  run.child.stdin.end();
+  t.same(await exitWithin(run), { code: 0, signal: null }, run.stderr());
   await t.rejects(fetch(`${base}/metrics`), 'the server closes with the run');
 });
 

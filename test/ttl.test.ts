@@ -7,6 +7,7 @@ import { ProcessOperator } from '../lib/operators/process-operator.js';
 import { KeyedStore } from '../lib/state/keyed-store.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 import { runScript, scriptResults, scriptSummary, type Step } from './helpers/script.js';
+import { within } from './helpers/wait.js';
 
 const MODULE = fixture('ttl');
 
@@ -95,9 +96,15 @@ t.test('expired entries are reclaimed from memory as the watermark passes them, 
 t.test('processing-time TTL follows the actor clock', async (t) => {
   const engine = await start({ module: MODULE, pipelines: ['wallTtl'], workers: 1 });
   const results: any[] = [];
-  engine.results('wallTtl').on('data', (r) => results.push(r));
+  let appliedBoth!: () => void;
+  const applied = new Promise<void>((resolve) => (appliedBoth = resolve));
+  engine.results('wallTtl').on('data', (r) => results.push(r) === 2 && appliedBoth());
+  // One frame: the actor reads its clock once for both events, so the second sees what the first set.
   await engine.ingest([{ k: 'a', t: 1, set: true }, { k: 'a', t: 2 }]);
-  await new Promise((r) => setTimeout(r, 400));
+  // The value was set before its results came out (ingest() resolving says only that the ring took the
+  // events); from then on, let more than its TTL of 150 ms pass on the clock before the next event.
+  await within(applied, 'the results of the first two events');
+  await new Promise((r) => setTimeout(r, 200));
   await engine.ingest([{ k: 'a', t: 3 }]);
   await engine.stop();
   t.same(results, [{ key: 'a', t: 1, v: null }, { key: 'a', t: 2, v: 1 }, { key: 'a', t: 3, v: null }]);

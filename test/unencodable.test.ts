@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { start } from '../lib/index.js';
 import { fixture } from './helpers/collect.js';
 import { keyflow, parseLines } from './helpers/cli.js';
+import { within } from './helpers/wait.js';
 
 const MODULE = fileURLToPath(fixture('bad-input'));
 const DEEP_LINE = 57;
@@ -47,13 +48,6 @@ t.test('keyflow run: an event nested 2,000 levels deep is a dead letter; the res
     checkRun(t, r, parseLines(await readFile(errors, 'utf8').catch(() => '')), stdin ? 'stdin' : 'deep.ndjson');
   }
 });
-
-/** Fail the test, rather than wait forever, if `p` does not settle in time. */
-function within<T>(p: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} hung for ${ms / 1000} s`)), ms)));
-  return Promise.race([p, hung]).finally(() => clearTimeout(timer));
-}
 
 t.test('ingest() of an event that cannot be encoded resolves, and errors() reports it', async (t) => {
   const engine = await start({ module: fixture('bad-input'), workers: 1 });

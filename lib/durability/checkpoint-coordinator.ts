@@ -76,14 +76,19 @@ export class CheckpointCoordinator {
     p.done(record);
   }
 
-  /** Delete WAL segments and snapshots older than the oldest checkpoint kept, for every actor there ever was. */
+  /**
+   * Delete WAL segments and snapshots older than the oldest checkpoint kept, for every actor there ever
+   * was; but not the snapshots of a checkpoint still pending: an actor may still be writing into its
+   * directory (a superseded checkpoint's files go with the next prune once its acks are in).
+   */
   private prune(oldestKept: number): void {
     const dir = this.stateDir!;
     for (const name of list(walRoot(dir))) truncateBefore(join(walRoot(dir), name), oldestKept);
     for (const name of list(snapshotsRoot(dir))) {
       // A checkpoint still being written (its snapshot writes finish after a newer one's) keeps its files
       // until it completes: deleting them under the write would fail the actor.
-      if (/^\d+$/.test(name) && Number(name) < oldestKept && !this.pending.has(Number(name))) rmSync(join(snapshotsRoot(dir), name), { recursive: true, force: true });
+      const id = Number(name);
+      if (/^\d+$/.test(name) && id < oldestKept && !this.pending.has(id)) rmSync(join(snapshotsRoot(dir), name), { recursive: true, force: true });
     }
   }
 }

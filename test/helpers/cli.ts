@@ -1,6 +1,7 @@
 /** Running the real CLI as a child process, and waiting on what it reports, for the CLI tests. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { until } from './wait.js';
 
 export const CLI = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
 
@@ -61,17 +62,6 @@ export const lines = (text: string) => text.split('\n').filter((l) => l.length >
 
 /** The non-empty lines of an NDJSON text, parsed. */
 export const parseLines = (text: string): any[] => lines(text).map((l) => JSON.parse(l));
-
-/** Poll `probe` until it returns a value; give up after `ms` with a message naming what was awaited. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Wait for a child to exit, killing it (and failing) if it has not after `ms`. */
 export async function exitWithin(live: Live, ms = 60_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

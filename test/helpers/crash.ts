@@ -1,8 +1,21 @@
+/**
+ * The crash tests: a producer child (test/fixtures/crash-child.ts) killed with SIGKILL at random moments
+ * and run again on one state directory, then its results compared with the exact expectation. Each
+ * scenario × state backend is a test file of its own (test/crash-*.test.ts), so none runs long.
+ */
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expectedResults } from '../fixtures/crash-events.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/crash-child.js', import.meta.url));
+
+/** A child still running after this long has hung: it is killed and the test fails saying so. */
+const CHILD_TIMEOUT_MS = 120_000;
 
 export interface ChildRun { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -17,7 +30,7 @@ export interface KillPlan {
   jitterMs: number;
 }
 
-/** Run the crash child, killing it with SIGKILL as planned (if a plan is given). */
+/** Run the crash child, killing it with SIGKILL as planned (if a plan is given); a hang fails the test. */
 export function runChild(args: string[], kill?: KillPlan, env: Record<string, string> = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -25,6 +38,11 @@ export function runChild(args: string[], kill?: KillPlan, env: Record<string, st
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
+    let timedOut = false;
+    const hang = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, CHILD_TIMEOUT_MS);
     let poll: NodeJS.Timeout | null = null;
     if (kill) {
       const target = lineCount(kill.ackLog) + kill.acks;
@@ -36,8 +54,10 @@ export function runChild(args: string[], kill?: KillPlan, env: Record<string, st
     }
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      clearTimeout(hang);
       if (poll) clearInterval(poll);
-      resolve({ code, signal, stdout, stderr });
+      if (timedOut) reject(new Error(`the crash child ${args.join(' ')} still ran after ${CHILD_TIMEOUT_MS / 1000} s: killed. stderr:\n${stderr}`));
+      else resolve({ code, signal, stdout, stderr });
     });
   });
 }
@@ -56,7 +76,7 @@ export function compareResults(path: string, expected: Map<string, { n: number; 
 }
 
 /** Lines in a file (0 if it does not exist). */
-export function lineCount(path: string): number {
+function lineCount(path: string): number {
   try {
     return readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
   } catch {
@@ -65,13 +85,13 @@ export function lineCount(path: string): number {
 }
 
 /** A small deterministic PRNG for kill times, so a failing run can be reproduced. */
-export function killTimes(seed: number): () => number {
+function killTimes(seed: number): () => number {
   let s = seed;
   return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
 }
 
 /** The results file as (key|windowStart) → result, failing on any duplicate. */
-export function readResults(path: string): { byWindow: Map<string, { n: number; total: number }>; duplicates: string[]; lines: number } {
+function readResults(path: string): { byWindow: Map<string, { n: number; total: number }>; duplicates: string[]; lines: number } {
   const byWindow = new Map<string, { n: number; total: number }>();
   const duplicates: string[] = [];
   const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
@@ -82,4 +102,87 @@ export function readResults(path: string): { byWindow: Map<string, { n: number; 
     byWindow.set(id, { n: r.n, total: r.total });
   }
   return { byWindow, duplicates, lines: lines.length };
+}
+
+/**
+ * Run the producer child again and again on one state directory, killing it with SIGKILL at random
+ * moments, `kills` times over the given worker counts, then let a last run finish. Every fourth kill comes
+ * 0 to 300 ms after the start (while starting or recovering); the others after 1 to 11 more acknowledged
+ * batches and 0 to 40 ms (while ingesting, snapshotting every 25 ms, or truncating the WAL). Returns how
+ * many kills fell mid-ingest.
+ */
+async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array<{ workers: number; kills: number }>, seed: number, env: Record<string, string>) {
+  const random = killTimes(seed);
+  const acks = join(dir, 'acks.log');
+  let midIngest = 0;
+  let kills = 0;
+  for (const phase of phases) {
+    const args = [join(dir, 'state'), join(dir, 'results.ndjson'), acks, String(events), String(phase.workers)];
+    for (let k = 0; k < phase.kills; k++) {
+      const before = lineCount(acks);
+      const early = k % 4 === 0;
+      const plan = early
+        ? { ackLog: acks, acks: 0, jitterMs: Math.floor(random() * 300) }
+        : { ackLog: acks, acks: 1 + Math.floor(random() * 11), jitterMs: Math.floor(random() * 40) };
+      const run = await runChild(args, plan, env);
+      if (run.signal !== 'SIGKILL') {
+        t.equal(run.code, 0, run.stderr);
+        break; // it finished before the kill: nothing more to crash
+      }
+      kills++;
+      if (lineCount(acks) > before) midIngest++;
+    }
+  }
+  // The last run, never killed, takes the bulk of the input: checkpoints every 25 ms would make it most of
+  // the test's time on a busy machine, for no kill to fall between them.
+  const last = phases[phases.length - 1];
+  const final = await runChild([join(dir, 'state'), join(dir, 'results.ndjson'), acks, String(events), String(last.workers)], undefined, { ...env, SNAPSHOT_EVERY_MS: '250' });
+  t.equal(final.code, 0, final.stderr);
+  return { kills, midIngest };
+}
+
+function checkExact(t: Tap, dir: string, events: number) {
+  const diff = compareResults(join(dir, 'results.ndjson'), expectedResults(events));
+  t.same(diff.duplicates, [], 'no result is written twice');
+  t.equal(diff.missing, 0, 'no result is missing');
+  t.equal(diff.wrong, 0, 'every window counts every event exactly once');
+  t.equal(diff.extra, 0, 'no result that should not exist');
+}
+
+type Tap = Test;
+
+async function scratch(t: Tap, prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Both state backends, the same tests. LMDB keeps 64 keys per actor in memory (see crash-child.ts): nearly
+ * every key is written back and read again, across the crashes, the restores and the rescaling.
+ */
+export type Backend = 'memory' | 'lmdb';
+const BACKEND_ENV: Record<Backend, Record<string, string>> = { memory: {}, lmdb: { STATE_BACKEND: 'lmdb' } };
+
+/** The test of random kills on one backend: 24 SIGKILLs over 250,000 events, then a run to the end. */
+export function testRandomKills(backend: Backend): void {
+  t.test(`${backend} state: SIGKILL at random moments, 24 times: every acknowledged event counted once, every result written once`, async (t) => {
+    const dir = await scratch(t, 'keyflow-crash-');
+    const events = 250_000;
+    const { kills, midIngest } = await crashAndFinish(t, dir, events, [{ workers: 2, kills: 24 }], 12345, BACKEND_ENV[backend]);
+    t.ok(kills >= 20, `${kills} SIGKILLs`);
+    t.ok(midIngest >= 10, `${midIngest} of them after batches had been acknowledged (mid-ingest)`);
+    checkExact(t, dir, events);
+  });
+}
+
+/** The test of rescaling across crashes on one backend: 4 → 2 → 3 workers over 150,000 events. */
+export function testRescaling(backend: Backend): void {
+  t.test(`${backend} state: rescaling across crashes, 4 → 2 → 3 workers, killed in each phase`, async (t) => {
+    const dir = await scratch(t, 'keyflow-rescale-');
+    const events = 150_000;
+    const { kills } = await crashAndFinish(t, dir, events, [{ workers: 4, kills: 3 }, { workers: 2, kills: 3 }, { workers: 3, kills: 2 }], 777, BACKEND_ENV[backend]);
+    t.ok(kills >= 6, `${kills} SIGKILLs across the three worker counts`);
+    checkExact(t, dir, events);
+  });
 }

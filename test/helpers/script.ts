@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartOptions } from '../../lib/index.js';
+import { runNode } from './cli.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/script-child.js', import.meta.url));
 
@@ -20,17 +20,13 @@ export interface ScriptRun {
 }
 
 /** Run test/fixtures/script-child.ts over `steps` in a child process; outputs go to `out`. */
-export function runScript(out: string, start: StartOptions, steps: Step[]): Promise<ScriptRun> {
+export async function runScript(out: string, start: StartOptions, steps: Step[]): Promise<ScriptRun> {
   mkdirSync(out, { recursive: true });
   const path = join(out, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(path, JSON.stringify({ start, out, steps }));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, path], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
-  });
+  const run = await runNode([CHILD, path], { timeoutMs: 120_000 });
+  if (run.timedOut) throw new Error(`the script ${path} hung: ${run.stderr}`);
+  return run;
 }
 
 /** A pipeline's results as the child's exactly-once sink wrote them. */
