@@ -85,8 +85,6 @@ export class CheckpointCoordinator {
     const dir = this.stateDir!;
     for (const name of list(walRoot(dir))) truncateBefore(join(walRoot(dir), name), oldestKept);
     for (const name of list(snapshotsRoot(dir))) {
-      // A checkpoint still being written (its snapshot writes finish after a newer one's) keeps its files
-      // until it completes: deleting them under the write would fail the actor.
       const id = Number(name);
       if (/^\d+$/.test(name) && id < oldestKept && !this.pending.has(id)) rmSync(join(snapshotsRoot(dir), name), { recursive: true, force: true });
     }
