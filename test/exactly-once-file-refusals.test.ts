@@ -30,7 +30,7 @@ async function committed(t: Test, owner: SinkOwner): Promise<string> {
 
 t.test('results of another state directory are refused, naming it', async (t) => {
   const path = await committed(t, { stateId: 'theirs', resuming: false });
-  t.throws(() => open(path, mine), { code: 'ERR_KEYFLOW_STATE_DIR', message: /out\.ndjson\.commit records results of another state directory \(id theirs\), not of this one: .*remove .*out\.ndjson and .*out\.ndjson\.commit/ });
+  t.throws(() => open(path, mine), { code: 'ERR_KEYFLOW_STATE_DIR', message: /out\.ndjson\.commit records results of another state directory \(id theirs\), not of this one: .*remove .*out\.ndjson and .*out\.ndjson\.commit .*to resume, use the state directory that wrote them/ });
   t.throws(() => open(path, { stateId: null, resuming: false }), { code: 'ERR_KEYFLOW_STATE_DIR', message: /records results of a state directory \(id theirs\)/ });
   t.throws(() => open(path, mine), { code: 'ERR_KEYFLOW_STATE_DIR', details: { path, stateId: 'theirs' } }, 'the error names the output and the other state directory');
   const again = open(path, { stateId: 'theirs', resuming: true });
