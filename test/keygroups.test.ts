@@ -70,3 +70,10 @@ function murmurBytes(data: Buffer, seed = 0): number {
   h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16;
   return h >>> 0;
 }
+
+t.test('keys other than strings and small integers hash their canonical string form', async (t) => {
+  for (const [key, form] of [[1.5, 'number:1.5'], [2 ** 31, 'number:2147483648'], [-0.25, 'number:-0.25'], [true, 'boolean:true'], [12n, 'bigint:12']] as const) {
+    t.equal(hashKey(key), hashString(form), `${String(key)} as ${form}`);
+  }
+  t.not(hashKey(1.5), hashKey(1), 'a fraction is not hashed as its integer part');
+});

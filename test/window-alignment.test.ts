@@ -13,7 +13,7 @@ function reference(t: number, step: number): number {
 t.test('a window start is the largest multiple of the size at or below t, for any finite time', async (t) => {
   const cases: Array<[number, number, number]> = [
     [0, 100, 0], [99, 100, 0], [100, 100, 100], [12.7, 100, 0], [99.99999999999999, 100, 0],
-    [-1, 100, -100], [-100, 100, -100], [-100.5, 100, -200], [-0.5, 100, -100], [-1e-300, 10, -10],
+    [-1, 100, -100], [-100, 100, -100], [-Number.MIN_VALUE, 100, -100], [-100.5, 100, -200], [-0.5, 100, -100], [-1e-300, 10, -10],
     [7399.63, 100, 7300], [8.64e15 - 1, 1000, 8.64e15 - 1000], [-8.64e15 + 1, 1000, -8.64e15], [1e15 + 0.5, 1000, 1e15],
   ];
   for (const [time, step, want] of cases) t.equal(alignDown(time, step), want, `alignDown(${time}, ${step})`);
