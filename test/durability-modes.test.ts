@@ -1,0 +1,42 @@
+import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listSegments, walDir } from '../lib/durability/wal.js';
+import { fixture } from './helpers/collect.js';
+import { runScript, scriptResults } from './helpers/script.js';
+
+// Three batches of in-order events for five keys; the totals per window are known.
+const batch = (seq: number) => Array.from({ length: 500 }, (_, i) => ({ k: `k${i % 5}`, t: seq * 500 + i, v: 1 }));
+const steps = [{ ingest: batch(0), seq: 0 }, { ingest: batch(1), seq: 1 }, { ingest: batch(2), seq: 2 }];
+
+/** Per key, the events counted over all windows: every event exactly once gives 300 per key. */
+function perKey(results: Array<{ key: string; n: number }>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[r.key] = (counts[r.key] ?? 0) + r.n;
+  return counts;
+}
+
+const everyEventOnce = { k0: 300, k1: 300, k2: 300, k3: 300, k4: 300 };
+
+for (const durability of ['sync', 'batch', 'none'] as const) {
+  t.test(`durability '${durability}': killed after a checkpoint and more acknowledged input, rerun, every event counted once`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), `keyflow-${durability}-`));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const stateDir = join(dir, 'state');
+    const options = { module: fixture('durable'), workers: 2, stateDir, durability, snapshotEveryMs: 0 };
+    // Batch 0 is in the checkpoint; batch 1 was acknowledged after it (in the WAL, except with 'none').
+    const crashed = await runScript(dir, options, [steps[0], { checkpoint: true }, steps[1], { kill: true }]);
+    t.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    const logged = listSegments(walDir(stateDir, 2, 0)).length + listSegments(walDir(stateDir, 2, 1)).length;
+    if (durability === 'none') t.equal(logged, 0, "'none' keeps no write-ahead log");
+    else t.ok(logged > 0, `'${durability}' logs its input`);
+
+    // The producer resends everything after the checkpoint (the script skips what resumePosition covers).
+    const rerun = await runScript(dir, options, steps);
+    t.equal(rerun.code, 0, rerun.stderr);
+    t.same(perKey(scriptResults(dir, 'counts')), everyEventOnce, 'each event once: replayed from the WAL or resent, never both');
+    const windows = scriptResults(dir, 'counts').map((r: { key: string; windowStart: number }) => `${r.key}@${r.windowStart}`);
+    t.equal(new Set(windows).size, windows.length, 'each window written once');
+  });
+}
