@@ -9,11 +9,11 @@ const RUN = fileURLToPath(new URL('../benchmarks/run.js', import.meta.url));
 const WORKLOADS = ['q0', 'q1', 'q2', 'tumbling-bids', 'q5-sliding', 'q7-highest', 'q11-sessions'];
 const IMPLEMENTATIONS = ['keyflow (none)', 'keyflow (batch)', 'plain loop', 'postMessage'];
 
-t.test('npm run bench -- --quick runs every workload and baseline (speed is not asserted)', async (t) => {
+t.test('npm run bench -- --quick (on 20,000 events) runs every workload and baseline (speed is not asserted)', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const out = join(dir, 'bench.json');
-  const { code, stdout, stderr } = await runNode([RUN, '--quick', '--out', out], { timeoutMs: 180_000 });
+  const { code, stdout, stderr } = await runNode([RUN, '--quick', '--events', '20000', '--out', out], { timeoutMs: 180_000 });
   t.equal(code, 0, stderr);
   t.match(stdout, /\| workload \| implementation \| events\/s \| per core \|/);
   const report = JSON.parse(await readFile(out, 'utf8'));

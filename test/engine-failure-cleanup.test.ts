@@ -72,7 +72,7 @@ t.test('abort() ends the engine without a final checkpoint: a later start recove
 t.test('an output nested too deeply ends as a dead letter or a clean failure, never a crash or a hang', async (t) => {
   // Actors have a larger stack than the main thread: some depths they can encode and the main thread
   // cannot decode. Whatever the depth, the engine must report it and end.
-  for (const depth of [1_000, 3_000, 5_000, 8_000, 20_000]) {
+  for (const depth of [3_000, 5_000, 8_000]) {
     const engine = await start({ module: MODULE, workers: 1 });
     let results = 0;
     const dead: string[] = [];
