@@ -75,10 +75,12 @@ export class Activity {
     this.ints[BUSY] = 0;
   }
 
-  /** An event of `pipe` from (src, pos) is being applied. */
-  event(pipe: number, src: number, pos: number): void {
+  /** An event of `pipe` for key-group `kg`, from (src, pos), is being applied: progress, and where. */
+  event(pipe: number, kg: number, src: number, pos: number): void {
+    this.ints[PROGRESS]++;
     this.ints[KIND] = EVENT;
     this.ints[PIPE] = pipe;
+    this.ints[KG] = kg;
     this.ints[SRC] = src;
     this.floats[POS] = pos;
   }
@@ -91,7 +93,7 @@ export class Activity {
     this.floats[TIME] = time;
   }
 
-  /** A key-group of `pipe` is about to change (an event, or a timer firing). */
+  /** A key-group of `pipe` is about to change because a timer fires (events say so in event()). */
   touched(pipe: number, kg: number): void {
     this.ints[PROGRESS]++;
     this.ints[PIPE] = pipe;

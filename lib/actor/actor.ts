@@ -66,8 +66,8 @@ export class Actor {
         case EVENT: {
           const p = pipe[i];
           const g = kg[i];
-          activity.event(p, src[i], pos[i]);
-          this.touch(g, p);
+          activity.event(p, g, src[i], pos[i]);
+          this.copyBeforeChange(g);
           if (this.isDuplicate(g, src[i], pos[i])) break;
           if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           const key = keys[i];
@@ -122,7 +122,7 @@ export class Actor {
 
   /**
    * Start a snapshot of the state as it is at this barrier. It is captured one key-group at a time
-   * (`captureSome`), copy-on-write: a group about to change is copied first (`touch`), so the actor never
+   * (`captureSome`), copy-on-write: a group about to change is copied first (`copyBeforeChange`), so the actor never
    * stops for longer than one group takes to encode.
    */
   beginSnapshot(checkpoint: number, owned: { start: number; end: number }): void {
@@ -164,9 +164,14 @@ export class Actor {
     return this.capturing !== null;
   }
 
-  /** Before a key-group of pipeline `pipe` changes: if a snapshot still needs it, copy it now. */
-  touch(kg: number, pipe: number): void {
+  /** Before a timer changes a key-group of pipeline `pipe`: note it, and copy the group if a snapshot still needs it. */
+  private touch(kg: number, pipe: number): void {
     this.activity.touched(pipe, kg);
+    this.copyBeforeChange(kg);
+  }
+
+  /** Before a key-group changes: if a snapshot still needs it, copy it now (copy-on-write). */
+  private copyBeforeChange(kg: number): void {
     const c = this.capturing;
     if (c === null || !c.pending.delete(kg)) return;
     const t0 = performance.now();
