@@ -1,5 +1,7 @@
 export { start } from './start.js';
-export { Engine, type EngineMetrics, type EngineStats, type EngineSummary, type IngestOptions, type RecoveryInfo } from './engine.js';
+export { Engine } from './engine.js';
+export type { EngineMetrics, EngineStats, EngineSummary, RecoveryInfo } from './engine-stats.js';
+export type { IngestOptions } from './ingestion.js';
 export { serve, type ServeOptions, type Serving } from './serve.js';
 export type { StartOptions, OnError } from './options.js';
 export { pipeline, Pipeline, type PipelineOptions, type EventTimeOptions } from './pipeline.js';

@@ -2,12 +2,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { createActivity } from './actor/activity.js';
-import type { ActorInit, ActorMessage } from './actor/init.js';
+import { ActorLink } from './actor-link.js';
+import type { ActorInit } from './actor/init.js';
 import type { Lock } from './durability/lock.js';
 import { lockStateDir, openStateDir, type Recovery } from './durability/state-dir.js';
-import { Engine, type CarriedOutput } from './engine.js';
+import { Engine } from './engine.js';
+import type { CarriedOutput } from './output-dispatch.js';
 import { KeyflowError, codes, configError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
 import { isPipeline, type Pipeline } from './pipeline.js';
@@ -22,8 +24,6 @@ import { lmdbRoot } from './durability/layout.js';
  * start(): validate the configuration, find the pipelines and the module each is imported from, open the
  * state directory (recovering under the old worker count first when rescaling), and start the actors.
  */
-const ACTOR_URL = new URL('../workers/actor.js', import.meta.url);
-
 function moduleUrlOf(m: string | URL): string {
   const s = String(m);
   return /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:\\/i.test(s) ? s : pathToFileURL(resolvePath(s)).href;
@@ -71,24 +71,6 @@ async function resolvePipelines(options: StartOptions, callers: readonly string[
   return { pipelines, moduleUrls };
 }
 
-function spawnActor(init: ActorInit): Promise<Worker> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(ACTOR_URL, { workerData: init });
-    const onError = (err: Error) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err));
-    worker.once('error', onError);
-    worker.once('message', (m: ActorMessage) => {
-      worker.off('error', onError);
-      if (m.type === 'ready') resolve(worker);
-      else {
-        void worker.terminate();
-        const message = 'message' in m ? m.message : `unexpected message ${m.type}`;
-        const code = 'code' in m && (m.code === codes.CORRUPT || m.code === codes.STATE_DIR) ? m.code : codes.PIPELINE_MODULE;
-        reject(new KeyflowError(code, message));
-      }
-    });
-  });
-}
-
 /**
  * Where the actors keep keyed state. LMDB goes under the state directory (actors of an older worker
  * count are removed), or in a temporary directory that the engine removes when it ends.
@@ -113,7 +95,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
   const activities = Array.from({ length: options.workers }, () => createActivity());
   const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
-  const settled = await Promise.allSettled(inputs.map((input, actor) => spawnActor({
+  const settled = await Promise.allSettled(inputs.map((input, actor) => ActorLink.start({
     keyflowActor: true,
     actor,
     workers: options.workers,
@@ -128,14 +110,14 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     stateBackend: backend.config,
     ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
   })));
-  const workers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(links.map((l) => l.terminate()));
     backend.cleanup();
     throw failed.reason;
   }
-  return new Engine({ pipelines, options, workers, inputs, outputs, activities, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock });
+  return new Engine({ pipelines, options, links, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock });
 }
 
 /** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */

@@ -8,10 +8,12 @@
 import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from '../lib/actor/control-endpoint.js';
 import { Activity } from '../lib/actor/activity.js';
 import { Actor, type Control } from '../lib/actor/actor.js';
 import { ProcessingClock } from '../lib/actor/processing-clock.js';
-import type { ActorCommand, ActorInit, ActorMessage } from '../lib/actor/init.js';
+import type { ActorControl, ActorFailure, ActorInit, Replayed } from '../lib/actor/init.js';
 import { FrameView } from '../lib/codec/frame.js';
 import { FrameSender, type Unsendable } from '../lib/codec/frame-sender.js';
 import { BARRIER_ACK, END, ERROR, RESULT, type SnapshotAck } from '../lib/codec/records.js';
@@ -35,7 +37,6 @@ const init = workerData as ActorInit;
 process.exit = ((code?: number | string | null) => {
   throw new Error(`process.exit(${code ?? ''}) was called in a keyflow actor thread, where user code cannot end the run: throw an error instead to turn the event into a dead letter`);
 }) as typeof process.exit;
-const post = (m: ActorMessage) => parentPort!.postMessage(m);
 const durable = init.durable;
 
 const doorbell = new Doorbell(init.doorbell);
@@ -143,7 +144,7 @@ function finishSnapshot(actor: Actor, budgetMs: number): void {
     },
     (err: unknown) => {
       writes.delete(write);
-      post({ type: 'fatal', message: `cannot write snapshot: ${err instanceof Error ? err.message : String(err)}`, ...(isCoded(err) ? { code: err.code } : {}) });
+      failWith({ message: `cannot write snapshot: ${err instanceof Error ? err.message : String(err)}`, ...codeOf(err) });
     },
   );
   writes.add(write);
@@ -196,7 +197,7 @@ function readWal(): WalTail {
 }
 
 /** Re-apply the WAL tail: outputs it produces carry the same numbers as the first time. */
-function replay(actor: Actor, tail: WalTail): { frames: number; tornBytes: number } {
+function replay(actor: Actor, tail: WalTail): Replayed {
   const frame = new FrameView();
   // Decode from an aligned copy: a frame's typed-array columns need 8-byte alignment.
   for (const bytes of tail.frames) applyFrame(actor, frame.decode(new Uint8Array(bytes)), true);
@@ -266,59 +267,66 @@ async function run(actor: Actor): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  let actor: Actor;
-  let tail: WalTail;
+/** Set once, when the actor fails for good; the engine learns it through control.failure(). */
+let failWith!: (f: ActorFailure) => void;
+const failed = new Promise<ActorFailure>((resolve) => (failWith = resolve));
+
+/** Load the pipelines, open the state backend, restore the snapshot and read the WAL tail. */
+async function open(): Promise<{ actor: Actor; tail: WalTail }> {
   const names = init.pipelines.map((p) => p.name);
-  try {
-    const pipelines = await Promise.all(init.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
-    const stores = await openBackend(init.stateBackend, init.actor, init.maxKeyGroups);
-    actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), out, seal, init.failFast, init.maxKeyGroups, new Activity(init.activity));
-    restoreFrom(actor, names);
-    tail = readWal();
-  } catch (err) {
-    post({ type: 'init-error', message: err instanceof Error ? err.message : describeThrown(err), ...(isCoded(err) ? { code: err.code } : {}) });
-    return;
-  }
-  const replayRequested = new Promise<void>((resolve) => {
-    parentPort!.on('message', (m: ActorCommand) => {
-      if (m.type === 'replay') resolve();
-      else answerQuery(actor, m);
-    });
-  });
-  post({ type: 'ready' });
-  await replayRequested;
+  const pipelines = await Promise.all(init.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
+  const stores = await openBackend(init.stateBackend, init.actor, init.maxKeyGroups);
+  const actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), out, seal, init.failFast, init.maxKeyGroups, new Activity(init.activity));
+  restoreFrom(actor, names);
+  return { actor, tail: readWal() };
+}
+
+/** Replay the WAL tail, then read the input ring until the end marker. */
+async function replayThenRun(actor: Actor, tail: WalTail): Promise<Replayed> {
   try {
     const replayed = replay(actor, tail);
     log.open(tail.lastSegment);
     await log.commit();
-    post({ type: 'replayed', ...replayed });
-    await run(actor);
+    run(actor).catch(fatal);
+    return replayed;
   } catch (err) {
-    // A WAL or snapshot that cannot be written (a full disk, a read-only directory) or read: stop and
-    // say so, acknowledging nothing more.
-    post({ type: 'fatal', message: err instanceof Error ? err.message : describeThrown(err), ...(isCoded(err) ? { code: err.code } : {}) });
+    fatal(err);
+    return { frames: 0, tornBytes: 0 };
   }
 }
+
+/** A WAL or snapshot that cannot be written (a full disk, a read-only directory) or read: stop, acknowledging nothing more. */
+function fatal(err: unknown): void {
+  failWith({ message: err instanceof Error ? err.message : describeThrown(err), ...codeOf(err) });
+}
+
+const opened = open();
 
 /**
- * engine.query() (a key's current state) and engine.operatorState(), read between frames on the control
- * plane (never the data rings), so they reflect every event this actor has applied so far.
+ * engine.query() (a key's current state) and engine.operatorState(), read between frames, so they
+ * reflect every event this actor has applied so far. A throwing query reaches the engine as its message.
  */
-function answerQuery(actor: Actor, m: Exclude<ActorCommand, { type: 'replay' }>): void {
+async function answer<T>(read: (actor: Actor) => T): Promise<T> {
+  const { actor } = await opened;
   try {
-    const op = actor.operators[m.pipe];
-    const value = m.type === 'query' ? op.query(m.kg, stateKeyOf(m.key)) : op.queryOperatorState?.() ?? {};
-    post({ type: 'query-result', id: m.id, value });
+    return read(actor);
   } catch (err) {
-    post({ type: 'query-result', id: m.id, error: err instanceof Error ? err.message : describeThrown(err) });
+    throw new Error(err instanceof Error ? err.message : describeThrown(err));
   }
 }
 
-function isCoded(err: unknown): err is { code: string } {
-  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
+const control: ActorControl = {
+  ready: () => opened.then(() => null, (err: unknown) => ({ message: err instanceof Error ? err.message : describeThrown(err), ...codeOf(err) })),
+  replay: () => opened.then(({ actor, tail }) => replayThenRun(actor, tail)),
+  query: (pipe, kg, key) => answer((actor) => actor.operators[pipe].query(kg, stateKeyOf(key))),
+  operatorState: (pipe) => answer((actor) => actor.operators[pipe].queryOperatorState?.() ?? {}),
+  failure: () => failed,
+};
+
+function codeOf(err: unknown): { code?: string } {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? { code: (err as { code: string }).code } : {};
 }
 
-// The message listener above keeps this thread alive until the engine terminates it: to the engine, an
-// actor that exits on its own has crashed.
-await main();
+// The endpoint's message listener keeps this thread alive until the engine terminates it: to the engine,
+// an actor that exits on its own has crashed.
+Comlink.expose(control, nodeEndpoint(parentPort!));

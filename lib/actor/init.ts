@@ -29,16 +29,32 @@ export interface ActorInit {
   };
 }
 
-/** Messages from an actor to the main thread over its MessagePort (control plane, never data). */
-export type ActorMessage =
-  | { type: 'ready' }
-  | { type: 'init-error'; message: string; code?: string }
-  | { type: 'replayed'; frames: number; tornBytes: number }
-  | { type: 'fatal'; message: string; code?: string }
-  | { type: 'query-result'; id: number; value?: unknown; error?: string };
+/** Why an actor stopped or could not start: a message, and an error code when one applies. */
+export interface ActorFailure {
+  message: string;
+  code?: string;
+}
 
-/** Messages from the main thread to an actor. */
-export type ActorCommand =
-  | { type: 'replay' }
-  | { type: 'query'; id: number; pipe: number; kg: number; key: unknown }
-  | { type: 'operator-state'; id: number; pipe: number };
+/** What an actor's WAL replay did: frames re-applied, and the bytes of a torn last record cut off. */
+export interface Replayed {
+  frames: number;
+  tornBytes: number;
+}
+
+/**
+ * The control plane: the object each actor worker exposes over its MessagePort with comlink, and the
+ * calling thread holds a typed proxy of (see actor-link.ts). Data, watermarks and barriers never use it:
+ * they travel in band, in the rings. Every call is answered between two frames.
+ */
+export interface ActorControl {
+  /** Null once the actor has loaded its pipelines and restored its snapshot; otherwise why it could not. */
+  ready(): Promise<ActorFailure | null>;
+  /** Re-apply the WAL tail after the restored checkpoint, then start reading the input ring. */
+  replay(): Promise<Replayed>;
+  /** A key's current state in a pipeline (engine.query()). */
+  query(pipe: number, kg: number, key: unknown): Promise<unknown>;
+  /** A pipeline's operator state on this actor (engine.operatorState()). */
+  operatorState(pipe: number): Promise<Record<string, unknown[]>>;
+  /** Settles when the actor fails for good: a WAL or snapshot it cannot write or read. */
+  failure(): Promise<ActorFailure>;
+}

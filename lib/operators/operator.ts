@@ -38,7 +38,7 @@ export interface Operator {
   /** Take this actor's share of the old actors' operator state (in old actor order). */
   restoreOperatorState?(parts: unknown[], actor: number, workers: number): void;
   /** The operator state in a readable form (for engine.operatorState). */
-  queryOperatorState?(): unknown;
+  queryOperatorState?(): Record<string, unknown[]>;
   /** Restore one key-group's state; call `restoreWatermark` first. */
   restore(kg: number, state: unknown): void;
   restoreWatermark(wm: number): void;

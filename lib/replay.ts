@@ -1,0 +1,38 @@
+/**
+ * Recovery's second half, run once before the first batch, query or checkpoint: deliver what a rescaling
+ * pre-run carried over, then have every actor re-apply its WAL tail after the restored checkpoint (the
+ * snapshots were restored when the actors started). Resolves even if the engine fails meanwhile.
+ */
+import type { ActorSet } from './actor-set.js';
+import type { RecoveryInfo } from './engine-stats.js';
+import type { Failure } from './failure.js';
+import type { CarriedOutput, OutputDispatch } from './output-dispatch.js';
+
+export class Replay {
+  /** What recovery found and did, once done. */
+  info: RecoveryInfo | null = null;
+  private done: Promise<void> | null = null;
+
+  constructor(private readonly actors: ActorSet, private readonly dispatch: OutputDispatch, private readonly failure: Failure,
+              private readonly carried: CarriedOutput[], private readonly checkpoint: number | null, private readonly startedAt: number) {}
+
+  run(): Promise<void> {
+    this.done ??= this.replay();
+    return this.done;
+  }
+
+  /** Recovered, unless the engine has failed (then it throws). */
+  async ready(): Promise<void> {
+    this.failure.throwIfFailed();
+    await this.run();
+  }
+
+  private async replay(): Promise<void> {
+    for (const o of this.carried.splice(0)) this.dispatch.deliver(o);
+    // The router's watermark stays where the checkpoint left it, though the replayed WAL may hold later
+    // events: a producer resends from the checkpoint, and its events must carry the watermark they
+    // carried the first time, or an actor that had not logged them would now find them late.
+    const replayed = await this.failure.race(this.actors.replay()).catch(() => ({ frames: 0, tornBytes: 0 }));
+    this.info = { checkpoint: this.checkpoint, replayedFrames: replayed.frames, tornBytes: replayed.tornBytes, ms: performance.now() - this.startedAt };
+  }
+}
