@@ -4,7 +4,7 @@ import { whereabouts } from './actor/whereabouts.js';
 import type { ActorCommand, ActorInit, ActorMessage } from './actor/init.js';
 import type { FrameView } from './codec/frame.js';
 import { FrameSender } from './codec/frame-sender.js';
-import { BARRIER_ACK, END, ERROR, LATE, RESULT, type SnapshotAck } from './codec/records.js';
+import { Kind, type SnapshotAck } from './codec/records.js';
 import { BATCH_SPAN, deadLetter, unwritable, where, type DeadLetter, type Location, type Problem } from './dead-letter.js';
 import { CheckpointCoordinator, type CheckpointStats } from './durability/checkpoint-coordinator.js';
 import type { Lock } from './durability/lock.js';
@@ -523,12 +523,12 @@ export class Engine {
     let behind = false;
     for (let i = 0; i < frame.count; i++) {
       switch (kind[i]) {
-        case RESULT:
-        case LATE:
-        case ERROR:
+        case Kind.RESULT:
+        case Kind.LATE:
+        case Kind.ERROR:
           if (!this.deliver({ kind: kind[i], pipe: pipe[i], kg: kg[i], src: src[i], pos: pos[i], value: values[i] })) behind = true;
           break;
-        case BARRIER_ACK:
+        case Kind.BARRIER_ACK:
           // A failed engine completes no checkpoint: its sinks may not hold what the barrier's state assumes.
           if (this.failure) break;
           // Completing a checkpoint writes the manifest and commits the sinks: a failure there ends the run.
@@ -538,7 +538,7 @@ export class Engine {
             this.fail(err instanceof KeyflowError ? err : new KeyflowError(codes.FAILED, `checkpoint ${pos[i]} could not complete: ${describeThrown(err)}`, err));
           }
           break;
-        case END:
+        case Kind.END:
           this.ended++;
           break;
       }
@@ -557,11 +557,11 @@ export class Engine {
     }
     const name = this.pipelines[o.pipe]?.name;
     switch (o.kind) {
-      case RESULT:
+      case Kind.RESULT:
         this.pipelineCounts[o.pipe].results++;
         if (this.resultSinks[o.pipe] !== undefined) this.toSink(this.resultSinks[o.pipe]!, o);
         return this.outputs.deliver(`results:${name}`, o.value);
-      case LATE:
+      case Kind.LATE:
         this.pipelineCounts[o.pipe].late++;
         if (this.lateSinks[o.pipe] !== undefined) this.toSink(this.lateSinks[o.pipe]!, o);
         return this.outputs.deliver(`late:${name}`, o.value);
