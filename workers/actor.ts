@@ -25,7 +25,8 @@ import { openBackend } from '../lib/state/backends.js';
 import { loadPipeline } from '../lib/pipeline-loader.js';
 import { Doorbell } from '../lib/ring/doorbell.js';
 import { DurableCounter } from '../lib/ring/durable-counter.js';
-import { RingReader, WAIT_TIMEOUT_MS } from '../lib/ring/reader.js';
+import { RingReader } from '../lib/ring/reader.js';
+import { WAIT_TIMEOUT_MS } from '../lib/ring/wait.js';
 import { RingWriter } from '../lib/ring/writer.js';
 
 const init = workerData as ActorInit;
