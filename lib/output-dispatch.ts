@@ -5,7 +5,7 @@
  * once per frame read from an actor's output ring.
  */
 import type { FrameView } from './codec/frame.js';
-import { BARRIER_ACK, END, ERROR, LATE, RESULT, type SnapshotAck } from './codec/records.js';
+import { Kind, type SnapshotAck } from './codec/records.js';
 import { deadLetter, unwritable, where, type DeadLetter, type Problem } from './dead-letter.js';
 import { KeyflowError, codes, describeThrown } from './errors.js';
 import type { Failure } from './failure.js';
@@ -18,7 +18,7 @@ import type { SourceRegistry } from './sources/registry.js';
 
 /** An output record as the calling thread receives it (see codec/records.ts). */
 export interface CarriedOutput {
-  kind: number;
+  kind: Kind;
   pipe: number;
   kg: number;
   src: number;
@@ -56,12 +56,12 @@ export class OutputDispatch {
     let behind = false;
     for (let i = 0; i < frame.count; i++) {
       switch (kind[i]) {
-        case RESULT:
-        case LATE:
-        case ERROR:
-          if (!this.deliver({ kind: kind[i], pipe: pipe[i], kg: kg[i], src: src[i], pos: pos[i], value: values[i] })) behind = true;
+        case Kind.RESULT:
+        case Kind.LATE:
+        case Kind.ERROR:
+          if (!this.deliver({ kind: kind[i] as Kind, pipe: pipe[i], kg: kg[i], src: src[i], pos: pos[i], value: values[i] })) behind = true;
           break;
-        case BARRIER_ACK:
+        case Kind.BARRIER_ACK:
           // A failed engine completes no checkpoint: its sinks may not hold what the barrier's state assumes.
           if (this.failure.error) break;
           // Completing a checkpoint writes the manifest and commits the sinks: a failure there ends the run.
@@ -71,7 +71,7 @@ export class OutputDispatch {
             this.failure.fail(err instanceof KeyflowError ? err : new KeyflowError(codes.FAILED, `checkpoint ${pos[i]} could not complete: ${describeThrown(err)}`, err));
           }
           break;
-        case END:
+        case Kind.END:
           this.ended++;
           break;
       }
@@ -87,11 +87,11 @@ export class OutputDispatch {
     }
     const name = this.pipelines[o.pipe]?.name;
     switch (o.kind) {
-      case RESULT:
+      case Kind.RESULT:
         this.counts[o.pipe].results++;
         this.toFile(this.sinks.of('results', o.pipe), o);
         return this.outputs.deliver(`results:${name}`, o.value);
-      case LATE:
+      case Kind.LATE:
         this.counts[o.pipe].late++;
         this.toFile(this.sinks.of('late', o.pipe), o);
         return this.outputs.deliver(`late:${name}`, o.value);

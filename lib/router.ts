@@ -1,5 +1,5 @@
 import type { FrameSender, Unsendable } from './codec/frame-sender.js';
-import { BARRIER, END, EVENT, SOURCE, WATERMARK, type SourceInfo } from './codec/records.js';
+import type { SourceInfo } from './codec/records.js';
 import { unsendableProblem, type Problem, type Stage } from './dead-letter.js';
 import { codes, describeThrown } from './errors.js';
 import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
@@ -81,7 +81,10 @@ export class Router {
       const wm = r.watermarks.current();
       if (wm <= r.broadcast) continue;
       r.broadcast = wm;
-      for (let a = 0; a < this.senders.length; a++) this.append(a, WATERMARK, r.index, 0, 0, NaN, wm, 0, undefined, undefined);
+      for (const s of this.senders) {
+        s.builder.watermark(r.index, wm);
+        this.sealIfFull(s);
+      }
     }
   }
 
@@ -91,7 +94,10 @@ export class Router {
       const largest = r.restored.get(info.name);
       if (largest !== undefined) r.watermarks?.resume(src, largest);
     }
-    for (let a = 0; a < this.senders.length; a++) this.append(a, SOURCE, 0, src, 0, NaN, NaN, 0, undefined, info);
+    for (const s of this.senders) {
+      s.builder.source(src, info);
+      this.sealIfFull(s);
+    }
   }
 
   /** The wall clock by which sources are judged idle (see SourceWatermarks). */
@@ -114,7 +120,10 @@ export class Router {
     this.sealAll();
     for (const r of this.routes) r.broadcast = -Infinity;
     this.broadcastWatermarks();
-    for (let a = 0; a < this.senders.length; a++) this.append(a, BARRIER, 0, 0, 0, NaN, NaN, checkpoint, undefined, undefined);
+    for (const s of this.senders) {
+      s.builder.barrier(checkpoint);
+      this.sealIfFull(s);
+    }
     this.sealAll();
   }
 
@@ -137,7 +146,10 @@ export class Router {
   }
 
   end(): void {
-    for (let a = 0; a < this.senders.length; a++) this.append(a, END, 0, 0, 0, NaN, Infinity, 0, undefined, undefined);
+    for (const s of this.senders) {
+      s.builder.end();
+      this.sealIfFull(s);
+    }
   }
 
   /** Seal every partly filled frame, so it can be pushed. */
@@ -145,9 +157,8 @@ export class Router {
     for (const s of this.senders) s.seal(this.unsendable);
   }
 
-  private append(actor: number, kind: number, pipe: number, src: number, kg: number, ts: number, wm: number, pos: number, key: unknown, value: unknown): void {
-    const sender = this.senders[actor];
-    sender.builder.add(kind, pipe, src, kg, ts, wm, pos, key, value);
+  /** After appending a record: seal the frame once the builder is full, so it can be pushed. */
+  private sealIfFull(sender: FrameSender): void {
     if (sender.builder.full) sender.seal(this.unsendable);
   }
 
@@ -218,7 +229,9 @@ export class Router {
       wm = r.watermarks.current();
       r.watermarks.observe(src, t);
     }
-    this.append(this.owner[kg], EVENT, r.index, src, kg, ts, wm, pos, key, v);
+    const sender = this.senders[this.owner[kg]];
+    sender.builder.event(r.index, src, kg, ts, wm, pos, key, v);
+    this.sealIfFull(sender);
   }
 
   private badKey(r: Route, detail: string, event: unknown, src: number, pos: number): void {

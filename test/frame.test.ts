@@ -1,19 +1,19 @@
 import t from 'tap';
 import { FrameBuilder, FrameView } from '../lib/codec/frame.js';
-import { END, EVENT, WATERMARK } from '../lib/codec/records.js';
+import { Kind } from '../lib/codec/records.js';
 
 t.test('a frame round-trips every column, key and value', async (t) => {
   const b = new FrameBuilder(8);
   const values = [{ a: 1, b: 'x', nested: { d: new Date(5).toISOString(), list: [1, 2] } }, { a: 2, b: 'y', nested: null }, undefined];
-  b.add(EVENT, 3, 7, 127, 1_700_000_000_123, -Infinity, 42, 'key-1', values[0]);
-  b.add(EVENT, 3, 7, 5, 1.5, 99, 43, 12345, values[1]);
-  b.add(WATERMARK, 1, 0, 0, NaN, 1e15, 0, undefined, undefined);
-  b.add(END, 0, 0, 0, NaN, Infinity, 0, undefined, undefined);
+  b.event(3, 7, 127, 1_700_000_000_123, -Infinity, 42, 'key-1', values[0]);
+  b.event(3, 7, 5, 1.5, 99, 43, 12345, values[1]);
+  b.watermark(1, 1e15);
+  b.end();
   // Decode from an 8-aligned copy, as the ring reader provides.
   const bytes = new Uint8Array(b.encode());
   const f = new FrameView().decode(bytes);
   t.equal(f.count, 4);
-  t.same([...f.kind], [EVENT, EVENT, WATERMARK, END]);
+  t.same([...f.kind], [Kind.EVENT, Kind.EVENT, Kind.WATERMARK, Kind.END]);
   t.same([...f.pipe], [3, 3, 1, 0]);
   t.same([...f.src], [7, 7, 0, 0]);
   t.same([...f.kg], [127, 5, 0, 0]);
@@ -27,7 +27,7 @@ t.test('a frame round-trips every column, key and value', async (t) => {
 
 t.test('a range of records encodes on its own (used to split oversized frames)', async (t) => {
   const b = new FrameBuilder(16);
-  for (let i = 0; i < 10; i++) b.add(EVENT, 0, 0, i, i, i - 1, i, `k${i}`, { i });
+  for (let i = 0; i < 10; i++) b.event(0, 0, i, i, i - 1, i, `k${i}`, { i });
   const f = new FrameView().decode(new Uint8Array(b.encode(4, 7)));
   t.equal(f.count, 3);
   t.same(f.keys, ['k4', 'k5', 'k6']);

@@ -16,7 +16,7 @@ import { ProcessingClock } from '../lib/actor/processing-clock.js';
 import type { ActorControl, ActorFailure, ActorInit, Replayed } from '../lib/actor/init.js';
 import { FrameView } from '../lib/codec/frame.js';
 import { FrameSender, type Unsendable } from '../lib/codec/frame-sender.js';
-import { BARRIER_ACK, END, ERROR, RESULT, type SnapshotAck } from '../lib/codec/records.js';
+import { Kind } from '../lib/codec/records.js';
 import { encodeSnapshot, readSnapshot, snapshotDir, writeSnapshot } from '../lib/durability/snapshot-file.js';
 import { WalWriter, listSegments, readSegment, walDir } from '../lib/durability/wal.js';
 import { unsendableProblem } from '../lib/dead-letter.js';
@@ -27,7 +27,8 @@ import { openBackend } from '../lib/state/backends.js';
 import { loadPipeline } from '../lib/pipeline-loader.js';
 import { Doorbell } from '../lib/ring/doorbell.js';
 import { DurableCounter } from '../lib/ring/durable-counter.js';
-import { RingReader, WAIT_TIMEOUT_MS } from '../lib/ring/reader.js';
+import { RingReader } from '../lib/ring/reader.js';
+import { WAIT_TIMEOUT_MS } from '../lib/ring/wait.js';
 import { RingWriter } from '../lib/ring/writer.js';
 
 const init = workerData as ActorInit;
@@ -55,8 +56,8 @@ function seal(): void {
   const unsendable: Unsendable[] = [];
   out.seal((u) => unsendable.push(u));
   for (const u of unsendable) {
-    const what = u.kind === RESULT ? `result #${u.pos} of key-group ${u.kg}` : 'an output record';
-    out.builder.add(ERROR, u.pipe, u.src, u.kg, NaN, NaN, u.pos, u.key, unsendableProblem(u, what, 'output'));
+    const what = u.kind === Kind.RESULT ? `result #${u.pos} of key-group ${u.kg}` : 'an output record';
+    out.builder.error(u.pipe, u.src, u.kg, u.pos, u.key, unsendableProblem(u, what, 'output'));
   }
   if (unsendable.length > 0) out.seal(() => {});
 }
@@ -130,14 +131,14 @@ function finishSnapshot(actor: Actor, budgetMs: number): void {
   if (snapshot === null) return;
   const pauseMs = Math.max(barrierStopMs, actor.longestStopMs);
   if (!durable) {
-    actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: 0, keys: actor.capturedKeys, pauseMs } satisfies SnapshotAck);
+    actor.emitBarrierAck(snapshot.checkpoint, { bytes: 0, keys: actor.capturedKeys, pauseMs });
     return;
   }
   const bytes = encodeSnapshot(snapshot);
   const write: Promise<void> = writeSnapshot(join(snapshotDir(durable.stateDir, snapshot.checkpoint), `actor-${init.actor}.snap`), bytes).then(
     () => {
       writes.delete(write);
-      actor.emit(BARRIER_ACK, 0, 0, 0, snapshot.checkpoint, undefined, { bytes: bytes.length, keys: actor.capturedKeys, pauseMs } satisfies SnapshotAck);
+      actor.emitBarrierAck(snapshot.checkpoint, { bytes: bytes.length, keys: actor.capturedKeys, pauseMs });
       // Send it now, not when the next frame comes (an idle actor may wait up to its poll interval);
       // commit() syncs the WAL first, so no output goes ahead of its input's durability.
       log.commit().catch(() => {});
@@ -249,7 +250,7 @@ async function run(actor: Actor): Promise<void> {
     if (ended) {
       await settleSnapshots(actor);
       actor.finish();
-      actor.emit(END, 0, 0, 0, 0, undefined, undefined);
+      actor.emitEnd();
       await log.commit();
       return;
     }

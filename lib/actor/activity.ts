@@ -8,7 +8,7 @@
  * that sees a slightly stale value only words a message a little less exactly). Both sides import this
  * module, so the meaning of every slot lives here, as lib/ring/layout.ts does for the rings.
  */
-import { END, EVENT, PROCESSING_TIME, WATERMARK } from '../codec/records.js';
+import { Kind } from '../codec/records.js';
 
 // Int32 slots.
 /** 1 while the actor applies records (user code may be running), 0 between frames. */
@@ -78,7 +78,7 @@ export class Activity {
   /** An event of `pipe` for key-group `kg`, from (src, pos), is being applied: progress, and where. */
   event(pipe: number, kg: number, src: number, pos: number): void {
     this.ints[PROGRESS]++;
-    this.ints[KIND] = EVENT;
+    this.ints[KIND] = Kind.EVENT;
     this.ints[PIPE] = pipe;
     this.ints[KG] = kg;
     this.ints[SRC] = src;
@@ -86,7 +86,7 @@ export class Activity {
   }
 
   /** A watermark (of `pipe`), the processing-time clock (pipe -1) or the end of input (END) fires what is due. */
-  advancing(kind: typeof WATERMARK | typeof PROCESSING_TIME | typeof END, pipe: number, time: number): void {
+  advancing(kind: typeof Kind.WATERMARK | typeof Kind.PROCESSING_TIME | typeof Kind.END, pipe: number, time: number): void {
     this.ints[KIND] = kind;
     this.ints[PIPE] = pipe;
     this.ints[KG] = -1;

@@ -1,7 +1,7 @@
 import type { Activity } from './activity.js';
 import type { FrameView } from '../codec/frame.js';
 import type { FrameSender } from '../codec/frame-sender.js';
-import { BARRIER, END, ERROR, EVENT, LATE, PROCESSING_TIME, RESULT, SOURCE, WATERMARK, type SourceInfo } from '../codec/records.js';
+import { Kind, type SnapshotAck, type SourceInfo } from '../codec/records.js';
 import { decodeGroup, encodeGroup, type ActorSnapshot } from '../durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../keygroups.js';
 import type { Operator, OperatorOutput } from '../operators/operator.js';
@@ -45,9 +45,20 @@ export class Actor {
     this.operators = names.map((_, pipe) => makeOperator(pipe, this.outputFor(pipe)));
   }
 
-  /** Append one output record, sealing a frame when the builder is full. */
-  emit(kind: number, pipe: number, kg: number, src: number, pos: number, key: unknown, value: unknown): void {
-    this.out.builder.add(kind, pipe, src, kg, NaN, NaN, pos, key, value);
+  /** A snapshot for `checkpoint` is complete (and written, when durable). */
+  emitBarrierAck(checkpoint: number, ack: SnapshotAck): void {
+    this.out.builder.barrierAck(checkpoint, ack);
+    this.emitted();
+  }
+
+  /** Everything is emitted: the last output record. */
+  emitEnd(): void {
+    this.out.builder.end();
+    this.emitted();
+  }
+
+  /** After appending one output record: progress, and seal the frame when the builder is full. */
+  private emitted(): void {
     this.activity.emitted();
     if (this.out.builder.full) this.seal();
   }
@@ -63,7 +74,7 @@ export class Actor {
     activity.begin();
     for (let i = from; i < frame.count && !this.failed; i++) {
       switch (kind[i]) {
-        case EVENT: {
+        case Kind.EVENT: {
           const p = pipe[i];
           const g = kg[i];
           activity.event(p, g, src[i], pos[i]);
@@ -74,23 +85,23 @@ export class Actor {
           this.operators[p].onEvent(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq++, values[i]);
           break;
         }
-        case WATERMARK:
+        case Kind.WATERMARK:
           if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
-          activity.advancing(WATERMARK, pipe[i], wm[i]);
+          activity.advancing(Kind.WATERMARK, pipe[i], wm[i]);
           this.operators[pipe[i]].advance(wm[i]);
           break;
-        case PROCESSING_TIME:
-          activity.advancing(PROCESSING_TIME, -1, ts[i]);
+        case Kind.PROCESSING_TIME:
+          activity.advancing(Kind.PROCESSING_TIME, -1, ts[i]);
           for (const op of this.operators) op.advanceProcessingTime?.(ts[i]);
           break;
-        case SOURCE:
+        case Kind.SOURCE:
           this.sources.set(src[i], values[i] as SourceInfo);
           break;
-        case BARRIER:
+        case Kind.BARRIER:
           if (replaying) break;
           activity.end();
           return { control: { kind: 'barrier', checkpoint: pos[i] }, next: i + 1 };
-        case END:
+        case Kind.END:
           if (replaying) break;
           activity.end();
           return { control: { kind: 'end' }, next: i + 1 };
@@ -115,7 +126,7 @@ export class Actor {
   /** Fire everything: the watermark goes to +∞ at the end of input. */
   finish(): void {
     this.activity.begin();
-    this.activity.advancing(END, -1, Infinity);
+    this.activity.advancing(Kind.END, -1, Infinity);
     for (const op of this.operators) op.advance(Infinity);
     this.activity.end();
   }
@@ -240,11 +251,18 @@ export class Actor {
 
   private outputFor(pipe: number): OperatorOutput {
     return {
-      result: (kg, value) => this.emit(RESULT, pipe, kg, 0, ++this.outputs[pipe * this.maxKeyGroups + kg], undefined, value),
-      late: (kg, event) => this.emit(LATE, pipe, kg, 0, ++this.outputs[pipe * this.maxKeyGroups + kg], undefined, event),
+      result: (kg, value) => {
+        this.out.builder.result(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], value);
+        this.emitted();
+      },
+      late: (kg, event) => {
+        this.out.builder.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event);
+        this.emitted();
+      },
       touch: (kg) => this.touch(kg, pipe),
       problem: (problem, kg, src, pos) => {
-        this.emit(ERROR, pipe, kg, src, pos, problem.key, problem);
+        this.out.builder.error(pipe, src, kg, pos, problem.key, problem);
+        this.emitted();
         if (this.failFast) this.failed = true;
       },
     };

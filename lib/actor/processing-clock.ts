@@ -1,8 +1,7 @@
 import { FrameBuilder } from '../codec/frame.js';
-import { PROCESSING_TIME } from '../codec/records.js';
 
 /**
- * An actor's processing-time clock, as frames of one PROCESSING_TIME record. The actor logs each tick
+ * An actor's processing-time clock, as frames of one PROCESSING_TIME record (codec/records.ts). The actor logs each tick
  * in its WAL before applying it, between the input frames it falls between, so processing-time timers
  * and TTLs replay exactly as they first ran. Ticks come at most once per millisecond, and only for
  * actors whose operators read the clock.
@@ -19,7 +18,7 @@ export class ProcessingClock {
     const now = Date.now();
     if (now <= this.last) return null;
     this.last = now;
-    this.builder.add(PROCESSING_TIME, 0, 0, 0, now, NaN, 0, undefined, undefined);
+    this.builder.processingTime(now);
     const frame = this.builder.encode();
     this.builder.reset();
     return frame;

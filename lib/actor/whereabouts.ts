@@ -4,7 +4,7 @@
  * The main thread builds them; the actor's thread may be dead or stuck by then.
  */
 import type { ActivityReport } from './activity.js';
-import { END, EVENT, PROCESSING_TIME, WATERMARK } from '../codec/records.js';
+import { Kind } from '../codec/records.js';
 import { where, type Location } from '../dead-letter.js';
 
 export interface WhereaboutsContext {
@@ -20,13 +20,13 @@ export function whereabouts(actor: number, a: ActivityReport, ctx: WhereaboutsCo
   const lastEvent = a.src >= 0 ? `the event at ${where(ctx.locate(a.src, a.pos))}` : null;
   if (!a.busy) return `actor ${actor}, between frames (the last event it applied: ${lastEvent ?? 'none'})`;
   switch (a.kind) {
-    case EVENT:
+    case Kind.EVENT:
       return `actor ${actor} was applying ${lastEvent}${name === null ? '' : ` to ${name}`}${group}`;
-    case WATERMARK:
+    case Kind.WATERMARK:
       return `actor ${actor} was firing timers${pipeline} at watermark ${a.time}${group} (the last event it applied: ${lastEvent ?? 'none'})`;
-    case PROCESSING_TIME:
+    case Kind.PROCESSING_TIME:
       return `actor ${actor} was firing processing-time timers${pipeline} at ${new Date(a.time).toISOString()}${group} (the last event it applied: ${lastEvent ?? 'none'})`;
-    case END:
+    case Kind.END:
       return `actor ${actor} was firing what the end of input closes${pipeline}${group} (the last event it applied: ${lastEvent ?? 'none'})`;
     default:
       return `actor ${actor} (the last event it applied: ${lastEvent ?? 'none'})`;

@@ -1,6 +1,7 @@
 import { describeThrown } from '../errors.js';
 import type { RingWriter } from '../ring/writer.js';
 import { FrameBuilder, type EncodedFrame } from './frame.js';
+import type { Kind } from './records.js';
 
 /**
  * A record no frame can carry, left out of its frame (the caller reports it; it is not lost silently):
@@ -8,7 +9,7 @@ import { FrameBuilder, type EncodedFrame } from './frame.js';
  * cyclic or too deeply nested object (`error` set).
  */
 export interface Unsendable {
-  kind: number;
+  kind: Kind;
   pipe: number;
   src: number;
   kg: number;
@@ -105,6 +106,6 @@ export class FrameSender {
 
   private record(i: number, why: { bytes: number } | { error: string }): Unsendable {
     const b = this.builder;
-    return { kind: b.kind[i], pipe: b.pipe[i], src: b.src[i], kg: b.kg[i], pos: b.pos[i], key: b.keys[i], value: b.values[i], ...why };
+    return { kind: b.kind[i] as Kind, pipe: b.pipe[i], src: b.src[i], kg: b.kg[i], pos: b.pos[i], key: b.keys[i], value: b.values[i], ...why };
   }
 }

@@ -1,25 +1,35 @@
 /**
- * Record kinds that travel in band, in order, inside frames.
+ * Record kinds that travel in band, in order, inside frames (the numbers are on disk, in WAL segments).
  * Input rings (router → actor) carry EVENT, WATERMARK, SOURCE, BARRIER and END; output rings (actor →
- * main thread) carry RESULT, LATE, ERROR, BARRIER_ACK and END.
+ * main thread) carry RESULT, LATE, ERROR, BARRIER_ACK and END. FrameBuilder has one builder per kind.
  */
-export const EVENT = 1;
-export const WATERMARK = 2;
-export const END = 3;
-export const RESULT = 4;
-export const LATE = 5;
-export const ERROR = 6;
-/** Names a source id (value: SourceInfo) before any event uses it; logged, so replay knows it too. */
-export const SOURCE = 7;
-/** Checkpoint barrier (pos: checkpoint id): snapshot everything received before it. */
-export const BARRIER = 8;
-/**
- * The actor's processing-time clock (ts: ms since the epoch). An actor writes it into its own WAL
- * before the input it precedes, so a replay sees the same times; it never travels on a ring.
- */
-export const PROCESSING_TIME = 10;
-/** An actor finished its snapshot for a checkpoint (pos: checkpoint id, value: SnapshotAck). */
-export const BARRIER_ACK = 9;
+export const Kind = {
+  /** A routed event (pipe, src, kg, ts: event time, wm: its pipeline's watermark before it, pos, key, value). */
+  EVENT: 1,
+  /** A pipeline's watermark moved (pipe, wm). */
+  WATERMARK: 2,
+  /** The end of input (wm: +∞); on an output ring, the actor has emitted everything. */
+  END: 3,
+  /** A result (pipe, kg, pos: its number in the key-group, value). */
+  RESULT: 4,
+  /** A late event (pipe, kg, pos: its number in the key-group, value: the event). */
+  LATE: 5,
+  /** A problem (pipe, src, kg, pos: the event's position, key, value: Problem). */
+  ERROR: 6,
+  /** Names a source id (value: SourceInfo) before any event uses it; logged, so replay knows it too. */
+  SOURCE: 7,
+  /** Checkpoint barrier (pos: checkpoint id): snapshot everything received before it. */
+  BARRIER: 8,
+  /** An actor finished its snapshot for a checkpoint (pos: checkpoint id, value: SnapshotAck). */
+  BARRIER_ACK: 9,
+  /**
+   * The actor's processing-time clock (ts: ms since the epoch). An actor writes it into its own WAL
+   * before the input it precedes, so a replay sees the same times; it never travels on a ring.
+   */
+  PROCESSING_TIME: 10,
+} as const;
+
+export type Kind = (typeof Kind)[keyof typeof Kind];
 
 export interface SourceInfo {
   name: string;

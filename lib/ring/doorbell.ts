@@ -1,7 +1,5 @@
-import { waitWhileEqual } from './wait.js';
-
-const COUNT = 0;
-const WAITING = 16;
+import { DOORBELL_INTS, DOORBELL_WAITING, DOORBELL_RINGS } from './layout.js';
+import { sleepOn, wake } from './wait.js';
 
 /**
  * One shared counter that several producers ring after publishing, so a single consumer of several
@@ -11,24 +9,22 @@ export class Doorbell {
   readonly buffer: SharedArrayBuffer;
   private readonly control: Int32Array;
 
-  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(32 * 4)) {
+  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(DOORBELL_INTS * 4)) {
     this.buffer = buffer;
     this.control = new Int32Array(buffer);
   }
 
   ring(): void {
-    Atomics.add(this.control, COUNT, 1);
-    if (Atomics.load(this.control, WAITING) !== 0) Atomics.notify(this.control, COUNT);
+    Atomics.add(this.control, DOORBELL_RINGS, 1);
+    wake(this.control, DOORBELL_RINGS, DOORBELL_WAITING);
   }
 
   /** The value to pass to `wait`: read it *before* checking the rings, so no ring is missed. */
   current(): number {
-    return Atomics.load(this.control, COUNT);
+    return Atomics.load(this.control, DOORBELL_RINGS);
   }
 
   async wait(seen: number, timeoutMs: number): Promise<void> {
-    Atomics.store(this.control, WAITING, 1);
-    if (Atomics.load(this.control, COUNT) === seen) await waitWhileEqual(this.control, COUNT, seen, timeoutMs);
-    Atomics.store(this.control, WAITING, 0);
+    await sleepOn(this.control, DOORBELL_RINGS, DOORBELL_WAITING, seen, timeoutMs);
   }
 }

@@ -1,7 +1,5 @@
 import { DURABLE, DURABLE_WAITING, type RingBuffers } from './layout.js';
-import { waitWhileEqual } from './wait.js';
-
-const WAIT_TIMEOUT_MS = 100;
+import { sleepOn, wake } from './wait.js';
 
 /** The consumer's count of durable frames, published in the ring's control block (see layout.ts). */
 export class DurableCounter {
@@ -14,7 +12,7 @@ export class DurableCounter {
   /** Consumer side: frames up to `count` are durable. */
   publish(count: number): void {
     Atomics.store(this.control, DURABLE, count | 0);
-    if (Atomics.load(this.control, DURABLE_WAITING) !== 0) Atomics.notify(this.control, DURABLE);
+    wake(this.control, DURABLE, DURABLE_WAITING);
   }
 
   /** Producer side: resolve once `count` frames are durable, unless `abort()` gives a reason to stop. */
@@ -25,9 +23,7 @@ export class DurableCounter {
       if (((now - count) | 0) >= 0) return;
       const err = abort();
       if (err) throw err;
-      Atomics.store(this.control, DURABLE_WAITING, 1);
-      await waitWhileEqual(this.control, DURABLE, now, WAIT_TIMEOUT_MS);
-      Atomics.store(this.control, DURABLE_WAITING, 0);
+      await sleepOn(this.control, DURABLE, DURABLE_WAITING, now);
     }
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The shared layout of one single-producer/single-consumer ring.
+ * The shared layout of one single-producer/single-consumer ring, and of the doorbell that rings for
+ * several of them.
  *
  * Both sides import this module, so the meaning of every shared slot lives in one place.
  * The control block is an Int32Array over its own SharedArrayBuffer; each counter sits on its
@@ -21,6 +22,15 @@ export const PRODUCER_WAITING = 48;
 export const DURABLE = 64;
 export const DURABLE_WAITING = 80;
 export const CONTROL_INTS = 96;
+
+/**
+ * The doorbell (see doorbell.ts): one Int32Array over its own SharedArrayBuffer that every actor rings
+ * after publishing output, so the main thread sleeps on one address for all output rings. DOORBELL_RINGS
+ * counts how often it was rung; DOORBELL_WAITING is set to 1 by the main thread about to sleep on it.
+ */
+export const DOORBELL_RINGS = 0;
+export const DOORBELL_WAITING = 16;
+export const DOORBELL_INTS = 32;
 
 /** Every frame starts on an 8-byte boundary so Float64Array views of its columns line up. */
 export const ALIGN = 8;

@@ -1,8 +1,5 @@
 import { CONSUMER_WAITING, FRAME_HEADER, PAD, PRODUCER_WAITING, READ, WRITE, alignUp, type RingBuffers } from './layout.js';
-import { waitWhileEqual } from './wait.js';
-
-/** The longest a consumer sleeps before re-checking (a safety net against a missed notify). */
-export const WAIT_TIMEOUT_MS = 100;
+import { WAIT_TIMEOUT_MS, sleepOn, wake } from './wait.js';
 
 /**
  * The consuming side of an SPSC ring. `read()` copies the next frame out of shared memory into a
@@ -48,16 +45,12 @@ export class RingReader {
     this.local.set(this.bytes.subarray(start, start + length));
     this.read = (this.read + consumed) | 0;
     Atomics.store(this.control, READ, this.read);
-    if (Atomics.load(this.control, PRODUCER_WAITING) !== 0) Atomics.notify(this.control, READ);
+    wake(this.control, READ, PRODUCER_WAITING);
     return this.local.subarray(0, length);
   }
 
   /** Resolve when data may be available (or after a bounded wait: callers re-check with next()). */
   async waitForData(timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
-    Atomics.store(this.control, CONSUMER_WAITING, 1);
-    // Re-check after announcing the wait, or a frame published in between would go unnoticed.
-    const write = Atomics.load(this.control, WRITE);
-    if (write === this.read) await waitWhileEqual(this.control, WRITE, write, timeoutMs);
-    Atomics.store(this.control, CONSUMER_WAITING, 0);
+    await sleepOn(this.control, WRITE, CONSUMER_WAITING, this.read, timeoutMs);
   }
 }

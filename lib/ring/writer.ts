@@ -2,9 +2,7 @@ import {
   CONSUMER_WAITING, FRAME_HEADER, PAD, PRODUCER_WAITING, READ, WRITE,
   alignUp, maxFrameBytes, type RingBuffers,
 } from './layout.js';
-import { waitWhileEqual } from './wait.js';
-
-const WAIT_TIMEOUT_MS = 100;
+import { sleepOn, wake } from './wait.js';
 
 /**
  * The producing side of an SPSC ring. Frames are written contiguously (never split across the end of
@@ -54,7 +52,7 @@ export class RingWriter {
     this.write = (this.write + needed) | 0;
     // Publishing WRITE is the release: the consumer reads the frame only after it sees this store.
     Atomics.store(this.control, WRITE, this.write);
-    if (Atomics.load(this.control, CONSUMER_WAITING) !== 0) Atomics.notify(this.control, WRITE);
+    wake(this.control, WRITE, CONSUMER_WAITING);
     return true;
   }
 
@@ -64,12 +62,8 @@ export class RingWriter {
     for (;;) {
       const read = Atomics.load(this.control, READ);
       if (this.capacity - ((this.write - read) | 0) >= Math.min(total, this.capacity)) return;
-      Atomics.store(this.control, PRODUCER_WAITING, 1);
-      // Re-check after announcing the wait: the consumer may have freed space in between.
-      if (Atomics.load(this.control, READ) !== read) { Atomics.store(this.control, PRODUCER_WAITING, 0); continue; }
-      await waitWhileEqual(this.control, READ, read, WAIT_TIMEOUT_MS);
-      Atomics.store(this.control, PRODUCER_WAITING, 0);
-      return;
+      // No sleep when the consumer freed space meanwhile: check the room again.
+      if (await sleepOn(this.control, READ, PRODUCER_WAITING, read)) return;
     }
   }
 }
