@@ -1,6 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { createActivity } from './actor/activity.js';
@@ -17,8 +16,8 @@ import { importPipelines } from './pipeline-loader.js';
 import { stackModuleUrls } from './module-url.js';
 import { Doorbell } from './ring/doorbell.js';
 import { createRing } from './ring/layout.js';
-import { lmdbDir, type BackendConfig } from './state/backends.js';
-import { lmdbRoot } from './durability/layout.js';
+import type { BackendConfig } from './state/backends.js';
+import { lmdbDir, lmdbRoot, lmdbTempPrefix } from './durability/state-layout.js';
 
 /**
  * start(): validate the configuration, find the pipelines and the module each is imported from, open the
@@ -77,10 +76,9 @@ async function resolvePipelines(options: StartOptions, callers: readonly string[
  */
 function stateBackend(options: ResolvedOptions): { config: BackendConfig; cleanup: () => void } {
   if (options.stateBackend === 'memory') return { config: { kind: 'memory' }, cleanup: () => {} };
-  const dir = options.stateDir ? lmdbRoot(options.stateDir) : mkdtempSync(join(tmpdir(), 'keyflow-lmdb-'));
+  const dir = options.stateDir ? lmdbRoot(options.stateDir) : mkdtempSync(lmdbTempPrefix());
   if (options.stateDir) {
-    const stale = (() => { try { return readdirSync(dir); } catch { return []; } })();
-    for (let actor = options.workers; stale.includes(`actor-${actor}`); actor++) rmSync(lmdbDir(dir, actor), { recursive: true, force: true });
+    for (let actor = options.workers; existsSync(lmdbDir(dir, actor)); actor++) rmSync(lmdbDir(dir, actor), { recursive: true, force: true });
   }
   const cleanup = options.stateDir ? () => {} : () => rmSync(dir, { recursive: true, force: true });
   return { config: { kind: 'lmdb', dir, cacheKeys: options.stateCacheKeys }, cleanup };

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointCoordinator } from '../lib/durability/checkpoint-coordinator.js';
 import { readManifest } from '../lib/durability/manifest.js';
-import { snapshotDir } from '../lib/durability/snapshot-file.js';
-import { listSegments, segmentName } from '../lib/durability/wal.js';
+import { listSegments, segmentName, snapshotDir } from '../lib/durability/state-layout.js';
 
 const record = (id: number) => ({ id, workers: 1, eventTimes: [], sources: [] });
 const ack = { bytes: 10, keys: 1, pauseMs: 1 };

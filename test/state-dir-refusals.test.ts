@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, type StartOptions } from '../lib/index.js';
 import { readManifest } from '../lib/durability/manifest.js';
-import { snapshotDir } from '../lib/durability/snapshot-file.js';
+import { snapshotDir } from '../lib/durability/state-layout.js';
 import { fixture } from './helpers/collect.js';
 
 const MODULE = fixture('windows');

@@ -3,7 +3,8 @@ import { appendFileSync, mkdirSync, readdirSync, statSync, truncateSync, writeFi
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WalWriter, listSegments, readSegment, segmentName, truncateBefore, walBytes, walDir } from '../lib/durability/wal.js';
+import { listSegments, segmentName, walDir } from '../lib/durability/state-layout.js';
+import { WalWriter, readSegment, truncateBefore, walBytes } from '../lib/durability/wal.js';
 
 // Which files make an actor's WAL, in what order, how they are counted and deleted, and the byte-level
 // edges of reading a segment back.

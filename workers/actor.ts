@@ -5,8 +5,7 @@
  * no result ever exists for input a crash could lose. Watermarks, barriers and the end marker arrive in
  * band, between events.
  */
-import { readdirSync, truncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { truncateSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../lib/actor/control-endpoint.js';
@@ -17,8 +16,9 @@ import type { ActorControl, ActorFailure, ActorInit, Replayed } from '../lib/act
 import { FrameView } from '../lib/codec/frame.js';
 import { FrameSender, type Unsendable } from '../lib/codec/frame-sender.js';
 import { Kind } from '../lib/codec/records.js';
-import { encodeSnapshot, readSnapshot, snapshotDir, writeSnapshot } from '../lib/durability/snapshot-file.js';
-import { WalWriter, listSegments, readSegment, walDir } from '../lib/durability/wal.js';
+import { encodeSnapshot, readSnapshot, writeSnapshot } from '../lib/durability/snapshot-file.js';
+import { listSegments, snapshotDir, snapshotFiles, snapshotPath, walDir } from '../lib/durability/state-layout.js';
+import { WalWriter, readSegment } from '../lib/durability/wal.js';
 import { unsendableProblem } from '../lib/dead-letter.js';
 import { codes, describeThrown } from '../lib/errors.js';
 import { keyGroupRange, stateKeyOf } from '../lib/keygroups.js';
@@ -135,7 +135,7 @@ function finishSnapshot(actor: Actor, budgetMs: number): void {
     return;
   }
   const bytes = encodeSnapshot(snapshot);
-  const write: Promise<void> = writeSnapshot(join(snapshotDir(durable.stateDir, snapshot.checkpoint), `actor-${init.actor}.snap`), bytes).then(
+  const write: Promise<void> = writeSnapshot(snapshotPath(durable.stateDir, snapshot.checkpoint, init.actor), bytes).then(
     () => {
       writes.delete(write);
       actor.emitBarrierAck(snapshot.checkpoint, { bytes: bytes.length, keys: actor.capturedKeys, pauseMs });
@@ -209,10 +209,9 @@ function restoreFrom(actor: Actor, names: string[]): void {
   const restore = durable?.restore;
   if (!durable || !restore) return;
   const dir = snapshotDir(durable.stateDir, restore.checkpoint);
-  const actorOf = (f: string) => Number(/^actor-(\d+)\.snap$/.exec(f)![1]);
-  const files = readdirSync(dir).filter((f) => /^actor-\d+\.snap$/.test(f)).sort((a, b) => actorOf(a) - actorOf(b));
+  const files = snapshotFiles(durable.stateDir, restore.checkpoint);
   if (files.length !== restore.workers) throw Object.assign(new Error(`checkpoint ${restore.checkpoint} in ${dir} has ${files.length} snapshot files, expected ${restore.workers}`), { code: codes.CORRUPT });
-  actor.restore(files.map((f) => readSnapshot(join(dir, f))), init.actor, init.workers, names);
+  actor.restore(files.map((path) => readSnapshot(path)), init.actor, init.workers, names);
 }
 
 /** Log and apply a processing-time tick, if the actor's operators read the clock and it moved. */

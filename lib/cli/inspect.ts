@@ -1,23 +1,14 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { KeyflowError, codes } from '../errors.js';
 import { readManifest, type Manifest } from '../durability/manifest.js';
 import { verifySnapshot } from '../durability/snapshot-file.js';
-import { listSegments, readSegment } from '../durability/wal.js';
-import { snapshotsRoot, walRoot } from '../durability/layout.js';
+import { readSegment } from '../durability/wal.js';
+import { isSnapshotName, isStateDir, listDir, listSegments, listWalDirs, segmentName, snapshotsRoot } from '../durability/state-layout.js';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-}
-
-function entries(dir: string): string[] {
-  try {
-    return readdirSync(dir).sort();
-  } catch {
-    return [];
-  }
 }
 
 export interface Inspection {
@@ -42,7 +33,7 @@ function checkIsStateDir(stateDir: string): void {
   const stat = statSync(stateDir, { throwIfNoEntry: false });
   if (!stat) throw new KeyflowError(codes.STATE_DIR, `state directory ${stateDir} does not exist`);
   if (!stat.isDirectory()) throw new KeyflowError(codes.STATE_DIR, `${stateDir} is not a directory, so not a keyflow state directory`);
-  if (!['MANIFEST.json', 'snapshots', 'wal'].some((n) => entries(stateDir).includes(n))) {
+  if (!isStateDir(stateDir)) {
     throw new KeyflowError(codes.STATE_DIR, `${stateDir} is not a keyflow state directory (it holds no MANIFEST.json, snapshots/ or wal/)`);
   }
 }
@@ -82,27 +73,27 @@ export function inspect(stateDir: string): Inspection {
   }
   let snapshotTotal = 0;
   out.push('', 'snapshots:');
-  for (const id of entries(snapshotsRoot(stateDir))) {
-    for (const f of entries(join(snapshotsRoot(stateDir), id))) {
-      const path = join(snapshotsRoot(stateDir), id, f);
-      const size = statSync(path).size;
+  // Every file under snapshots/, not only the snapshots: whatever else lies there is shown too.
+  for (const dir of listDir(snapshotsRoot(stateDir))) {
+    for (const file of listDir(dir.path)) {
+      const size = statSync(file.path).size;
       snapshotTotal += size;
       // A .tmp is a write a crash cut short: never renamed into place, never read.
-      const state = /^actor-\d+\.snap$/.test(f) ? verdict(check(() => verifySnapshot(path))) : 'not a snapshot (an unfinished write): ignored';
-      out.push(`  ${id}/${f}  ${bytes(size)}  ${state}`);
+      const state = isSnapshotName(file.name) ? verdict(check(() => verifySnapshot(file.path))) : 'not a snapshot (an unfinished write): ignored';
+      out.push(`  ${dir.name}/${file.name}  ${bytes(size)}  ${state}`);
     }
   }
   let walTotal = 0;
   out.push('', 'WAL segments:');
-  for (const actor of entries(walRoot(stateDir))) {
-    const segments = listSegments(join(walRoot(stateDir), actor));
+  for (const actor of listWalDirs(stateDir)) {
+    const segments = listSegments(actor.path);
     segments.forEach(([id, path], i) => {
       const size = statSync(path).size;
       walTotal += size;
       let torn = 0;
       const problem = check(() => { torn = readSegment(path, i === segments.length - 1).tornBytes; });
       const state = problem === null && torn > 0 ? `ok, but a torn last record of ${torn} bytes (cut off at recovery)` : verdict(problem);
-      out.push(`  ${actor}/${String(id).padStart(8, '0')}.wal  ${bytes(size)}  ${state}`);
+      out.push(`  ${actor.name}/${segmentName(id)}  ${bytes(size)}  ${state}`);
     });
   }
   out.push('', `total: snapshots ${bytes(snapshotTotal)}, WAL ${bytes(walTotal)}`);

@@ -1,9 +1,8 @@
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { SnapshotAck } from '../codec/records.js';
 import { writeManifest, type CheckpointRecord, type Manifest } from './manifest.js';
 import { truncateBefore } from './wal.js';
-import { snapshotsRoot, walRoot } from './layout.js';
+import { listSnapshotDirs, listWalDirs } from './state-layout.js';
 
 /** How many completed checkpoints are kept: the latest, and the one before it for repair. */
 const KEEP = 2;
@@ -83,18 +82,9 @@ export class CheckpointCoordinator {
    */
   private prune(oldestKept: number): void {
     const dir = this.stateDir!;
-    for (const name of list(walRoot(dir))) truncateBefore(join(walRoot(dir), name), oldestKept);
-    for (const name of list(snapshotsRoot(dir))) {
-      const id = Number(name);
-      if (/^\d+$/.test(name) && id < oldestKept && !this.pending.has(id)) rmSync(join(snapshotsRoot(dir), name), { recursive: true, force: true });
+    for (const actor of listWalDirs(dir)) truncateBefore(actor.path, oldestKept);
+    for (const [id, path] of listSnapshotDirs(dir)) {
+      if (id < oldestKept && !this.pending.has(id)) rmSync(path, { recursive: true, force: true });
     }
-  }
-}
-
-function list(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
   }
 }

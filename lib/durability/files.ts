@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
+import { tempPath } from './state-layout.js';
 
 const REMEDY: Record<string, string> = {
   ENOSPC: 'the disk is full: free space, or use a state directory on another disk',
@@ -38,7 +39,7 @@ export function fsyncDir(dir: string): void {
  * directory. A crash leaves either the old file or the new one, never a mix.
  */
 export function writeFileAtomic(path: string, data: Uint8Array): void {
-  const tmp = `${path}.tmp`;
+  const tmp = tempPath(path);
   const fd = openSync(tmp, 'w');
   try {
     for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at);
@@ -52,7 +53,7 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
 
 /** writeFileAtomic, with the write and fsync done off the calling thread (by libuv's pool). */
 export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp`;
+  const tmp = tempPath(path);
   const file = await open(tmp, 'w');
   try {
     await file.writeFile(data);

@@ -1,5 +1,6 @@
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { KeyflowError, codes } from '../errors.js';
+import { lockClaimPath, staleLockPath } from './state-layout.js';
 
 /**
  * A lock file that gives one process at a time a state directory or an exactly-once output. It holds
@@ -17,7 +18,7 @@ let exitHookInstalled = false;
 
 /** Take `path` for this process, or throw ERR_KEYFLOW_STATE_DIR naming `what` and the process that has it. */
 export function acquireLock(path: string, what: string): Lock {
-  const mine = `${path}.${process.pid}.tmp`;
+  const mine = lockClaimPath(path, process.pid);
   try {
     writeFileSync(mine, `${process.pid}\n`);
     for (let attempt = 0; ; attempt++) {
@@ -82,7 +83,7 @@ function isAlive(pid: number): boolean {
  * aside first (only one rename wins), and a live owner's lock moved aside by mistake is put back.
  */
 function removeStale(path: string, deadOwner: number | null): void {
-  const aside = `${path}.${process.pid}.stale`;
+  const aside = staleLockPath(path, process.pid);
   try {
     renameSync(path, aside);
   } catch (err) {

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { stateFileError, writeFileAtomic } from './files.js';
-import { manifestPath } from './layout.js';
+import { manifestPath } from './state-layout.js';
 
 /** A completed checkpoint: every actor's snapshot is on disk and the sinks have committed up to it. */
 export interface CheckpointRecord {

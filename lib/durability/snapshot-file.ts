@@ -1,11 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { Decoder, Encoder } from 'cbor-x';
 import type { SourceInfo } from '../codec/records.js';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { stateFileError, writeFileAtomicAsync } from './files.js';
-import { snapshotsRoot } from './layout.js';
 
 /**
  * One actor's snapshot at one checkpoint: per key-group state, written atomically.
@@ -37,10 +36,6 @@ export interface GroupSnapshot {
   sources: Array<[string, number]>;
   /** One entry per pipeline: that operator's state for this key-group. */
   operators: unknown[];
-}
-
-export function snapshotDir(stateDir: string, checkpoint: number): string {
-  return join(snapshotsRoot(stateDir), String(checkpoint).padStart(8, '0'));
 }
 
 export function encodeGroup(group: GroupSnapshot): Uint8Array {

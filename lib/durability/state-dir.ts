@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { KeyflowError, codes, configError } from '../errors.js';
 import { stateFileError, writeFileAtomic } from './files.js';
 import { acquireLock, type Lock } from './lock.js';
 import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
-import { snapshotDir, verifySnapshot } from './snapshot-file.js';
-import { listSegments } from './wal.js';
-import { idPath, lockPath, snapshotsRoot, walRoot, writeProbePath } from './layout.js';
+import { verifySnapshot } from './snapshot-file.js';
+import { idPath, listSegments, listSnapshotDirs, listWalDirs, lockPath, snapshotPath, writeProbePath } from './state-layout.js';
 
 export interface Recovery {
   manifest: Manifest | null;
@@ -68,17 +66,9 @@ function checkWritable(stateDir: string): void {
   }
 }
 
-function numberedEntries(dir: string): number[] {
-  try {
-    return readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
-  } catch {
-    return [];
-  }
-}
-
 /** Check every snapshot of a checkpoint is intact (header and CRC, without decoding); throws naming the bad file. */
 function verifyCheckpoint(stateDir: string, c: CheckpointRecord): void {
-  for (let a = 0; a < c.workers; a++) verifySnapshot(join(snapshotDir(stateDir, c.id), `actor-${a}.snap`));
+  for (let a = 0; a < c.workers; a++) verifySnapshot(snapshotPath(stateDir, c.id, a));
 }
 
 /**
@@ -108,18 +98,10 @@ export function openStateDir(stateDir: string, maxKeyGroups: number, pipelines: 
       checkpoint = previous;
     }
   }
-  const taken = [...(manifest?.checkpoints.map((c) => c.id) ?? []), ...numberedEntries(snapshotsRoot(stateDir)), ...allSegmentIds(stateDir)];
+  const taken = [...(manifest?.checkpoints.map((c) => c.id) ?? []), ...listSnapshotDirs(stateDir).map(([id]) => id), ...allSegmentIds(stateDir)];
   return { manifest, checkpoint, nextCheckpoint: Math.max(0, ...taken) + 1, id: stateDirId(stateDir) };
 }
 
 function allSegmentIds(stateDir: string): number[] {
-  const ids: number[] = [];
-  let actors: string[] = [];
-  try {
-    actors = readdirSync(walRoot(stateDir));
-  } catch {
-    return ids;
-  }
-  for (const a of actors) for (const [id] of listSegments(join(walRoot(stateDir), a))) ids.push(id);
-  return ids;
+  return listWalDirs(stateDir).flatMap((actor) => listSegments(actor.path).map(([id]) => id));
 }

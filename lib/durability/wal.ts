@@ -1,34 +1,21 @@
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writevSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writevSync } from 'node:fs';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { fsyncDir, stateFileError } from './files.js';
-import { walRoot } from './layout.js';
+import { listDir, listSegments, listWalDirs, segmentPath } from './state-layout.js';
 
 /**
  * An actor's write-ahead log: the frames it received, appended before they are applied, each framed as
  *   u32 length | u32 crc32c(payload) | payload
- * in segment files named by the checkpoint they follow (`00000007.wal` holds what came after barrier 7).
+ * in segment files named by the checkpoint they follow (see state-layout.ts).
  */
 const HEADER = 8;
-
-export const segmentName = (checkpoint: number) => `${String(checkpoint).padStart(8, '0')}.wal`;
-
-/**
- * One WAL directory per actor of a layout (worker count): after rescaling, the new layout never appends
- * to a log that a repeated recovery under the old layout would read back.
- */
-export function walDir(stateDir: string, workers: number, actor: number): string {
-  return join(walRoot(stateDir), `w${workers}-actor-${actor}`);
-}
 
 /** Bytes of WAL on disk, every actor's segments together (a segment deleted meanwhile counts 0). */
 export function walBytes(stateDir: string): number {
   let bytes = 0;
-  const root = walRoot(stateDir);
-  const list = (dir: string) => { try { return readdirSync(dir); } catch { return []; } };
-  for (const actor of list(root)) {
-    for (const file of list(join(root, actor))) bytes += statSync(join(root, actor, file), { throwIfNoEntry: false })?.size ?? 0;
+  for (const actor of listWalDirs(stateDir)) {
+    for (const file of listDir(actor.path)) bytes += statSync(file.path, { throwIfNoEntry: false })?.size ?? 0;
   }
   return bytes;
 }
@@ -36,20 +23,6 @@ export function walBytes(stateDir: string): number {
 /** Delete an actor's segments wholly before `checkpoint` (their content is in that checkpoint's snapshots). */
 export function truncateBefore(dir: string, checkpoint: number): void {
   for (const [id, path] of listSegments(dir)) if (id < checkpoint) rmSync(path, { force: true });
-}
-
-/** The segments of one actor's WAL, oldest first, as [checkpoint, path]. */
-export function listSegments(dir: string): Array<[number, string]> {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => /^\d{8}\.wal$/.test(n))
-    .map((n): [number, string] => [Number(n.slice(0, 8)), join(dir, n)])
-    .sort((a, b) => a[0] - b[0]);
 }
 
 /** Failures to write name the segment and carry ERR_KEYFLOW_STATE_DIR (see stateFileError). */
@@ -62,7 +35,7 @@ export class WalWriter {
   bytes = 0;
 
   constructor(private readonly dir: string, checkpoint: number) {
-    this.path = join(dir, segmentName(checkpoint));
+    this.path = segmentPath(dir, checkpoint);
     try {
       mkdirSync(dir, { recursive: true });
       this.fd = openSync(this.path, 'a');
@@ -98,7 +71,7 @@ export class WalWriter {
   rotate(checkpoint: number): void {
     this.sync();
     closeSync(this.fd);
-    this.path = join(this.dir, segmentName(checkpoint));
+    this.path = segmentPath(this.dir, checkpoint);
     try {
       this.fd = openSync(this.path, 'a');
       fsyncDir(this.dir);

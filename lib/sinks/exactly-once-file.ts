@@ -2,7 +2,7 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync,
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from '../durability/crc32c.js';
 import { writeFileAtomic } from '../durability/files.js';
-import { commitPath, outputLockPath } from '../durability/layout.js';
+import { commitPath, outputLockPath } from '../durability/state-layout.js';
 import { acquireLock, type Lock } from '../durability/lock.js';
 
 /**

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { lmdbDir } from '../durability/state-layout.js';
 import { KeyedStore } from './keyed-store.js';
 import { LmdbStore } from './lmdb-store.js';
 import type { StoreFactory } from './state-store.js';
@@ -8,11 +8,6 @@ export type StateBackend = 'memory' | 'lmdb';
 
 /** What an actor needs to open its stores (part of its ActorInit). */
 export type BackendConfig = { kind: 'memory' } | { kind: 'lmdb'; dir: string; cacheKeys: number };
-
-/** The LMDB directory of one actor (under the state directory, or a temporary one). */
-export function lmdbDir(root: string, actor: number): string {
-  return join(root, `actor-${actor}`);
-}
 
 /**
  * One store factory per pipeline, for an actor. LMDB: one environment per actor, emptied first (state
