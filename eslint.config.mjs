@@ -2,9 +2,10 @@
 // information (the tsconfig's own program, through the project service), aimed at what tsc lets through:
 // promises nobody waits for or handles, and dead code.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/', 'reports/', '.stryker-tmp/', 'bench-results/', '*.config.mjs', '*.tmp.mjs'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
