@@ -74,7 +74,7 @@ class Latency {
 
 const windowed = (w: WorkloadName) => !['q0', 'q1', 'q2'].includes(w);
 
-async function timed(events: number, body: (latency: Latency) => Promise<number>): Promise<RunResult> {
+async function timed(events: number, body: (latency: Latency) => number | Promise<number>): Promise<RunResult> {
   const latency = new Latency();
   let peak = process.memoryUsage.rss();
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 25);
@@ -118,7 +118,7 @@ export async function measureKeyflow(workload: WorkloadName, events: number, wor
 }
 
 export async function measurePlain(workload: WorkloadName, events: number): Promise<RunResult> {
-  return timed(events, async (latency) => {
+  return timed(events, (latency) => {
     let results = 0;
     const plain = new Plain(workload, (r) => {
       results++;

@@ -14,6 +14,7 @@ export function callerModuleUrl(ownFiles: string[]): string | undefined {
 
 /** The file URLs of the modules with a frame on the current synchronous call stack, innermost first. */
 export function stackModuleUrls(): string[] {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be put back, never called here
   const original = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   let sites: NodeJS.CallSite[] = [];

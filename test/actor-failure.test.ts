@@ -1,9 +1,10 @@
 import t, { type Test } from 'tap';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from '../lib/index.js';
+import { reportedElsewhere } from '../lib/ignore.js';
 import { fixture } from './helpers/collect.js';
 import { CLI, runNode } from './helpers/cli.js';
 import { until } from './helpers/wait.js';
@@ -57,7 +58,7 @@ t.test('a failed engine still delivers the results its actors had released', asy
     const state = await engine.query('runaway', 'k9') as { values: { seen: number } } | undefined;
     return state?.values.seen === 3000 ? true : undefined;
   });
-  await engine.ingest([{ k: 'x', fault: 'loop' }]).catch(() => {});
+  await engine.ingest([{ k: 'x', fault: 'loop' }]).catch(reportedElsewhere);
   await t.rejects(engine.stop(), { code: 'ERR_KEYFLOW_CALL_TIMEOUT', message: /actor 0 was applying the event at ingest event #30000 to pipeline 'runaway'/ });
   let delivered = 0;
   for await (const _ of results) delivered++;

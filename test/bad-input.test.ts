@@ -1,5 +1,6 @@
 import t from 'tap';
 import { KeyflowError, start } from '../lib/index.js';
+import { reportedElsewhere } from '../lib/ignore.js';
 import { fixture, runEngine } from './helpers/collect.js';
 
 const good = (i: number) => ({ k: `k${i % 3}`, t: i, v: 1 });
@@ -56,7 +57,7 @@ t.test("onError: 'fail' stops at the first bad event with a clear error", async 
 
   // Caught inside an actor (a bad value for sum()): the engine stops and stop() says why.
   const engine2 = await start({ module: fixture('bad-input'), workers: 2, onError: 'fail' });
-  await engine2.ingest([good(0), { k: 'k0', t: 1, v: 'x' }, good(2)]).catch(() => {});
+  await engine2.ingest([good(0), { k: 'k0', t: 1, v: 'x' }, good(2)]).catch(reportedElsewhere);
   const err = await engine2.stop().then(() => null, (e: unknown) => e);
   t.type(err, KeyflowError);
   t.match(err, { code: 'ERR_KEYFLOW_FAILED', message: /aggregate\(\) of pipeline 'guarded' at ingest event #1 \(key "k0"\): total: sum\(\) needs a number/ });

@@ -29,7 +29,7 @@ t.test('SIGTERM with --state: the run drains, writes what it read, prints the su
   const out = join(dir, 'out.ndjson');
   const args = ['run', COUNTS, '--input', '-', '--output', out, '--state', join(dir, 'state'), '--workers', '2'];
   const first = spawnKeyflow([...args, '--serve', '0']);
-  first.child.stdin!.write(text(PART1)); // and stdin stays open
+  first.child.stdin.write(text(PART1)); // and stdin stays open
   await ingested(await servedAt(first), PART1.length);
   first.child.kill('SIGTERM');
   const ended = await exitWithin(first);
@@ -50,7 +50,7 @@ t.test('SIGINT without state: the results of what was read, the summary, exit 13
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const out = join(dir, 'out.ndjson');
   const run = spawnKeyflow(['run', COUNTS, '--input', '-', '--output', out, '--workers', '2', '--serve', '0']);
-  run.child.stdin!.write(text(PART1));
+  run.child.stdin.write(text(PART1));
   await ingested(await servedAt(run), PART1.length);
   run.child.kill('SIGINT');
   t.same(await exitWithin(run), { code: 130, signal: null }, run.stderr());
@@ -60,7 +60,7 @@ t.test('SIGINT without state: the results of what was read, the summary, exit 13
 
 t.test('a second signal exits at once, while the first waits for a run that cannot drain', async (t) => {
   const run = spawnKeyflow(['run', fileURLToPath(fixture('stuck')), '--input', '-', '--output', '-', '--workers', '1', '--serve', '0']);
-  run.child.stdin!.write('{"k":"a","stuck":true}\n');
+  run.child.stdin.write('{"k":"a","stuck":true}\n');
   const base = await servedAt(run);
   await ingested(base, 1);
   run.child.kill('SIGTERM');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../lib/index.js';
 import { readManifest } from '../lib/durability/manifest.js';
+import { reportedElsewhere } from '../lib/ignore.js';
 import { fixture } from './helpers/collect.js';
 
 const batch = (seq: number) => Array.from({ length: 1000 }, (_, i) => ({ k: `k${i % 7}`, i: seq * 1000 + i }));
@@ -78,7 +79,7 @@ t.test('an output nested too deeply ends as a dead letter or a clean failure, ne
     const dead: string[] = [];
     engine.results('emitter').on('data', () => results++);
     engine.errors().on('data', (d) => dead.push(d.code));
-    await engine.ingest([{ k: 'a', i: 1, depth }]).catch(() => {});
+    await engine.ingest([{ k: 'a', i: 1, depth }]).catch(reportedElsewhere);
     const ended = await engine.stop().then(() => 'stopped', (err: { code: string }) => err.code);
     const outcome = ended === 'stopped' ? (results === 1 ? 'delivered' : dead.join()) : ended;
     t.ok(['delivered', 'ERR_KEYFLOW_BAD_VALUE', 'ERR_KEYFLOW_WORKER'].includes(outcome), `depth ${depth}: ${outcome}`);

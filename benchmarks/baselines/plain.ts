@@ -8,12 +8,15 @@ import type { Bid, NexmarkEvent } from '../../lib/nexmark/model.js';
 
 export type WorkloadName = 'q0' | 'q1' | 'q2' | 'tumbling-bids' | 'q5-sliding' | 'q7-highest' | 'q11-sessions';
 
-interface Window { key: unknown; start: number; end: number; bids: number; volume: number; top: number; highest: Bid | null }
+/** An auction or bidder id, or 'all' for q7's single window per period. */
+type Key = number | string;
+
+interface Window { key: Key; start: number; end: number; bids: number; volume: number; top: number; highest: Bid | null }
 
 const OUT_OF_ORDER = 2_000;
 
-/** The part of a workload before keying: which events it takes and how it maps them. */
-export function prepare(name: WorkloadName, e: NexmarkEvent): unknown | undefined {
+/** The part of a workload before keying: which events it takes (undefined for one it drops) and how it maps them. */
+export function prepare(name: WorkloadName, e: NexmarkEvent): unknown {
   if (name === 'q0') return e;
   if (e.kind !== 'bid') return undefined;
   const b = e.bid;
@@ -22,13 +25,13 @@ export function prepare(name: WorkloadName, e: NexmarkEvent): unknown | undefine
   return b;
 }
 
-export function keyOf(name: WorkloadName, b: Bid): unknown {
+export function keyOf(name: WorkloadName, b: Bid): Key {
   return name === 'q11-sessions' ? b.bidder : name === 'q7-highest' ? 'all' : b.auction;
 }
 
 export class Plain {
   private readonly windows = new Map<string, Window>();
-  private readonly sessions = new Map<unknown, Window[]>();
+  private readonly sessions = new Map<Key, Window[]>();
   /** Open windows by end time, and the ends in ascending order: firing touches only what is due. */
   private readonly byEnd = new Map<number, Set<Window>>();
   private readonly ends: number[] = [];
@@ -118,7 +121,7 @@ export class Plain {
     this.advance(Infinity);
   }
 
-  private addSession(key: unknown, b: Bid): void {
+  private addSession(key: Key, b: Bid): void {
     const list = this.sessions.get(key) ?? [];
     let start = b.dateTime;
     let end = b.dateTime + 10_000;

@@ -21,7 +21,7 @@ export class AggregateSet {
 
   constructor(spec: AggregateSpec) {
     this.names = Object.keys(spec);
-    this.aggs = this.names.map((n) => (isBuiltin(spec[n]) ? (spec[n] as Aggregate) : fromUser(spec[n] as UserAggregate)));
+    this.aggs = this.names.map((n) => (isBuiltin(spec[n]) ? spec[n] : fromUser(spec[n] as UserAggregate)));
     this.values = new Array(this.aggs.length);
     this.staged = new Array(this.aggs.length);
     this.userSlots = this.aggs.flatMap((a, i) => (a.userCode ? [i] : []));

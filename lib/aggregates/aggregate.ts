@@ -33,7 +33,7 @@ export interface UserAggregate<E = any, A = any, R = any> {
 const BUILTIN = Symbol.for('keyflow.aggregate');
 
 export function builtin<V, A, R, E = any>(spec: Omit<Aggregate<V, A, R, E>, 'userCode' | 'check'> & { check?: (v: V) => string | null }): Aggregate<V, A, R, E> {
-  return Object.assign({ check: () => null, userCode: false, [BUILTIN]: true }, spec) as Aggregate<V, A, R, E>;
+  return Object.assign({ check: () => null, userCode: false, [BUILTIN]: true }, spec);
 }
 
 export function isBuiltin(x: unknown): x is Aggregate {

@@ -5,7 +5,7 @@ import type { WindowResult } from '../windows/window.js';
 import { Progress } from './progress.js';
 import { formatSummary } from './summary.js';
 
-type BidsResult = WindowResult<{ bids: number; volume: number; top: number }>;
+type BidsResult = WindowResult<{ bids: number; volume: number; top: number }> & { key: number }; // keyed by auction id
 
 const JOB = fileURLToPath(new URL('../../examples/bids-per-auction.js', import.meta.url));
 const CHUNK = 10_000;

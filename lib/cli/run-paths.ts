@@ -16,7 +16,7 @@ export interface RunPaths {
 }
 
 export function checkRunPaths(paths: RunPaths): void {
-  const named = (['input', 'output', 'late', 'errors'] as const).flatMap((flag) => (paths[flag] === undefined ? [] : [{ flag, path: paths[flag]! }]));
+  const named = (['input', 'output', 'late', 'errors'] as const).flatMap((flag) => (paths[flag] === undefined ? [] : [{ flag, path: paths[flag] }]));
   const seen = new Map<string, string>();
   for (const { flag, path } of named) {
     // '-' is stdin for --input, stdout for the others: two outputs on stdout would interleave too.

@@ -7,6 +7,7 @@
  * signal exits at once, with the same code.
  */
 import type { Readable } from 'node:stream';
+import { abandoned } from '../ignore.js';
 
 /** 'STDOUT': stdout failed otherwise than by a broken pipe (reported, exit code 1). */
 export type StopReason = 'SIGINT' | 'SIGTERM' | 'EPIPE' | 'STDOUT';
@@ -46,7 +47,7 @@ export class RunStop {
     } finally {
       if (this.reason !== null) input.destroy();
       // Not awaited: after a stop, a read may still be pending on an input that never ends (stdin kept open).
-      it.return?.(undefined).catch(() => {});
+      it.return?.(undefined).catch(abandoned);
     }
   }
 

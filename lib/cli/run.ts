@@ -8,6 +8,7 @@ import type { OnError } from '../options.js';
 import { NdjsonSink } from '../sinks/ndjson.js';
 import { ndjsonBatches } from '../sources/ndjson.js';
 import { KeyflowError, codes } from '../errors.js';
+import { afterFailure, handledWhereAwaited } from '../ignore.js';
 import { Progress } from './progress.js';
 import { RunStop } from './run-stop.js';
 import { StallWatchdog } from './stall-watchdog.js';
@@ -122,7 +123,7 @@ export async function run(args: RunArgs): Promise<number> {
     })());
     // A file that cannot be written ends the run at once (its reader has stopped, so waiting would hang).
     const broken = Promise.race([...drains, ...sinks.map((s) => s.failed)].map((d) => d.then(() => new Promise<never>(() => {}))));
-    broken.catch(() => {});
+    broken.catch(handledWhereAwaited);
 
     const t0 = performance.now();
     const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
@@ -146,8 +147,8 @@ export async function run(args: RunArgs): Promise<number> {
     progress.stop();
     // Not stop(): its final checkpoint would move the state past outputs that may have had nowhere to go.
     await engine.abort();
-    await Promise.all(drains).catch(() => {});
-    await Promise.all(sinks.map((s) => s.close().catch(() => {})));
+    await Promise.all(drains).catch(afterFailure);
+    await Promise.all(sinks.map((s) => s.close().catch(afterFailure)));
     process.stderr.write(`keyflow: ${err instanceof Error ? err.message : String(err)}\n`);
     code = 1;
   }

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { KeyflowError, codes } from '../errors.js';
+import { handledWhereAwaited } from '../ignore.js';
 
 /**
  * Writes records as newline-delimited JSON to a file or stdout, honouring the stream's backpressure.
@@ -27,7 +28,7 @@ export class NdjsonSink {
         reject(this.failure);
       });
     });
-    this.failed.catch(() => {});
+    this.failed.catch(handledWhereAwaited);
   }
 
   /**
