@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TimerService } from '../lib/state/timers.js';
+import { TimerService } from '../lib/operators/timer-heap.js';
 
 t.test('timers fire in time order, registration order within a time, once per id', async (t) => {
   const timers = new TimerService<string>();

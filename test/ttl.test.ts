@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../lib/index.js';
-import { ProcessOperator } from '../lib/operators/process-operator.js';
+import { ProcessOperator } from '../lib/operators/keyed-process-operator.js';
 import { KeyedStore } from '../lib/state/keyed-store.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 import { runScript, scriptResults, scriptSummary, type Step } from './helpers/script.js';

@@ -4,7 +4,7 @@ import { AlignedWindowOperator } from './aligned-window-operator.js';
 import type { StoreFactory } from '../state/state-store.js';
 import type { Operator, OperatorOutput } from './operator.js';
 import { PassthroughOperator } from './passthrough-operator.js';
-import { ProcessOperator } from './process-operator.js';
+import { ProcessOperator } from './keyed-process-operator.js';
 import { SessionWindowOperator } from './session-window-operator.js';
 
 /** The keyed operator that runs a (validated) pipeline's stateful part inside an actor. */

@@ -1,6 +1,6 @@
 import { MAX_KEY_GROUPS_LIMIT, stateKeyOf, type StateKey } from '../keygroups.js';
 import type { StateCodec, StateStore } from '../state/state-store.js';
-import { TimerService } from '../state/timers.js';
+import { TimerService } from './timer-heap.js';
 
 /** A window's timer: fire it (emit the result), clean it up (drop its state), or both. */
 export interface WindowTimer {

@@ -1,10 +1,10 @@
 import { KeyflowError, codes } from '../errors.js';
 import type { StateKey } from '../keygroups.js';
 import { isEmpty, type KeyState } from './key-state.js';
-import type { StateStore } from './state-store.js';
+import type { StateStore } from '../state/state-store.js';
 import type { OperatorListState, OperatorState, OperatorStateOptions } from './operator-state.js';
 import type { ListState, MapState, ProcessContext, TimeDomain, TimerControl, ValueState } from './process-function.js';
-import type { TimerService } from './timers.js';
+import type { TimerService } from '../operators/timer-heap.js';
 import { EXPIRED, Expiring, liveValue, ttlProblem, type StateOptions, type StateTtl } from './ttl.js';
 
 /** A timer of one key (event or processing time). */

@@ -1,12 +1,12 @@
 import { codes, describeThrown } from '../errors.js';
 import { stateKeyOf, type StateKey } from '../keygroups.js';
-import { expiringEntries, fromData, isEmpty, purgeExpired, readable, toData, type KeyState, type KeyStateData } from '../state/key-state.js';
+import { expiringEntries, fromData, isEmpty, purgeExpired, readable, toData, type KeyState, type KeyStateData } from '../process/key-state.js';
 import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
-import { OperatorState, type OperatorStateData } from '../state/operator-state.js';
-import { Context, timerId, type ContextHost, type KeyTimer } from '../state/process-context.js';
-import type { ProcessFunction, TimeDomain } from '../state/process-function.js';
-import { TimerService } from '../state/timers.js';
-import { reclaimTime } from '../state/ttl.js';
+import { OperatorState, type OperatorStateData } from '../process/operator-state.js';
+import { Context, timerId, type ContextHost, type KeyTimer } from '../process/process-context.js';
+import type { ProcessFunction, TimeDomain } from '../process/process-function.js';
+import { TimerService } from './timer-heap.js';
+import { reclaimTime } from '../process/ttl.js';
 import { TIMER_SOURCE, type Operator, type OperatorOutput } from './operator.js';
 
 // In the store, expired entries are kept until reclaimed (reads skip them); snapshots leave them out.
