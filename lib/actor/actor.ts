@@ -77,7 +77,7 @@ export class Actor {
         case WATERMARK:
           if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
           activity.advancing(WATERMARK, pipe[i], wm[i]);
-          this.operators[pipe[i]].advance(wm[i]);
+          this.operators[pipe[i]].advanceWatermark(wm[i]);
           break;
         case PROCESSING_TIME:
           activity.advancing(PROCESSING_TIME, -1, ts[i]);
@@ -116,7 +116,7 @@ export class Actor {
   finish(): void {
     this.activity.begin();
     this.activity.advancing(END, -1, Infinity);
-    for (const op of this.operators) op.advance(Infinity);
+    for (const op of this.operators) op.advanceWatermark(Infinity);
     this.activity.end();
   }
 

@@ -53,7 +53,7 @@ export class AlignedWindowOperator implements Operator {
   }
 
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
-    this.advance(wm);
+    this.advanceWatermark(wm);
     const problem = this.aggregates.extract(event);
     if (problem !== null) {
       this.out.problem(this.emitter.extractProblem(problem, key, event), kg, src, pos);
@@ -95,8 +95,8 @@ export class AlignedWindowOperator implements Operator {
     }
   }
 
-  advance(wm: number): void {
-    this.timers.advance(wm);
+  advanceWatermark(wm: number): void {
+    this.timers.advanceWatermark(wm);
   }
 
   /** Per key-group: [key, [[windowStart, accumulator, timerId], …]] for each key. Timers follow from the windows. */

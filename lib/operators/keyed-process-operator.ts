@@ -5,7 +5,7 @@ import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.
 import { OperatorState, type OperatorStateData } from '../process/operator-state.js';
 import { Context, timerId, type ContextHost, type KeyTimer } from '../process/process-context.js';
 import type { ProcessFunction, TimeDomain } from '../process/process-function.js';
-import { TimerService } from './timer-heap.js';
+import { TimerHeap } from './timer-heap.js';
 import { reclaimTime } from '../process/ttl.js';
 import { TIMER_SOURCE, type Operator, type OperatorOutput } from './operator.js';
 
@@ -27,12 +27,12 @@ interface GroupData {
  * for the time its entry expires (rounded up, so a key is queued once per span), and the queue is
  * worked off as the clock passes — never a scan of the whole state.
  */
-export class ProcessOperator implements Operator, ContextHost {
+export class KeyedProcessOperator implements Operator, ContextHost {
   readonly store: StateStore<KeyState>;
   readonly operatorState = new OperatorState();
-  readonly eventTimers = new TimerService<KeyTimer>();
-  readonly processingTimers = new TimerService<KeyTimer>();
-  private readonly reclaims = new TimerService<KeyTimer>();
+  readonly eventTimers = new TimerHeap<KeyTimer>();
+  readonly processingTimers = new TimerHeap<KeyTimer>();
+  private readonly reclaims = new TimerHeap<KeyTimer>();
   readonly ttlDomain: TimeDomain;
   private readonly ctx: Context;
   /** Whether any TTL entry was ever written or restored (snapshots then leave expired entries out). */
@@ -45,7 +45,7 @@ export class ProcessOperator implements Operator, ContextHost {
   }
 
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, _seq: number, event: unknown): void {
-    this.advance(wm);
+    this.advanceWatermark(wm);
     const ctx = this.ctx;
     ctx.enter(kg, sk, key, ts, 'event');
     try {
@@ -118,7 +118,7 @@ export class ProcessOperator implements Operator, ContextHost {
     return s === undefined ? undefined : readable(s, this.ttlNow());
   }
 
-  advance(wm: number): void {
+  advanceWatermark(wm: number): void {
     if (wm <= this.ctx.watermark) return;
     this.ctx.watermark = wm;
     this.eventTimers.advance(wm, this.fireEventTimer);
@@ -142,9 +142,9 @@ export class ProcessOperator implements Operator, ContextHost {
     return this.ttlDomain === 'event' ? this.ctx.watermark : this.ctx.currentProcessingTime;
   }
 
-  private restoreTimer(service: TimerService<KeyTimer>, kg: number, time: number, key: unknown): void {
+  private restoreTimer(heap: TimerHeap<KeyTimer>, kg: number, time: number, key: unknown): void {
     const sk = stateKeyOf(key);
-    service.register(time, timerId(kg, sk), { kg, sk, key });
+    heap.register(time, timerId(kg, sk), { kg, sk, key });
   }
 
   private readonly reclaim = (_time: number, t: KeyTimer): void => {
@@ -194,9 +194,9 @@ function refuseAsync(returned: unknown, name: string): void {
   throw new TypeError(`${name}() returned a promise: process functions must be synchronous (no async/await), as state written after an await would escape the rollback of a failed call and the checkpoint`);
 }
 
-function byGroup(service: TimerService<KeyTimer>): Map<number, Array<[number, unknown]>> {
+function byGroup(heap: TimerHeap<KeyTimer>): Map<number, Array<[number, unknown]>> {
   const groups = new Map<number, Array<[number, unknown]>>();
-  for (const [time, , t] of service.entries()) {
+  for (const [time, , t] of heap.entries()) {
     let list = groups.get(t.kg);
     if (list === undefined) groups.set(t.kg, (list = []));
     list.push([time, t.key]);

@@ -24,7 +24,7 @@ export interface Operator {
    */
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void;
   /** The watermark moved (in band, or +Infinity at the end of input): fire what is due. */
-  advance(wm: number): void;
+  advanceWatermark(wm: number): void;
   /** The actor's processing-time clock moved (in band, from its WAL on replay): fire what is due. */
   advanceProcessingTime?(now: number): void;
   /** The earliest processing time at which the operator has work (Infinity if none). */

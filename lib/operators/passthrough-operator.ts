@@ -8,7 +8,7 @@ export class PassthroughOperator implements Operator {
     this.out.result(kg, event);
   }
 
-  advance(): void {}
+  advanceWatermark(): void {}
 
   beginSnapshot(): void {}
 

@@ -49,7 +49,7 @@ export class SessionWindowOperator implements Operator {
   }
 
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
-    this.advance(wm);
+    this.advanceWatermark(wm);
     const problem = this.aggregates.extract(event);
     if (problem !== null) {
       this.out.problem(this.emitter.extractProblem(problem, key, event), kg, src, pos);
@@ -96,8 +96,8 @@ export class SessionWindowOperator implements Operator {
     if (this.timers.isDue(end)) this.emitter.emit(state?.key ?? key, kg, start, end, acc);
   }
 
-  advance(wm: number): void {
-    this.timers.advance(wm);
+  advanceWatermark(wm: number): void {
+    this.timers.advanceWatermark(wm);
   }
 
   /** Per key-group: [key, [[start, end, accumulator, timerId], …]] for each key. Timers follow from the sessions. */

@@ -1,6 +1,6 @@
 import { MAX_KEY_GROUPS_LIMIT, stateKeyOf, type StateKey } from '../keygroups.js';
 import type { StateCodec, StateStore } from '../state/state-store.js';
-import { TimerService } from './timer-heap.js';
+import { TimerHeap } from './timer-heap.js';
 
 /** A window's timer: fire it (emit the result), clean it up (drop its state), or both. */
 export interface WindowTimer {
@@ -19,7 +19,7 @@ export interface WindowTimer {
  */
 export class WindowTimers {
   watermark = -Infinity;
-  private readonly timers = new TimerService<WindowTimer>();
+  private readonly timers = new TimerHeap<WindowTimer>();
 
   constructor(private readonly lateness: number, private readonly fire: (t: WindowTimer) => void) {}
 
@@ -52,7 +52,7 @@ export class WindowTimers {
     this.timers.delete(end - 1 + this.lateness, key);
   }
 
-  advance(wm: number): void {
+  advanceWatermark(wm: number): void {
     if (wm <= this.watermark) return;
     this.watermark = wm;
     this.timers.advance(wm, (_time, t) => this.fire(t));
