@@ -20,14 +20,15 @@ interface GroupData {
 }
 
 /**
- * A keyed process function with value/map/list state (optionally with a TTL) and event- and
- * processing-time timers, as Flink's KeyedProcessFunction. Each call is a transaction (see Context).
+ * Runs a keyed process function, as Flink's KeyedProcessOperator runs a KeyedProcessFunction: value,
+ * map and list state per key (optionally with a TTL), operator state, and event- and processing-time
+ * timers. Each call is a transaction (see Context).
  *
  * Expired TTL entries are never returned, and are reclaimed incrementally: each write queues its key
  * for the time its entry expires (rounded up, so a key is queued once per span), and the queue is
  * worked off as the clock passes — never a scan of the whole state.
  */
-export class KeyedProcessOperator implements Operator, ContextHost {
+export class KeyedProcessOperator implements Operator<GroupData, OperatorStateData>, ContextHost {
   readonly store: StateStore<KeyState>;
   readonly operatorState = new OperatorState();
   readonly eventTimers = new TimerHeap<KeyTimer>();
@@ -84,8 +85,8 @@ export class KeyedProcessOperator implements Operator, ContextHost {
     return { keys, timers, processingTimers };
   }
 
-  restore(kg: number, state: unknown): void {
-    const { keys, timers, processingTimers = [] } = state as GroupData;
+  restore(kg: number, state: GroupData): void {
+    const { keys, timers, processingTimers = [] } = state;
     for (const data of keys) {
       const s = fromData(data);
       const sk = stateKeyOf(s.key);
@@ -104,8 +105,8 @@ export class KeyedProcessOperator implements Operator, ContextHost {
     return this.operatorState.snapshot();
   }
 
-  restoreOperatorState(parts: unknown[], actor: number, workers: number): void {
-    this.operatorState.restore(parts as Array<OperatorStateData | null>, actor, workers);
+  restoreOperatorState(parts: Array<OperatorStateData | null>, actor: number, workers: number): void {
+    this.operatorState.restore(parts, actor, workers);
   }
 
   queryOperatorState(): Record<string, unknown[]> {

@@ -1,7 +1,7 @@
 import type { Operator, OperatorOutput } from './operator.js';
 
 /** Pipelines with no window or process function: each event (after filter/map) is a result. */
-export class PassthroughOperator implements Operator {
+export class PassthroughOperator implements Operator<never, never> {
   constructor(private readonly out: OperatorOutput) {}
 
   onEvent(kg: number, _key: unknown, _sk: unknown, _ts: number, _wm: number, _src: number, _pos: number, _seq: number, event: unknown): void {
@@ -12,7 +12,7 @@ export class PassthroughOperator implements Operator {
 
   beginSnapshot(): void {}
 
-  snapshotGroup(): unknown {
+  snapshotGroup(): undefined {
     return undefined;
   }
 
