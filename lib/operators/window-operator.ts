@@ -5,14 +5,6 @@ import type { Operator, OperatorOutput } from './operator.js';
 import { WindowEmitter } from './window-emitter.js';
 import { WindowTimers, type WindowTimer } from './window-timers.js';
 
-/** One of a key's windows: its timers' id, its bounds and its accumulator. */
-export interface KeyWindow {
-  id: number;
-  start: number;
-  end: number;
-  acc: unknown[];
-}
-
 /**
  * What every event-time window operator does once an event is in its windows, as Flink's WindowOperator:
  * the watermark and the windows' timers, firing and cleanup, a key-group's snapshot and restore, and
@@ -105,4 +97,12 @@ export abstract class WindowOperator<K extends { key: unknown }, D> implements O
     if (t.fire) this.emitter.emit(state.key, t.kg, t.start, t.end, acc);
     if (t.cleanup && this.drop(state, t.start, t.end)) this.store.delete(t.kg, t.sk);
   };
+}
+
+/** One of a key's windows: its timers' id, its bounds and its accumulator. */
+export interface KeyWindow {
+  id: number;
+  start: number;
+  end: number;
+  acc: unknown[];
 }
