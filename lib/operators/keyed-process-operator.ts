@@ -5,9 +5,9 @@ import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.
 import { OperatorState, type OperatorStateData } from '../process/operator-state.js';
 import { Context, timerId, type ContextHost, type KeyTimer } from '../process/process-context.js';
 import type { ProcessFunction, TimeDomain } from '../process/process-function.js';
-import { TimerHeap } from './timer-heap.js';
 import { reclaimTime } from '../process/ttl.js';
 import { TIMER_SOURCE, type Operator, type OperatorOutput } from './operator.js';
+import { TimerHeap } from './timer-heap.js';
 
 // In the store, expired entries are kept until reclaimed (reads skip them); snapshots leave them out.
 const codec: StateCodec<KeyState> = { encode: (s) => toData(s, -Infinity), decode: (data) => fromData(data as KeyStateData) };
