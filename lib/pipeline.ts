@@ -1,6 +1,6 @@
 import { AggregateSet, type AggregateSpec } from './aggregates/aggregate-set.js';
 import { callerModuleUrl } from './module-url.js';
-import type { ProcessFunction } from './state/process-function.js';
+import type { ProcessFunction } from './process/process-function.js';
 import { windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
 
 export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { TimerService } from '../lib/state/timers.js';
+import { TimerHeap } from '../lib/operators/timer-heap.js';
 
 t.test('timers fire in time order, registration order within a time, once per id', async (t) => {
-  const timers = new TimerService<string>();
+  const timers = new TimerHeap<string>();
   const fired: string[] = [];
   for (const [time, id] of [[30, 'c'], [10, 'a'], [20, 'b1'], [20, 'b2'], [10, 'a'], [50, 'e'], [40, 'd']] as const) timers.register(time, id, `${id}@${time}`);
   timers.delete(40, 'd');
@@ -20,7 +20,7 @@ t.test('timers fire in time order, registration order within a time, once per id
 });
 
 t.test('a heap of many random timers fires in sorted order', async (t) => {
-  const timers = new TimerService<number>();
+  const timers = new TimerHeap<number>();
   const times = Array.from({ length: 10_000 }, (_, i) => (i * 7919) % 10_007);
   times.forEach((time, i) => timers.register(time, i, time));
   const fired: number[] = [];

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../lib/index.js';
-import { ProcessOperator } from '../lib/operators/process-operator.js';
+import { KeyedProcessOperator } from '../lib/operators/keyed-process-operator.js';
 import { KeyedStore } from '../lib/state/keyed-store.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 import { runScript, scriptResults, scriptSummary, type Step } from './helpers/script.js';
@@ -80,16 +80,16 @@ t.test('snapshots leave expired entries out, so state from keys never seen again
 
 t.test('expired entries are reclaimed from memory as the watermark passes them, a batch at a time', async (t) => {
   const out = { result: () => {}, late: () => {}, touch: () => {}, problem: () => {} };
-  const op = new ProcessOperator({ onEvent(e: { t: number }, ctx) { ctx.value('v', { ttl: { ttlMs: 100 } }).set(e.t); } }, out, () => new KeyedStore(4), true);
+  const op = new KeyedProcessOperator({ onEvent(e: { t: number }, ctx) { ctx.value('v', { ttl: { ttlMs: 100 } }).set(e.t); } }, out, () => new KeyedStore(4), true);
   const keysHeld = () => [0, 1, 2, 3].reduce((n, kg) => n + [...op.store.values(kg)].length, 0);
   // An endless stream of new keys, each seen once: the watermark trails the event just before.
   for (let i = 0; i < 10_000; i++) op.onEvent(i % 4, `k${i}`, `k${i}`, i, i - 1, 0, i, i, { t: i });
   // Reclaim works per second of event time: at watermark 9998 the keys expiring by 9000 (written up to
   // 8900) are gone; those written since are held, whether expired since or not.
   t.equal(keysHeld(), 1099, 'memory holds at most the TTL plus one reclaim span of keys');
-  op.advance(9_999);
+  op.advanceWatermark(9_999);
   t.equal(keysHeld(), 1099, 'no reclaim before the next span is due');
-  op.advance(20_000);
+  op.advanceWatermark(20_000);
   t.equal(keysHeld(), 0, 'everything expired is gone');
 });
 

@@ -88,7 +88,7 @@ export class Actor {
         case Kind.WATERMARK:
           if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
           activity.advancing(Kind.WATERMARK, pipe[i], wm[i]);
-          this.operators[pipe[i]].advance(wm[i]);
+          this.operators[pipe[i]].advanceWatermark(wm[i]);
           break;
         case Kind.PROCESSING_TIME:
           activity.advancing(Kind.PROCESSING_TIME, -1, ts[i]);
@@ -127,7 +127,7 @@ export class Actor {
   finish(): void {
     this.activity.begin();
     this.activity.advancing(Kind.END, -1, Infinity);
-    for (const op of this.operators) op.advance(Infinity);
+    for (const op of this.operators) op.advanceWatermark(Infinity);
     this.activity.end();
   }
 

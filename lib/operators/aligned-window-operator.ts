@@ -1,30 +1,24 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
 import type { StateKey } from '../keygroups.js';
-import { groupData, type StateCodec, type StateStore, type StoreFactory } from '../state/state-store.js';
+import type { StateCodec, StoreFactory } from '../state/state-store.js';
 import { alignDown, type WindowSpec } from '../windows/window.js';
-import type { Operator, OperatorOutput } from './operator.js';
-import { WindowEmitter } from './window-emitter.js';
-import { WindowTimers, restoreWindows, type WindowTimer } from './window-timers.js';
+import type { OperatorOutput } from './operator.js';
+import { WindowOperator, type KeyWindow } from './window-operator.js';
 
 interface KeyWindows {
   key: unknown;
   /** window start → accumulator */
   windows: Map<number, unknown[]>;
-  /**
-   * window start → its timers' id. Ids grow with registration, and timers due at the same time fire in
-   * registration order, which decides output numbering; restore re-registers in id order to keep it.
-   */
+  /** window start → its timers' id (see WindowOperator.timerIds) */
   ids: Map<number, number>;
 }
 
+/** A key's windows in a snapshot (and in LMDB). */
 type WindowsData = [key: unknown, windows: Array<[start: number, acc: unknown[], timerId: number]>];
 
-const codec: StateCodec<KeyWindows> = {
-  encode: (s): WindowsData => [s.key, [...s.windows].map(([start, acc]) => [start, acc, s.ids.get(start)!])],
-  decode: (data) => {
-    const [key, windows] = data as WindowsData;
-    return { key, windows: new Map(windows.map(([start, acc]) => [start, acc])), ids: new Map(windows.map(([start, , id]) => [start, id])) };
-  },
+const codec: StateCodec<KeyWindows, WindowsData> = {
+  encode: (s) => [s.key, [...s.windows].map(([start, acc]) => [start, acc, s.ids.get(start)!])],
+  decode: ([key, windows]) => ({ key, windows: new Map(windows.map(([start, acc]) => [start, acc])), ids: new Map(windows.map(([start, , id]) => [start, id])) }),
 };
 
 /**
@@ -32,33 +26,21 @@ const codec: StateCodec<KeyWindows> = {
  * watermark reaches end - 1, stays updatable (re-firing per late event) until end - 1 + lateness, and
  * is then dropped; an event all of whose windows are past that goes to the late output.
  */
-export class AlignedWindowOperator implements Operator {
-  private readonly store: StateStore<KeyWindows>;
-  private readonly timers: WindowTimers;
-  private readonly emitter: WindowEmitter;
+export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsData> {
   private readonly size: number;
   private readonly slide: number;
-  private timerIds = 0;
   private readonly accs: unknown[][] = [];
   private readonly starts: number[] = [];
 
-  constructor(spec: WindowSpec, lateness: number, private readonly aggregates: AggregateSet,
-              private readonly out: OperatorOutput, stores: StoreFactory) {
+  constructor(spec: WindowSpec, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
     if (spec.type === 'session') throw new Error('AlignedWindowOperator takes tumbling or sliding windows');
+    super(codec, lateness, aggregates, out, stores);
     this.size = spec.size;
     this.slide = spec.type === 'sliding' ? spec.slide : spec.size;
-    this.store = stores(codec);
-    this.emitter = new WindowEmitter(aggregates, out);
-    this.timers = new WindowTimers(lateness, this.fire);
   }
 
-  onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
-    this.advance(wm);
-    const problem = this.aggregates.extract(event);
-    if (problem !== null) {
-      this.out.problem(this.emitter.extractProblem(problem, key, event), kg, src, pos);
-      return;
-    }
+  override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
+    if (!this.admit(kg, key, wm, src, pos, event)) return;
     const { size, slide, timers } = this;
     const starts = this.starts;
     starts.length = 0;
@@ -95,44 +77,17 @@ export class AlignedWindowOperator implements Operator {
     }
   }
 
-  advance(wm: number): void {
-    this.timers.advance(wm);
+  protected override windowsOf(state: KeyWindows): KeyWindow[] {
+    return [...state.windows].sort((a, b) => a[0] - b[0]).map(([start, acc]) => ({ id: state.ids.get(start)!, start, end: start + this.size, acc }));
   }
 
-  /** Per key-group: [key, [[windowStart, accumulator, timerId], …]] for each key. Timers follow from the windows. */
-  beginSnapshot(): void {}
-
-  snapshotGroup(kg: number): unknown {
-    return groupData(this.store, kg, codec);
+  protected override accOf(state: KeyWindows, start: number): unknown[] | undefined {
+    return state.windows.get(start);
   }
 
-  restore(kg: number, state: unknown): void {
-    const windowsOf = (s: KeyWindows) => [...s.ids].map(([start, id]) => ({ id, start, end: start + this.size }));
-    this.timerIds = Math.max(this.timerIds, restoreWindows(kg, state as WindowsData[], codec, this.store, windowsOf, this.timers));
+  protected override drop(state: KeyWindows, start: number): boolean {
+    state.windows.delete(start);
+    state.ids.delete(start);
+    return state.windows.size === 0;
   }
-
-  restoreWatermark(wm: number): void {
-    this.timers.watermark = wm;
-  }
-
-  /** The key's open windows with their results so far, oldest first. */
-  query(kg: number, sk: StateKey): unknown {
-    const state = this.store.get(kg, sk);
-    if (state === undefined) return undefined;
-    const windows = [...state.windows].sort((a, b) => a[0] - b[0]).map(([start, acc]) => this.emitter.peek(start, start + this.size, acc));
-    return { key: state.key, windows };
-  }
-
-  private readonly fire = (t: WindowTimer): void => {
-    const state = this.store.get(t.kg, t.sk);
-    const acc = state?.windows.get(t.start);
-    if (state === undefined || acc === undefined) return;
-    this.out.touch(t.kg);
-    if (t.fire) this.emitter.emit(state.key, t.kg, t.start, t.end, acc);
-    if (t.cleanup) {
-      state.windows.delete(t.start);
-      state.ids.delete(t.start);
-      if (state.windows.size === 0) this.store.delete(t.kg, t.sk);
-    }
-  };
 }

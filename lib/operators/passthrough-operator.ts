@@ -1,18 +1,18 @@
 import type { Operator, OperatorOutput } from './operator.js';
 
 /** Pipelines with no window or process function: each event (after filter/map) is a result. */
-export class PassthroughOperator implements Operator {
+export class PassthroughOperator implements Operator<never, never> {
   constructor(private readonly out: OperatorOutput) {}
 
   onEvent(kg: number, _key: unknown, _sk: unknown, _ts: number, _wm: number, _src: number, _pos: number, _seq: number, event: unknown): void {
     this.out.result(kg, event);
   }
 
-  advance(): void {}
+  advanceWatermark(): void {}
 
   beginSnapshot(): void {}
 
-  snapshotGroup(): unknown {
+  snapshotGroup(): undefined {
     return undefined;
   }
 

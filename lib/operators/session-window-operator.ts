@@ -1,10 +1,9 @@
 import type { AggregateSet } from '../aggregates/aggregate-set.js';
 import type { StateKey } from '../keygroups.js';
-import { groupData, type StateCodec, type StateStore, type StoreFactory } from '../state/state-store.js';
+import type { StateCodec, StoreFactory } from '../state/state-store.js';
 import { sessionsTouch } from '../windows/session.js';
-import type { Operator, OperatorOutput } from './operator.js';
-import { WindowEmitter } from './window-emitter.js';
-import { WindowTimers, restoreWindows, type WindowTimer } from './window-timers.js';
+import type { OperatorOutput } from './operator.js';
+import { WindowOperator, type KeyWindow } from './window-operator.js';
 
 interface Session {
   start: number;
@@ -20,14 +19,12 @@ interface KeySessions {
   sessions: Session[];
 }
 
+/** A key's sessions in a snapshot (and in LMDB). */
 type SessionsData = [key: unknown, sessions: Array<[start: number, end: number, acc: unknown[], timerId: number]>];
 
-const codec: StateCodec<KeySessions> = {
-  encode: (s): SessionsData => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])],
-  decode: (data) => {
-    const [key, list] = data as SessionsData;
-    return { key, sessions: list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId })) };
-  },
+const codec: StateCodec<KeySessions, SessionsData> = {
+  encode: (s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])],
+  decode: ([key, list]) => ({ key, sessions: list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId })) }),
 };
 
 /**
@@ -35,26 +32,13 @@ const codec: StateCodec<KeySessions> = {
  * (accumulators merge). Firing, lateness and cleanup follow the aligned windows; lateness is judged on
  * the merged window, as Flink's MergingWindowSet does.
  */
-export class SessionWindowOperator implements Operator {
-  private readonly store: StateStore<KeySessions>;
-  private readonly timers: WindowTimers;
-  private readonly emitter: WindowEmitter;
-  private timerIds = 0;
-
-  constructor(private readonly gap: number, lateness: number, private readonly aggregates: AggregateSet,
-              private readonly out: OperatorOutput, stores: StoreFactory) {
-    this.store = stores(codec);
-    this.emitter = new WindowEmitter(aggregates, out);
-    this.timers = new WindowTimers(lateness, this.fire);
+export class SessionWindowOperator extends WindowOperator<KeySessions, SessionsData> {
+  constructor(private readonly gap: number, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
+    super(codec, lateness, aggregates, out, stores);
   }
 
-  onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
-    this.advance(wm);
-    const problem = this.aggregates.extract(event);
-    if (problem !== null) {
-      this.out.problem(this.emitter.extractProblem(problem, key, event), kg, src, pos);
-      return;
-    }
+  override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
+    if (!this.admit(kg, key, wm, src, pos, event)) return;
     const state = this.store.get(kg, sk);
     const sessions = state?.sessions ?? [];
     let start = ts;
@@ -96,44 +80,16 @@ export class SessionWindowOperator implements Operator {
     if (this.timers.isDue(end)) this.emitter.emit(state?.key ?? key, kg, start, end, acc);
   }
 
-  advance(wm: number): void {
-    this.timers.advance(wm);
+  protected override windowsOf(state: KeySessions): KeyWindow[] {
+    return state.sessions.map((s) => ({ id: s.timerId, start: s.start, end: s.end, acc: s.acc }));
   }
 
-  /** Per key-group: [key, [[start, end, accumulator, timerId], …]] for each key. Timers follow from the sessions. */
-  beginSnapshot(): void {}
-
-  snapshotGroup(kg: number): unknown {
-    return groupData(this.store, kg, codec);
+  protected override accOf(state: KeySessions, start: number, end: number): unknown[] | undefined {
+    return state.sessions.find((s) => s.start === start && s.end === end)?.acc;
   }
 
-  restore(kg: number, state: unknown): void {
-    const windowsOf = (s: KeySessions) => s.sessions.map((x) => ({ id: x.timerId, start: x.start, end: x.end }));
-    this.timerIds = Math.max(this.timerIds, restoreWindows(kg, state as SessionsData[], codec, this.store, windowsOf, this.timers));
+  protected override drop(state: KeySessions, start: number, end: number): boolean {
+    state.sessions.splice(state.sessions.findIndex((s) => s.start === start && s.end === end), 1);
+    return state.sessions.length === 0;
   }
-
-  restoreWatermark(wm: number): void {
-    this.timers.watermark = wm;
-  }
-
-  /** The key's open sessions with their results so far, oldest first. */
-  query(kg: number, sk: StateKey): unknown {
-    const state = this.store.get(kg, sk);
-    if (state === undefined) return undefined;
-    return { key: state.key, windows: state.sessions.map((s) => this.emitter.peek(s.start, s.end, s.acc)) };
-  }
-
-  private readonly fire = (t: WindowTimer): void => {
-    const state = this.store.get(t.kg, t.sk);
-    if (state === undefined) return;
-    const i = state.sessions.findIndex((s) => s.start === t.start && s.end === t.end);
-    if (i < 0) return;
-    this.out.touch(t.kg);
-    const s = state.sessions[i];
-    if (t.fire) this.emitter.emit(state.key, t.kg, s.start, s.end, s.acc);
-    if (t.cleanup) {
-      state.sessions.splice(i, 1);
-      if (state.sessions.length === 0) this.store.delete(t.kg, t.sk);
-    }
-  };
 }

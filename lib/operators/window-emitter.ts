@@ -3,7 +3,7 @@ import type { Problem } from '../dead-letter.js';
 import { codes, describeThrown } from '../errors.js';
 import { TIMER_SOURCE, type OperatorOutput } from './operator.js';
 
-/** The parts every window operator shares: turning an accumulator into a result, and reporting. */
+/** How a window operator turns an accumulator into a result, and the problems it reports. */
 export class WindowEmitter {
   constructor(private readonly aggregates: AggregateSet, private readonly out: OperatorOutput) {}
 

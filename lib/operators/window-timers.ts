@@ -1,6 +1,5 @@
-import { MAX_KEY_GROUPS_LIMIT, stateKeyOf, type StateKey } from '../keygroups.js';
-import type { StateCodec, StateStore } from '../state/state-store.js';
-import { TimerService } from '../state/timers.js';
+import { MAX_KEY_GROUPS_LIMIT, type StateKey } from '../keygroups.js';
+import { TimerHeap } from './timer-heap.js';
 
 /** A window's timer: fire it (emit the result), clean it up (drop its state), or both. */
 export interface WindowTimer {
@@ -19,9 +18,9 @@ export interface WindowTimer {
  */
 export class WindowTimers {
   watermark = -Infinity;
-  private readonly timers = new TimerService<WindowTimer>();
+  private readonly timers = new TimerHeap<WindowTimer>();
 
-  constructor(private readonly lateness: number, private readonly fire: (t: WindowTimer) => void) {}
+  constructor(private readonly lateness: number, private readonly fire: (time: number, t: WindowTimer) => void) {}
 
   /** Is a window ending at `end` past its allowed lateness (so an event for it is late)? */
   isClosed(end: number): boolean {
@@ -52,39 +51,9 @@ export class WindowTimers {
     this.timers.delete(end - 1 + this.lateness, key);
   }
 
-  advance(wm: number): void {
+  advanceWatermark(wm: number): void {
     if (wm <= this.watermark) return;
     this.watermark = wm;
-    this.timers.advance(wm, (_time, t) => this.fire(t));
+    this.timers.advance(wm, this.fire);
   }
-}
-
-/** A window of a restored key: its timer id and bounds. */
-export interface RestoredWindow {
-  id: number;
-  start: number;
-  end: number;
-}
-
-/**
- * Restore one key-group of a window operator: each key's state into the store, then its windows' timers
- * re-registered in id order. Ids grow with registration, and timers due at the same time fire in
- * registration order, which decides output numbering: restoring in id order keeps it. Returns the next
- * free id.
- */
-export function restoreWindows<S extends { key: unknown }>(kg: number, data: unknown[], codec: StateCodec<S>, store: StateStore<S>,
-                                                        windowsOf: (state: S) => Iterable<RestoredWindow>, timers: WindowTimers): number {
-  const restored: Array<[StateKey, RestoredWindow]> = [];
-  for (const d of data) {
-    const state = codec.decode(d);
-    const sk = stateKeyOf(state.key);
-    store.set(kg, sk, state);
-    for (const w of windowsOf(state)) restored.push([sk, w]);
-  }
-  let next = 0;
-  for (const [sk, w] of restored.sort((a, b) => a[1].id - b[1].id)) {
-    timers.schedule(w.id, kg, sk, w.start, w.end);
-    next = w.id + 1;
-  }
-  return next;
 }

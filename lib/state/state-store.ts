@@ -16,14 +16,17 @@ export interface StateStore<S> {
   values(kg: number): Iterable<S>;
 }
 
-/** How one key's state becomes plain (cbor-encodable) data and back: for snapshots and for LMDB. */
-export interface StateCodec<S> {
-  encode(state: S): unknown;
-  decode(data: unknown): S;
+/**
+ * How one key's state `S` becomes plain (cbor-encodable) data `D` and back: for snapshots and for LMDB,
+ * which give `decode` what `encode` wrote.
+ */
+export interface StateCodec<S, D = unknown> {
+  encode(state: S): D;
+  decode(data: D): S;
 }
 
 /** A key-group's state as snapshot data (each key through the codec), or undefined if it holds none. */
-export function groupData<S>(store: StateStore<S>, kg: number, codec: StateCodec<S>): unknown[] | undefined {
+export function groupData<S, D>(store: StateStore<S>, kg: number, codec: StateCodec<S, D>): D[] | undefined {
   const keys = [...store.values(kg)].map(codec.encode);
   return keys.length > 0 ? keys : undefined;
 }

@@ -1,10 +1,10 @@
 import { KeyflowError, codes } from '../errors.js';
 import type { StateKey } from '../keygroups.js';
 import { isEmpty, type KeyState } from './key-state.js';
-import type { StateStore } from './state-store.js';
+import type { StateStore } from '../state/state-store.js';
 import type { OperatorListState, OperatorState, OperatorStateOptions } from './operator-state.js';
 import type { ListState, MapState, ProcessContext, TimeDomain, TimerControl, ValueState } from './process-function.js';
-import type { TimerService } from './timers.js';
+import type { TimerHeap } from '../operators/timer-heap.js';
 import { EXPIRED, Expiring, liveValue, ttlProblem, type StateOptions, type StateTtl } from './ttl.js';
 
 /** A timer of one key (event or processing time). */
@@ -20,8 +20,8 @@ export const timerId = (kg: number, sk: StateKey) => `${kg}\u0000${typeof sk}\u0
 export interface ContextHost {
   readonly store: StateStore<KeyState>;
   readonly operatorState: OperatorState;
-  readonly eventTimers: TimerService<KeyTimer>;
-  readonly processingTimers: TimerService<KeyTimer>;
+  readonly eventTimers: TimerHeap<KeyTimer>;
+  readonly processingTimers: TimerHeap<KeyTimer>;
   /** Which clock TTLs follow: event time in pipelines with eventTime(), else processing time. */
   readonly ttlDomain: TimeDomain;
   /** A TTL entry of this key was written or refreshed: queue its reclaim. */
@@ -270,21 +270,21 @@ export class Context implements ProcessContext {
     this.undo.push(() => container.set(name, old));
   }
 
-  private registerTimer(service: TimerService<KeyTimer>, time: number): void {
+  private registerTimer(heap: TimerHeap<KeyTimer>, time: number): void {
     this.assertInCall();
     const id = timerId(this.kg, this.sk);
-    if (service.has(time, id)) return;
-    service.register(time, id, { kg: this.kg, sk: this.sk, key: this.key });
-    this.undo.push(() => service.delete(time, id));
+    if (heap.has(time, id)) return;
+    heap.register(time, id, { kg: this.kg, sk: this.sk, key: this.key });
+    this.undo.push(() => heap.delete(time, id));
   }
 
-  private deleteTimer(service: TimerService<KeyTimer>, time: number): void {
+  private deleteTimer(heap: TimerHeap<KeyTimer>, time: number): void {
     this.assertInCall();
     const id = timerId(this.kg, this.sk);
-    if (!service.has(time, id)) return;
+    if (!heap.has(time, id)) return;
     const payload = { kg: this.kg, sk: this.sk, key: this.key };
-    service.delete(time, id);
-    this.undo.push(() => service.register(time, id, payload));
+    heap.delete(time, id);
+    this.undo.push(() => heap.register(time, id, payload));
   }
 
   /**

@@ -1,13 +1,13 @@
 import { codes, describeThrown } from '../errors.js';
 import { stateKeyOf, type StateKey } from '../keygroups.js';
-import { expiringEntries, fromData, isEmpty, purgeExpired, readable, toData, type KeyState, type KeyStateData } from '../state/key-state.js';
+import { expiringEntries, fromData, isEmpty, purgeExpired, readable, toData, type KeyState, type KeyStateData } from '../process/key-state.js';
 import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
-import { OperatorState, type OperatorStateData } from '../state/operator-state.js';
-import { Context, timerId, type ContextHost, type KeyTimer } from '../state/process-context.js';
-import type { ProcessFunction, TimeDomain } from '../state/process-function.js';
-import { TimerService } from '../state/timers.js';
-import { reclaimTime } from '../state/ttl.js';
+import { OperatorState, type OperatorStateData } from '../process/operator-state.js';
+import { Context, timerId, type ContextHost, type KeyTimer } from '../process/process-context.js';
+import type { ProcessFunction, TimeDomain } from '../process/process-function.js';
+import { reclaimTime } from '../process/ttl.js';
 import { TIMER_SOURCE, type Operator, type OperatorOutput } from './operator.js';
+import { TimerHeap } from './timer-heap.js';
 
 // In the store, expired entries are kept until reclaimed (reads skip them); snapshots leave them out.
 const codec: StateCodec<KeyState> = { encode: (s) => toData(s, -Infinity), decode: (data) => fromData(data as KeyStateData) };
@@ -20,19 +20,20 @@ interface GroupData {
 }
 
 /**
- * A keyed process function with value/map/list state (optionally with a TTL) and event- and
- * processing-time timers, as Flink's KeyedProcessFunction. Each call is a transaction (see Context).
+ * Runs a keyed process function, as Flink's KeyedProcessOperator runs a KeyedProcessFunction: value,
+ * map and list state per key (optionally with a TTL), operator state, and event- and processing-time
+ * timers. Each call is a transaction (see Context).
  *
  * Expired TTL entries are never returned, and are reclaimed incrementally: each write queues its key
  * for the time its entry expires (rounded up, so a key is queued once per span), and the queue is
  * worked off as the clock passes — never a scan of the whole state.
  */
-export class ProcessOperator implements Operator, ContextHost {
+export class KeyedProcessOperator implements Operator<GroupData, OperatorStateData>, ContextHost {
   readonly store: StateStore<KeyState>;
   readonly operatorState = new OperatorState();
-  readonly eventTimers = new TimerService<KeyTimer>();
-  readonly processingTimers = new TimerService<KeyTimer>();
-  private readonly reclaims = new TimerService<KeyTimer>();
+  readonly eventTimers = new TimerHeap<KeyTimer>();
+  readonly processingTimers = new TimerHeap<KeyTimer>();
+  private readonly reclaims = new TimerHeap<KeyTimer>();
   readonly ttlDomain: TimeDomain;
   private readonly ctx: Context;
   /** Whether any TTL entry was ever written or restored (snapshots then leave expired entries out). */
@@ -45,7 +46,7 @@ export class ProcessOperator implements Operator, ContextHost {
   }
 
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, _seq: number, event: unknown): void {
-    this.advance(wm);
+    this.advanceWatermark(wm);
     const ctx = this.ctx;
     ctx.enter(kg, sk, key, ts, 'event');
     try {
@@ -84,8 +85,8 @@ export class ProcessOperator implements Operator, ContextHost {
     return { keys, timers, processingTimers };
   }
 
-  restore(kg: number, state: unknown): void {
-    const { keys, timers, processingTimers = [] } = state as GroupData;
+  restore(kg: number, state: GroupData): void {
+    const { keys, timers, processingTimers = [] } = state;
     for (const data of keys) {
       const s = fromData(data);
       const sk = stateKeyOf(s.key);
@@ -104,8 +105,8 @@ export class ProcessOperator implements Operator, ContextHost {
     return this.operatorState.snapshot();
   }
 
-  restoreOperatorState(parts: unknown[], actor: number, workers: number): void {
-    this.operatorState.restore(parts as Array<OperatorStateData | null>, actor, workers);
+  restoreOperatorState(parts: Array<OperatorStateData | null>, actor: number, workers: number): void {
+    this.operatorState.restore(parts, actor, workers);
   }
 
   queryOperatorState(): Record<string, unknown[]> {
@@ -118,7 +119,7 @@ export class ProcessOperator implements Operator, ContextHost {
     return s === undefined ? undefined : readable(s, this.ttlNow());
   }
 
-  advance(wm: number): void {
+  advanceWatermark(wm: number): void {
     if (wm <= this.ctx.watermark) return;
     this.ctx.watermark = wm;
     this.eventTimers.advance(wm, this.fireEventTimer);
@@ -142,9 +143,9 @@ export class ProcessOperator implements Operator, ContextHost {
     return this.ttlDomain === 'event' ? this.ctx.watermark : this.ctx.currentProcessingTime;
   }
 
-  private restoreTimer(service: TimerService<KeyTimer>, kg: number, time: number, key: unknown): void {
+  private restoreTimer(heap: TimerHeap<KeyTimer>, kg: number, time: number, key: unknown): void {
     const sk = stateKeyOf(key);
-    service.register(time, timerId(kg, sk), { kg, sk, key });
+    heap.register(time, timerId(kg, sk), { kg, sk, key });
   }
 
   private readonly reclaim = (_time: number, t: KeyTimer): void => {
@@ -194,9 +195,9 @@ function refuseAsync(returned: unknown, name: string): void {
   throw new TypeError(`${name}() returned a promise: process functions must be synchronous (no async/await), as state written after an await would escape the rollback of a failed call and the checkpoint`);
 }
 
-function byGroup(service: TimerService<KeyTimer>): Map<number, Array<[number, unknown]>> {
+function byGroup(heap: TimerHeap<KeyTimer>): Map<number, Array<[number, unknown]>> {
   const groups = new Map<number, Array<[number, unknown]>>();
-  for (const [time, , t] of service.entries()) {
+  for (const [time, , t] of heap.entries()) {
     let list = groups.get(t.kg);
     if (list === undefined) groups.set(t.kg, (list = []));
     list.push([time, t.key]);

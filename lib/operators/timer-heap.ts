@@ -1,13 +1,13 @@
 /**
- * Timers of one operator: fire every timer whose time is <= the clock (a watermark, or processing
- * time), earliest first, and timers of the same time in the order they were registered (so firing is
- * deterministic).
+ * Timers on one clock (a watermark, or processing time) in a heap priority queue, as Flink's
+ * InternalTimerService keeps them: advancing the clock fires every timer whose time is <= it, earliest
+ * first, and timers of the same time in the order they were registered (so firing is deterministic).
  *
  * The heap holds each distinct time once; timers live in a per-time map keyed by an id, which makes
  * registering the same (id, time) twice a no-op and deletion O(1). A time whose map was emptied by
  * deletions stays in the heap until popped and is then skipped.
  */
-export class TimerService<T> {
+export class TimerHeap<T> {
   private readonly heap: number[] = [];
   private readonly byTime = new Map<number, Map<string | number, T>>();
 
@@ -28,10 +28,10 @@ export class TimerService<T> {
     return this.byTime.get(time)?.has(id) ?? false;
   }
 
-  /** Fire every timer with time <= watermark. Timers registered while firing fire too if already due. */
-  advance(watermark: number, fire: (time: number, payload: T) => void): void {
+  /** Fire every timer with time <= `now`. Timers registered while firing fire too if already due. */
+  advance(now: number, fire: (time: number, payload: T) => void): void {
     const heap = this.heap;
-    while (heap.length > 0 && heap[0] <= watermark) {
+    while (heap.length > 0 && heap[0] <= now) {
       const time = this.pop();
       const timers = this.byTime.get(time);
       this.byTime.delete(time);
