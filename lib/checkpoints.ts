@@ -8,6 +8,7 @@ import type { CheckpointCoordinator } from './durability/checkpoint-coordinator.
 import type { CheckpointRecord } from './durability/manifest.js';
 import { configError } from './errors.js';
 import type { Failure } from './failure.js';
+import { reportedElsewhere } from './ignore.js';
 import type { Ingestion } from './ingestion.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router.js';
@@ -21,7 +22,7 @@ export class Checkpoints {
               private readonly ingestion: Ingestion, private readonly router: Router, private readonly sources: SourceRegistry,
               private readonly actors: ActorSet, private readonly failure: Failure, private readonly recover: () => Promise<void>) {
     this.timer = options.stateDir && options.snapshotEveryMs > 0
-      ? setInterval(() => { this.take(false).catch(() => {}); }, options.snapshotEveryMs).unref()
+      ? setInterval(() => { this.take(false).catch(reportedElsewhere); }, options.snapshotEveryMs).unref()
       : null;
   }
 
@@ -29,7 +30,7 @@ export class Checkpoints {
   afterBatch(): void {
     if (this.options.stateDir && this.actors.routedBytes() - this.bytesAtCheckpoint >= this.options.snapshotEveryBytes) {
       this.bytesAtCheckpoint = this.actors.routedBytes();
-      this.take(false).catch(() => {});
+      this.take(false).catch(reportedElsewhere);
     }
   }
 

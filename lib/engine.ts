@@ -5,6 +5,7 @@ import { EngineParts, type EngineSetup } from './engine-parts.js';
 import { metricsOf, statsOf, type EngineMetrics, type EngineStats, type EngineSummary, type RecoveryInfo } from './engine-stats.js';
 import { KeyflowError, codes, configError, type ErrorCode } from './errors.js';
 import { Failure } from './failure.js';
+import { afterFailure, reportedElsewhere } from './ignore.js';
 import type { IngestOptions } from './ingestion.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import type { OutputStream } from './outputs.js';
@@ -132,7 +133,7 @@ export class Engine {
   /** End at once, as a failure would: no drain, no final checkpoint. Released outputs still reach the sinks, uncommitted. */
   async abort(): Promise<void> {
     this.failure.fail(new KeyflowError(codes.STOPPED, 'the engine was aborted'));
-    await this.stop().catch(() => {});
+    await this.stop().catch(afterFailure);
   }
 
   /** What the calling thread is routing, for a watcher on another thread (see routing-activity.ts). */
@@ -156,7 +157,7 @@ export class Engine {
     await this.parts.ingestion.settled();
     if (!this.failure.error) {
       // A final checkpoint before the end marker: what a later run on this stateDir resumes from.
-      if (this.stateDir) await this.checkpoint().catch(() => {});
+      if (this.stateDir) await this.checkpoint().catch(reportedElsewhere);
       else await this.recover();
       await this.parts.ingestion.end();
       await this.parts.pumping;

@@ -3,6 +3,7 @@
  * against `failed`, so nothing hangs on an actor that will never answer.
  */
 import type { KeyflowError } from './errors.js';
+import { handledWhereAwaited } from './ignore.js';
 
 export class Failure {
   error: KeyflowError | null = null;
@@ -13,7 +14,7 @@ export class Failure {
   constructor(private readonly onFirst: (err: KeyflowError) => void) {
     this.failed = new Promise<never>((_, reject) => (this.reject = reject));
     // Nobody need be waiting when it fails.
-    this.failed.catch(() => {});
+    this.failed.catch(handledWhereAwaited);
   }
 
   fail(err: KeyflowError): void {

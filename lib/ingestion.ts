@@ -8,6 +8,7 @@ import type { ActorSet } from './actor-set.js';
 import { BATCH_SPAN, type Location } from './dead-letter.js';
 import { configError } from './errors.js';
 import type { Failure } from './failure.js';
+import { reportedElsewhere } from './ignore.js';
 import type { Router } from './router.js';
 import type { RoutingActivity } from './routing-activity.js';
 import type { SourceRegistry } from './sources/registry.js';
@@ -44,7 +45,7 @@ export class Ingestion {
   /** Run `work` after everything queued so far; a failure does not hold up what comes after it. */
   enqueue<T>(work: () => Promise<T>): Promise<T> {
     const done = this.tail.then(work);
-    this.tail = done.then(() => {}, () => {});
+    this.tail = done.then(() => undefined, reportedElsewhere);
     return done;
   }
 
@@ -54,7 +55,7 @@ export class Ingestion {
    */
   watchIdle(everyMs: number, may: () => boolean): void {
     this.idleTimer = setInterval(() => {
-      if (may()) void this.enqueue(() => this.flush()).catch(() => {});
+      if (may()) this.enqueue(() => this.flush()).catch(reportedElsewhere);
     }, everyMs).unref();
   }
 
@@ -83,7 +84,7 @@ export class Ingestion {
   async end(): Promise<void> {
     this.router.end();
     this.router.sealAll();
-    await this.actors.pushAll().catch(() => {});
+    await this.actors.pushAll().catch(reportedElsewhere);
   }
 
   private async route(batch: unknown[], options: IngestOptions): Promise<void> {

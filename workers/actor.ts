@@ -37,7 +37,7 @@ const init = workerData as ActorInit;
 // throws instead, so the call is rolled back and reported as a dead letter like any other throw.
 process.exit = ((code?: number | string | null) => {
   throw new Error(`process.exit(${code ?? ''}) was called in a keyflow actor thread, where user code cannot end the run: throw an error instead to turn the event into a dead letter`);
-}) as typeof process.exit;
+});
 const durable = init.durable;
 
 const doorbell = new Doorbell(init.doorbell);
@@ -141,7 +141,7 @@ function finishSnapshot(actor: Actor, budgetMs: number): void {
       actor.emitBarrierAck(snapshot.checkpoint, { bytes: bytes.length, keys: actor.capturedKeys, pauseMs });
       // Send it now, not when the next frame comes (an idle actor may wait up to its poll interval);
       // commit() syncs the WAL first, so no output goes ahead of its input's durability.
-      log.commit().catch(() => {});
+      log.commit().catch(fatal);
     },
     (err: unknown) => {
       writes.delete(write);

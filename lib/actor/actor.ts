@@ -195,7 +195,7 @@ export class Actor {
     const sources = [...(this.applied[kg] ?? [])];
     const operators = this.operators.map((op) => op.snapshotGroup(kg) ?? null);
     if (sources.length === 0 && outputs.every((n) => n === 0) && operators.every((o) => o === null)) return;
-    for (const o of operators) this.capturedKeys += Array.isArray(o) ? o.length : (o as { keys?: unknown[] } | null)?.keys?.length ?? 0;
+    for (const o of operators) this.capturedKeys += keysIn(o);
     this.capturing!.groups[kg] = encodeGroup({ outputs, sources, operators });
   }
 
@@ -267,4 +267,11 @@ export class Actor {
       },
     };
   }
+}
+
+/** The keys an operator's snapshot of a key-group holds: window operators snapshot an array of keys, the keyed process operator `{ keys }`. */
+function keysIn(data: unknown): number {
+  if (Array.isArray(data)) return data.length;
+  const { keys } = (data ?? {}) as { keys?: unknown[] };
+  return keys?.length ?? 0;
 }

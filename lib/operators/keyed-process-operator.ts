@@ -161,6 +161,8 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
   private readonly fireProcessingTimer = (time: number, t: KeyTimer): void => this.fire(time, t, 'processing');
 
   private fire(time: number, t: KeyTimer, domain: TimeDomain): void {
+    // Called below with the user's object as `this`, as a method call would.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const onTimer = this.fn.onTimer;
     if (typeof onTimer !== 'function') return;
     const ctx = this.ctx;

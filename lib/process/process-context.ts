@@ -136,7 +136,6 @@ export class Context implements ProcessContext {
         }
         return out;
       };
-      const self = this;
       return {
         get: (k) => {
           const m = current();
@@ -174,7 +173,7 @@ export class Context implements ProcessContext {
           m.delete(k);
           this.undo.push(() => m.set(k, old));
         },
-        clear: () => self.clearIn(self.state?.maps, name),
+        clear: () => this.clearIn(this.state?.maps, name),
       } satisfies MapState<unknown, unknown>;
     }) as MapState<K, V>;
   }

@@ -99,9 +99,10 @@ export class LmdbStore<S> implements StateStore<S> {
     for (const [id] of evicted) this.cache.delete(id);
     const deleted = [...this.deleted];
     this.deleted.clear();
+    // Inside transactionSync each write is done when the call returns; the promise it returns is already settled.
     this.db.transactionSync(() => {
-      for (const id of deleted) this.db.remove(Buffer.from(id, 'utf8'));
-      for (const [id, state] of evicted) this.db.put(Buffer.from(id, 'utf8'), encoder.encode(this.codec.encode(state)));
+      for (const id of deleted) void this.db.remove(Buffer.from(id, 'utf8'));
+      for (const [id, state] of evicted) void this.db.put(Buffer.from(id, 'utf8'), encoder.encode(this.codec.encode(state)));
     });
   }
 }

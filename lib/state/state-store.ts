@@ -27,7 +27,7 @@ export interface StateCodec<S, D = unknown> {
 
 /** A key-group's state as snapshot data (each key through the codec), or undefined if it holds none. */
 export function groupData<S, D>(store: StateStore<S>, kg: number, codec: StateCodec<S, D>): D[] | undefined {
-  const keys = [...store.values(kg)].map(codec.encode);
+  const keys = [...store.values(kg)].map((s) => codec.encode(s));
   return keys.length > 0 ? keys : undefined;
 }
 
