@@ -31,6 +31,9 @@ export const Kind = {
 
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
+/** The source id of problems raised while firing timers (there is no event then); event sources stay below it. */
+export const TIMER_SOURCE = 0xffff;
+
 export interface SourceInfo {
   name: string;
   /** Exactly-once: positions are stable across restarts, so actors skip positions already applied. */

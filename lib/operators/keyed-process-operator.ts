@@ -6,7 +6,8 @@ import { OperatorState, type OperatorStateData } from '../process/operator-state
 import { Context, timerId, type ContextHost, type KeyTimer } from '../process/process-context.js';
 import type { ProcessFunction, TimeDomain } from '../process/process-function.js';
 import { reclaimTime } from '../process/ttl.js';
-import { TIMER_SOURCE, type Operator, type OperatorOutput } from './operator.js';
+import { TIMER_SOURCE } from '../codec/records.js';
+import type { Operator, OperatorOutput } from './operator.js';
 import { TimerHeap } from './timer-heap.js';
 
 // In the store, expired entries are kept until reclaimed (reads skip them); snapshots leave them out.

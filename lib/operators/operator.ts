@@ -1,9 +1,6 @@
 import type { Problem } from '../dead-letter.js';
 import type { StateKey } from '../keygroups.js';
 
-/** Source id used for problems raised while firing timers (there is no event then). */
-export const TIMER_SOURCE = 0xffff;
-
 /** Where an operator sends what it produces; the actor turns these into output records. */
 export interface OperatorOutput {
   /** Results and late events are numbered per key-group, so a sink can skip what it already wrote. */

@@ -1,7 +1,8 @@
 import type { AggregateSet, ExtractProblem } from '../aggregates/aggregate-set.js';
 import type { Problem } from '../dead-letter.js';
 import { codes, describeThrown } from '../errors.js';
-import { TIMER_SOURCE, type OperatorOutput } from './operator.js';
+import { TIMER_SOURCE } from '../codec/records.js';
+import type { OperatorOutput } from './operator.js';
 
 /** How a window operator turns an accumulator into a result, and the problems it reports. */
 export class WindowEmitter {

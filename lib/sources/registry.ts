@@ -1,5 +1,5 @@
 import type { Location } from '../dead-letter.js';
-import { TIMER_SOURCE } from '../operators/operator.js';
+import { TIMER_SOURCE } from '../codec/records.js';
 
 /**
  * Names the sources events come from, so records carry a small id and errors can say where an event
