@@ -28,10 +28,10 @@ export default defineConfig(
       '@typescript-eslint/no-floating-promises': ['error', {
         allowForKnownSafePromises: [{ from: 'package', name: 'PromiseWithSubtest', package: '@tapjs/core' }],
       }],
-      // An error ignored on purpose says why, with a named helper from lib/ignore.ts.
+      // An error ignored on purpose says why, with a named helper from lib/shared/ignore.ts.
       'no-restricted-syntax': ['error', {
         selector: "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[body.type='BlockStatement'][body.body.length=0]",
-        message: 'Say why the error is ignored: .catch() with a helper from lib/ignore.ts.',
+        message: 'Say why the error is ignored: .catch() with a helper from lib/shared/ignore.ts.',
       }],
 
       // Dead code: unused variables, imports and private members, useless returns and constructors.

@@ -7,12 +7,12 @@
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate: [
-    'lib/windows/**/*.ts',
-    'lib/time/**/*.ts',
-    'lib/aggregates/**/*.ts',
-    'lib/durability/wal.ts',
-    'lib/sinks/exactly-once-file.ts',
-    'lib/keygroups.ts',
+    'lib/pipeline/windows/**/*.ts',
+    'lib/calling-thread/time/**/*.ts',
+    'lib/pipeline/aggregates/**/*.ts',
+    'lib/shared/durability/wal.ts',
+    'lib/calling-thread/sinks/exactly-once-file.ts',
+    'lib/shared/keygroups.ts',
   ],
   buildCommand: 'tsc -p .',
   testRunner: 'tap',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { start } from '../lib/index.js';
-import { hashString } from '../lib/keygroups.js';
+import { hashString } from '../lib/shared/keygroups.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid } from '../lib/nexmark/model.js';
 import { Plain, keyOf, prepare, type WorkloadName } from './baselines/plain.js';

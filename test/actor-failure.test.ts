@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from '../lib/index.js';
-import { reportedElsewhere } from '../lib/ignore.js';
+import { reportedElsewhere } from '../lib/shared/ignore.js';
 import { fixture } from './helpers/collect.js';
 import { CLI, runNode } from './helpers/cli.js';
 import { until } from './helpers/wait.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AggregateSet } from '../lib/aggregates/aggregate-set.js';
+import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
 import { avg, max, min, sum } from '../lib/index.js';
 
 // A value a numeric aggregate cannot take is rejected with a message naming the aggregate and the value.

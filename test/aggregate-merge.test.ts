@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AggregateSet } from '../lib/aggregates/aggregate-set.js';
+import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
 import { avg, count, distinctCount, first, last, max, min, sum } from '../lib/index.js';
 
 // Merging accumulators (session windows): either order gives the same result, and each merge is a new

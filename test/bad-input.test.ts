@@ -1,6 +1,6 @@
 import t from 'tap';
 import { KeyflowError, start } from '../lib/index.js';
-import { reportedElsewhere } from '../lib/ignore.js';
+import { reportedElsewhere } from '../lib/shared/ignore.js';
 import { fixture, runEngine } from './helpers/collect.js';
 
 const good = (i: number) => ({ k: `k${i % 3}`, t: i, v: 1 });

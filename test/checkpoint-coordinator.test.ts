@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointCoordinator } from '../lib/durability/checkpoint-coordinator.js';
-import { readManifest } from '../lib/durability/manifest.js';
-import { listSegments, segmentName, snapshotDir } from '../lib/durability/state-layout.js';
+import { CheckpointCoordinator } from '../lib/calling-thread/durability/checkpoint-coordinator.js';
+import { readManifest } from '../lib/calling-thread/durability/manifest.js';
+import { listSegments, segmentName, snapshotDir } from '../lib/shared/durability/state-layout.js';
 
 const record = (id: number) => ({ id, workers: 1, eventTimes: [], sources: [] });
 const ack = { bytes: 10, keys: 1, pauseMs: 1 };

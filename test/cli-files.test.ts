@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32c } from '../lib/durability/crc32c.js';
+import { crc32c } from '../lib/shared/durability/crc32c.js';
 import { keyflow, lines, spawnKeyflow } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
 import { until } from './helpers/wait.js';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { walBytes } from '../lib/durability/wal.js';
+import { walBytes } from '../lib/shared/durability/wal.js';
 import { keyflow, lines, spawnKeyflow, type Live, type Ran } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
 import { until } from './helpers/wait.js';

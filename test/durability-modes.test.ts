@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listSegments, walDir } from '../lib/durability/state-layout.js';
+import { listSegments, walDir } from '../lib/shared/durability/state-layout.js';
 import { fixture } from './helpers/collect.js';
 import { runScript, scriptResults } from './helpers/script.js';
 

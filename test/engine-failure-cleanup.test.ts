@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../lib/index.js';
-import { readManifest } from '../lib/durability/manifest.js';
-import { reportedElsewhere } from '../lib/ignore.js';
+import { readManifest } from '../lib/calling-thread/durability/manifest.js';
+import { reportedElsewhere } from '../lib/shared/ignore.js';
 import { fixture } from './helpers/collect.js';
 
 const batch = (seq: number) => Array.from({ length: 1000 }, (_, i) => ({ k: `k${i % 7}`, i: seq * 1000 + i }));

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExactlyOnceFileSink, type SinkOwner } from '../lib/sinks/exactly-once-file.js';
+import { ExactlyOnceFileSink, type SinkOwner } from '../lib/calling-thread/sinks/exactly-once-file.js';
 
 // When an exactly-once output's results reach the file, and what its commit record holds.
 

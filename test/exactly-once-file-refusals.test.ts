@@ -4,8 +4,8 @@ import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32c } from '../lib/durability/crc32c.js';
-import { ExactlyOnceFileSink, type SinkOwner } from '../lib/sinks/exactly-once-file.js';
+import { crc32c } from '../lib/shared/durability/crc32c.js';
+import { ExactlyOnceFileSink, type SinkOwner } from '../lib/calling-thread/sinks/exactly-once-file.js';
 
 // What an exactly-once output refuses to open on, and that a refusal says why and leaves the output usable.
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExactlyOnceFileSink, type SinkOwner } from '../lib/sinks/exactly-once-file.js';
+import { ExactlyOnceFileSink, type SinkOwner } from '../lib/calling-thread/sinks/exactly-once-file.js';
 
 const owner: SinkOwner = { stateId: 'the-state-dir', resuming: true };
 const open = (path: string) => new ExactlyOnceFileSink(path, 8, owner, (err) => { throw err; });

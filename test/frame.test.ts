@@ -1,6 +1,6 @@
 import t from 'tap';
-import { FrameBuilder, FrameView } from '../lib/codec/frame.js';
-import { Kind } from '../lib/codec/records.js';
+import { FrameBuilder, FrameView } from '../lib/shared/codec/frame.js';
+import { Kind } from '../lib/shared/codec/records.js';
 
 t.test('a frame round-trips every column, key and value', async (t) => {
   const b = new FrameBuilder(8);

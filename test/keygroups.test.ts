@@ -1,5 +1,5 @@
 import t from 'tap';
-import { actorOf, hashKey, hashString, keyGroupOf, keyGroupRange, stateKeyOf } from '../lib/keygroups.js';
+import { actorOf, hashKey, hashString, keyGroupOf, keyGroupRange, stateKeyOf } from '../lib/shared/keygroups.js';
 
 t.test('MurmurHash3 x86_32 matches the reference vectors', async (t) => {
   // Reference values of MurmurHash3_x86_32 over the UTF-16LE bytes of each string, seed 0

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { LmdbStore } from '../lib/state/lmdb-store.js';
-import type { StateCodec } from '../lib/state/state-store.js';
+import { LmdbStore } from '../lib/actor-thread/state/lmdb-store.js';
+import type { StateCodec } from '../lib/actor-thread/state/state-store.js';
 
 interface Counter { key: string; n: number; seen: Set<number> }
 const codec: StateCodec<Counter> = {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ndjsonBatches, type NdjsonBatch } from '../lib/sources/ndjson.js';
+import { ndjsonBatches, type NdjsonBatch } from '../lib/calling-thread/sources/ndjson.js';
 import { fixture } from './helpers/collect.js';
 import { keyflow, parseLines } from './helpers/cli.js';
 

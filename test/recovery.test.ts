@@ -3,8 +3,8 @@ import { appendFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writ
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readManifest } from '../lib/durability/manifest.js';
-import { listSegments, snapshotDir } from '../lib/durability/state-layout.js';
+import { readManifest } from '../lib/calling-thread/durability/manifest.js';
+import { listSegments, snapshotDir } from '../lib/shared/durability/state-layout.js';
 import { start } from '../lib/index.js';
 import { expectedResults } from './fixtures/crash-events.js';
 import { compareResults, runChild } from './helpers/crash.js';

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
-import { createRing, maxFrameBytes } from '../lib/ring/layout.js';
-import { RingReader } from '../lib/ring/reader.js';
-import { RingWriter } from '../lib/ring/writer.js';
+import { createRing, maxFrameBytes } from '../lib/shared/ring/layout.js';
+import { RingReader } from '../lib/shared/ring/reader.js';
+import { RingWriter } from '../lib/shared/ring/writer.js';
 
 const PRODUCER = new URL('./fixtures/ring-producer.js', import.meta.url);
 

@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, type StartOptions } from '../lib/index.js';
-import { readManifest } from '../lib/durability/manifest.js';
-import { snapshotDir } from '../lib/durability/state-layout.js';
+import { readManifest } from '../lib/calling-thread/durability/manifest.js';
+import { snapshotDir } from '../lib/shared/durability/state-layout.js';
 import { fixture } from './helpers/collect.js';
 
 const MODULE = fixture('windows');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TimerHeap } from '../lib/operators/timer-heap.js';
+import { TimerHeap } from '../lib/actor-thread/operators/timer-heap.js';
 
 t.test('timers fire in time order, registration order within a time, once per id', async (t) => {
   const timers = new TimerHeap<string>();

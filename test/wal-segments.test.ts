@@ -3,8 +3,8 @@ import { appendFileSync, mkdirSync, readdirSync, statSync, truncateSync, writeFi
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listSegments, segmentName, walDir } from '../lib/durability/state-layout.js';
-import { WalWriter, readSegment, truncateBefore, walBytes } from '../lib/durability/wal.js';
+import { listSegments, segmentName, walDir } from '../lib/shared/durability/state-layout.js';
+import { WalWriter, readSegment, truncateBefore, walBytes } from '../lib/shared/durability/wal.js';
 
 // Which files make an actor's WAL, in what order, how they are counted and deleted, and the byte-level
 // edges of reading a segment back.

@@ -3,8 +3,8 @@ import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listSegments } from '../lib/durability/state-layout.js';
-import { WalWriter, readSegment } from '../lib/durability/wal.js';
+import { listSegments } from '../lib/shared/durability/state-layout.js';
+import { WalWriter, readSegment } from '../lib/shared/durability/wal.js';
 
 const frame = (n: number) => new Uint8Array(40).fill(n);
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { alignDown } from '../lib/windows/window.js';
+import { alignDown } from '../lib/pipeline/windows/window.js';
 import { fixture, runEngine } from './helpers/collect.js';
 
 /** The reference: step by whole windows from a rough guess until [start, start + step) holds t. */

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { session, sessionsTouch } from '../lib/windows/session.js';
-import { sliding } from '../lib/windows/sliding.js';
-import { tumbling } from '../lib/windows/tumbling.js';
-import { windowSpecProblem } from '../lib/windows/window.js';
+import { session, sessionsTouch } from '../lib/pipeline/windows/session.js';
+import { sliding } from '../lib/pipeline/windows/sliding.js';
+import { tumbling } from '../lib/pipeline/windows/tumbling.js';
+import { windowSpecProblem } from '../lib/pipeline/windows/window.js';
 
 // Which window definitions are accepted, what a rejection says, and when two sessions of a key merge.
 

@@ -3,8 +3,8 @@
  * latest checkpoint can be passed over with --repair (the checkpoint before it, and the WAL after that,
  * are kept for this); other corruption (a WAL record, the manifest) leaves only starting over.
  */
-import { KeyflowError, codes } from '../errors.js';
-import { isSnapshotPath } from '../durability/state-layout.js';
+import { KeyflowError, codes } from '../shared/errors.js';
+import { isSnapshotPath } from '../shared/durability/state-layout.js';
 
 export function corruptStateHint(err: unknown): string {
   if (!(err instanceof KeyflowError) || err.code !== codes.CORRUPT) return '';

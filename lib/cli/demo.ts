@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { start } from '../start.js';
+import { start } from '../calling-thread/start.js';
 import { NexmarkGenerator } from '../nexmark/generator.js';
-import type { WindowResult } from '../windows/window.js';
+import type { WindowResult } from '../pipeline/windows/window.js';
 import { Progress } from './progress.js';
 import { formatSummary } from './summary.js';
 

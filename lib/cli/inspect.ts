@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
-import { KeyflowError, codes } from '../errors.js';
-import { readManifest, type Manifest } from '../durability/manifest.js';
-import { verifySnapshot } from '../durability/snapshot-file.js';
-import { readSegment } from '../durability/wal.js';
-import { isSnapshotName, isStateDir, listDir, listSegments, listWalDirs, segmentName, snapshotsRoot } from '../durability/state-layout.js';
+import { KeyflowError, codes } from '../shared/errors.js';
+import { readManifest, type Manifest } from '../calling-thread/durability/manifest.js';
+import { verifySnapshot } from '../shared/durability/snapshot-file.js';
+import { readSegment } from '../shared/durability/wal.js';
+import { isSnapshotName, isStateDir, listDir, listSegments, listWalDirs, segmentName, snapshotsRoot } from '../shared/durability/state-layout.js';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;

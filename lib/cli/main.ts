@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { KeyflowError } from '../errors.js';
+import { KeyflowError } from '../shared/errors.js';
 import { corruptStateHint } from './corrupt-hint.js';
 import { demo } from './demo.js';
 import { generate } from './generate.js';
-import type { Durability } from '../actor/init.js';
+import type { Durability } from '../shared/actor-protocol.js';
 import { inspect } from './inspect.js';
 import { run } from './run.js';
 import { UsageError } from './usage-error.js';

@@ -1,6 +1,6 @@
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { KeyflowError, codes } from '../errors.js';
+import { KeyflowError, codes } from '../shared/errors.js';
 import { UsageError } from './usage-error.js';
 
 /**

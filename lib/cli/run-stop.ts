@@ -7,7 +7,7 @@
  * signal exits at once, with the same code.
  */
 import type { Readable } from 'node:stream';
-import { abandoned } from '../ignore.js';
+import { abandoned } from '../shared/ignore.js';
 
 /** 'STDOUT': stdout failed otherwise than by a broken pipe (reported, exit code 1). */
 export type StopReason = 'SIGINT' | 'SIGTERM' | 'EPIPE' | 'STDOUT';

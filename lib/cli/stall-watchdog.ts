@@ -6,17 +6,17 @@
  * heartbeat on a timer; when it has not moved for maxCallMs, the watchdog writes one line naming the
  * pipeline and input position being routed (from the engine's routing activity, see
  * ../routing-activity.ts), interrupts the stuck thread and has it exit with code 1, or kills the process
- * if that fails (see workers/stall-watchdog.ts).
+ * if that fails (see lib/cli/stall-watchdog-thread.ts).
  *
  * For the CLI only: a library must never kill its host process, so the engine merely keeps the slots
  * up to date and leaves acting on them to the program that owns the process.
  */
 import { url as inspectorUrl } from 'node:inspector';
 import { Worker } from 'node:worker_threads';
-import { where } from '../dead-letter.js';
-import { RoutingActivity, type RoutingReport } from '../routing-activity.js';
+import { where } from '../shared/dead-letter.js';
+import { RoutingActivity, type RoutingReport } from '../calling-thread/routing-activity.js';
 
-const THREAD_URL = new URL('../../workers/stall-watchdog.js', import.meta.url);
+const THREAD_URL = new URL('./stall-watchdog-thread.js', import.meta.url);
 
 /** The watchdog thread's message once it has interrupted the stuck thread: exit now. */
 export const STALLED = 'stalled';

@@ -1,4 +1,4 @@
-import type { EngineSummary } from '../engine-stats.js';
+import type { EngineSummary } from '../calling-thread/engine-stats.js';
 
 /** The one-paragraph summary a run prints on stderr. */
 export function formatSummary(s: EngineSummary): string {

@@ -1,0 +1,277 @@
+import type { Activity } from '../shared/activity.js';
+import type { FrameView } from '../shared/codec/frame.js';
+import type { FrameSender } from '../shared/codec/frame-sender.js';
+import { Kind, type SnapshotAck, type SourceInfo } from '../shared/codec/records.js';
+import { decodeGroup, encodeGroup, type ActorSnapshot } from '../shared/durability/snapshot-file.js';
+import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
+import type { Operator, OperatorOutput } from './operators/operator.js';
+
+/** What `apply` met that the caller must act on. */
+export type Control = { kind: 'none' } | { kind: 'barrier'; checkpoint: number } | { kind: 'end' };
+
+const NONE: Control = { kind: 'none' };
+
+/**
+ * The state an actor owns and the rules for applying input to it, apart from threads and files:
+ * one operator per pipeline, per key-group output numbering, exactly-once source positions, and
+ * snapshot/restore per key-group.
+ */
+export class Actor {
+  readonly operators: Operator[];
+  /**
+   * Results and late events emitted per pipeline and key-group (index pipe * maxKeyGroups + kg); the next
+   * is numbered one more. Replay reproduces the same numbers, which is how sinks skip what they have.
+   */
+  private readonly outputs: Float64Array;
+  /** Per key-group, exactly-once sources: name → highest position applied. */
+  private readonly applied: Array<Map<string, number> | undefined>;
+  private readonly sources = new Map<number, SourceInfo>();
+  private readonly watermarks: number[];
+  private seq = 0;
+  failed = false;
+  /** A snapshot being captured: groups not yet copied, and those copied. */
+  private capturing: { header: Omit<ActorSnapshot, 'groups'>; pending: Set<number>; groups: Record<number, Uint8Array> } | null = null;
+  /** The longest single stop for the snapshot in progress (one group's copy, or one slice of them). */
+  longestStopMs = 0;
+  /** Keys captured by the snapshot in progress. */
+  capturedKeys = 0;
+
+  constructor(private readonly names: string[], makeOperator: (pipe: number, out: OperatorOutput) => Operator,
+              private readonly out: FrameSender, private readonly seal: () => void, private readonly failFast: boolean,
+              private readonly maxKeyGroups: number, private readonly activity: Activity) {
+    this.outputs = new Float64Array(maxKeyGroups * names.length);
+    this.applied = new Array(maxKeyGroups);
+    this.watermarks = names.map(() => -Infinity);
+    this.operators = names.map((_, pipe) => makeOperator(pipe, this.outputFor(pipe)));
+  }
+
+  /** A snapshot for `checkpoint` is complete (and written, when durable). */
+  emitBarrierAck(checkpoint: number, ack: SnapshotAck): void {
+    this.out.builder.barrierAck(checkpoint, ack);
+    this.emitted();
+  }
+
+  /** Everything is emitted: the last output record. */
+  emitEnd(): void {
+    this.out.builder.end();
+    this.emitted();
+  }
+
+  /** After appending one output record: progress, and seal the frame when the builder is full. */
+  private emitted(): void {
+    this.activity.emitted();
+    if (this.out.builder.full) this.seal();
+  }
+
+  /**
+   * Apply records [from, count) of a frame, stopping early at a barrier or the end marker (the caller
+   * acts on it and resumes after it). When replaying the WAL, barriers and end markers of earlier runs
+   * are passed over: their work is in the snapshots, or the run they ended is being continued.
+   */
+  apply(frame: FrameView, from: number, replaying: boolean): { control: Control; next: number } {
+    const { kind, pipe, kg, ts, wm, src, pos, keys, values } = frame;
+    const activity = this.activity;
+    activity.begin();
+    for (let i = from; i < frame.count && !this.failed; i++) {
+      switch (kind[i]) {
+        case Kind.EVENT: {
+          const p = pipe[i];
+          const g = kg[i];
+          activity.event(p, g, src[i], pos[i]);
+          this.copyBeforeChange(g);
+          if (this.isDuplicate(g, src[i], pos[i])) break;
+          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
+          const key = keys[i];
+          this.operators[p].onEvent(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq++, values[i]);
+          break;
+        }
+        case Kind.WATERMARK:
+          if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
+          activity.advancing(Kind.WATERMARK, pipe[i], wm[i]);
+          this.operators[pipe[i]].advanceWatermark(wm[i]);
+          break;
+        case Kind.PROCESSING_TIME:
+          activity.advancing(Kind.PROCESSING_TIME, -1, ts[i]);
+          for (const op of this.operators) op.advanceProcessingTime?.(ts[i]);
+          break;
+        case Kind.SOURCE:
+          this.sources.set(src[i], values[i] as SourceInfo);
+          break;
+        case Kind.BARRIER:
+          if (replaying) break;
+          activity.end();
+          return { control: { kind: 'barrier', checkpoint: pos[i] }, next: i + 1 };
+        case Kind.END:
+          if (replaying) break;
+          activity.end();
+          return { control: { kind: 'end' }, next: i + 1 };
+      }
+    }
+    activity.end();
+    return { control: NONE, next: frame.count };
+  }
+
+  /** Whether any operator reads the processing-time clock (only then does the actor log it). */
+  get usesProcessingTime(): boolean {
+    return this.operators.some((op) => op.advanceProcessingTime !== undefined);
+  }
+
+  /** The earliest wall-clock time at which an operator has work to do. */
+  nextProcessingTime(): number {
+    let next = Infinity;
+    for (const op of this.operators) next = Math.min(next, op.nextProcessingTime?.() ?? Infinity);
+    return next;
+  }
+
+  /** Fire everything: the watermark goes to +∞ at the end of input. */
+  finish(): void {
+    this.activity.begin();
+    this.activity.advancing(Kind.END, -1, Infinity);
+    for (const op of this.operators) op.advanceWatermark(Infinity);
+    this.activity.end();
+  }
+
+  /**
+   * Start a snapshot of the state as it is at this barrier. It is captured one key-group at a time
+   * (`captureSome`), copy-on-write: a group about to change is copied first (`copyBeforeChange`), so the actor never
+   * stops for longer than one group takes to encode.
+   */
+  beginSnapshot(checkpoint: number, owned: { start: number; end: number }): void {
+    for (const op of this.operators) op.beginSnapshot();
+    const pending = new Set<number>();
+    for (let kg = owned.start; kg <= owned.end; kg++) pending.add(kg);
+    this.longestStopMs = 0;
+    this.capturedKeys = 0;
+    this.capturing = {
+      header: {
+        checkpoint,
+        watermarks: [...this.watermarks],
+        seq: this.seq,
+        sources: [...this.sources],
+        operatorState: this.operators.map((op) => op.snapshotOperatorState?.() ?? null),
+      },
+      pending,
+      groups: {},
+    };
+  }
+
+  /** Copy key-groups for the snapshot in progress for up to `budgetMs`; the snapshot once all are copied. */
+  captureSome(budgetMs: number): ActorSnapshot | null {
+    const c = this.capturing;
+    if (c === null) return null;
+    const t0 = performance.now();
+    for (const kg of c.pending) {
+      if (performance.now() - t0 >= budgetMs) break;
+      c.pending.delete(kg);
+      this.capture(kg);
+    }
+    this.longestStopMs = Math.max(this.longestStopMs, performance.now() - t0);
+    if (c.pending.size > 0) return null;
+    this.capturing = null;
+    return { ...c.header, groups: c.groups };
+  }
+
+  get snapshotting(): boolean {
+    return this.capturing !== null;
+  }
+
+  /** Before a timer changes a key-group of pipeline `pipe`: note it, and copy the group if a snapshot still needs it. */
+  private touch(kg: number, pipe: number): void {
+    this.activity.touched(pipe, kg);
+    this.copyBeforeChange(kg);
+  }
+
+  /** Before a key-group changes: if a snapshot still needs it, copy it now (copy-on-write). */
+  private copyBeforeChange(kg: number): void {
+    const c = this.capturing;
+    if (c === null || !c.pending.delete(kg)) return;
+    const t0 = performance.now();
+    this.capture(kg);
+    this.longestStopMs = Math.max(this.longestStopMs, performance.now() - t0);
+  }
+
+  private capture(kg: number): void {
+    const outputs = this.names.map((_, p) => this.outputs[p * this.maxKeyGroups + kg]);
+    const sources = [...(this.applied[kg] ?? [])];
+    const operators = this.operators.map((op) => op.snapshotGroup(kg) ?? null);
+    if (sources.length === 0 && outputs.every((n) => n === 0) && operators.every((o) => o === null)) return;
+    for (const o of operators) this.capturedKeys += keysIn(o);
+    this.capturing!.groups[kg] = encodeGroup({ outputs, sources, operators });
+  }
+
+  /**
+   * Take over the key-groups this actor owns from the snapshots of a checkpoint (written by any worker
+   * count). Each snapshot's groups are restored against that snapshot's own watermark: after a recovery
+   * an actor that replayed more of its WAL can be ahead of the others when the next barrier comes, and
+   * its windows' timers were set by its watermark. The actor then goes on from the lowest.
+   * `snapshots` are in the order of the actors that wrote them (operator state is redistributed by it).
+   */
+  restore(snapshots: ActorSnapshot[], actor: number, workers: number, pipelines: string[]): void {
+    const { start, end } = keyGroupRange(actor, workers, this.maxKeyGroups);
+    this.operators.forEach((op, p) => {
+      const parts = snapshots.map((snap) => snap.operatorState?.[p] ?? null);
+      if (parts.some((part) => part !== null)) op.restoreOperatorState?.(parts, actor, workers);
+    });
+    const lowest = this.names.map(() => Infinity);
+    for (const snap of snapshots) {
+      this.seq = Math.max(this.seq, snap.seq);
+      for (const [id, info] of snap.sources) this.sources.set(id, info);
+      this.operators.forEach((op, p) => {
+        op.restoreWatermark(snap.watermarks[p]);
+        lowest[p] = Math.min(lowest[p], snap.watermarks[p]);
+      });
+      for (const [kgText, bytes] of Object.entries(snap.groups)) {
+        const kg = Number(kgText);
+        if (kg < start || kg > end) continue;
+        const g = decodeGroup(bytes);
+        g.outputs.forEach((n, p) => (this.outputs[p * this.maxKeyGroups + kg] = n));
+        if (g.sources.length > 0) this.applied[kg] = new Map(g.sources);
+        g.operators.forEach((state, p) => {
+          if (state !== null && state !== undefined && p < pipelines.length) this.operators[p].restore(kg, state);
+        });
+      }
+    }
+    if (snapshots.length === 0) return;
+    this.operators.forEach((op, p) => {
+      this.watermarks[p] = lowest[p];
+      op.restoreWatermark(lowest[p]);
+    });
+  }
+
+  private isDuplicate(kg: number, src: number, pos: number): boolean {
+    const source = this.sources.get(src);
+    if (source === undefined || !source.tracked) return false;
+    let applied = this.applied[kg];
+    if (applied === undefined) this.applied[kg] = applied = new Map();
+    const last = applied.get(source.name);
+    if (last !== undefined && pos <= last) return true;
+    applied.set(source.name, pos);
+    return false;
+  }
+
+  private outputFor(pipe: number): OperatorOutput {
+    return {
+      result: (kg, value) => {
+        this.out.builder.result(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], value);
+        this.emitted();
+      },
+      late: (kg, event) => {
+        this.out.builder.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event);
+        this.emitted();
+      },
+      touch: (kg) => this.touch(kg, pipe),
+      problem: (problem, kg, src, pos) => {
+        this.out.builder.error(pipe, src, kg, pos, problem.key, problem);
+        this.emitted();
+        if (this.failFast) this.failed = true;
+      },
+    };
+  }
+}
+
+/** The keys an operator's snapshot of a key-group holds: window operators snapshot an array of keys, the keyed process operator `{ keys }`. */
+function keysIn(data: unknown): number {
+  if (Array.isArray(data)) return data.length;
+  const { keys } = (data ?? {}) as { keys?: unknown[] };
+  return keys?.length ?? 0;
+}

@@ -1,0 +1,20 @@
+import { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import { AlignedWindowOperator } from './aligned-window-operator.js';
+import type { StoreFactory } from '../state/state-store.js';
+import type { Operator, OperatorOutput } from './operator.js';
+import { PassthroughOperator } from './passthrough-operator.js';
+import { KeyedProcessOperator } from './keyed-process-operator.js';
+import { SessionWindowOperator } from './session-window-operator.js';
+
+/** The keyed operator that runs a (validated) pipeline's stateful part inside an actor. */
+export function createOperator(p: Pipeline, out: OperatorOutput, stores: StoreFactory): Operator {
+  if (p.processFunction) return new KeyedProcessOperator(p.processFunction, out, stores, p.timeSelector !== null);
+  if (p.windowSpec && p.aggregates) {
+    const aggregates = new AggregateSet(p.aggregates);
+    return p.windowSpec.type === 'session'
+      ? new SessionWindowOperator(p.windowSpec.gap, p.allowedLatenessMs, aggregates, out, stores)
+      : new AlignedWindowOperator(p.windowSpec, p.allowedLatenessMs, aggregates, out, stores);
+  }
+  return new PassthroughOperator(out);
+}

@@ -1,0 +1,95 @@
+import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
+import type { StateKey } from '../../shared/keygroups.js';
+import type { StateCodec, StoreFactory } from '../state/state-store.js';
+import { sessionsTouch } from '../../pipeline/windows/session.js';
+import type { OperatorOutput } from './operator.js';
+import { WindowOperator, type KeyWindow } from './window-operator.js';
+
+interface Session {
+  start: number;
+  end: number;
+  acc: unknown[];
+  /** Identifies this session's timers, so they can be deleted when it merges. */
+  timerId: number;
+}
+
+interface KeySessions {
+  key: unknown;
+  /** Disjoint, non-touching, sorted by start. */
+  sessions: Session[];
+}
+
+/** A key's sessions in a snapshot (and in LMDB). */
+type SessionsData = [key: unknown, sessions: Array<[start: number, end: number, acc: unknown[], timerId: number]>];
+
+const codec: StateCodec<KeySessions, SessionsData> = {
+  encode: (s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])],
+  decode: ([key, list]) => ({ key, sessions: list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId })) }),
+};
+
+/**
+ * Session windows: an event at t opens [t, t+gap); it merges with every session of its key it touches
+ * (accumulators merge). Firing, lateness and cleanup follow the aligned windows; lateness is judged on
+ * the merged window, as Flink's MergingWindowSet does.
+ */
+export class SessionWindowOperator extends WindowOperator<KeySessions, SessionsData> {
+  constructor(private readonly gap: number, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
+    super(codec, lateness, aggregates, out, stores);
+  }
+
+  override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
+    if (!this.admit(kg, key, wm, src, pos, event)) return;
+    const state = this.store.get(kg, sk);
+    const sessions = state?.sessions ?? [];
+    let start = ts;
+    let end = ts + this.gap;
+    const touched: Session[] = [];
+    for (const s of sessions) {
+      if (sessionsTouch(s.start, s.end, start, end)) touched.push(s);
+    }
+    for (const s of touched) {
+      if (s.start < start) start = s.start;
+      if (s.end > end) end = s.end;
+    }
+    if (this.timers.isClosed(end)) {
+      this.out.late(kg, event);
+      return;
+    }
+    let acc: unknown[];
+    try {
+      acc = touched.length === 0 ? this.aggregates.create() : touched.reduce<unknown[] | null>((a, s) => (a === null ? s.acc : this.aggregates.merge(a, s.acc)), null)!;
+      this.aggregates.addAll([acc], seq);
+    } catch (err) {
+      this.out.problem(this.emitter.addThrew(err, key, event), kg, src, pos);
+      return;
+    }
+    const unchanged = touched.length === 1 && touched[0].start === start && touched[0].end === end;
+    if (unchanged) {
+      touched[0].acc = acc;
+    } else {
+      for (const s of touched) this.timers.unschedule(s.timerId, kg, s.end);
+      const merged: Session = { start, end, acc, timerId: this.timerIds++ };
+      const kept = sessions.filter((s) => !touched.includes(s));
+      let i = 0;
+      while (i < kept.length && kept[i].start < start) i++;
+      kept.splice(i, 0, merged);
+      if (state === undefined) this.store.set(kg, sk, { key, sessions: kept });
+      else state.sessions = kept;
+      this.timers.schedule(merged.timerId, kg, sk, start, end);
+    }
+    if (this.timers.isDue(end)) this.emitter.emit(state?.key ?? key, kg, start, end, acc);
+  }
+
+  protected override windowsOf(state: KeySessions): KeyWindow[] {
+    return state.sessions.map((s) => ({ id: s.timerId, start: s.start, end: s.end, acc: s.acc }));
+  }
+
+  protected override accOf(state: KeySessions, start: number, end: number): unknown[] | undefined {
+    return state.sessions.find((s) => s.start === start && s.end === end)?.acc;
+  }
+
+  protected override drop(state: KeySessions, start: number, end: number): boolean {
+    state.sessions.splice(state.sessions.findIndex((s) => s.start === start && s.end === end), 1);
+    return state.sessions.length === 0;
+  }
+}

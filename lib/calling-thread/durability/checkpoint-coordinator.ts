@@ -1,0 +1,90 @@
+import { rmSync } from 'node:fs';
+import type { SnapshotAck } from '../../shared/codec/records.js';
+import { writeManifest, type CheckpointRecord, type Manifest } from './manifest.js';
+import { truncateBefore } from '../../shared/durability/wal.js';
+import { listSnapshotDirs, listWalDirs } from '../../shared/durability/state-layout.js';
+
+/** How many completed checkpoints are kept: the latest, and the one before it for repair. */
+const KEEP = 2;
+
+interface Pending {
+  record: Omit<CheckpointRecord, 'completedAt' | 'snapshotBytes' | 'keys'>;
+  /** Snapshots only: not recorded, nothing committed or deleted (see Engine.checkpointAndClose). */
+  provisional: boolean;
+  acks: SnapshotAck[];
+  startedAt: number;
+  done: (r: CheckpointRecord) => void;
+}
+
+export interface CheckpointStats {
+  completed: number;
+  lastId: number | null;
+  /** The latest checkpoint's size: snapshot bytes and keys. */
+  lastBytes: number;
+  lastKeys: number;
+  /** The longest time one actor stopped processing to snapshot. */
+  longestPauseMs: number;
+  /** How long the latest checkpoint took, from its barrier to the last actor's snapshot on disk. */
+  lastDurationMs: number;
+}
+
+/**
+ * The main thread's side of checkpoints: collects every actor's barrier acknowledgement, then commits
+ * the sinks, records the checkpoint in the manifest, and deletes what it made obsolete (WAL segments
+ * and snapshots older than the previous checkpoint).
+ */
+export class CheckpointCoordinator {
+  private readonly pending = new Map<number, Pending>();
+  readonly stats: CheckpointStats = { completed: 0, lastId: null, lastBytes: 0, lastKeys: 0, longestPauseMs: 0, lastDurationMs: 0 };
+
+  constructor(private readonly stateDir: string | null, private manifest: Manifest, private readonly workers: number,
+              private readonly commitSinks: () => void) {}
+
+  expect(record: Pending['record'], provisional = false): Promise<CheckpointRecord> {
+    return new Promise((done) => this.pending.set(record.id, { record, provisional, acks: [], startedAt: performance.now(), done }));
+  }
+
+  ack(checkpoint: number, ack: SnapshotAck): void {
+    const p = this.pending.get(checkpoint);
+    if (!p) return;
+    p.acks.push(ack);
+    this.stats.longestPauseMs = Math.max(this.stats.longestPauseMs, ack.pauseMs);
+    if (p.acks.length < this.workers) return;
+    this.pending.delete(checkpoint);
+    const record: CheckpointRecord = { ...p.record, completedAt: new Date().toISOString(), snapshotBytes: p.acks.reduce((n, a) => n + a.bytes, 0), keys: p.acks.reduce((n, a) => n + a.keys, 0) };
+    // Snapshot files are written asynchronously, so a checkpoint can complete after a newer one. The
+    // newer one supersedes it: recording it would put it last in the manifest while pruning (keyed on
+    // the newer one) deletes its files.
+    if (p.provisional || (this.stats.lastId !== null && record.id < this.stats.lastId)) {
+      p.done(record);
+      return;
+    }
+    // Every result before the barrier has reached the sinks (it travelled ahead of the ack): commit them
+    // first, so a recovered run never restores state that is ahead of what the sinks hold.
+    this.commitSinks();
+    if (this.stateDir) {
+      this.manifest = { ...this.manifest, checkpoints: [...this.manifest.checkpoints, record].slice(-KEEP) };
+      writeManifest(this.stateDir, this.manifest);
+      this.prune(this.manifest.checkpoints[0].id);
+    }
+    this.stats.completed++;
+    this.stats.lastId = record.id;
+    this.stats.lastBytes = record.snapshotBytes;
+    this.stats.lastKeys = record.keys;
+    this.stats.lastDurationMs = performance.now() - p.startedAt;
+    p.done(record);
+  }
+
+  /**
+   * Delete WAL segments and snapshots older than the oldest checkpoint kept, for every actor there ever
+   * was; but not the snapshots of a checkpoint still pending: an actor may still be writing into its
+   * directory (a superseded checkpoint's files go with the next prune once its acks are in).
+   */
+  private prune(oldestKept: number): void {
+    const dir = this.stateDir!;
+    for (const actor of listWalDirs(dir)) truncateBefore(actor.path, oldestKept);
+    for (const [id, path] of listSnapshotDirs(dir)) {
+      if (id < oldestKept && !this.pending.has(id)) rmSync(path, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import type { DeadLetter, Problem } from '../shared/dead-letter.js';
+import type { CheckpointStats } from './durability/checkpoint-coordinator.js';
+import type { CheckpointRecord } from './durability/manifest.js';
+import { EngineParts, type EngineSetup } from './engine-parts.js';
+import { metricsOf, statsOf, type EngineMetrics, type EngineStats, type EngineSummary, type RecoveryInfo } from './engine-stats.js';
+import { KeyflowError, codes, configError, type ErrorCode } from '../shared/errors.js';
+import { Failure } from './failure.js';
+import { afterFailure, reportedElsewhere } from '../shared/ignore.js';
+import type { IngestOptions } from './ingestion.js';
+import type { CarriedOutput } from './output-dispatch.js';
+import type { OutputStream } from './outputs.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+
+/**
+ * A running keyflow engine: a facade over the router and output pump on the calling thread and one
+ * actor per worker thread (see engine-parts.ts, and the README's architecture section). Create it with `start()`.
+ */
+export class Engine {
+  readonly pipelines: readonly Pipeline[];
+  private readonly startedAt = performance.now();
+  private readonly failure = new Failure(() => { this.failing = this.parts.windDown(); });
+  /** After a failure: the actors stopped, what they had released delivered, the outputs ended. */
+  private failing: Promise<void> | null = null;
+  private readonly parts: EngineParts;
+  private stopping: Promise<EngineSummary> | null = null;
+
+  /** @internal use start() */
+  constructor(private readonly setup: EngineSetup) {
+    this.pipelines = setup.pipelines;
+    this.parts = new EngineParts(setup, this.failure);
+    const idleAfterMs = this.parts.router.idleAfterMs();
+    if (idleAfterMs !== null) this.parts.ingestion.watchIdle(Math.max(1, idleAfterMs / 4), () => !this.stopping && !this.failure.error && this.parts.replay.info !== null);
+  }
+
+  /** Results of a pipeline: `{ key, windowStart, windowEnd, ...aggregates }` for windows. Subscribe before ingesting. */
+  results<T = any>(pipeline: string): OutputStream<T> {
+    return this.parts.outputs.stream(`results:${this.pipelines[this.pipe(pipeline)].name}`);
+  }
+
+  /** Events of a pipeline that arrived after their windows (and allowed lateness) had closed. */
+  late<T = any>(pipeline: string): OutputStream<T> {
+    return this.parts.outputs.stream(`late:${this.pipelines[this.pipe(pipeline)].name}`);
+  }
+
+  /** Dead letters: bad events and throwing user functions, with what and where. */
+  errors(): OutputStream<DeadLetter> {
+    return this.parts.outputs.stream('errors');
+  }
+
+  get workerCount(): number {
+    return this.parts.actors.count;
+  }
+
+  stats(): EngineStats {
+    return statsOf(this.parts);
+  }
+
+  metrics(): EngineMetrics {
+    return metricsOf(this.parts, this.pipelines);
+  }
+
+  /** Where durable state lives (null: in memory only). */
+  get stateDir(): string | null {
+    return this.setup.options.stateDir;
+  }
+
+  checkpointStats(): CheckpointStats {
+    return { ...this.parts.coordinator.stats };
+  }
+
+  /** What recovery found and did (after the first ingest(), stop() or recover()). */
+  recoveryStats(): RecoveryInfo | null {
+    return this.parts.replay.info;
+  }
+
+  /** Where an exactly-once source should resume: the highest position routed before the restored checkpoint. */
+  resumePosition(sourceId: string): number | undefined {
+    return this.parts.sources.positions.get(sourceId);
+  }
+
+  /**
+   * A key's current state, asked of the actor that owns it over the control plane: for windows, `{ key,
+   * windows: [{ windowStart, windowEnd, ...results so far }] }`; for a process function, `{ key, values,
+   * maps, lists }`; undefined for a key with no state. It reflects the events that actor has applied.
+   */
+  async query(pipeline: string, key: unknown): Promise<unknown> {
+    const pipe = this.pipe(pipeline);
+    if (!this.pipelines[pipe].keySelector) throw configError(`query(): pipeline '${pipeline}' has no keyBy(), so it keeps no keyed state`);
+    await this.parts.replay.ready();
+    return this.parts.actors.query(pipe, key);
+  }
+
+  /** Each actor's operator state for a pipeline (its `ctx.operatorList` lists), in actor order: `[{ name: items }, …]`. */
+  async operatorState(pipeline: string): Promise<Array<Record<string, unknown[]>>> {
+    const pipe = this.pipe(pipeline);
+    await this.parts.replay.ready();
+    return this.parts.actors.operatorState(pipe);
+  }
+
+  /** Write a pipeline's results to an NDJSON file exactly once, across crashes and restarts. Call before ingesting. */
+  writeResultsTo(pipeline: string, path: string): void {
+    this.parts.sinks.add('results', this.pipe(pipeline), pipeline, path);
+  }
+
+  /** Write a pipeline's late events to an NDJSON file exactly once, like writeResultsTo(). Call before ingesting. */
+  writeLateTo(pipeline: string, path: string): void {
+    this.parts.sinks.add('late', this.pipe(pipeline), pipeline, path);
+  }
+
+  /** Re-apply what the WAL holds after the restored checkpoint (ingest(), checkpoint() and stop() do it first). Subscribe before. */
+  recover(): Promise<void> {
+    return this.parts.replay.run();
+  }
+
+  /** Take a checkpoint: a barrier goes to every actor in band. Resolves when it is complete. */
+  checkpoint(): Promise<CheckpointRecord> {
+    return this.parts.checkpoints.take(false);
+  }
+
+  /** Route events (one, or an array) to their actors. Resolves once they are durable; a full ring makes it wait. */
+  ingest(events: unknown, options: IngestOptions = {}): Promise<void> {
+    if (this.stopping) return Promise.reject(new KeyflowError(codes.STOPPED, 'ingest() after stop()'));
+    return this.parts.ingestion.ingest(Array.isArray(events) ? events : [events], options);
+  }
+
+  /** Report input that never became an event (a line that is not JSON, say) as a dead letter. */
+  reportBadInput(bad: { detail: string; source: string; line: number; raw?: string; code?: ErrorCode }): void {
+    const { id: src } = this.parts.sources.id(bad.source, 'line');
+    const problem: Problem = { code: bad.code ?? codes.BAD_JSON, stage: 'parse', detail: bad.detail, ...(bad.raw === undefined ? {} : { raw: bad.raw }) };
+    this.parts.dispatch.problem(problem, -1, src, bad.line);
+  }
+
+  /** End at once, as a failure would: no drain, no final checkpoint. Released outputs still reach the sinks, uncommitted. */
+  async abort(): Promise<void> {
+    this.failure.fail(new KeyflowError(codes.STOPPED, 'the engine was aborted'));
+    await this.stop().catch(afterFailure);
+  }
+
+  /** What the calling thread is routing, for a watcher on another thread (see routing-activity.ts). */
+  routingActivity(): SharedArrayBuffer {
+    return this.parts.routing.buffer;
+  }
+
+  /** Drain everything ingested, fire every remaining window (the watermark goes to +∞), end the actors. */
+  stop(): Promise<EngineSummary> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  /** @internal How a rescaling pre-run hands its state and outputs to the engine that follows (see start.ts). */
+  checkpointAndClose(): Promise<{ checkpoint: CheckpointRecord; outputs: CarriedOutput[] }> {
+    return this.parts.handOver();
+  }
+
+  private async shutdown(): Promise<EngineSummary> {
+    this.parts.stopTimers();
+    await this.parts.ingestion.settled();
+    if (!this.failure.error) {
+      // A final checkpoint before the end marker: what a later run on this stateDir resumes from.
+      if (this.stateDir) await this.checkpoint().catch(reportedElsewhere);
+      else await this.recover();
+      await this.parts.ingestion.end();
+      await this.parts.pumping;
+    }
+    if (this.failing) await this.failing;
+    await this.parts.release();
+    this.failure.throwIfFailed();
+    const elapsedMs = performance.now() - this.startedAt;
+    return { ...this.stats(), elapsedMs, eventsPerSecond: this.parts.ingestion.eventsIn / (elapsedMs / 1000), checkpoints: this.checkpointStats() };
+  }
+
+  private pipe(name: string): number {
+    const pipe = this.pipelines.findIndex((p) => p.name === name);
+    if (pipe < 0) throw new KeyflowError(codes.UNKNOWN_PIPELINE, `unknown pipeline '${name}'; this engine runs: ${this.pipelines.map((p) => `'${p.name}'`).join(', ')}`);
+    return pipe;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The calling thread's side of ingest(): every call, checkpoint barrier and idle-watermark step is queued
+ * behind the ones before it, so they reach the actors in call order. Each batch runs through the router
+ * (the pipelines' stateless functions, then one ring per actor), and its promise resolves once every
+ * actor has made it durable.
+ */
+import type { ActorSet } from './actor-set.js';
+import { BATCH_SPAN, type Location } from '../shared/dead-letter.js';
+import { configError } from '../shared/errors.js';
+import type { Failure } from './failure.js';
+import { reportedElsewhere } from '../shared/ignore.js';
+import type { Router } from './router.js';
+import type { RoutingActivity } from './routing-activity.js';
+import type { SourceRegistry } from './sources/registry.js';
+
+export interface IngestOptions {
+  /** Where these events come from, for error reports (default 'ingest'). */
+  source?: string;
+  /** Line numbers of the events in their source, one per event, for error reports. */
+  lines?: number[];
+  /**
+   * Exactly-once: a stable name for the producer. With `seq` (a batch number that grows with each new
+   * batch) or `lines` (stable, growing positions), actors skip events they have already applied, so a
+   * producer that resends unacknowledged batches after a crash is never double counted.
+   */
+  sourceId?: string;
+  seq?: number;
+}
+
+/** Check the events between ring pushes this often, so a full ring pauses routing early. */
+const PUSH_CHECK_EVERY = 256;
+
+export class Ingestion {
+  eventsIn = 0;
+  private tail: Promise<void> = Promise.resolve();
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly router: Router, private readonly actors: ActorSet, private readonly sources: SourceRegistry,
+              private readonly routing: RoutingActivity, private readonly failure: Failure,
+              /** Runs before the first batch is routed (recovery). */
+              private readonly before: () => Promise<void>,
+              /** Runs after each batch is durable (a checkpoint may be due). */
+              private readonly after: () => void) {}
+
+  /** Run `work` after everything queued so far; a failure does not hold up what comes after it. */
+  enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.tail.then(work);
+    this.tail = done.then(() => undefined, reportedElsewhere);
+    return done;
+  }
+
+  /**
+   * With idle sources: every `everyMs`, re-judge idleness while no input comes (when `may()`), so the
+   * watermark can move on. Queued behind ingest() calls, like them.
+   */
+  watchIdle(everyMs: number, may: () => boolean): void {
+    this.idleTimer = setInterval(() => {
+      if (may()) this.enqueue(() => this.flush()).catch(reportedElsewhere);
+    }, everyMs).unref();
+  }
+
+  stop(): void {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+  }
+
+  /** Resolves once everything queued so far has run. */
+  settled(): Promise<void> {
+    return this.tail;
+  }
+
+  ingest(batch: unknown[], options: IngestOptions): Promise<void> {
+    return this.enqueue(() => this.route(batch, options));
+  }
+
+  /** Send watermarks on (a source may have gone idle) and seal and push every partial frame. */
+  async flush(): Promise<void> {
+    this.router.tick(Date.now());
+    this.router.broadcastWatermarks();
+    this.router.sealAll();
+    await this.actors.pushAll();
+  }
+
+  /** The end marker to every actor, after everything queued: they fire every window and end. */
+  async end(): Promise<void> {
+    this.router.end();
+    this.router.sealAll();
+    await this.actors.pushAll().catch(reportedElsewhere);
+  }
+
+  private async route(batch: unknown[], options: IngestOptions): Promise<void> {
+    this.failure.throwIfFailed();
+    await this.before();
+    this.router.tick(Date.now());
+    const { src, position } = this.positions(batch.length, options);
+    const { source, kind } = this.sources.locate(src, 0);
+    this.routing.busy(src, source, kind);
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        this.router.route(batch[i], src, position(i));
+        if (i % PUSH_CHECK_EVERY === PUSH_CHECK_EVERY - 1) {
+          this.routing.idle();
+          this.failure.throwIfFailed();
+          await this.actors.pushBacklog();
+          this.routing.busy(src, source, kind);
+        }
+      }
+    } finally {
+      this.routing.idle();
+    }
+    this.eventsIn += batch.length;
+    if (options.sourceId !== undefined && batch.length > 0) this.sources.positions.set(options.sourceId, position(batch.length - 1));
+    this.router.broadcastWatermarks();
+    this.router.sealAll();
+    await this.actors.pushAll();
+    // Acknowledge only what every actor has made durable (with durability 'none': has received).
+    await this.actors.durable();
+    this.failure.throwIfFailed();
+    this.after();
+  }
+
+  /** The source id of an ingest() call, and the position of each of its events. */
+  private positions(count: number, options: IngestOptions): { src: number; position: (i: number) => number } {
+    const { lines, sourceId, seq } = options;
+    if (lines !== undefined && lines.length !== count) throw configError(`ingest(): options.lines has ${lines.length} entries for ${count} events`);
+    if (sourceId !== undefined) {
+      if (lines === undefined && (seq === undefined || !Number.isInteger(seq) || seq < 0 || seq >= 2 ** 31)) {
+        throw configError('ingest(): an exactly-once sourceId needs seq (an integer batch number, 0 to 2^31) or lines');
+      }
+      if (lines === undefined && count > BATCH_SPAN) throw configError(`ingest(): an exactly-once batch holds at most ${BATCH_SPAN} events`);
+    }
+    const name = sourceId ?? options.source ?? 'ingest';
+    const kind: Location['kind'] = lines !== undefined ? 'line' : sourceId !== undefined ? 'batch' : 'ordinal';
+    const { id, isNew } = this.sources.id(name, kind);
+    if (isNew) this.router.announceSource(id, { name, tracked: sourceId !== undefined });
+    if (lines !== undefined) return { src: id, position: (i) => lines[i] };
+    if (sourceId !== undefined) return { src: id, position: (i) => seq! * BATCH_SPAN + i };
+    const first = this.sources.take(id, count);
+    return { src: id, position: (i) => first + i };
+  }
+}

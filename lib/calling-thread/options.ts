@@ -1,0 +1,125 @@
+import { availableParallelism } from 'node:os';
+import { configError } from '../shared/errors.js';
+import { DEFAULT_MAX_KEY_GROUPS, MAX_KEY_GROUPS_LIMIT } from '../shared/keygroups.js';
+import type { Durability } from '../shared/actor-protocol.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { StateBackend } from '../actor-thread/state/backends.js';
+import { DEFAULT_RING_BYTES } from '../shared/ring/layout.js';
+
+export type OnError = 'skip' | 'fail';
+
+export interface StartOptions {
+  /** Pipelines to run: Pipeline objects, or names of pipelines exported by `module`. */
+  pipelines?: Array<Pipeline | string>;
+  /** A module (path or file URL) whose exported pipelines to run; with `pipelines` names, where to find them. */
+  module?: string | URL;
+  /**
+   * Actor worker threads. Default: available cores - 1, at least 1. At most maxKeyGroups, and at most
+   * WORKERS_PER_CORE × the available cores (more actors than that only cost memory).
+   */
+  workers?: number;
+  /** Key-groups: the unit of state ownership (default 128). Fixed for the life of the state. */
+  maxKeyGroups?: number;
+  /** 'skip' (default): bad events go to the errors output and the run goes on. 'fail': stop at the first. */
+  onError?: OnError;
+  /** Bytes of each SharedArrayBuffer ring (a power of two; default 4 MiB). */
+  ringBytes?: number;
+  /** Records per frame (default 1024). */
+  frameRecords?: number;
+  /** Where to keep durable state (WAL, snapshots, manifest). Without it, state lives in memory only. */
+  stateDir?: string;
+  /**
+   * 'batch' (the default with a stateDir): each actor group-commits its WAL (fsync every `syncEveryMs`)
+   * and ingest() resolves once its events are durable. 'sync': fsync every frame. 'none': no WAL.
+   */
+  durability?: Durability;
+  /** Group-commit interval for 'batch' (default 5 ms). */
+  syncEveryMs?: number;
+  /** Take a checkpoint this often (default 30 000 ms; 0 turns the timer off). */
+  snapshotEveryMs?: number;
+  /** …or after this many bytes of input since the last one (default 256 MiB). */
+  snapshotEveryBytes?: number;
+  /** If the latest checkpoint's snapshot is corrupt, recover from the one before it instead of refusing. */
+  repair?: boolean;
+  /**
+   * Where keyed state lives: 'memory' (default), or 'lmdb': an embedded LMDB database per actor (under
+   * stateDir, or a temporary directory), with the `stateCacheKeys` most recently used keys per pipeline
+   * and actor kept in memory, so state can outgrow the heap. Same semantics and recovery either way.
+   */
+  stateBackend?: StateBackend;
+  /** With 'lmdb': keys per pipeline and actor kept as objects in memory (default 100 000). */
+  stateCacheKeys?: number;
+  /**
+   * A watchdog on user code: if an actor spends this long (ms) in one call without making progress (no
+   * event applied, no timer fired, nothing emitted), the run fails with ERR_KEYFLOW_CALL_TIMEOUT naming
+   * the pipeline, actor, key-group and input position, and the actors are stopped. 0 (the default): no
+   * limit.
+   */
+  maxCallMs?: number;
+}
+
+export interface ResolvedOptions {
+  workers: number;
+  maxKeyGroups: number;
+  onError: OnError;
+  ringBytes: number;
+  frameRecords: number;
+  stateDir: string | null;
+  durability: Durability;
+  syncEveryMs: number;
+  snapshotEveryMs: number;
+  snapshotEveryBytes: number;
+  repair: boolean;
+  stateBackend: StateBackend;
+  stateCacheKeys: number;
+  maxCallMs: number;
+}
+
+/** More actors than this many per core only add rings, threads and heaps, never throughput. */
+export const WORKERS_PER_CORE = 4;
+
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+function integerIn(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw configError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Check and complete the numeric options; throws a KeyflowError (ERR_KEYFLOW_CONFIG) naming the problem. */
+export function resolveOptions(o: StartOptions): ResolvedOptions {
+  const maxKeyGroups = integerIn('maxKeyGroups', o.maxKeyGroups ?? DEFAULT_MAX_KEY_GROUPS, 1, MAX_KEY_GROUPS_LIMIT);
+  const workers = integerIn('workers', o.workers ?? Math.min(defaultWorkers(), maxKeyGroups), 1, 1024);
+  if (workers > maxKeyGroups) throw configError(`workers (${workers}) must not exceed maxKeyGroups (${maxKeyGroups}): each actor owns at least one key-group`);
+  const cores = availableParallelism();
+  if (workers > WORKERS_PER_CORE * cores) {
+    throw configError(`workers (${workers}) is more than ${WORKERS_PER_CORE} per available core (${cores} cores): more actor threads than cores `
+      + `only cost memory (each has its own rings and heap); use at most ${WORKERS_PER_CORE * cores}`);
+  }
+  const onError = o.onError ?? 'skip';
+  if (onError !== 'skip' && onError !== 'fail') throw configError(`onError must be 'skip' or 'fail', got ${String(onError)}`);
+  const ringBytes = o.ringBytes ?? DEFAULT_RING_BYTES;
+  if (!Number.isInteger(ringBytes) || ringBytes < 64 * 1024 || ringBytes > 2 ** 30 || (ringBytes & (ringBytes - 1)) !== 0) {
+    throw configError(`ringBytes must be a power of two from 64 KiB to 1 GiB, got ${String(ringBytes)}`);
+  }
+  const frameRecords = integerIn('frameRecords', o.frameRecords ?? 1024, 1, 65536);
+  const stateDir = o.stateDir ?? null;
+  if (stateDir !== null && (typeof stateDir !== 'string' || stateDir.length === 0)) throw configError('stateDir must be a directory path');
+  const durability = o.durability ?? (stateDir ? 'batch' : 'none');
+  if (!['none', 'batch', 'sync'].includes(durability)) throw configError(`durability must be 'none', 'batch' or 'sync', got ${String(durability)}`);
+  if (durability !== 'none' && stateDir === null) throw configError(`durability '${durability}' needs a stateDir to write to`);
+  const syncEveryMs = integerIn('syncEveryMs', o.syncEveryMs ?? 5, 0, 60_000);
+  const snapshotEveryMs = integerIn('snapshotEveryMs', o.snapshotEveryMs ?? 30_000, 0, 2 ** 31 - 1);
+  const snapshotEveryBytes = integerIn('snapshotEveryBytes', o.snapshotEveryBytes ?? 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+  const stateBackend = o.stateBackend ?? 'memory';
+  if (stateBackend !== 'memory' && stateBackend !== 'lmdb') throw configError(`stateBackend must be 'memory' or 'lmdb', got ${String(stateBackend)}`);
+  const stateCacheKeys = integerIn('stateCacheKeys', o.stateCacheKeys ?? 100_000, 1, 2 ** 31 - 1);
+  const maxCallMs = integerIn('maxCallMs', o.maxCallMs ?? 0, 0, 2 ** 31 - 1);
+  return {
+    workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes,
+    repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs,
+  };
+}

@@ -1,0 +1,250 @@
+import type { FrameSender, Unsendable } from '../shared/codec/frame-sender.js';
+import type { SourceInfo } from '../shared/codec/records.js';
+import { unsendableProblem, type Problem, type Stage } from '../shared/dead-letter.js';
+import { codes, describeThrown } from '../shared/errors.js';
+import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from '../shared/keygroups.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { RoutingActivity } from './routing-activity.js';
+import { SourceWatermarks } from './time/source-watermarks.js';
+import { MAX_EVENT_TIME, toEventTime } from './time/watermarks.js';
+
+interface Route {
+  index: number;
+  pipeline: Pipeline;
+  watermarks: SourceWatermarks | null;
+  broadcast: number;
+  /** From the restored checkpoint: source name → largest event time, taken up when the source returns. */
+  restored: Map<string, number>;
+  /** Whether this pipeline has already warned of an event time far ahead of the wall clock. */
+  warnedFuture: boolean;
+}
+
+/** How the router reports an event it cannot route: (problem, pipeline index, src, pos). */
+export type RouteProblem = (problem: Problem, pipe: number, src: number, pos: number) => void;
+
+/** How the router reports an event time far ahead of the wall clock: (pipeline index, src, pos, time). */
+export type FutureTime = (pipe: number, src: number, pos: number, time: number) => void;
+
+/**
+ * An event time this far past the wall clock is reported (once per pipeline): the watermark follows the
+ * largest time seen, so after one such event every ordinary event would be late.
+ */
+export const FUTURE_TIME_WARNING_MS = 24 * 3600_000;
+
+/**
+ * The main-thread half of every pipeline: runs the stateless chain (filter/map), extracts key and
+ * event time, and appends the event to the frame of the actor owning its key-group, stamped with the
+ * pipeline's watermark as it stood just before this event. Watermarks advance in source order, so
+ * every actor sees the same watermark at the same point of the input whatever the worker count.
+ */
+export class Router {
+  private readonly routes: Route[];
+  private readonly owner: Int32Array;
+  private roundRobin = 0;
+  /** Event times above this are far in the future (see FUTURE_TIME_WARNING_MS); set by tick(). */
+  private futureFrom = Infinity;
+
+  /** Several pipelines: the activity slots say which one runs (with one, it is set once, here). */
+  private readonly several: boolean;
+
+  constructor(pipelines: Pipeline[], private readonly senders: FrameSender[], private readonly maxKeyGroups: number,
+              private readonly report: RouteProblem, private readonly futureTime: FutureTime,
+              private readonly activity: RoutingActivity) {
+    this.routes = pipelines.map((pipeline, index) => ({
+      index,
+      pipeline,
+      watermarks: pipeline.timeSelector ? new SourceWatermarks(pipeline.outOfOrderMs, pipeline.idleAfterMs) : null,
+      broadcast: -Infinity,
+      restored: new Map(),
+      warnedFuture: false,
+    }));
+    this.owner = new Int32Array(maxKeyGroups);
+    for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
+    this.several = pipelines.length > 1;
+    activity.pipeline(0);
+  }
+
+  /** Run every pipeline's stateless functions on one event and append it to its actor's frame. */
+  route(event: unknown, src: number, pos: number): void {
+    // Where a user function that never returns is stuck: one store per event (see routing-activity.ts).
+    this.activity.event(pos);
+    for (const r of this.routes) {
+      if (this.several) this.activity.pipeline(r.index);
+      this.routeOne(r, event, src, pos);
+    }
+  }
+
+  /** Send each pipeline's watermark to every actor if it moved since the last broadcast. */
+  broadcastWatermarks(): void {
+    for (const r of this.routes) {
+      if (r.watermarks === null) continue;
+      const wm = r.watermarks.current();
+      if (wm <= r.broadcast) continue;
+      r.broadcast = wm;
+      for (const s of this.senders) {
+        s.builder.watermark(r.index, wm);
+        this.sealIfFull(s);
+      }
+    }
+  }
+
+  /** Tell every actor what a source id means, before any event uses it (it is logged with the events). */
+  announceSource(src: number, info: SourceInfo): void {
+    for (const r of this.routes) {
+      const largest = r.restored.get(info.name);
+      if (largest !== undefined) r.watermarks?.resume(src, largest);
+    }
+    for (const s of this.senders) {
+      s.builder.source(src, info);
+      this.sealIfFull(s);
+    }
+  }
+
+  /** The wall clock by which sources are judged idle (see SourceWatermarks). */
+  tick(now: number): void {
+    this.futureFrom = now + FUTURE_TIME_WARNING_MS;
+    for (const r of this.routes) r.watermarks?.tick(now);
+  }
+
+  /** The shortest idleAfterMs of any pipeline, or null if no source ever goes idle. */
+  idleAfterMs(): number | null {
+    const all = this.routes.map((r) => r.pipeline.idleAfterMs).filter((ms): ms is number => ms !== null);
+    return all.length > 0 ? Math.min(...all) : null;
+  }
+
+  /**
+   * A checkpoint barrier, in a frame of its own, after the current watermarks: so every actor holds the
+   * same watermarks when it snapshots, and WAL segments split cleanly at it.
+   */
+  barrier(checkpoint: number): void {
+    this.sealAll();
+    for (const r of this.routes) r.broadcast = -Infinity;
+    this.broadcastWatermarks();
+    for (const s of this.senders) {
+      s.builder.barrier(checkpoint);
+      this.sealIfFull(s);
+    }
+    this.sealAll();
+  }
+
+  /** Each pipeline's watermark now (-Infinity for pipelines without event time). */
+  watermarks(): number[] {
+    return this.routes.map((r) => r.watermarks?.current() ?? -Infinity);
+  }
+
+  /** Per pipeline, the largest event time seen per source id (empty for pipelines without event time). */
+  largestEventTimes(): Array<Array<[number, number]>> {
+    return this.routes.map((r) => r.watermarks?.largest() ?? []);
+  }
+
+  /** Resume the watermarks after recovery: per pipeline, source name → largest event time. */
+  restoreEventTimes(times: Array<Array<[string, number]>>): void {
+    this.routes.forEach((r, i) => {
+      r.restored = new Map(times[i] ?? []);
+      r.watermarks?.restore([...r.restored.values()]);
+    });
+  }
+
+  end(): void {
+    for (const s of this.senders) {
+      s.builder.end();
+      this.sealIfFull(s);
+    }
+  }
+
+  /** Seal every partly filled frame, so it can be pushed. */
+  sealAll(): void {
+    for (const s of this.senders) s.seal(this.unsendable);
+  }
+
+  /** After appending a record: seal the frame once the builder is full, so it can be pushed. */
+  private sealIfFull(sender: FrameSender): void {
+    if (sender.builder.full) sender.seal(this.unsendable);
+  }
+
+  /** An event no frame can carry: a dead letter (it is left out; the rest of its frame goes on). */
+  private readonly unsendable = (u: Unsendable): void => {
+    this.report({ ...unsendableProblem(u, 'the event', 'route'), key: u.key, event: u.value }, u.pipe, u.src, u.pos);
+  };
+
+  private routeOne(r: Route, event: unknown, src: number, pos: number): void {
+    const p = r.pipeline;
+    let v = event;
+    for (const stage of p.stages) {
+      try {
+        if (stage.kind === 'map') v = stage.fn(v);
+        else if (!stage.fn(v)) return;
+      } catch (err) {
+        return this.fail(r, stage.kind, codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
+      }
+    }
+    let key: unknown;
+    let kg: number;
+    if (p.keySelector) {
+      try {
+        key = p.keySelector(v);
+      } catch (err) {
+        return this.fail(r, 'keyBy', codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
+      }
+      if (key === undefined || key === null || Number.isNaN(key)) {
+        return this.fail(r, 'keyBy', codes.MISSING_KEY, `keyBy() returned ${String(key)}: every event needs a key`, v, undefined, src, pos);
+      }
+      // One canonical form per key, whatever the key-group count: -0 is the key 0 (a Map holds them as
+      // one); a key that cannot be one is refused here, before it reaches state or a frame.
+      if (typeof key === 'number') {
+        if (key === 0) key = 0;
+        else if (key === Infinity || key === -Infinity) return this.badKey(r, `keyBy() returned ${key}: a number key must be finite`, v, src, pos);
+      } else if (typeof key === 'function' || typeof key === 'symbol') {
+        return this.badKey(r, `keyBy() returned a ${typeof key}: a key must be a string, a number, a boolean, a bigint or JSON data`, v, src, pos);
+      }
+      let sk: StateKey;
+      try {
+        sk = stateKeyOf(key);
+      } catch (err) {
+        return this.badKey(r, `the key cannot be serialized: ${describeThrown(err)}`, v, src, pos);
+      }
+      kg = keyGroupOf(sk, this.maxKeyGroups);
+    } else {
+      kg = this.roundRobin;
+      this.roundRobin = (kg + 1) % this.maxKeyGroups;
+    }
+    let ts = NaN;
+    let wm = -Infinity;
+    if (r.watermarks !== null) {
+      let raw: unknown;
+      try {
+        raw = p.timeSelector!(v);
+      } catch (err) {
+        return this.fail(r, 'eventTime', codes.USER_FUNCTION, describeThrown(err), v, key, src, pos);
+      }
+      const t = toEventTime(raw);
+      if (t === null) {
+        return this.fail(r, 'eventTime', codes.BAD_TIME, `eventTime() returned ${describeTime(raw)}: event time must be a number of milliseconds within ±${MAX_EVENT_TIME} (a Date's range), or a Date`, v, key, src, pos);
+      }
+      if (t > this.futureFrom && !r.warnedFuture) {
+        r.warnedFuture = true;
+        this.futureTime(r.index, src, pos, t);
+      }
+      ts = t;
+      wm = r.watermarks.current();
+      r.watermarks.observe(src, t);
+    }
+    const sender = this.senders[this.owner[kg]];
+    sender.builder.event(r.index, src, kg, ts, wm, pos, key, v);
+    this.sealIfFull(sender);
+  }
+
+  private badKey(r: Route, detail: string, event: unknown, src: number, pos: number): void {
+    this.fail(r, 'keyBy', codes.BAD_KEY, detail, event, undefined, src, pos);
+  }
+
+  private fail(r: Route, stage: Stage, code: Problem['code'], detail: string, event: unknown, key: unknown, src: number, pos: number): void {
+    this.report({ code, stage, detail, event, ...(key === undefined ? {} : { key }) }, r.index, src, pos);
+  }
+}
+
+function describeTime(raw: unknown): string {
+  if (typeof raw === 'string') return `the string ${JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '…' : raw)}`;
+  if (typeof raw === 'number') return String(raw);
+  return raw === null ? 'null' : typeof raw;
+}

@@ -1,0 +1,196 @@
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { KeyflowError, codes } from '../../shared/errors.js';
+import { crc32c } from '../../shared/durability/crc32c.js';
+import { writeFileAtomic } from '../../shared/durability/files.js';
+import { commitPath, outputLockPath } from '../../shared/durability/state-layout.js';
+import { acquireLock, type Lock } from '../durability/lock.js';
+
+/**
+ * Whose results a sink writes: the state directory's id (null without one: nothing to resume, so no
+ * commit record is kept), and whether it resumes from a checkpoint.
+ */
+export interface SinkOwner {
+  stateId: string | null;
+  resuming: boolean;
+}
+
+/**
+ * An NDJSON file that holds every result exactly once across crashes and restarts.
+ *
+ * Results are numbered per key-group by the actors, deterministically, so replaying input after a crash
+ * reproduces the same numbers. The sink remembers, per key-group, the highest number written and
+ * skips anything at or below it. `commit()` makes the file durable and records its length and those
+ * numbers in `<file>.commit` (atomically); on open, whatever lies past the committed length (written but
+ * not committed when the process died) is cut off, and is written again by the replay; results of the end
+ * of input are never committed (see close()), so the next run cuts them off and fires those windows again.
+ *
+ * The commit record names the state directory whose numbers it holds: an output left by another state
+ * directory (one deleted to start over, say) is refused rather than silently skipping the new results.
+ * One process at a time writes the file (`<file>.lock`).
+ */
+export class ExactlyOnceFileSink {
+  private readonly fd: number;
+  private readonly lock: Lock;
+  private readonly high: Float64Array;
+  private committed = 0;
+  private length: number;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  /** Set once a write failed: the sink then writes nothing more. */
+  private error: KeyflowError | null = null;
+  private closed = false;
+
+  /** `onError` hears of a failed write (the sink then writes nothing more). */
+  constructor(readonly path: string, maxKeyGroups: number, private readonly owner: SinkOwner,
+              private readonly onError: (err: KeyflowError) => void) {
+    this.high = new Float64Array(maxKeyGroups);
+    this.lock = acquireLock(outputLockPath(path), `output ${path}`);
+    try {
+      const commit = readCommit(commitPath(path));
+      if (commit) checkOwner(path, commit, owner);
+      this.fd = openFile(path);
+      this.length = commit?.length ?? 0;
+      const stat = fstatSync(this.fd);
+      if (!stat.isFile()) {
+        closeSync(this.fd);
+        throw new KeyflowError(codes.OUTPUT, `${path} is not a regular file: an output written exactly once must be one (it is cut back to its last commit on restart)`, { path });
+      }
+      if (stat.size < this.length) {
+        closeSync(this.fd);
+        throw new KeyflowError(codes.STATE_DIR, `${path} is shorter than ${commitPath(path)} records (${this.length} bytes): it was cut or replaced. `
+          + `To start over, remove ${path}, ${commitPath(path)} and the state directory`, { path });
+      }
+      if (commit) commit.high.forEach(([kg, n]) => (this.high[kg] = n));
+      ftruncateSync(this.fd, this.length);
+      this.committed = this.length;
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Write result `n` of key-group `kg` unless it is already in the file. A value that cannot be written as
+   * JSON is skipped and its error returned (its number still counts as written: a replay skips it too).
+   */
+  write(kg: number, n: number, value: unknown): Error | null {
+    if (n <= this.high[kg] || this.error) return null;
+    this.high[kg] = n;
+    let line: string;
+    try {
+      line = JSON.stringify(value) + '\n';
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= 1 << 16) this.flush();
+    return null;
+  }
+
+  /**
+   * Make everything written so far durable, then record it as committed. Throws (ERR_KEYFLOW_OUTPUT) if the
+   * file or its record cannot be written, now or earlier: a checkpoint must not complete past results its
+   * sinks do not hold.
+   */
+  commit(): void {
+    this.flush();
+    if (this.error) throw this.error;
+    if (this.length === this.committed) return;
+    try {
+      fsyncSync(this.fd);
+      if (this.owner.stateId !== null) {
+        const high: Array<[number, number]> = [];
+        this.high.forEach((n, kg) => { if (n > 0) high.push([kg, n]); });
+        const body = JSON.stringify({ stateId: this.owner.stateId, length: this.length, high });
+        writeFileAtomic(commitPath(this.path), Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
+      }
+      this.committed = this.length;
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
+  /**
+   * Write out what is pending and close, without committing it: what came after the last checkpoint (at
+   * stop(), the windows fired at the end of input) is provisional. A later run on the same state resumes
+   * from that checkpoint, cuts these results off and fires those windows again, updated by new input.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.flush();
+    if (!this.error && this.length !== this.committed) {
+      try {
+        fsyncSync(this.fd);
+      } catch (err) {
+        this.failed(err);
+      }
+    }
+    closeSync(this.fd);
+    this.lock.release();
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0 || this.error) return;
+    const data = Buffer.from(this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      for (let at = 0; at < data.length;) at += writeSync(this.fd, data, at, data.length - at, null);
+      this.length += data.length;
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  /** The sink writes nothing more; the engine hears of it (and fails). */
+  private failed(err: unknown): KeyflowError {
+    this.error ??= new KeyflowError(codes.OUTPUT, `cannot write ${this.path}: ${(err as Error).message}`, { path: this.path });
+    this.onError(this.error);
+    return this.error;
+  }
+}
+
+interface CommitRecord {
+  /** Absent in records written before state directories had an id. */
+  stateId?: string;
+  length: number;
+  high: Array<[number, number]>;
+}
+
+function openFile(path: string): number {
+  try {
+    return openSync(path, 'a+');
+  } catch (err) {
+    throw new KeyflowError(codes.OUTPUT, `cannot open ${path} for writing: ${(err as Error).message}`, { path });
+  }
+}
+
+/**
+ * A commit record belongs to the state directory that wrote it. One from before ids (no stateId) is
+ * trusted only by a state directory that resumes from a checkpoint (the upgrade case); for a fresh one it
+ * must be stale, like a record of another directory.
+ */
+function checkOwner(path: string, commit: CommitRecord, owner: SinkOwner): void {
+  if (commit.stateId === owner.stateId || (commit.stateId === undefined && owner.resuming)) return;
+  const whose = commit.stateId === undefined ? 'an earlier state directory' : `${owner.stateId === null ? 'a' : 'another'} state directory (id ${commit.stateId})`;
+  throw new KeyflowError(codes.STATE_DIR, `${commitPath(path)} records results of ${whose}, not of this one: `
+    + `new results numbered like old ones would be dropped as duplicates. To start over, remove ${path} and ${commitPath(path)} `
+    + `(or write to another output); to resume, use the state directory that wrote them`, { path, stateId: commit.stateId });
+}
+
+function readCommit(path: string): CommitRecord | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const nl = text.indexOf('\n');
+  const body = text.slice(nl + 1);
+  if (nl < 0 || Number(text.slice(0, nl)) !== crc32c(Buffer.from(body))) {
+    throw new KeyflowError(codes.CORRUPT, `${path} is corrupt (CRC mismatch)`, { path, offset: 0 });
+  }
+  return JSON.parse(body);
+}

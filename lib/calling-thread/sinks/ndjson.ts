@@ -1,0 +1,58 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { KeyflowError, codes } from '../../shared/errors.js';
+import { handledWhereAwaited } from '../../shared/ignore.js';
+
+/**
+ * Writes records as newline-delimited JSON to a file or stdout, honouring the stream's backpressure.
+ * A record that cannot be written as JSON throws ERR_KEYFLOW_BAD_VALUE and nothing is written; a failed
+ * write (no such directory, disk full…) makes `failed` reject and every later write throw
+ * ERR_KEYFLOW_OUTPUT, instead of an uncaught stream error.
+ */
+export class NdjsonSink {
+  private readonly out: Writable;
+  private readonly ownsStream: boolean;
+  private failure: KeyflowError | null = null;
+  /** Rejects with the first write error. */
+  readonly failed: Promise<never>;
+
+  /** `append`: keep what the file holds (else it is truncated). */
+  constructor(readonly target: string, { append = false } = {}) {
+    this.ownsStream = target !== '-';
+    this.out = target === '-' ? process.stdout : createWriteStream(target, { flags: append ? 'a' : 'w' });
+    this.failed = new Promise<never>((_, reject) => {
+      if (!this.ownsStream) return; // stdout's failures are the CLI's to handle (a closed pipe ends a run quietly)
+      this.out.once('error', (err) => {
+        this.failure = new KeyflowError(codes.OUTPUT, `cannot write ${target}: ${err.message}`, { path: target });
+        reject(this.failure);
+      });
+    });
+    this.failed.catch(handledWhereAwaited);
+  }
+
+  /**
+   * Resolves at once unless the stream's buffer is full, then when it has drained. Stdout once it is gone
+   * (its reader closed the pipe) takes nothing more: its 'error' listeners decide what that means.
+   */
+  write(record: unknown): Promise<void> | void {
+    if (this.failure) throw this.failure;
+    if (!this.ownsStream && this.out.destroyed) return;
+    let line: string;
+    try {
+      line = JSON.stringify(record) + '\n';
+    } catch (err) {
+      throw new KeyflowError(codes.BAD_VALUE, (err as Error).message, err);
+    }
+    if (!this.out.write(line)) {
+      // stdout's failures are its 'error' listeners' to report (see cli/run-stop.ts): stop waiting, quietly.
+      return Promise.race([once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; }), this.failed]);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.ownsStream || this.failure) return;
+    this.out.end();
+    await Promise.race([once(this.out, 'finish'), this.failed]);
+  }
+}

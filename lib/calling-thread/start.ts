@@ -1,0 +1,153 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { createActivity } from '../shared/activity.js';
+import { ActorLink } from './actor-link.js';
+import type { ActorInit } from '../shared/actor-protocol.js';
+import type { Lock } from './durability/lock.js';
+import { lockStateDir, openStateDir, type Recovery } from './durability/state-dir.js';
+import { Engine } from './engine.js';
+import type { CarriedOutput } from './output-dispatch.js';
+import { KeyflowError, codes, configError } from '../shared/errors.js';
+import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
+import { isPipeline, type Pipeline } from '../pipeline/pipeline.js';
+import { importPipelines } from '../pipeline/pipeline-loader.js';
+import { stackModuleUrls } from '../shared/module-url.js';
+import { Doorbell } from '../shared/ring/doorbell.js';
+import { createRing } from '../shared/ring/layout.js';
+import type { BackendConfig } from '../actor-thread/state/backends.js';
+import { lmdbDir, lmdbRoot, lmdbTempPrefix } from '../shared/durability/state-layout.js';
+
+/**
+ * start(): validate the configuration, find the pipelines and the module each is imported from, open the
+ * state directory (recovering under the old worker count first when rescaling), and start the actors.
+ */
+function moduleUrlOf(m: string | URL): string {
+  const s = String(m);
+  return /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:\\/i.test(s) ? s : pathToFileURL(resolvePath(s)).href;
+}
+
+/** The pipelines to run, each with the module a worker must import to find it. */
+interface Resolved {
+  pipelines: Pipeline[];
+  moduleUrls: string[];
+}
+
+/** `callers`: the modules on start()'s synchronous call stack (see importPipelines). */
+async function resolvePipelines(options: StartOptions, callers: readonly string[]): Promise<Resolved> {
+  const moduleUrl = options.module === undefined ? undefined : moduleUrlOf(options.module);
+  const exported = moduleUrl === undefined ? [] : await importPipelines(moduleUrl, callers);
+  const wanted = options.pipelines ?? exported;
+  if (!Array.isArray(wanted) || wanted.length === 0) {
+    throw configError(moduleUrl ? `module ${moduleUrl} exports no pipelines` : 'start() needs pipelines: [pipeline(...), …] or a module that exports them');
+  }
+  const pipelines = wanted.map((p) => {
+    if (isPipeline(p)) return p;
+    if (typeof p === 'string') {
+      const found = exported.find((e) => e.name === p);
+      if (found) return found;
+      const known = exported.map((e) => `'${e.name}'`).join(', ') || 'none';
+      throw new KeyflowError(codes.UNKNOWN_PIPELINE, moduleUrl
+        ? `unknown pipeline '${p}': ${moduleUrl} exports ${known}`
+        : `unknown pipeline '${p}': to name pipelines, also pass module: the module that exports them`);
+    }
+    throw configError(`pipelines must hold pipeline(...) objects or names, got ${typeof p}`);
+  });
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const p of pipelines) {
+    if (names.has(p.name)) problems.push(`two pipelines are named '${p.name}'`);
+    names.add(p.name);
+    problems.push(...p.problems());
+    if (!p.moduleUrl && !moduleUrl) problems.push(`pipeline '${p.name}': cannot tell which module defines it; use pipeline('${p.name}', { module: import.meta.url })`);
+  }
+  if (pipelines.length > 255) problems.push(`at most 255 pipelines per engine, got ${pipelines.length}`);
+  if (problems.length > 0) throw configError(`invalid pipelines:\n  - ${problems.join('\n  - ')}`);
+  // A pipeline found among `module`'s exports is imported from there, even if a helper in another
+  // module built it (pipeline() then recorded the helper's module).
+  const moduleUrls = pipelines.map((p) => (moduleUrl !== undefined && exported.includes(p) ? moduleUrl : (p.moduleUrl ?? moduleUrl)!));
+  return { pipelines, moduleUrls };
+}
+
+/**
+ * Where the actors keep keyed state. LMDB goes under the state directory (actors of an older worker
+ * count are removed), or in a temporary directory that the engine removes when it ends.
+ */
+function stateBackend(options: ResolvedOptions): { config: BackendConfig; cleanup: () => void } {
+  if (options.stateBackend === 'memory') return { config: { kind: 'memory' }, cleanup: () => {} };
+  const dir = options.stateDir ? lmdbRoot(options.stateDir) : mkdtempSync(lmdbTempPrefix());
+  if (options.stateDir) {
+    for (let actor = options.workers; existsSync(lmdbDir(dir, actor)); actor++) rmSync(lmdbDir(dir, actor), { recursive: true, force: true });
+  }
+  const cleanup = options.stateDir ? () => {} : () => rmSync(dir, { recursive: true, force: true });
+  return { config: { kind: 'lmdb', dir, cacheKeys: options.stateCacheKeys }, cleanup };
+}
+
+/** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
+async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null,
+                      startedAt: number, carried: CarriedOutput[] = [], lock: Lock | null = null): Promise<Engine> {
+  const backend = stateBackend(options);
+  const doorbell = new Doorbell();
+  const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const activities = Array.from({ length: options.workers }, () => createActivity());
+  const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
+  const settled = await Promise.allSettled(inputs.map((input, actor) => ActorLink.start({
+    keyflowActor: true,
+    actor,
+    workers: options.workers,
+    maxKeyGroups: options.maxKeyGroups,
+    pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
+    input,
+    output: outputs[actor],
+    doorbell: doorbell.buffer,
+    activity: activities[actor],
+    frameRecords: options.frameRecords,
+    failFast: options.onError === 'fail',
+    stateBackend: backend.config,
+    ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
+  })));
+  const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(links.map((l) => l.terminate()));
+    backend.cleanup();
+    throw failed.reason;
+  }
+  return new Engine({ pipelines, options, links, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock });
+}
+
+/** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
+export async function start(options: StartOptions): Promise<Engine> {
+  if (!isMainThread && (workerData as Partial<ActorInit> | undefined)?.keyflowActor) {
+    throw configError('start() was called inside a keyflow actor thread: the module that defines your pipelines calls start() when a worker imports it. Keep pipelines in a module of their own.');
+  }
+  if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
+  const startedAt = performance.now();
+  const callers = stackModuleUrls();
+  const resolved = resolveOptions(options);
+  const found = await resolvePipelines(options, callers);
+  const names = found.pipelines.map((p) => p.name);
+  // One engine per state directory: held from here (across a rescaling pre-run) until the engine stops.
+  const lock = resolved.stateDir ? lockStateDir(resolved.stateDir) : null;
+  try {
+    const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
+    let recovery = open();
+    const previous = recovery?.checkpoint;
+    let carried: CarriedOutput[] = [];
+    if (previous && previous.workers !== resolved.workers) {
+      // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
+      // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
+      // the replay emitted is carried over and delivered by the new engine.
+      const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, startedAt);
+      const handover = await old.checkpointAndClose();
+      carried = handover.outputs;
+      recovery = { ...open()!, checkpoint: handover.checkpoint };
+    }
+    return await launch(found, resolved, recovery, startedAt, carried, lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}

@@ -1,0 +1,157 @@
+import { AggregateSet, type AggregateSpec } from './aggregates/aggregate-set.js';
+import { callerModuleUrl } from '../shared/module-url.js';
+import type { ProcessFunction } from './process-function.js';
+import { windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
+
+export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };
+
+export interface EventTimeOptions {
+  /** Bounded out-of-orderness: how far behind the largest time seen an event may still arrive. */
+  outOfOrderMs?: number;
+  /**
+   * A source (an ingest() `source` or `sourceId`) that has sent nothing for this long, in wall-clock
+   * ms, stops holding the watermark back until it sends again (Flink's withIdleness). Default: never.
+   */
+  idleAfterMs?: number;
+}
+
+const BRAND = Symbol.for('keyflow.pipeline');
+const OWN_FILES = [import.meta.url];
+
+/**
+ * A named dataflow: a stateless chain (filter/map), then keyBy, optionally eventTime, then a window
+ * with aggregates or a process function. Pipelines must live in a module that worker threads can
+ * import; the module is recorded when `pipeline()` is called.
+ */
+export class Pipeline<T = any> {
+  readonly [BRAND] = true;
+  readonly name: string;
+  readonly moduleUrl: string | undefined;
+  readonly stages: Stage[] = [];
+  keySelector: ((e: any) => unknown) | null = null;
+  timeSelector: ((e: any) => unknown) | null = null;
+  outOfOrderMs = 0;
+  idleAfterMs: number | null = null;
+  windowSpec: WindowSpec | null = null;
+  allowedLatenessMs = 0;
+  aggregates: AggregateSpec | null = null;
+  processFunction: ProcessFunction | null = null;
+  private readonly misuse: string[] = [];
+
+  constructor(name: string, moduleUrl: string | undefined) {
+    this.name = name;
+    this.moduleUrl = moduleUrl;
+  }
+
+  filter(fn: (event: T) => unknown): Pipeline<T> {
+    this.stateless('filter', fn);
+    return this;
+  }
+
+  map<U>(fn: (event: T) => U): Pipeline<U> {
+    this.stateless('map', fn);
+    return this as unknown as Pipeline<U>;
+  }
+
+  keyBy(fn: (event: T) => unknown): Pipeline<T> {
+    if (this.keySelector) this.misuse.push('keyBy() is called twice');
+    this.keySelector = fn;
+    return this;
+  }
+
+  eventTime(fn: (event: T) => number | Date, options: EventTimeOptions = {}): Pipeline<T> {
+    this.timeSelector = fn;
+    this.outOfOrderMs = options.outOfOrderMs ?? 0;
+    this.idleAfterMs = options.idleAfterMs ?? null;
+    return this;
+  }
+
+  window(spec: WindowSpec, options: WindowOptions = {}): Pipeline<T> {
+    this.windowSpec = spec;
+    this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
+    return this;
+  }
+
+  aggregate(spec: AggregateSpec<T>): Pipeline<T> {
+    this.aggregates = spec;
+    return this;
+  }
+
+  process<Out>(fn: ProcessFunction<T, Out>): Pipeline<T> {
+    this.processFunction = fn;
+    return this;
+  }
+
+  /** Every problem with this pipeline's definition; start() refuses to run if there is any. */
+  problems(): string[] {
+    const out = [...this.misuse];
+    const p = (s: string) => out.push(s);
+    if (typeof this.name !== 'string' || this.name.length === 0) p('a pipeline needs a non-empty name');
+    for (const s of this.stages) if (typeof s.fn !== 'function') p(`${s.kind}() needs a function`);
+    if (this.keySelector !== null && typeof this.keySelector !== 'function') p('keyBy() needs a function');
+    if (this.timeSelector !== null && typeof this.timeSelector !== 'function') p('eventTime() needs a function');
+    if (!(Number.isFinite(this.outOfOrderMs) && this.outOfOrderMs >= 0)) p(`eventTime() outOfOrderMs must be a number >= 0, got ${this.outOfOrderMs}`);
+    if (this.idleAfterMs !== null && !(Number.isFinite(this.idleAfterMs) && this.idleAfterMs > 0)) p(`eventTime() idleAfterMs must be a number > 0, got ${this.idleAfterMs}`);
+    if (!(Number.isFinite(this.allowedLatenessMs) && this.allowedLatenessMs >= 0)) p(`window() allowedLatenessMs must be a number >= 0, got ${this.allowedLatenessMs}`);
+    if (this.windowSpec) {
+      const problem = windowSpecProblem(this.windowSpec);
+      if (problem) p(problem);
+      if (!this.keySelector) p('window() needs keyBy() first');
+      if (!this.timeSelector) p('window() needs eventTime(): windows are event-time windows');
+      if (!this.aggregates) p('window() needs aggregate({...}) to say what to compute');
+    }
+    if (this.aggregates) {
+      if (!this.windowSpec) p('aggregate() needs window() first');
+      const names = Object.keys(this.aggregates);
+      if (names.length === 0) p('aggregate() needs at least one named aggregate');
+      for (const n of names) {
+        if (['key', 'windowStart', 'windowEnd'].includes(n)) p(`aggregate name '${n}' clashes with a result field`);
+        const a = this.aggregates[n] as unknown as Record<string, unknown>;
+        if (!a || typeof a.init !== 'function' || typeof a.add !== 'function' || typeof a.result !== 'function') {
+          p(`aggregate '${n}' must be a built-in (count(), sum(fn), …) or { init, add, merge?, result }`);
+        }
+      }
+      if (this.windowSpec?.type === 'session' && out.length === 0) {
+        const cannot = new AggregateSet(this.aggregates).unmergeable();
+        if (cannot.length > 0) p(`session windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
+      }
+    }
+    if (this.processFunction) {
+      if (!this.keySelector) p('process() needs keyBy() first');
+      if (this.windowSpec) p('use either window().aggregate() or process(), not both');
+      if (typeof this.processFunction.onEvent !== 'function') p('process() needs an object with an onEvent(event, ctx) function');
+    }
+    return out.map((s) => `pipeline '${this.name}': ${s}`);
+  }
+
+  private stateless(kind: Stage['kind'], fn: (e: any) => unknown): void {
+    if (this.keySelector || this.windowSpec || this.processFunction) this.misuse.push(`${kind}() must come before keyBy()`);
+    this.stages.push({ kind, fn });
+  }
+}
+
+export interface PipelineOptions {
+  /** The module that defines this pipeline (pass `import.meta.url`); found from the stack if omitted. */
+  module?: string | URL;
+}
+
+export function pipeline<T = any>(name: string, options: PipelineOptions = {}): Pipeline<T> {
+  const url = options.module !== undefined ? String(options.module) : callerModuleUrl(OWN_FILES);
+  return new Pipeline<T>(name, url);
+}
+
+export function isPipeline(x: unknown): x is Pipeline {
+  return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** Every pipeline a module exports: directly, in an exported array, or as values of an exported object. */
+export function pipelinesExportedBy(mod: Record<string, unknown>): Pipeline[] {
+  const found: Pipeline[] = [];
+  const visit = (v: unknown, depth: number) => {
+    if (isPipeline(v)) { if (!found.includes(v)) found.push(v); return; }
+    if (depth > 0 && Array.isArray(v)) v.forEach((x) => visit(x, depth - 1));
+    else if (depth > 0 && v && typeof v === 'object') Object.values(v).forEach((x) => visit(x, depth - 1));
+  };
+  for (const v of Object.values(mod)) visit(v, 2);
+  return found;
+}
