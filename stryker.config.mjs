@@ -11,6 +11,7 @@ export default {
     'lib/calling-thread/time/**/*.ts',
     'lib/pipeline/aggregates/**/*.ts',
     'lib/shared/durability/wal.ts',
+    'lib/shared/durability/state-layout.ts',
     'lib/calling-thread/sinks/exactly-once-file.ts',
     'lib/shared/keygroups.ts',
   ],

@@ -37,3 +37,11 @@ t.test('query() of a window whose result() throws reports the error in that wind
   t.same(await engine.query('fragile', 'a'), { key: 'a', windows: [{ windowStart: 0, windowEnd: 10, error: 'Error: too many' }] });
   await engine.stop();
 });
+
+t.test('query() and operatorState() after stop() reject instead of waiting forever', { timeout: 60_000 }, async (t) => {
+  const engine = await start({ module: fixture('windows'), pipelines: ['tumble'], workers: 2 });
+  await engine.ingest([{ k: 'a', t: 1 }]);
+  await engine.stop();
+  await t.rejects(engine.query('tumble', 'a'), { code: 'ERR_KEYFLOW_STOPPED', message: /the engine has stopped/ });
+  await t.rejects(engine.operatorState('tumble'), { code: 'ERR_KEYFLOW_STOPPED' });
+});

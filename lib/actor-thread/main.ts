@@ -304,12 +304,15 @@ const opened = open();
 
 /**
  * engine.query() (a key's current state) and engine.operatorState(), read between frames, so they
- * reflect every event this actor has applied so far. A throwing query reaches the engine as its message.
+ * reflect every event this actor has applied so far. A throwing query, or an answer that cannot be sent
+ * to the calling thread (state holding a function, say), reaches the engine as its message.
  */
 async function answer<T>(read: (actor: Actor) => T): Promise<T> {
   const { actor } = await opened;
   try {
-    return read(actor);
+    const value = read(actor);
+    structuredClone(value);
+    return value;
   } catch (err) {
     throw new Error(err instanceof Error ? err.message : describeThrown(err));
   }

@@ -36,6 +36,9 @@ export class ActorLink {
   private readonly inputControl: Int32Array;
   private readonly outputControl: Int32Array;
   private readonly capacity: number;
+  /** The thread's crash, kept until someone watches for it (see watchCrash). */
+  private crash: Error | null = null;
+  private onCrash: ((err: Error) => void) | null = null;
 
   private constructor(readonly actor: number, readonly worker: Worker, init: ActorInit) {
     this.sender = new FrameSender(new RingWriter(init.input), init.frameRecords);
@@ -46,16 +49,19 @@ export class ActorLink {
     this.inputControl = new Int32Array(init.input.control);
     this.outputControl = new Int32Array(init.output.control);
     this.capacity = init.input.data.byteLength;
+    // Listening from the start: an 'error' event with no listener would crash the whole process.
+    worker.on('error', (err) => {
+      this.crash ??= err;
+      this.onCrash?.(err);
+    });
   }
 
   /** Start an actor thread and wait until it has loaded its pipelines and restored its state. */
   static async start(init: ActorInit): Promise<ActorLink> {
     const worker = new Worker(ACTOR_URL, { workerData: init });
     const link = new ActorLink(init.actor, worker, init);
-    let onError!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => {
-      onError = (err) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err));
-      worker.once('error', onError);
+      link.onCrash = (err) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err));
     });
     try {
       const failure = await Promise.race([link.control.ready(), crashed]);
@@ -66,8 +72,14 @@ export class ActorLink {
       await worker.terminate();
       throw err;
     } finally {
-      worker.off('error', onError);
+      link.onCrash = null;
     }
+  }
+
+  /** Call `handler` when this actor's thread crashes, or now if it already has. */
+  watchCrash(handler: (err: Error) => void): void {
+    this.onCrash = handler;
+    if (this.crash) handler(this.crash);
   }
 
   rings(): RingFill {

@@ -8,6 +8,7 @@ import type { Replayed } from '../shared/actor-protocol.js';
 import { whereabouts, type WhereaboutsContext } from './whereabouts.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import type { Failure } from './failure.js';
+import { handledWhereAwaited } from '../shared/ignore.js';
 import { actorOf, keyGroupOf, stateKeyOf } from '../shared/keygroups.js';
 
 export class ActorSet {
@@ -15,15 +16,20 @@ export class ActorSet {
   private terminating = false;
   private readonly watchdog: NodeJS.Timeout | null;
   private readonly abort: () => Error | null;
+  /** Rejects once the actors are ended, so a question asked after that fails instead of waiting forever. */
+  private readonly ended: Promise<never>;
+  private end!: (err: KeyflowError) => void;
 
   constructor(readonly links: readonly ActorLink[], private readonly failure: Failure, private readonly context: WhereaboutsContext,
               private readonly maxKeyGroups: number, maxCallMs: number,
               /** Removes what the actors leave behind (a temporary LMDB directory), once they have ended. */
               private readonly cleanup: () => void) {
     this.abort = () => failure.error;
+    this.ended = new Promise<never>((_, reject) => (this.end = reject));
+    this.ended.catch(handledWhereAwaited);
     this.watchdog = maxCallMs > 0 ? this.watchCalls(maxCallMs) : null;
     for (const link of links) {
-      link.worker.on('error', (err: Error & { code?: string }) => {
+      link.watchCrash((err: Error & { code?: string }) => {
         const hint = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? ' — give the actors more memory (node --max-old-space-size=MB), or keep keyed state on disk (stateBackend \'lmdb\')' : '';
         failure.fail(new KeyflowError(codes.WORKER, `an actor thread crashed (${err.message}); ${this.whereabouts(link)}${hint}`, err));
       });
@@ -40,6 +46,8 @@ export class ActorSet {
 
   /** A key's current state, asked of the actor that owns it. */
   query(pipe: number, key: unknown): Promise<unknown> {
+    // A key that cannot be sent to the actor throws here (DataCloneError), before comlink registers the call.
+    structuredClone(key);
     const kg = keyGroupOf(stateKeyOf(key), this.maxKeyGroups);
     return this.ask(this.links[actorOf(kg, this.links.length, this.maxKeyGroups)].control.query(pipe, kg, key));
   }
@@ -58,7 +66,7 @@ export class ActorSet {
   /** A control request's answer, unless the engine fails first; one that throws is a user's query failing. */
   private async ask<T>(answer: Promise<T>): Promise<T> {
     try {
-      return await this.failure.race(answer);
+      return await Promise.race([answer, this.failure.failed, this.ended]);
     } catch (err) {
       if (err instanceof KeyflowError) throw err;
       throw new KeyflowError(codes.USER_FUNCTION, `query(): ${(err as Error).message}`);
@@ -93,6 +101,7 @@ export class ActorSet {
     // The watchdog runs until here: an actor can get stuck while the engine stops, too.
     if (this.watchdog) clearInterval(this.watchdog);
     this.terminating = true;
+    this.end(new KeyflowError(codes.STOPPED, 'the engine has stopped: its actors answer no more questions'));
     return Promise.all(this.links.map((l) => l.terminate())).finally(this.cleanup);
   }
 

@@ -70,7 +70,7 @@ export class EngineParts {
     const manifest = recovery?.manifest ?? { version: 1 as const, maxKeyGroups: options.maxKeyGroups, pipelines: pipelines.map((p) => p.name), checkpoints: [] };
     const coordinator = this.coordinator = new CheckpointCoordinator(options.stateDir, manifest, links.length, () => this.sinks.commit());
     const dispatch = this.dispatch = new OutputDispatch(pipelines, this.outputs, this.sinks, sources, options.onError, failure, (id, ack) => coordinator.ack(id, ack));
-    this.router = new Router(pipelines, links.map((l) => l.sender), options.maxKeyGroups, (p, pipe, src, pos) => dispatch.problem(p, pipe, src, pos),
+    this.router = new Router([...pipelines], links.map((l) => l.sender), options.maxKeyGroups, (p, pipe, src, pos) => dispatch.problem(p, pipe, src, pos),
       (pipe, src, pos, time) => dispatch.warnFutureTime(pipe, src, pos, time), this.routing);
     if (recovery?.checkpoint) {
       for (const [name, pos] of recovery.checkpoint.sources) sources.positions.set(name, pos);

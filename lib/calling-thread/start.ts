@@ -89,20 +89,17 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
                       startedAt: number, carried: CarriedOutput[] = [], lock: Lock | null = null): Promise<Engine> {
   const backend = stateBackend(options);
   const doorbell = new Doorbell();
-  const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
-  const outputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
-  const activities = Array.from({ length: options.workers }, () => createActivity());
   const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
-  const settled = await Promise.allSettled(inputs.map((input, actor) => ActorLink.start({
+  const settled = await Promise.allSettled(Array.from({ length: options.workers }, (_, actor) => ActorLink.start({
     keyflowActor: true,
     actor,
     workers: options.workers,
     maxKeyGroups: options.maxKeyGroups,
     pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
-    input,
-    output: outputs[actor],
+    input: createRing(options.ringBytes),
+    output: createRing(options.ringBytes),
     doorbell: doorbell.buffer,
-    activity: activities[actor],
+    activity: createActivity(),
     frameRecords: options.frameRecords,
     failFast: options.onError === 'fail',
     stateBackend: backend.config,
