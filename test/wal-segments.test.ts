@@ -17,6 +17,15 @@ async function stateDir(t: Test): Promise<string> {
   return dir;
 }
 
+t.test('segments are listed in checkpoint order whatever order the directory returns them in', async (t) => {
+  const dir = walDir(await stateDir(t), 1, 0);
+  mkdirSync(dir, { recursive: true });
+  // Many names, made in a shuffled order: a file system that lists by hash or by creation shows them out of order.
+  const checkpoints = Array.from({ length: 200 }, (_, i) => (i * 7919) % 200 + 1);
+  for (const checkpoint of checkpoints) writeFileSync(join(dir, segmentName(checkpoint)), '');
+  t.same(listSegments(dir).map(([c]) => c), Array.from({ length: 200 }, (_, i) => i + 1));
+});
+
 t.test('segments are listed oldest first by checkpoint, other files ignored, and deleted before a checkpoint', async (t) => {
   const dir = walDir(await stateDir(t), 2, 1);
   t.match(dir, /w2-actor-1$/, 'one directory per layout and actor');

@@ -110,12 +110,11 @@ export const segmentPath = (walDir: string, checkpoint: number) => join(walDir, 
 
 /** The segments of one actor's WAL, oldest first, as [checkpoint, path]. */
 export function listSegments(walDir: string): Array<[number, string]> {
-  return listDir(walDir)
-    .flatMap(({ name, path }): Array<[number, string]> => {
-      const m = SEGMENT_FILE.exec(name);
-      return m ? [[Number(m[1]), path]] : [];
-    })
-    .sort((a, b) => a[0] - b[0]);
+  // listDir sorts by name, and segment names are zero-padded: name order is checkpoint order.
+  return listDir(walDir).flatMap(({ name, path }): Array<[number, string]> => {
+    const m = SEGMENT_FILE.exec(name);
+    return m ? [[Number(m[1]), path]] : [];
+  });
 }
 
 /** LMDB environments of the lmdb state backend, one per actor. */
