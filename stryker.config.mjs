@@ -8,7 +8,7 @@
 export default {
   mutate: [
     'lib/pipeline/windows/**/*.ts',
-    'lib/calling-thread/time/**/*.ts',
+    'lib/shared/time/**/*.ts',
     'lib/pipeline/aggregates/**/*.ts',
     'lib/shared/durability/wal.ts',
     // The state layout's directory listing and WAL segment names (the rest of it builds paths).

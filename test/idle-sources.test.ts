@@ -6,7 +6,7 @@ import { within } from './helpers/wait.js';
 const range = (from: number, to: number, k: string) => Array.from({ length: to - from }, (_, i) => ({ k, t: from + i }));
 
 /**
- * The router judges idleness by Date.now() on the engine's thread (see lib/calling-thread/time/source-watermarks.ts).
+ * The router judges idleness by Date.now() on the engine's thread (see lib/shared/time/source-watermarks.ts).
  * This test moves that clock itself, so however busy the machine, a source goes idle exactly when the
  * test lets idleAfterMs (300 in fixtures/idle.ts) pass, and never between two ingest() calls. The
  * engine's idleness timer still runs on real time; the worker threads keep the real clock.

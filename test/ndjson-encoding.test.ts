@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ndjsonBatches, type NdjsonBatch } from '../lib/calling-thread/sources/ndjson.js';
+import { ndjsonBatches } from '../lib/calling-thread/sources/ndjson.js';
+import type { NdjsonBatch } from '../lib/shared/ndjson-lines.js';
 import { fixture } from './helpers/collect.js';
 import { keyflow, parseLines } from './helpers/cli.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { SourceWatermarks } from '../lib/calling-thread/time/source-watermarks.js';
+import { SourceWatermarks } from '../lib/shared/time/source-watermarks.js';
 
 t.test('the watermark is the least of the sources\', each max time seen - outOfOrder - 1', async (t) => {
   const w = new SourceWatermarks(10, null);

@@ -11,7 +11,7 @@ import type { Failure } from './failure.js';
 import { reportedElsewhere } from '../shared/ignore.js';
 import type { Ingestion } from './ingestion.js';
 import type { ResolvedOptions } from './options.js';
-import type { Router } from './router.js';
+import type { Router } from '../shared/router.js';
 import type { SourceRegistry } from './sources/registry.js';
 
 export class Checkpoints {

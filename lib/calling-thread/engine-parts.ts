@@ -19,10 +19,12 @@ import { OutputPump } from './output-pump.js';
 import { Outputs } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Doorbell } from '../shared/ring/doorbell.js';
-import { Router } from './router.js';
-import { RoutingActivity } from './routing-activity.js';
+import { Router } from '../shared/router.js';
+import { RoutingActivity } from '../shared/routing-activity.js';
 import { Replay } from './replay.js';
 import { SinkSet } from './sinks/sink-set.js';
+import { SourcePool } from './source-pool.js';
+import { maxFrameBytes } from '../shared/ring/layout.js';
 import { SourceRegistry } from './sources/registry.js';
 
 /** What start() hands the engine. */
@@ -30,6 +32,8 @@ export interface EngineSetup {
   pipelines: Pipeline[];
   options: ResolvedOptions;
   links: ActorLink[];
+  /** The module each pipeline is imported from, in a worker thread. */
+  moduleUrls: string[];
   doorbell: Doorbell;
   recovery: Recovery | null;
   startedAt: number;
@@ -57,6 +61,8 @@ export class EngineParts {
   readonly coordinator: CheckpointCoordinator;
   readonly checkpoints: Checkpoints;
   readonly replay: Replay;
+  /** Threads for parallel sources, started on first use (null: sourceThreads 0). */
+  readonly sourcePool: SourcePool | null;
   private readonly lock: Lock | null;
 
   constructor(setup: EngineSetup, failure: Failure) {
@@ -82,7 +88,12 @@ export class EngineParts {
     this.pumping = this.pump.run().catch((err: unknown) => fail(new KeyflowError(codes.WORKER, `cannot read the actors' output: ${describeThrown(err)}`, err)));
     this.replay = new Replay(this.actors, dispatch, failure, setup.carried, recovery?.checkpoint?.id ?? null, setup.startedAt);
     const recover = () => this.replay.run();
-    this.ingestion = new Ingestion(this.router, this.actors, sources, this.routing, failure, recover, () => this.checkpoints.afterBatch());
+    this.ingestion = new Ingestion(this.router, this.actors, sources, this.routing, failure, (p, pipe, src, pos) => dispatch.problem(p, pipe, src, pos), recover,
+      () => this.checkpoints.afterBatch());
+    this.sourcePool = options.sourceThreads === 0 ? null : new SourcePool({
+      pipelines: setup.pipelines.map((p, i) => ({ name: p.name, moduleUrl: setup.moduleUrls[i] })),
+      workers: links.length, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
+    }, options.sourceThreads);
     this.checkpoints = new Checkpoints(coordinator, recovery?.nextCheckpoint ?? 1, options, this.ingestion, this.router, sources, this.actors, failure, recover);
   }
 
@@ -104,7 +115,7 @@ export class EngineParts {
   async release(): Promise<void> {
     try {
       this.sinks.close();
-      await this.actors.terminate();
+      await Promise.all([this.actors.terminate(), this.sourcePool?.destroy()]);
       this.outputs.endAll();
     } finally {
       this.lock?.release();
@@ -120,7 +131,7 @@ export class EngineParts {
     const outputs: CarriedOutput[] = (this.dispatch.captured = []);
     const checkpoint = await this.checkpoints.take(true);
     this.pump.stop();
-    await this.actors.terminate();
+    await Promise.all([this.actors.terminate(), this.sourcePool?.destroy()]);
     this.outputs.endAll();
     return { checkpoint, outputs };
   }

@@ -1,4 +1,4 @@
-import type { DeadLetter, Problem } from '../shared/dead-letter.js';
+import type { DeadLetter } from '../shared/dead-letter.js';
 import type { CheckpointStats } from './durability/checkpoint-coordinator.js';
 import type { CheckpointRecord } from './durability/manifest.js';
 import { EngineParts, type EngineSetup } from './engine-parts.js';
@@ -7,6 +7,7 @@ import { KeyflowError, codes, configError, type ErrorCode } from '../shared/erro
 import { Failure } from './failure.js';
 import { afterFailure, reportedElsewhere } from '../shared/ignore.js';
 import type { IngestOptions } from './ingestion.js';
+import { ingestNdjson, type NdjsonOptions } from './sources/parallel-ndjson.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import type { OutputStream } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -125,9 +126,18 @@ export class Engine {
 
   /** Report input that never became an event (a line that is not JSON, say) as a dead letter. */
   reportBadInput(bad: { detail: string; source: string; line: number; raw?: string; code?: ErrorCode }): void {
-    const { id: src } = this.parts.sources.id(bad.source, 'line');
-    const problem: Problem = { code: bad.code ?? codes.BAD_JSON, stage: 'parse', detail: bad.detail, ...(bad.raw === undefined ? {} : { raw: bad.raw }) };
-    this.parts.dispatch.problem(problem, -1, src, bad.line);
+    this.parts.ingestion.reportBadLine(bad, bad.source);
+  }
+
+  /**
+   * Ingest newline-delimited JSON (a file's or stdin's bytes) as a parallel source: pool threads parse
+   * it and run the pipelines' stateless functions on it (sourceThreads), in chunks; results are the same
+   * as for ingest() of the same events in order. Bad lines become dead letters naming their line.
+   * Resolves once every line is in and durable.
+   */
+  ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions = {}): Promise<void> {
+    if (this.stopping) return Promise.reject(new KeyflowError(codes.STOPPED, 'ingestNdjson() after stop()'));
+    return ingestNdjson(input, options, this.parts.ingestion, this.parts.sourcePool);
   }
 
   /** End at once, as a failure would: no drain, no final checkpoint. Released outputs still reach the sinks, uncommitted. */

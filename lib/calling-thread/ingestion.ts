@@ -5,12 +5,14 @@
  * actor has made it durable.
  */
 import type { ActorSet } from './actor-set.js';
+import type { ChunkResult } from '../shared/chunk-protocol.js';
+import { stampChunkFrame } from './chunk-admission.js';
 import { BATCH_SPAN, type Location } from '../shared/dead-letter.js';
-import { configError } from '../shared/errors.js';
+import { codes, configError, type ErrorCode } from '../shared/errors.js';
 import type { Failure } from './failure.js';
 import { reportedElsewhere } from '../shared/ignore.js';
-import type { Router } from './router.js';
-import type { RoutingActivity } from './routing-activity.js';
+import type { RouteProblem, Router } from '../shared/router.js';
+import type { RoutingActivity } from '../shared/routing-activity.js';
 import type { SourceRegistry } from './sources/registry.js';
 
 export interface IngestOptions {
@@ -37,6 +39,8 @@ export class Ingestion {
 
   constructor(private readonly router: Router, private readonly actors: ActorSet, private readonly sources: SourceRegistry,
               private readonly routing: RoutingActivity, private readonly failure: Failure,
+              /** Where events that cannot be routed go (the dead letters). */
+              private readonly report: RouteProblem,
               /** Runs before the first batch is routed (recovery). */
               private readonly before: () => Promise<void>,
               /** Runs after each batch is durable (a checkpoint may be due). */
@@ -78,6 +82,60 @@ export class Ingestion {
     this.router.broadcastWatermarks();
     this.router.sealAll();
     await this.actors.pushAll();
+  }
+
+  /** A line of a source that never became an event (not JSON, not UTF-8): a dead letter. */
+  reportBadLine(bad: { detail: string; line: number; raw?: string; code?: ErrorCode }, source: string): void {
+    const { id: src } = this.sources.id(source, 'line');
+    this.report({ code: bad.code ?? codes.BAD_JSON, stage: 'parse', detail: bad.detail, ...(bad.raw === undefined ? {} : { raw: bad.raw }) }, -1, src, bad.line);
+  }
+
+  /** The id of a line source (a parallel source's), announced to the actors in order with the events. */
+  lineSource(name: string, tracked: boolean): Promise<number> {
+    return this.enqueue(async () => {
+      this.failure.throwIfFailed();
+      await this.before();
+      const { id, isNew } = this.sources.id(name, 'line');
+      if (isNew) this.router.announceSource(id, { name, tracked });
+      return id;
+    });
+  }
+
+  /**
+   * Take a parallel source's chunk in, queued like ingest(): its bad lines and the events no pipeline
+   * could route become dead letters; its frames get their input lines and watermarks (see
+   * chunk-admission.ts) and follow what is already on its way to each actor. `lineOffset`: the lines of
+   * the input before the chunk.
+   */
+  admitChunk(chunk: ChunkResult, src: number, lineOffset: number, sourceId: string | undefined): Promise<void> {
+    return this.enqueue(async () => {
+      this.failure.throwIfFailed();
+      await this.before();
+      this.router.tick(Date.now());
+      for (const bad of chunk.bad) this.report({ code: bad.code, stage: 'parse', detail: bad.detail, raw: bad.raw }, -1, src, lineOffset + bad.line);
+      for (const p of chunk.problems) this.report(p.problem, p.pipe, src, lineOffset + p.line);
+      for (const f of chunk.future) this.router.warnFuture(f.pipe, src, lineOffset + f.line, f.time);
+      const basis = this.router.watermarkBasis(src);
+      this.router.sealAll();
+      for (const link of this.actors.links) {
+        const frames = chunk.frames[link.actor];
+        for (const frame of frames) stampChunkFrame(frame, basis, lineOffset);
+        link.sender.enqueue(frames);
+      }
+      this.router.observeChunk(src, chunk.largest);
+      this.eventsIn += chunk.events;
+      if (sourceId !== undefined && chunk.lines > 0) this.sources.positions.set(sourceId, lineOffset + chunk.lines);
+      this.router.broadcastWatermarks();
+      this.router.sealAll();
+      await this.actors.pushAll();
+      this.failure.throwIfFailed();
+      this.after();
+    });
+  }
+
+  /** Resolves once every actor has made durable all it was sent before this call. */
+  durable(): Promise<void> {
+    return this.enqueue(() => this.actors.durable());
   }
 
   /** The end marker to every actor, after everything queued: they fire every window and end. */

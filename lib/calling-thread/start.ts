@@ -112,7 +112,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     backend.cleanup();
     throw failed.reason;
   }
-  return new Engine({ pipelines, options, links, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock });
+  return new Engine({ pipelines, moduleUrls, options, links, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock });
 }
 
 /** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */

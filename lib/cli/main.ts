@@ -11,7 +11,7 @@ import { UsageError } from './usage-error.js';
 
 const USAGE = `usage:
   keyflow run <pipeline-module> --input <events.ndjson|-> --output <results.ndjson|->
-              [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N]
+              [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N] [--source-threads N]
               [--max-key-groups N] [--on-error skip|fail] [--max-call-ms MS (default 60000, 0: no limit)]
               [--state DIR [--durability batch|sync|none] [--repair]] [--serve PORT]
   keyflow inspect <state-dir>
@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
           durability: { type: 'string' },
           serve: { type: 'string' },
           'max-call-ms': { type: 'string' },
+          'source-threads': { type: 'string' },
           repair: { type: 'boolean' },
         },
       });
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.repair ? { repair: true } : {}),
         ...(values.serve !== undefined ? { serve: int('serve', values.serve) } : {}),
         ...(values['max-call-ms'] !== undefined ? { maxCallMs: int('max-call-ms', values['max-call-ms']) } : {}),
+        ...(values['source-threads'] !== undefined ? { sourceThreads: int('source-threads', values['source-threads']) } : {}),
       });
     }
     case 'inspect': {

@@ -6,8 +6,6 @@
  * ended by that signal: 130 for SIGINT, 143 for SIGTERM, 141 for a broken pipe (SIGPIPE). A second
  * signal exits at once, with the same code.
  */
-import type { Readable } from 'node:stream';
-import { abandoned } from '../shared/ignore.js';
 
 /** 'STDOUT': stdout failed otherwise than by a broken pipe (reported, exit code 1). */
 export type StopReason = 'SIGINT' | 'SIGTERM' | 'EPIPE' | 'STDOUT';
@@ -17,8 +15,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 export class RunStop {
   reason: StopReason | null = null;
-  private stopNow!: () => void;
-  private readonly stopped = new Promise<null>((resolve) => (this.stopNow = () => resolve(null)));
+  private readonly controller = new AbortController();
 
   /** `watchStdout`: the run writes its results to stdout, so a reader closing it ends the run. */
   constructor(private readonly watchStdout: boolean) {
@@ -31,24 +28,9 @@ export class RunStop {
     return this.reason === null ? null : EXIT_CODES[this.reason];
   }
 
-  /**
-   * `batches` read from `input` until the stop, then no more: the input is closed (a batch not yet
-   * handed over is dropped whole, so what was read is exactly what was ingested).
-   */
-  async *until<T>(batches: AsyncIterable<T>, input: Readable): AsyncGenerator<T> {
-    const it = batches[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        // The stop first: once it has come, no batch is taken, even one that is already there.
-        const next = await Promise.race([this.stopped, it.next()]);
-        if (next === null || next.done) return;
-        yield next.value;
-      }
-    } finally {
-      if (this.reason !== null) input.destroy();
-      // Not awaited: after a stop, a read may still be pending on an input that never ends (stdin kept open).
-      it.return?.(undefined).catch(abandoned);
-    }
+  /** Aborts at the stop: the run reads no more input. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
   }
 
   /** Stop listening (the run is over). */
@@ -59,7 +41,7 @@ export class RunStop {
 
   private stop(reason: StopReason): void {
     this.reason = reason;
-    this.stopNow();
+    this.controller.abort();
   }
 
   private readonly onSignal = (signal: NodeJS.Signals): void => {

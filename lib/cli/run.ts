@@ -6,7 +6,6 @@ import { unwritable, type DeadLetter } from '../shared/dead-letter.js';
 import type { Durability } from '../shared/actor-protocol.js';
 import type { OnError } from '../calling-thread/options.js';
 import { NdjsonSink } from '../calling-thread/sinks/ndjson.js';
-import { ndjsonBatches } from '../calling-thread/sources/ndjson.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import { afterFailure, handledWhereAwaited } from '../shared/ignore.js';
 import { Progress } from './progress.js';
@@ -34,6 +33,8 @@ export interface RunArgs {
   serve?: number;
   /** Fail the run when one user-function call runs this long without progress (0: no limit). */
   maxCallMs?: number;
+  /** Threads that parse and route the input (see StartOptions.sourceThreads). */
+  sourceThreads?: number;
 }
 
 /**
@@ -55,6 +56,7 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
     maxCallMs,
+    ...(args.sourceThreads === undefined ? {} : { sourceThreads: args.sourceThreads }),
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
   // The pipelines' stateless functions run on this thread: if one never returns, the watchdog ends the process.
@@ -127,15 +129,16 @@ export async function run(args: RunArgs): Promise<number> {
 
     const t0 = performance.now();
     const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
-    for await (const batch of stop.until(ndjsonBatches(input), input)) {
-      for (const bad of batch.bad) if (bad.line > resumeAfter) engine.reportBadInput({ ...bad, source });
-      const from = resumeAfter === 0 ? 0 : batch.lines.findIndex((line) => line > resumeAfter);
-      if (from < 0) continue;
-      const events = from === 0 ? batch.events : batch.events.slice(from);
-      const lines = from === 0 ? batch.lines : batch.lines.slice(from);
-      await Promise.race([engine.ingest(events, args.state ? { sourceId: source, lines } : { source, lines }), broken]);
-      progress.update(batch.bytes, engine.stats().events / ((performance.now() - t0) / 1000));
-    }
+    const ingesting = engine.ingestNdjson(input, {
+      ...(args.state ? { sourceId: source } : { source }),
+      skipLines: resumeAfter,
+      live: args.input === '-',
+      signal: stop.signal,
+      onProgress: (bytes) => progress.update(bytes, engine.stats().events / ((performance.now() - t0) / 1000)),
+    });
+    await Promise.race([ingesting, broken]);
+    // A stopped run reads no more: let the input go (stdin may never end on its own).
+    if (stop.reason !== null) input.destroy();
     const summary = await Promise.race([engine.stop(), broken]);
     progress.stop();
     await Promise.all(drains);

@@ -14,7 +14,7 @@
 import { writeSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { parentPort, workerData } from 'node:worker_threads';
-import { RoutingActivity } from '../calling-thread/routing-activity.js';
+import { RoutingActivity } from '../shared/routing-activity.js';
 import { STALLED, stallMessage, type StallWatchdogInit } from './stall-watchdog.js';
 
 /** How long the main thread gets to exit once interrupted, before the process is killed. */

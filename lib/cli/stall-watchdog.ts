@@ -14,7 +14,7 @@
 import { url as inspectorUrl } from 'node:inspector';
 import { Worker } from 'node:worker_threads';
 import { where } from '../shared/dead-letter.js';
-import { RoutingActivity, type RoutingReport } from '../calling-thread/routing-activity.js';
+import { RoutingActivity, type RoutingReport } from '../shared/routing-activity.js';
 
 const THREAD_URL = new URL('./stall-watchdog-thread.js', import.meta.url);
 

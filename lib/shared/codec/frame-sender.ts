@@ -23,18 +23,15 @@ export interface Unsendable {
 }
 
 /**
- * Batches records bound for one ring into frames and pushes them in order. Used on both sides:
- * router → actor input rings, and actor → main-thread output rings.
+ * Seals a builder's records into frames of at most `maxFrame` bytes, in order, splitting frames that are
+ * too big or hold a record that cannot be encoded (each such record goes to `unsendable` instead). A
+ * pool thread seals frames this way and hands them over (take()); a FrameSender also pushes them into a ring.
  */
-export class FrameSender {
+export class FrameSealer {
   readonly builder: FrameBuilder;
-  private readonly queue: EncodedFrame[] = [];
-  /** Frames written to the ring so far (the consumer's durable count is compared with this). */
-  written = 0;
-  /** Bytes written to the ring so far. */
-  bytes = 0;
+  protected readonly queue: EncodedFrame[] = [];
 
-  constructor(private readonly writer: RingWriter, frameRecords: number, private readonly published: () => void = () => {}) {
+  constructor(frameRecords: number, private readonly maxFrame: number) {
     this.builder = new FrameBuilder(frameRecords);
   }
 
@@ -42,10 +39,6 @@ export class FrameSender {
     return this.queue.length;
   }
 
-  /**
-   * Encode the builder's records into frames queued for the ring, splitting frames that are too big or
-   * hold a record that cannot be encoded; each such record goes to `unsendable` instead.
-   */
   seal(unsendable: (u: Unsendable) => void): void {
     const b = this.builder;
     if (b.count === 0) return;
@@ -54,6 +47,57 @@ export class FrameSender {
     } finally {
       b.reset();
     }
+  }
+
+  /** The sealed frames, in order; the queue is emptied. */
+  take(): EncodedFrame[] {
+    return this.queue.splice(0);
+  }
+
+  private split(from: number, to: number, unsendable: (u: Unsendable) => void): void {
+    let frame: EncodedFrame;
+    try {
+      frame = this.builder.encode(from, to);
+    } catch (err) {
+      // Some record cannot be encoded: find it by halves, as for a frame that is too big.
+      if (to - from === 1) unsendable(this.record(from, { error: describeThrown(err) }));
+      else this.halve(from, to, unsendable);
+      return;
+    }
+    if (frame.length <= this.maxFrame) this.queue.push(frame);
+    else if (to - from === 1) unsendable(this.record(from, { bytes: frame.length }));
+    else this.halve(from, to, unsendable);
+  }
+
+  private halve(from: number, to: number, unsendable: (u: Unsendable) => void): void {
+    const mid = (from + to) >>> 1;
+    this.split(from, mid, unsendable);
+    this.split(mid, to, unsendable);
+  }
+
+  private record(i: number, why: { bytes: number } | { error: string }): Unsendable {
+    const b = this.builder;
+    return { kind: b.kind[i] as Kind, pipe: b.pipe[i], src: b.src[i], kg: b.kg[i], pos: b.pos[i], key: b.keys[i], value: b.values[i], ...why };
+  }
+}
+
+/**
+ * Batches records bound for one ring into frames and pushes them in order. Used on both sides:
+ * router → actor input rings, and actor → main-thread output rings.
+ */
+export class FrameSender extends FrameSealer {
+  /** Frames written to the ring so far (the consumer's durable count is compared with this). */
+  written = 0;
+  /** Bytes written to the ring so far. */
+  bytes = 0;
+
+  constructor(private readonly writer: RingWriter, frameRecords: number, private readonly published: () => void = () => {}) {
+    super(frameRecords, writer.maxFrame);
+  }
+
+  /** Queue frames sealed elsewhere (by a pool thread), after what is queued already. */
+  enqueue(frames: readonly EncodedFrame[]): void {
+    for (const f of frames) this.queue.push(f);
   }
 
   /** Write as many queued frames as fit now; true when the queue is empty. */
@@ -81,31 +125,5 @@ export class FrameSender {
       if (err) throw err;
       await this.writer.waitForSpace(this.queue[0].length);
     }
-  }
-
-  private split(from: number, to: number, unsendable: (u: Unsendable) => void): void {
-    let frame: EncodedFrame;
-    try {
-      frame = this.builder.encode(from, to);
-    } catch (err) {
-      // Some record cannot be encoded: find it by halves, as for a frame that is too big.
-      if (to - from === 1) unsendable(this.record(from, { error: describeThrown(err) }));
-      else this.halve(from, to, unsendable);
-      return;
-    }
-    if (frame.length <= this.writer.maxFrame) this.queue.push(frame);
-    else if (to - from === 1) unsendable(this.record(from, { bytes: frame.length }));
-    else this.halve(from, to, unsendable);
-  }
-
-  private halve(from: number, to: number, unsendable: (u: Unsendable) => void): void {
-    const mid = (from + to) >>> 1;
-    this.split(from, mid, unsendable);
-    this.split(mid, to, unsendable);
-  }
-
-  private record(i: number, why: { bytes: number } | { error: string }): Unsendable {
-    const b = this.builder;
-    return { kind: b.kind[i] as Kind, pipe: b.pipe[i], src: b.src[i], kg: b.kg[i], pos: b.pos[i], key: b.keys[i], value: b.values[i], ...why };
   }
 }

@@ -148,6 +148,21 @@ export class FrameBuilder {
 
 export type EncodedFrame = Uint8Array;
 
+/** The fixed-size columns of an encoded frame, as views into its bytes (8-byte aligned), without decoding its keys and values. */
+export function frameColumns(bytes: Uint8Array): { count: number; kind: Uint8Array; pipe: Uint8Array; wm: Float64Array; pos: Float64Array } {
+  const buffer = bytes.buffer;
+  const base = bytes.byteOffset;
+  const count = new DataView(buffer, base, HEADER).getUint32(0, true);
+  const at = layout(count);
+  return {
+    count,
+    kind: new Uint8Array(buffer, base + at.kind, count),
+    pipe: new Uint8Array(buffer, base + at.pipe, count),
+    wm: new Float64Array(buffer, base + at.wm, count),
+    pos: new Float64Array(buffer, base + at.pos, count),
+  };
+}
+
 /**
  * copyBuffers: byte strings and typed arrays are decoded as copies, never as views into the frame. Both
  * sides read frames into one reused buffer (RingReader), and a byte array an event or a result carries

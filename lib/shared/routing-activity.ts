@@ -11,7 +11,7 @@
  * its message a little less exactly. Both sides import this module, so the meaning of every slot lives
  * here, as shared/activity.ts does for the actors.
  */
-import type { Location } from '../shared/dead-letter.js';
+import type { Location } from './dead-letter.js';
 
 // Int32 slots.
 /** Bumped on a timer of the calling thread by whoever watches it: it stops moving when the thread is stuck. */

@@ -53,6 +53,22 @@ export class SourceWatermarks {
     return this.watermark;
   }
 
+  /**
+   * For a chunk of events from `src` (see chunk-admission.ts): the watermark now, the largest time `src`
+   * has shown (-Infinity if none), and the least largest time of the other sources that hold the
+   * watermark back (Infinity if none does). While `src` sends, it is not idle, so an event of the chunk
+   * whose source has shown `m` by then has the watermark max(watermark, min(m, others) − outOfOrderMs − 1).
+   */
+  basis(src: number): { watermark: number; largest: number; others: number } {
+    const watermark = this.current();
+    let others = Infinity;
+    for (const [id, s] of this.sources) {
+      if (id === src || (this.idleAfterMs !== null && this.now - s.seenAt >= this.idleAfterMs)) continue;
+      if (s.largest < others) others = s.largest;
+    }
+    return { watermark, largest: this.sources.get(src)?.largest ?? -Infinity, others };
+  }
+
   /** Largest event time per source id (what a checkpoint records). */
   largest(): Array<[number, number]> {
     return [...this.sources].map(([src, s]) => [src, s.largest]);

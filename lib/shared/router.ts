@@ -1,8 +1,8 @@
-import type { FrameSender, Unsendable } from '../shared/codec/frame-sender.js';
-import type { SourceInfo } from '../shared/codec/records.js';
-import { unsendableProblem, type Problem, type Stage } from '../shared/dead-letter.js';
-import { codes, describeThrown } from '../shared/errors.js';
-import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from '../shared/keygroups.js';
+import type { FrameSealer, Unsendable } from './codec/frame-sender.js';
+import type { SourceInfo } from './codec/records.js';
+import { unsendableProblem, type Problem, type Stage } from './dead-letter.js';
+import { codes, describeThrown } from './errors.js';
+import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { RoutingActivity } from './routing-activity.js';
 import { SourceWatermarks } from './time/source-watermarks.js';
@@ -17,7 +17,12 @@ interface Route {
   restored: Map<string, number>;
   /** Whether this pipeline has already warned of an event time far ahead of the wall clock. */
   warnedFuture: boolean;
+  /** Stamping largest times (a pool thread's chunk): the largest event time routed so far. */
+  largest: number;
 }
+
+/** How one pipeline's watermark moves within a chunk of one source (null: the pipeline has no event time). */
+export type WatermarkBasis = { outOfOrderMs: number; watermark: number; largest: number; others: number } | null;
 
 /** How the router reports an event it cannot route: (problem, pipeline index, src, pos). */
 export type RouteProblem = (problem: Problem, pipe: number, src: number, pos: number) => void;
@@ -32,10 +37,15 @@ export type FutureTime = (pipe: number, src: number, pos: number, time: number) 
 export const FUTURE_TIME_WARNING_MS = 24 * 3600_000;
 
 /**
- * The main-thread half of every pipeline: runs the stateless chain (filter/map), extracts key and
- * event time, and appends the event to the frame of the actor owning its key-group, stamped with the
+ * The stateless half of every pipeline: runs the stateless chain (filter/map), extracts key and event
+ * time, and appends the event to the frame of the actor owning its key-group, stamped with the
  * pipeline's watermark as it stood just before this event. Watermarks advance in source order, so
  * every actor sees the same watermark at the same point of the input whatever the worker count.
+ *
+ * It runs on the calling thread for ingest(), and on pool threads for a parallel source's chunks
+ * (`stampLargest`): there it cannot know the watermark, which depends on every chunk before, so it
+ * stamps each event with the largest event time before it in the chunk instead, and the calling thread
+ * turns that into the watermark when it takes the chunk in (see chunk-admission.ts).
  */
 export class Router {
   private readonly routes: Route[];
@@ -47,9 +57,9 @@ export class Router {
   /** Several pipelines: the activity slots say which one runs (with one, it is set once, here). */
   private readonly several: boolean;
 
-  constructor(pipelines: Pipeline[], private readonly senders: FrameSender[], private readonly maxKeyGroups: number,
+  constructor(pipelines: Pipeline[], private readonly senders: FrameSealer[], private readonly maxKeyGroups: number,
               private readonly report: RouteProblem, private readonly futureTime: FutureTime,
-              private readonly activity: RoutingActivity) {
+              private readonly activity: RoutingActivity, private readonly stampLargest = false) {
     this.routes = pipelines.map((pipeline, index) => ({
       index,
       pipeline,
@@ -57,6 +67,7 @@ export class Router {
       broadcast: -Infinity,
       restored: new Map(),
       warnedFuture: false,
+      largest: -Infinity,
     }));
     this.owner = new Int32Array(maxKeyGroups);
     for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
@@ -127,6 +138,39 @@ export class Router {
     this.sealAll();
   }
 
+  /** An event time far ahead of the wall clock (see FUTURE_TIME_WARNING_MS): reported once per pipeline. */
+  warnFuture(pipe: number, src: number, pos: number, time: number): void {
+    const r = this.routes[pipe];
+    if (r.warnedFuture) return;
+    r.warnedFuture = true;
+    this.futureTime(pipe, src, pos, time);
+  }
+
+  /** Stamping largest times: per pipeline, the largest event time routed since the last call (then forgotten). */
+  takeLargest(): number[] {
+    return this.routes.map((r) => {
+      const largest = r.largest;
+      r.largest = -Infinity;
+      return largest;
+    });
+  }
+
+  /**
+   * What a chunk's events need to get their watermarks (see chunk-admission.ts), per pipeline: the
+   * watermark now, the largest time `src` has shown, and the least of the other sources that hold the
+   * watermark back. Call after tick().
+   */
+  watermarkBasis(src: number): WatermarkBasis[] {
+    return this.routes.map((r) => (r.watermarks === null ? null : { outOfOrderMs: r.pipeline.outOfOrderMs, ...r.watermarks.basis(src) }));
+  }
+
+  /** A chunk's events are in: each pipeline's sources saw `src` up to `largest[pipe]`. */
+  observeChunk(src: number, largest: readonly number[]): void {
+    this.routes.forEach((r, i) => {
+      if (r.watermarks !== null && largest[i] > -Infinity) r.watermarks.observe(src, largest[i]);
+    });
+  }
+
   /** Each pipeline's watermark now (-Infinity for pipelines without event time). */
   watermarks(): number[] {
     return this.routes.map((r) => r.watermarks?.current() ?? -Infinity);
@@ -158,7 +202,7 @@ export class Router {
   }
 
   /** After appending a record: seal the frame once the builder is full, so it can be pushed. */
-  private sealIfFull(sender: FrameSender): void {
+  private sealIfFull(sender: FrameSealer): void {
     if (sender.builder.full) sender.seal(this.unsendable);
   }
 
@@ -221,13 +265,15 @@ export class Router {
       if (t === null) {
         return this.fail(r, 'eventTime', codes.BAD_TIME, `eventTime() returned ${describeTime(raw)}: event time must be a number of milliseconds within ±${MAX_EVENT_TIME} (a Date's range), or a Date`, v, key, src, pos);
       }
-      if (t > this.futureFrom && !r.warnedFuture) {
-        r.warnedFuture = true;
-        this.futureTime(r.index, src, pos, t);
-      }
+      if (t > this.futureFrom) this.warnFuture(r.index, src, pos, t);
       ts = t;
-      wm = r.watermarks.current();
-      r.watermarks.observe(src, t);
+      if (this.stampLargest) {
+        wm = r.largest;
+        if (t > wm) r.largest = t;
+      } else {
+        wm = r.watermarks.current();
+        r.watermarks.observe(src, t);
+      }
     }
     const sender = this.senders[this.owner[kg]];
     sender.builder.event(r.index, src, kg, ts, wm, pos, key, v);

@@ -1,0 +1,26 @@
+/**
+ * The pool of threads that parse and route a parallel source's chunks (piscina): started on first use,
+ * with every pipeline module loaded in each thread as the actors load them, and destroyed with the engine.
+ */
+import { Piscina } from 'piscina';
+import type { ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
+
+const TASK_URL = new URL('../pool-thread/route-chunk.js', import.meta.url);
+
+export class SourcePool {
+  private pool: Piscina | null = null;
+
+  constructor(private readonly setup: PoolSetup, readonly threads: number) {}
+
+  /** Parse and route one chunk; its bytes are transferred to the pool thread. */
+  run(task: ChunkTask): Promise<ChunkResult> {
+    this.pool ??= new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity });
+    return this.pool.run(task, { transferList: [task.bytes.buffer as ArrayBuffer] }) as Promise<ChunkResult>;
+  }
+
+  async destroy(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * NDJSON as a parallel source (engine.ingestNdjson(), `keyflow run`): the input is cut into chunks of
+ * whole lines; pool threads parse them, run every pipeline's stateless part and encode frames per actor
+ * (pool-thread/route-chunk.ts), several chunks at once; the calling thread takes finished chunks in, in
+ * input order (Ingestion.admitChunk), and so handles frames and bytes, not events. A bounded number of
+ * chunks is in flight: a slow actor or reader slows the reading of the input down (backpressure).
+ *
+ * With no pool (sourceThreads 0), the same input is parsed and routed on the calling thread, as
+ * ingest() does; the results are the same either way.
+ */
+import type { Ingestion } from '../ingestion.js';
+import type { SourcePool } from '../source-pool.js';
+import { handledWhereAwaited } from '../../shared/ignore.js';
+import { ndjsonBatches } from './ndjson.js';
+import { untilAborted } from './until-aborted.js';
+
+export interface NdjsonOptions {
+  /** Where the lines come from, for error reports (default 'ndjson'). */
+  source?: string;
+  /**
+   * Exactly-once: a stable name for the input, whose line numbers are its positions (see
+   * IngestOptions.sourceId); a resumed run skips the lines up to engine.resumePosition(sourceId).
+   */
+  sourceId?: string;
+  /** Lines at the start of the input to pass over (they are numbered, not read). */
+  skipLines?: number;
+  /** A live stream (stdin): hand over the lines of every read at once instead of waiting for a full chunk. */
+  live?: boolean;
+  /** Called as the input is read, with the bytes read so far. */
+  onProgress?: (bytes: number) => void;
+  /** Stops reading: what was read by then is ingested (a partial last line is not), and the call resolves. */
+  signal?: AbortSignal;
+}
+
+/** Bytes per chunk: large enough that a chunk's fixed costs vanish, small enough that several are in flight. */
+export const CHUNK_BYTES = 1 << 20;
+
+export async function ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions, ingestion: Ingestion, pool: SourcePool | null): Promise<void> {
+  const name = options.sourceId ?? options.source ?? 'ndjson';
+  const skip = options.skipLines ?? 0;
+  if (pool === null) return ingestOnThisThread(input, options, name, skip, ingestion);
+  const src = await ingestion.lineSource(name, options.sourceId !== undefined);
+  // Chunks are routed in parallel, and taken in one after another, in input order, as each is ready.
+  let lineOffset = skip;
+  let admitted: Promise<void> = Promise.resolve();
+  const inFlight: Array<Promise<void>> = [];
+  let atStart = skip === 0;
+  for await (const { bytes, read } of untilAborted(chunksOf(input, skip, options.live ?? false), options.signal)) {
+    const routed = pool.run({ bytes, atStart, src, now: Date.now() });
+    atStart = false;
+    admitted = admitted.then(async () => {
+      const chunk = await routed;
+      await ingestion.admitChunk(chunk, src, lineOffset, options.sourceId);
+      lineOffset += chunk.lines;
+    });
+    // A failure is thrown by the await below or the last one; the chunks after it are dropped with it.
+    routed.catch(handledWhereAwaited);
+    admitted.catch(handledWhereAwaited);
+    inFlight.push(admitted);
+    options.onProgress?.(read);
+    while (inFlight.length > pool.threads * 2) await inFlight.shift();
+  }
+  await admitted;
+  await ingestion.durable();
+}
+
+/** The sequential way: batches of lines parsed here and routed by ingest(). */
+async function ingestOnThisThread(input: AsyncIterable<Buffer | string>, options: NdjsonOptions, name: string, skip: number, ingestion: Ingestion): Promise<void> {
+  for await (const batch of untilAborted(ndjsonBatches(input), options.signal)) {
+    for (const bad of batch.bad) if (bad.line > skip) ingestion.reportBadLine(bad, name);
+    const from = skip === 0 ? 0 : batch.lines.findIndex((line) => line > skip);
+    if (from >= 0) {
+      const events = from === 0 ? batch.events : batch.events.slice(from);
+      const lines = from === 0 ? batch.lines : batch.lines.slice(from);
+      await ingestion.ingest(events, options.sourceId !== undefined ? { sourceId: options.sourceId, lines } : { source: name, lines });
+    }
+    options.onProgress?.(batch.bytes);
+  }
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * The input in chunks of whole lines (the last line of the input may lack its newline), each in a buffer
+ * of its own (so it can be transferred), after the first `skip` lines; `read`: input bytes read so far.
+ */
+async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: number, live: boolean): AsyncGenerator<{ bytes: Uint8Array; read: number }> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let toSkip = skip;
+  let read = 0;
+  for await (const piece of input) {
+    let buf = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+    read += buf.length;
+    while (toSkip > 0 && buf.length > 0) {
+      const nl = buf.indexOf(NEWLINE);
+      if (nl < 0) {
+        buf = buf.subarray(buf.length);
+        break;
+      }
+      toSkip--;
+      buf = buf.subarray(nl + 1);
+    }
+    if (buf.length === 0) continue;
+    pending.push(buf);
+    pendingBytes += buf.length;
+    if (pendingBytes < CHUNK_BYTES && !live) continue;
+    // The chunk ends at the last newline, which is in this piece: what follows it starts the next.
+    const last = buf.lastIndexOf(NEWLINE);
+    if (last < 0) continue;
+    pending[pending.length - 1] = buf.subarray(0, last);
+    yield { bytes: joined(pending, pendingBytes - (buf.length - last)), read };
+    pending = [buf.subarray(last + 1)];
+    pendingBytes = pending[0].length;
+  }
+  if (pendingBytes > 0) yield { bytes: joined(pending, pendingBytes), read };
+}
+
+/** `pieces` (of `length` bytes in all) in one ArrayBuffer of their own. */
+function joined(pieces: readonly Buffer[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

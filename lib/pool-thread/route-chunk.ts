@@ -1,0 +1,48 @@
+/**
+ * A pool thread of a parallel source (run by piscina): parse a chunk of NDJSON, run every pipeline's
+ * stateless part (filter, map, key, event time) on its events, and encode them into frames per actor.
+ * The same Router as on the calling thread does the work, stamping each event with the largest event
+ * time before it in the chunk instead of a watermark (see shared/router.ts). The frames' buffers are
+ * transferred back, not copied.
+ */
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
+import type { ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
+import { FrameSealer } from '../shared/codec/frame-sender.js';
+import type { Problem } from '../shared/dead-letter.js';
+import { describeThrown } from '../shared/errors.js';
+import { parseLines } from '../shared/ndjson-lines.js';
+import { Router } from '../shared/router.js';
+import { RoutingActivity } from '../shared/routing-activity.js';
+import { loadPipeline } from '../pipeline/pipeline-loader.js';
+
+const setup = workerData as PoolSetup;
+const pipelines = await Promise.all(setup.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
+const sealers = Array.from({ length: setup.workers }, () => new FrameSealer(setup.frameRecords, setup.maxFrame));
+let problems: ChunkResult['problems'] = [];
+let future: ChunkResult['future'] = [];
+const router = new Router(pipelines, sealers, setup.maxKeyGroups, (problem, pipe, _src, line) => problems.push({ problem, pipe, line }),
+  (pipe, _src, line, time) => future.push({ pipe, line, time }), RoutingActivity.create(), true);
+
+export default function routeChunk(task: ChunkTask): unknown {
+  problems = [];
+  future = [];
+  const { batch, lines } = parseLines(Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength), task.atStart);
+  router.tick(task.now);
+  for (let i = 0; i < batch.events.length; i++) router.route(batch.events[i], task.src, batch.lines[i]);
+  router.sealAll();
+  const frames = sealers.map((s) => s.take());
+  const result: ChunkResult = { frames, lines, events: batch.events.length, bad: batch.bad, problems: problems.map(cloneable), future, largest: router.takeLargest() };
+  return move({ [transferableSymbol]: frames.flat().map((f) => f.buffer), [valueSymbol]: result });
+}
+
+/** A problem whose event or key cannot be sent to another thread (a map() that returned a function) says so instead. */
+function cloneable(p: ChunkResult['problems'][number]): ChunkResult['problems'][number] {
+  try {
+    structuredClone(p.problem);
+    return p;
+  } catch (err) {
+    const problem: Problem = { ...p.problem, event: `(not sendable to the calling thread: ${describeThrown(err)})` };
+    delete problem.key;
+    return { ...p, problem };
+  }
+}

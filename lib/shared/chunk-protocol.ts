@@ -1,0 +1,45 @@
+/**
+ * What the calling thread and the pool threads of a parallel source exchange: a pool thread takes a
+ * chunk of NDJSON bytes (whole lines), parses it, runs every pipeline's stateless part on its events and
+ * returns frames for each actor, ready for the rings; the calling thread takes chunks in in input order
+ * (see calling-thread/chunk-admission.ts). Line numbers in a result count from the chunk's first line (1).
+ */
+import type { Problem } from './dead-letter.js';
+import type { BadLine } from './ndjson-lines.js';
+
+/** What every pool thread is started with (its workerData). */
+export interface PoolSetup {
+  pipelines: Array<{ name: string; moduleUrl: string }>;
+  /** Actors, key-groups and frame limits: frames are built for these rings. */
+  workers: number;
+  maxKeyGroups: number;
+  frameRecords: number;
+  maxFrame: number;
+}
+
+export interface ChunkTask {
+  /** Whole lines; the last may lack its newline (the end of the input). Its own buffer (transferred). */
+  bytes: Uint8Array;
+  /** The first line is the input's first (a byte order mark there is dropped). */
+  atStart: boolean;
+  /** The source id the events carry. */
+  src: number;
+  /** The wall clock (for the warning about event times far ahead of it). */
+  now: number;
+}
+
+export interface ChunkResult {
+  /** Per actor, the frames for its input ring, in order; each event's watermark column holds the largest event time before it in the chunk. */
+  frames: Uint8Array[][];
+  /** Lines in the chunk, blank and bad ones included. */
+  lines: number;
+  /** Events parsed (the lines that are JSON). */
+  events: number;
+  bad: BadLine[];
+  /** Events a pipeline could not route (a throwing map, a missing key…), in line order per pipeline. */
+  problems: Array<{ problem: Problem; pipe: number; line: number }>;
+  /** The first event time far ahead of the wall clock, per pipeline that had one. */
+  future: Array<{ pipe: number; line: number; time: number }>;
+  /** Per pipeline, the largest event time in the chunk (-Infinity if none). */
+  largest: number[];
+}
