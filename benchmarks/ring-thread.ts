@@ -7,8 +7,8 @@
  * keyflow's ring is used as the engine uses it: RingWriter.tryWrite filling the frame in place, and
  * waitForSpace when the ring is full; RingReader.next, which copies the frame out, and waitForData when it
  * is empty. ringbuf.js has no framing of variable-length messages and no way to sleep (it is wait-free,
- * made for audio threads that poll), so it gets the framing its own ParameterWriter uses: a message (a u32
- * length, then the payload) is pushed only once all of it fits, and the consumer pops the length, then the
+ * made for audio threads that poll), so a message is a u32 length then the payload, pushed only once all of
+ * it fits (as its own ParameterWriter pushes its fixed-size messages); the consumer pops the length, then the
  * payload once all of it is there; each side polls while the ring is full or empty.
  */
 import { parentPort, workerData } from 'node:worker_threads';

@@ -5,9 +5,9 @@
  * as Nexmark counts it (events / CPU seconds of the whole process, generator included); latency p50/p99/max;
  * peak RSS. Then the CLI path: `keyflow run` on an NDJSON file against a plain readline + JSON.parse + Map
  * script, and how busy the calling thread was (from a CPU profile); keyflow's ring against ringbuf.js; the
- * frame codec's cost per bid. Then durability: throughput per mode, recovery time, snapshot pauses. Then state lifecycle:
- * memory with and without a TTL under an endless stream of new keys (charted as ttl-memory.svg next
- * to the JSON), and the memory and LMDB state backends compared.
+ * frame codec's cost per bid. Then durability: throughput per mode, recovery time, snapshot pauses. Then
+ * state lifecycle: memory with and without a TTL under an endless stream of new keys (charted as
+ * ttl-memory.svg next to the JSON), and the memory and LMDB state backends compared.
  *
  *   npm run bench                        # full: 1 M events per run, 3 runs
  *   npm run bench -- --quick             # 100 k events, 1 run: under a minute
