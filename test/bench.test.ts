@@ -9,7 +9,7 @@ const RUN = fileURLToPath(new URL('../benchmarks/run.js', import.meta.url));
 const WORKLOADS = ['q0', 'q1', 'q2', 'tumbling-bids', 'q5-sliding', 'q7-highest', 'q11-sessions'];
 const IMPLEMENTATIONS = ['keyflow (none)', 'keyflow (batch)', 'plain loop', 'postMessage'];
 
-t.test('npm run bench -- --quick (on 20,000 events) runs every workload and baseline (speed is not asserted)', async (t) => {
+t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baseline and section (speed is not asserted)', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const out = join(dir, 'bench.json');
@@ -28,6 +28,28 @@ t.test('npm run bench -- --quick (on 20,000 events) runs every workload and base
     }
   }
   t.equal(report.targets.length, WORKLOADS.length, 'a target line per workload');
+
+  t.match(stdout, /CLI path: `keyflow run`[^]*\| keyflow run \|[^]*\| plain script \|[^]*Calling thread[^]*busy \d+ %/);
+  const { cliPath } = report;
+  t.ok(cliPath.identical && cliPath.results > 0, `keyflow run and the plain script wrote the same ${cliPath.results} results`);
+  for (const impl of ['keyflow run', 'plain script']) {
+    const m = cliPath.runs[impl];
+    t.ok(m.eventsPerSecond[0] > 0 && m.cpuSeconds[0] > 0 && m.peakRssMb[0] > 0, `CLI path / ${impl}: rate, CPU and memory recorded`);
+  }
+  t.ok(cliPath.speedRatio > 0 && cliPath.cpuRatio > 0, 'CLI path: ratios to the plain script');
+  const busy = cliPath.callingThread.busy;
+  t.ok(busy > 0 && busy <= 1 && cliPath.callingThread.gc < busy, `calling thread busy ${busy} of the run, from its profile`);
+  t.ok(cliPath.callingThread.top.length > 0, 'where the calling thread spent its time');
+
+  t.match(stdout, /Rings: keyflow's ring against ringbuf\.js[^]*\| 64 B \|[^]*\| 131,072 B \|/);
+  const rows = report.rings.rows as Array<{ impl: string; size: number; recordsPerSecond: number[] }>;
+  t.same([...new Set(rows.map((r) => r.impl))], ['keyflow', 'ringbuf.js'], 'both rings measured');
+  t.ok(rows.every((r) => r.recordsPerSecond[0] > 0), 'every ring and message size has a rate');
+
+  t.match(stdout, /Frame codec: [^]*\| \d+ ns \| \d+ ns \| \d+ ns \| < 150 ns \|/);
+  const codec = report.frameCodec;
+  t.ok(codec.encodeNs[0] > 0 && codec.decodeNs[0] > 0 && codec.frameBytes > 0, 'frame codec: both halves timed');
+  t.ok(Math.abs(codec.totalNs[0] - codec.encodeNs[0] - codec.decodeNs[0]) < 1e-6, 'frame codec: both = encode + decode');
   t.same(report.durability.throughput.map((x: { durability: string }) => x.durability), ['none', 'batch', 'sync']);
   t.ok(report.durability.recovery[0].recoverMs[0] > 0, 'recovery time measured');
   const { ttl, backends } = report.lifecycle;

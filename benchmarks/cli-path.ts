@@ -1,0 +1,151 @@
+/**
+ * The CLI path, as a new user meets keyflow: `keyflow run` with default options on an NDJSON file of Nexmark
+ * events (bids per auction), against a plain readline + JSON.parse + Map script over the same file. Both run
+ * as child processes, side by side, in alternating order: wall time from spawn to exit (Node's start-up
+ * included, as the user waits for it), CPU time and peak RSS of the whole process (every thread). Their
+ * outputs must hold the same results. One more keyflow run under --cpu-prof then tells how much of the run
+ * the calling thread was busy.
+ */
+import { spawn } from 'node:child_process';
+import { open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mainThreadProfile, threadTime, type ThreadTime } from './cpu-profile.js';
+import { fmt, median, scratch } from './stats.js';
+
+const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
+const JOB = fileURLToPath(new URL('../examples/bids-per-auction.js', import.meta.url));
+const PLAIN = fileURLToPath(new URL('./baselines/plain-ndjson.js', import.meta.url));
+const CHILD_USAGE = new URL('./child-usage.js', import.meta.url).href;
+
+/** The issue's targets: keyflow run at least 1.3× the plain script's events/s; the calling thread busy at most 25 % of the run. */
+export const SPEED_TARGET = 1.3;
+export const CALLING_THREAD_TARGET = 0.25;
+
+const IMPLEMENTATIONS = {
+  'keyflow run': (input: string, output: string) => [CLI, 'run', JOB, '--input', input, '--output', output],
+  'plain script': (input: string, output: string) => [PLAIN, input, output],
+};
+type Impl = keyof typeof IMPLEMENTATIONS;
+
+export interface CliRuns { eventsPerSecond: number[]; cpuSeconds: number[]; peakRssMb: number[] }
+
+export interface CliPathReport {
+  events: number;
+  inputBytes: number;
+  runs: Record<Impl, CliRuns>;
+  /** Median events/s of keyflow run over that of the plain script. */
+  speedRatio: number;
+  /** Median CPU seconds of keyflow run over those of the plain script. */
+  cpuRatio: number;
+  /** Results (windows) in each output. */
+  results: number;
+  /** Every run's two outputs held the same results (sorted, fields in one order). */
+  identical: boolean;
+  /** The calling thread in one more keyflow run, profiled. */
+  callingThread: ThreadTime;
+}
+
+/** `node …args` to its end; the exit code must be 0. */
+function node(args: string[], { stdout = 'ignore', env = {} }: { stdout?: 'ignore' | number; env?: Record<string, string> } = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited with ${code}:\n${stderr}`))));
+  });
+}
+
+/** One timed run of a child process: seconds from spawn to exit, and its resource usage. */
+async function timedChild(args: string[], dir: string): Promise<{ seconds: number; cpuSeconds: number; peakRssMb: number }> {
+  const usageFile = join(dir, 'usage.json');
+  const t0 = performance.now();
+  await node(['--import', CHILD_USAGE, ...args], { env: { KEYFLOW_BENCH_USAGE: usageFile } });
+  const seconds = (performance.now() - t0) / 1000;
+  const usage = JSON.parse(await readFile(usageFile, 'utf8')) as NodeJS.ResourceUsage;
+  return { seconds, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, peakRssMb: usage.maxRSS / 1024 };
+}
+
+/** An output's results in a canonical form: each as JSON with its fields sorted, all in sorted order. */
+async function canonical(path: string): Promise<string[]> {
+  const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '');
+  return lines.map((line) => {
+    const r = JSON.parse(line) as Record<string, unknown>;
+    return JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]));
+  }).sort();
+}
+
+const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export async function cliPathBench(events: number, runs: number): Promise<CliPathReport> {
+  return scratch(async (dir) => {
+    const input = join(dir, 'events.ndjson');
+    const file = await open(input, 'w');
+    try {
+      await node([CLI, 'generate', '--events', String(events)], { stdout: file.fd });
+    } finally {
+      await file.close();
+    }
+    const measured: Record<Impl, CliRuns> = {
+      'keyflow run': { eventsPerSecond: [], cpuSeconds: [], peakRssMb: [] },
+      'plain script': { eventsPerSecond: [], cpuSeconds: [], peakRssMb: [] },
+    };
+    const output = (impl: Impl) => join(dir, `${impl.replace(' ', '-')}.ndjson`);
+    let identical = true;
+    let results = 0;
+    for (let r = 0; r < runs; r++) {
+      const order: Impl[] = r % 2 === 0 ? ['keyflow run', 'plain script'] : ['plain script', 'keyflow run'];
+      for (const impl of order) {
+        const run = await timedChild(IMPLEMENTATIONS[impl](input, output(impl)), dir);
+        measured[impl].eventsPerSecond.push(events / run.seconds);
+        measured[impl].cpuSeconds.push(run.cpuSeconds);
+        measured[impl].peakRssMb.push(run.peakRssMb);
+        process.stderr.write(`  cli path / ${impl}: run ${r + 1}/${runs}: ${fmt(events / run.seconds)} events/s\n`);
+      }
+      const [k, p] = await Promise.all([canonical(output('keyflow run')), canonical(output('plain script'))]);
+      identical &&= same(k, p);
+      results = k.length;
+    }
+    const profiles = join(dir, 'profiles');
+    await node(['--cpu-prof', '--cpu-prof-dir', profiles, ...IMPLEMENTATIONS['keyflow run'](input, output('keyflow run'))]);
+    const rate = (impl: Impl) => median(measured[impl].eventsPerSecond);
+    const cpu = (impl: Impl) => median(measured[impl].cpuSeconds);
+    return {
+      events,
+      inputBytes: (await stat(input)).size,
+      runs: measured,
+      speedRatio: rate('keyflow run') / rate('plain script'),
+      cpuRatio: cpu('keyflow run') / cpu('plain script'),
+      results,
+      identical,
+      callingThread: threadTime(await mainThreadProfile(profiles)),
+    };
+  });
+}
+
+const percent = (share: number) => `${(share * 100).toFixed(0)} %`;
+
+export function cliPathTable(r: CliPathReport, runs: number): string {
+  const plain = r.runs['plain script'];
+  const rows = (Object.keys(r.runs) as Impl[]).map((impl) => {
+    const m = r.runs[impl];
+    const rate = median(m.eventsPerSecond);
+    const cpu = median(m.cpuSeconds);
+    return `| ${impl} | ${fmt(rate)} | ${(rate / median(plain.eventsPerSecond)).toFixed(2)}× | ${cpu.toFixed(2)} s | ${(cpu / median(plain.cpuSeconds)).toFixed(2)}× | ${fmt(median(m.peakRssMb))} MB |`;
+  });
+  const busy = r.callingThread.busy;
+  return [
+    `CLI path: \`keyflow run\` on bids per auction with default options, against a plain readline + JSON.parse + Map script, on one NDJSON file of ${fmt(r.events)} events (${fmt(r.inputBytes / 2 ** 20)} MB); child processes, alternating order, wall time from spawn to exit, median of ${runs}:`,
+    '',
+    '| implementation | events/s | vs plain script | CPU (all threads) | CPU vs plain script | peak RSS |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Results: ${fmt(r.results)} windows, ${r.identical ? 'the same in both outputs (sorted, fields in one order)' : 'DIFFERENT between the two outputs'}.`,
+    `Target: keyflow run ≥ ${SPEED_TARGET}× the plain script's events/s: ${r.speedRatio.toFixed(2)}× (${r.speedRatio >= SPEED_TARGET ? 'met' : 'not met'}).`,
+    '',
+    `Calling thread, from a CPU profile of one more keyflow run: busy ${percent(busy)} of the run (target ≤ ${percent(CALLING_THREAD_TARGET)}: ${busy <= CALLING_THREAD_TARGET ? 'met' : 'not met'}), garbage collection ${percent(r.callingThread.gc)}.`,
+    `Most self time there: ${r.callingThread.top.map((t) => `${t.name} ${(t.share * 100).toFixed(1)} %`).join(', ')}.`,
+  ].join('\n');
+}
