@@ -19,21 +19,30 @@ async function tempDir(t: Test): Promise<string> {
   return dir;
 }
 
-for (const pipeline of ['looping-map', 'looping-key']) {
-  t.test(`keyflow run: a ${pipeline === 'looping-map' ? 'map()' : 'keyBy()'} that never returns ends the run after --max-call-ms, naming pipeline and line`, async (t) => {
-    const dir = await tempDir(t);
-    const input = join(dir, 'in.ndjson');
-    const events = [{ k: 'a' }, { k: 'b' }, { k: 'c', loop: true }, { k: 'd' }];
-    await writeFile(input, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    const r = await keyflow(['run', MODULE, '--pipeline', pipeline, '--input', input, '--output', join(dir, 'out.ndjson'), '--workers', '1', '--max-call-ms', '1500'], '', 60_000);
-    t.notOk(r.timedOut, `the run ends on its own (stderr: ${r.stderr})`);
-    // The watchdog interrupts the stuck thread and has it exit with code 1.
-    t.equal(r.code, 1, `exit code 1 (signal ${r.signal}, stderr: ${r.stderr})`);
-    const failures = lines(r.stderr).filter((l) => l.startsWith('keyflow: '));
-    t.equal(failures.length, 1, `one failure line in: ${r.stderr}`);
-    t.match(failures[0], new RegExp(`^keyflow: the calling thread has been blocked for \\d+ ms in pipeline '${pipeline}' at in\\.ndjson:3, `
-      + 'in its filter\\(\\), map\\(\\), keyBy\\(\\) or eventTime\\(\\) .*--max-call-ms'));
-  });
+// With --source-threads 0 the stateless functions run on the calling thread, watched from another thread;
+// with a pool of source threads they run there, watched by the engine.
+const where = {
+  calling: (pipeline: string) => `the calling thread has been blocked for \\d+ ms in pipeline '${pipeline}' at in\\.ndjson:3, in its filter\\(\\), map\\(\\), keyBy\\(\\) or eventTime\\(\\) `,
+  pool: (pipeline: string) => `a call ran for more than maxCallMs \\(1500 ms\\) without progress in a source thread: pipeline '${pipeline}' at in\\.ndjson:3, in its filter\\(\\), map\\(\\), keyBy\\(\\) or eventTime\\(\\)`,
+};
+
+for (const [threads, on] of [['0', 'calling'], ['1', 'pool']] as const) {
+  for (const pipeline of ['looping-map', 'looping-key']) {
+    t.test(`keyflow run --source-threads ${threads}: a ${pipeline === 'looping-map' ? 'map()' : 'keyBy()'} that never returns ends the run after --max-call-ms, naming pipeline and line`, async (t) => {
+      const dir = await tempDir(t);
+      const input = join(dir, 'in.ndjson');
+      const events = [{ k: 'a' }, { k: 'b' }, { k: 'c', loop: true }, { k: 'd' }];
+      await writeFile(input, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      const r = await keyflow(['run', MODULE, '--pipeline', pipeline, '--input', input, '--output', join(dir, 'out.ndjson'), '--workers', '1', '--max-call-ms', '1500',
+        '--source-threads', threads], '', 60_000);
+      t.notOk(r.timedOut, `the run ends on its own (stderr: ${r.stderr})`);
+      // The watchdog interrupts the stuck thread and has it exit with code 1.
+      t.equal(r.code, 1, `exit code 1 (signal ${r.signal}, stderr: ${r.stderr})`);
+      const failures = lines(r.stderr).filter((l) => l.startsWith('keyflow: '));
+      t.equal(failures.length, 1, `one failure line in: ${r.stderr}`);
+      t.match(failures[0], new RegExp(`^keyflow: ${where[on](pipeline)}.*--max-call-ms`));
+    });
+  }
 }
 
 t.test('keyflow run: the watchdog of the calling thread stays quiet through ordinary work and waits on the actors', async (t) => {

@@ -137,7 +137,8 @@ export class Engine {
    */
   ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions = {}): Promise<void> {
     if (this.stopping) return Promise.reject(new KeyflowError(codes.STOPPED, 'ingestNdjson() after stop()'));
-    return ingestNdjson(input, options, this.parts.ingestion, this.parts.sourcePool);
+    const { ingestion, sourcePool: pool } = this.parts;
+    return ingestNdjson(input, options, { ingestion, pool, failure: this.failure, pipelineNames: this.pipelines.map((p) => p.name), maxCallMs: this.setup.options.maxCallMs });
   }
 
   /** End at once, as a failure would: no drain, no final checkpoint. Released outputs still reach the sinks, uncommitted. */

@@ -26,6 +26,8 @@ export interface ChunkTask {
   src: number;
   /** The wall clock (for the warning about event times far ahead of it). */
   now: number;
+  /** Where the pool thread records what it routes (see routing-activity.ts; positions count from the chunk's first line), for a watchdog. */
+  activity: SharedArrayBuffer;
 }
 
 export interface ChunkResult {

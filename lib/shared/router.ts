@@ -59,7 +59,7 @@ export class Router {
 
   constructor(pipelines: Pipeline[], private readonly senders: FrameSealer[], private readonly maxKeyGroups: number,
               private readonly report: RouteProblem, private readonly futureTime: FutureTime,
-              private readonly activity: RoutingActivity, private readonly stampLargest = false) {
+              private activity: RoutingActivity, private readonly stampLargest = false) {
     this.routes = pipelines.map((pipeline, index) => ({
       index,
       pipeline,
@@ -83,6 +83,12 @@ export class Router {
       if (this.several) this.activity.pipeline(r.index);
       this.routeOne(r, event, src, pos);
     }
+  }
+
+  /** Record what is routed in these slots from now on (a pool thread: one set of slots per chunk). */
+  watchedBy(activity: RoutingActivity): void {
+    this.activity = activity;
+    activity.pipeline(0);
   }
 
   /** Send each pipeline's watermark to every actor if it moved since the last broadcast. */

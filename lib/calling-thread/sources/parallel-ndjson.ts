@@ -8,7 +8,11 @@
  * With no pool (sourceThreads 0), the same input is parsed and routed on the calling thread, as
  * ingest() does; the results are the same either way.
  */
+import type { Failure } from '../failure.js';
 import type { Ingestion } from '../ingestion.js';
+import { where } from '../../shared/dead-letter.js';
+import { KeyflowError, codes } from '../../shared/errors.js';
+import { RoutingActivity } from '../../shared/routing-activity.js';
 import type { SourcePool } from '../source-pool.js';
 import { handledWhereAwaited } from '../../shared/ignore.js';
 import { ndjsonBatches } from './ndjson.js';
@@ -24,6 +28,8 @@ export interface NdjsonOptions {
   sourceId?: string;
   /** Lines at the start of the input to pass over (they are numbered, not read). */
   skipLines?: number;
+  /** Bytes per chunk (default CHUNK_BYTES): large enough that a chunk's fixed costs vanish, small enough that several are in flight. */
+  chunkBytes?: number;
   /** A live stream (stdin): hand over the lines of every read at once instead of waiting for a full chunk. */
   live?: boolean;
   /** Called as the input is read, with the bytes read so far. */
@@ -32,36 +38,82 @@ export interface NdjsonOptions {
   signal?: AbortSignal;
 }
 
-/** Bytes per chunk: large enough that a chunk's fixed costs vanish, small enough that several are in flight. */
 export const CHUNK_BYTES = 1 << 20;
 
-export async function ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions, ingestion: Ingestion, pool: SourcePool | null): Promise<void> {
+/** What a parallel source works with. */
+export interface SourceContext {
+  ingestion: Ingestion;
+  /** null: parse and route on the calling thread (sourceThreads 0). */
+  pool: SourcePool | null;
+  failure: Failure;
+  pipelineNames: readonly string[];
+  /** The watchdog on user functions (see StartOptions.maxCallMs); 0: none. */
+  maxCallMs: number;
+}
+
+export async function ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions, context: SourceContext): Promise<void> {
+  const { ingestion, pool, failure } = context;
   const name = options.sourceId ?? options.source ?? 'ndjson';
   const skip = options.skipLines ?? 0;
   if (pool === null) return ingestOnThisThread(input, options, name, skip, ingestion);
   const src = await ingestion.lineSource(name, options.sourceId !== undefined);
   // Chunks are routed in parallel, and taken in one after another, in input order, as each is ready.
   let lineOffset = skip;
+  /** The chunk being waited for, and where it starts: what the watchdog watches. */
+  let head: { activity: RoutingActivity; lineOffset: number } | null = null;
   let admitted: Promise<void> = Promise.resolve();
   const inFlight: Array<Promise<void>> = [];
   let atStart = skip === 0;
-  for await (const { bytes, read } of untilAborted(chunksOf(input, skip, options.live ?? false), options.signal)) {
-    const routed = pool.run({ bytes, atStart, src, now: Date.now() });
-    atStart = false;
-    admitted = admitted.then(async () => {
-      const chunk = await routed;
-      await ingestion.admitChunk(chunk, src, lineOffset, options.sourceId);
-      lineOffset += chunk.lines;
-    });
-    // A failure is thrown by the await below or the last one; the chunks after it are dropped with it.
-    routed.catch(handledWhereAwaited);
-    admitted.catch(handledWhereAwaited);
-    inFlight.push(admitted);
-    options.onProgress?.(read);
-    while (inFlight.length > pool.threads * 2) await inFlight.shift();
+  const watchdog = context.maxCallMs > 0 ? watchChunks(context, name, () => head) : null;
+  try {
+    for await (const { bytes, read } of untilAborted(chunksOf(input, skip, options.chunkBytes ?? CHUNK_BYTES, options.live ?? false), options.signal)) {
+      const activity = RoutingActivity.create();
+      const routed = pool.run({ bytes, atStart, src, now: Date.now(), activity: activity.buffer });
+      atStart = false;
+      admitted = admitted.then(async () => {
+        head = { activity, lineOffset };
+        const chunk = await failure.race(routed);
+        head = null;
+        await ingestion.admitChunk(chunk, src, lineOffset, options.sourceId);
+        lineOffset += chunk.lines;
+      });
+      // A failure is thrown by the await below or the last one; the chunks after it are dropped with it.
+      routed.catch(handledWhereAwaited);
+      admitted.catch(handledWhereAwaited);
+      inFlight.push(admitted);
+      options.onProgress?.(read);
+      while (inFlight.length > pool.threads * 2) await inFlight.shift();
+    }
+    await admitted;
+  } finally {
+    if (watchdog) clearInterval(watchdog);
   }
-  await admitted;
   await ingestion.durable();
+}
+
+/**
+ * The maxCallMs watchdog of a parallel source: fails the run when the pool thread routing the chunk
+ * being waited for has spent maxCallMs on one event of one pipeline (a filter, map, keyBy or eventTime
+ * that never returns). The engine then ends the pool, which interrupts even a busy loop.
+ */
+function watchChunks({ failure, pipelineNames, maxCallMs }: SourceContext, source: string, head: () => { activity: RoutingActivity; lineOffset: number } | null): NodeJS.Timeout {
+  let seen = '';
+  let since = performance.now();
+  return setInterval(() => {
+    const now = performance.now();
+    const h = head();
+    const report = h?.activity.read();
+    const at = report?.busy && report.location ? `${report.pipe}:${report.location.position}` : '';
+    if (at === '' || at !== seen) {
+      seen = at;
+      since = now;
+    } else if (now - since >= maxCallMs) {
+      const line = h!.lineOffset + report!.location!.position;
+      failure.fail(new KeyflowError(codes.CALL_TIMEOUT, `a call ran for more than maxCallMs (${maxCallMs} ms) without progress in a source thread: pipeline `
+        + `'${pipelineNames[report!.pipe]}' at ${where({ source, position: line, kind: 'line' })}, in its filter(), map(), keyBy() or eventTime(). A function `
+        + 'that never returns? The source threads were stopped. If such a call is legitimately slow, raise maxCallMs (--max-call-ms), or set it to 0 for no limit'));
+    }
+  }, Math.min(1000, Math.max(5, maxCallMs / 4))).unref();
 }
 
 /** The sequential way: batches of lines parsed here and routed by ingest(). */
@@ -84,7 +136,7 @@ const NEWLINE = 0x0a;
  * The input in chunks of whole lines (the last line of the input may lack its newline), each in a buffer
  * of its own (so it can be transferred), after the first `skip` lines; `read`: input bytes read so far.
  */
-async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: number, live: boolean): AsyncGenerator<{ bytes: Uint8Array; read: number }> {
+async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: number, chunkBytes: number, live: boolean): AsyncGenerator<{ bytes: Uint8Array; read: number }> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let toSkip = skip;
@@ -104,7 +156,7 @@ async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: number, li
     if (buf.length === 0) continue;
     pending.push(buf);
     pendingBytes += buf.length;
-    if (pendingBytes < CHUNK_BYTES && !live) continue;
+    if (pendingBytes < chunkBytes && !live) continue;
     // The chunk ends at the last newline, which is in this piece: what follows it starts the next.
     const last = buf.lastIndexOf(NEWLINE);
     if (last < 0) continue;

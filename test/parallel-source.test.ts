@@ -1,0 +1,107 @@
+import t, { type Test } from 'tap';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { start, type DeadLetter, type NdjsonOptions, type StartOptions } from '../lib/index.js';
+import { NexmarkGenerator } from '../lib/nexmark/generator.js';
+import { fixture, sorted } from './helpers/collect.js';
+import { until } from './helpers/wait.js';
+
+// A parallel source (engine.ingestNdjson): pool threads parse and route chunks of the input, the calling
+// thread takes them in, in order. Its results must be those of routing the same lines one by one on the
+// calling thread (sourceThreads 0), whatever the pool size, the worker count or the chunk size.
+
+const JOB = new URL('../examples/bids-per-auction.js', import.meta.url).href;
+
+async function scratch(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-parallel-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Nexmark events as NDJSON, out of order by up to 5 s where the job allows 2 s: some bids are late. */
+function events(n: number, seed: number): string {
+  const gen = new NexmarkGenerator({ seed, outOfOrderMs: 5_000 });
+  return gen.batch(n).map((e) => JSON.stringify(e)).join('\n') + '\n';
+}
+
+interface Outputs { results: string[]; late: string[]; errors: DeadLetter[] }
+
+async function runOn(file: string, options: Partial<StartOptions>, ndjson: NdjsonOptions = {}): Promise<Outputs> {
+  const engine = await start({ module: JOB, ...options });
+  const results: unknown[] = [];
+  const late: unknown[] = [];
+  const errors: DeadLetter[] = [];
+  engine.results('bids-per-auction').on('data', (r) => results.push(r));
+  engine.late('bids-per-auction').on('data', (e) => late.push(e));
+  engine.errors().on('data', (e) => errors.push(e));
+  await engine.ingestNdjson(createReadStream(file), { source: 'events.ndjson', ...ndjson });
+  await engine.stop();
+  return { results: sorted(results), late: sorted(late), errors };
+}
+
+t.test('the same results and late events for every pool size and worker count as routing on the calling thread', async (t) => {
+  const file = join(await scratch(t), 'events.ndjson');
+  await writeFile(file, events(200_000, 11));
+  const want = await runOn(file, { workers: 1, sourceThreads: 0 });
+  t.ok(want.results.length > 10_000, `${want.results.length} results`);
+  t.ok(want.late.length > 100, `${want.late.length} late events`);
+  for (const workers of [1, 2, 4]) {
+    for (const sourceThreads of [1, 2, 4]) {
+      const got = await runOn(file, { workers, sourceThreads }, { chunkBytes: 256 * 1024 });
+      t.ok(got.results.join('\n') === want.results.join('\n') && got.late.join('\n') === want.late.join('\n'),
+        `workers ${workers}, source threads ${sourceThreads}: ${got.results.length} results and ${got.late.length} late events, as routed one by one`);
+    }
+  }
+});
+
+t.test('bad lines found by pool threads are dead letters naming the file and the line, in line order', async (t) => {
+  const file = join(await scratch(t), 'events.ndjson');
+  const lines = events(3_000, 5).trimEnd().split('\n');
+  // Bad lines on both sides of chunk boundaries (chunks of 4 KiB hold about 20 lines), and a blank one.
+  const bad = new Map<number, string>([[1, '{"kind": bid'], [57, 'not json'], [58, ''], [1234, '{'], [2999, '[1,']]);
+  for (const [line, text] of bad) lines[line - 1] = text;
+  lines.push('{"kind":"bid"');
+  await writeFile(file, lines.join('\n'));
+  const want = await runOn(file, { workers: 2, sourceThreads: 0 });
+  const got = await runOn(file, { workers: 2, sourceThreads: 2 }, { chunkBytes: 4096 });
+  const where = (errors: DeadLetter[]) => errors.map((e) => `${e.code} ${e.source}:${e.position}`);
+  t.same(where(got.errors), ['ERR_KEYFLOW_BAD_JSON events.ndjson:1', 'ERR_KEYFLOW_BAD_JSON events.ndjson:57', 'ERR_KEYFLOW_BAD_JSON events.ndjson:1234',
+    'ERR_KEYFLOW_BAD_JSON events.ndjson:2999', 'ERR_KEYFLOW_BAD_JSON events.ndjson:3001'], 'every bad line, by its line in the file; the blank one skipped');
+  t.same(where(got.errors), where(want.errors), 'as found on the calling thread');
+  t.same(got.errors.map((e) => e.raw), want.errors.map((e) => e.raw), 'with the same raw text');
+  t.ok(got.results.join('\n') === want.results.join('\n'), `the same ${got.results.length} results`);
+});
+
+t.test('a reader that stops reading stops the input being read: memory stays bounded', async (t) => {
+  const file = join(await scratch(t), 'events.ndjson');
+  const text = Array.from({ length: 300_000 }, (_, id) => JSON.stringify({ id, pad: 'x'.repeat(100) })).join('\n') + '\n';
+  await writeFile(file, text);
+  // One result per event, and small rings: a stalled reader backs up into them quickly.
+  const engine = await start({ module: fixture('passthrough'), workers: 1, sourceThreads: 2, ringBytes: 64 * 1024 });
+  const results = engine.results(engine.pipelines[0].name);
+  let read = 0;
+  let done = false;
+  const ingesting = engine.ingestNdjson(createReadStream(file, { highWaterMark: 64 * 1024 }), { chunkBytes: 64 * 1024, onProgress: (bytes) => (read = bytes) })
+    .then(() => (done = true));
+  // Nobody reads the results: the output stream fills, then the output rings, the actor stops, its input
+  // ring fills, chunks wait to be taken in, and the input is read no further.
+  // Stalled: no byte read for a second (the reading cannot resume by itself: only the reader can unblock it).
+  let last = -1;
+  let since = performance.now();
+  await until('reading the input to stall', () => {
+    if (read !== last) {
+      last = read;
+      since = performance.now();
+    }
+    return done || (read > 0 && performance.now() - since > 1_000) ? true : undefined;
+  });
+  t.notOk(done, 'the ingest waits for the reader');
+  t.ok(read < text.length / 2, `read ${read} of ${text.length} bytes while nobody read the results`);
+  let n = 0;
+  results.on('data', () => n++);
+  await ingesting;
+  await engine.stop();
+  t.equal(n, 300_000, 'once read, every result comes');
+});
