@@ -35,18 +35,29 @@ function checkRun(t: Test, r: Awaited<ReturnType<typeof keyflow>>, dead: any[], 
   t.match(r.stderr, new RegExp(`error: route\\(\\) of pipeline 'guarded' at ${source}:${DEEP_LINE} \\(key "a"\\): the event cannot be encoded \\(RangeError: Maximum call stack size exceeded\\)`));
 }
 
-t.test('keyflow run: an event nested 2,000 levels deep is a dead letter; the rest go through', async (t) => {
+t.test('keyflow run --source-threads 0: an event nested 2,000 levels deep is a dead letter; the rest go through', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-deep-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'deep.ndjson');
   await writeFile(file, input());
   for (const stdin of [true, false]) {
     const errors = join(dir, `errors-${stdin}.ndjson`);
-    const r = stdin
-      ? await keyflow(['run', MODULE, '--input', '-', '--output', '-', '--errors', errors, '--workers', '2'], input())
-      : await keyflow(['run', MODULE, '--input', file, '--output', '-', '--errors', errors, '--workers', '2']);
+    const args = ['--output', '-', '--errors', errors, '--workers', '2', '--source-threads', '0'];
+    const r = stdin ? await keyflow(['run', MODULE, '--input', '-', ...args], input()) : await keyflow(['run', MODULE, '--input', file, ...args]);
     checkRun(t, r, parseLines(await readFile(errors, 'utf8').catch(() => '')), stdin ? 'stdin' : 'deep.ndjson');
   }
+});
+
+// A source thread, like an actor, has a worker thread's larger stack: the same event is encoded there.
+t.test('keyflow run with source threads: an event nested 2,000 levels deep goes through with the rest', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-deep-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'deep.ndjson');
+  await writeFile(file, input());
+  const r = await keyflow(['run', MODULE, '--input', file, '--output', '-', '--workers', '2', '--source-threads', '1']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(parseLines(r.stdout).reduce((n, x) => n + x.n, 0), 200, 'every event is counted');
+  t.match(r.stderr, /errors: {5}0\n/);
 });
 
 t.test('ingest() of an event that cannot be encoded resolves, and errors() reports it', async (t) => {

@@ -165,7 +165,10 @@ async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: number, ch
     pending = [buf.subarray(last + 1)];
     pendingBytes = pending[0].length;
   }
-  if (pendingBytes > 0) yield { bytes: joined(pending, pendingBytes), read };
+  if (pendingBytes === 0) return;
+  // The input's end: its last line, without the newline that may end it.
+  const rest = joined(pending, pendingBytes);
+  yield { bytes: rest[rest.length - 1] === NEWLINE ? rest.subarray(0, rest.length - 1) : rest, read };
 }
 
 /** `pieces` (of `length` bytes in all) in one ArrayBuffer of their own. */
