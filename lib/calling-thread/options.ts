@@ -60,7 +60,7 @@ export interface StartOptions {
    * Threads of the pool that parses and routes a parallel source (`ingestNdjson()`, `keyflow run`):
    * NDJSON is cut into chunks that these threads parse, run through the pipelines' stateless functions
    * and encode into frames; the calling thread only takes finished chunks in, in input order. 0: parse
-   * and route on the calling thread. Default: the cores left over by the actors, at least 1.
+   * and route on the calling thread. Default: one per core (measured fastest; see the README's Performance).
    */
   sourceThreads?: number;
 }
@@ -126,7 +126,7 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
   if (stateBackend !== 'memory' && stateBackend !== 'lmdb') throw configError(`stateBackend must be 'memory' or 'lmdb', got ${String(stateBackend)}`);
   const stateCacheKeys = integerIn('stateCacheKeys', o.stateCacheKeys ?? 100_000, 1, 2 ** 31 - 1);
   const maxCallMs = integerIn('maxCallMs', o.maxCallMs ?? 0, 0, 2 ** 31 - 1);
-  const sourceThreads = integerIn('sourceThreads', o.sourceThreads ?? Math.max(1, cores - workers), 0, 256);
+  const sourceThreads = integerIn('sourceThreads', o.sourceThreads ?? cores, 0, 256);
   return {
     workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes,
     repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs, sourceThreads,
