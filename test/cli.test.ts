@@ -111,7 +111,7 @@ t.test('keyflow demo runs the main job and prints results and throughput', async
   t.match(r.stdout, /throughput: +[\d,]+ events\/s/);
 });
 
-t.test('keyflow run --state with a parallel source: killed with SIGKILL and run again, the output file is exact', async (t) => {
+t.test('keyflow run --state with a parallel source: killed with SIGKILL and run again on other worker counts, the output file is exact', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-cli-state-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const input = join(dir, 'events.ndjson');
@@ -126,10 +126,10 @@ t.test('keyflow run --state with a parallel source: killed with SIGKILL and run 
   const state = join(dir, 'state');
   const args = ['run', job, '--input', input, '--output', out, '--state', state, '--workers', '2', '--source-threads', '2'];
   // A whole run logs about 40 MB of WAL. Each run is killed once it has logged so much input of its
-  // own: early in the input, past its middle, near its end.
-  for (const mb of [2, 18, 32]) {
-    const killed = await killOnceLogged(spawnKeyflow(args), state, mb * 2 ** 20);
-    t.equal(killed.signal, 'SIGKILL', `killed after logging ${mb} MB, before its end: ${killed.stderr}`);
+  // own: early in the input, past its middle, near its end; each restart rescales the state first.
+  for (const [mb, workers] of [[2, 3], [18, 1], [32, 2]]) {
+    const killed = await killOnceLogged(spawnKeyflow([...args.slice(0, -4), '--workers', String(workers), '--source-threads', '2']), state, mb * 2 ** 20);
+    t.equal(killed.signal, 'SIGKILL', `killed after logging ${mb} MB with ${workers} workers, before its end: ${killed.stderr}`);
   }
   const last = await keyflow(args);
   t.equal(last.code, 0, last.stderr);
