@@ -6,17 +6,14 @@
  * outputs must hold the same results. One more keyflow run under --cpu-prof then tells how much of the run
  * the calling thread was busy.
  */
-import { spawn } from 'node:child_process';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI, JOB, generateNdjson, node, timedChild } from './child.js';
 import { mainThreadProfile, threadTime, type ThreadTime } from './cpu-profile.js';
 import { fmt, median, scratch } from './stats.js';
 
-const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
-const JOB = fileURLToPath(new URL('../examples/bids-per-auction.js', import.meta.url));
 const PLAIN = fileURLToPath(new URL('./baselines/plain-ndjson.js', import.meta.url));
-const CHILD_USAGE = new URL('./child-usage.js', import.meta.url).href;
 
 /** The issue's targets: keyflow run at least 1.3× the plain script's events/s; the calling thread busy at most 25 % of the run. */
 export const SPEED_TARGET = 1.3;
@@ -46,27 +43,6 @@ export interface CliPathReport {
   callingThread: ThreadTime;
 }
 
-/** `node …args` to its end; the exit code must be 0. */
-function node(args: string[], { stdout = 'ignore', env = {} }: { stdout?: 'ignore' | number; env?: Record<string, string> } = {}): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, ...env } });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited with ${code}:\n${stderr}`))));
-  });
-}
-
-/** One timed run of a child process: seconds from spawn to exit, and its resource usage. */
-async function timedChild(args: string[], dir: string): Promise<{ seconds: number; cpuSeconds: number; peakRssMb: number }> {
-  const usageFile = join(dir, 'usage.json');
-  const t0 = performance.now();
-  await node(['--import', CHILD_USAGE, ...args], { env: { KEYFLOW_BENCH_USAGE: usageFile } });
-  const seconds = (performance.now() - t0) / 1000;
-  const usage = JSON.parse(await readFile(usageFile, 'utf8')) as NodeJS.ResourceUsage;
-  return { seconds, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, peakRssMb: usage.maxRSS / 1024 };
-}
-
 /** An output's results in a canonical form: each as JSON with its fields sorted, all in sorted order. */
 async function canonical(path: string): Promise<string[]> {
   const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '');
@@ -81,12 +57,7 @@ const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, 
 export async function cliPathBench(events: number, runs: number): Promise<CliPathReport> {
   return scratch(async (dir) => {
     const input = join(dir, 'events.ndjson');
-    const file = await open(input, 'w');
-    try {
-      await node([CLI, 'generate', '--events', String(events)], { stdout: file.fd });
-    } finally {
-      await file.close();
-    }
+    await generateNdjson(input, events);
     const measured: Record<Impl, CliRuns> = {
       'keyflow run': { eventsPerSecond: [], cpuSeconds: [], peakRssMb: [] },
       'plain script': { eventsPerSecond: [], cpuSeconds: [], peakRssMb: [] },

@@ -25,6 +25,7 @@ import { cliPathBench, cliPathTable } from './cli-path.js';
 import { durabilityBench, durabilityTable } from './durability.js';
 import { codecBench, codecTable } from './frame-codec.js';
 import { ringBench, ringTable } from './rings.js';
+import { scalingBench, scalingTable } from './scaling.js';
 import { lifecycleBench, lifecycleTable } from './state-lifecycle.js';
 import { measureKeyflow, measurePlain, measurePostMessage, type RunResult } from './measure.js';
 import { fmt, median } from './stats.js';
@@ -125,6 +126,8 @@ process.stdout.write(lines.join('\n') + '\n\n');
 
 const cliPath = await cliPathBench(EVENTS, RUNS);
 process.stdout.write(cliPathTable(cliPath, RUNS) + '\n\n');
+const scaling = await scalingBench(EVENTS, RUNS);
+process.stdout.write(scalingTable(scaling, RUNS) + '\n\n');
 const rings = await ringBench((values.quick ? 16 : 512) * 2 ** 20, RUNS);
 process.stdout.write(ringTable(rings, RUNS) + '\n\n');
 const frameCodec = codecBench(values.quick ? 200 : 2_000, RUNS);
@@ -138,5 +141,5 @@ await mkdir(dirname(out), { recursive: true });
 const lifecycle = await lifecycleBench(dirname(out), values.quick ? 200_000 : 2_000_000, values.quick ? 50_000 : 500_000, RUNS, workers);
 process.stdout.write('\n' + lifecycleTable(lifecycle, RUNS) + '\n');
 
-await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, cliPath, rings, frameCodec, durability, lifecycle }, null, 2));
+await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, cliPath, scaling, rings, frameCodec, durability, lifecycle }, null, 2));
 process.stderr.write(`wrote ${out}\n`);

@@ -41,6 +41,13 @@ t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baselin
   t.ok(busy > 0 && busy <= 1 && cliPath.callingThread.gc < busy, `calling thread busy ${busy} of the run, from its profile`);
   t.ok(cliPath.callingThread.top.length > 0, 'where the calling thread spent its time');
 
+  t.match(stdout, /Scaling of the CLI path[^]*\| 0 \(calling thread\) \| 1 \|[^]*Projection[^]*\| 16 \|/);
+  const { scaling } = report;
+  t.ok(scaling.rows.length === 6 && scaling.rows.every((r: { eventsPerSecond: number }) => r.eventsPerSecond > 0), 'every source-thread and worker count measured');
+  const { source, actors, calling } = scaling.stageMicros;
+  t.ok(source > 0 && actors > 0 && calling > 0, `CPU per event of each stage (${source.toFixed(2)} / ${actors.toFixed(2)} / ${calling.toFixed(2)} µs)`);
+  t.same(scaling.projection.map((p: { cores: number }) => p.cores), [2, 8, 16], 'projected for 2, 8 and 16 cores');
+
   t.match(stdout, /Rings: keyflow's ring against ringbuf\.js[^]*\| 64 B \|[^]*\| 131,072 B \|/);
   const rows = report.rings.rows as Array<{ impl: string; size: number; recordsPerSecond: number[] }>;
   t.same([...new Set(rows.map((r) => r.impl))], ['keyflow', 'ringbuf.js'], 'both rings measured');
