@@ -8,7 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, JOB, generateNdjson, node, timedChild } from './child.js';
+import { CLI, JOB, generateNdjson, timedChild } from './child.js';
 import { fmt, median, scratch } from './stats.js';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string } }
@@ -36,8 +36,8 @@ export async function scalingBench(events: number, runs: number): Promise<Scalin
       for (const [i, [sourceThreads, workers]] of CONFIGS.entries()) rates[i].push(events / (await timedChild(args(sourceThreads, workers), dir)).seconds);
     }
     const profiles = join(dir, 'profiles');
-    await node(['--cpu-prof', '--cpu-prof-dir', profiles, ...args(PROFILED.sourceThreads, PROFILED.workers)]);
-    const stageMicros = await stageCosts(profiles, events);
+    const profiled = await timedChild(['--cpu-prof', '--cpu-prof-dir', profiles, ...args(PROFILED.sourceThreads, PROFILED.workers)], dir);
+    const stageMicros = await stageCosts(profiles, events, profiled.cpuSeconds);
     const perEvent = (stageMicros.source + stageMicros.actors + stageMicros.calling) / 1e6;
     return {
       events,
@@ -55,9 +55,11 @@ export async function scalingBench(events: number, runs: number): Promise<Scalin
 /**
  * CPU per event of each kind of thread, from one profile per thread (node --cpu-prof): the main thread
  * (id 0) is the calling thread; a thread that ran pool-thread code is a source thread, one that ran
- * actor-thread code an actor. Busy time leaves out "(idle)" and piscina's wait for the next task.
+ * actor-thread code an actor. Busy time leaves out "(idle)" and piscina's wait for the next task. A
+ * profile counts wall time, which overstates CPU when there are more busy threads than cores, so the
+ * shares are applied to the process's measured CPU time (`cpuSeconds`).
  */
-async function stageCosts(dir: string, events: number): Promise<ScalingReport['stageMicros']> {
+async function stageCosts(dir: string, events: number, cpuSeconds: number): Promise<ScalingReport['stageMicros']> {
   const micros = { source: 0, actors: 0, calling: 0 };
   for (const file of await readdir(dir)) {
     const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
@@ -72,7 +74,8 @@ async function stageCosts(dir: string, events: number): Promise<ScalingReport['s
     else if (urls.some((u) => u.includes('/pool-thread/'))) micros.source += busy;
     else if (urls.some((u) => u.includes('/actor-thread/'))) micros.actors += busy;
   }
-  return { source: micros.source / events, actors: micros.actors / events, calling: micros.calling / events };
+  const scale = (cpuSeconds * 1e6) / (micros.source + micros.actors + micros.calling);
+  return { source: (micros.source * scale) / events, actors: (micros.actors * scale) / events, calling: (micros.calling * scale) / events };
 }
 
 export function scalingTable(r: ScalingReport, runs: number): string {
@@ -84,7 +87,7 @@ export function scalingTable(r: ScalingReport, runs: number): string {
     '|---|---|---|',
     ...r.rows.map((row) => `| ${row.sourceThreads === 0 ? '0 (calling thread)' : row.sourceThreads} | ${row.workers} | ${fmt(row.eventsPerSecond)} |`),
     '',
-    `CPU per event (one run with ${PROFILED.sourceThreads} source threads and ${PROFILED.workers} worker, from CPU profiles of every thread): source threads ${source.toFixed(2)} µs, `
+    `CPU per event (one run with ${PROFILED.sourceThreads} source threads and ${PROFILED.workers} worker: its CPU time, shared out by CPU profiles of every thread): source threads ${source.toFixed(2)} µs, `
       + `actors ${actors.toFixed(2)} µs, calling thread ${calling.toFixed(2)} µs.`,
     '',
     'Projection (a model, not a measurement: each stage keeps its cost per event, the stages overlap perfectly):',
