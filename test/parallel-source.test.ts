@@ -1,12 +1,14 @@
 import t, { type Test } from 'tap';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, type DeadLetter, type NdjsonOptions, type StartOptions } from '../lib/index.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import { fixture, sorted } from './helpers/collect.js';
-import { until } from './helpers/wait.js';
+import { until, within } from './helpers/wait.js';
+import { lines as nonEmptyLines } from './helpers/cli.js';
 
 // A parallel source (engine.ingestNdjson): pool threads parse and route chunks of the input, the calling
 // thread takes them in, in order. Its results must be those of routing the same lines one by one on the
@@ -104,4 +106,65 @@ t.test('a reader that stops reading stops the input being read: memory stays bou
   await ingesting;
   await engine.stop();
   t.equal(n, 300_000, 'once read, every result comes');
+});
+
+/** Lines for the passthrough fixture (one result per event), a few milliseconds apart, without end. */
+async function* endless(from = 0, bad?: number): AsyncGenerator<Buffer> {
+  for (let id = from; ; id++) {
+    yield Buffer.from(id === bad ? 'not json\n' : JSON.stringify({ id, pad: 'x' }) + '\n');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+for (const sourceThreads of [0, 2]) {
+  t.test(`sourceThreads ${sourceThreads}: stop() while a source is read ends its reading; what it read is ingested`, async (t) => {
+    const engine = await start({ module: fixture('passthrough'), workers: 2, sourceThreads });
+    let results = 0;
+    engine.results(engine.pipelines[0].name).on('data', () => results++);
+    const reading = engine.ingestNdjson(endless(), { live: true });
+    await until('some events ingested', () => (engine.stats().events >= 20 ? true : undefined));
+    const summary = await within(engine.stop(), 'stop() with a source still reading');
+    await within(reading, 'ingestNdjson() after stop()');
+    t.ok(summary.events >= 20, `${summary.events} events ingested`);
+    t.equal(results, summary.events, 'every event ingested gave its result before the end');
+    await t.rejects(engine.ingestNdjson(endless()), { code: 'ERR_KEYFLOW_STOPPED' }, 'a source started after stop() is refused');
+  });
+
+  t.test(`sourceThreads ${sourceThreads}: a failure ends a source that is still reading`, async (t) => {
+    const engine = await start({ module: fixture('passthrough'), workers: 1, sourceThreads, onError: 'fail' });
+    engine.results(engine.pipelines[0].name).resume();
+    engine.errors().resume();
+    await t.rejects(within(engine.ingestNdjson(endless(0, 30), { live: true }), 'ingestNdjson() after the failure'), { code: 'ERR_KEYFLOW_FAILED' });
+    await t.rejects(engine.stop(), { code: 'ERR_KEYFLOW_FAILED' });
+  });
+}
+
+t.test('exactly once across an abort with a bad line before the checkpoint: the same file from both paths', async (t) => {
+  const lines = Array.from({ length: 300 }, (_, id) => JSON.stringify({ id, pad: 'x' }));
+  lines[3] = 'not json';
+  const text = lines.join('\n') + '\n';
+  const third = (n: number) => text.indexOf('\n', (n * text.length) / 3) + 1;
+  const written: string[][] = [];
+  for (const sourceThreads of [0, 2]) {
+    const dir = await scratch(t);
+    const out = join(dir, 'out.ndjson');
+    const open = async () => {
+      const engine = await start({ module: fixture('passthrough'), workers: 2, sourceThreads, stateDir: join(dir, 'state') });
+      engine.writeResultsTo(engine.pipelines[0].name, out);
+      engine.errors().resume();
+      return engine;
+    };
+    let engine = await open();
+    const feed = (upTo: number) => engine.ingestNdjson(Readable.from([Buffer.from(text.slice(0, upTo))]), { sourceId: 'events', chunkBytes: 500, skipLines: engine.resumePosition('events') ?? 0 });
+    await feed(third(1));
+    await engine.checkpoint();
+    await feed(third(2));
+    await engine.abort();
+    engine = await open();
+    await feed(text.length);
+    await engine.stop();
+    written.push(nonEmptyLines(await readFile(out, 'utf8')).sort());
+  }
+  t.equal(written[0].length, 299, 'each event once');
+  t.same(written[1], written[0], 'a pool of source threads writes the same');
 });

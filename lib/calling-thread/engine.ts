@@ -7,7 +7,7 @@ import { KeyflowError, codes, configError, type ErrorCode } from '../shared/erro
 import { Failure } from './failure.js';
 import { afterFailure, reportedElsewhere } from '../shared/ignore.js';
 import type { IngestOptions } from './ingestion.js';
-import { ingestNdjson, type NdjsonOptions } from './sources/parallel-ndjson.js';
+import type { NdjsonOptions } from './sources/parallel-ndjson.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import type { OutputStream } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -133,12 +133,11 @@ export class Engine {
    * Ingest newline-delimited JSON (a file's or stdin's bytes) as a parallel source: pool threads parse
    * it and run the pipelines' stateless functions on it (sourceThreads), in chunks; results are the same
    * as for ingest() of the same events in order. Bad lines become dead letters naming their line.
-   * Resolves once every line is in and durable.
+   * Resolves once every line is in and durable; stop() ends the reading (what was read is ingested).
    */
   ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions = {}): Promise<void> {
     if (this.stopping) return Promise.reject(new KeyflowError(codes.STOPPED, 'ingestNdjson() after stop()'));
-    const { ingestion, sourcePool: pool } = this.parts;
-    return ingestNdjson(input, options, { ingestion, pool, failure: this.failure, pipelineNames: this.pipelines.map((p) => p.name), maxCallMs: this.setup.options.maxCallMs });
+    return this.parts.ndjson.ingest(input, options);
   }
 
   /** End at once, as a failure would: no drain, no final checkpoint. Released outputs still reach the sinks, uncommitted. */
@@ -165,6 +164,8 @@ export class Engine {
 
   private async shutdown(): Promise<EngineSummary> {
     this.parts.stopTimers();
+    // NDJSON sources stop reading, and ingest what they read, before the end marker.
+    await this.parts.ndjson.stopReading();
     await this.parts.ingestion.settled();
     if (!this.failure.error) {
       // A final checkpoint before the end marker: what a later run on this stateDir resumes from.

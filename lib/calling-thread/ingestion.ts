@@ -8,7 +8,7 @@ import type { ActorSet } from './actor-set.js';
 import type { ChunkResult } from '../shared/chunk-protocol.js';
 import { stampChunkFrame } from './chunk-admission.js';
 import { BATCH_SPAN, type Location } from '../shared/dead-letter.js';
-import { codes, configError, type ErrorCode } from '../shared/errors.js';
+import { KeyflowError, codes, configError, type ErrorCode } from '../shared/errors.js';
 import type { Failure } from './failure.js';
 import { reportedElsewhere } from '../shared/ignore.js';
 import type { RouteProblem, Router } from '../shared/router.js';
@@ -35,6 +35,8 @@ const PUSH_CHECK_EVERY = 256;
 export class Ingestion {
   eventsIn = 0;
   private tail: Promise<void> = Promise.resolve();
+  /** Set by end(): nothing more goes to the actors. */
+  private ended = false;
   private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly router: Router, private readonly actors: ActorSet, private readonly sources: SourceRegistry,
@@ -93,7 +95,7 @@ export class Ingestion {
   /** The id of a line source (a parallel source's), announced to the actors in order with the events. */
   lineSource(name: string, tracked: boolean): Promise<number> {
     return this.enqueue(async () => {
-      this.failure.throwIfFailed();
+      this.throwIfClosed();
       await this.before();
       const { id, isNew } = this.sources.id(name, 'line');
       if (isNew) this.router.announceSource(id, { name, tracked });
@@ -109,11 +111,10 @@ export class Ingestion {
    */
   admitChunk(chunk: ChunkResult, src: number, lineOffset: number, sourceId: string | undefined): Promise<void> {
     return this.enqueue(async () => {
-      this.failure.throwIfFailed();
+      this.throwIfClosed();
       await this.before();
       this.router.tick(Date.now());
-      for (const bad of chunk.bad) this.report({ code: bad.code, stage: 'parse', detail: bad.detail, raw: bad.raw }, -1, src, lineOffset + bad.line);
-      for (const p of chunk.problems) this.report(p.problem, p.pipe, src, lineOffset + p.line);
+      this.reportChunkProblems(chunk, src, lineOffset);
       for (const f of chunk.future) this.router.warnFuture(f.pipe, src, lineOffset + f.line, f.time);
       const basis = this.router.watermarkBasis(src);
       this.router.sealAll();
@@ -133,6 +134,25 @@ export class Ingestion {
     });
   }
 
+  /** A chunk's bad lines and the events no pipeline could route, as dead letters in line order (the first is the one onError 'fail' names). */
+  private reportChunkProblems(chunk: ChunkResult, src: number, lineOffset: number): void {
+    const { bad, problems } = chunk;
+    for (let b = 0, p = 0; b < bad.length || p < problems.length;) {
+      if (p === problems.length || (b < bad.length && bad[b].line < problems[p].line)) {
+        const { code, detail, raw, line } = bad[b++];
+        this.report({ code, stage: 'parse', detail, raw }, -1, src, lineOffset + line);
+      } else {
+        const { problem, pipe, line } = problems[p++];
+        this.report(problem, pipe, src, lineOffset + line);
+      }
+    }
+  }
+
+  private throwIfClosed(): void {
+    this.failure.throwIfFailed();
+    if (this.ended) throw new KeyflowError(codes.STOPPED, 'the engine has stopped: it takes no more input');
+  }
+
   /** Resolves once every actor has made durable all it was sent before this call. */
   durable(): Promise<void> {
     return this.enqueue(() => this.actors.durable());
@@ -140,13 +160,14 @@ export class Ingestion {
 
   /** The end marker to every actor, after everything queued: they fire every window and end. */
   async end(): Promise<void> {
+    this.ended = true;
     this.router.end();
     this.router.sealAll();
     await this.actors.pushAll().catch(reportedElsewhere);
   }
 
   private async route(batch: unknown[], options: IngestOptions): Promise<void> {
-    this.failure.throwIfFailed();
+    this.throwIfClosed();
     await this.before();
     this.router.tick(Date.now());
     const { src, position } = this.positions(batch.length, options);

@@ -4,21 +4,26 @@
  */
 import { Piscina } from 'piscina';
 import type { ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
+import { KeyflowError, codes } from '../shared/errors.js';
 
 const TASK_URL = new URL('../pool-thread/route-chunk.js', import.meta.url);
 
 export class SourcePool {
   private pool: Piscina | null = null;
+  private closed = false;
 
   constructor(private readonly setup: PoolSetup, readonly threads: number) {}
 
   /** Parse and route one chunk; its bytes are transferred to the pool thread. */
   run(task: ChunkTask): Promise<ChunkResult> {
+    if (this.closed) return Promise.reject(new KeyflowError(codes.STOPPED, 'the engine has stopped: its source threads take no more chunks'));
     this.pool ??= new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity });
     return this.pool.run(task, { transferList: [task.bytes.buffer as ArrayBuffer] }) as Promise<ChunkResult>;
   }
 
+  /** End the threads (even one stuck in user code); the pool takes no more chunks. */
   async destroy(): Promise<void> {
+    this.closed = true;
     const pool = this.pool;
     this.pool = null;
     await pool?.destroy();

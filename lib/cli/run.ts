@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
 import { serve, type Serving } from '../calling-thread/serve.js';
 import { start } from '../calling-thread/start.js';
 import { unwritable, type DeadLetter } from '../shared/dead-letter.js';
@@ -79,6 +80,7 @@ export async function run(args: RunArgs): Promise<number> {
   let shown = 0;
   let unwritten = 0;
   let code = 0;
+  let input: Readable | null = null;
   const stop = new RunStop([args.output, args.late, args.errors].includes('-'));
   try {
     if ((exactly(args.output) || exactly(args.late)) && engine.pipelines.length > 1) {
@@ -128,7 +130,7 @@ export async function run(args: RunArgs): Promise<number> {
     broken.catch(handledWhereAwaited);
 
     const t0 = performance.now();
-    const input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
+    input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
     const ingesting = engine.ingestNdjson(input, {
       ...(args.state ? { sourceId: source } : { source }),
       skipLines: resumeAfter,
@@ -137,8 +139,8 @@ export async function run(args: RunArgs): Promise<number> {
       onProgress: (bytes) => progress.update(bytes, engine.stats().events / ((performance.now() - t0) / 1000)),
     });
     await Promise.race([ingesting, broken]);
-    // A stopped run reads no more: let the input go (stdin may never end on its own).
-    if (stop.reason !== null) input.destroy();
+    // Read to its end, or stopped: let the input go (stdin may never end on its own).
+    input.destroy();
     const summary = await Promise.race([engine.stop(), broken]);
     progress.stop();
     await Promise.all(drains);
@@ -148,6 +150,7 @@ export async function run(args: RunArgs): Promise<number> {
     code = stop.exitCode ?? 0;
   } catch (err) {
     progress.stop();
+    input?.destroy();
     // Not stop(): its final checkpoint would move the state past outputs that may have had nowhere to go.
     await engine.abort();
     await Promise.all(drains).catch(afterFailure);

@@ -29,13 +29,14 @@ export default function routeChunk(task: ChunkTask): unknown {
   const { batch, lines } = parseLines(Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength), task.atStart);
   const activity = new RoutingActivity(task.activity);
   router.watchedBy(activity);
+  router.beginChunk();
   router.tick(task.now);
   activity.busy(task.src, 'chunk', 'line');
   for (let i = 0; i < batch.events.length; i++) router.route(batch.events[i], task.src, batch.lines[i]);
   activity.idle();
   router.sealAll();
   const frames = sealers.map((s) => s.take());
-  const result: ChunkResult = { frames, lines, events: batch.events.length, bad: batch.bad, problems: problems.map(cloneable), future, largest: router.takeLargest() };
+  const result: ChunkResult = { frames, lines, events: batch.events.length, bad: batch.bad, problems: problems.map(cloneable), future, largest: router.largestTimes() };
   return move({ [transferableSymbol]: frames.flat().map((f) => f.buffer), [valueSymbol]: result });
 }
 

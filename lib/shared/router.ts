@@ -152,13 +152,19 @@ export class Router {
     this.futureTime(pipe, src, pos, time);
   }
 
-  /** Stamping largest times: per pipeline, the largest event time routed since the last call (then forgotten). */
-  takeLargest(): number[] {
-    return this.routes.map((r) => {
-      const largest = r.largest;
-      r.largest = -Infinity;
-      return largest;
-    });
+  /**
+   * Stamping largest times: a new chunk starts, with nothing routed yet. Unkeyed events are spread over
+   * the key-groups from the first again, so where they go depends on the chunk alone, not on which pool
+   * thread routed which chunks before.
+   */
+  beginChunk(): void {
+    this.roundRobin = 0;
+    for (const r of this.routes) r.largest = -Infinity;
+  }
+
+  /** Stamping largest times: per pipeline, the largest event time routed in this chunk (-Infinity if none). */
+  largestTimes(): number[] {
+    return this.routes.map((r) => r.largest);
   }
 
   /**

@@ -51,12 +51,39 @@ export interface SourceContext {
   maxCallMs: number;
 }
 
-export async function ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions, context: SourceContext): Promise<void> {
+/**
+ * The NDJSON sources an engine is reading. stop() ends their reading first and waits until each has
+ * ingested what it read; a failure ends their reading at once.
+ */
+export class NdjsonSources {
+  private readonly running = new Map<AbortController, Promise<void>>();
+
+  constructor(private readonly context: SourceContext) {}
+
+  ingest(input: AsyncIterable<Buffer | string>, options: NdjsonOptions): Promise<void> {
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const done = ingestNdjson(input, { ...options, signal }, this.context);
+    this.running.set(controller, done);
+    const forget = () => this.running.delete(controller);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** Read no more input; resolves once every source has ingested what it read, or failed. */
+  async stopReading(): Promise<void> {
+    for (const controller of this.running.keys()) controller.abort();
+    await Promise.allSettled(this.running.values());
+  }
+}
+
+async function ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions, context: SourceContext): Promise<void> {
   const { ingestion, pool, failure } = context;
   const name = options.sourceId ?? options.source ?? 'ndjson';
   const skip = options.skipLines ?? 0;
-  if (pool === null) return ingestOnThisThread(input, options, name, skip, ingestion);
+  // Announced before any line is reported: a bad first line must not register the source untracked.
   const src = await ingestion.lineSource(name, options.sourceId !== undefined);
+  if (pool === null) return ingestOnThisThread(input, options, name, skip, ingestion);
   // Chunks are routed in parallel, and taken in one after another, in input order, as each is ready.
   let lineOffset = skip;
   /** The chunk being waited for, and where it starts: what the watchdog watches. */
@@ -66,28 +93,35 @@ export async function ingestNdjson(input: AsyncIterable<Buffer | string>, option
   let atStart = skip === 0;
   const watchdog = context.maxCallMs > 0 ? watchChunks(context, name, () => head) : null;
   try {
-    for await (const { bytes, read } of untilAborted(chunksOf(input, skip, options.chunkBytes ?? CHUNK_BYTES, options.live ?? false), options.signal)) {
-      const activity = RoutingActivity.create();
-      const routed = pool.run({ bytes, atStart, src, now: Date.now(), activity: activity.buffer });
-      atStart = false;
-      admitted = admitted.then(async () => {
-        head = { activity, lineOffset };
-        const chunk = await failure.race(routed);
-        head = null;
-        await ingestion.admitChunk(chunk, src, lineOffset, options.sourceId);
-        lineOffset += chunk.lines;
-      });
-      // A failure is thrown by the await below or the last one; the chunks after it are dropped with it.
-      routed.catch(handledWhereAwaited);
-      admitted.catch(handledWhereAwaited);
-      inFlight.push(admitted);
-      options.onProgress?.(read);
-      while (inFlight.length > pool.threads * 2) await inFlight.shift();
+    try {
+      for await (const { bytes, read } of untilAborted(chunksOf(input, skip, options.chunkBytes ?? CHUNK_BYTES, options.live ?? false), options.signal)) {
+        const activity = RoutingActivity.create();
+        const routed = pool.run({ bytes, atStart, src, now: Date.now(), activity: activity.buffer });
+        atStart = false;
+        admitted = admitted.then(async () => {
+          head = { activity, lineOffset };
+          const chunk = await failure.race(routed);
+          head = null;
+          await ingestion.admitChunk(chunk, src, lineOffset, options.sourceId);
+          lineOffset += chunk.lines;
+        });
+        // A failure is thrown by the await below or the last one; the chunks after it are dropped with it.
+        routed.catch(handledWhereAwaited);
+        admitted.catch(handledWhereAwaited);
+        inFlight.push(admitted);
+        options.onProgress?.(read);
+        while (inFlight.length > pool.threads * 2) await inFlight.shift();
+      }
+    } catch (err) {
+      // The input failed: what was read is still ingested, as on the calling thread, then the error goes on.
+      await Promise.allSettled(inFlight);
+      throw err;
     }
     await admitted;
   } finally {
     if (watchdog) clearInterval(watchdog);
   }
+  failure.throwIfFailed();
   await ingestion.durable();
 }
 
