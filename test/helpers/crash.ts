@@ -186,3 +186,15 @@ export function testRescaling(backend: Backend): void {
     checkExact(t, dir, events);
   });
 }
+
+/** The events read as a parallel source (SOURCE=ndjson, see crash-child.ts): random kills, then rescaling 2 → 3 workers. */
+export function testParallelSource(): void {
+  t.test('a parallel source (NDJSON through source threads): SIGKILL at random moments and rescaling 2 → 3 workers: every result once and exact', async (t) => {
+    const dir = await scratch(t, 'keyflow-crash-parallel-');
+    const events = 150_000;
+    const { kills, midIngest } = await crashAndFinish(t, dir, events, [{ workers: 2, kills: 16 }, { workers: 3, kills: 8 }], 4242, { SOURCE: 'ndjson' });
+    t.ok(kills >= 20, `${kills} SIGKILLs`);
+    t.ok(midIngest >= 10, `${midIngest} of them while chunks were being read`);
+    checkExact(t, dir, events);
+  });
+}
