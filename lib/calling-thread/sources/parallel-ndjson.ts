@@ -10,12 +10,12 @@
  */
 import type { Failure } from '../failure.js';
 import type { Ingestion } from '../ingestion.js';
-import { where } from '../../shared/dead-letter.js';
-import { KeyflowError, codes } from '../../shared/errors.js';
 import { RoutingActivity } from '../../shared/routing-activity.js';
 import type { SourcePool } from '../source-pool.js';
 import { handledWhereAwaited } from '../../shared/ignore.js';
 import { ndjsonBatches } from './ndjson.js';
+import { watchChunks } from './chunk-watchdog.js';
+import { chunksOf } from './ndjson-chunks.js';
 import { untilAborted } from './until-aborted.js';
 
 export interface NdjsonOptions {
@@ -125,31 +125,6 @@ async function ingestNdjson(input: AsyncIterable<Buffer | string>, options: Ndjs
   await ingestion.durable();
 }
 
-/**
- * The maxCallMs watchdog of a parallel source: fails the run when the pool thread routing the chunk
- * being waited for has spent maxCallMs on one event of one pipeline (a filter, map, keyBy or eventTime
- * that never returns). The engine then ends the pool, which interrupts even a busy loop.
- */
-function watchChunks({ failure, pipelineNames, maxCallMs }: SourceContext, source: string, head: () => { activity: RoutingActivity; lineOffset: number } | null): NodeJS.Timeout {
-  let seen = '';
-  let since = performance.now();
-  return setInterval(() => {
-    const now = performance.now();
-    const h = head();
-    const report = h?.activity.read();
-    const at = report?.busy && report.location ? `${report.pipe}:${report.location.position}` : '';
-    if (at === '' || at !== seen) {
-      seen = at;
-      since = now;
-    } else if (now - since >= maxCallMs) {
-      const line = h!.lineOffset + report!.location!.position;
-      failure.fail(new KeyflowError(codes.CALL_TIMEOUT, `a call ran for more than maxCallMs (${maxCallMs} ms) without progress in a source thread: pipeline `
-        + `'${pipelineNames[report!.pipe]}' at ${where({ source, position: line, kind: 'line' })}, in its filter(), map(), keyBy() or eventTime(). A function `
-        + 'that never returns? The source threads were stopped. If such a call is legitimately slow, raise maxCallMs (--max-call-ms), or set it to 0 for no limit'));
-    }
-  }, Math.min(1000, Math.max(5, maxCallMs / 4))).unref();
-}
-
 /** The sequential way: batches of lines parsed here and routed by ingest(). */
 async function ingestOnThisThread(input: AsyncIterable<Buffer | string>, options: NdjsonOptions, name: string, skip: number, ingestion: Ingestion): Promise<void> {
   for await (const batch of untilAborted(ndjsonBatches(input), options.signal)) {
@@ -162,56 +137,4 @@ async function ingestOnThisThread(input: AsyncIterable<Buffer | string>, options
     }
     options.onProgress?.(batch.bytes);
   }
-}
-
-const NEWLINE = 0x0a;
-
-/**
- * The input in chunks of whole lines (the last line of the input may lack its newline), each in a buffer
- * of its own (so it can be transferred), after the first `skip` lines; `read`: input bytes read so far.
- */
-async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: number, chunkBytes: number, live: boolean): AsyncGenerator<{ bytes: Uint8Array; read: number }> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let toSkip = skip;
-  let read = 0;
-  for await (const piece of input) {
-    let buf = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-    read += buf.length;
-    while (toSkip > 0 && buf.length > 0) {
-      const nl = buf.indexOf(NEWLINE);
-      if (nl < 0) {
-        buf = buf.subarray(buf.length);
-        break;
-      }
-      toSkip--;
-      buf = buf.subarray(nl + 1);
-    }
-    if (buf.length === 0) continue;
-    pending.push(buf);
-    pendingBytes += buf.length;
-    if (pendingBytes < chunkBytes && !live) continue;
-    // The chunk ends at the last newline, which is in this piece: what follows it starts the next.
-    const last = buf.lastIndexOf(NEWLINE);
-    if (last < 0) continue;
-    pending[pending.length - 1] = buf.subarray(0, last);
-    yield { bytes: joined(pending, pendingBytes - (buf.length - last)), read };
-    pending = [buf.subarray(last + 1)];
-    pendingBytes = pending[0].length;
-  }
-  if (pendingBytes === 0) return;
-  // The input's end: its last line, without the newline that may end it.
-  const rest = joined(pending, pendingBytes);
-  yield { bytes: rest[rest.length - 1] === NEWLINE ? rest.subarray(0, rest.length - 1) : rest, read };
-}
-
-/** `pieces` (of `length` bytes in all) in one ArrayBuffer of their own. */
-function joined(pieces: readonly Buffer[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
