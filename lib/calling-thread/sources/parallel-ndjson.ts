@@ -92,10 +92,12 @@ async function ingestNdjson(input: AsyncIterable<Buffer | string>, options: Ndjs
   const inFlight: Array<Promise<void>> = [];
   let atStart = skip === 0;
   const watchdog = context.maxCallMs > 0 ? watchChunks(context, name, () => head) : null;
+  // Slots a pool thread records its progress in: one per chunk when the watchdog reads them, else one for all.
+  const unwatched = RoutingActivity.create();
   try {
     try {
       for await (const { bytes, read } of untilAborted(chunksOf(input, skip, options.chunkBytes ?? CHUNK_BYTES, options.live ?? false), options.signal)) {
-        const activity = RoutingActivity.create();
+        const activity = watchdog === null ? unwatched : RoutingActivity.create();
         const routed = pool.run({ bytes, atStart, src, now: Date.now(), activity: activity.buffer });
         atStart = false;
         admitted = admitted.then(async () => {
