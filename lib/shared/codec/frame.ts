@@ -1,18 +1,21 @@
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder } from 'cbor-x';
 import { Kind, type SnapshotAck, type SourceInfo } from './records.js';
+import { ColumnReader, ColumnWriter } from './value-columns.js';
 
 /**
  * A frame is a batch of records laid out by column, so the fixed-size fields cost a typed-array store
- * each and only keys and values go through cbor-x (with record structures, so repeated event shapes
- * are described once per frame):
+ * each, and keys and values are value columns (value-columns.ts: numbers, strings and repeated object
+ * shapes by column, anything else through cbor-x):
  *
- *   u32 count | u32 cbor bytes | f64 ts[n] | f64 wm[n] | f64 pos[n] | u16 kg[n] | u16 src[n]
- *   | u8 kind[n] | u8 pipe[n] | pad to 8 | cbor [keys[], values[]]
+ *   u32 count | u32 body bytes, COLUMNS set | f64 ts[n] | f64 wm[n] | f64 pos[n] | u16 kg[n] | u16 src[n]
+ *   | u8 kind[n] | u8 pipe[n] | pad to 8 | keys column | values column
  *
  * Columns are decoded as views into the frame's bytes (which must start 8-byte aligned); byte values in
- * keys and values are copied out of them.
+ * keys and values are copied out of them. Frames written before value columns (COLUMNS clear: the body is
+ * cbor [keys[], values[]]) are still read, as write-ahead logs on disk hold them.
  */
 const HEADER = 8;
+const COLUMNS = 0x8000_0000;
 
 function layout(count: number) {
   const ts = HEADER;
@@ -26,7 +29,7 @@ function layout(count: number) {
   return { ts, wm, pos, kg, src, kind, pipe, body };
 }
 
-const encoder = new Encoder({ useRecords: true });
+const writer = new ColumnWriter();
 
 /** Accumulates records for one destination; `encode()` turns a range of them into frame bytes. */
 export class FrameBuilder {
@@ -127,13 +130,16 @@ export class FrameBuilder {
   /** Encode records [from, to) into a standalone frame. */
   encode(from = 0, to = this.count): EncodedFrame {
     const n = to - from;
-    const body = encoder.encode(from === 0 && to === this.count ? [this.keys, this.values] : [this.keys.slice(from, to), this.values.slice(from, to)]);
+    writer.reset();
+    writer.column(this.keys, from, to);
+    writer.column(this.values, from, to);
+    const body = writer.bytes;
     const at = layout(n);
     const size = at.body + body.length;
     const out = new Uint8Array(size);
     const view = new DataView(out.buffer);
     view.setUint32(0, n, true);
-    view.setUint32(4, body.length, true);
+    view.setUint32(4, body.length | COLUMNS, true);
     new Float64Array(out.buffer, at.ts, n).set(this.ts.subarray(from, to));
     new Float64Array(out.buffer, at.wm, n).set(this.wm.subarray(from, to));
     new Float64Array(out.buffer, at.pos, n).set(this.pos.subarray(from, to));
@@ -164,11 +170,12 @@ export function frameColumns(bytes: Uint8Array): { count: number; kind: Uint8Arr
 }
 
 /**
- * copyBuffers: byte strings and typed arrays are decoded as copies, never as views into the frame. Both
- * sides read frames into one reused buffer (RingReader), and a byte array an event or a result carries
- * may be kept (in state, by a results consumer) long after the next frame overwrites that buffer.
+ * For frames written before value columns. copyBuffers: byte strings and typed arrays are decoded as
+ * copies, never as views into the frame. Both sides read frames into one reused buffer (RingReader), and a
+ * byte array an event or a result carries may be kept (in state, by a results consumer) long after the
+ * next frame overwrites that buffer.
  */
-const decoder = new Decoder({ useRecords: true, copyBuffers: true });
+const cborFrames = new Decoder({ useRecords: true, copyBuffers: true });
 
 /** A decoded frame: column views into the frame's bytes plus the decoded keys and values. */
 export class FrameView {
@@ -189,7 +196,7 @@ export class FrameView {
     const base = bytes.byteOffset;
     const view = new DataView(buffer, base, HEADER);
     const n = view.getUint32(0, true);
-    const bodyLength = view.getUint32(4, true);
+    const body = view.getUint32(4, true);
     const at = layout(n);
     this.count = n;
     this.ts = new Float64Array(buffer, base + at.ts, n);
@@ -199,9 +206,13 @@ export class FrameView {
     this.src = new Uint16Array(buffer, base + at.src, n);
     this.kind = new Uint8Array(buffer, base + at.kind, n);
     this.pipe = new Uint8Array(buffer, base + at.pipe, n);
-    const [keys, values] = decoder.decode(bytes.subarray(at.body, at.body + bodyLength)) as [unknown[], unknown[]];
-    this.keys = keys;
-    this.values = values;
+    if ((body & COLUMNS) !== 0) {
+      const columns = new ColumnReader(bytes, at.body);
+      this.keys = columns.column(n);
+      this.values = columns.column(n);
+    } else {
+      [this.keys, this.values] = cborFrames.decode(bytes.subarray(at.body, at.body + body)) as [unknown[], unknown[]];
+    }
     return this;
   }
 }

@@ -1,0 +1,143 @@
+import { Decoder, Encoder } from 'cbor-x';
+import t from 'tap';
+import { FrameBuilder, FrameView } from '../lib/shared/codec/frame.js';
+
+/** Frames carry keys and values by column (value-columns.ts); these tests hold the round trip to exactness. */
+
+/** keys and values through a frame, decoded from an 8-aligned copy as the ring reader provides. */
+function roundTrip(keys: unknown[], values: unknown[]): { keys: unknown[]; values: unknown[] } {
+  const b = new FrameBuilder(Math.max(1, values.length));
+  values.forEach((v, i) => b.event(0, 0, 0, i, 0, i, keys[i], v));
+  const f = new FrameView().decode(new Uint8Array(b.encode()));
+  return { keys: f.keys, values: f.values };
+}
+
+/** A value as text that tells apart what equality checks blur: -0, NaN, undefined, key order, prototypes. */
+function canon(v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === undefined || v === null || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
+  if (v instanceof Date) return `Date(${v.getTime()})`;
+  if (v instanceof Map) return `Map(${[...v].map(([k, x]) => `${canon(k)}=>${canon(x)}`).join(',')})`;
+  if (v instanceof Uint8Array) return `bytes(${[...v].join(',')})`;
+  const proto: unknown = Object.getPrototypeOf(v);
+  const kind = proto === Object.prototype ? '' : proto === null ? 'null-proto' : 'other-proto';
+  return `${kind}{${Object.keys(v).map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+/** Seeded, so a failure can be replayed. */
+function random(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const STRINGS = ['', 'a', 'twelve chars', 'thirteen char', 'https://www.nexmark.com/google/item.htm?query=1', 'päivää', '日本語のテキスト', '🦊 fox', 'x'.repeat(300), 'ab\u0000cd', '\r\n\t"\\'];
+const NUMBERS = [0, 1, -1, 42, 2 ** 31, 2 ** 53 - 1, -(2 ** 53), 0.1, 1e300, -1e-300, Number.MAX_VALUE, Number.MIN_VALUE, Infinity, -Infinity, NaN, 1_700_000_000_123];
+const KEYS = ['id', 'price', 'name', '1', '0', 'a b', 'ü', 'constructor', 'toString', ''];
+
+/** A JSON-like value (plus undefined, NaN and the infinities), with a few recurring shapes as streams have. */
+function value(rnd: () => number, depth: number): unknown {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+  const r = rnd();
+  if (depth > 12 || r < 0.3) return pick([pick(NUMBERS), pick(STRINGS), rnd() * 1e6, true, false, null, undefined]);
+  if (r < 0.4) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(rnd, depth + 1));
+  if (r < 0.8) {
+    // A recurring shape: fields in one of a few orders.
+    const shape = pick([['id', 'price', 'name'], ['name', 'id'], ['1', '0', 'a b'], []]);
+    return Object.fromEntries(shape.map((k) => [k, value(rnd, depth + 1)]));
+  }
+  const o: Record<string, unknown> = {};
+  for (let i = Math.floor(rnd() * 5); i > 0; i--) o[pick(KEYS)] = value(rnd, depth + 1);
+  return o;
+}
+
+t.test('any JSON-like value (and undefined, NaN, the infinities) decodes to exactly what was encoded', async (t) => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const rnd = random(seed);
+    const n = 1 + Math.floor(rnd() * 300);
+    const keys = Array.from({ length: n }, () => value(rnd, 10));
+    const values = Array.from({ length: n }, () => value(rnd, 0));
+    const got = roundTrip(keys, values);
+    t.equal(got.keys.map(canon).join('\n'), keys.map(canon).join('\n'), `keys, seed ${seed}`);
+    t.equal(got.values.map(canon).join('\n'), values.map(canon).join('\n'), `values, seed ${seed}`);
+  }
+});
+
+t.test('uniform columns of each kind, and objects sharing a shape, round-trip', async (t) => {
+  const bids = Array.from({ length: 500 }, (_, i) => ({ auction: 1000 + (i % 7), bidder: i, price: i * 3.5, channel: STRINGS[i % STRINGS.length], url: `https://www.nexmark.com/item.htm?query=${i}`, dateTime: 1_700_000_000_000 + i, extra: '' }));
+  for (const column of [NUMBERS, STRINGS, [true, true], [false], [null, null], [undefined, undefined], bids, [-0, 0, -0]]) {
+    const got = roundTrip(column, column);
+    t.equal(got.values.map(canon).join('\n'), column.map(canon).join('\n'));
+    t.equal(got.keys.map(canon).join('\n'), column.map(canon).join('\n'));
+  }
+  const decoded = roundTrip(bids, bids).values as typeof bids;
+  t.not(decoded[0], bids[0], 'new objects');
+  t.same(Object.keys(decoded[3]), Object.keys(bids[3]), 'fields in their order');
+});
+
+t.test('strings that are not well-formed UTF-16 decode as cbor-x decoded them (U+FFFD)', async (t) => {
+  const values = ['a\ud800b', '\udc00', 'ok'];
+  t.same(roundTrip(values, values).values, ['a\ufffdb', '\ufffd', 'ok']);
+});
+
+const cbor = { encoder: new Encoder({ useRecords: true }), decoder: new Decoder({ useRecords: true, copyBuffers: true }) };
+const throughCbor = (v: unknown) => cbor.decoder.decode(cbor.encoder.encode(v)) as unknown;
+
+t.test('what is not a number, string or plain object decodes as cbor-x decodes it', async (t) => {
+  class Point {
+    constructor(readonly x: number, readonly y: number) {}
+  }
+  const nullProto = Object.assign(Object.create(null) as object, { a: 1 });
+  const values: unknown[] = [new Date(1_700_000_000_000), new Map([['a', 1]]), new Uint8Array([1, 2, 3]), 12345678901234567890n, new Point(1, 2), nullProto,
+    JSON.parse('{"__proto__": {"x": 1}, "b": 2}'), [1, { a: 'x' }], { nested: new Date(5) }];
+  const got = roundTrip(values, values).values;
+  values.forEach((v, i) => t.equal(canon(got[i]), canon(throughCbor(v)), canon(v)));
+});
+
+t.test('objects nested deeper than columns go, and more shapes than tags, still round-trip', async (t) => {
+  let deep: Record<string, unknown> = { leaf: 'x' };
+  for (let i = 0; i < 40; i++) deep = { level: i, inner: deep };
+  const shapes = Array.from({ length: 600 }, (_, i) => ({ [`field${i}`]: i, common: 'c' }));
+  const values = [deep, ...shapes, deep];
+  const got = roundTrip(values, values).values;
+  t.equal(got.map(canon).join('\n'), values.map(canon).join('\n'));
+});
+
+t.test('a value cbor-x cannot encode makes the frame throw, as before', async (t) => {
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  for (const bad of [() => 1, Symbol('s'), cyclic]) {
+    const b = new FrameBuilder(2);
+    b.event(0, 0, 0, 0, 0, 0, 'k', { ok: 1 });
+    b.event(0, 0, 0, 0, 0, 1, 'k', { bad });
+    t.throws(() => b.encode(), String(typeof bad));
+  }
+});
+
+t.test('a frame from before value columns (a cbor body) is still read: write-ahead logs hold them', async (t) => {
+  // u32 count | u32 body bytes | f64 ts | f64 wm | f64 pos | u16 kg | u16 src | u8 kind | u8 pipe | pad to 8 | cbor [keys, values]
+  const body = cbor.encoder.encode([['k'], [{ a: 1, b: 'x' }]]);
+  const frame = new Uint8Array(8 + 24 + 4 + 2 + 2 + body.length);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, 1, true);
+  view.setUint32(4, body.length, true);
+  view.setFloat64(8, 123, true);
+  view.setFloat64(16, 100, true);
+  view.setFloat64(24, 7, true);
+  view.setUint16(32, 5, true);
+  view.setUint16(34, 2, true);
+  frame[36] = 1;
+  frame[37] = 3;
+  frame.set(body, 40);
+  const f = new FrameView().decode(frame);
+  t.same({ ts: f.ts[0], wm: f.wm[0], pos: f.pos[0], kg: f.kg[0], src: f.src[0], kind: f.kind[0], pipe: f.pipe[0] }, { ts: 123, wm: 100, pos: 7, kg: 5, src: 2, kind: 1, pipe: 3 });
+  t.same(f.keys, ['k']);
+  t.same(f.values, [{ a: 1, b: 'x' }]);
+});
