@@ -175,8 +175,21 @@ export class ColumnWriter {
       this.view.setUint16(this.at, bytes, true);
       this.at += 2 + bytes;
     }
-    const fields = codeFor(keys).gather(objects);
-    for (const field of fields) this.column(field, 0, objects.length, depth + 1);
+    const { fields, kinds } = codeFor(keys).gather(objects);
+    for (let f = 0; f < fields.length; f++) {
+      // A field of one kind throughout (the common case) skips classifying each value.
+      if (kinds[f] === FieldKind.NUMBERS) {
+        this.room(1);
+        this.buf[this.at++] = Tag.NUMBER;
+        this.numbers(fields[f] as number[]);
+      } else if (kinds[f] === FieldKind.STRINGS) {
+        this.room(1);
+        this.buf[this.at++] = Tag.STRING;
+        this.strings(fields[f] as string[]);
+      } else {
+        this.column(fields[f], 0, objects.length, depth + 1);
+      }
+    }
   }
 
   private u32(x: number): void {
@@ -225,12 +238,15 @@ function shapeOf(o: object, shapes: Shape[]): Shape | undefined {
   return shape;
 }
 
+/** What a shape's field held in every object gathered: only numbers, only strings, or anything. */
+const FieldKind = { ANY: 0, NUMBERS: 1, STRINGS: 2 } as const;
+
 /** Code compiled once per shape (a stream has few; the cache is bounded anyway): named property loads and one object literal. */
 interface ShapeCode {
-  /** The objects' fields, one array per key. */
-  gather: (objects: readonly object[]) => unknown[][];
-  /** The object at `i` of fields gathered so. */
-  build: (fields: unknown[][], i: number) => Record<string, unknown>;
+  /** The objects' fields, one array per key, and the kind of each (a FieldKind). */
+  gather: (objects: readonly object[]) => { fields: unknown[][]; kinds: number[] };
+  /** The object at `i` of its fields' columns. */
+  build: (fields: ArrayLike<unknown>[], i: number) => Record<string, unknown>;
 }
 
 const compiled = new Map<string, ShapeCode>();
@@ -243,13 +259,18 @@ function codeFor(keys: readonly string[]): ShapeCode {
     if (compiled.size >= MAX_COMPILED) compiled.clear();
     // Keys are written as JSON string literals, which are JavaScript string literals: nothing else gets in.
     const names = keys.map((k) => JSON.stringify(k));
-    const arrays = names.map((_, f) => `f${f} = new Array(n)`).join(', ');
-    const loads = names.map((k, f) => `f${f}[i] = o[${k}];`).join(' ');
-    const literal = names.map((k, f) => `${k}: fields[${f}][i]`).join(', ');
+    const each = (f: (name: string, i: number) => string, sep = ' ') => names.map(f).join(sep);
+    const gather = `const n = objects.length;
+      ${each((_, f) => `const f${f} = new Array(n); let k${f} = ${FieldKind.NUMBERS | FieldKind.STRINGS};`)}
+      for (let i = 0; i < n; i++) {
+        const o = objects[i];
+        ${each((k, f) => `const v${f} = o[${k}]; f${f}[i] = v${f}; if (typeof v${f} !== 'number') k${f} &= ~${FieldKind.NUMBERS}; if (typeof v${f} !== 'string') k${f} &= ~${FieldKind.STRINGS};`)}
+      }
+      return { fields: [${each((_, f) => `f${f}`, ', ')}], kinds: [${each((_, f) => `k${f}`, ', ')}] };`;
     /* eslint-disable @typescript-eslint/no-implied-eval */
     code = {
-      gather: new Function('objects', `const n = objects.length; ${keys.length > 0 ? `const ${arrays};` : ''} for (let i = 0; i < n; i++) { const o = objects[i]; ${loads} } return [${names.map((_, f) => `f${f}`).join(', ')}];`) as ShapeCode['gather'],
-      build: new Function('fields', 'i', `return { ${literal} };`) as ShapeCode['build'],
+      gather: new Function('objects', gather) as ShapeCode['gather'],
+      build: new Function('fields', 'i', `return { ${each((k, f) => `${k}: fields[${f}][i]`, ', ')} };`) as ShapeCode['build'],
     };
     /* eslint-enable @typescript-eslint/no-implied-eval */
     compiled.set(id, code);
@@ -257,50 +278,62 @@ function codeFor(keys: readonly string[]): ShapeCode {
   return code;
 }
 
+/**
+ * Buffer's decoders without toString()'s argument checks (Node's own toString() calls them; they have been
+ * on Buffer.prototype since its start): a frame of bids decodes a thousand strings or more.
+ */
+type DecodingBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
 /** Reads columns from a frame's bytes, in the order they were written. */
 export class ColumnReader {
   private at: number;
-  private readonly buf: Buffer;
+  private readonly buf: DecodingBuffer;
 
   /** `bytes[start..]` holds the columns; `bytes` must start 8-byte aligned in its buffer. */
   constructor(bytes: Uint8Array, start: number) {
-    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) as DecodingBuffer;
     this.at = start;
   }
 
   column(n: number): unknown[] {
-    const buf = this.buf;
-    const out: unknown[] = new Array(n);
-    if (n === 0) return out;
-    const head = buf[this.at++];
-    let tags: Uint8Array | null = null;
-    const counts = new Uint32Array(MIXED);
-    if (head === MIXED) {
-      tags = buf.subarray(this.at, this.at + n);
-      this.at += n;
-      for (let i = 0; i < n; i++) counts[tags[i]]++;
-    } else {
-      counts[head] = n;
+    if (n === 0) return [];
+    const head = this.buf[this.at++];
+    return head === MIXED ? this.mixed(n) : this.uniform(head, n);
+  }
+
+  /** n values of one tag. */
+  private uniform(tag: number, n: number): unknown[] {
+    switch (tag) {
+      case Tag.NUMBER: {
+        const numbers = this.numbers(n);
+        const out: unknown[] = new Array(n);
+        for (let i = 0; i < n; i++) out[i] = numbers[i];
+        return out;
+      }
+      case Tag.STRING: return this.strings(n);
+      case Tag.CBOR: return this.others();
+      case Tag.UNDEFINED: return new Array<unknown>(n).fill(undefined);
+      case Tag.NULL: return new Array<unknown>(n).fill(null);
+      case Tag.FALSE: return new Array<unknown>(n).fill(false);
+      case Tag.TRUE: return new Array<unknown>(n).fill(true);
+      default: return this.shape(n);
     }
+  }
+
+  /** n values whose tags follow. */
+  private mixed(n: number): unknown[] {
+    const tags = this.buf.subarray(this.at, this.at + n);
+    this.at += n;
+    const counts = new Uint32Array(MIXED);
+    for (let i = 0; i < n; i++) counts[tags[i]]++;
+    // The sections, in the order they were written.
     const numbers = counts[Tag.NUMBER] > 0 ? this.numbers(counts[Tag.NUMBER]) : null;
     const strings = counts[Tag.STRING] > 0 ? this.strings(counts[Tag.STRING]) : null;
     const shapes: unknown[][] = [];
     for (let s = 0; s < MAX_SHAPES && counts[FIRST_SHAPE + s] > 0; s++) shapes.push(this.shape(counts[FIRST_SHAPE + s]));
     const others = counts[Tag.CBOR] > 0 ? this.others() : null;
-    if (tags === null) {
-      switch (head) {
-        case Tag.NUMBER: for (let i = 0; i < n; i++) out[i] = numbers![i]; break;
-        case Tag.STRING: return strings!;
-        case Tag.CBOR: return others!;
-        case Tag.UNDEFINED: out.fill(undefined); break;
-        case Tag.NULL: out.fill(null); break;
-        case Tag.FALSE: out.fill(false); break;
-        case Tag.TRUE: out.fill(true); break;
-        default: return shapes[head - FIRST_SHAPE];
-      }
-      return out;
-    }
-    const next = new Uint32Array(MIXED);
+    const out: unknown[] = new Array(n);
+    const next = counts.fill(0);
     for (let i = 0; i < n; i++) {
       const tag = tags[i];
       const k = next[tag]++;
@@ -316,6 +349,13 @@ export class ColumnReader {
       }
     }
     return out;
+  }
+
+  /** A column of a shape's field: numbers are read straight from the frame, as its objects are built at once. */
+  private field(n: number): ArrayLike<unknown> {
+    if (this.buf[this.at] !== Tag.NUMBER) return this.column(n);
+    this.at++;
+    return this.numbers(n);
   }
 
   private numbers(count: number): Float64Array {
@@ -342,14 +382,14 @@ export class ColumnReader {
       const start = at;
       for (let i = 0; i < count; i++) {
         const len = lengths[i];
-        if (len >= SLICED_STRING_MIN) out[i] = buf.toString('latin1', at, at + len);
-        else out[i] = (text ??= buf.toString('latin1', start, end)).substring(at - start, at - start + len);
+        if (len >= SLICED_STRING_MIN) out[i] = buf.latin1Slice(at, at + len);
+        else out[i] = (text ??= buf.latin1Slice(start, end)).substring(at - start, at - start + len);
         at += len;
       }
     } else {
       for (let i = 0; i < count; i++) {
         const len = lengths[i];
-        out[i] = len === 0 ? '' : buf.toString('utf8', at, at + len);
+        out[i] = len === 0 ? '' : buf.utf8Slice(at, at + len);
         at += len;
       }
     }
@@ -363,11 +403,11 @@ export class ColumnReader {
     const keys: string[] = new Array(keyCount);
     for (let k = 0; k < keyCount; k++) {
       const len = buf.readUInt16LE(this.at);
-      keys[k] = buf.toString('utf8', this.at + 2, this.at + 2 + len);
+      keys[k] = buf.utf8Slice(this.at + 2, this.at + 2 + len);
       this.at += 2 + len;
     }
-    const fields: unknown[][] = new Array(keyCount);
-    for (let k = 0; k < keyCount; k++) fields[k] = this.column(count);
+    const fields: ArrayLike<unknown>[] = new Array(keyCount);
+    for (let k = 0; k < keyCount; k++) fields[k] = this.field(count);
     const { build } = codeFor(keys);
     const out: unknown[] = new Array(count);
     for (let i = 0; i < count; i++) out[i] = build(fields, i);
