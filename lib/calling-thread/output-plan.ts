@@ -3,20 +3,23 @@
  * records.ts), from what the calling thread does with them: a results() or late() stream takes values;
  * a file or stdout alone takes the NDJSON lines the actors write; with neither, the actors send only a
  * count (a blackhole: nothing else is done with them on this thread). The plan goes to the actors before
- * they replay or take input, so that outputs follow it from the first, and again when it changes: a stream
- * asked for later gets what the actors emit once they know of it.
+ * they replay or take input, so that outputs follow it from the first, and again when it changes: input
+ * ingested after a stream is asked for waits until the actors know of it, so the stream gets every output
+ * they emit from then on (what they emitted before, as a count, is not delivered).
  */
 import type { ActorSet } from './actor-set.js';
 import type { Outputs } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { OutputForm, type OutputPlan } from '../shared/codec/records.js';
 import type { SinkOutput, SinkSet } from './sinks/sink-set.js';
-import { afterFailure } from '../shared/ignore.js';
+import { reportedElsewhere } from '../shared/ignore.js';
 
 export class OutputPlanner {
   /** Set once the actors have been told a plan (before replay); changes after that are sent as they come. */
   private begun = false;
   private sent = '';
+  /** The latest change on its way to the actors; it never rejects (a failed engine reports its failure elsewhere). */
+  private sending: Promise<void> = Promise.resolve();
 
   constructor(private readonly pipelines: readonly Pipeline[], private readonly outputs: Outputs, private readonly sinks: SinkSet,
               private readonly actors: ActorSet,
@@ -36,8 +39,13 @@ export class OutputPlanner {
     await this.send();
   }
 
+  /** Resolves once the actors have the plan as it stands. */
+  settled(): Promise<void> {
+    return this.sending;
+  }
+
   private changed(): void {
-    if (this.begun) this.send().catch(afterFailure);
+    if (this.begun) this.sending = this.sending.then(() => this.send()).catch(reportedElsewhere);
   }
 
   private async send(): Promise<void> {

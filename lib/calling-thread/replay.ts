@@ -18,9 +18,10 @@ export class Replay {
   constructor(private readonly actors: ActorSet, private readonly dispatch: OutputDispatch, private readonly planner: OutputPlanner, private readonly failure: Failure,
               private readonly carried: CarriedOutput[], private readonly checkpoint: number | null, private readonly startedAt: number) {}
 
+  /** Also waits for a change of the output plan on its way to the actors (a stream asked for since). */
   run(): Promise<void> {
     this.done ??= this.replay();
-    return this.done;
+    return this.done.then(() => this.planner.settled());
   }
 
   /** Recovered, unless the engine has failed (then it throws). */
