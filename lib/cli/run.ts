@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { serve, type Serving } from '../calling-thread/serve.js';
@@ -7,6 +7,8 @@ import type { DeadLetter } from '../shared/dead-letter.js';
 import type { Durability } from '../shared/actor-protocol.js';
 import type { OnError } from '../calling-thread/options.js';
 import { NdjsonSink } from '../calling-thread/sinks/ndjson.js';
+import { fileChunks } from '../calling-thread/sources/file-chunks.js';
+import { CHUNK_BYTES } from '../calling-thread/sources/parallel-ndjson.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import { afterFailure, handledWhereAwaited } from '../shared/ignore.js';
 import { Progress } from './progress.js';
@@ -79,7 +81,8 @@ export async function run(args: RunArgs): Promise<number> {
   const drains: Promise<void>[] = [];
   let shown = 0;
   let code = 0;
-  let input: Readable | null = null;
+  /** stdin, once read: let go at the end (it may never end on its own). A file is read in chunks that end with the reading. */
+  let stdin: Readable | null = null;
   const stop = new RunStop([args.output, args.late, args.errors].includes('-'));
   try {
     if ((exactly(args.output) || exactly(args.late)) && engine.pipelines.length > 1) {
@@ -115,8 +118,8 @@ export async function run(args: RunArgs): Promise<number> {
     broken.catch(handledWhereAwaited);
 
     const t0 = performance.now();
-    input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
-    const ingesting = engine.ingestNdjson(input, {
+    if (args.input === '-') stdin = process.stdin;
+    const ingesting = engine.ingestNdjson(stdin ?? fileChunks(args.input, CHUNK_BYTES), {
       ...(args.state ? { sourceId: source } : { source }),
       skipLines: resumeAfter,
       live: args.input === '-',
@@ -125,7 +128,7 @@ export async function run(args: RunArgs): Promise<number> {
     });
     await Promise.race([ingesting, broken]);
     // Read to its end, or stopped: let the input go (stdin may never end on its own).
-    input.destroy();
+    stdin?.destroy();
     const summary = await Promise.race([engine.stop(), broken]);
     progress.stop();
     await Promise.all(drains);
@@ -135,7 +138,7 @@ export async function run(args: RunArgs): Promise<number> {
     code = stop.exitCode ?? 0;
   } catch (err) {
     progress.stop();
-    input?.destroy();
+    stdin?.destroy();
     // Not stop(): its final checkpoint would move the state past outputs that may have had nowhere to go.
     await engine.abort();
     await Promise.all(drains).catch(afterFailure);
