@@ -81,7 +81,7 @@ export class OutputDispatch {
           break;
         case Kind.UNWRITABLE: {
           const u = values[i] as Unwritable;
-          this.unwritable(u.late ? 'late' : 'results', pipe[i], pos[i], u.error);
+          this.unwritable(u.late ? 'late' : 'results', pipe[i], kg[i], pos[i], u.error);
           break;
         }
         case Kind.END:
@@ -106,13 +106,16 @@ export class OutputDispatch {
     if (stream) this.streamBehind = stream.sink.writeLines(lines.text()) ?? this.streamBehind;
   }
 
-  /** A result (or late event) numbered `n` in its key-group that JSON cannot write: counted, and a dead letter for each file it was bound for. */
-  private unwritable(output: SinkOutput, pipe: number, n: number, error: string): void {
+  /**
+   * A result (or late event) numbered `n` in key-group `kg` that JSON cannot write: counted, and a dead
+   * letter for each file it was bound for (an exactly-once file: unless a replay brings it again).
+   */
+  private unwritable(output: SinkOutput, pipe: number, kg: number, n: number, error: string): void {
     const counts = this.counts[pipe];
     const ordinal = output === 'late' ? ++counts.late : ++counts.results;
     const name = this.pipelines[pipe].name;
     const file = this.sinks.of(output, pipe);
-    if (file) this.report(unwritable(name, file.path, n, error), pipe);
+    if (file?.claim(kg, n)) this.report(unwritable(name, file.path, n, error), pipe);
     const stream = this.sinks.streamOf(output, pipe);
     if (stream) this.report(unwritable(name, streamTarget(stream.sink.target), ordinal, error), pipe);
   }

@@ -75,8 +75,7 @@ export class ExactlyOnceFileSink {
    * JSON is skipped and its error returned (its number still counts as written: a replay skips it too).
    */
   write(kg: number, n: number, value: unknown): Error | null {
-    if (n <= this.high[kg] || this.error) return null;
-    this.high[kg] = n;
+    if (!this.claim(kg, n)) return null;
     let line: string;
     try {
       line = ndjsonLine(value);
@@ -85,6 +84,16 @@ export class ExactlyOnceFileSink {
     }
     this.add(Buffer.from(line));
     return null;
+  }
+
+  /**
+   * Whether result `n` of key-group `kg` is new to the file (and not to be written after a failed write); it
+   * counts as written from now on. For a result that cannot be written, so that a replay reports it once.
+   */
+  claim(kg: number, n: number): boolean {
+    if (n <= this.high[kg] || this.error) return false;
+    this.high[kg] = n;
+    return true;
   }
 
   /**
