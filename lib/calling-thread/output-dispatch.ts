@@ -10,6 +10,7 @@ import { Kind, type SnapshotAck, type Unwritable } from '../shared/codec/records
 import { LineBatchView, ndjsonLine, wrapRecord } from '../shared/codec/line-batch.js';
 import { deadLetter, unwritable, where, type DeadLetter, type Problem } from '../shared/dead-letter.js';
 import { KeyflowError, codes, describeThrown } from '../shared/errors.js';
+import { reportedElsewhere } from '../shared/ignore.js';
 import type { Failure } from './failure.js';
 import type { ResolvedOptions } from './options.js';
 import type { Outputs } from './outputs.js';
@@ -103,7 +104,7 @@ export class OutputDispatch {
     const lines = new LineBatchView(batch);
     this.sinks.of(output, pipe)?.writeLines(lines);
     const stream = this.sinks.streamOf(output, pipe);
-    if (stream) this.streamBehind = stream.sink.writeLines(lines.text()) ?? this.streamBehind;
+    if (stream) this.behindStream(stream.sink.writeLines(lines.text()));
   }
 
   /**
@@ -175,7 +176,12 @@ export class OutputDispatch {
       this.report(unwritable(name, streamTarget(stream.sink.target), ordinal, describeThrown(err)), o.pipe);
       return;
     }
-    this.streamBehind = stream.sink.writeLines(line) ?? this.streamBehind;
+    this.behindStream(stream.sink.writeLines(line));
+  }
+
+  /** A stream whose buffer is full: wait for it. A write that fails is its opener's to report (NdjsonSink.failed), not a reason to stop reading. */
+  private behindStream(wait: Promise<void> | void): void {
+    if (wait) this.streamBehind = wait.catch(reportedElsewhere);
   }
 
   /**
