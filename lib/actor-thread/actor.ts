@@ -1,10 +1,10 @@
 import type { Activity } from '../shared/activity.js';
 import type { FrameView } from '../shared/codec/frame.js';
-import type { FrameSender } from '../shared/codec/frame-sender.js';
 import { Kind, type SnapshotAck, type SourceInfo } from '../shared/codec/records.js';
 import { decodeGroup, encodeGroup, type ActorSnapshot } from '../shared/durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
 import type { Operator, OperatorOutput } from './operators/operator.js';
+import type { OutputWriter } from './output-writer.js';
 
 /** What `apply` met that the caller must act on. */
 export type Control = { kind: 'none' } | { kind: 'barrier'; checkpoint: number } | { kind: 'end' };
@@ -37,7 +37,7 @@ export class Actor {
   capturedKeys = 0;
 
   constructor(private readonly names: string[], makeOperator: (pipe: number, out: OperatorOutput) => Operator,
-              private readonly out: FrameSender, private readonly seal: () => void, private readonly failFast: boolean,
+              private readonly out: OutputWriter, private readonly failFast: boolean,
               private readonly maxKeyGroups: number, private readonly activity: Activity) {
     this.outputs = new Float64Array(maxKeyGroups * names.length);
     this.applied = new Array(maxKeyGroups);
@@ -47,20 +47,12 @@ export class Actor {
 
   /** A snapshot for `checkpoint` is complete (and written, when durable). */
   emitBarrierAck(checkpoint: number, ack: SnapshotAck): void {
-    this.out.builder.barrierAck(checkpoint, ack);
-    this.emitted();
+    this.out.barrierAck(checkpoint, ack);
   }
 
   /** Everything is emitted: the last output record. */
   emitEnd(): void {
-    this.out.builder.end();
-    this.emitted();
-  }
-
-  /** After appending one output record: progress, and seal the frame when the builder is full. */
-  private emitted(): void {
-    this.activity.emitted();
-    if (this.out.builder.full) this.seal();
+    this.out.end();
   }
 
   /**
@@ -251,18 +243,11 @@ export class Actor {
 
   private outputFor(pipe: number): OperatorOutput {
     return {
-      result: (kg, value) => {
-        this.out.builder.result(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], value);
-        this.emitted();
-      },
-      late: (kg, event) => {
-        this.out.builder.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event);
-        this.emitted();
-      },
+      result: (kg, value) => this.out.result(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], value),
+      late: (kg, event) => this.out.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event),
       touch: (kg) => this.touch(kg, pipe),
       problem: (problem, kg, src, pos) => {
-        this.out.builder.error(pipe, src, kg, pos, problem.key, problem);
-        this.emitted();
+        this.out.problem(pipe, src, kg, pos, problem);
         if (this.failFast) this.failed = true;
       },
     };

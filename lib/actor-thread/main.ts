@@ -30,6 +30,8 @@ import { DurableCounter } from '../shared/ring/durable-counter.js';
 import { RingReader } from '../shared/ring/reader.js';
 import { WAIT_TIMEOUT_MS } from '../shared/ring/wait.js';
 import { RingWriter } from '../shared/ring/writer.js';
+import { maxFrameBytes } from '../shared/ring/layout.js';
+import { OutputWriter } from './output-writer.js';
 
 const init = workerData as ActorInit;
 
@@ -43,6 +45,9 @@ const durable = init.durable;
 const doorbell = new Doorbell(init.doorbell);
 const out = new FrameSender(new RingWriter(init.output), init.frameRecords, () => doorbell.ring());
 const acknowledged = new DurableCounter(init.input);
+const activity = new Activity(init.activity);
+/** Text of one batch of NDJSON lines: a fraction of a frame, so that even 3-byte UTF-8 characters fit. */
+const writer = new OutputWriter(out, init.pipelines.map((p) => p.name), activity, seal, Math.min(64 * 1024, maxFrameBytes(init.output.data.byteLength) / 8));
 /** Work the thread does without yielding before it lets control messages in. */
 const YIELD_EVERY_MS = 20;
 /** In 'batch' mode, fsync at least this often while input keeps coming, and whenever it pauses. */
@@ -53,10 +58,12 @@ const GROUP_COMMIT_BYTES = 4 * 1024 * 1024;
  * (a cyclic or too deeply nested object, a function) — becomes a problem report instead.
  */
 function seal(): void {
+  writer.flush();
   const unsendable: Unsendable[] = [];
   out.seal((u) => unsendable.push(u));
   for (const u of unsendable) {
-    const what = u.kind === Kind.RESULT ? `result #${u.pos} of key-group ${u.kg}` : 'an output record';
+    const what = u.kind === Kind.RESULT ? `result #${u.pos} of key-group ${u.kg}`
+      : u.kind === Kind.RESULT_LINES ? `a batch of ${u.pos} results as NDJSON` : 'an output record';
     out.builder.error(u.pipe, u.src, u.kg, u.pos, u.key, unsendableProblem(u, what, 'output'));
   }
   if (unsendable.length > 0) out.seal(() => {});
@@ -276,7 +283,7 @@ async function open(): Promise<{ actor: Actor; tail: WalTail }> {
   const names = init.pipelines.map((p) => p.name);
   const pipelines = await Promise.all(init.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
   const stores = await openBackend(init.stateBackend, init.actor, init.maxKeyGroups);
-  const actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), out, seal, init.failFast, init.maxKeyGroups, new Activity(init.activity));
+  const actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), writer, init.failFast, init.maxKeyGroups, activity);
   restoreFrom(actor, names);
   return { actor, tail: readWal() };
 }
@@ -321,6 +328,7 @@ async function answer<T>(read: (actor: Actor) => T): Promise<T> {
 const control: ActorControl = {
   ready: () => opened.then(() => null, (err: unknown) => ({ message: err instanceof Error ? err.message : describeThrown(err), ...codeOf(err) })),
   replay: () => opened.then(({ actor, tail }) => replayThenRun(actor, tail)),
+  outputs: (plan) => opened.then(() => writer.setPlan(plan)),
   query: (pipe, kg, key) => answer((actor) => actor.operators[pipe].query(kg, stateKeyOf(key))),
   operatorState: (pipe) => answer((actor) => actor.operators[pipe].queryOperatorState?.() ?? {}),
   failure: () => failed,

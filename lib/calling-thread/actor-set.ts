@@ -5,6 +5,7 @@
  */
 import type { ActorLink, RingFill } from './actor-link.js';
 import type { Replayed } from '../shared/actor-protocol.js';
+import type { OutputPlan } from '../shared/codec/records.js';
 import { whereabouts, type WhereaboutsContext } from './whereabouts.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import type { Failure } from './failure.js';
@@ -61,6 +62,11 @@ export class ActorSet {
   async replay(): Promise<Replayed> {
     const all = await Promise.all(this.links.map((l) => l.control.replay()));
     return { frames: all.reduce((n, r) => n + r.frames, 0), tornBytes: all.reduce((n, r) => n + r.tornBytes, 0) };
+  }
+
+  /** Every actor takes the plan (between two frames); gives up once the engine fails or its actors end. */
+  async setOutputPlan(plan: OutputPlan): Promise<void> {
+    await Promise.race([Promise.all(this.links.map((l) => l.control.outputs(plan))), this.failure.failed, this.ended]);
   }
 
   /** A control request's answer, unless the engine fails first; one that throws is a user's query failing. */

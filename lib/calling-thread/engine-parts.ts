@@ -16,6 +16,7 @@ import { Ingestion } from './ingestion.js';
 import type { ResolvedOptions } from './options.js';
 import { OutputDispatch, type CarriedOutput } from './output-dispatch.js';
 import { OutputPump } from './output-pump.js';
+import { OutputPlanner } from './output-plan.js';
 import { Outputs } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Doorbell } from '../shared/ring/doorbell.js';
@@ -89,7 +90,8 @@ export class EngineParts {
     // An output frame that cannot be read (say, a value nested deeper than this thread's stack allows,
     // though the actor's larger stack could write it) ends the run with a message, never a bare stack.
     this.pumping = this.pump.run().catch((err: unknown) => fail(new KeyflowError(codes.WORKER, `cannot read the actors' output: ${describeThrown(err)}`, err)));
-    this.replay = new Replay(this.actors, dispatch, failure, setup.carried, recovery?.checkpoint?.id ?? null, setup.startedAt);
+    const planner = new OutputPlanner(pipelines, this.outputs, this.sinks, this.actors, () => dispatch.captured !== null);
+    this.replay = new Replay(this.actors, dispatch, planner, failure, setup.carried, recovery?.checkpoint?.id ?? null, setup.startedAt);
     const recover = () => this.replay.run();
     this.ingestion = new Ingestion(this.router, this.actors, sources, this.routing, failure, (p, pipe, src, pos) => dispatch.problem(p, pipe, src, pos), recover,
       () => this.checkpoints.afterBatch());

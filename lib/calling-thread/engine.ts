@@ -11,6 +11,8 @@ import type { NdjsonOptions } from './sources/parallel-ndjson.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import type { OutputStream } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { NdjsonSink } from './sinks/ndjson.js';
+import type { SinkOutput } from './sinks/sink-set.js';
 
 /**
  * A running keyflow engine: a facade over the router and output pump on the calling thread and one
@@ -106,6 +108,16 @@ export class Engine {
   /** Write a pipeline's late events to an NDJSON file exactly once, like writeResultsTo(). Call before ingesting. */
   writeLateTo(pipeline: string, path: string): void {
     this.parts.sinks.add('late', this.pipe(pipeline), pipeline, path);
+  }
+
+  /**
+   * @internal Write a pipeline's results or late events to an NDJSON stream (not exactly once), as
+   * `keyflow run` does without state; `wrap`: as `{ pipeline, result }` / `{ pipeline, event }`, for several
+   * pipelines in one stream. The actors write the lines; a record JSON cannot write becomes a dead letter.
+   * Call before ingesting; the caller closes the sink after stop().
+   */
+  writeNdjsonTo(output: SinkOutput, pipeline: string, sink: NdjsonSink, { wrap = false } = {}): void {
+    this.parts.sinks.addStream(output, this.pipe(pipeline), pipeline, { sink, wrap });
   }
 
   /** Re-apply what the WAL holds after the restored checkpoint (ingest(), checkpoint() and stop() do it first). Subscribe before. */

@@ -1,19 +1,22 @@
 /**
- * What the actors send back, handed on: results and late events to their streams and exactly-once files,
- * problems to the dead-letter stream (failing the engine first with onError 'fail'), barrier
+ * What the actors send back, handed on: results and late events to their streams and files (as values, or
+ * as NDJSON lines the actors wrote, see output-plan.ts; those nobody takes are only counted), problems
+ * and records JSON cannot write to the dead-letter stream (failing the engine first with onError 'fail'), barrier
  * acknowledgements to the checkpoint coordinator, end markers counted. The output pump calls dispatch()
  * once per frame read from an actor's output ring.
  */
 import type { FrameView } from '../shared/codec/frame.js';
-import { Kind, type SnapshotAck } from '../shared/codec/records.js';
+import { Kind, type SnapshotAck, type Unwritable } from '../shared/codec/records.js';
+import { LineBatchView, ndjsonLine, wrapRecord } from '../shared/codec/line-batch.js';
 import { deadLetter, unwritable, where, type DeadLetter, type Problem } from '../shared/dead-letter.js';
 import { KeyflowError, codes, describeThrown } from '../shared/errors.js';
+import { reportedElsewhere } from '../shared/ignore.js';
 import type { Failure } from './failure.js';
 import type { ResolvedOptions } from './options.js';
 import type { Outputs } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ExactlyOnceFileSink } from './sinks/exactly-once-file.js';
-import type { SinkSet } from './sinks/sink-set.js';
+import type { SinkOutput, SinkSet } from './sinks/sink-set.js';
 import type { SourceRegistry } from './sources/registry.js';
 
 /** An output record as the calling thread receives it (see codec/records.ts). */
@@ -42,6 +45,8 @@ export class OutputDispatch {
   ended = 0;
   /** A rescaling pre-run captures its outputs here (nobody has subscribed yet); the engine that follows delivers them. */
   captured: CarriedOutput[] | null = null;
+  /** Set when an NDJSON stream's buffer is full: read no more output until it has drained. */
+  private streamBehind: Promise<void> | null = null;
 
   constructor(private readonly pipelines: readonly Pipeline[], private readonly outputs: Outputs, private readonly sinks: SinkSet,
               private readonly sources: SourceRegistry, private readonly onError: ResolvedOptions['onError'], private readonly failure: Failure,
@@ -71,12 +76,49 @@ export class OutputDispatch {
             this.failure.fail(err instanceof KeyflowError ? err : new KeyflowError(codes.FAILED, `checkpoint ${pos[i]} could not complete: ${describeThrown(err)}`, err));
           }
           break;
+        case Kind.RESULT_LINES:
+        case Kind.LATE_LINES:
+          this.lines(kind[i] === Kind.LATE_LINES ? 'late' : 'results', pipe[i], pos[i], values[i] as Uint8Array | null);
+          break;
+        case Kind.UNWRITABLE: {
+          const u = values[i] as Unwritable;
+          this.unwritable(u.late ? 'late' : 'results', pipe[i], kg[i], pos[i], u.error);
+          break;
+        }
         case Kind.END:
           this.ended++;
           break;
       }
     }
-    if (behind && !this.failure.error) return this.outputs.drained();
+    const stream = this.streamBehind;
+    this.streamBehind = null;
+    if (this.failure.error) return;
+    if (behind) return stream ? Promise.all([stream, this.outputs.drained()]).then(() => {}) : this.outputs.drained();
+    if (stream) return stream;
+  }
+
+  /** `count` results (or late events) made into NDJSON lines by an actor (null: nobody takes them, count them). */
+  private lines(output: SinkOutput, pipe: number, count: number, batch: Uint8Array | null): void {
+    this.counts[pipe][output === 'late' ? 'late' : 'results'] += count;
+    if (batch === null) return;
+    const lines = new LineBatchView(batch);
+    this.sinks.of(output, pipe)?.writeLines(lines);
+    const stream = this.sinks.streamOf(output, pipe);
+    if (stream) this.behindStream(stream.sink.writeLines(lines.text()));
+  }
+
+  /**
+   * A result (or late event) numbered `n` in key-group `kg` that JSON cannot write: counted, and a dead
+   * letter for each file it was bound for (an exactly-once file: unless a replay brings it again).
+   */
+  private unwritable(output: SinkOutput, pipe: number, kg: number, n: number, error: string): void {
+    const counts = this.counts[pipe];
+    const ordinal = output === 'late' ? ++counts.late : ++counts.results;
+    const name = this.pipelines[pipe].name;
+    const file = this.sinks.of(output, pipe);
+    if (file?.claim(kg, n)) this.report(unwritable(name, file.path, n, error), pipe);
+    const stream = this.sinks.streamOf(output, pipe);
+    if (stream) this.report(unwritable(name, streamTarget(stream.sink.target), ordinal, error), pipe);
   }
 
   /** Hand one output to its file and stream; false when a reader is behind. */
@@ -89,11 +131,11 @@ export class OutputDispatch {
     switch (o.kind) {
       case Kind.RESULT:
         this.counts[o.pipe].results++;
-        this.toFile(this.sinks.of('results', o.pipe), o);
+        this.toFiles('results', o, this.counts[o.pipe].results);
         return this.outputs.deliver(`results:${name}`, o.value);
       case Kind.LATE:
         this.counts[o.pipe].late++;
-        this.toFile(this.sinks.of('late', o.pipe), o);
+        this.toFiles('late', o, this.counts[o.pipe].late);
         return this.outputs.deliver(`late:${name}`, o.value);
       default:
         this.problem(o.value as Problem, o.pipe, o.src, o.pos);
@@ -115,11 +157,31 @@ export class OutputDispatch {
     { type: 'KeyflowWarning', code: 'KEYFLOW_FUTURE_EVENT_TIME' });
   }
 
-  /** A record its file cannot hold (not JSON-writable) becomes a dead letter; the run goes on. */
-  private toFile(sink: ExactlyOnceFileSink | undefined, o: CarriedOutput): void {
-    if (sink === undefined) return;
-    const err = sink.write(o.kg, o.pos, o.value);
-    if (err !== null) this.report(unwritable(this.pipelines[o.pipe].name, sink.path, o.pos, err), o.pipe);
+  /**
+   * A record that came as a value, to its exactly-once file and NDJSON stream, if it has them (`ordinal`:
+   * its place in its output, which names it in a stream). One they cannot hold (not JSON-writable) becomes
+   * a dead letter; the run goes on.
+   */
+  private toFiles(output: SinkOutput, o: CarriedOutput, ordinal: number): void {
+    const name = this.pipelines[o.pipe].name;
+    const file: ExactlyOnceFileSink | undefined = this.sinks.of(output, o.pipe);
+    const fileError = file?.write(o.kg, o.pos, o.value) ?? null;
+    if (fileError !== null) this.report(unwritable(name, file!.path, o.pos, describeThrown(fileError)), o.pipe);
+    const stream = this.sinks.streamOf(output, o.pipe);
+    if (stream === undefined) return;
+    let line: string;
+    try {
+      line = ndjsonLine(stream.wrap ? wrapRecord(name, output === 'late', o.value) : o.value);
+    } catch (err) {
+      this.report(unwritable(name, streamTarget(stream.sink.target), ordinal, describeThrown(err)), o.pipe);
+      return;
+    }
+    this.behindStream(stream.sink.writeLines(line));
+  }
+
+  /** A stream whose buffer is full: wait for it. A write that fails is its opener's to report (NdjsonSink.failed), not a reason to stop reading. */
+  private behindStream(wait: Promise<void> | void): void {
+    if (wait) this.streamBehind = wait.catch(reportedElsewhere);
   }
 
   /**
@@ -135,4 +197,9 @@ export class OutputDispatch {
       this.failure.fail(new KeyflowError(codes.FAILED, `stopped at the first error (onError: 'fail'): ${dl.message}`, dl));
     }
   }
+}
+
+/** How a dead letter names an NDJSON stream's target. */
+function streamTarget(target: string): string {
+  return target === '-' ? 'stdout' : target;
 }

@@ -28,14 +28,23 @@ export class OutputStream<T = unknown> extends Readable {
 
 /**
  * The streams a user asked for, created on first request. Records for an output nobody asked for are
- * counted and dropped, so an unread output never stalls the engine.
+ * counted and dropped, so an unread output never stalls the engine (the actors then send only a count,
+ * see output-plan.ts; `subscribed` tells it of a stream asked for after that).
  */
 export class Outputs {
   private readonly streams = new Map<string, OutputStream>();
   private resume: (() => void) | null = null;
   private ended = false;
 
+  /** Called once per new stream, with its name. */
+  subscribed: (name: string) => void = () => {};
+
   constructor(private readonly highWaterMark = 16 * 1024) {}
+
+  /** Whether someone asked for this output's stream. */
+  has(name: string): boolean {
+    return this.streams.has(name);
+  }
 
   stream<T>(name: string): OutputStream<T> {
     let s = this.streams.get(name);
@@ -43,6 +52,7 @@ export class Outputs {
       s = new OutputStream(() => this.wake(), this.highWaterMark);
       if (this.ended) s.push(null);
       this.streams.set(name, s);
+      this.subscribed(name);
     }
     return s as OutputStream<T>;
   }

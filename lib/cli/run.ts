@@ -1,12 +1,14 @@
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { serve, type Serving } from '../calling-thread/serve.js';
 import { start } from '../calling-thread/start.js';
-import { unwritable, type DeadLetter } from '../shared/dead-letter.js';
+import type { DeadLetter } from '../shared/dead-letter.js';
 import type { Durability } from '../shared/actor-protocol.js';
 import type { OnError } from '../calling-thread/options.js';
 import { NdjsonSink } from '../calling-thread/sinks/ndjson.js';
+import { fileChunks } from '../calling-thread/sources/file-chunks.js';
+import { CHUNK_BYTES } from '../calling-thread/sources/parallel-ndjson.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import { afterFailure, handledWhereAwaited } from '../shared/ignore.js';
 import { Progress } from './progress.js';
@@ -78,9 +80,9 @@ export async function run(args: RunArgs): Promise<number> {
   const progress = new Progress(args.input === '-' ? 0 : statSync(args.input).size, 'bytes');
   const drains: Promise<void>[] = [];
   let shown = 0;
-  let unwritten = 0;
   let code = 0;
-  let input: Readable | null = null;
+  /** stdin, once read: let go at the end (it may never end on its own). A file is read in chunks that end with the reading. */
+  let stdin: Readable | null = null;
   const stop = new RunStop([args.output, args.late, args.errors].includes('-'));
   try {
     if ((exactly(args.output) || exactly(args.late)) && engine.pipelines.length > 1) {
@@ -98,40 +100,26 @@ export async function run(args: RunArgs): Promise<number> {
     const sink = exactly(args.output) ? null : open(args.output);
     const lateSink = exactly(args.late) ? null : open(args.late);
     const errorSink = open(args.errors, args.state !== undefined);
-    const several = engine.pipelines.length > 1;
-
-    const reportError = async (e: DeadLetter) => {
-      if (shown++ < SHOWN_ERRORS) process.stderr.write(`error: ${e.message}\n`);
-      if (errorSink) await errorSink.write(e);
-    };
-    /** Copy one output of the engine to a file; a record that is not JSON-writable becomes a dead letter. */
-    const drain = async (pipeline: string, stream: AsyncIterable<unknown>, to: NdjsonSink, wrap: (r: unknown) => unknown) => {
-      let n = 0;
-      for await (const r of stream) {
-        n++;
-        try {
-          await to.write(several ? wrap(r) : r);
-        } catch (err) {
-          if (!(err instanceof KeyflowError && err.code === codes.BAD_VALUE)) throw err;
-          unwritten++;
-          await reportError(unwritable(pipeline, to.target === '-' ? 'stdout' : to.target, n, err.details));
-        }
-      }
-    };
+    // The actors write results and late events as NDJSON (several pipelines: each line names its own); a
+    // record JSON cannot write comes back as a dead letter.
+    const wrap = engine.pipelines.length > 1;
     for (const p of engine.pipelines) {
-      if (sink) drains.push(drain(p.name, engine.results(p.name), sink, (result) => ({ pipeline: p.name, result })));
-      if (lateSink) drains.push(drain(p.name, engine.late(p.name), lateSink, (event) => ({ pipeline: p.name, event })));
+      if (sink) engine.writeNdjsonTo('results', p.name, sink, { wrap });
+      if (lateSink) engine.writeNdjsonTo('late', p.name, lateSink, { wrap });
     }
     drains.push((async () => {
-      for await (const e of engine.errors() as AsyncIterable<DeadLetter>) await reportError(e);
+      for await (const e of engine.errors() as AsyncIterable<DeadLetter>) {
+        if (shown++ < SHOWN_ERRORS) process.stderr.write(`error: ${e.message}\n`);
+        if (errorSink) await errorSink.write(e);
+      }
     })());
     // A file that cannot be written ends the run at once (its reader has stopped, so waiting would hang).
     const broken = Promise.race([...drains, ...sinks.map((s) => s.failed)].map((d) => d.then(() => new Promise<never>(() => {}))));
     broken.catch(handledWhereAwaited);
 
     const t0 = performance.now();
-    input = args.input === '-' ? process.stdin : createReadStream(args.input, { highWaterMark: 1 << 20 });
-    const ingesting = engine.ingestNdjson(input, {
+    if (args.input === '-') stdin = process.stdin;
+    const ingesting = engine.ingestNdjson(stdin ?? fileChunks(args.input, CHUNK_BYTES), {
       ...(args.state ? { sourceId: source } : { source }),
       skipLines: resumeAfter,
       live: args.input === '-',
@@ -140,17 +128,17 @@ export async function run(args: RunArgs): Promise<number> {
     });
     await Promise.race([ingesting, broken]);
     // Read to its end, or stopped: let the input go (stdin may never end on its own).
-    input.destroy();
+    stdin?.destroy();
     const summary = await Promise.race([engine.stop(), broken]);
     progress.stop();
     await Promise.all(drains);
     await Promise.all(sinks.map((s) => s.close()));
     if (shown > SHOWN_ERRORS) process.stderr.write(`… and ${shown - SHOWN_ERRORS} more errors${errorSink ? ` (all in ${args.errors})` : ''}\n`);
-    if (stop.reason !== 'EPIPE') process.stderr.write(formatSummary({ ...summary, errors: summary.errors + unwritten }) + '\n');
+    if (stop.reason !== 'EPIPE') process.stderr.write(formatSummary(summary) + '\n');
     code = stop.exitCode ?? 0;
   } catch (err) {
     progress.stop();
-    input?.destroy();
+    stdin?.destroy();
     // Not stop(): its final checkpoint would move the state past outputs that may have had nowhere to go.
     await engine.abort();
     await Promise.all(drains).catch(afterFailure);

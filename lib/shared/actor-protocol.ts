@@ -1,5 +1,6 @@
 import type { RingBuffers } from './ring/layout.js';
 import type { BackendConfig } from '../actor-thread/state/backends.js';
+import type { OutputPlan } from './codec/records.js';
 
 export type Durability = 'none' | 'batch' | 'sync';
 
@@ -49,6 +50,11 @@ export interface Replayed {
 export interface ActorControl {
   /** Null once the actor has loaded its pipelines and restored its snapshot; otherwise why it could not. */
   ready(): Promise<ActorFailure | null>;
+  /**
+   * The form in which to send each pipeline's results and late events (values until told). Sent before
+   * replay(), so every output follows it, and again whenever it changes.
+   */
+  outputs(plan: OutputPlan): Promise<void>;
   /** Re-apply the WAL tail after the restored checkpoint, then start reading the input ring. */
   replay(): Promise<Replayed>;
   /** A key's current state in a pipeline (engine.query()). */

@@ -1,5 +1,5 @@
 import type { Unsendable } from './codec/frame-sender.js';
-import { codes, describeThrown, type ErrorCode } from './errors.js';
+import { codes, type ErrorCode } from './errors.js';
 
 /** Positions of exactly-once batches: seq * BATCH_SPAN + index in the batch. */
 export const BATCH_SPAN = 2 ** 21;
@@ -60,11 +60,6 @@ export function deadLetter(problem: Problem, pipeline: string | undefined, loc: 
 }
 
 /**
- * A result or late event that cannot be written as JSON (it holds a BigInt, say): skipped by the NDJSON
- * outputs and reported instead. `position` is its number (per key-group for exactly-once outputs, else
- * its ordinal among the output's records).
- */
-/**
  * A record no ring frame can carry — too large, or not encodable (cyclic, nested too deeply, a function
  * inside) — as the problem of a dead letter. `what` names it: the event, or an actor's output record.
  */
@@ -74,8 +69,13 @@ export function unsendableProblem(u: Unsendable, what: string, stage: Stage): Pr
     : { code: codes.BAD_VALUE, stage, detail: `${what} cannot be encoded (${u.error}): it must be data (no functions or symbols), neither cyclic nor nested too deeply` };
 }
 
-export function unwritable(pipeline: string, target: string, position: number, err: unknown): DeadLetter {
-  const detail = `cannot be written as JSON: ${describeThrown(err)}`;
+/**
+ * A result or late event that cannot be written as JSON (it holds a BigInt, say): skipped by the NDJSON
+ * outputs and reported instead. `position` is its number (per key-group for exactly-once outputs, else
+ * its ordinal among the output's records); `error` says why (the error JSON.stringify threw, described).
+ */
+export function unwritable(pipeline: string, target: string, position: number, error: string): DeadLetter {
+  const detail = `cannot be written as JSON: ${error}`;
   return {
     code: codes.BAD_VALUE,
     stage: 'output',

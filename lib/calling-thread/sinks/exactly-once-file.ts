@@ -4,6 +4,7 @@ import { crc32c } from '../../shared/durability/crc32c.js';
 import { writeFileAtomic } from '../../shared/durability/files.js';
 import { commitPath, outputLockPath } from '../../shared/durability/state-layout.js';
 import { acquireLock, type Lock } from '../durability/lock.js';
+import { ndjsonLine, type LineBatchView } from '../../shared/codec/line-batch.js';
 
 /**
  * Whose results a sink writes: the state directory's id (null without one: nothing to resume, so no
@@ -34,7 +35,7 @@ export class ExactlyOnceFileSink {
   private readonly high: Float64Array;
   private committed = 0;
   private length: number;
-  private pending: string[] = [];
+  private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   /** Set once a write failed: the sink then writes nothing more. */
   private error: KeyflowError | null = null;
@@ -74,18 +75,59 @@ export class ExactlyOnceFileSink {
    * JSON is skipped and its error returned (its number still counts as written: a replay skips it too).
    */
   write(kg: number, n: number, value: unknown): Error | null {
-    if (n <= this.high[kg] || this.error) return null;
-    this.high[kg] = n;
+    if (!this.claim(kg, n)) return null;
     let line: string;
     try {
-      line = JSON.stringify(value) + '\n';
+      line = ndjsonLine(value);
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= 1 << 16) this.flush();
+    this.add(Buffer.from(line));
     return null;
+  }
+
+  /**
+   * Whether result `n` of key-group `kg` is new to the file (and not to be written after a failed write); it
+   * counts as written from now on. For a result that cannot be written, so that a replay reports it once.
+   */
+  claim(kg: number, n: number): boolean {
+    if (n <= this.high[kg] || this.error) return false;
+    this.high[kg] = n;
+    return true;
+  }
+
+  /**
+   * Write the lines of a batch made by an actor (see line-batch.ts), each unless it is already in the
+   * file, as write() does. The bytes are kept, not copied: the batch must not be reused.
+   */
+  writeLines(batch: LineBatchView): void {
+    if (this.error) return;
+    const { count } = batch;
+    const text = batch.text();
+    let fresh = 0;
+    for (let i = 0; i < count; i++) if (batch.number(i) > this.high[batch.keyGroup(i)]) fresh++;
+    if (fresh === count) {
+      for (let i = 0; i < count; i++) this.high[batch.keyGroup(i)] = batch.number(i);
+      this.add(text);
+      return;
+    }
+    // Some lines are in the file already (a replay after a crash): keep the others, a line at a time.
+    for (let i = 0, start = 0; i < count; i++) {
+      const end = text.indexOf(0x0a, start) + 1;
+      const kg = batch.keyGroup(i);
+      const n = batch.number(i);
+      if (n > this.high[kg]) {
+        this.high[kg] = n;
+        this.add(text.subarray(start, end));
+      }
+      start = end;
+    }
+  }
+
+  private add(bytes: Uint8Array): void {
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= 1 << 16) this.flush();
   }
 
   /**
@@ -133,7 +175,7 @@ export class ExactlyOnceFileSink {
 
   private flush(): void {
     if (this.pending.length === 0 || this.error) return;
-    const data = Buffer.from(this.pending.join(''));
+    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     try {

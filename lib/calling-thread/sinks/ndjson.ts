@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { KeyflowError, codes } from '../../shared/errors.js';
 import { handledWhereAwaited } from '../../shared/ignore.js';
+import { ndjsonLine } from '../../shared/codec/line-batch.js';
 
 /**
  * Writes records as newline-delimited JSON to a file or stdout, honouring the stream's backpressure.
@@ -40,14 +41,22 @@ export class NdjsonSink {
     if (!this.ownsStream && this.out.destroyed) return;
     let line: string;
     try {
-      line = JSON.stringify(record) + '\n';
+      line = ndjsonLine(record);
     } catch (err) {
       throw new KeyflowError(codes.BAD_VALUE, (err as Error).message, err);
     }
-    if (!this.out.write(line)) {
-      // stdout's failures are its 'error' listeners' to report (see cli/run-stop.ts): stop waiting, quietly.
-      return Promise.race([once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; }), this.failed]);
-    }
+    if (!this.out.write(line)) return this.drained();
+  }
+
+  private drained(): Promise<void> {
+    // stdout's failures are its 'error' listeners' to report (see cli/run-stop.ts): stop waiting, quietly.
+    return Promise.race([once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; }), this.failed]);
+  }
+
+  /** Like write(), for NDJSON lines made already (by the actors); after a failed write, nothing more is written. */
+  writeLines(lines: Uint8Array | string): Promise<void> | void {
+    if (this.failure || (!this.ownsStream && this.out.destroyed)) return;
+    if (!this.out.write(lines)) return this.drained();
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,11 @@
 /**
  * An NDJSON input in chunks of whole lines for the source threads (see parallel-ndjson.ts): each chunk is
  * cut at the last newline once it holds `chunkBytes` (or at every read of a live stream), and lands in an
- * ArrayBuffer of its own, so it can be transferred to a pool thread rather than copied again.
+ * ArrayBuffer of its own, so it can be transferred to a pool thread rather than copied again. An input
+ * already in such chunks (file-chunks.ts) is passed on as it is.
  */
+import { isWholeLineChunks } from './file-chunks.js';
+
 const NEWLINE = 0x0a;
 
 /**
@@ -14,6 +17,7 @@ export async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: num
   let pendingBytes = 0;
   let toSkip = skip;
   let read = 0;
+  const whole = isWholeLineChunks(input);
   for await (const piece of input) {
     let buf = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
     read += buf.length;
@@ -27,6 +31,11 @@ export async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: num
       buf = buf.subarray(nl + 1);
     }
     if (buf.length === 0) continue;
+    if (whole) {
+      // Already a chunk in a buffer of its own: as cut below, without the newline that ends it.
+      yield { bytes: buf[buf.length - 1] === NEWLINE ? buf.subarray(0, buf.length - 1) : buf, read };
+      continue;
+    }
     pending.push(buf);
     pendingBytes += buf.length;
     if (pendingBytes < chunkBytes && !live) continue;

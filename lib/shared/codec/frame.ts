@@ -1,5 +1,5 @@
 import { Decoder } from 'cbor-x';
-import { Kind, type SnapshotAck, type SourceInfo } from './records.js';
+import { Kind, type SnapshotAck, type SourceInfo, type Unwritable } from './records.js';
 import { ColumnReader, ColumnWriter } from './value-columns.js';
 
 /**
@@ -96,6 +96,16 @@ export class FrameBuilder {
   /** A late event, numbered `pos` in its pipeline and key-group (with the results). */
   late(pipe: number, kg: number, pos: number, event: unknown): void {
     this.add(Kind.LATE, pipe, 0, kg, NaN, NaN, pos, undefined, event);
+  }
+
+  /** `count` consecutive results (or late events) of a pipeline as NDJSON lines (a LineBatch), or null: only counted. */
+  lines(kind: typeof Kind.RESULT_LINES | typeof Kind.LATE_LINES, pipe: number, kg: number, count: number, batch: Uint8Array | null): void {
+    this.add(kind, pipe, 0, kg, NaN, NaN, count, undefined, batch);
+  }
+
+  /** A result or late event, numbered `pos`, that JSON cannot write. */
+  unwritable(pipe: number, kg: number, pos: number, why: Unwritable): void {
+    this.add(Kind.UNWRITABLE, pipe, 0, kg, NaN, NaN, pos, undefined, why);
   }
 
   /** A problem (a Problem) with the event at (src, pos), or with a timer of key-group `kg`. */

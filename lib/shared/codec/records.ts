@@ -1,7 +1,8 @@
 /**
  * Record kinds that travel in band, in order, inside frames (the numbers are on disk, in WAL segments).
  * Input rings (router → actor) carry EVENT, WATERMARK, SOURCE, BARRIER and END; output rings (actor →
- * main thread) carry RESULT, LATE, ERROR, BARRIER_ACK and END. FrameBuilder has one builder per kind.
+ * main thread) carry RESULT, LATE, RESULT_LINES, LATE_LINES, UNWRITABLE, ERROR, BARRIER_ACK and END.
+ * FrameBuilder has one builder per kind.
  */
 export const Kind = {
   /** A routed event (pipe, src, kg, ts: event time, wm: its pipeline's watermark before it, pos, key, value). */
@@ -27,6 +28,16 @@ export const Kind = {
    * before the input it precedes, so a replay sees the same times; it never travels on a ring.
    */
   PROCESSING_TIME: 10,
+  /**
+   * Consecutive results of one pipeline that go to a file or stdout, already NDJSON (pipe, kg: the first
+   * one's key-group, pos: how many, value: a LineBatch, see line-batch.ts; null when nobody takes them:
+   * they are only counted). Output rings only.
+   */
+  RESULT_LINES: 11,
+  /** Late events that go to a file or stdout, as RESULT_LINES. */
+  LATE_LINES: 12,
+  /** A result or late event that JSON cannot write (pipe, kg, pos: its number, value: Unwritable). Output rings only. */
+  UNWRITABLE: 13,
 } as const;
 
 export type Kind = (typeof Kind)[keyof typeof Kind];
@@ -46,4 +57,23 @@ export interface SnapshotAck {
   keys: number;
   /** How long the actor stopped processing to take it. */
   pauseMs: number;
+}
+
+/**
+ * How an actor sends a pipeline's results (or late events) to the calling thread: as values (for a
+ * results() stream), as NDJSON lines (for a file or stdout; WRAPPED_LINES as `{ pipeline, result }` or
+ * `{ pipeline, event }`, for several pipelines in one file), or only counted (nobody takes them).
+ */
+export const OutputForm = { VALUES: 0, LINES: 1, WRAPPED_LINES: 2, COUNTED: 3 } as const;
+
+export type OutputForm = (typeof OutputForm)[keyof typeof OutputForm];
+
+/** Per pipeline, in pipeline order: the form of its results and of its late events. */
+export type OutputPlan = Array<{ results: OutputForm; late: OutputForm }>;
+
+/** What an UNWRITABLE record carries. */
+export interface Unwritable {
+  late: boolean;
+  /** Why JSON cannot write it (the thrown error, described). */
+  error: string;
 }

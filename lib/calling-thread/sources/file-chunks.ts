@@ -1,0 +1,60 @@
+/**
+ * An NDJSON file read straight into chunks of whole lines, each in a buffer of its own that nothing else
+ * holds, so the chunks go to the source threads as they are (transferred): no copy into a chunk of its
+ * own, and half the garbage of reading through a stream (see ndjson-chunks.ts). Only the partial line at
+ * the end of each read is copied, to start the next buffer.
+ */
+import { open } from 'node:fs/promises';
+
+const NEWLINE = 0x0a;
+
+/** Marks an input whose pieces are whole lines (the last may lack its newline), each in an ArrayBuffer no one else uses. */
+export const WHOLE_LINE_CHUNKS = Symbol('keyflow.wholeLineChunks');
+
+export interface WholeLineChunks extends AsyncIterable<Buffer> {
+  readonly [WHOLE_LINE_CHUNKS]: true;
+}
+
+export function isWholeLineChunks(input: AsyncIterable<Buffer | string>): input is WholeLineChunks {
+  return (input as Partial<WholeLineChunks>)[WHOLE_LINE_CHUNKS] === true;
+}
+
+/** The file at `path` in chunks of about `chunkBytes` (more for a line longer than that). */
+export function fileChunks(path: string, chunkBytes: number): WholeLineChunks {
+  return { [WHOLE_LINE_CHUNKS]: true, [Symbol.asyncIterator]: () => read(path, chunkBytes) };
+}
+
+async function* read(path: string, chunkBytes: number): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const buf = Buffer.allocUnsafeSlow(Math.max(chunkBytes, carry.length * 2));
+      carry.copy(buf);
+      let filled = carry.length;
+      let ended = false;
+      while (filled < buf.length) {
+        const { bytesRead } = await file.read(buf, filled, buf.length - filled, null);
+        if (bytesRead === 0) {
+          ended = true;
+          break;
+        }
+        filled += bytesRead;
+      }
+      if (ended) {
+        if (filled > 0) yield buf.subarray(0, filled);
+        return;
+      }
+      const last = buf.lastIndexOf(NEWLINE, filled - 1);
+      // A line longer than the buffer: read on into a larger one.
+      if (last < 0) {
+        carry = buf;
+        continue;
+      }
+      carry = Buffer.from(buf.subarray(last + 1, filled));
+      yield buf.subarray(0, last + 1);
+    }
+  } finally {
+    await file.close();
+  }
+}
