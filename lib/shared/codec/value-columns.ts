@@ -1,4 +1,5 @@
 import { Decoder, Encoder } from 'cbor-x';
+import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './object-shapes.js';
 
 /**
  * A column of arbitrary values (a frame's keys, or its values), laid out for what streams carry: the same
@@ -6,16 +7,15 @@ import { Decoder, Encoder } from 'cbor-x';
  * this layout a fraction of that:
  *
  * - numbers are float64s, strings one run of UTF-8 with their lengths; undefined, null and booleans a tag;
- * - plain objects of one shape (the same keys in the same order) are stored once per field, each field
- *   a column of its own (recursively), and rebuilt by one generated object literal per shape, so they
- *   share a hidden class as JSON.parse's objects do;
+ * - plain objects of a repeated shape (the same keys in the same order) are stored once per field, each
+ *   field a column of its own (recursively), and rebuilt by code compiled per shape (object-shapes.ts);
  * - anything else (arrays, class instances, Dates, Maps, typed arrays, bigints, objects nested deeper than
  *   MAX_DEPTH) goes through cbor-x, as whole frames did before: it decodes to what it did then, and what
  *   cbor-x cannot encode (a function, a cycle) throws as it did then.
  *
  * Layout (every count is implied: n for a column, the number of its values of each tag for a section):
  *
- *   u8 tag (UNIFORM tags: every value has it) or MIXED followed by u8 tag[n]
+ *   u8 tag (every value has it) or MIXED followed by u8 tag[n]; nothing at all for an empty column
  *   | numbers: pad to 8, f64[]
  *   | strings: u8 ascii, pad to 4, u32 byteLength[], UTF-8 bytes
  *   | per shape: u8 keys, (u16 byteLength, UTF-8) per key, then each field's column
@@ -29,22 +29,16 @@ const Tag = { CBOR: 0, NUMBER: 1, STRING: 2, UNDEFINED: 3, NULL: 4, FALSE: 5, TR
 /** Shapes take the tags from FIRST_SHAPE up, one per shape in the column. */
 const FIRST_SHAPE = 7;
 const MIXED = 0xff;
-const MAX_SHAPES = MIXED - FIRST_SHAPE;
 /** Deeper objects go through cbor-x (which also reports cycles, as before). */
 const MAX_DEPTH = 8;
-/** Objects with more fields than this go through cbor-x: they are rarely repeated shapes. */
-const MAX_FIELDS = 64;
+/** A writer's buffer grown past this for one large frame is let go afterwards. */
+const KEPT_BUFFER = 1 << 20;
 /** V8 copies substrings shorter than this; longer ones would keep the whole column's text alive. */
 const SLICED_STRING_MIN = 13;
 
 const cborEncoder = new Encoder({ useRecords: true });
 /** copyBuffers: byte values must not be views into a ring buffer that the next frame overwrites. */
 const cborDecoder = new Decoder({ useRecords: true, copyBuffers: true });
-
-interface Shape {
-  keys: string[];
-  objects: Record<string, unknown>[];
-}
 
 /** Writes columns into one growing buffer, reused from frame to frame. */
 export class ColumnWriter {
@@ -59,18 +53,19 @@ export class ColumnWriter {
 
   reset(): void {
     this.at = 0;
+    if (this.buf.length > KEPT_BUFFER) this.grow(1 << 16);
   }
 
   /** Append a column of `values[from..to)`. */
   column(values: readonly unknown[], from: number, to: number, depth = 0): void {
     const n = to - from;
+    if (n === 0) return;
     this.room(1 + n);
     const tagsAt = this.at + 1;
     const numbers: number[] = [];
     const strings: string[] = [];
-    const shapes: Shape[] = [];
+    const shapes = new ShapeFinder();
     const others: unknown[] = [];
-    let last: Shape | undefined;
     let uniform = true;
     for (let i = 0; i < n; i++) {
       const v = values[from + i];
@@ -95,14 +90,13 @@ export class ColumnWriter {
             tag = Tag.NULL;
             break;
           }
-          const shape = depth < MAX_DEPTH && Object.getPrototypeOf(v) === Object.prototype ? (last !== undefined && hasKeys(v, last.keys) ? last : shapeOf(v, shapes)) : undefined;
+          const shape = depth < MAX_DEPTH && Object.getPrototypeOf(v) === Object.prototype ? shapes.find(v, i + 1 < n ? values[from + i + 1] : undefined) : undefined;
           if (shape === undefined) {
             others.push(v);
             tag = Tag.CBOR;
           } else {
-            shape.objects.push(v as Record<string, unknown>);
-            last = shape;
-            tag = FIRST_SHAPE + shapes.indexOf(shape);
+            shape.objects.push(v);
+            tag = FIRST_SHAPE + shape.index;
           }
           break;
         }
@@ -113,7 +107,7 @@ export class ColumnWriter {
       this.buf[tagsAt + i] = tag;
       if (tag !== this.buf[tagsAt]) uniform = false;
     }
-    if (uniform && n > 0) {
+    if (uniform) {
       this.buf[this.at] = this.buf[tagsAt];
       this.at += 1;
     } else {
@@ -122,7 +116,7 @@ export class ColumnWriter {
     }
     if (numbers.length > 0) this.numbers(numbers);
     if (strings.length > 0) this.strings(strings);
-    for (const shape of shapes) this.shape(shape, depth);
+    for (const shape of shapes.shapes) this.shape(shape, depth);
     if (others.length > 0) {
       const cbor = cborEncoder.encode(others);
       this.u32(cbor.length);
@@ -136,7 +130,8 @@ export class ColumnWriter {
     this.pad(8);
     this.room(numbers.length * 8);
     for (const x of numbers) {
-      this.view.setFloat64(this.at, x, true);
+      // -0 is written as 0, as cbor-x wrote it (and snapshots still do: a restored run sees what a live one saw).
+      this.view.setFloat64(this.at, x === 0 ? 0 : x, true);
       this.at += 8;
     }
   }
@@ -175,7 +170,7 @@ export class ColumnWriter {
       this.view.setUint16(this.at, bytes, true);
       this.at += 2 + bytes;
     }
-    const { fields, kinds } = codeFor(keys).gather(objects);
+    const { fields, kinds } = shape.code.gather(objects);
     for (let f = 0; f < fields.length; f++) {
       // A field of one kind throughout (the common case) skips classifying each value.
       if (kinds[f] === FieldKind.NUMBERS) {
@@ -209,78 +204,22 @@ export class ColumnWriter {
     if (this.at + bytes <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.at + bytes) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
-    this.buf.copy(grown, 0, 0, this.at);
-    this.buf = grown;
-    this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
+    this.grow(size);
   }
-}
 
-/** Whether `o`'s enumerable keys are `keys`, in that order. */
-function hasKeys(o: object, keys: readonly string[]): boolean {
-  let i = 0;
-  for (const k in o) if (k !== keys[i++]) return false;
-  return i === keys.length;
-}
-
-/** An own "__proto__" cannot be written in an object literal; a key's UTF-8 length is a u16. */
-const MAX_KEY_LENGTH = 1024;
-const unwritableKey = (key: string) => key === '__proto__' || key.length > MAX_KEY_LENGTH;
-
-/** The shape among `shapes` that `o` has, added if new; undefined if `o` is to go through cbor-x. */
-function shapeOf(o: object, shapes: Shape[]): Shape | undefined {
-  for (const s of shapes) if (hasKeys(o, s.keys)) return s;
-  const keys = Object.keys(o);
-  // for-in (hasKeys) also sees inherited enumerable keys; such an object is not one of our shapes.
-  if (keys.length > MAX_FIELDS || shapes.length === MAX_SHAPES || !hasKeys(o, keys) || keys.some(unwritableKey)) return undefined;
-  const shape = { keys, objects: [] };
-  shapes.push(shape);
-  return shape;
-}
-
-/** What a shape's field held in every object gathered: only numbers, only strings, or anything. */
-const FieldKind = { ANY: 0, NUMBERS: 1, STRINGS: 2 } as const;
-
-/** Code compiled once per shape (a stream has few; the cache is bounded anyway): named property loads and one object literal. */
-interface ShapeCode {
-  /** The objects' fields, one array per key, and the kind of each (a FieldKind). */
-  gather: (objects: readonly object[]) => { fields: unknown[][]; kinds: number[] };
-  /** The object at `i` of its fields' columns. */
-  build: (fields: ArrayLike<unknown>[], i: number) => Record<string, unknown>;
-}
-
-const compiled = new Map<string, ShapeCode>();
-const MAX_COMPILED = 4096;
-
-function codeFor(keys: readonly string[]): ShapeCode {
-  const id = JSON.stringify(keys);
-  let code = compiled.get(id);
-  if (code === undefined) {
-    if (compiled.size >= MAX_COMPILED) compiled.clear();
-    // Keys are written as JSON string literals, which are JavaScript string literals: nothing else gets in.
-    const names = keys.map((k) => JSON.stringify(k));
-    const each = (f: (name: string, i: number) => string, sep = ' ') => names.map(f).join(sep);
-    const gather = `const n = objects.length;
-      ${each((_, f) => `const f${f} = new Array(n); let k${f} = ${FieldKind.NUMBERS | FieldKind.STRINGS};`)}
-      for (let i = 0; i < n; i++) {
-        const o = objects[i];
-        ${each((k, f) => `const v${f} = o[${k}]; f${f}[i] = v${f}; if (typeof v${f} !== 'number') k${f} &= ~${FieldKind.NUMBERS}; if (typeof v${f} !== 'string') k${f} &= ~${FieldKind.STRINGS};`)}
-      }
-      return { fields: [${each((_, f) => `f${f}`, ', ')}], kinds: [${each((_, f) => `k${f}`, ', ')}] };`;
-    /* eslint-disable @typescript-eslint/no-implied-eval */
-    code = {
-      gather: new Function('objects', gather) as ShapeCode['gather'],
-      build: new Function('fields', 'i', `return { ${each((k, f) => `${k}: fields[${f}][i]`, ', ')} };`) as ShapeCode['build'],
-    };
-    /* eslint-enable @typescript-eslint/no-implied-eval */
-    compiled.set(id, code);
+  /** A buffer of `size` bytes, holding what was written so far. */
+  private grow(size: number): void {
+    const buf = Buffer.allocUnsafe(size);
+    this.buf.copy(buf, 0, 0, this.at);
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
-  return code;
 }
 
 /**
- * Buffer's decoders without toString()'s argument checks (Node's own toString() calls them; they have been
- * on Buffer.prototype since its start): a frame of bids decodes a thousand strings or more.
+ * Buffer's decoders without toString()'s argument checks: a frame of bids decodes a thousand strings or
+ * more. They are not in Node's documented API, but Node's own toString() calls them and they have been on
+ * Buffer.prototype since its start (test/value-columns.test.ts would fail the day they go).
  */
 type DecodingBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
@@ -408,7 +347,7 @@ export class ColumnReader {
     }
     const fields: ArrayLike<unknown>[] = new Array(keyCount);
     for (let k = 0; k < keyCount; k++) fields[k] = this.field(count);
-    const { build } = codeFor(keys);
+    const build = builderFor(keys);
     const out: unknown[] = new Array(count);
     for (let i = 0; i < count; i++) out[i] = build(fields, i);
     return out;
