@@ -25,7 +25,7 @@ import { RoutingActivity } from '../shared/routing-activity.js';
 import { Replay } from './replay.js';
 import { SinkSet } from './sinks/sink-set.js';
 import { SourcePool } from './source-pool.js';
-import { NdjsonSources } from './sources/parallel-ndjson.js';
+import { ParallelSources } from './sources/parallel-sources.js';
 import { maxFrameBytes } from '../shared/ring/layout.js';
 import { SourceRegistry } from './sources/registry.js';
 
@@ -66,7 +66,7 @@ export class EngineParts {
   /** Threads for parallel sources, started on first use (null: sourceThreads 0). */
   readonly sourcePool: SourcePool | null;
   /** The NDJSON sources being read (engine.ingestNdjson()). */
-  readonly ndjson: NdjsonSources;
+  readonly parallel: ParallelSources;
   private readonly lock: Lock | null;
 
   constructor(setup: EngineSetup, failure: Failure) {
@@ -99,7 +99,7 @@ export class EngineParts {
       pipelines: setup.pipelines.map((p, i) => ({ name: p.name, moduleUrl: setup.moduleUrls[i] })),
       workers: links.length, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
     }, options.sourceThreads);
-    this.ndjson = new NdjsonSources({ ingestion: this.ingestion, pool: this.sourcePool, failure, pipelineNames: pipelines.map((p) => p.name), maxCallMs: options.maxCallMs });
+    this.parallel = new ParallelSources({ ingestion: this.ingestion, pool: this.sourcePool, failure, pipelineNames: pipelines.map((p) => p.name), maxCallMs: options.maxCallMs });
     this.checkpoints = new Checkpoints(coordinator, recovery?.nextCheckpoint ?? 1, options, this.ingestion, this.router, sources, this.actors, failure, recover);
   }
 
@@ -111,7 +111,7 @@ export class EngineParts {
   /** After a failure: stop the actors, hand on what they had released (final: their input was durable), end. */
   async windDown(): Promise<void> {
     // Read no more input; the sources end with the failure.
-    void this.ndjson.stopReading();
+    void this.parallel.stopReading();
     this.pump.stop();
     await this.actors.terminate();
     await this.pumping;

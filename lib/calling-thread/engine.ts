@@ -7,7 +7,8 @@ import { KeyflowError, codes, configError, type ErrorCode } from '../shared/erro
 import { Failure } from './failure.js';
 import { afterFailure, reportedElsewhere } from '../shared/ignore.js';
 import type { IngestOptions } from './ingestion.js';
-import type { NdjsonOptions } from './sources/parallel-ndjson.js';
+import { ingestNdjson, type NdjsonOptions } from './sources/parallel-ndjson.js';
+import { ingestNexmark, type NexmarkOptions } from './sources/parallel-nexmark.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import type { OutputStream } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -149,7 +150,20 @@ export class Engine {
    */
   ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions = {}): Promise<void> {
     if (this.stopping) return Promise.reject(new KeyflowError(codes.STOPPED, 'ingestNdjson() after stop()'));
-    return this.parts.ndjson.ingest(input, options);
+    const { parallel } = this.parts;
+    return parallel.read(options.signal, (signal) => ingestNdjson(input, { ...options, signal }, parallel.context));
+  }
+
+  /**
+   * Ingest generated Nexmark events (see nexmark/generator.ts) as a parallel source: pool threads generate
+   * ranges of events and run the pipelines' stateless functions on them (sourceThreads); results are the
+   * same as for ingest() of one generator's events in order. Resolves once every event is in and durable;
+   * stop() ends the generating (what was generated is ingested).
+   */
+  ingestNexmark(options: NexmarkOptions): Promise<void> {
+    if (this.stopping) return Promise.reject(new KeyflowError(codes.STOPPED, 'ingestNexmark() after stop()'));
+    const { parallel } = this.parts;
+    return parallel.read(options.signal, (signal) => ingestNexmark({ ...options, signal }, parallel.context));
   }
 
   /** End at once, as a failure would: no drain, no final checkpoint. Released outputs still reach the sinks, uncommitted. */
@@ -177,7 +191,7 @@ export class Engine {
   private async shutdown(): Promise<EngineSummary> {
     this.parts.stopTimers();
     // NDJSON sources stop reading, and ingest what they read, before the end marker.
-    await this.parts.ndjson.stopReading();
+    await this.parts.parallel.stopReading();
     await this.parts.ingestion.settled();
     if (!this.failure.error) {
       // A final checkpoint before the end marker: what a later run on this stateDir resumes from.

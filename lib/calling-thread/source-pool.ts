@@ -14,11 +14,12 @@ export class SourcePool {
 
   constructor(private readonly setup: PoolSetup, readonly threads: number) {}
 
-  /** Parse and route one chunk; its bytes are transferred to the pool thread. */
+  /** Parse (or generate) and route one chunk; its bytes are transferred to the pool thread. */
   run(task: ChunkTask): Promise<ChunkResult> {
     if (this.closed) return Promise.reject(new KeyflowError(codes.STOPPED, 'the engine has stopped: its source threads take no more chunks'));
     this.pool ??= new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity });
-    return this.pool.run(task, { transferList: [task.bytes.buffer as ArrayBuffer] }) as Promise<ChunkResult>;
+    const transferList = 'ndjson' in task.input ? [task.input.ndjson.buffer as ArrayBuffer] : [];
+    return this.pool.run(task, { transferList }) as Promise<ChunkResult>;
   }
 
   /** End the threads (even one stuck in user code); the pool takes no more chunks. */

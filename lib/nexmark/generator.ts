@@ -1,11 +1,14 @@
 import type { Auction, Bid, NexmarkEvent, Person } from './model.js';
-import { Random } from './random.js';
+import { Random, mix32 } from './random.js';
 
 /**
  * A deterministic Nexmark event generator after the public one (Beam/Flink nexmark): in every 50
  * events, 1 person, 3 auctions and 46 bids; bids go half to a "hot" auction and otherwise to one of the
  * auctions still open; bidders favour hot bidders. Event time advances at `eventsPerSecond` and each
  * event is delayed by up to `outOfOrderMs`, so event time is bounded out of order.
+ *
+ * Event i depends only on the seed and i (its random draws are seeded from both), so a generator can start
+ * at any event (`first`) and ranges of events can be generated apart, on several threads, and agree.
  */
 export interface GeneratorOptions {
   seed?: number;
@@ -15,6 +18,8 @@ export interface GeneratorOptions {
   outOfOrderMs?: number;
   /** Event time of the first event (default 2026-01-01T00:00:00Z). */
   baseTime?: number;
+  /** The number of the first event to generate (default 0): the events a generator from 0 gives from there on. */
+  first?: number;
 }
 
 const PROPORTION = 50;
@@ -37,7 +42,8 @@ const STATES = ['AZ', 'CA', 'ID', 'OR', 'WA', 'WY'];
 const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
 
 export class NexmarkGenerator {
-  private readonly random: Random;
+  private readonly seed: number;
+  private readonly random = new Random(0);
   private readonly msPerEvent: number;
   private readonly outOfOrderMs: number;
   private readonly baseTime: number;
@@ -46,7 +52,8 @@ export class NexmarkGenerator {
   private auctions = 0;
 
   constructor(options: GeneratorOptions = {}) {
-    this.random = new Random(options.seed ?? 42);
+    this.seed = options.seed ?? 42;
+    this.index = options.first ?? 0;
     this.msPerEvent = 1000 / (options.eventsPerSecond ?? 10_000);
     this.outOfOrderMs = options.outOfOrderMs ?? 2_000;
     this.baseTime = options.baseTime ?? Date.UTC(2026, 0, 1);
@@ -54,9 +61,14 @@ export class NexmarkGenerator {
 
   next(): NexmarkEvent {
     const i = this.index++;
+    this.random.reseed(mix32(this.seed ^ mix32(i >>> 0) ^ mix32(Math.floor(i / 2 ** 32) + 0x68e31da4)));
+    // People and auctions created before event i: one person and then three auctions open every 50 events.
+    const cycles = Math.floor(i / PROPORTION);
+    const slot = i % PROPORTION;
+    this.persons = cycles * PERSON_SHARE + Math.min(slot, PERSON_SHARE);
+    this.auctions = cycles * AUCTION_SHARE + Math.min(Math.max(slot - PERSON_SHARE, 0), AUCTION_SHARE);
     const clock = this.baseTime + Math.floor(i * this.msPerEvent);
     const dateTime = this.outOfOrderMs > 0 ? clock - this.random.int(this.outOfOrderMs + 1) : clock;
-    const slot = i % PROPORTION;
     if (slot < PERSON_SHARE) return { kind: 'person', person: this.person(dateTime) };
     if (slot < PERSON_SHARE + AUCTION_SHARE) return { kind: 'auction', auction: this.auction(dateTime) };
     return { kind: 'bid', bid: this.bid(dateTime) };

@@ -6,6 +6,11 @@ export class Random {
     this.state = seed >>> 0;
   }
 
+  /** Start the stream again from `seed`. */
+  reseed(seed: number): void {
+    this.state = seed >>> 0;
+  }
+
   /** A float in [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) | 0);
@@ -18,4 +23,11 @@ export class Random {
   int(n: number): number {
     return Math.floor(this.next() * n);
   }
+}
+
+/** MurmurHash3's 32-bit finalizer: spreads every input bit over the output. */
+export function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
 }

@@ -1,16 +1,18 @@
 /**
- * A pool thread of a parallel source (run by piscina): parse a chunk of NDJSON, run every pipeline's
+ * A pool thread of a parallel source (run by piscina): parse a chunk of NDJSON (or generate a range of
+ * Nexmark events), run every pipeline's
  * stateless part (filter, map, key, event time) on its events, and encode them into frames per actor.
  * The same Router as on the calling thread does the work, stamping each event with the largest event
  * time before it in the chunk instead of a watermark (see shared/router.ts). The frames' buffers are
  * transferred back, not copied.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
-import type { ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
+import type { ChunkInput, ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
 import { FrameSealer } from '../shared/codec/frame-sender.js';
 import type { Problem } from '../shared/dead-letter.js';
 import { describeThrown } from '../shared/errors.js';
-import { parseLines } from '../shared/ndjson-lines.js';
+import { parseLines, type NdjsonBatch } from '../shared/ndjson-lines.js';
+import { NexmarkGenerator } from '../nexmark/generator.js';
 import { Router } from '../shared/router.js';
 import { RoutingActivity } from '../shared/routing-activity.js';
 import { loadPipeline } from '../pipeline/pipeline-loader.js';
@@ -26,7 +28,7 @@ const router = new Router(pipelines, sealers, setup.maxKeyGroups, (problem, pipe
 export default function routeChunk(task: ChunkTask): unknown {
   problems = [];
   future = [];
-  const { batch, lines } = parseLines(Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength), task.atStart);
+  const { batch, lines } = eventsOf(task.input);
   const activity = new RoutingActivity(task.activity);
   router.watchedBy(activity);
   router.beginChunk();
@@ -38,6 +40,13 @@ export default function routeChunk(task: ChunkTask): unknown {
   const frames = sealers.map((s) => s.take());
   const result: ChunkResult = { frames, lines, events: batch.events.length, bad: batch.bad, problems: problems.map(cloneable), future, largest: router.largestTimes() };
   return move({ [transferableSymbol]: frames.flat().map((f) => f.buffer), [valueSymbol]: result });
+}
+
+function eventsOf(input: ChunkInput): { batch: Pick<NdjsonBatch, 'events' | 'lines' | 'bad'>; lines: number } {
+  if ('ndjson' in input) return parseLines(Buffer.from(input.ndjson.buffer, input.ndjson.byteOffset, input.ndjson.byteLength), input.atStart);
+  const { count } = input.nexmark;
+  const events = new NexmarkGenerator(input.nexmark).batch(count);
+  return { batch: { events, lines: Array.from({ length: count }, (_, i) => i + 1), bad: [] }, lines: count };
 }
 
 /** A problem whose event or key cannot be sent to another thread (a map() that returned a function) says so instead. */

@@ -1,11 +1,13 @@
 /**
  * What the calling thread and the pool threads of a parallel source exchange: a pool thread takes a
- * chunk of NDJSON bytes (whole lines), parses it, runs every pipeline's stateless part on its events and
- * returns frames for each actor, ready for the rings; the calling thread takes chunks in in input order
- * (see calling-thread/chunk-admission.ts). Line numbers in a result count from the chunk's first line (1).
+ * chunk of NDJSON bytes (whole lines) and parses it, or a range of Nexmark events and generates them, runs
+ * every pipeline's stateless part on its events and returns frames for each actor, ready for the rings;
+ * the calling thread takes chunks in in input order (see calling-thread/chunk-admission.ts). Line numbers
+ * in a result (a generated event's number, for a range) count from the chunk's first (1).
  */
 import type { Problem } from './dead-letter.js';
 import type { BadLine } from './ndjson-lines.js';
+import type { GeneratorOptions } from '../nexmark/generator.js';
 
 /** What every pool thread is started with (its workerData). */
 export interface PoolSetup {
@@ -17,11 +19,15 @@ export interface PoolSetup {
   maxFrame: number;
 }
 
+/** What a chunk holds: whole lines of NDJSON, or a range of generated Nexmark events. */
+export type ChunkInput =
+  /** Whole lines; the last may lack its newline (the end of the input). Its own buffer (transferred). atStart: the first line is the input's first (a byte order mark there is dropped). */
+  | { ndjson: Uint8Array; atStart: boolean }
+  /** Events first .. first + count - 1 of a generator with these options (see nexmark/generator.ts). */
+  | { nexmark: GeneratorOptions & { first: number; count: number } };
+
 export interface ChunkTask {
-  /** Whole lines; the last may lack its newline (the end of the input). Its own buffer (transferred). */
-  bytes: Uint8Array;
-  /** The first line is the input's first (a byte order mark there is dropped). */
-  atStart: boolean;
+  input: ChunkInput;
   /** The source id the events carry. */
   src: number;
   /** The wall clock (for the warning about event times far ahead of it). */
