@@ -16,7 +16,7 @@ import type { Bid } from '../lib/nexmark/model.js';
 import { Plain, keyOf, prepare, type WorkloadName } from './baselines/plain.js';
 
 /** Each workload is a module of its own, named after it. */
-const moduleOf = (w: WorkloadName) => fileURLToPath(new URL(`./workloads/${w}.js`, import.meta.url));
+export const moduleOf = (w: WorkloadName) => fileURLToPath(new URL(`./workloads/${w}.js`, import.meta.url));
 const PM_WORKER = new URL('./baselines/post-message-worker.js', import.meta.url);
 export const BATCH = 10_000;
 

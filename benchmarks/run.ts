@@ -5,9 +5,10 @@
  * as Nexmark counts it (events / CPU seconds of the whole process, generator included); latency p50/p99/max;
  * peak RSS. Then the CLI path: `keyflow run` on an NDJSON file against a plain readline + JSON.parse + Map
  * script, and how busy the calling thread was (from a CPU profile); keyflow's ring against ringbuf.js; the
- * frame codec's cost per bid. Then durability: throughput per mode, recovery time, snapshot pauses. Then
- * state lifecycle: memory with and without a TTL under an endless stream of new keys (charted as
- * ttl-memory.svg next to the JSON), and the memory and LMDB state backends compared.
+ * frame codec's cost per bid; the Nexmark generator as a parallel source against ingest(). Then
+ * durability: throughput per mode, recovery time, snapshot pauses. Then state lifecycle: memory with and
+ * without a TTL under an endless stream of new keys (charted as ttl-memory.svg next to the JSON), and the
+ * memory and LMDB state backends compared.
  *
  *   npm run bench                        # full: 1 M events per run, 3 runs
  *   npm run bench -- --quick             # 100 k events, 1 run: under a minute
@@ -24,6 +25,7 @@ import type { WorkloadName } from './baselines/plain.js';
 import { cliPathBench, cliPathTable } from './cli-path.js';
 import { durabilityBench, durabilityTable } from './durability.js';
 import { codecBench, codecTable } from './frame-codec.js';
+import { generatorSourceBench, generatorSourceTable } from './generator-source.js';
 import { ringBench, ringTable } from './rings.js';
 import { scalingBench, scalingTable } from './scaling.js';
 import { lifecycleBench, lifecycleTable } from './state-lifecycle.js';
@@ -132,6 +134,8 @@ const rings = await ringBench((values.quick ? 16 : 512) * 2 ** 20, RUNS);
 process.stdout.write(ringTable(rings, RUNS) + '\n\n');
 const frameCodec = codecBench(values.quick ? 200 : 2_000, RUNS);
 process.stdout.write(codecTable(frameCodec, RUNS) + '\n\n');
+const generatorSource = await generatorSourceBench(EVENTS, RUNS, workers);
+process.stdout.write(generatorSourceTable(generatorSource, RUNS) + '\n\n');
 
 const events = new NexmarkGenerator({ seed: 1 }).batch(Math.min(EVENTS * 2, 2_000_000));
 const durability = await durabilityBench(events, RUNS, workers, values.quick ? [100_000] : [100_000, 1_000_000]);
@@ -141,5 +145,5 @@ await mkdir(dirname(out), { recursive: true });
 const lifecycle = await lifecycleBench(dirname(out), values.quick ? 200_000 : 2_000_000, values.quick ? 50_000 : 500_000, RUNS, workers);
 process.stdout.write('\n' + lifecycleTable(lifecycle, RUNS) + '\n');
 
-await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, cliPath, scaling, rings, frameCodec, durability, lifecycle }, null, 2));
+await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, cliPath, scaling, rings, frameCodec, generatorSource, durability, lifecycle }, null, 2));
 process.stderr.write(`wrote ${out}\n`);
