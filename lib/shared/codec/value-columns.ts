@@ -211,6 +211,8 @@ export class ColumnWriter {
   private pad(to: number): void {
     const padded = (this.at + to - 1) & ~(to - 1);
     this.room(padded - this.at);
+    // Zeroed: the buffer is not (allocUnsafeSlow), and frames go to disk in the write-ahead log.
+    this.buf.fill(0, this.at, padded);
     this.at = padded;
   }
 
