@@ -42,25 +42,11 @@ export class OutputWriter {
   }
 
   result(pipe: number, kg: number, n: number, value: unknown): void {
-    const form = this.plan[pipe].results;
-    if (form === OutputForm.VALUES) {
-      this.flush();
-      this.out.builder.result(pipe, kg, n, value);
-      this.emitted();
-    } else {
-      this.gather(Kind.RESULT_LINES, form, pipe, kg, n, value);
-    }
+    this.output(false, pipe, kg, n, value);
   }
 
   late(pipe: number, kg: number, n: number, event: unknown): void {
-    const form = this.plan[pipe].late;
-    if (form === OutputForm.VALUES) {
-      this.flush();
-      this.out.builder.late(pipe, kg, n, event);
-      this.emitted();
-    } else {
-      this.gather(Kind.LATE_LINES, form, pipe, kg, n, event);
-    }
+    this.output(true, pipe, kg, n, event);
   }
 
   problem(pipe: number, src: number, kg: number, pos: number, problem: Problem): void {
@@ -90,6 +76,19 @@ export class OutputWriter {
     this.out.builder.lines(this.runKind, pipe, this.runKg, this.runCount, this.runForm === OutputForm.COUNTED ? null : this.batch.take());
     this.runCount = 0;
     if (this.out.builder.full) this.seal();
+  }
+
+  /** A result or a late event, in the form the plan gives its pipeline. */
+  private output(late: boolean, pipe: number, kg: number, n: number, value: unknown): void {
+    const form = late ? this.plan[pipe].late : this.plan[pipe].results;
+    if (form !== OutputForm.VALUES) {
+      this.gather(late ? Kind.LATE_LINES : Kind.RESULT_LINES, form, pipe, kg, n, value);
+      return;
+    }
+    this.flush();
+    if (late) this.out.builder.late(pipe, kg, n, value);
+    else this.out.builder.result(pipe, kg, n, value);
+    this.emitted();
   }
 
   private gather(kind: LinesKind, form: OutputForm, pipe: number, kg: number, n: number, value: unknown): void {
