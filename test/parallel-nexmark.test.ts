@@ -88,3 +88,11 @@ t.test('exactly once across an abort: a rerun resumes at the event the checkpoin
   t.equal(written.length, events, 'each event once');
   t.ok(written.every((line, i) => line === want[i]), 'the events of one uninterrupted generator');
 });
+
+t.test('a count, start or chunk size that is not a whole number is refused, naming it', async (t) => {
+  const engine = await start({ module: JOB, workers: 1, sourceThreads: 1 });
+  t.teardown(() => engine.stop());
+  for (const [bad, name] of [[{ events: -1 }, 'events'], [{ events: 1.5 }, 'events'], [{ events: 10, from: -3 }, 'from'], [{ events: 10, chunkEvents: 0 }, 'chunkEvents']] as const) {
+    await t.rejects(engine.ingestNexmark(bad), { code: 'ERR_KEYFLOW_CONFIG', message: new RegExp(`${name} must be an integer`) });
+  }
+});

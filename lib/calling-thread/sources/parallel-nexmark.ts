@@ -8,6 +8,7 @@
  * With no pool (sourceThreads 0), the events are generated and routed on the calling thread.
  */
 import { NexmarkGenerator, type GeneratorOptions } from '../../nexmark/generator.js';
+import { KeyflowError, codes } from '../../shared/errors.js';
 import { ingestChunks, type SourceContext } from './parallel-sources.js';
 import { untilAborted } from './until-aborted.js';
 
@@ -33,6 +34,9 @@ const GENERATOR_OPTIONS = ['seed', 'eventsPerSecond', 'outOfOrderMs', 'baseTime'
 
 export async function ingestNexmark(options: NexmarkOptions & { signal: AbortSignal }, context: SourceContext): Promise<void> {
   const { ingestion, pool } = context;
+  for (const [name, value, least] of [['events', options.events, 0], ['from', options.from ?? 0, 0], ['chunkEvents', options.chunkEvents ?? CHUNK_EVENTS, 1]] as const) {
+    if (!Number.isSafeInteger(value) || value < least) throw new KeyflowError(codes.CONFIG, `ingestNexmark(): ${name} must be an integer >= ${least}, not ${String(value)}`);
+  }
   const name = options.sourceId ?? options.source ?? 'nexmark';
   const from = options.from ?? 0;
   const end = from + options.events;
@@ -44,7 +48,7 @@ export async function ingestNexmark(options: NexmarkOptions & { signal: AbortSig
     for (let first = from; first < end; first += size) {
       const count = Math.min(size, end - first);
       yield { input: { nexmark: { ...generator, first, count } }, read: first + count - from };
-      // Let the loop's awaits (admissions, backpressure) run between ranges, so an abort is seen promptly.
+      // The chunk loop takes an async iterable (as an input stream is); ranges need no waiting of their own.
       await Promise.resolve();
     }
   })();
