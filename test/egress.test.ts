@@ -131,3 +131,32 @@ t.test('results nobody takes are counted, not delivered; a stream asked for late
   for await (const r of unread.results('tally')) none.push(r);
   t.same(none, [], 'a stream asked for after the end gets nothing');
 });
+
+t.test('pipelines whose results interleave still write in batches: a large run to one file, no warnings', async (t) => {
+  const dir = await scratch(t);
+  const all = events(40_000);
+  const input = join(dir, 'in.ndjson');
+  await writeFile(input, all.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const out = join(dir, 'out.ndjson');
+  const run = await keyflow(['run', MODULE, '--input', input, '--output', out, '--workers', '1']);
+  t.equal(run.code, 0, run.stderr);
+  t.notMatch(run.stderr, /Warning/, 'no MaxListenersExceededWarning (one wait for drain, shared)');
+  t.equal(lines(await readFile(out, 'utf8')).filter((l) => l.startsWith('{"pipeline":"echo"')).length, 40_000, 'every echo result');
+});
+
+t.test('a result too long for a batch of lines reaches the file all the same (as a value)', async (t) => {
+  const dir = await scratch(t);
+  // Rings of 64 KiB (frames of 32 KiB): the long result's line (about 38 KB of JSON) fits no batch, its
+  // value (the numbers as float64s) fits a frame.
+  const engine = await start({ module: MODULE, workers: 2, ringBytes: 64 * 1024 });
+  const out = join(dir, 'out.ndjson');
+  engine.writeResultsTo('echo', out);
+  const long = Array.from({ length: 1_000 }, (_, i) => i / 7);
+  const input = events(200).map((e, i) => (i % 50 === 7 ? { ...e, label: long } : e));
+  for (const batch of batches(input, 20)) await engine.ingest(batch);
+  const summary = await engine.stop();
+  const written = lines(await readFile(out, 'utf8')).map((l) => JSON.parse(l) as { label: unknown; echoed: string });
+  t.equal(written.length, 200, 'every result');
+  t.equal(written.filter((r) => JSON.stringify(r.label) === JSON.stringify(long) && r.echoed === `${long.join(',')} ✓`).length, 4, 'the long ones whole');
+  t.match(summary, { errors: 0 }, 'no dead letter');
+});

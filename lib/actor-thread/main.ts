@@ -47,18 +47,24 @@ const out = new FrameSender(new RingWriter(init.output), init.frameRecords, () =
 const acknowledged = new DurableCounter(init.input);
 const activity = new Activity(init.activity);
 /** Text of one batch of NDJSON lines: a fraction of a frame, so that even 3-byte UTF-8 characters fit. */
-const writer = new OutputWriter(out, init.pipelines.map((p) => p.name), activity, seal, Math.min(64 * 1024, maxFrameBytes(init.output.data.byteLength) / 8));
+const writer = new OutputWriter(out, init.pipelines.map((p) => p.name), activity, sealFrame, Math.min(64 * 1024, maxFrameBytes(init.output.data.byteLength) / 8));
 /** Work the thread does without yielding before it lets control messages in. */
 const YIELD_EVERY_MS = 20;
 /** In 'batch' mode, fsync at least this often while input keeps coming, and whenever it pauses. */
 const GROUP_COMMIT_BYTES = 4 * 1024 * 1024;
 
 /**
- * Seal output records into frames; one that no frame can carry — too big for the ring, or not encodable
- * (a cyclic or too deeply nested object, a function) — becomes a problem report instead.
+ * Seal output records into frames, what the output writer gathers first; one that no frame can carry — too
+ * big for the ring, or not encodable (a cyclic or too deeply nested object, a function) — becomes a problem
+ * report instead.
  */
 function seal(): void {
   writer.flush();
+  sealFrame();
+}
+
+/** Seal the records in the builder as they are (the output writer calls this when the builder fills). */
+function sealFrame(): void {
   const unsendable: Unsendable[] = [];
   out.seal((u) => unsendable.push(u));
   for (const u of unsendable) {

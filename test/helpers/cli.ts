@@ -32,8 +32,11 @@ export function spawnNode(args: string[], { timeoutMs = 60_000, env = {} }: { ti
     timedOut = true;
     child.kill('SIGKILL');
   }, timeoutMs);
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  // Decoded as UTF-8 streams: a pipe may split a character between two reads.
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => (stdout += d));
+  child.stderr.on('data', (d: string) => (stderr += d));
   child.stdin.on('error', () => {}); // a child that exits before reading all of stdin
   const done = new Promise<Ran>((resolve, reject) => {
     child.on('error', reject);

@@ -48,9 +48,14 @@ export class NdjsonSink {
     if (!this.out.write(line)) return this.drained();
   }
 
+  /** One wait for 'drain', shared by every write made while the buffer is full (not a listener per write). */
+  private draining: Promise<void> | null = null;
+
   private drained(): Promise<void> {
     // stdout's failures are its 'error' listeners' to report (see cli/run-stop.ts): stop waiting, quietly.
-    return Promise.race([once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; }), this.failed]);
+    this.draining ??= Promise.race([once(this.out, 'drain').then(() => {}, (err: unknown) => { if (this.ownsStream) throw err; }), this.failed])
+      .finally(() => (this.draining = null));
+    return this.draining;
   }
 
   /** Like write(), for NDJSON lines made already (by the actors); after a failed write, nothing more is written. */

@@ -22,10 +22,6 @@ export class LineBatchWriter {
   /** UTF-16 length of the text so far: a bound on its UTF-8 size for ASCII text, an estimate otherwise. */
   textLength = 0;
 
-  get count(): number {
-    return this.lines.length;
-  }
-
   add(kg: number, n: number, line: string): void {
     this.lines.push(line);
     this.kgs.push(kg);
