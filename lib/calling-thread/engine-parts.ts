@@ -65,7 +65,7 @@ export class EngineParts {
   readonly replay: Replay;
   /** Threads for parallel sources, started on first use (null: sourceThreads 0). */
   readonly sourcePool: SourcePool | null;
-  /** The NDJSON sources being read (engine.ingestNdjson()). */
+  /** The parallel sources being read (engine.ingestNdjson(), engine.ingestNexmark()). */
   readonly parallel: ParallelSources;
   private readonly lock: Lock | null;
 

@@ -190,7 +190,7 @@ export class Engine {
 
   private async shutdown(): Promise<EngineSummary> {
     this.parts.stopTimers();
-    // NDJSON sources stop reading, and ingest what they read, before the end marker.
+    // Parallel sources stop reading, and ingest what they read, before the end marker.
     await this.parts.parallel.stopReading();
     await this.parts.ingestion.settled();
     if (!this.failure.error) {

@@ -33,7 +33,10 @@ export class OutputPlanner {
     return this.pipelines.map((_, pipe) => ({ results: this.form('results', pipe), late: this.form('late', pipe) }));
   }
 
-  /** Tell the actors the plan; resolves once each has it. */
+  /**
+   * Tell the actors the plan; resolves once each has it. Nothing is on its way yet (changes before begin()
+   * are not sent), so this needs no place in the `sending` chain.
+   */
   async begin(): Promise<void> {
     this.begun = true;
     await this.send();
