@@ -181,7 +181,10 @@ export class OutputDispatch {
 
   /** A stream whose buffer is full: wait for it. A write that fails is its opener's to report (NdjsonSink.failed), not a reason to stop reading. */
   private behindStream(wait: Promise<void> | void): void {
-    if (wait) this.streamBehind = wait.catch(reportedElsewhere);
+    if (!wait) return;
+    // Every stream that fell behind in this frame is waited for, not only the last.
+    const caught = wait.catch(reportedElsewhere);
+    this.streamBehind = this.streamBehind ? Promise.all([this.streamBehind, caught]).then(() => {}) : caught;
   }
 
   /**
