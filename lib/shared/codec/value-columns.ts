@@ -3,8 +3,8 @@ import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './ob
 
 /**
  * A column of arbitrary values (a frame's keys, or its values), laid out for what streams carry: the same
- * few shapes over and over. cbor-x costs about 0.35 µs to encode and 0.2 µs to decode a Nexmark bid;
- * this layout a fraction of that:
+ * few shapes over and over. Frames of Nexmark bids through cbor-x cost about 0.4 µs per bid to encode and
+ * decode; in this layout about half that (benchmarks/frame-codec.ts):
  *
  * - numbers are int32s when every one of a column is, else float64s; strings one run of UTF-8 with their
  *   lengths; undefined, null and booleans a tag;
@@ -22,7 +22,7 @@ import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './ob
  *   | per shape: u8 keys, (u16 byteLength, UTF-8) per key, then each field's column
  *   | others: u32 byteLength, cbor array
  *
- * Float64 and u32 sections are read as typed-array views, so a column must start at an offset of its
+ * Number and length sections are read as typed-array views, so a column must start at an offset of its
  * buffer that is a multiple of 8 less its own offset in the frame (frames are 8-byte aligned).
  */
 
