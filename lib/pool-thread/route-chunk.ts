@@ -11,7 +11,7 @@ import type { ChunkInput, ChunkResult, ChunkTask, PoolSetup } from '../shared/ch
 import { FrameSealer } from '../shared/codec/frame-sender.js';
 import type { Problem } from '../shared/dead-letter.js';
 import { describeThrown } from '../shared/errors.js';
-import { parseLines, type NdjsonBatch } from '../shared/ndjson-lines.js';
+import { parseLines } from '../shared/ndjson-lines.js';
 import { NexmarkGenerator } from '../nexmark/generator.js';
 import { Router } from '../shared/router.js';
 import { RoutingActivity } from '../shared/routing-activity.js';
@@ -28,25 +28,30 @@ const router = new Router(pipelines, sealers, setup.maxKeyGroups, (problem, pipe
 export default function routeChunk(task: ChunkTask): unknown {
   problems = [];
   future = [];
-  const { batch, lines } = eventsOf(task.input);
   const activity = new RoutingActivity(task.activity);
   router.watchedBy(activity);
   router.beginChunk();
   router.tick(task.now);
   activity.busy(task.src, 'chunk', 'line');
-  for (let i = 0; i < batch.events.length; i++) router.route(batch.events[i], task.src, batch.lines[i]);
+  const { lines, events, bad } = routeInput(task.input, task.src);
   activity.idle();
   router.sealAll();
   const frames = sealers.map((s) => s.take());
-  const result: ChunkResult = { frames, lines, events: batch.events.length, bad: batch.bad, problems: problems.map(cloneable), future, largest: router.largestTimes() };
+  const result: ChunkResult = { frames, lines, events, bad, problems: problems.map(cloneable), future, largest: router.largestTimes() };
   return move({ [transferableSymbol]: frames.flat().map((f) => f.buffer), [valueSymbol]: result });
 }
 
-function eventsOf(input: ChunkInput): { batch: Pick<NdjsonBatch, 'events' | 'lines' | 'bad'>; lines: number } {
-  if ('ndjson' in input) return parseLines(Buffer.from(input.ndjson.buffer, input.ndjson.byteOffset, input.ndjson.byteLength), input.atStart);
+/** Route a chunk's events, each with its line (or its number in the range) counted from 1. */
+function routeInput(input: ChunkInput, src: number): Pick<ChunkResult, 'lines' | 'events' | 'bad'> {
+  if ('ndjson' in input) {
+    const { batch, lines } = parseLines(Buffer.from(input.ndjson.buffer, input.ndjson.byteOffset, input.ndjson.byteLength), input.atStart);
+    for (let i = 0; i < batch.events.length; i++) router.route(batch.events[i], src, batch.lines[i]);
+    return { lines, events: batch.events.length, bad: batch.bad };
+  }
   const { count } = input.nexmark;
-  const events = new NexmarkGenerator(input.nexmark).batch(count);
-  return { batch: { events, lines: Array.from({ length: count }, (_, i) => i + 1), bad: [] }, lines: count };
+  const generator = new NexmarkGenerator(input.nexmark);
+  for (let i = 1; i <= count; i++) router.route(generator.next(), src, i);
+  return { lines: count, events: count, bad: [] };
 }
 
 /** A problem whose event or key cannot be sent to another thread (a map() that returned a function) says so instead. */
