@@ -1,5 +1,5 @@
 import type { Activity } from '../shared/activity.js';
-import type { FrameView } from '../shared/codec/frame.js';
+import { viewPane, type DecodedPane, type FrameView, type PaneView } from '../shared/codec/frame.js';
 import { Kind, type SnapshotAck, type SourceInfo } from '../shared/codec/records.js';
 import { decodeGroup, encodeGroup, type ActorSnapshot } from '../shared/durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
@@ -28,6 +28,8 @@ export class Actor {
   private readonly sources = new Map<number, SourceInfo>();
   private readonly watermarks: number[];
   private seq = 0;
+  /** Where the PARTIAL record being applied finds its events' inputs (reused). */
+  private readonly pane: PaneView = { count: 0, inputs: [], at: 0 };
   failed = false;
   /** A snapshot being captured: groups not yet copied, and those copied. */
   private capturing: { header: Omit<ActorSnapshot, 'groups'>; pending: Set<number>; groups: Record<number, Uint8Array> } | null = null;
@@ -75,6 +77,20 @@ export class Actor {
           if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           const key = keys[i];
           this.operators[p].onEvent(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq++, values[i]);
+          break;
+        }
+        case Kind.PARTIAL: {
+          // Several events of one key and window pane (see window-combiner.ts): never from an
+          // exactly-once source, so there are no positions to deduplicate.
+          const p = pipe[i];
+          const g = kg[i];
+          activity.event(p, g, src[i], pos[i]);
+          this.copyBeforeChange(g);
+          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
+          const key = keys[i];
+          const pane = viewPane(frame, values[i] as DecodedPane, this.pane);
+          this.operators[p].onPartial!(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq, pane);
+          this.seq += pane.count;
           break;
         }
         case Kind.WATERMARK:

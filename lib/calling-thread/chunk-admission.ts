@@ -10,6 +10,10 @@
  * chunk and the largest time before the event in it), the watermark is
  * max(watermark before the chunk, min(m, least largest of the other sources holding it back) − outOfOrderMs − 1),
  * which is what SourceWatermarks.current() gives event by event (the source is not idle while it sends).
+ *
+ * A pool thread that combined a window pane's events into one record (see window-combiner.ts) made sure
+ * the part of that watermark it knows, from the largest time before each event, stays below the pane's
+ * earliest window end − 1; `combiningHolds` checks the part only known here.
  */
 import { frameColumns } from '../shared/codec/frame.js';
 import { Kind } from '../shared/codec/records.js';
@@ -19,7 +23,7 @@ import type { WatermarkBasis } from '../shared/router.js';
 export function stampChunkFrame(frame: Uint8Array, basis: readonly WatermarkBasis[], lineOffset: number): void {
   const { count, kind, pipe, wm, pos } = frameColumns(frame);
   for (let i = 0; i < count; i++) {
-    if (kind[i] !== Kind.EVENT) continue;
+    if (kind[i] !== Kind.EVENT && kind[i] !== Kind.PARTIAL) continue;
     pos[i] += lineOffset;
     const b = basis[pipe[i]];
     if (b === null) continue;
@@ -28,4 +32,18 @@ export function stampChunkFrame(frame: Uint8Array, basis: readonly WatermarkBasi
     const w = held - b.outOfOrderMs - 1;
     wm[i] = w > b.watermark ? w : b.watermark;
   }
+}
+
+/**
+ * Whether the window panes a chunk combined are exact (see window-combiner.ts): no event of the chunk can
+ * get a watermark, from what came before the chunk, that fires a combined pane's window. When they are not
+ * (the chunk holds events late enough to be late or re-fire a window), the chunk is routed again, event by event.
+ */
+export function combiningHolds(due: readonly number[], basis: readonly WatermarkBasis[]): boolean {
+  return due.every((d, pipe) => {
+    const b = basis[pipe];
+    if (d === Infinity || b === null) return true;
+    const before = Math.max(b.watermark, Math.min(b.largest, b.others) - b.outOfOrderMs - 1);
+    return before < d;
+  });
 }

@@ -5,8 +5,8 @@
  * actor has made it durable.
  */
 import type { ActorSet } from './actor-set.js';
-import type { ChunkResult } from '../shared/chunk-protocol.js';
-import { stampChunkFrame } from './chunk-admission.js';
+import type { ChunkInput, ChunkResult } from '../shared/chunk-protocol.js';
+import { combiningHolds, stampChunkFrame } from './chunk-admission.js';
 import { BATCH_SPAN, type Location } from '../shared/dead-letter.js';
 import { KeyflowError, codes, configError, type ErrorCode } from '../shared/errors.js';
 import type { Failure } from './failure.js';
@@ -109,14 +109,15 @@ export class Ingestion {
    * chunk-admission.ts) and follow what is already on its way to each actor. `lineOffset`: the lines of
    * the input before the chunk.
    */
-  admitChunk(chunk: ChunkResult, src: number, lineOffset: number, sourceId: string | undefined): Promise<void> {
+  admitChunk(routed: ChunkResult, src: number, lineOffset: number, sourceId: string | undefined, reroute: (input: ChunkInput) => Promise<ChunkResult>): Promise<void> {
     return this.enqueue(async () => {
       this.throwIfClosed();
       await this.before();
       this.router.tick(Date.now());
+      const basis = this.router.watermarkBasis(src);
+      const chunk = combiningHolds(routed.due, basis) ? routed : await reroute(routed.input!);
       this.reportChunkProblems(chunk, src, lineOffset);
       for (const f of chunk.future) this.router.warnFuture(f.pipe, src, lineOffset + f.line, f.time);
-      const basis = this.router.watermarkBasis(src);
       this.router.sealAll();
       for (const link of this.actors.links) {
         const frames = chunk.frames[link.actor];

@@ -30,15 +30,22 @@ export default function routeChunk(task: ChunkTask): unknown {
   future = [];
   const activity = new RoutingActivity(task.activity);
   router.watchedBy(activity);
-  router.beginChunk();
+  router.beginChunk(task.combine);
   router.tick(task.now);
   activity.busy(task.src, 'chunk', 'line');
   const { lines, events, bad } = routeInput(task.input, task.src);
   activity.idle();
   router.sealAll();
   const frames = sealers.map((s) => s.take());
-  const result: ChunkResult = { frames, lines, events, bad, problems: problems.map(cloneable), future, largest: router.largestTimes() };
-  return move({ [transferableSymbol]: frames.flat().map((f) => f.buffer), [valueSymbol]: result });
+  const due = router.combinedDue();
+  const result: ChunkResult = { frames, lines, events, bad, problems: problems.map(cloneable), future, largest: router.largestTimes(), due };
+  const transfer = frames.flat().map((f) => f.buffer);
+  // The input goes back with a chunk that combined events, in case it must be routed again event by event.
+  if (due.some((d) => d < Infinity)) {
+    result.input = task.input;
+    if ('ndjson' in task.input) transfer.push(task.input.ndjson.buffer);
+  }
+  return move({ [transferableSymbol]: transfer, [valueSymbol]: result });
 }
 
 /** Route a chunk's events, each with its line (or its number in the range) counted from 1. */

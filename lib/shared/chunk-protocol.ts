@@ -32,6 +32,8 @@ export interface ChunkTask {
   src: number;
   /** The wall clock (for the warning about event times far ahead of it). */
   now: number;
+  /** Whether window panes may be combined (see window-combiner.ts): the source is not exactly-once, and the chunk is not being routed again. */
+  combine: boolean;
   /** Where the pool thread records what it routes (see routing-activity.ts; positions count from the chunk's first line), for a watchdog. */
   activity: SharedArrayBuffer;
 }
@@ -50,4 +52,8 @@ export interface ChunkResult {
   future: Array<{ pipe: number; line: number; time: number }>;
   /** Per pipeline, the largest event time in the chunk (-Infinity if none). */
   largest: number[];
+  /** Per pipeline, the least (earliest window end − 1) of the window panes combined (Infinity if none): see chunk-admission.ts. */
+  due: number[];
+  /** The task's input, given back when panes were combined, so the chunk can be routed again event by event. */
+  input?: ChunkInput;
 }

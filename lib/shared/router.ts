@@ -7,6 +7,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { RoutingActivity } from './routing-activity.js';
 import { SourceWatermarks } from './time/source-watermarks.js';
 import { MAX_EVENT_TIME, toEventTime } from './time/watermarks.js';
+import { WindowCombiner } from './window-combiner.js';
 
 interface Route {
   index: number;
@@ -19,6 +20,8 @@ interface Route {
   warnedFuture: boolean;
   /** Stamping largest times (a pool thread's chunk): the largest event time routed so far. */
   largest: number;
+  /** Sends a window pane's events as one record of their inputs, where the pipeline qualifies (see window-combiner.ts). */
+  combiner: WindowCombiner | null;
 }
 
 /** How one pipeline's watermark moves within a chunk of one source (null: the pipeline has no event time). */
@@ -56,6 +59,10 @@ export class Router {
 
   /** Several pipelines: the activity slots say which one runs (with one, it is set once, here). */
   private readonly several: boolean;
+  /** Source ids whose positions are exactly-once (their events are never combined: see window-combiner.ts). */
+  private readonly tracked = new Set<number>();
+  /** Stamping largest times: whether this chunk's events may be combined (its source is not exactly-once). */
+  private chunkCombines = false;
 
   constructor(pipelines: Pipeline[], private readonly senders: FrameSealer[], private readonly maxKeyGroups: number,
               private readonly report: RouteProblem, private readonly futureTime: FutureTime,
@@ -68,6 +75,7 @@ export class Router {
       restored: new Map(),
       warnedFuture: false,
       largest: -Infinity,
+      combiner: WindowCombiner.for(pipeline, senders.length),
     }));
     this.owner = new Int32Array(maxKeyGroups);
     for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
@@ -98,10 +106,10 @@ export class Router {
       const wm = r.watermarks.current();
       if (wm <= r.broadcast) continue;
       r.broadcast = wm;
-      for (const s of this.senders) {
+      this.senders.forEach((s, actor) => {
         s.builder.watermark(r.index, wm);
-        this.sealIfFull(s);
-      }
+        this.sealIfFull(actor);
+      });
     }
   }
 
@@ -111,10 +119,11 @@ export class Router {
       const largest = r.restored.get(info.name);
       if (largest !== undefined) r.watermarks?.resume(src, largest);
     }
-    for (const s of this.senders) {
+    if (info.tracked) this.tracked.add(src);
+    this.senders.forEach((s, actor) => {
       s.builder.source(src, info);
-      this.sealIfFull(s);
-    }
+      this.sealIfFull(actor);
+    });
   }
 
   /** The wall clock by which sources are judged idle (see SourceWatermarks). */
@@ -137,10 +146,10 @@ export class Router {
     this.sealAll();
     for (const r of this.routes) r.broadcast = -Infinity;
     this.broadcastWatermarks();
-    for (const s of this.senders) {
+    this.senders.forEach((s, actor) => {
       s.builder.barrier(checkpoint);
-      this.sealIfFull(s);
-    }
+      this.sealIfFull(actor);
+    });
     this.sealAll();
   }
 
@@ -155,11 +164,24 @@ export class Router {
   /**
    * Stamping largest times: a new chunk starts, with nothing routed yet. Unkeyed events are spread over
    * the key-groups from the first again, so where they go depends on the chunk alone, not on which pool
-   * thread routed which chunks before.
+   * thread routed which chunks before. `combine`: its source is not exactly-once (see window-combiner.ts).
    */
-  beginChunk(): void {
+  beginChunk(combine: boolean): void {
     this.roundRobin = 0;
-    for (const r of this.routes) r.largest = -Infinity;
+    this.chunkCombines = combine;
+    for (const r of this.routes) {
+      r.largest = -Infinity;
+      r.combiner?.resetDue();
+    }
+  }
+
+  /**
+   * Stamping largest times: per pipeline, the least (earliest window end − 1) of the window panes this
+   * chunk combined (Infinity if none). Combining was exact only if every event of the chunk gets a
+   * watermark below it (see chunk-admission.ts).
+   */
+  combinedDue(): number[] {
+    return this.routes.map((r) => r.combiner?.due ?? Infinity);
   }
 
   /** Stamping largest times: per pipeline, the largest event time routed in this chunk (-Infinity if none). */
@@ -202,20 +224,26 @@ export class Router {
   }
 
   end(): void {
-    for (const s of this.senders) {
+    this.senders.forEach((s, actor) => {
       s.builder.end();
-      this.sealIfFull(s);
-    }
+      this.sealIfFull(actor);
+    });
   }
 
   /** Seal every partly filled frame, so it can be pushed. */
   sealAll(): void {
-    for (const s of this.senders) s.seal(this.unsendable);
+    for (let actor = 0; actor < this.senders.length; actor++) this.seal(actor);
   }
 
   /** After appending a record: seal the frame once the builder is full, so it can be pushed. */
-  private sealIfFull(sender: FrameSealer): void {
-    if (sender.builder.full) sender.seal(this.unsendable);
+  private sealIfFull(actor: number): void {
+    if (this.senders[actor].builder.full) this.seal(actor);
+  }
+
+  /** Seal the frame for `actor`, which completes the window panes combined in it. */
+  private seal(actor: number): void {
+    this.senders[actor].seal(this.unsendable);
+    for (const r of this.routes) r.combiner?.close(actor);
   }
 
   /** An event no frame can carry: a dead letter (it is left out; the rest of its frame goes on). */
@@ -235,6 +263,7 @@ export class Router {
       }
     }
     let key: unknown;
+    let sk: StateKey | undefined;
     let kg: number;
     if (p.keySelector) {
       try {
@@ -253,7 +282,6 @@ export class Router {
       } else if (typeof key === 'function' || typeof key === 'symbol') {
         return this.badKey(r, `keyBy() returned a ${typeof key}: a key must be a string, a number, a boolean, a bigint or JSON data`, v, src, pos);
       }
-      let sk: StateKey;
       try {
         sk = stateKeyOf(key);
       } catch (err) {
@@ -287,9 +315,15 @@ export class Router {
         r.watermarks.observe(src, t);
       }
     }
-    const sender = this.senders[this.owner[kg]];
-    sender.builder.event(r.index, src, kg, ts, wm, pos, key, v);
-    this.sealIfFull(sender);
+    const actor = this.owner[kg];
+    const builder = this.senders[actor].builder;
+    if (r.combiner !== null && sk !== undefined && (this.stampLargest ? this.chunkCombines : !this.tracked.has(src))) {
+      // The most this event's watermark can be: its own, or (stamping largest times) what the largest time before it makes.
+      const bound = this.stampLargest ? wm - p.outOfOrderMs - 1 : wm;
+      if (r.combiner.add(builder, actor, r.index, src, kg, ts, wm, bound, pos, key, sk, v)) return this.sealIfFull(actor);
+    }
+    builder.event(r.index, src, kg, ts, wm, pos, key, v);
+    this.sealIfFull(actor);
   }
 
   private badKey(r: Route, detail: string, event: unknown, src: number, pos: number): void {

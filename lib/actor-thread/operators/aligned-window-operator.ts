@@ -1,5 +1,6 @@
 import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
 import type { StateKey } from '../../shared/keygroups.js';
+import type { PaneView } from '../../shared/codec/frame.js';
 import type { StateCodec, StoreFactory } from '../state/state-store.js';
 import { alignDown, type WindowSpec } from '../../pipeline/windows/window.js';
 import type { OperatorOutput } from './operator.js';
@@ -40,7 +41,18 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
   }
 
   override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
-    if (!this.admit(kg, key, wm, src, pos, event)) return;
+    if (this.admit(kg, key, wm, src, pos, event)) this.fold(kg, key, sk, ts, src, pos, seq, event, null);
+  }
+
+  /** A pane's events, none of which the router let fire a window before the last of them (see window-combiner.ts). */
+  onPartial(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, inputs: PaneView): void {
+    this.timers.advanceWatermark(wm);
+    if (this.timers.isDue(alignDown(ts, this.slide) + this.slide)) throw new Error(`a combined window pane reached its actor after its window fired (watermark ${wm}, event time ${ts})`);
+    this.fold(kg, key, sk, ts, src, pos, seq, undefined, inputs);
+  }
+
+  /** Add one event (its inputs extracted by admit), or a pane's events' inputs, to the windows of `ts`. */
+  private fold(kg: number, key: unknown, sk: StateKey, ts: number, src: number, pos: number, seq: number, event: unknown, inputs: PaneView | null): void {
     const { size, slide, timers } = this;
     const starts = this.starts;
     starts.length = 0;
@@ -57,7 +69,8 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
     accs.length = 0;
     for (const start of starts) accs.push(state.windows.get(start) ?? this.aggregates.create());
     try {
-      this.aggregates.addAll(accs, seq);
+      if (inputs === null) this.aggregates.addAll(accs, seq);
+      else this.aggregates.addInputs(accs, inputs, seq);
     } catch (err) {
       if (state.windows.size === 0) this.store.delete(kg, sk);
       this.out.problem(this.emitter.addThrew(err, key, event), kg, src, pos);

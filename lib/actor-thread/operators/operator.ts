@@ -1,5 +1,6 @@
 import type { Problem } from '../../shared/dead-letter.js';
 import type { StateKey } from '../../shared/keygroups.js';
+import type { PaneView } from '../../shared/codec/frame.js';
 
 /** Where an operator sends what it produces; the actor turns these into output records. */
 export interface OperatorOutput {
@@ -25,6 +26,12 @@ export interface Operator<S = unknown, O = unknown> {
    * over actors. `seq` increases with arrival order at this actor.
    */
   onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void;
+  /**
+   * Several events of one key and window pane as their aggregates' inputs (see window-combiner.ts), in
+   * place of the first of them (`ts`, `wm`, `pos` are its); `seq` is the first's, the others' follow.
+   * Only operators whose pipelines a WindowCombiner takes get them.
+   */
+  onPartial?(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, inputs: PaneView): void;
   /** The watermark moved (in band, or +Infinity at the end of input): fire what is due. */
   advanceWatermark(wm: number): void;
   /** The actor's processing-time clock moved (in band, from its WAL on replay): fire what is due. */

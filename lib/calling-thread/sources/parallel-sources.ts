@@ -77,12 +77,22 @@ export async function ingestChunks(chunks: AsyncIterable<{ input: ChunkInput; re
     try {
       for await (const { input, read: done } of untilAborted(chunks, read.signal)) {
         const activity = watchdog === null ? unwatched : RoutingActivity.create();
-        const routed = pool.run({ input, src: read.src, now: Date.now(), activity: activity.buffer });
+        const task = { input, src: read.src, now: Date.now(), activity: activity.buffer, combine: read.sourceId === undefined };
+        const routed = pool.run(task);
+        // The same chunk event by event, when its combined window panes turn out not to be exact (see chunk-admission.ts).
+        const reroute = async (again: ChunkInput) => {
+          head = { activity, lineOffset };
+          try {
+            return await failure.race(pool.run({ ...task, input: again, combine: false }));
+          } finally {
+            head = null;
+          }
+        };
         admitted = admitted.then(async () => {
           head = { activity, lineOffset };
           const chunk = await failure.race(routed);
           head = null;
-          await ingestion.admitChunk(chunk, read.src, lineOffset, read.sourceId);
+          await ingestion.admitChunk(chunk, read.src, lineOffset, read.sourceId, reroute);
           lineOffset += chunk.lines;
         });
         // A failure is thrown by the await below or the last one; the chunks after it are dropped with it.

@@ -1,4 +1,5 @@
 import { fromUser, isBuiltin, type Aggregate, type UserAggregate } from './aggregate.js';
+import type { PaneView } from '../../shared/codec/frame.js';
 
 export type AggregateLike<E = any> = Aggregate<any, any, any, E> | UserAggregate<E>;
 export type AggregateSpec<E = any> = Record<string, AggregateLike<E>>;
@@ -18,6 +19,9 @@ export class AggregateSet {
   private readonly userSlots: number[];
   private readonly builtinSlots: number[];
   private readonly staged: unknown[];
+  /** The aggregates that read an input (a built-in with no field function, as count(), reads none). */
+  private readonly inputSlots: number[];
+  private readonly inputs: unknown[];
 
   constructor(spec: AggregateSpec) {
     this.names = Object.keys(spec);
@@ -25,7 +29,41 @@ export class AggregateSet {
     this.values = new Array(this.aggs.length);
     this.staged = new Array(this.aggs.length);
     this.userSlots = this.aggs.flatMap((a, i) => (a.userCode ? [i] : []));
+    this.inputSlots = this.aggs.flatMap((a, i) => (a.userCode || a.extract !== null ? [i] : []));
+    this.inputs = new Array(this.inputSlots.length);
     this.builtinSlots = this.aggs.flatMap((a, i) => (a.userCode ? [] : [i]));
+  }
+
+  /** Every aggregate is a built-in: it reads its input with a field function (or none, as count()), never the event itself. */
+  get builtinOnly(): boolean {
+    return this.userSlots.length === 0;
+  }
+
+  /**
+   * Extract like `extract`, for routing an event's inputs instead of the event (see window-combiner.ts):
+   * the inputs of the aggregates that read one (`inputSlots`), or null if any extraction fails or gives
+   * something other than a number, string, boolean or null. The array is scratch space, reused.
+   */
+  extractInputs(event: unknown): readonly unknown[] | null {
+    if (this.extract(event) !== null) return null;
+    const { inputSlots, values, inputs } = this;
+    for (let s = 0; s < inputSlots.length; s++) {
+      const v = values[inputSlots[s]];
+      if (v !== null && typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') return null;
+      inputs[s] = v;
+    }
+    return inputs;
+  }
+
+  /** Add the inputs of a pane's events (see window-combiner.ts), event by event as `addAll` adds an event's; the first's `seq` is `seq`. */
+  addInputs(accs: unknown[][], pane: PaneView, seq: number): void {
+    const { inputSlots, values } = this;
+    const { count, inputs } = pane;
+    let at = pane.at;
+    for (let e = 0; e < count; e++) {
+      for (let s = 0; s < inputSlots.length; s++) values[inputSlots[s]] = inputs[at++];
+      this.addAll(accs, seq + e);
+    }
   }
 
   /** Names of aggregates that cannot merge (a problem for session windows). */

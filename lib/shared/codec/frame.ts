@@ -9,6 +9,11 @@ import { ColumnReader, ColumnWriter } from './value-columns.js';
  *
  *   u32 count | u32 body bytes, COLUMNS set | f64 ts[n] | f64 wm[n] | f64 pos[n] | u16 kg[n] | u16 src[n]
  *   | u8 kind[n] | u8 pipe[n] | pad to 8 | keys column | values column
+ *   [INPUTS set: | pad to 8 | u32 m | pad to 8 | f64 inputs[m]]
+ *
+ * The inputs block holds the numeric aggregate inputs of the frame's PARTIAL records (window-combiner.ts),
+ * each record's as its event count and then the inputs, the record's value being where they start: one
+ * copy of numbers on each side, where a value per record would be an encode and a decode.
  *
  * Columns are decoded as views into the frame's bytes (which must start 8-byte aligned); byte values in
  * keys and values are copied out of them. Frames written before value columns (COLUMNS clear: the body is
@@ -16,6 +21,44 @@ import { ColumnReader, ColumnWriter } from './value-columns.js';
  */
 const HEADER = 8;
 const COLUMNS = 0x8000_0000;
+const INPUTS = 0x4000_0000;
+const BODY_BYTES = 0x3fff_ffff;
+
+/** A PARTIAL record's value while its frame is built: its events' aggregate inputs, event by event (see window-combiner.ts). */
+export interface PaneInputs {
+  count: number;
+  inputs: unknown[];
+  /** Every input is a number: they go in the frame's inputs block. */
+  numeric: boolean;
+}
+
+/**
+ * A PARTIAL record's value in a decoded frame: where its events' inputs start in the frame's inputs block
+ * (the event count there, then the inputs), or for inputs that are not all numbers, [count, inputs].
+ */
+export type DecodedPane = number | [count: number, inputs: unknown[]];
+
+/** A PARTIAL record's events' inputs as read from a decoded frame: `count` events' inputs, event by event, from `inputs[at]`. */
+export interface PaneView {
+  count: number;
+  inputs: ArrayLike<unknown>;
+  at: number;
+}
+
+/** Point `view` at the inputs of the PARTIAL record whose value is `value` in `frame`. */
+export function viewPane(frame: FrameView, value: DecodedPane, view: PaneView): PaneView {
+  if (typeof value === 'number') {
+    view.count = frame.inputs[value];
+    view.inputs = frame.inputs;
+    view.at = value + 1;
+  } else {
+    [view.count, view.inputs] = value;
+    view.at = 0;
+  }
+  return view;
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
 
 function layout(count: number) {
   const ts = HEADER;
@@ -44,6 +87,8 @@ export class FrameBuilder {
   readonly pos: Float64Array;
   readonly keys: unknown[] = [];
   readonly values: unknown[] = [];
+  /** PARTIAL records since the last reset. */
+  private partials = 0;
 
   constructor(capacity = 1024) {
     this.capacity = capacity;
@@ -66,6 +111,12 @@ export class FrameBuilder {
   /** An event routed to its key-group's actor, stamped with its pipeline's watermark before it. */
   event(pipe: number, src: number, kg: number, ts: number, wm: number, pos: number, key: unknown, value: unknown): void {
     this.add(Kind.EVENT, pipe, src, kg, ts, wm, pos, key, value);
+  }
+
+  /** Events of one key and window pane as their aggregates' inputs (see window-combiner.ts), in place of the first; `pane` may grow until the frame is sealed. */
+  partial(pipe: number, src: number, kg: number, ts: number, wm: number, pos: number, key: unknown, pane: PaneInputs): void {
+    this.partials++;
+    this.add(Kind.PARTIAL, pipe, src, kg, ts, wm, pos, key, pane);
   }
 
   watermark(pipe: number, wm: number): void {
@@ -133,6 +184,7 @@ export class FrameBuilder {
 
   reset(): void {
     this.count = 0;
+    this.partials = 0;
     this.keys.length = 0;
     this.values.length = 0;
   }
@@ -140,16 +192,23 @@ export class FrameBuilder {
   /** Encode records [from, to) into a standalone frame. */
   encode(from = 0, to = this.count): EncodedFrame {
     const n = to - from;
+    const panes = this.partials > 0 ? this.paneInputs(from, to) : null;
     writer.reset();
     writer.column(this.keys, from, to);
-    writer.column(this.values, from, to);
+    if (panes === null) writer.column(this.values, from, to);
+    else writer.column(panes.values, 0, n);
     const body = writer.bytes;
     const at = layout(n);
-    const size = at.body + body.length;
+    const blockAt = align8(at.body + body.length);
+    const size = panes === null ? at.body + body.length : blockAt + 8 + panes.inputs.byteLength;
     const out = new Uint8Array(size);
     const view = new DataView(out.buffer);
     view.setUint32(0, n, true);
-    view.setUint32(4, body.length | COLUMNS, true);
+    view.setUint32(4, body.length | COLUMNS | (panes === null ? 0 : INPUTS), true);
+    if (panes !== null) {
+      view.setUint32(blockAt, panes.inputs.length, true);
+      new Float64Array(out.buffer, blockAt + 8, panes.inputs.length).set(panes.inputs);
+    }
     new Float64Array(out.buffer, at.ts, n).set(this.ts.subarray(from, to));
     new Float64Array(out.buffer, at.wm, n).set(this.wm.subarray(from, to));
     new Float64Array(out.buffer, at.pos, n).set(this.pos.subarray(from, to));
@@ -159,6 +218,33 @@ export class FrameBuilder {
     out.set(this.pipe.subarray(from, to), at.pipe);
     out.set(body, at.body);
     return out;
+  }
+
+  /** Records [from, to)'s values with each numeric PARTIAL's inputs moved to an inputs block (see the layout above). */
+  private paneInputs(from: number, to: number): { values: unknown[]; inputs: Float64Array } {
+    const { kind } = this;
+    const values = this.values.slice(from, to);
+    let length = 0;
+    for (let i = from; i < to; i++) {
+      if (kind[i] !== Kind.PARTIAL) continue;
+      const pane = this.values[i] as PaneInputs;
+      if (pane.numeric) length += 1 + pane.inputs.length;
+    }
+    const inputs = new Float64Array(length);
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      if (kind[i] !== Kind.PARTIAL) continue;
+      const pane = this.values[i] as PaneInputs;
+      if (!pane.numeric) {
+        values[i - from] = [pane.count, pane.inputs];
+        continue;
+      }
+      values[i - from] = at;
+      inputs[at++] = pane.count;
+      inputs.set(pane.inputs as number[], at);
+      at += pane.inputs.length;
+    }
+    return { values, inputs };
   }
 }
 
@@ -185,6 +271,8 @@ export function frameColumns(bytes: Uint8Array): { count: number; kind: Uint8Arr
  * byte array an event or a result carries may be kept (in state, by a results consumer) long after the
  * next frame overwrites that buffer.
  */
+const NO_INPUTS = new Float64Array(0);
+
 const cborFrames = new Decoder({ useRecords: true, copyBuffers: true });
 
 /** A decoded frame: column views into the frame's bytes plus the decoded keys and values. */
@@ -199,6 +287,8 @@ export class FrameView {
   pos!: Float64Array;
   keys!: unknown[];
   values!: unknown[];
+  /** The numeric inputs of PARTIAL records (see the layout above), a view into the frame's bytes; empty if none. */
+  inputs: Float64Array = NO_INPUTS;
 
   /** `bytes` must start at an 8-byte aligned offset of its buffer. */
   decode(bytes: Uint8Array): this {
@@ -216,10 +306,16 @@ export class FrameView {
     this.src = new Uint16Array(buffer, base + at.src, n);
     this.kind = new Uint8Array(buffer, base + at.kind, n);
     this.pipe = new Uint8Array(buffer, base + at.pipe, n);
+    this.inputs = NO_INPUTS;
     if ((body & COLUMNS) !== 0) {
       const columns = new ColumnReader(bytes, at.body);
       this.keys = columns.column(n);
       this.values = columns.column(n);
+      if ((body & INPUTS) !== 0) {
+        const blockAt = align8(at.body + (body & BODY_BYTES));
+        const m = new DataView(buffer, base + blockAt, 4).getUint32(0, true);
+        this.inputs = new Float64Array(buffer, base + blockAt + 8, m);
+      }
     } else {
       [this.keys, this.values] = cborFrames.decode(bytes.subarray(at.body, at.body + body)) as [unknown[], unknown[]];
     }

@@ -1,6 +1,6 @@
 /**
  * Record kinds that travel in band, in order, inside frames (the numbers are on disk, in WAL segments).
- * Input rings (router → actor) carry EVENT, WATERMARK, SOURCE, BARRIER and END; output rings (actor →
+ * Input rings (router → actor) carry EVENT, PARTIAL, WATERMARK, SOURCE, BARRIER and END; output rings (actor →
  * main thread) carry RESULT, LATE, RESULT_LINES, LATE_LINES, UNWRITABLE, ERROR, BARRIER_ACK and END.
  * FrameBuilder has one builder per kind.
  */
@@ -38,6 +38,11 @@ export const Kind = {
   LATE_LINES: 12,
   /** A result or late event that JSON cannot write (pipe, kg, pos: its number, value: Unwritable). Output rings only. */
   UNWRITABLE: 13,
+  /**
+   * Several events of one key and window pane, as their aggregates' inputs (see window-combiner.ts): as
+   * EVENT for its first event (pipe, src, kg, ts, wm, pos, key), value: PaneInputs.
+   */
+  PARTIAL: 14,
 } as const;
 
 export type Kind = (typeof Kind)[keyof typeof Kind];
