@@ -1,7 +1,7 @@
 import type { Activity } from '../shared/activity.js';
 import { viewPane, type DecodedPane, type FrameView, type PaneView } from '../shared/codec/frame.js';
 import { Kind, type SnapshotAck, type SourceInfo } from '../shared/codec/records.js';
-import { decodeGroup, encodeGroup, type ActorSnapshot } from '../shared/durability/snapshot-file.js';
+import { decodeGroup, encodeGroup, type ActorSnapshot, type GroupSnapshot } from '../shared/durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
 import type { Operator, OperatorOutput } from './operators/operator.js';
 import type { OutputWriter } from './output-writer.js';
@@ -23,7 +23,10 @@ export class Actor {
    * is numbered one more. Replay reproduces the same numbers, which is how sinks skip what they have.
    */
   private readonly outputs: Float64Array;
-  /** Per key-group, exactly-once sources: name → highest position applied. */
+  /**
+   * Per pipeline and key-group (index pipe * maxKeyGroups + kg), exactly-once sources: name → highest
+   * position applied. Per pipeline, because one event is a record for each pipeline, all at its position.
+   */
   private readonly applied: Array<Map<string, number> | undefined>;
   private readonly sources = new Map<number, SourceInfo>();
   private readonly watermarks: number[];
@@ -42,7 +45,7 @@ export class Actor {
               private readonly out: OutputWriter, private readonly failFast: boolean,
               private readonly maxKeyGroups: number, private readonly activity: Activity) {
     this.outputs = new Float64Array(maxKeyGroups * names.length);
-    this.applied = new Array(maxKeyGroups);
+    this.applied = new Array(maxKeyGroups * names.length);
     this.watermarks = names.map(() => -Infinity);
     this.operators = names.map((_, pipe) => makeOperator(pipe, this.outputFor(pipe)));
   }
@@ -73,7 +76,7 @@ export class Actor {
           const g = kg[i];
           activity.event(p, g, src[i], pos[i]);
           this.copyBeforeChange(g);
-          if (this.isDuplicate(g, src[i], pos[i])) break;
+          if (this.isDuplicate(p, g, src[i], pos[i])) break;
           if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           const key = keys[i];
           this.operators[p].onEvent(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq++, values[i]);
@@ -200,7 +203,7 @@ export class Actor {
 
   private capture(kg: number): void {
     const outputs = this.names.map((_, p) => this.outputs[p * this.maxKeyGroups + kg]);
-    const sources = [...(this.applied[kg] ?? [])];
+    const sources = this.names.flatMap((_, p) => [...(this.applied[p * this.maxKeyGroups + kg] ?? [])].map(([name, pos]): GroupSnapshot['sources'][number] => (p === 0 ? [name, pos] : [name, pos, p])));
     const operators = this.operators.map((op) => op.snapshotGroup(kg) ?? null);
     if (sources.length === 0 && outputs.every((n) => n === 0) && operators.every((o) => o === null)) return;
     for (const o of operators) this.capturedKeys += keysIn(o);
@@ -233,7 +236,9 @@ export class Actor {
         if (kg < start || kg > end) continue;
         const g = decodeGroup(bytes);
         g.outputs.forEach((n, p) => (this.outputs[p * this.maxKeyGroups + kg] = n));
-        if (g.sources.length > 0) this.applied[kg] = new Map(g.sources);
+        for (const [name, pos, p = 0] of g.sources) {
+          if (p < pipelines.length) (this.applied[p * this.maxKeyGroups + kg] ??= new Map()).set(name, pos);
+        }
         g.operators.forEach((state, p) => {
           if (state !== null && state !== undefined && p < pipelines.length) this.operators[p].restore(kg, state);
         });
@@ -246,11 +251,12 @@ export class Actor {
     });
   }
 
-  private isDuplicate(kg: number, src: number, pos: number): boolean {
+  private isDuplicate(pipe: number, kg: number, src: number, pos: number): boolean {
     const source = this.sources.get(src);
     if (source === undefined || !source.tracked) return false;
-    let applied = this.applied[kg];
-    if (applied === undefined) this.applied[kg] = applied = new Map();
+    const at = pipe * this.maxKeyGroups + kg;
+    let applied = this.applied[at];
+    if (applied === undefined) this.applied[at] = applied = new Map();
     const last = applied.get(source.name);
     if (last !== undefined && pos <= last) return true;
     applied.set(source.name, pos);

@@ -32,8 +32,11 @@ export interface ActorSnapshot {
 export interface GroupSnapshot {
   /** Per pipeline, results and late events emitted so far by this key-group: the next is numbered one more. */
   outputs: number[];
-  /** Exactly-once sources: name → highest position applied in this key-group. */
-  sources: Array<[string, number]>;
+  /**
+   * Exactly-once sources: name → highest position applied in this key-group, per pipeline (its index
+   * third, left out for the first: snapshots before pipelines had their own positions hold only those).
+   */
+  sources: Array<[name: string, pos: number, pipe?: number]>;
   /** One entry per pipeline: that operator's state for this key-group. */
   operators: unknown[];
 }
