@@ -78,8 +78,13 @@ t.test('ingest() after stop() is refused', async (t) => {
 t.test('an event too large for the ring becomes a dead letter; its neighbours are unharmed', async (t) => {
   const huge = { k: 'k1', t: 5, v: 1, blob: 'x'.repeat(100_000) };
   const events = [good(0), good(1), huge, good(3), good(4)];
-  const run = await runEngine({ module: fixture('bad-input'), workers: 1, ringBytes: 64 * 1024 }, [events]);
+  // An exactly-once source: its events cross to their actors as themselves (they are never combined).
+  const run = await runEngine({ module: fixture('bad-input'), workers: 1, ringBytes: 64 * 1024 }, [events], { sourceId: 'events', seq: 0 });
   t.equal(run.errors.length, 1);
-  t.match(run.errors[0], { code: 'ERR_KEYFLOW_EVENT_TOO_LARGE', stage: 'route', position: 2, key: 'k1', message: /at ingest event #2 \(key "k1"\): the event takes \d+ bytes, more than a ring frame can hold/ });
+  t.match(run.errors[0], { code: 'ERR_KEYFLOW_EVENT_TOO_LARGE', stage: 'route', position: 2, key: 'k1', message: /at events batch #0 event #2 \(key "k1"\): the event takes \d+ bytes, more than a ring frame can hold/ });
   t.equal(run.results.guarded.reduce((n: number, r: { n: number }) => n + r.n, 0), 4, 'the other four events are counted');
+  // Any other source: the window pane is combined (window-combiner.ts), and only the event's inputs cross.
+  const combined = await runEngine({ module: fixture('bad-input'), workers: 1, ringBytes: 64 * 1024 }, [events]);
+  t.equal(combined.errors.length, 0, 'combined: no dead letter');
+  t.equal(combined.results.guarded.reduce((n: number, r: { n: number }) => n + r.n, 0), 5, 'combined: all five events are counted');
 });
