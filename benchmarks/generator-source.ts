@@ -6,7 +6,7 @@
  */
 import { start } from '../lib/index.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
-import { BATCH, moduleOf } from './measure.js';
+import { BATCH, measurePlain, moduleOf } from './measure.js';
 import { fmt, median } from './stats.js';
 
 const CONFIGS = [
@@ -19,6 +19,8 @@ export interface GeneratorSourceReport {
   events: number;
   workers: number;
   rows: Array<{ name: string; eventsPerSecond: number[]; cpuSeconds: number[]; results: number }>;
+  /** The plain single-threaded loop on the same workload, in the same runs. */
+  plain: { eventsPerSecond: number[]; results: number };
 }
 
 async function once(sourceThreads: number, events: number, workers: number): Promise<{ eventsPerSecond: number; cpuSeconds: number; results: number }> {
@@ -41,7 +43,11 @@ async function once(sourceThreads: number, events: number, workers: number): Pro
 
 export async function generatorSourceBench(events: number, runs: number, workers: number): Promise<GeneratorSourceReport> {
   const rows = CONFIGS.map((c) => ({ name: c.name, eventsPerSecond: [] as number[], cpuSeconds: [] as number[], results: 0 }));
+  const plain = { eventsPerSecond: [] as number[], results: 0 };
   for (let r = 0; r < runs; r++) {
+    const p = await measurePlain('tumbling-bids', events);
+    plain.eventsPerSecond.push(p.eventsPerSecond);
+    plain.results = p.results;
     // Alternate the order from run to run: in one process, whatever runs first pays for the warm-up.
     const order = r % 2 === 0 ? [...CONFIGS.keys()] : [...CONFIGS.keys()].reverse();
     for (const i of order) {
@@ -52,19 +58,23 @@ export async function generatorSourceBench(events: number, runs: number, workers
       process.stderr.write(`  generator source: run ${r + 1}/${runs}, ${CONFIGS[i].name}: ${fmt(m.eventsPerSecond)} events/s\n`);
     }
   }
-  if (rows.some((row) => row.results !== rows[0].results)) {
+  if (rows.some((row) => row.results !== plain.results)) {
     throw new Error(`generator source: the configurations gave different numbers of results: ${rows.map((row) => `${row.name}: ${row.results}`).join(', ')}`);
   }
-  return { events, workers, rows };
+  return { events, workers, rows, plain };
 }
 
 export function generatorSourceTable(report: GeneratorSourceReport, runs: number): string {
   const base = median(report.rows[0].eventsPerSecond);
+  const plain = median(report.plain.eventsPerSecond);
   return [
-    `The generator as a parallel source: tumbling-bids on ${fmt(report.events)} generated events, ${report.workers} actor(s), median of ${runs}:`,
+    `The generator as a parallel source: tumbling-bids on ${fmt(report.events)} generated events, ${report.workers} actor(s), median of ${runs}; the plain loop ${fmt(plain)} events/s in the same runs:`,
     '',
-    '| generator | events/s | vs ingest() | CPU (all threads) | results |',
-    '|---|---|---|---|---|',
-    ...report.rows.map((row) => `| ${row.name} | ${fmt(median(row.eventsPerSecond))} | ${(median(row.eventsPerSecond) / base).toFixed(2)}× | ${median(row.cpuSeconds).toFixed(2)} s | ${fmt(row.results)} |`),
+    '| generator | events/s | vs ingest() | vs plain loop | CPU (all threads) | results |',
+    '|---|---|---|---|---|---|',
+    ...report.rows.map((row) => {
+      const eps = median(row.eventsPerSecond);
+      return `| ${row.name} | ${fmt(eps)} | ${(eps / base).toFixed(2)}× | ${(eps / plain).toFixed(2)}× | ${median(row.cpuSeconds).toFixed(2)} s | ${fmt(row.results)} |`;
+    }),
   ].join('\n');
 }
