@@ -65,11 +65,13 @@ t.test('an event that may fire its window goes as itself, after the pane, and th
 
 t.test('a chunk\'s combined panes hold only if the watermark before the chunk cannot fire their windows', async (t) => {
   const basis = { outOfOrderMs: 200, watermark: 999, largest: 1_100, others: Infinity };
-  t.ok(combiningHolds([1_000, Infinity], [basis, null]), 'watermark below the earliest window end - 1');
-  t.notOk(combiningHolds([999], [basis]), 'watermark at it');
-  t.notOk(combiningHolds([1_000], [{ ...basis, watermark: 0, largest: 1_201 }]), 'the largest time the source has shown makes it');
-  t.ok(combiningHolds([1_000], [{ ...basis, watermark: 0, largest: 5_000, others: 1_100 }]), 'another source holds the watermark back');
-  t.ok(combiningHolds([Infinity], [basis]), 'nothing combined');
+  const none = [-Infinity, -Infinity];
+  t.ok(combiningHolds([1_000, Infinity], [basis, null], none), 'watermark below the earliest window end - 1');
+  t.notOk(combiningHolds([999], [basis], none), 'watermark at it');
+  t.notOk(combiningHolds([1_000], [{ ...basis, watermark: 0, largest: 1_201 }], none), 'the largest time the source has shown makes it');
+  t.ok(combiningHolds([1_000], [{ ...basis, watermark: 0, largest: 5_000, others: 1_100 }], none), 'another source holds the watermark back');
+  t.notOk(combiningHolds([1_000], [basis], [1_000]), 'an actor already at it after recovery');
+  t.ok(combiningHolds([Infinity], [basis], none), 'nothing combined');
 });
 
 interface Outputs { results: Record<string, string[]>; late: Record<string, string[]>; errors: string[] }

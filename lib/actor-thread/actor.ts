@@ -122,6 +122,11 @@ export class Actor {
     return { control: NONE, next: frame.count };
   }
 
+  /** Each pipeline's watermark as this actor holds it. */
+  currentWatermarks(): number[] {
+    return [...this.watermarks];
+  }
+
   /** Whether any operator reads the processing-time clock (only then does the actor log it). */
   get usesProcessingTime(): boolean {
     return this.operators.some((op) => op.advanceProcessingTime !== undefined);
@@ -203,7 +208,7 @@ export class Actor {
 
   private capture(kg: number): void {
     const outputs = this.names.map((_, p) => this.outputs[p * this.maxKeyGroups + kg]);
-    const sources = this.names.flatMap((_, p) => [...(this.applied[p * this.maxKeyGroups + kg] ?? [])].map(([name, pos]): GroupSnapshot['sources'][number] => (p === 0 ? [name, pos] : [name, pos, p])));
+    const sources = this.names.flatMap((_, p) => [...(this.applied[p * this.maxKeyGroups + kg] ?? [])].map(([name, pos]): GroupSnapshot['sources'][number] => [name, pos, p]));
     const operators = this.operators.map((op) => op.snapshotGroup(kg) ?? null);
     if (sources.length === 0 && outputs.every((n) => n === 0) && operators.every((o) => o === null)) return;
     for (const o of operators) this.capturedKeys += keysIn(o);
@@ -236,8 +241,10 @@ export class Actor {
         if (kg < start || kg > end) continue;
         const g = decodeGroup(bytes);
         g.outputs.forEach((n, p) => (this.outputs[p * this.maxKeyGroups + kg] = n));
-        for (const [name, pos, p = 0] of g.sources) {
-          if (p < pipelines.length) (this.applied[p * this.maxKeyGroups + kg] ??= new Map()).set(name, pos);
+        for (const [name, pos, pipe] of g.sources) {
+          // An entry without a pipeline is from before positions were per pipeline: it held for all of them.
+          const pipes = pipe === undefined ? pipelines.map((_, p) => p) : pipe < pipelines.length ? [pipe] : [];
+          for (const p of pipes) (this.applied[p * this.maxKeyGroups + kg] ??= new Map()).set(name, pos);
         }
         g.operators.forEach((state, p) => {
           if (state !== null && state !== undefined && p < pipelines.length) this.operators[p].restore(kg, state);

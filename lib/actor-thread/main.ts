@@ -215,7 +215,7 @@ function replay(actor: Actor, tail: WalTail): Replayed {
   const frame = new FrameView();
   // Decode from an aligned copy: a frame's typed-array columns need 8-byte alignment.
   for (const bytes of tail.frames) applyFrame(actor, frame.decode(new Uint8Array(bytes)), true);
-  return { frames: tail.frames.length, tornBytes: tail.tornBytes };
+  return { frames: tail.frames.length, tornBytes: tail.tornBytes, watermarks: actor.currentWatermarks() };
 }
 
 function restoreFrom(actor: Actor, names: string[]): void {
@@ -304,7 +304,7 @@ async function replayThenRun(actor: Actor, tail: WalTail): Promise<Replayed> {
     return replayed;
   } catch (err) {
     fatal(err);
-    return { frames: 0, tornBytes: 0 };
+    return { frames: 0, tornBytes: 0, watermarks: [] };
   }
 }
 

@@ -61,7 +61,8 @@ export class ActorSet {
   /** Every actor re-applies its WAL tail; the frames and torn bytes, added up. */
   async replay(): Promise<Replayed> {
     const all = await Promise.all(this.links.map((l) => l.control.replay()));
-    return { frames: all.reduce((n, r) => n + r.frames, 0), tornBytes: all.reduce((n, r) => n + r.tornBytes, 0) };
+    const watermarks = all[0]?.watermarks.map((_, p) => Math.max(...all.map((r) => r.watermarks[p]))) ?? [];
+    return { frames: all.reduce((n, r) => n + r.frames, 0), tornBytes: all.reduce((n, r) => n + r.tornBytes, 0), watermarks };
   }
 
   /** Every actor takes the plan (between two frames); gives up once the engine fails or its actors end. */

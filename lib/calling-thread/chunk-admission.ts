@@ -39,11 +39,12 @@ export function stampChunkFrame(frame: Uint8Array, basis: readonly WatermarkBasi
  * get a watermark, from what came before the chunk, that fires a combined pane's window. When they are not
  * (the chunk holds events late enough to be late or re-fire a window), the chunk is routed again, event by event.
  */
-export function combiningHolds(due: readonly number[], basis: readonly WatermarkBasis[]): boolean {
+export function combiningHolds(due: readonly number[], basis: readonly WatermarkBasis[], actorsAt: readonly number[]): boolean {
   return due.every((d, pipe) => {
     const b = basis[pipe];
     if (d === Infinity || b === null) return true;
-    const before = Math.max(b.watermark, Math.min(b.largest, b.others) - b.outOfOrderMs - 1);
+    // Where an actor already is after recovery counts too (see Router.actorsAt).
+    const before = Math.max(b.watermark, Math.min(b.largest, b.others) - b.outOfOrderMs - 1, actorsAt[pipe] ?? -Infinity);
     return before < d;
   });
 }

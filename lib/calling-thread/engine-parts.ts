@@ -91,7 +91,7 @@ export class EngineParts {
     // though the actor's larger stack could write it) ends the run with a message, never a bare stack.
     this.pumping = this.pump.run().catch((err: unknown) => fail(new KeyflowError(codes.WORKER, `cannot read the actors' output: ${describeThrown(err)}`, err)));
     const planner = new OutputPlanner(pipelines, this.outputs, this.sinks, this.actors, () => dispatch.captured !== null);
-    this.replay = new Replay(this.actors, dispatch, planner, failure, setup.carried, recovery?.checkpoint?.id ?? null, setup.startedAt);
+    this.replay = new Replay(this.actors, dispatch, planner, failure, setup.carried, recovery?.checkpoint?.id ?? null, setup.startedAt, this.router);
     const recover = () => this.replay.run();
     this.ingestion = new Ingestion(this.router, this.actors, sources, this.routing, failure, (p, pipe, src, pos) => dispatch.problem(p, pipe, src, pos), recover,
       () => this.checkpoints.afterBatch());

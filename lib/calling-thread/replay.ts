@@ -9,6 +9,7 @@ import type { RecoveryInfo } from './engine-stats.js';
 import type { Failure } from './failure.js';
 import type { CarriedOutput, OutputDispatch } from './output-dispatch.js';
 import type { OutputPlanner } from './output-plan.js';
+import type { Router } from '../shared/router.js';
 
 export class Replay {
   /** What recovery found and did, once done. */
@@ -16,7 +17,8 @@ export class Replay {
   private done: Promise<void> | null = null;
 
   constructor(private readonly actors: ActorSet, private readonly dispatch: OutputDispatch, private readonly planner: OutputPlanner, private readonly failure: Failure,
-              private readonly carried: CarriedOutput[], private readonly checkpoint: number | null, private readonly startedAt: number) {}
+              private readonly carried: CarriedOutput[], private readonly checkpoint: number | null, private readonly startedAt: number,
+              private readonly router: Router) {}
 
   /** Also waits for a change of the output plan on its way to the actors (a stream asked for since). */
   run(): Promise<void> {
@@ -35,7 +37,9 @@ export class Replay {
     // The router's watermark stays where the checkpoint left it, though the replayed WAL may hold later
     // events: a producer resends from the checkpoint, and its events must carry the watermark they
     // carried the first time, or an actor that had not logged them would now find them late.
-    const replayed = await this.failure.race(this.planner.begin().then(() => this.actors.replay())).catch(() => ({ frames: 0, tornBytes: 0 }));
+    const replayed = await this.failure.race(this.planner.begin().then(() => this.actors.replay())).catch(() => ({ frames: 0, tornBytes: 0, watermarks: [] }));
+    // So actors can be ahead of the router: it must not combine a window pane an actor may have fired.
+    this.router.actorsAt(replayed.watermarks);
     this.info = { checkpoint: this.checkpoint, replayedFrames: replayed.frames, tornBytes: replayed.tornBytes, ms: performance.now() - this.startedAt };
   }
 }

@@ -36,10 +36,11 @@ export interface ActorFailure {
   code?: string;
 }
 
-/** What an actor's WAL replay did: frames re-applied, and the bytes of a torn last record cut off. */
+/** What an actor's WAL replay did: frames re-applied, the bytes of a torn last record cut off, and each pipeline's watermark after it. */
 export interface Replayed {
   frames: number;
   tornBytes: number;
+  watermarks: number[];
 }
 
 /**

@@ -22,6 +22,8 @@ interface Route {
   largest: number;
   /** Sends a window pane's events as one record of their inputs, where the pipeline qualifies (see window-combiner.ts). */
   combiner: WindowCombiner | null;
+  /** The highest watermark an actor held for this pipeline after recovery (see actorsAt). */
+  actorsAt: number;
 }
 
 /** How one pipeline's watermark moves within a chunk of one source (null: the pipeline has no event time). */
@@ -75,7 +77,8 @@ export class Router {
       restored: new Map(),
       warnedFuture: false,
       largest: -Infinity,
-      combiner: WindowCombiner.for(pipeline, senders.length),
+      combiner: WindowCombiner.for(pipeline, senders.length, senders[0]?.maxFrame ?? Infinity),
+      actorsAt: -Infinity,
     }));
     this.owner = new Int32Array(maxKeyGroups);
     for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
@@ -111,6 +114,19 @@ export class Router {
         this.sealIfFull(actor);
       });
     }
+  }
+
+  /**
+   * After recovery: each pipeline's highest watermark an actor holds (restored, then moved on by its WAL),
+   * which can be past the router's own (see replay.ts). A window pane is combined only below it.
+   */
+  actorsAt(watermarks: readonly number[]): void {
+    this.routes.forEach((r, i) => (r.actorsAt = watermarks[i] ?? -Infinity));
+  }
+
+  /** Per pipeline, the highest watermark an actor held after recovery (-Infinity if none). */
+  actorWatermarks(): number[] {
+    return this.routes.map((r) => r.actorsAt);
   }
 
   /** Tell every actor what a source id means, before any event uses it (it is logged with the events). */
@@ -318,8 +334,9 @@ export class Router {
     const actor = this.owner[kg];
     const builder = this.senders[actor].builder;
     if (r.combiner !== null && sk !== undefined && (this.stampLargest ? this.chunkCombines : !this.tracked.has(src))) {
-      // The most this event's watermark can be: its own, or (stamping largest times) what the largest time before it makes.
-      const bound = this.stampLargest ? wm - p.outOfOrderMs - 1 : wm;
+      // The most the watermark can be at this event: its own, or (stamping largest times) what the largest time
+      // before it makes; or where an actor already is (after recovery).
+      const bound = Math.max(this.stampLargest ? wm - p.outOfOrderMs - 1 : wm, r.actorsAt);
       if (r.combiner.add(builder, actor, r.index, src, kg, ts, wm, bound, pos, key, sk, v)) return this.sealIfFull(actor);
     }
     builder.event(r.index, src, kg, ts, wm, pos, key, v);

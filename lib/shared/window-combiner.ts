@@ -22,35 +22,48 @@ import { alignDown } from '../pipeline/windows/window.js';
 import type { FrameBuilder, PaneInputs } from './codec/frame.js';
 import type { StateKey } from './keygroups.js';
 
-/** Events per PARTIAL record at most, so one record stays far below a frame's size limit. */
+/** Events per PARTIAL record at most. */
 const MAX_PANE_EVENTS = 1024;
+/** A PARTIAL record's inputs take at most this share of a frame's size limit (estimated: see inputBytes). */
+const PANE_SHARE_OF_FRAME = 1 / 8;
 
 /** A pane's PARTIAL record while its frame is built: its events' inputs, event by event, each in the order of AggregateSet.inputSlots. */
 interface Pane extends PaneInputs {
   start: number;
+  /** Its inputs' size, estimated as inputBytes does. */
+  bytes: number;
+}
+
+/** An estimate from above of what inputs take in a frame: 8 bytes a number, 3 a UTF-16 unit of a string and 8 more. */
+function inputBytes(values: readonly unknown[]): number {
+  let bytes = 0;
+  for (const v of values) bytes += typeof v === 'string' ? 8 + 3 * v.length : 8;
+  return bytes;
 }
 
 export class WindowCombiner {
   private readonly aggregates: AggregateSet;
   private readonly slide: number;
+  private readonly maxPaneBytes: number;
   /** Per actor, the pane open for each key in the frame being built for it. */
   private readonly open: Array<Map<StateKey, Pane>>;
   /** The least (earliest window end − 1) of the panes combined since `resetDue()`: see `due`. */
   private least = Infinity;
 
   /** A combiner for `pipeline`, or null if its windows or aggregates do not qualify. */
-  static for(pipeline: Pipeline, actors: number): WindowCombiner | null {
+  static for(pipeline: Pipeline, actors: number, maxFrame: number): WindowCombiner | null {
     const spec = pipeline.windowSpec;
     if (spec === null || spec.type === 'session' || pipeline.aggregates === null || pipeline.processFunction !== null) return null;
     const slide = spec.type === 'sliding' ? spec.slide : spec.size;
     if (spec.size % slide !== 0) return null;
     const aggregates = new AggregateSet(pipeline.aggregates);
-    return aggregates.builtinOnly ? new WindowCombiner(aggregates, slide, actors) : null;
+    return aggregates.builtinOnly ? new WindowCombiner(aggregates, slide, actors, maxFrame * PANE_SHARE_OF_FRAME) : null;
   }
 
-  private constructor(aggregates: AggregateSet, slide: number, actors: number) {
+  private constructor(aggregates: AggregateSet, slide: number, actors: number, maxPaneBytes: number) {
     this.aggregates = aggregates;
     this.slide = slide;
+    this.maxPaneBytes = maxPaneBytes;
     this.open = Array.from({ length: actors }, () => new Map());
   }
 
@@ -64,22 +77,24 @@ export class WindowCombiner {
     const start = alignDown(ts, this.slide);
     // Every window of the pane ends at start + slide or later; none of them may fire before the pane's last event.
     const due = start + this.slide - 1;
-    const values = bound < due ? this.aggregates.extractInputs(event) : null;
+    const values = bound < due && isPlainObject(event) ? this.aggregates.extractInputs(event) : null;
+    const bytes = values === null ? 0 : inputBytes(values);
     const open = this.open[actor];
-    if (values === null) {
+    if (values === null || bytes > this.maxPaneBytes) {
       // The event goes as itself, after the key's open pane: the key's later events start a new one, so
       // every window still gets its inputs in event order.
       open.delete(sk);
       return false;
     }
     let pane = open.get(sk);
-    if (pane === undefined || pane.start !== start || pane.count === MAX_PANE_EVENTS) {
-      pane = { start, count: 0, inputs: [], numeric: true };
+    if (pane === undefined || pane.start !== start || pane.count === MAX_PANE_EVENTS || pane.bytes + bytes > this.maxPaneBytes) {
+      pane = { start, count: 0, inputs: [], numeric: true, bytes: 0 };
       open.set(sk, pane);
       builder.partial(pipe, src, kg, ts, wm, pos, key, pane);
       if (due < this.least) this.least = due;
     }
     pane.count++;
+    pane.bytes += bytes;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (typeof v !== 'number') pane.numeric = false;
@@ -101,4 +116,14 @@ export class WindowCombiner {
   resetDue(): void {
     this.least = Infinity;
   }
+}
+
+/**
+ * Only plain objects are combined: the aggregates' field functions then read what the actor would read
+ * from the event's copy (a class instance crosses as plain data, without its getters and methods).
+ */
+function isPlainObject(event: unknown): boolean {
+  if (typeof event !== 'object' || event === null) return false;
+  const proto = Object.getPrototypeOf(event) as unknown;
+  return proto === Object.prototype || proto === null;
 }

@@ -31,7 +31,7 @@ export class FrameSealer {
   readonly builder: FrameBuilder;
   protected readonly queue: EncodedFrame[] = [];
 
-  constructor(frameRecords: number, private readonly maxFrame: number) {
+  constructor(frameRecords: number, readonly maxFrame: number) {
     this.builder = new FrameBuilder(frameRecords);
   }
 

@@ -34,7 +34,7 @@ export interface GroupSnapshot {
   outputs: number[];
   /**
    * Exactly-once sources: name → highest position applied in this key-group, per pipeline (its index
-   * third, left out for the first: snapshots before pipelines had their own positions hold only those).
+   * third; snapshots from before pipelines had their own positions leave it out, and meant every pipeline).
    */
   sources: Array<[name: string, pos: number, pipe?: number]>;
   /** One entry per pipeline: that operator's state for this key-group. */

@@ -6,8 +6,9 @@ import { start, type Engine, type IngestOptions } from '../lib/index.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 import type { Ev } from './fixtures/combined.js';
 
-// Cases where combining a window pane's events (window-combiner.ts) does not give what routing the events
-// one by one gives. The reference is an exactly-once source (sourceId), whose events are never combined.
+// Edges where combining a window pane's events (window-combiner.ts) must still give what routing the events
+// one by one gives: actors ahead of the router after recovery, panes too large for a frame, events that are
+// not plain objects. The reference is an exactly-once source (sourceId), whose events are never combined.
 
 const PIPELINES = ['everything', 'numeric', 'slide'];
 
@@ -93,7 +94,6 @@ t.test('a pane whose combined inputs are too large for a frame: its events are n
   t.equal(want.errors.length, 0, 'one by one: no dead letter');
   t.equal(want.results.everything?.[0]?.n, 60, 'one by one: all 60 events counted');
   const got = await runEngine(options, [events]);
-  // (The dead letter it gives instead holds the record's inputs ({ start, count, inputs }) as its "event".)
   const described = got.errors.map((e) => ({ code: e.code, events: (e.event as { count?: number } | undefined)?.count ?? 1 }));
   t.same(described, [], 'combined: no dead letter');
   const counts = (rs: any[] | undefined) => sorted((rs ?? []).map((r) => [r.windowStart, r.n, r.tags ?? null]));
@@ -111,7 +111,7 @@ class Reading {
 
 t.test('an ingested class instance: combined or not, its field functions see the same event', async (t) => {
   // One by one, the event crosses to its actor as its own properties and `v` (a getter) is gone: a dead
-  // letter. Combined, the router runs the field functions on the original object and counts it.
+  // letter. Only plain objects are combined, so the field functions never see the original's getter.
   const events = [new Reading('a', 1, ''), new Reading('a', 2, '')];
   const want = await runEngine({ module: fixture('combined'), workers: 1 }, [events], { sourceId: 'events', seq: 0 });
   t.ok(want.errors.length > 0, `one by one: ${want.errors.length} dead letters`);
