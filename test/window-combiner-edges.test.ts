@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,65 +24,54 @@ function collect(engine: Engine) {
 
 const ev = (k: string, t: number, v: number): Ev => ({ k, t, v, tag: '' });
 
-t.test('after a crash, events the replayed WAL made late are late, not a failed actor', async (t) => {
-  // The router's watermark restarts where the checkpoint left it (replay.ts), while the actors replay
-  // their WAL past it: the router then combines a pane whose windows an actor has already fired and
-  // AlignedWindowOperator.onPartial throws. One by one, those events are late.
-  const outcome = async (options: IngestOptions) => {
-    const dir = await mkdtemp(join(tmpdir(), 'keyflow-combined-crash-'));
-    try {
-      const open = () => start({ module: fixture('combined'), workers: 1, stateDir: join(dir, 'state') });
-      const first = await open();
-      await first.ingest([ev('a', 100, 1)]);
-      await first.checkpoint();
-      // Logged, not checkpointed: the actor's watermark goes to 9_799 when it replays them.
-      await first.ingest([ev('a', 10_000, 1), ev('a', 10_001, 1)]);
-      await first.abort();
+/**
+ * A first run (`before`) leaves state behind; a second, on the same state directory, ingests two events of
+ * key 'b' at 5 s (with `options`): how it ended, and each pipeline's late events.
+ */
+async function restarted(before: (engine: Engine) => Promise<void>, options: IngestOptions): Promise<{ failure: string | null; late: Record<string, string[]> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-combined-restart-'));
+  try {
+    const open = () => start({ module: fixture('combined'), workers: 1, stateDir: join(dir, 'state') });
+    await before(await open());
+    const second = await open();
+    const out = collect(second);
+    let failure: Error | null = null;
+    await second.ingest([ev('b', 5_000, 1), ev('b', 5_001, 2)], options).catch((e: Error) => (failure ??= e));
+    await second.stop().catch((e: Error) => (failure ??= e));
+    return { failure: (failure as Error | null)?.message ?? null, late: Object.fromEntries(PIPELINES.map((n) => [n, sorted(out.late[n])])) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
-      const second = await open();
-      const out = collect(second);
-      let failure: Error | null = null;
-      await second.ingest([ev('b', 5_000, 1), ev('b', 5_001, 2)], options).catch((e: Error) => (failure ??= e));
-      await second.stop().catch((e: Error) => (failure ??= e));
-      return { failure: (failure as Error | null)?.message ?? null, late: Object.fromEntries(PIPELINES.map((n) => [n, sorted(out.late[n])])) };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-  const want = await outcome({ sourceId: 'events', seq: 0 });
+/** The second run's events are late, combined or not (then the reference: an exactly-once source), and nothing fails. */
+async function lateEitherWay(t: Test, before: (engine: Engine) => Promise<void>, source: IngestOptions): Promise<void> {
+  const want = await restarted(before, { ...source, sourceId: 'events', seq: 0 });
   t.equal(want.failure, null, 'one by one: no failure');
   t.equal(want.late.numeric.length, 2, 'one by one: both events are late');
-  const got = await outcome({});
-  t.same(got, want, 'combined: the same late events, and no failure');
+  t.same(await restarted(before, source), want, 'combined: the same late events, and no failure');
+}
+
+t.test('after a crash, events the replayed WAL made late are late, not a failed actor', async (t) => {
+  // The router's watermark restarts where the checkpoint left it (replay.ts), while the actors replay
+  // their WAL past it: a pane the router combined could reach a window an actor already fired.
+  await lateEitherWay(t, async (first) => {
+    await first.ingest([ev('a', 100, 1)]);
+    await first.checkpoint();
+    // Logged, not checkpointed: the actor's watermark goes to 9_799 when it replays them.
+    await first.ingest([ev('a', 10_000, 1), ev('a', 10_001, 1)]);
+    await first.abort();
+  }, {});
 });
 
 t.test('a clean restart: a source that joined behind the watermark holds the restored router back; its events are late, not a failed actor', async (t) => {
   // No crash: the router restores its watermark as min(largest of each source) − outOfOrderMs − 1, below
   // the watermark the actors snapshotted (a source that joined late, with small times, never moved it back).
-  const outcome = async (options: IngestOptions) => {
-    const dir = await mkdtemp(join(tmpdir(), 'keyflow-combined-restart-'));
-    try {
-      const open = () => start({ module: fixture('combined'), workers: 1, stateDir: join(dir, 'state') });
-      const first = await open();
-      await first.ingest([ev('a', 10_000, 1), ev('a', 10_001, 1)], { source: 'fast' });
-      await first.ingest([ev('c', 100, 1)], { source: 'slow' });
-      await first.stop();
-
-      const second = await open();
-      const out = collect(second);
-      let failure: Error | null = null;
-      await second.ingest([ev('b', 5_000, 1), ev('b', 5_001, 2)], { source: 'slow', ...options }).catch((e: Error) => (failure ??= e));
-      await second.stop().catch((e: Error) => (failure ??= e));
-      return { failure: (failure as Error | null)?.message ?? null, late: Object.fromEntries(PIPELINES.map((n) => [n, sorted(out.late[n])])) };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-  const want = await outcome({ sourceId: 'events', seq: 0 });
-  t.equal(want.failure, null, 'one by one: no failure');
-  t.equal(want.late.numeric.length, 2, 'one by one: both events are late');
-  const got = await outcome({});
-  t.same(got, want, 'combined: the same late events, and no failure');
+  await lateEitherWay(t, async (first) => {
+    await first.ingest([ev('a', 10_000, 1), ev('a', 10_001, 1)], { source: 'fast' });
+    await first.ingest([ev('c', 100, 1)], { source: 'slow' });
+    await first.stop();
+  }, { source: 'slow' });
 });
 
 t.test('a pane whose combined inputs are too large for a frame: its events are not lost as one bogus dead letter', async (t) => {
