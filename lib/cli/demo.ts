@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { start } from '../calling-thread/start.js';
-import { NexmarkGenerator } from '../nexmark/generator.js';
 import type { WindowResult } from '../pipeline/windows/window.js';
 import { Progress } from './progress.js';
 import { formatSummary } from './summary.js';
@@ -8,15 +7,13 @@ import { formatSummary } from './summary.js';
 type BidsResult = WindowResult<{ bids: number; volume: number; top: number }> & { key: number }; // keyed by auction id
 
 const JOB = fileURLToPath(new URL('../../examples/bids-per-auction.js', import.meta.url));
-const CHUNK = 10_000;
-
 /**
  * `keyflow demo`: the main job (bids per auction, tumbling 10 s windows) on generated Nexmark events,
- * printing results as they arrive, the busiest windows, and throughput.
+ * printing results as they arrive, the busiest windows, and throughput. The generator is a parallel
+ * source: source threads generate and route ranges of events (engine.ingestNexmark()).
  */
 export async function demo(options: { events: number; workers?: number; seed: number }): Promise<number> {
   const engine = await start({ module: JOB, ...(options.workers === undefined ? {} : { workers: options.workers }) });
-  const generator = new NexmarkGenerator({ seed: options.seed });
   const top: BidsResult[] = [];
   let printed = 0;
   const consumed = (async () => {
@@ -29,10 +26,7 @@ export async function demo(options: { events: number; workers?: number; seed: nu
   process.stdout.write(`keyflow demo: ${options.events.toLocaleString('en-US')} Nexmark events, bids per auction in tumbling 10 s windows\n`);
   const progress = new Progress(options.events, 'events');
   const t0 = performance.now();
-  for (let sent = 0; sent < options.events; sent += CHUNK) {
-    await engine.ingest(generator.batch(Math.min(CHUNK, options.events - sent)));
-    progress.update(sent + CHUNK, (sent + CHUNK) / ((performance.now() - t0) / 1000));
-  }
+  await engine.ingestNexmark({ events: options.events, seed: options.seed, onProgress: (n) => progress.update(n, n / ((performance.now() - t0) / 1000)) });
   const summary = await engine.stop();
   progress.stop();
   await consumed;
