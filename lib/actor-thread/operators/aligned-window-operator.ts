@@ -6,21 +6,35 @@ import { alignDown, type WindowSpec } from '../../pipeline/windows/window.js';
 import type { OperatorOutput } from './operator.js';
 import { WindowOperator, type KeyWindow } from './window-operator.js';
 
+/** One of a key's windows: its start, accumulator and timers' id (see WindowOperator.timerIds). */
+interface Open {
+  start: number;
+  acc: unknown[];
+  id: number;
+}
+
+/**
+ * A key's open windows, by start. A key has few at a time (one or two tumbling windows, size / slide
+ * sliding ones, more only with allowed lateness), so a scan of a small array beats a Map: less to
+ * allocate per key and window, and to collect when the window is dropped.
+ */
 interface KeyWindows {
   key: unknown;
-  /** window start → accumulator */
-  windows: Map<number, unknown[]>;
-  /** window start → its timers' id (see WindowOperator.timerIds) */
-  ids: Map<number, number>;
+  windows: Open[];
 }
 
 /** A key's windows in a snapshot (and in LMDB). */
 type WindowsData = [key: unknown, windows: Array<[start: number, acc: unknown[], timerId: number]>];
 
 const codec: StateCodec<KeyWindows, WindowsData> = {
-  encode: (s) => [s.key, [...s.windows].map(([start, acc]) => [start, acc, s.ids.get(start)!])],
-  decode: ([key, windows]) => ({ key, windows: new Map(windows.map(([start, acc]) => [start, acc])), ids: new Map(windows.map(([start, , id]) => [start, id])) }),
+  encode: (s) => [s.key, s.windows.map((w) => [w.start, w.acc, w.id])],
+  decode: ([key, windows]) => ({ key, windows: windows.map(([start, acc, id]) => ({ start, acc, id })) }),
 };
+
+function find(windows: readonly Open[], start: number): Open | undefined {
+  for (const w of windows) if (w.start === start) return w;
+  return undefined;
+}
 
 /**
  * Tumbling and sliding event-time windows with Flink's semantics: a window [start, end) fires when the
@@ -64,25 +78,24 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
       return;
     }
     let state = this.store.get(kg, sk);
-    if (state === undefined) this.store.set(kg, sk, (state = { key, windows: new Map(), ids: new Map() }));
+    if (state === undefined) this.store.set(kg, sk, (state = { key, windows: [] }));
     const accs = this.accs;
     accs.length = 0;
-    for (const start of starts) accs.push(state.windows.get(start) ?? this.aggregates.create());
+    for (const start of starts) accs.push(find(state.windows, start)?.acc ?? this.aggregates.create());
     try {
       if (inputs === null) this.aggregates.addAll(accs, seq);
       else this.aggregates.addInputs(accs, inputs, seq);
     } catch (err) {
-      if (state.windows.size === 0) this.store.delete(kg, sk);
+      if (state.windows.length === 0) this.store.delete(kg, sk);
       this.out.problem(this.emitter.addThrew(err, key, event), kg, src, pos);
       return;
     }
     for (let i = 0; i < starts.length; i++) {
       const start = starts[i];
       const end = start + size;
-      if (!state.windows.has(start)) {
+      if (find(state.windows, start) === undefined) {
         const id = this.timerIds++;
-        state.windows.set(start, accs[i]);
-        state.ids.set(start, id);
+        state.windows.push({ start, acc: accs[i], id });
         timers.schedule(id, kg, sk, start, end);
       }
       // Already fired but within the allowed lateness: fire again with the updated result.
@@ -91,16 +104,16 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
   }
 
   protected override windowsOf(state: KeyWindows): KeyWindow[] {
-    return [...state.windows].sort((a, b) => a[0] - b[0]).map(([start, acc]) => ({ id: state.ids.get(start)!, start, end: start + this.size, acc }));
+    return [...state.windows].sort((a, b) => a.start - b.start).map((w) => ({ id: w.id, start: w.start, end: w.start + this.size, acc: w.acc }));
   }
 
   protected override accOf(state: KeyWindows, start: number): unknown[] | undefined {
-    return state.windows.get(start);
+    return find(state.windows, start)?.acc;
   }
 
   protected override drop(state: KeyWindows, start: number): boolean {
-    state.windows.delete(start);
-    state.ids.delete(start);
-    return state.windows.size === 0;
+    const at = state.windows.findIndex((w) => w.start === start);
+    if (at >= 0) state.windows.splice(at, 1);
+    return state.windows.length === 0;
   }
 }
