@@ -43,7 +43,7 @@ export function combiningHolds(due: readonly number[], basis: readonly Watermark
   return due.every((d, pipe) => {
     const b = basis[pipe];
     if (d === Infinity || b === null) return true;
-    // Where an actor already is after recovery counts too (see Router.actorsAt).
+    // Where an actor already is after recovery counts too (see Router.recoveredTo).
     const before = Math.max(b.watermark, Math.min(b.largest, b.others) - b.outOfOrderMs - 1, actorsAt[pipe] ?? -Infinity);
     return before < d;
   });

@@ -115,7 +115,7 @@ export class Ingestion {
       await this.before();
       this.router.tick(Date.now());
       const basis = this.router.watermarkBasis(src);
-      const chunk = combiningHolds(routed.due, basis, this.router.actorWatermarks()) ? routed : await reroute(routed.input!);
+      const chunk = combiningHolds(routed.due, basis, this.router.recoveredWatermarks()) ? routed : await reroute(routed.input!);
       this.reportChunkProblems(chunk, src, lineOffset);
       for (const f of chunk.future) this.router.warnFuture(f.pipe, src, lineOffset + f.line, f.time);
       this.router.sealAll();

@@ -39,7 +39,7 @@ export class Replay {
     // carried the first time, or an actor that had not logged them would now find them late.
     const replayed = await this.failure.race(this.planner.begin().then(() => this.actors.replay())).catch(() => ({ frames: 0, tornBytes: 0, watermarks: [] }));
     // So actors can be ahead of the router: it must not combine a window pane an actor may have fired.
-    this.router.actorsAt(replayed.watermarks);
+    this.router.recoveredTo(replayed.watermarks);
     this.info = { checkpoint: this.checkpoint, replayedFrames: replayed.frames, tornBytes: replayed.tornBytes, ms: performance.now() - this.startedAt };
   }
 }

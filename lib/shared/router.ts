@@ -22,7 +22,7 @@ interface Route {
   largest: number;
   /** Sends a window pane's events as one record of their inputs, where the pipeline qualifies (see window-combiner.ts). */
   combiner: WindowCombiner | null;
-  /** The highest watermark an actor held for this pipeline after recovery (see actorsAt). */
+  /** The highest watermark an actor held for this pipeline after recovery (see recoveredTo). */
   actorsAt: number;
 }
 
@@ -120,12 +120,12 @@ export class Router {
    * After recovery: each pipeline's highest watermark an actor holds (restored, then moved on by its WAL),
    * which can be past the router's own (see replay.ts). A window pane is combined only below it.
    */
-  actorsAt(watermarks: readonly number[]): void {
+  recoveredTo(watermarks: readonly number[]): void {
     this.routes.forEach((r, i) => (r.actorsAt = watermarks[i] ?? -Infinity));
   }
 
   /** Per pipeline, the highest watermark an actor held after recovery (-Infinity if none). */
-  actorWatermarks(): number[] {
+  recoveredWatermarks(): number[] {
     return this.routes.map((r) => r.actorsAt);
   }
 

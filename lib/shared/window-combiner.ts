@@ -9,8 +9,9 @@
  * The record takes the place of the pane's first event in the frame. That is exact only if no input the
  * actor sees between that event and the pane's last one could fire any of its windows, so an event joins
  * a pane only while the watermark it brings stays below the pane's earliest window end − 1 (`bound`); any
- * other event (one that may be late or re-fire a window, or whose inputs are not plain values, or whose
- * extraction fails and so must be reported by the actor) goes as itself.
+ * other event (one that may be late or re-fire a window, one that is not a plain object, one whose inputs
+ * are not plain values or whose extraction fails and so must be reported by the actor) goes as itself.
+ * After a recovery the actors can be ahead of the router (Router.recoveredTo): `bound` includes that.
  *
  * Only tumbling and sliding windows (a slide dividing the size) with built-in aggregates qualify, and
  * only events of untracked sources: an exactly-once source's positions are deduplicated one event at a

@@ -58,7 +58,10 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
     if (this.admit(kg, key, wm, src, pos, event)) this.fold(kg, key, sk, ts, src, pos, seq, event, null);
   }
 
-  /** A pane's events, none of which the router let fire a window before the last of them (see window-combiner.ts). */
+  /**
+   * A pane's events, none of which the router let fire a window before the last of them (see
+   * window-combiner.ts): so none is late, and built-in adds do not throw; `fold` has no event to report.
+   */
   onPartial(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, inputs: PaneView): void {
     this.timers.advanceWatermark(wm);
     if (this.timers.isDue(alignDown(ts, this.slide) + this.slide)) throw new Error(`a combined window pane reached its actor after its window fired (watermark ${wm}, event time ${ts})`);
