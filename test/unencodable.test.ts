@@ -42,6 +42,20 @@ t.test('keyflow run: an event nested 2,000 levels deep goes through with the res
   }
 });
 
+t.test('keyflow run --state --source-threads 0: an event nested 2,000 levels deep is a dead letter naming its line; the rest go through', async (t) => {
+  // With --state the input is an exactly-once source, whose events cross to their actors as themselves.
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-deep-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'deep.ndjson');
+  await writeFile(file, input());
+  const r = await keyflow(['run', MODULE, '--input', file, '--output', '-', '--workers', '2', '--source-threads', '0', '--state', join(dir, 'state')]);
+  t.notOk(r.timedOut, 'the run finished (it hung, killed after 60 s)');
+  t.equal(r.code, 0, r.stderr);
+  t.equal(parseLines(r.stdout).reduce((n, x) => n + x.n, 0), 199, 'every other event is counted');
+  t.match(r.stderr, new RegExp(`error: route\\(\\) of pipeline 'guarded' at deep\\.ndjson:${DEEP_LINE} \\(key "a"\\): the event cannot be encoded \\(RangeError: Maximum call stack size exceeded\\)`));
+  t.match(r.stderr, /errors: {5}1\n/);
+});
+
 t.test('ingest() of an event that cannot be encoded resolves, and errors() reports it', async (t) => {
   const engine = await start({ module: fixture('bad-input'), workers: 1 });
   const errors: any[] = [];
