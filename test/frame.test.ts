@@ -34,3 +34,23 @@ t.test('a range of records encodes on its own (used to split oversized frames)',
   t.same(f.values, [{ i: 4 }, { i: 5 }, { i: 6 }]);
   t.same([...f.kg], [4, 5, 6]);
 });
+
+t.test('a frame written in place (a ring slot) holds the bytes of one encoded on its own, padding zeroed', async (t) => {
+  const b = new FrameBuilder(16);
+  for (let i = 0; i < 5; i++) b.event(0, 1, i, i * 10, i - 1, i + 1, `k${i}`, { i, s: 'x'.repeat(i) });
+  b.partial(0, 1, 3, 55, 4, 9, 'k3', { count: 2, inputs: [1.5, 2.5], numeric: true });
+  b.partial(0, 1, 4, 56, 4, 10, 'k4', { count: 1, inputs: ['a'], numeric: false });
+  const alone = b.encode();
+  for (const at of [0, 8, 13]) {
+    // Stale bytes where the frame goes, as a ring slot holds: every byte must be written, padding included.
+    const target = new Uint8Array(alone.length + 40).fill(0xee);
+    const frame = b.prepare();
+    t.equal(frame.size, alone.length, `at ${at}: the size of the frame encoded alone`);
+    frame.write(target, at);
+    t.same([...target.subarray(at, at + frame.size)], [...alone], `at ${at}: the same bytes`);
+    t.equal(target[at + frame.size], 0xee, `at ${at}: nothing written past it`);
+  }
+  const f = new FrameView().decode(new Uint8Array(alone));
+  t.same([...f.inputs], [2, 1.5, 2.5], 'the numeric pane\'s inputs in the block');
+  t.same(f.values.slice(5), [0, [1, ['a']]], 'each pane\'s value: where its inputs start, or [count, inputs]');
+});

@@ -1,6 +1,6 @@
 import { describeThrown } from '../errors.js';
 import type { RingWriter } from '../ring/writer.js';
-import { FrameBuilder, type EncodedFrame } from './frame.js';
+import { FrameBuilder, type EncodedFrame, type PreparedFrame } from './frame.js';
 import type { Kind } from './records.js';
 
 /**
@@ -93,6 +93,34 @@ export class FrameSender extends FrameSealer {
 
   constructor(private readonly writer: RingWriter, frameRecords: number, private readonly published: () => void = () => {}) {
     super(frameRecords, writer.maxFrame);
+  }
+
+  /**
+   * Seal the builder's records into a frame, written straight into the ring when nothing is queued before
+   * it and there is room (no frame of its own, no copy); otherwise as FrameSealer does.
+   */
+  override seal(unsendable: (u: Unsendable) => void): void {
+    const b = this.builder;
+    if (b.count === 0) return;
+    if (this.queue.length > 0) return super.seal(unsendable);
+    let frame: PreparedFrame;
+    try {
+      frame = b.prepare();
+    } catch {
+      // A record that cannot be encoded: FrameSealer finds it.
+      return super.seal(unsendable);
+    }
+    if (frame.size > this.maxFrame) return super.seal(unsendable);
+    if (this.writer.tryWrite(frame.size, (bytes, at) => frame.write(bytes, at))) {
+      this.written++;
+      this.bytes += frame.size;
+      this.published();
+    } else {
+      const out = new Uint8Array(frame.size);
+      frame.write(out, 0);
+      this.queue.push(out);
+    }
+    b.reset();
   }
 
   /** Queue frames sealed elsewhere (by a pool thread), after what is queued already. */

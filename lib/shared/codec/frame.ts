@@ -191,6 +191,18 @@ export class FrameBuilder {
 
   /** Encode records [from, to) into a standalone frame. */
   encode(from = 0, to = this.count): EncodedFrame {
+    const frame = this.prepare(from, to);
+    const out = new Uint8Array(frame.size);
+    frame.write(out, 0);
+    return out;
+  }
+
+  /**
+   * Encode records [from, to) up to the bytes: their size, and how to write them at `at` of `target`
+   * (where a frame should go, a ring slot say, with no frame of its own in between). Write before anything
+   * else is encoded: the body is a view of a buffer the next encode reuses.
+   */
+  prepare(from = 0, to = this.count): PreparedFrame {
     const n = to - from;
     const panes = this.partials > 0 ? this.paneInputs(from, to) : null;
     writer.reset();
@@ -201,23 +213,33 @@ export class FrameBuilder {
     const at = layout(n);
     const blockAt = align8(at.body + body.length);
     const size = panes === null ? at.body + body.length : blockAt + 8 + panes.inputs.byteLength;
-    const out = new Uint8Array(size);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, n, true);
-    view.setUint32(4, body.length | COLUMNS | (panes === null ? 0 : INPUTS), true);
-    if (panes !== null) {
-      view.setUint32(blockAt, panes.inputs.length, true);
-      new Float64Array(out.buffer, blockAt + 8, panes.inputs.length).set(panes.inputs);
-    }
-    new Float64Array(out.buffer, at.ts, n).set(this.ts.subarray(from, to));
-    new Float64Array(out.buffer, at.wm, n).set(this.wm.subarray(from, to));
-    new Float64Array(out.buffer, at.pos, n).set(this.pos.subarray(from, to));
-    new Uint16Array(out.buffer, at.kg, n).set(this.kg.subarray(from, to));
-    new Uint16Array(out.buffer, at.src, n).set(this.src.subarray(from, to));
-    out.set(this.kind.subarray(from, to), at.kind);
-    out.set(this.pipe.subarray(from, to), at.pipe);
-    out.set(body, at.body);
-    return out;
+    return {
+      size,
+      write: (target, offset) => {
+        // Typed-array views of the target need 8-byte alignment; elsewhere, write through a view of an aligned copy.
+        const aligned = (target.byteOffset + offset) % 8 === 0;
+        const out = aligned ? new Uint8Array(target.buffer, target.byteOffset + offset, size) : new Uint8Array(size);
+        const view = new DataView(out.buffer, out.byteOffset, size);
+        view.setUint32(0, n, true);
+        view.setUint32(4, body.length | COLUMNS | (panes === null ? 0 : INPUTS), true);
+        if (panes !== null) {
+          view.setUint32(blockAt, panes.inputs.length, true);
+          view.setUint32(blockAt + 4, 0, true);
+          new Float64Array(out.buffer, out.byteOffset + blockAt + 8, panes.inputs.length).set(panes.inputs);
+        }
+        new Float64Array(out.buffer, out.byteOffset + at.ts, n).set(this.ts.subarray(from, to));
+        new Float64Array(out.buffer, out.byteOffset + at.wm, n).set(this.wm.subarray(from, to));
+        new Float64Array(out.buffer, out.byteOffset + at.pos, n).set(this.pos.subarray(from, to));
+        new Uint16Array(out.buffer, out.byteOffset + at.kg, n).set(this.kg.subarray(from, to));
+        new Uint16Array(out.buffer, out.byteOffset + at.src, n).set(this.src.subarray(from, to));
+        out.set(this.kind.subarray(from, to), at.kind);
+        out.set(this.pipe.subarray(from, to), at.pipe);
+        out.fill(0, at.pipe + n, at.body);
+        out.set(body, at.body);
+        if (panes !== null) out.fill(0, at.body + body.length, blockAt);
+        if (!aligned) target.set(out, offset);
+      },
+    };
   }
 
   /** Records [from, to)'s values with each numeric PARTIAL's inputs moved to an inputs block (see the layout above). */
@@ -249,6 +271,12 @@ export class FrameBuilder {
 }
 
 export type EncodedFrame = Uint8Array;
+
+/** A frame encoded but for its bytes: see FrameBuilder.prepare. */
+export interface PreparedFrame {
+  size: number;
+  write(target: Uint8Array, at: number): void;
+}
 
 /** The fixed-size columns of an encoded frame, as views into its bytes (8-byte aligned), without decoding its keys and values. */
 export function frameColumns(bytes: Uint8Array): { count: number; kind: Uint8Array; pipe: Uint8Array; wm: Float64Array; pos: Float64Array } {
