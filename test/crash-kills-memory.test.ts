@@ -1,4 +1,5 @@
-/** Crash recovery on the memory state backend: SIGKILL at random moments (see test/helpers/crash.ts). */
-import { testRandomKills } from './helpers/crash.js';
+/** Crash recovery on the memory state backend: SIGKILL at random moments, also with ingest() calls in flight (see test/helpers/crash.ts). */
+import { testInFlight, testRandomKills } from './helpers/crash.js';
 
 testRandomKills('memory');
+testInFlight();

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listSegments, walDir } from '../lib/shared/durability/state-layout.js';
+import { start } from '../lib/index.js';
 import { fixture } from './helpers/collect.js';
 import { runScript, scriptResults } from './helpers/script.js';
 
@@ -40,3 +41,21 @@ for (const durability of ['sync', 'batch', 'none'] as const) {
     t.equal(new Set(windows).size, windows.length, 'each window written once');
   });
 }
+
+t.test('ingest() calls in flight together: each resolves, its batch logged; every event counted once', async (t) => {
+  for (const durability of ['sync', 'none'] as const) {
+    const dir = await mkdtemp(join(tmpdir(), `keyflow-in-flight-${durability}-`));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const stateDir = join(dir, 'state');
+    const engine = await start({ module: fixture('durable'), workers: 2, stateDir, durability, snapshotEveryMs: 0 });
+    const results: Array<{ key: string; n: number }> = [];
+    engine.results('counts').on('data', (r: { key: string; n: number }) => results.push(r));
+    // All three calls at once, as a producer with several batches in flight makes them.
+    const calls = steps.map((s) => engine.ingest(s.ingest, { sourceId: 'producer', seq: s.seq }));
+    await Promise.all(calls);
+    const logged = listSegments(walDir(stateDir, 2, 0)).length + listSegments(walDir(stateDir, 2, 1)).length;
+    if (durability === 'sync') t.ok(logged > 0, "'sync': the batches are in the write-ahead log once their calls resolve");
+    await engine.stop();
+    t.same(perKey(results), everyEventOnce, `'${durability}': every event counted once`);
+  }
+});

@@ -176,6 +176,18 @@ export function testRandomKills(backend: Backend): void {
   });
 }
 
+/** A producer with several ingest() calls in flight (each resolves once its own batch is durable): random kills. */
+export function testInFlight(): void {
+  t.test('four ingest() calls in flight: SIGKILL at random moments: every acknowledged event counted once, every result written once', async (t) => {
+    const dir = await scratch(t, 'keyflow-crash-in-flight-');
+    const events = 150_000;
+    const { kills, midIngest } = await crashAndFinish(t, dir, events, [{ workers: 2, kills: 12 }], 31337, { IN_FLIGHT: '4' });
+    t.ok(kills >= 10, `${kills} SIGKILLs`);
+    t.ok(midIngest >= 5, `${midIngest} of them after batches had been acknowledged (mid-ingest)`);
+    checkExact(t, dir, events);
+  });
+}
+
 /** The test of rescaling across crashes on one backend: 4 → 2 → 3 workers over 150,000 events. */
 export function testRescaling(backend: Backend): void {
   t.test(`${backend} state: rescaling across crashes, 4 → 2 → 3 workers, killed in each phase`, async (t) => {
