@@ -1,6 +1,10 @@
 import t from 'tap';
+import { FrameSender } from '../lib/shared/codec/frame-sender.js';
 import { FrameBuilder, FrameView } from '../lib/shared/codec/frame.js';
 import { Kind } from '../lib/shared/codec/records.js';
+import { createRing } from '../lib/shared/ring/layout.js';
+import { RingReader } from '../lib/shared/ring/reader.js';
+import { RingWriter } from '../lib/shared/ring/writer.js';
 
 t.test('a frame round-trips every column, key and value', async (t) => {
   const b = new FrameBuilder(8);
@@ -53,4 +57,40 @@ t.test('a frame written in place (a ring slot) holds the bytes of one encoded on
   const f = new FrameView().decode(new Uint8Array(alone));
   t.same([...f.inputs], [2, 1.5, 2.5], 'the numeric pane\'s inputs in the block');
   t.same(f.values.slice(5), [0, [1, ['a']]], 'each pane\'s value: where its inputs start, or [count, inputs]');
+});
+
+t.test('a direct sender writes a sealed frame into the ring at once, in order behind queued ones; a queuing sender only on push', async (t) => {
+  const keysOf = (reader: RingReader) => {
+    const out: unknown[] = [];
+    for (let bytes = reader.next(); bytes !== null; bytes = reader.next()) out.push(...new FrameView().decode(new Uint8Array(bytes)).keys);
+    return out;
+  };
+  const fill = (s: FrameSender, from: number, n: number) => {
+    for (let i = from; i < from + n; i++) s.builder.event(0, 0, 0, i, i, i, i, 'x'.repeat(1_000));
+  };
+  const ring = createRing(64 * 1024);
+  const direct = new FrameSender(new RingWriter(ring), 1024, undefined, true);
+  const reader = new RingReader(ring);
+  fill(direct, 0, 10);
+  direct.seal(() => {});
+  t.equal(direct.written, 1, 'written at the seal');
+  t.same(keysOf(reader), [...Array(10).keys()], 'readable at once');
+  // A full ring: the next frames queue, and a later one waits behind them.
+  fill(direct, 10, 25);
+  direct.seal(() => {});
+  fill(direct, 35, 25);
+  direct.seal(() => {});
+  fill(direct, 60, 25);
+  direct.seal(() => {});
+  t.ok(direct.queued > 0, `${direct.queued} frame(s) queued while the ring is full`);
+  const got = keysOf(reader);
+  await direct.push();
+  got.push(...keysOf(reader));
+  t.same(got, Array.from({ length: 75 }, (_, i) => 10 + i), 'every later record once, in order');
+
+  const queuing = new FrameSender(new RingWriter(createRing(64 * 1024)), 1024);
+  fill(queuing, 0, 3);
+  queuing.seal(() => {});
+  t.equal(queuing.written, 0, 'a queuing sender writes nothing at the seal');
+  t.equal(queuing.queued, 1, 'it queues the frame for push()');
 });

@@ -41,7 +41,8 @@ export class ActorLink {
   private onCrash: ((err: Error) => void) | null = null;
 
   private constructor(readonly actor: number, readonly worker: Worker, init: ActorInit) {
-    this.sender = new FrameSender(new RingWriter(init.input), init.frameRecords);
+    // Input frames go as soon as they are sealed (direct): the actor logs them before applying them.
+    this.sender = new FrameSender(new RingWriter(init.input), init.frameRecords, undefined, true);
     this.output = new RingReader(init.output);
     this.durable = new DurableCounter(init.input);
     this.activity = new Activity(init.activity);

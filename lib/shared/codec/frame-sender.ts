@@ -91,30 +91,34 @@ export class FrameSender extends FrameSealer {
   /** Bytes written to the ring so far. */
   bytes = 0;
 
-  constructor(private readonly writer: RingWriter, frameRecords: number, private readonly published: () => void = () => {}) {
+  /**
+   * `direct`: sealing may write the frame into the ring at once (see seal), for a sender whose frames may
+   * go as soon as they are sealed. An actor's output sender must not: its frames go only once the input
+   * that produced them is durable (push, after the WAL's sync).
+   */
+  constructor(private readonly writer: RingWriter, frameRecords: number, private readonly published: () => void = () => {},
+              private readonly direct = false) {
     super(frameRecords, writer.maxFrame);
   }
 
   /**
-   * Seal the builder's records into a frame, written straight into the ring when nothing is queued before
-   * it and there is room (no frame of its own, no copy); otherwise as FrameSealer does.
+   * Seal the builder's records into a frame. A direct sender writes it straight into the ring when nothing
+   * is queued before it and there is room (no frame of its own, no copy); otherwise it is queued, as
+   * FrameSealer does, until push().
    */
   override seal(unsendable: (u: Unsendable) => void): void {
     const b = this.builder;
-    if (b.count === 0) return;
-    if (this.queue.length > 0) return super.seal(unsendable);
+    if (!this.direct || b.count === 0 || this.queue.length > 0) return super.seal(unsendable);
     let frame: PreparedFrame;
     try {
       frame = b.prepare();
     } catch {
-      // A record that cannot be encoded: FrameSealer finds it.
+      // A record that cannot be encoded: FrameSealer finds it (and reports it) by halving.
       return super.seal(unsendable);
     }
     if (frame.size > this.maxFrame) return super.seal(unsendable);
     if (this.writer.tryWrite(frame.size, (bytes, at) => frame.write(bytes, at))) {
-      this.written++;
-      this.bytes += frame.size;
-      this.published();
+      this.sent(1, frame.size);
     } else {
       const out = new Uint8Array(frame.size);
       frame.write(out, 0);
@@ -132,18 +136,25 @@ export class FrameSender extends FrameSealer {
   tryPush(): boolean {
     const q = this.queue;
     let written = 0;
+    let bytes = 0;
     while (written < q.length) {
       const frame = q[written];
-      if (!this.writer.tryWrite(frame.length, (bytes, at) => bytes.set(frame, at))) break;
+      if (!this.writer.tryWrite(frame.length, (ring, at) => ring.set(frame, at))) break;
       written++;
-      this.bytes += frame.length;
+      bytes += frame.length;
     }
-    this.written += written;
     if (written > 0) {
       q.splice(0, written);
-      this.published();
+      this.sent(written, bytes);
     }
     return q.length === 0;
+  }
+
+  /** `frames` of `bytes` in all are in the ring: count them and tell the consumer. */
+  private sent(frames: number, bytes: number): void {
+    this.written += frames;
+    this.bytes += bytes;
+    this.published();
   }
 
   /** Write every queued frame, waiting for room as needed, unless `abort()` says to give up. */
