@@ -29,6 +29,7 @@ import { generatorSourceBench, generatorSourceTable } from './generator-source.j
 import { ringBench, ringTable } from './rings.js';
 import { scalingBench, scalingTable } from './scaling.js';
 import { lifecycleBench, lifecycleTable } from './state-lifecycle.js';
+import { defaultWorkers } from '../lib/calling-thread/options.js';
 import { measureKeyflow, measurePlain, measurePostMessage, type RunResult } from './measure.js';
 import { fmt, median } from './stats.js';
 
@@ -50,13 +51,14 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean' }, events: { 
 const EVENTS = Number(values.events ?? (values.quick ? 100_000 : 1_000_000));
 const RUNS = Number(values.runs ?? (values.quick ? 1 : 3));
 const cores = availableParallelism();
-const workers = Math.max(1, cores - 1);
+/** keyflow's own default (start() without `workers`), which the baselines' worker count matches. */
+const workers = defaultWorkers();
 const out = values.out ?? fileURLToPath(new URL('../../bench-results/latest.json', import.meta.url));
 
 function measure(impl: Impl, workload: WorkloadName): Promise<RunResult> {
   switch (impl) {
-    case 'keyflow (none)': return measureKeyflow(workload, EVENTS, cores, 'none');
-    case 'keyflow (batch)': return measureKeyflow(workload, EVENTS, cores, 'batch');
+    case 'keyflow (none)': return measureKeyflow(workload, EVENTS, workers, 'none');
+    case 'keyflow (batch)': return measureKeyflow(workload, EVENTS, workers, 'batch');
     case 'plain loop': return measurePlain(workload, EVENTS);
     case 'postMessage': return measurePostMessage(workload, EVENTS, workers);
   }
@@ -98,7 +100,7 @@ progress.stop();
 
 const lines: string[] = [
   `Nexmark-style suite: ${fmt(EVENTS)} generated events per run (generator included), median of ${RUNS}, ${cores} cores, Node ${process.version}.`,
-  `keyflow runs ${cores} actor(s); postMessage runs ${workers} worker(s). Per core = events / CPU seconds of the process (all threads).`,
+  `keyflow runs its default of ${workers} actor(s) (one per core less one); postMessage runs ${workers} worker(s). Per core = events / CPU seconds of the process (all threads).`,
   'State / key: serialized bytes per key in the final checkpoint (durability batch).',
   '',
   '| workload | implementation | events/s | per core | vs plain loop | vs postMessage | latency p50 / p99 / max (ms) | peak RSS | state / key | results |',
