@@ -2,7 +2,8 @@
  * An NDJSON file read straight into chunks of whole lines, each in a buffer of its own that nothing else
  * holds, so the chunks go to the source threads as they are (transferred): no copy into a chunk of its
  * own, and half the garbage of reading through a stream (see ndjson-chunks.ts). Only the partial line at
- * the end of each read is copied, to start the next buffer.
+ * the end of each read is copied, to start the next buffer. A chunk's buffer that comes back once the
+ * chunk is taken in (`recycle`) is read into again, so a long file does not churn through new buffers.
  */
 import { open } from 'node:fs/promises';
 
@@ -13,7 +14,12 @@ export const WHOLE_LINE_CHUNKS = Symbol('keyflow.wholeLineChunks');
 
 export interface WholeLineChunks extends AsyncIterable<Buffer> {
   readonly [WHOLE_LINE_CHUNKS]: true;
+  /** A chunk's buffer is free again: the next reads may fill it. */
+  recycle(buffer: ArrayBuffer): void;
 }
+
+/** Buffers kept for reuse at most: about as many as chunks are in flight. */
+const SPARE_BUFFERS = 8;
 
 export function isWholeLineChunks(input: AsyncIterable<Buffer | string>): input is WholeLineChunks {
   return (input as Partial<WholeLineChunks>)[WHOLE_LINE_CHUNKS] === true;
@@ -21,15 +27,26 @@ export function isWholeLineChunks(input: AsyncIterable<Buffer | string>): input 
 
 /** The file at `path` in chunks of about `chunkBytes` (more for a line longer than that). */
 export function fileChunks(path: string, chunkBytes: number): WholeLineChunks {
-  return { [WHOLE_LINE_CHUNKS]: true, [Symbol.asyncIterator]: () => read(path, chunkBytes) };
+  const spare: ArrayBuffer[] = [];
+  const take = (size: number): Buffer => {
+    const reused = spare.length > 0 && spare[spare.length - 1].byteLength >= size ? spare.pop() : undefined;
+    return reused === undefined ? Buffer.allocUnsafeSlow(size) : Buffer.from(reused, 0, size);
+  };
+  return {
+    [WHOLE_LINE_CHUNKS]: true,
+    [Symbol.asyncIterator]: () => read(path, chunkBytes, take),
+    recycle: (buffer) => {
+      if (buffer.byteLength >= chunkBytes && spare.length < SPARE_BUFFERS) spare.push(buffer);
+    },
+  };
 }
 
-async function* read(path: string, chunkBytes: number): AsyncGenerator<Buffer> {
+async function* read(path: string, chunkBytes: number, take: (size: number) => Buffer): AsyncGenerator<Buffer> {
   const file = await open(path, 'r');
   try {
-    let carry = Buffer.alloc(0);
+    let carry: Buffer = Buffer.alloc(0);
     for (;;) {
-      const buf = Buffer.allocUnsafeSlow(Math.max(chunkBytes, carry.length * 2));
+      const buf = take(Math.max(chunkBytes, carry.length * 2));
       carry.copy(buf);
       let filled = carry.length;
       let ended = false;

@@ -7,6 +7,8 @@
  */
 import type { Ingestion } from '../ingestion.js';
 import { ndjsonBatches } from './ndjson.js';
+import type { ChunkInput } from '../../shared/chunk-protocol.js';
+import { isWholeLineChunks } from './file-chunks.js';
 import { chunksOf } from './ndjson-chunks.js';
 import { ingestChunks, type SourceContext } from './parallel-sources.js';
 import { untilAborted } from './until-aborted.js';
@@ -48,7 +50,12 @@ export async function ingestNdjson(input: AsyncIterable<Buffer | string>, option
       atStart = false;
     }
   })();
-  await ingestChunks(chunks, { name, src, sourceId: options.sourceId, skip, signal: options.signal, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, pool, context);
+  // A file's chunk buffers are read into again once their chunks are in (see file-chunks.ts).
+  const recycle = isWholeLineChunks(input) ? (i: ChunkInput) => ('ndjson' in i ? input.recycle(i.ndjson.buffer as ArrayBuffer) : undefined) : undefined;
+  await ingestChunks(chunks, {
+    name, src, sourceId: options.sourceId, skip, signal: options.signal,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(recycle ? { recycle } : {}),
+  }, pool, context);
 }
 
 /** The sequential way: batches of lines parsed here and routed by ingest(). */

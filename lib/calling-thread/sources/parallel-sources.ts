@@ -60,6 +60,8 @@ export interface ChunkedRead {
   signal: AbortSignal;
   /** Called as chunks are cut, with how far the input has been read. */
   onProgress?: (read: number) => void;
+  /** A chunk's input, given back by its pool thread (see ChunkResult.input), once the chunk is taken in. */
+  recycle?: (input: ChunkInput) => void;
 }
 
 /** Route the chunks on the pool, take them in in order; resolves once every chunk cut before the signal is durable. */
@@ -94,6 +96,7 @@ export async function ingestChunks(chunks: AsyncIterable<{ input: ChunkInput; re
           head = null;
           await ingestion.admitChunk(chunk, read.src, lineOffset, read.sourceId, reroute);
           lineOffset += chunk.lines;
+          if (chunk.input !== undefined) read.recycle?.(chunk.input);
         });
         // A failure is thrown by the await below or the last one; the chunks after it are dropped with it.
         routed.catch(handledWhereAwaited);
