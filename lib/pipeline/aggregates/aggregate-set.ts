@@ -19,7 +19,7 @@ export class AggregateSet {
   private readonly userSlots: number[];
   private readonly builtinSlots: number[];
   private readonly staged: unknown[];
-  /** The aggregates that read an input (a built-in with no field function, as count(), reads none). */
+  /** The built-ins that read an input with a field function (count() reads none); see extractInputs. */
   private readonly inputSlots: number[];
   private readonly inputs: unknown[];
 
@@ -29,7 +29,7 @@ export class AggregateSet {
     this.values = new Array(this.aggs.length);
     this.staged = new Array(this.aggs.length);
     this.userSlots = this.aggs.flatMap((a, i) => (a.userCode ? [i] : []));
-    this.inputSlots = this.aggs.flatMap((a, i) => (a.userCode || a.extract !== null ? [i] : []));
+    this.inputSlots = this.aggs.flatMap((a, i) => (a.extract !== null ? [i] : []));
     this.inputs = new Array(this.inputSlots.length);
     this.builtinSlots = this.aggs.flatMap((a, i) => (a.userCode ? [] : [i]));
   }
