@@ -13,9 +13,10 @@
  * are not plain values or whose extraction fails and so must be reported by the actor) goes as itself.
  * After a recovery the actors can be ahead of the router (Router.recoveredTo): `bound` includes that.
  *
- * Only tumbling and sliding windows (a slide dividing the size) with built-in aggregates qualify, and
- * only events of untracked sources: an exactly-once source's positions are deduplicated one event at a
- * time on replay, which a record standing for several events cannot be.
+ * Only tumbling and sliding windows (a slide dividing the size) with built-in aggregates of plain values
+ * (Aggregate.combinable: not topN()) qualify, and only events of untracked sources: an exactly-once
+ * source's positions are deduplicated one event at a time on replay, which a record standing for several
+ * events cannot be.
  */
 import { AggregateSet } from '../pipeline/aggregates/aggregate-set.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -58,7 +59,7 @@ export class WindowCombiner {
     const slide = spec.type === 'sliding' ? spec.slide : spec.size;
     if (spec.size % slide !== 0) return null;
     const aggregates = new AggregateSet(pipeline.aggregates);
-    return aggregates.builtinOnly ? new WindowCombiner(aggregates, slide, actors, maxFrame * PANE_SHARE_OF_FRAME) : null;
+    return aggregates.combinable ? new WindowCombiner(aggregates, slide, actors, maxFrame * PANE_SHARE_OF_FRAME) : null;
   }
 
   private constructor(aggregates: AggregateSet, slide: number, actors: number, maxPaneBytes: number) {

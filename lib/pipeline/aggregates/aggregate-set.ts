@@ -34,9 +34,9 @@ export class AggregateSet {
     this.builtinSlots = this.aggs.flatMap((a, i) => (a.userCode ? [] : [i]));
   }
 
-  /** Every aggregate is a built-in: it reads its input with a field function (or none, as count()), never the event itself. */
-  get builtinOnly(): boolean {
-    return this.userSlots.length === 0;
+  /** Every aggregate is a built-in that reads a plain value with a field function (or none, as count()), never the event itself. */
+  get combinable(): boolean {
+    return this.aggs.every((a) => a.combinable);
   }
 
   /**

@@ -14,6 +14,11 @@ export interface Aggregate<V = any, A = any, R = any, E = any> {
   check(value: V): string | null;
   /** True for user aggregates, whose add may throw; they run first so a throw leaves no trace. */
   readonly userCode: boolean;
+  /**
+   * Its input is a plain value (a number, string, boolean or null) read by `extract`, so a window pane's
+   * events can travel to their actor as their inputs alone (see window-combiner.ts).
+   */
+  readonly combinable: boolean;
   init(): A;
   /** `seq` increases with arrival order at the actor; first()/last() use it to merge. */
   add(acc: A, value: V, seq: number): A;
@@ -32,8 +37,10 @@ export interface UserAggregate<E = any, A = any, R = any> {
 
 const BUILTIN = Symbol.for('keyflow.aggregate');
 
-export function builtin<V, A, R, E = any>(spec: Omit<Aggregate<V, A, R, E>, 'userCode' | 'check'> & { check?: (v: V) => string | null }): Aggregate<V, A, R, E> {
-  return Object.assign({ check: () => null, userCode: false, [BUILTIN]: true }, spec);
+export function builtin<V, A, R, E = any>(
+  spec: Omit<Aggregate<V, A, R, E>, 'userCode' | 'check' | 'combinable'> & { check?: (v: V) => string | null; combinable?: boolean },
+): Aggregate<V, A, R, E> {
+  return Object.assign({ check: () => null, userCode: false, combinable: true, [BUILTIN]: true }, spec);
 }
 
 export function isBuiltin(x: unknown): x is Aggregate {
@@ -46,6 +53,7 @@ export function fromUser(user: UserAggregate): Aggregate {
     extract: null,
     check: () => null,
     userCode: true,
+    combinable: false,
     init: () => user.init(),
     add: (acc, event) => user.add(acc, event),
     merge: typeof user.merge === 'function' ? (a, b) => user.merge!(a, b) : null,

@@ -1,0 +1,152 @@
+import t, { type Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
+import { NexmarkGenerator } from '../lib/nexmark/generator.js';
+import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
+import { deduplicate, topN, KeyflowError } from '../lib/index.js';
+import { fixture, runEngine, sorted, type Collected } from './helpers/collect.js';
+import { reference, type Item } from './helpers/reference.js';
+import { runScript, scriptResults, scriptSummary } from './helpers/script.js';
+import { OUT_OF_ORDER_MS, magnitude } from './fixtures/ranking.js';
+
+const EVENTS = 40_000;
+const BATCH = 2_000;
+// Bids arrive up to 1 s out of order while the pipelines allow 200 ms: some are late, on purpose.
+const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 11, outOfOrderMs: 1_000 }).batch(EVENTS);
+const batchesOf = (list: NexmarkEvent[]) => Array.from({ length: Math.ceil(list.length / BATCH) }, (_, i) => list.slice(i * BATCH, (i + 1) * BATCH));
+const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
+
+/** The reference ranking: by `by` (descending unless asc), ties to the earlier arrival, the first n. */
+function ranked<V>(items: Item<Bid>[], n: number, by: (b: Bid) => number, value: (b: Bid) => V, asc = false): V[] {
+  const sign = asc ? -1 : 1;
+  return [...items].sort((a, b) => (by(a.value) === by(b.value) ? a.seq - b.seq : sign * (by(b.value) - by(a.value)))).slice(0, n).map((i) => value(i.value));
+}
+
+/**
+ * Deduplication written plainly: a key's span lasts until the watermark (the largest time before the
+ * event, less the bound, less 1) reaches its first event's time + withinMs; the end of input ends all.
+ */
+function deduplicated(keyOf: (b: Bid) => unknown, keep: 'first' | 'last', withinMs: number): Bid[] {
+  const open = new Map<unknown, { end: number; latest: Bid }>();
+  const out: Bid[] = [];
+  const close = (key: unknown, span: { latest: Bid }) => {
+    if (keep === 'last') out.push(span.latest);
+    open.delete(key);
+  };
+  let largest = -Infinity;
+  for (const b of bids) {
+    const wm = largest - OUT_OF_ORDER_MS - 1;
+    for (const [key, span] of open) if (span.end <= wm) close(key, span);
+    const key = keyOf(b);
+    const span = open.get(key);
+    if (span === undefined) {
+      open.set(key, { end: b.dateTime + withinMs, latest: b });
+      if (keep === 'first') out.push(b);
+    } else if (b.dateTime >= span.latest.dateTime) {
+      span.latest = b;
+    }
+    largest = Math.max(largest, b.dateTime);
+  }
+  for (const [key, span] of open) close(key, span);
+  return out;
+}
+
+const expected: Record<string, { results: unknown[]; late?: unknown[] }> = {
+  'top-bids': reference(bids, {
+    key: (b) => b.auction % 20, time: (b) => b.dateTime, outOfOrderMs: OUT_OF_ORDER_MS, lateness: 100,
+    window: { type: 'sliding', size: 400, slide: 200 },
+    aggregate: (items) => ({ top: ranked(items, 3, magnitude, (b) => b), cheapest: ranked(items, 2, (b) => b.price, (b) => b.bidder, true), n: items.length }),
+  }),
+  'top-sessions': reference(bids, {
+    key: (b) => b.bidder, time: (b) => b.dateTime, outOfOrderMs: OUT_OF_ORDER_MS, lateness: 0,
+    window: { type: 'session', gap: 50 },
+    aggregate: (items) => ({ top: ranked(items, 2, magnitude, (b) => b.price) }),
+  }),
+  'first-bids': { results: deduplicated((b) => b.bidder % 100, 'first', 300) },
+  'last-bids': { results: deduplicated((b) => b.bidder % 100, 'last', 300) },
+  'auctions-once': { results: [...new Map(bids.map((b) => [b.auction, b] as const).reverse()).values()] },
+};
+
+function checkAgainstReference(t: Test, run: Collected, check = { late: true }): void {
+  t.same(run.errors, []);
+  for (const [name, want] of Object.entries(expected)) {
+    const got = sorted(run.results[name]);
+    t.equal(got.length, want.results.length, `${name}: ${want.results.length} results`);
+    t.ok(got.join('\n') === sorted(want.results).join('\n'), `${name}: results identical to the reference`);
+    if (want.late && check.late) t.ok(sorted(run.late[name]).join('\n') === sorted(want.late).join('\n'), `${name}: the same ${want.late.length} late events`);
+  }
+}
+
+t.test('the references see what the test is about: ties, late events, spans that end and spans that do not', async (t) => {
+  const top = expected['top-bids'].results as Array<{ top: Bid[]; n: number }>;
+  t.ok(top.some((r) => r.n > 3 && magnitude(r.top[0]) === magnitude(r.top[2])), 'windows whose top 3 tie on magnitude');
+  t.ok(expected['top-bids'].late!.length > 0 && expected['top-sessions'].late!.length > 0, 'late bids');
+  const first = expected['first-bids'].results.length;
+  t.ok(first > 100 && first < bids.length / 10, `${first} first bids: keys come back after their spans end`);
+  t.equal(expected['last-bids'].results.length, first, 'one last bid per span, as one first bid');
+});
+
+const outputs: Record<number, string> = {};
+for (const workers of [1, 2, 4]) {
+  t.test(`${EVENTS} events, ${workers} worker(s): top-N and deduplication identical to the references`, async (t) => {
+    const run = await runEngine({ module: fixture('ranking'), workers }, batchesOf(events));
+    checkAgainstReference(t, run);
+    outputs[workers] = Object.keys(expected).map((name) => sorted(run.results[name]).join('\n')).join('\n');
+  });
+}
+
+t.test('sorted output is byte-identical with 1, 2 and 4 workers', async (t) => {
+  t.equal(Object.keys(outputs).length, 3);
+  for (const workers of [2, 4]) t.ok(outputs[workers] === outputs[1], `${workers} workers`);
+});
+
+t.test('top-N and deduplication state survive a SIGKILL and a restart with another worker count', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-ranking-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const batches = batchesOf(events).map((ingest, seq) => ({ ingest, seq }));
+  const options = { module: fixture('ranking'), stateDir: join(dir, 'state'), snapshotEveryMs: 0 };
+  // A checkpoint halfway, more input in the WAL only, then SIGKILL; the rerun resends from the checkpoint.
+  const crashed = await runScript(dir, { ...options, workers: 2 }, [...batches.slice(0, 10), { checkpoint: true }, ...batches.slice(10, 15), { kill: true }]);
+  t.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+  const rerun = await runScript(dir, { ...options, workers: 3 }, batches);
+  t.equal(rerun.code, 0, rerun.stderr);
+  t.ok(scriptSummary(dir).recovery.checkpoint !== null, 'the rerun restored the checkpoint');
+  const run = { errors: scriptSummary(dir).errors, results: {}, late: {} } as unknown as Collected;
+  for (const name of Object.keys(expected)) run.results[name] = scriptResults(dir, name);
+  checkAgainstReference(t, run, { late: false });
+});
+
+t.test('topN() ranks like a stable sort and merges like adding everything to one', async (t) => {
+  const set = new AggregateSet({ top: topN(3, (v: number) => v % 4), low: topN(2, (v: number) => v, { order: 'asc', value: (v) => `v${v}` }) });
+  const values = [5, 8, 13, 2, 7, 4, 11, 3, 6, 1];
+  const one = set.create();
+  const left = set.create();
+  const right = set.create();
+  values.forEach((v, seq) => {
+    t.equal(set.extract(v), null);
+    set.addAll([one], seq);
+    set.addAll([seq % 2 === 0 ? left : right], seq);
+  });
+  const a: Record<string, unknown> = {};
+  const b: Record<string, unknown> = {};
+  set.writeResults(one, a);
+  set.writeResults(set.merge(right, left), b);
+  // v % 4: 5→1 8→0 13→1 2→2 7→3 4→0 11→3 3→3 6→2 1→1; the 3s in arrival order: 7, 11, 3.
+  t.same(a, { top: [7, 11, 3], low: ['v1', 'v2'] });
+  t.same(b, a);
+  t.match(set.extract(Number.NaN), { kind: 'value', message: /top: topN\(\) needs a number, got NaN/ });
+  t.equal(set.combinable, false, 'events go to their actor whole, not as pane inputs');
+});
+
+t.test('bad arguments are refused where the pipeline is defined', async (t) => {
+  const refused = (fn: () => unknown, message: RegExp) => t.throws(fn, (err: unknown) => err instanceof KeyflowError && err.code === 'ERR_KEYFLOW_CONFIG' && message.test(err.message));
+  refused(() => topN(0, (v: number) => v), /topN\(\) needs n, an integer >= 1, got 0/);
+  refused(() => topN(2.5, (v: number) => v), /got 2.5/);
+  refused(() => topN(3, 'price' as never), /needs a function/);
+  refused(() => topN(3, (v: number) => v, { order: 'down' as never }), /order must be 'desc' or 'asc'/);
+  refused(() => deduplicate({ keep: 'any' as never }), /keep must be 'first' or 'last'/);
+  refused(() => deduplicate({ withinMs: -1 }), /withinMs must be a number > 0, got -1/);
+  refused(() => deduplicate({ keep: 'last' }), /keep: 'last' needs withinMs/);
+});
