@@ -3,7 +3,7 @@ import type { ProcessContext, ProcessFunction } from './process-function.js';
 
 export interface DeduplicateOptions {
   /**
-   * 'first' (default): a key's first event is emitted at once and the duplicates after it are dropped;
+   * 'first' (default): a key's first event to arrive is emitted at once and the duplicates after it are dropped;
    * 'last': the latest of them (by event time, a tie going to the later arrival) is emitted when the span ends.
    */
   keep?: 'first' | 'last';
@@ -26,9 +26,12 @@ interface Span {
 const STATE = 'deduplicate';
 
 /**
- * Deduplication per key, as Flink SQL's (ROW_NUMBER() OVER (PARTITION BY key ORDER BY time) = 1, keep first
- * or last): a process function for `.keyBy(…).process(deduplicate({ … }))`. Its results are the events kept.
- * What is a duplicate is decided by the watermark in band, so the same with any worker count and after recovery.
+ * Deduplication per key: a process function for `.keyBy(…).process(deduplicate({ … }))`, whose results are
+ * the events kept. keep 'first' keeps the first event to arrive and emits it at once (an append-only
+ * stream, as Flink SQL's deduplication on arrival order; keeping the earliest by event time instead would
+ * have to retract what was emitted when an earlier one arrived); keep 'last' keeps the latest by event time
+ * and emits it when the span ends. Spans end by the watermark in band, so what is a duplicate is the same
+ * with any worker count and after recovery.
  */
 export function deduplicate<E>(options: DeduplicateOptions = {}): ProcessFunction<E, E> {
   const { keep = 'first', withinMs } = options;
