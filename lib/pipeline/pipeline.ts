@@ -1,6 +1,7 @@
 import { AggregateSet, type AggregateSpec } from './aggregates/aggregate-set.js';
 import { callerModuleUrl } from '../shared/module-url.js';
 import type { ProcessFunction } from './process-function.js';
+import { intervalJoinFunction, type IntervalJoinOptions } from './interval-join.js';
 import { windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
 
 export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };
@@ -36,6 +37,8 @@ export class Pipeline<T = any> {
   allowedLatenessMs = 0;
   aggregates: AggregateSpec | null = null;
   processFunction: ProcessFunction | null = null;
+  /** An interval join: the other input (its filter/map, keyBy and eventTime) and the interval. */
+  join: { other: Pipeline; lowerMs: number; upperMs: number; select?: (left: any, right: any, key: unknown) => unknown } | null = null;
   private readonly misuse: string[] = [];
 
   constructor(name: string, moduleUrl: string | undefined) {
@@ -67,6 +70,7 @@ export class Pipeline<T = any> {
   }
 
   window(spec: WindowSpec, options: WindowOptions = {}): Pipeline<T> {
+    if (this.join) this.misuse.push('intervalJoin() takes the place of window() or process(): use one of them');
     this.windowSpec = spec;
     this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
     return this;
@@ -78,8 +82,26 @@ export class Pipeline<T = any> {
   }
 
   process<Out>(fn: ProcessFunction<T, Out>): Pipeline<T> {
+    if (this.join) this.misuse.push('intervalJoin() takes the place of window() or process(): use one of them');
     this.processFunction = fn;
     return this;
+  }
+
+  /**
+   * Flink's interval join: this pipeline's events (the left input) with `other`'s (the right input), both
+   * from the same source, keyed alike: a right event at time s joins a left event of the same key at time t
+   * when t + lowerMs <= s <= t + upperMs. `other` gives only its filter/map, keyBy and eventTime; the
+   * watermark is this pipeline's, over both inputs' event times (one source, one watermark, as in Flink).
+   * An event that both inputs select is a left event only. Results: `select(left, right, key)`, by default
+   * `{ key, left, right }`; events older than the watermark go to the late output.
+   */
+  intervalJoin<R, Out = { key: unknown; left: T; right: R }>(other: Pipeline<R>, options: IntervalJoinOptions<T, R, Out>): Pipeline<Out> {
+    if (this.join) this.misuse.push('intervalJoin() is called twice');
+    else if (this.processFunction || this.windowSpec) this.misuse.push('intervalJoin() takes the place of window() or process(): use one of them');
+    const { lowerMs, upperMs, select } = options ?? {};
+    this.join = { other, lowerMs, upperMs, select };
+    this.processFunction = intervalJoinFunction({ lowerMs, upperMs, select });
+    return this as unknown as Pipeline<Out>;
   }
 
   /** Every problem with this pipeline's definition; start() refuses to run if there is any. */
@@ -116,12 +138,28 @@ export class Pipeline<T = any> {
         if (cannot.length > 0) p(`session windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
       }
     }
-    if (this.processFunction) {
+    if (this.join) out.push(...this.joinProblems(this.join));
+    else if (this.processFunction) {
       if (!this.keySelector) p('process() needs keyBy() first');
       if (this.windowSpec) p('use either window().aggregate() or process(), not both');
       if (typeof this.processFunction.onEvent !== 'function') p('process() needs an object with an onEvent(event, ctx) function');
     }
     return out.map((s) => `pipeline '${this.name}': ${s}`);
+  }
+
+  private joinProblems({ other, lowerMs, upperMs, select }: NonNullable<Pipeline['join']>): string[] {
+    const out: string[] = [];
+    if (!this.keySelector || !this.timeSelector) out.push('intervalJoin() needs keyBy() and eventTime() first');
+    if (!(Number.isFinite(lowerMs) && Number.isFinite(upperMs) && lowerMs <= upperMs)) {
+      out.push(`intervalJoin() needs lowerMs <= upperMs, both numbers, got lowerMs ${String(lowerMs)} and upperMs ${String(upperMs)}`);
+    }
+    if (select !== undefined && typeof select !== 'function') out.push('intervalJoin() select must be a function');
+    if (!isPipeline(other)) return [...out, 'intervalJoin() needs another pipeline() to join with'];
+    const name = `intervalJoin() input '${other.name}'`;
+    if (!other.keySelector || !other.timeSelector) out.push(`${name} needs keyBy() and eventTime()`);
+    if (other.windowSpec || other.aggregates || other.processFunction) out.push(`${name} may only have filter(), map(), keyBy() and eventTime()`);
+    out.push(...other.problems().map((problem) => `${name}: ${problem}`));
+    return out;
   }
 
   private stateless(kind: Stage['kind'], fn: (e: any) => unknown): void {

@@ -8,10 +8,26 @@ import type { RoutingActivity } from './routing-activity.js';
 import { SourceWatermarks } from './time/source-watermarks.js';
 import { MAX_EVENT_TIME, toEventTime } from './time/watermarks.js';
 import { WindowCombiner } from './window-combiner.js';
+import { LEFT, RIGHT } from '../pipeline/interval-join.js';
+
+/**
+ * One input of a pipeline: its stateless chain, key and event time. A pipeline has one; an interval join
+ * two, whose events reach the actor tagged with their input (a JoinInput).
+ */
+interface Side {
+  stages: Pipeline['stages'];
+  keySelector: Pipeline['keySelector'];
+  timeSelector: Pipeline['timeSelector'];
+  /** The JoinInput tag, or -1: the event goes as itself. */
+  tag: -1 | typeof LEFT | typeof RIGHT;
+  /** Put before what a dead letter says went wrong ('' for the pipeline's own input). */
+  label: string;
+}
 
 interface Route {
   index: number;
   pipeline: Pipeline;
+  sides: Side[];
   watermarks: SourceWatermarks | null;
   broadcast: number;
   /** From the restored checkpoint: source name → largest event time, taken up when the source returns. */
@@ -72,6 +88,7 @@ export class Router {
     this.routes = pipelines.map((pipeline, index) => ({
       index,
       pipeline,
+      sides: sidesOf(pipeline),
       watermarks: pipeline.timeSelector ? new SourceWatermarks(pipeline.outOfOrderMs, pipeline.idleAfterMs) : null,
       broadcast: -Infinity,
       restored: new Map(),
@@ -268,40 +285,52 @@ export class Router {
   };
 
   private routeOne(r: Route, event: unknown, src: number, pos: number): void {
+    for (const side of r.sides) if (this.routeSide(r, side, event, src, pos)) return;
+  }
+
+  /** Route the event through one input of the pipeline; false if that input's filters leave it out. */
+  private routeSide(r: Route, side: Side, event: unknown, src: number, pos: number): boolean {
     const p = r.pipeline;
     let v = event;
-    for (const stage of p.stages) {
+    for (const stage of side.stages) {
       try {
         if (stage.kind === 'map') v = stage.fn(v);
-        else if (!stage.fn(v)) return;
+        else if (!stage.fn(v)) return false;
       } catch (err) {
-        return this.fail(r, stage.kind, codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
+        this.fail(r, side, stage.kind, codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
+        return true;
       }
     }
+    this.routeSelected(r, side, p, v, src, pos);
+    return true;
+  }
+
+  /** An event its input selected: key, event time, watermark, and into the frame for its actor. */
+  private routeSelected(r: Route, side: Side, p: Pipeline, v: unknown, src: number, pos: number): void {
     let key: unknown;
     let sk: StateKey | undefined;
     let kg: number;
-    if (p.keySelector) {
+    if (side.keySelector) {
       try {
-        key = p.keySelector(v);
+        key = side.keySelector(v);
       } catch (err) {
-        return this.fail(r, 'keyBy', codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
+        return this.fail(r, side, 'keyBy', codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
       }
       if (key === undefined || key === null || Number.isNaN(key)) {
-        return this.fail(r, 'keyBy', codes.MISSING_KEY, `keyBy() returned ${String(key)}: every event needs a key`, v, undefined, src, pos);
+        return this.fail(r, side, 'keyBy', codes.MISSING_KEY, `keyBy() returned ${String(key)}: every event needs a key`, v, undefined, src, pos);
       }
       // One canonical form per key, whatever the key-group count: -0 is the key 0 (a Map holds them as
       // one); a key that cannot be one is refused here, before it reaches state or a frame.
       if (typeof key === 'number') {
         if (key === 0) key = 0;
-        else if (key === Infinity || key === -Infinity) return this.badKey(r, `keyBy() returned ${key}: a number key must be finite`, v, src, pos);
+        else if (key === Infinity || key === -Infinity) return this.badKey(r, side, `keyBy() returned ${key}: a number key must be finite`, v, src, pos);
       } else if (typeof key === 'function' || typeof key === 'symbol') {
-        return this.badKey(r, `keyBy() returned a ${typeof key}: a key must be a string, a number, a boolean, a bigint or JSON data`, v, src, pos);
+        return this.badKey(r, side, `keyBy() returned a ${typeof key}: a key must be a string, a number, a boolean, a bigint or JSON data`, v, src, pos);
       }
       try {
         sk = stateKeyOf(key);
       } catch (err) {
-        return this.badKey(r, `the key cannot be serialized: ${describeThrown(err)}`, v, src, pos);
+        return this.badKey(r, side, `the key cannot be serialized: ${describeThrown(err)}`, v, src, pos);
       }
       kg = keyGroupOf(sk, this.maxKeyGroups);
     } else {
@@ -313,13 +342,13 @@ export class Router {
     if (r.watermarks !== null) {
       let raw: unknown;
       try {
-        raw = p.timeSelector!(v);
+        raw = side.timeSelector!(v);
       } catch (err) {
-        return this.fail(r, 'eventTime', codes.USER_FUNCTION, describeThrown(err), v, key, src, pos);
+        return this.fail(r, side, 'eventTime', codes.USER_FUNCTION, describeThrown(err), v, key, src, pos);
       }
       const t = toEventTime(raw);
       if (t === null) {
-        return this.fail(r, 'eventTime', codes.BAD_TIME, `eventTime() returned ${describeTime(raw)}: event time must be a number of milliseconds within ±${MAX_EVENT_TIME} (a Date's range), or a Date`, v, key, src, pos);
+        return this.fail(r, side, 'eventTime', codes.BAD_TIME, `eventTime() returned ${describeTime(raw)}: event time must be a number of milliseconds within ±${MAX_EVENT_TIME} (a Date's range), or a Date`, v, key, src, pos);
       }
       if (t > this.futureFrom) this.warnFuture(r.index, src, pos, t);
       ts = t;
@@ -339,17 +368,27 @@ export class Router {
       const bound = Math.max(this.stampLargest ? wm - p.outOfOrderMs - 1 : wm, r.actorsAt);
       if (r.combiner.add(builder, actor, r.index, src, kg, ts, wm, bound, pos, key, sk, v)) return this.sealIfFull(actor);
     }
-    builder.event(r.index, src, kg, ts, wm, pos, key, v);
+    builder.event(r.index, src, kg, ts, wm, pos, key, side.tag < 0 ? v : [side.tag, v]);
     this.sealIfFull(actor);
   }
 
-  private badKey(r: Route, detail: string, event: unknown, src: number, pos: number): void {
-    this.fail(r, 'keyBy', codes.BAD_KEY, detail, event, undefined, src, pos);
+  private badKey(r: Route, side: Side, detail: string, event: unknown, src: number, pos: number): void {
+    this.fail(r, side, 'keyBy', codes.BAD_KEY, detail, event, undefined, src, pos);
   }
 
-  private fail(r: Route, stage: Stage, code: Problem['code'], detail: string, event: unknown, key: unknown, src: number, pos: number): void {
-    this.report({ code, stage, detail, event, ...(key === undefined ? {} : { key }) }, r.index, src, pos);
+  private fail(r: Route, side: Side, stage: Stage, code: Problem['code'], detail: string, event: unknown, key: unknown, src: number, pos: number): void {
+    this.report({ code, stage, detail: side.label + detail, event, ...(key === undefined ? {} : { key }) }, r.index, src, pos);
   }
+}
+
+function sidesOf(p: Pipeline): Side[] {
+  const own = { stages: p.stages, keySelector: p.keySelector, timeSelector: p.timeSelector };
+  if (p.join === null) return [{ ...own, tag: -1, label: '' }];
+  const { other } = p.join;
+  return [
+    { ...own, tag: LEFT, label: '' },
+    { stages: other.stages, keySelector: other.keySelector, timeSelector: other.timeSelector, tag: RIGHT, label: `intervalJoin() input '${other.name}': ` },
+  ];
 }
 
 function describeTime(raw: unknown): string {

@@ -40,7 +40,7 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
   /** Whether any TTL entry was ever written or restored (snapshots then leave expired entries out). */
   private usesTtl = false;
 
-  constructor(private readonly fn: ProcessFunction, private readonly out: OperatorOutput, stores: StoreFactory, eventTime: boolean) {
+  constructor(private readonly fn: ProcessFunction, protected readonly out: OperatorOutput, stores: StoreFactory, eventTime: boolean) {
     this.store = stores(codec);
     this.ttlDomain = eventTime ? 'event' : 'processing';
     this.ctx = new Context(this);
