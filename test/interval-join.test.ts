@@ -1,4 +1,4 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { pipeline, start } from '../lib/index.js';
-import { fixture, runEngine, sorted, type Collected } from './helpers/collect.js';
+import { fixture, runEngine, type Collected } from './helpers/collect.js';
+import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { runScript, scriptResults, scriptSummary } from './helpers/script.js';
 import { OUT_OF_ORDER_MS } from './fixtures/joins.js';
 
@@ -14,7 +15,6 @@ const EVENTS = 40_000;
 const BATCH = 2_000;
 // Events arrive up to 300 ms out of order while the joins allow 200 ms: some are late, on purpose.
 const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 5, outOfOrderMs: 300 }).batch(EVENTS);
-const batchesOf = (list: NexmarkEvent[]) => Array.from({ length: Math.ceil(list.length / BATCH) }, (_, i) => list.slice(i * BATCH, (i + 1) * BATCH));
 
 interface Input { key: (e: NexmarkEvent) => unknown; time: (e: NexmarkEvent) => number; value: (e: NexmarkEvent) => unknown }
 
@@ -52,7 +52,7 @@ function joined(left: Input & { is: (e: NexmarkEvent) => boolean }, right: Input
 const bid = (e: NexmarkEvent) => (e.kind === 'bid' ? e.bid : undefined)!;
 const auction = (e: NexmarkEvent) => (e.kind === 'auction' ? e.auction : undefined)!;
 const person = (e: NexmarkEvent) => (e.kind === 'person' ? e.person : undefined)!;
-const expected: Record<string, { results: unknown[]; late: unknown[] }> = {
+const expected: Expected = {
   'bids-after-opening': joined(
     { is: (e) => e.kind === 'bid', key: (e) => bid(e).auction, time: (e) => bid(e).dateTime, value: bid },
     { is: (e) => e.kind === 'auction', key: (e) => auction(e).id, time: (e) => auction(e).dateTime, value: auction },
@@ -64,19 +64,11 @@ const expected: Record<string, { results: unknown[]; late: unknown[] }> = {
 };
 const deadLetters = events.filter((e) => e.kind === 'auction' && e.auction.seller === 1013).length;
 
-function checkAgainstReference(t: Test, run: Pick<Collected, 'results' | 'late'>, check = { late: true }): void {
-  for (const [name, want] of Object.entries(expected)) {
-    const got = sorted(run.results[name]);
-    t.equal(got.length, want.results.length, `${name}: ${want.results.length} results`);
-    t.ok(got.join('\n') === sorted(want.results).join('\n'), `${name}: results identical to the reference`);
-    if (check.late) t.ok(sorted(run.late[name]).join('\n') === sorted(want.late).join('\n'), `${name}: the same ${want.late.length} late events`);
-  }
-}
 
 t.test('the reference joins many pairs, sees late events, and the inputs have dead letters', async (t) => {
   for (const [name, want] of Object.entries(expected)) {
     t.ok(want.results.length > 100, `${name}: ${want.results.length} pairs`);
-    t.ok(want.late.length > 10, `${name}: ${want.late.length} late`);
+    t.ok(want.late!.length > 10, `${name}: ${want.late!.length} late`);
   }
   t.ok(deadLetters > 0, `${deadLetters} auctions of seller 1013 have no key`);
 });
@@ -84,11 +76,11 @@ t.test('the reference joins many pairs, sees late events, and the inputs have de
 const outputs: Record<string, string> = {};
 for (const workers of [1, 2, 4]) {
   t.test(`${EVENTS} events, ${workers} worker(s): interval joins identical to the reference`, async (t) => {
-    const run = await runEngine({ module: fixture('joins'), workers }, batchesOf(events));
-    checkAgainstReference(t, run);
+    const run = await runEngine({ module: fixture('joins'), workers }, batchesOf(events, BATCH));
+    sameAsReference(t, expected, run);
     t.equal(run.errors.length, deadLetters, 'an auction without a key is a dead letter');
-    t.match(run.errors[0], { pipeline: 'new-sellers', stage: 'keyBy', code: 'ERR_KEYFLOW_MISSING_KEY', message: /intervalJoin\(\) input 'auctions-by-seller': keyBy\(\) returned undefined/ });
-    outputs[`ingest, ${workers} worker(s)`] = Object.keys(expected).map((name) => sorted(run.results[name]).join('\n')).join('\n');
+    t.match(run.errors[0], { pipeline: 'new-sellers', stage: 'keyBy', code: 'ERR_KEYFLOW_MISSING_KEY', message: /the joined input 'auctions-by-seller': keyBy\(\) returned undefined/ });
+    outputs[`ingest, ${workers} worker(s)`] = allResults(expected, run);
   });
 }
 
@@ -102,8 +94,8 @@ t.test('a parallel source (NDJSON on 2 source threads) joins the same pairs', as
   const ndjson = Buffer.from(events.map((e) => JSON.stringify(e)).join('\n'));
   await engine.ingestNdjson(Readable.from([ndjson.subarray(0, 3_000_000), ndjson.subarray(3_000_000)]));
   await engine.stop();
-  checkAgainstReference(t, run);
-  outputs['ndjson, 2 source threads'] = Object.keys(expected).map((name) => sorted(run.results[name]).join('\n')).join('\n');
+  sameAsReference(t, expected, run);
+  outputs['ndjson, 2 source threads'] = allResults(expected, run);
 });
 
 t.test('sorted output is byte-identical whatever the worker count or source', async (t) => {
@@ -115,7 +107,7 @@ t.test('sorted output is byte-identical whatever the worker count or source', as
 t.test('join state survives a SIGKILL and a restart with another worker count', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-join-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const batches = batchesOf(events).map((ingest, seq) => ({ ingest, seq }));
+  const batches = batchesOf(events, BATCH).map((ingest, seq) => ({ ingest, seq }));
   const options = { module: fixture('joins'), stateDir: join(dir, 'state'), snapshotEveryMs: 0 };
   // A checkpoint halfway, more input in the WAL only, then SIGKILL; the rerun resends from the checkpoint.
   const crashed = await runScript(dir, { ...options, workers: 3 }, [...batches.slice(0, 9), { checkpoint: true }, ...batches.slice(9, 14), { kill: true }]);
@@ -125,7 +117,7 @@ t.test('join state survives a SIGKILL and a restart with another worker count', 
   t.ok(scriptSummary(dir).recovery.checkpoint !== null, 'the rerun restored the checkpoint');
   const results: Record<string, unknown[]> = {};
   for (const name of Object.keys(expected)) results[name] = scriptResults(dir, name);
-  checkAgainstReference(t, { results, late: {} }, { late: false });
+  sameAsReference(t, expected, { results, late: {} }, { late: false });
 });
 
 t.test('a join that cannot work is refused with what is wrong', async (t) => {

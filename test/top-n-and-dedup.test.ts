@@ -1,12 +1,13 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
-import { deduplicate, topN, KeyflowError } from '../lib/index.js';
-import { fixture, runEngine, sorted, type Collected } from './helpers/collect.js';
+import { deduplicate, topN } from '../lib/index.js';
+import { fixture, runEngine, type Collected } from './helpers/collect.js';
+import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { reference, type Item } from './helpers/reference.js';
 import { runScript, scriptResults, scriptSummary } from './helpers/script.js';
 import { OUT_OF_ORDER_MS, magnitude } from './fixtures/ranking.js';
@@ -15,7 +16,6 @@ const EVENTS = 40_000;
 const BATCH = 2_000;
 // Bids arrive up to 1 s out of order while the pipelines allow 200 ms: some are late, on purpose.
 const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 11, outOfOrderMs: 1_000 }).batch(EVENTS);
-const batchesOf = (list: NexmarkEvent[]) => Array.from({ length: Math.ceil(list.length / BATCH) }, (_, i) => list.slice(i * BATCH, (i + 1) * BATCH));
 const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
 
 /** The reference ranking: by `by` (descending unless asc), ties to the earlier arrival, the first n. */
@@ -53,7 +53,7 @@ function deduplicated(keyOf: (b: Bid) => unknown, keep: 'first' | 'last', within
   return out;
 }
 
-const expected: Record<string, { results: unknown[]; late?: unknown[] }> = {
+const expected: Expected = {
   'top-bids': reference(bids, {
     key: (b) => b.auction % 20, time: (b) => b.dateTime, outOfOrderMs: OUT_OF_ORDER_MS, lateness: 100,
     window: { type: 'sliding', size: 400, slide: 200 },
@@ -69,15 +69,6 @@ const expected: Record<string, { results: unknown[]; late?: unknown[] }> = {
   'auctions-once': { results: [...new Map(bids.map((b) => [b.auction, b] as const).reverse()).values()] },
 };
 
-function checkAgainstReference(t: Test, run: Collected, check = { late: true }): void {
-  t.same(run.errors, []);
-  for (const [name, want] of Object.entries(expected)) {
-    const got = sorted(run.results[name]);
-    t.equal(got.length, want.results.length, `${name}: ${want.results.length} results`);
-    t.ok(got.join('\n') === sorted(want.results).join('\n'), `${name}: results identical to the reference`);
-    if (want.late && check.late) t.ok(sorted(run.late[name]).join('\n') === sorted(want.late).join('\n'), `${name}: the same ${want.late.length} late events`);
-  }
-}
 
 t.test('the references see what the test is about: ties, late events, spans that end and spans that do not', async (t) => {
   const top = expected['top-bids'].results as Array<{ top: Bid[]; n: number }>;
@@ -91,9 +82,9 @@ t.test('the references see what the test is about: ties, late events, spans that
 const outputs: Record<number, string> = {};
 for (const workers of [1, 2, 4]) {
   t.test(`${EVENTS} events, ${workers} worker(s): top-N and deduplication identical to the references`, async (t) => {
-    const run = await runEngine({ module: fixture('ranking'), workers }, batchesOf(events));
-    checkAgainstReference(t, run);
-    outputs[workers] = Object.keys(expected).map((name) => sorted(run.results[name]).join('\n')).join('\n');
+    const run = await runEngine({ module: fixture('ranking'), workers }, batchesOf(events, BATCH));
+    sameAsReference(t, expected, run);
+    outputs[workers] = allResults(expected, run);
   });
 }
 
@@ -105,7 +96,7 @@ t.test('sorted output is byte-identical with 1, 2 and 4 workers', async (t) => {
 t.test('top-N and deduplication state survive a SIGKILL and a restart with another worker count', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-ranking-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const batches = batchesOf(events).map((ingest, seq) => ({ ingest, seq }));
+  const batches = batchesOf(events, BATCH).map((ingest, seq) => ({ ingest, seq }));
   const options = { module: fixture('ranking'), stateDir: join(dir, 'state'), snapshotEveryMs: 0 };
   // A checkpoint halfway, more input in the WAL only, then SIGKILL; the rerun resends from the checkpoint.
   const crashed = await runScript(dir, { ...options, workers: 2 }, [...batches.slice(0, 10), { checkpoint: true }, ...batches.slice(10, 15), { kill: true }]);
@@ -115,7 +106,7 @@ t.test('top-N and deduplication state survive a SIGKILL and a restart with anoth
   t.ok(scriptSummary(dir).recovery.checkpoint !== null, 'the rerun restored the checkpoint');
   const run = { errors: scriptSummary(dir).errors, results: {}, late: {} } as unknown as Collected;
   for (const name of Object.keys(expected)) run.results[name] = scriptResults(dir, name);
-  checkAgainstReference(t, run, { late: false });
+  sameAsReference(t, expected, run, { late: false });
 });
 
 t.test('topN() ranks like a stable sort and merges like adding everything to one', async (t) => {
@@ -141,7 +132,7 @@ t.test('topN() ranks like a stable sort and merges like adding everything to one
 });
 
 t.test('bad arguments are refused where the pipeline is defined', async (t) => {
-  const refused = (fn: () => unknown, message: RegExp) => t.throws(fn, (err: unknown) => err instanceof KeyflowError && err.code === 'ERR_KEYFLOW_CONFIG' && message.test(err.message));
+  const refused = (fn: () => unknown, message: RegExp) => t.throws(fn, { name: 'KeyflowError', code: 'ERR_KEYFLOW_CONFIG', message });
   refused(() => topN(0, (v: number) => v), /topN\(\) needs n, an integer >= 1, got 0/);
   refused(() => topN(2.5, (v: number) => v), /got 2.5/);
   refused(() => topN(3, 'price' as never), /needs a function/);

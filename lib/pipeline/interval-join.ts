@@ -1,3 +1,4 @@
+import { KEPT, LEFT, type JoinInput } from './join-input.js';
 import type { ProcessFunction } from './process-function.js';
 
 export interface IntervalJoinOptions<L, R, Out> {
@@ -8,18 +9,10 @@ export interface IntervalJoinOptions<L, R, Out> {
   select?: (left: L, right: R, key: unknown) => Out;
 }
 
-/** What the router sends a join pipeline's actor: which input an event came from, and the event. */
-export type JoinInput = [side: 0 | 1, event: unknown];
-export const LEFT = 0;
-export const RIGHT = 1;
-
-/** Buffered events of one input by event time (MapState: time → the events at that time, in arrival order). */
-const BUFFER = ['left', 'right'] as const;
-
 /**
  * Flink's interval join as a process function on the joined stream (see Pipeline.intervalJoin): each event
  * is buffered by its time and joined with the other input's buffered events in its interval. Late events
- * never reach it (IntervalJoinOperator sends them to the late output), so once the watermark passes
+ * never reach it (JoinOperator sends them to the late output), so once the watermark passes
  * t + upperMs no right event can still join a left event at t, nor a left event a right one at s once it
  * passes s - lowerMs: a timer then drops the buffered event. The pairs are those of all on-time events.
  */
@@ -28,10 +21,11 @@ export function intervalJoinFunction<L, R, Out>(options: IntervalJoinOptions<L, 
   return {
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
-      const mine = ctx.map<number, unknown[]>(BUFFER[side]);
+      // Each input's kept events by time (MapState: time → the events at that time, in arrival order).
+      const mine = ctx.map<number, unknown[]>(KEPT[side]);
       mine.set(t, [...(mine.get(t) ?? []), event]);
       const [from, to] = side === LEFT ? [t + lowerMs, t + upperMs] : [t - upperMs, t - lowerMs];
-      for (const [s, others] of ctx.map<number, unknown[]>(BUFFER[1 - side]).entries()) {
+      for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {
         if (s < from || s > to) continue;
         for (const other of others) {
           const [left, right] = side === LEFT ? [event, other] : [other, event];
@@ -42,8 +36,8 @@ export function intervalJoinFunction<L, R, Out>(options: IntervalJoinOptions<L, 
     },
     onTimer(time, ctx) {
       // One timer may be due for both inputs: each drops the events whose time it was set for.
-      ctx.map(BUFFER[LEFT]).delete(time - upperMs - 1);
-      ctx.map(BUFFER[RIGHT]).delete(time + lowerMs - 1);
+      ctx.map(KEPT[0]).delete(time - upperMs - 1);
+      ctx.map(KEPT[1]).delete(time + lowerMs - 1);
     },
   };
 }

@@ -2,7 +2,8 @@ import { AggregateSet, type AggregateSpec } from './aggregates/aggregate-set.js'
 import { callerModuleUrl } from '../shared/module-url.js';
 import type { ProcessFunction } from './process-function.js';
 import { intervalJoinFunction, type IntervalJoinOptions } from './interval-join.js';
-import { windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
+import { windowJoinFunction, windowSteps, type JoinWindow, type WindowJoinOptions } from './window-join.js';
+import { alignDown, windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
 
 export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };
 
@@ -37,8 +38,8 @@ export class Pipeline<T = any> {
   allowedLatenessMs = 0;
   aggregates: AggregateSpec | null = null;
   processFunction: ProcessFunction | null = null;
-  /** An interval join: the other input (its filter/map, keyBy and eventTime) and the interval. */
-  join: { other: Pipeline; lowerMs: number; upperMs: number; select?: (left: any, right: any, key: unknown) => unknown } | null = null;
+  /** A join: the other input (its filter/map, keyBy and eventTime); its process function is `processFunction`. */
+  join: Join | null = null;
   private readonly misuse: string[] = [];
 
   constructor(name: string, moduleUrl: string | undefined) {
@@ -70,7 +71,7 @@ export class Pipeline<T = any> {
   }
 
   window(spec: WindowSpec, options: WindowOptions = {}): Pipeline<T> {
-    if (this.join) this.misuse.push('intervalJoin() takes the place of window() or process(): use one of them');
+    if (this.join) this.misuse.push(`${this.join.kind}() takes the place of window() or process(): use one of them`);
     this.windowSpec = spec;
     this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
     return this;
@@ -82,7 +83,7 @@ export class Pipeline<T = any> {
   }
 
   process<Out>(fn: ProcessFunction<T, Out>): Pipeline<T> {
-    if (this.join) this.misuse.push('intervalJoin() takes the place of window() or process(): use one of them');
+    if (this.join) this.misuse.push(`${this.join.kind}() takes the place of window() or process(): use one of them`);
     this.processFunction = fn;
     return this;
   }
@@ -96,12 +97,42 @@ export class Pipeline<T = any> {
    * `{ key, left, right }`; events older than the watermark go to the late output.
    */
   intervalJoin<R, Out = { key: unknown; left: T; right: R }>(other: Pipeline<R>, options: IntervalJoinOptions<T, R, Out>): Pipeline<Out> {
-    if (this.join) this.misuse.push('intervalJoin() is called twice');
-    else if (this.processFunction || this.windowSpec) this.misuse.push('intervalJoin() takes the place of window() or process(): use one of them');
     const { lowerMs, upperMs, select } = options ?? {};
-    this.join = { other, lowerMs, upperMs, select };
-    this.processFunction = intervalJoinFunction({ lowerMs, upperMs, select });
+    const problems: string[] = [];
+    if (!(Number.isFinite(lowerMs) && Number.isFinite(upperMs) && lowerMs <= upperMs)) {
+      problems.push(`intervalJoin() needs lowerMs <= upperMs, both numbers, got lowerMs ${String(lowerMs)} and upperMs ${String(upperMs)}`);
+    }
+    // Flink's isLate: an event older than the watermark.
+    this.joins('intervalJoin', other, select, problems, (time, watermark) => time < watermark, intervalJoinFunction({ lowerMs, upperMs, select }));
     return this as unknown as Pipeline<Out>;
+  }
+
+  /**
+   * Flink's window join: this pipeline's events (the left input) with `other`'s (the right input), both from
+   * the same source and keyed alike, in tumbling or sliding windows of event time. When a window fires,
+   * every pair of a left and a right event of one key in it is a result: `select(left, right, { key,
+   * windowStart, windowEnd })`, by default `{ key, windowStart, windowEnd, left, right }`. As with
+   * intervalJoin(), one watermark over both inputs; an event whose windows have all fired goes to the late output.
+   */
+  windowJoin<R, Out = JoinWindow & { left: T; right: R }>(other: Pipeline<R>, spec: WindowSpec, options: WindowJoinOptions<T, R, Out> = {}): Pipeline<Out> {
+    const problem = spec?.type === 'session' ? 'windowJoin() takes tumbling() or sliding() windows' : windowSpecProblem(spec);
+    const { select } = options ?? {};
+    if (problem !== null) {
+      this.joins('windowJoin', other, select, [problem], () => false, { onEvent() {} });
+    } else {
+      const { size, slide } = windowSteps(spec);
+      // Late: the last window holding the event has fired.
+      this.joins('windowJoin', other, select, [], (time, watermark) => alignDown(time, slide) + size - 1 <= watermark, windowJoinFunction(spec, { select }));
+    }
+    return this as unknown as Pipeline<Out>;
+  }
+
+  private joins(kind: Join['kind'], other: Pipeline, select: unknown, problems: string[], isLate: Join['isLate'], fn: ProcessFunction): void {
+    if (this.join) this.misuse.push(`${kind}() after ${this.join.kind}(): a pipeline joins once`);
+    else if (this.processFunction || this.windowSpec) this.misuse.push(`${kind}() takes the place of window() or process(): use one of them`);
+    if (select !== undefined && typeof select !== 'function') problems.push(`${kind}() select must be a function`);
+    this.join = { kind, other, isLate, problems };
+    this.processFunction = fn;
   }
 
   /** Every problem with this pipeline's definition; start() refuses to run if there is any. */
@@ -147,15 +178,11 @@ export class Pipeline<T = any> {
     return out.map((s) => `pipeline '${this.name}': ${s}`);
   }
 
-  private joinProblems({ other, lowerMs, upperMs, select }: NonNullable<Pipeline['join']>): string[] {
-    const out: string[] = [];
-    if (!this.keySelector || !this.timeSelector) out.push('intervalJoin() needs keyBy() and eventTime() first');
-    if (!(Number.isFinite(lowerMs) && Number.isFinite(upperMs) && lowerMs <= upperMs)) {
-      out.push(`intervalJoin() needs lowerMs <= upperMs, both numbers, got lowerMs ${String(lowerMs)} and upperMs ${String(upperMs)}`);
-    }
-    if (select !== undefined && typeof select !== 'function') out.push('intervalJoin() select must be a function');
-    if (!isPipeline(other)) return [...out, 'intervalJoin() needs another pipeline() to join with'];
-    const name = `intervalJoin() input '${other.name}'`;
+  private joinProblems({ kind, other, problems }: Join): string[] {
+    const out = [...problems];
+    if (!this.keySelector || !this.timeSelector) out.push(`${kind}() needs keyBy() and eventTime() first`);
+    if (!isPipeline(other)) return [...out, `${kind}() needs another pipeline() to join with`];
+    const name = `${kind}() input '${other.name}'`;
     if (!other.keySelector || !other.timeSelector) out.push(`${name} needs keyBy() and eventTime()`);
     if (other.windowSpec || other.aggregates || other.processFunction) out.push(`${name} may only have filter(), map(), keyBy() and eventTime()`);
     out.push(...other.problems().map((problem) => `${name}: ${problem}`));
@@ -166,6 +193,17 @@ export class Pipeline<T = any> {
     if (this.keySelector || this.windowSpec || this.processFunction) this.misuse.push(`${kind}() must come before keyBy()`);
     this.stages.push({ kind, fn });
   }
+}
+
+/** A pipeline's join with another input (see intervalJoin, windowJoin). */
+interface Join {
+  kind: 'intervalJoin' | 'windowJoin';
+  /** The right input: its filter/map, keyBy and eventTime. */
+  other: Pipeline;
+  /** Whether the join can no longer take an event at `time` after `watermark` (it goes to the late output then). */
+  isLate: (time: number, watermark: number) => boolean;
+  /** What is wrong with the join's own arguments. */
+  problems: string[];
 }
 
 export interface PipelineOptions {

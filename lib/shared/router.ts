@@ -8,11 +8,11 @@ import type { RoutingActivity } from './routing-activity.js';
 import { SourceWatermarks } from './time/source-watermarks.js';
 import { MAX_EVENT_TIME, toEventTime } from './time/watermarks.js';
 import { WindowCombiner } from './window-combiner.js';
-import { LEFT, RIGHT } from '../pipeline/interval-join.js';
+import { LEFT, RIGHT } from '../pipeline/join-input.js';
 
 /**
- * One input of a pipeline: its stateless chain, key and event time. A pipeline has one; an interval join
- * two, whose events reach the actor tagged with their input (a JoinInput).
+ * One input of a pipeline: its stateless chain, key and event time. A pipeline has one; a join two, whose
+ * events reach the actor tagged with their input (a JoinInput).
  */
 interface Side {
   stages: Pipeline['stages'];
@@ -387,7 +387,7 @@ function sidesOf(p: Pipeline): Side[] {
   const { other } = p.join;
   return [
     { ...own, tag: LEFT, label: '' },
-    { stages: other.stages, keySelector: other.keySelector, timeSelector: other.timeSelector, tag: RIGHT, label: `intervalJoin() input '${other.name}': ` },
+    { stages: other.stages, keySelector: other.keySelector, timeSelector: other.timeSelector, tag: RIGHT, label: `the joined input '${other.name}': ` },
   ];
 }
 

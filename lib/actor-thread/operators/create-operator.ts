@@ -5,12 +5,12 @@ import type { StoreFactory } from '../state/state-store.js';
 import type { Operator, OperatorOutput } from './operator.js';
 import { PassthroughOperator } from './passthrough-operator.js';
 import { KeyedProcessOperator } from './keyed-process-operator.js';
-import { IntervalJoinOperator } from './interval-join-operator.js';
+import { JoinOperator } from './join-operator.js';
 import { SessionWindowOperator } from './session-window-operator.js';
 
 /** The keyed operator that runs a (validated) pipeline's stateful part inside an actor. */
 export function createOperator(p: Pipeline, out: OperatorOutput, stores: StoreFactory): Operator {
-  if (p.join) return new IntervalJoinOperator(p.processFunction!, out, stores, true);
+  if (p.join) return new JoinOperator(p.processFunction!, out, stores, p.join.isLate);
   if (p.processFunction) return new KeyedProcessOperator(p.processFunction, out, stores, p.timeSelector !== null);
   if (p.windowSpec && p.aggregates) {
     const aggregates = new AggregateSet(p.aggregates);

@@ -1,0 +1,68 @@
+import { KEPT, type JoinInput } from './join-input.js';
+import type { ProcessFunction } from './process-function.js';
+import { alignDown, type WindowSpec } from './windows/window.js';
+
+/** The window a joined pair shares, as its select() sees it. */
+export interface JoinWindow {
+  key: unknown;
+  windowStart: number;
+  windowEnd: number;
+}
+
+export interface WindowJoinOptions<L, R, Out> {
+  /** What a joined pair emits (default `{ key, windowStart, windowEnd, left, right }`). */
+  select?: (left: L, right: R, window: JoinWindow) => Out;
+}
+
+/** A kept event: its time and itself. */
+type Kept = [time: number, event: unknown];
+
+/** How a tumbling or sliding window spec steps: window size and the distance between window starts. */
+export function windowSteps(spec: WindowSpec): { size: number; slide: number } {
+  if (spec.type === 'session') throw new Error('a window join takes tumbling or sliding windows');
+  return { size: spec.size, slide: spec.type === 'sliding' ? spec.slide : spec.size };
+}
+
+/**
+ * Flink's window join (`a.join(b).where(…).equalTo(…).window(…)`) as a process function on the joined
+ * stream (see Pipeline.windowJoin): each input's events of a key are kept with their times; when a window
+ * fires (the watermark reaches its end − 1) every pair of a left and a right event in it is emitted, left
+ * events in arrival order, each with the right ones in arrival order. An event joins the windows that had
+ * not fired when it came; one whose windows all had is late (JoinOperator sends it to the late output).
+ * An event is dropped once the last window holding it has fired.
+ */
+export function windowJoinFunction<L, R, Out>(spec: WindowSpec, options: WindowJoinOptions<L, R, Out>): ProcessFunction<JoinInput, unknown> {
+  const { size, slide } = windowSteps(spec);
+  const { select } = options;
+  /** The end − 1 of the last window holding time t: when it fires, nothing more needs t. */
+  const lastFiring = (t: number) => alignDown(t, slide) + size - 1;
+  return {
+    onEvent([side, event], ctx) {
+      const t = ctx.timestamp;
+      ctx.list<Kept>(KEPT[side]).add([t, event]);
+      for (let start = alignDown(t, slide); start > t - size; start -= slide) {
+        if (start + size - 1 > ctx.watermark) ctx.timers.registerEventTime(start + size - 1);
+      }
+    },
+    onTimer(time, ctx) {
+      const windowStart = time + 1 - size;
+      const windowEnd = windowStart + size;
+      const inWindow = (kept: Kept) => kept[0] >= windowStart && kept[0] < windowEnd;
+      const lefts = ctx.list<Kept>(KEPT[0]);
+      const rights = ctx.list<Kept>(KEPT[1]);
+      const right = rights.get().filter(inWindow);
+      for (const [, left] of lefts.get().filter(inWindow)) {
+        for (const [, r] of right) {
+          ctx.emit(select === undefined ? { key: ctx.key, windowStart, windowEnd, left, right: r } : select(left as L, r as R, { key: ctx.key, windowStart, windowEnd }));
+        }
+      }
+      for (const list of [lefts, rights]) {
+        const kept = list.get();
+        const live = kept.filter((k) => lastFiring(k[0]) > time);
+        if (live.length === kept.length) continue;
+        list.clear();
+        for (const k of live) list.add(k);
+      }
+    },
+  };
+}
