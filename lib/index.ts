@@ -23,6 +23,7 @@ export { topN, type TopNOptions } from './pipeline/aggregates/top-n.js';
 export type { Aggregate, UserAggregate } from './pipeline/aggregates/aggregate.js';
 export { deduplicate, type DeduplicateOptions } from './pipeline/deduplicate.js';
 export type { IntervalJoinOptions } from './pipeline/interval-join.js';
+export type { RegularJoinOptions } from './pipeline/regular-join.js';
 export type { WindowJoinOptions, JoinWindow } from './pipeline/window-join.js';
 export type { ProcessFunction, ProcessContext, ValueState, MapState, ListState, TimerControl, TimeDomain } from './pipeline/process-function.js';
 export type { StateTtl, StateOptions } from './actor-thread/process/ttl.js';

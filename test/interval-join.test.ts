@@ -1,14 +1,11 @@
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { pipeline, start } from '../lib/index.js';
 import { fixture, runEngine, type Collected } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
-import { runScript, scriptResults, scriptSummary } from './helpers/script.js';
+import { crashAndRerun } from './helpers/script.js';
 import { OUT_OF_ORDER_MS } from './fixtures/joins.js';
 
 const EVENTS = 40_000;
@@ -105,18 +102,7 @@ t.test('sorted output is byte-identical whatever the worker count or source', as
 });
 
 t.test('join state survives a SIGKILL and a restart with another worker count', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-join-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const batches = batchesOf(events, BATCH).map((ingest, seq) => ({ ingest, seq }));
-  const options = { module: fixture('joins'), stateDir: join(dir, 'state'), snapshotEveryMs: 0 };
-  // A checkpoint halfway, more input in the WAL only, then SIGKILL; the rerun resends from the checkpoint.
-  const crashed = await runScript(dir, { ...options, workers: 3 }, [...batches.slice(0, 9), { checkpoint: true }, ...batches.slice(9, 14), { kill: true }]);
-  t.equal(crashed.signal, 'SIGKILL', crashed.stderr);
-  const rerun = await runScript(dir, { ...options, workers: 2 }, batches);
-  t.equal(rerun.code, 0, rerun.stderr);
-  t.ok(scriptSummary(dir).recovery.checkpoint !== null, 'the rerun restored the checkpoint');
-  const results: Record<string, unknown[]> = {};
-  for (const name of Object.keys(expected)) results[name] = scriptResults(dir, name);
+  const { results } = await crashAndRerun(t, fixture('joins'), Object.keys(expected), batchesOf(events, BATCH), { checkpointAt: 9, killAt: 14, workers: [3, 2] });
   sameAsReference(t, expected, { results, late: {} }, { late: false });
 });
 

@@ -1,15 +1,12 @@
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
 import { deduplicate, topN } from '../lib/index.js';
-import { fixture, runEngine, type Collected } from './helpers/collect.js';
+import { fixture, runEngine } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { reference, type Item } from './helpers/reference.js';
-import { runScript, scriptResults, scriptSummary } from './helpers/script.js';
+import { crashAndRerun } from './helpers/script.js';
 import { OUT_OF_ORDER_MS, magnitude } from './fixtures/ranking.js';
 
 const EVENTS = 40_000;
@@ -94,19 +91,9 @@ t.test('sorted output is byte-identical with 1, 2 and 4 workers', async (t) => {
 });
 
 t.test('top-N and deduplication state survive a SIGKILL and a restart with another worker count', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-ranking-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const batches = batchesOf(events, BATCH).map((ingest, seq) => ({ ingest, seq }));
-  const options = { module: fixture('ranking'), stateDir: join(dir, 'state'), snapshotEveryMs: 0 };
-  // A checkpoint halfway, more input in the WAL only, then SIGKILL; the rerun resends from the checkpoint.
-  const crashed = await runScript(dir, { ...options, workers: 2 }, [...batches.slice(0, 10), { checkpoint: true }, ...batches.slice(10, 15), { kill: true }]);
-  t.equal(crashed.signal, 'SIGKILL', crashed.stderr);
-  const rerun = await runScript(dir, { ...options, workers: 3 }, batches);
-  t.equal(rerun.code, 0, rerun.stderr);
-  t.ok(scriptSummary(dir).recovery.checkpoint !== null, 'the rerun restored the checkpoint');
-  const run = { errors: scriptSummary(dir).errors, results: {}, late: {} } as unknown as Collected;
-  for (const name of Object.keys(expected)) run.results[name] = scriptResults(dir, name);
-  sameAsReference(t, expected, run, { late: false });
+  const { results, errors } = await crashAndRerun(t, fixture('ranking'), Object.keys(expected), batchesOf(events, BATCH), { checkpointAt: 10, killAt: 15, workers: [2, 3] });
+  t.same(errors, []);
+  sameAsReference(t, expected, { results, late: {} }, { late: false });
 });
 
 t.test('topN() ranks like a stable sort and merges like adding everything to one', async (t) => {

@@ -1,14 +1,11 @@
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { alignDown } from '../lib/pipeline/windows/window.js';
 import { pipeline, session, tumbling } from '../lib/index.js';
 import { fixture, runEngine } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
-import { runScript, scriptResults, scriptSummary } from './helpers/script.js';
+import { crashAndRerun } from './helpers/script.js';
 import { OUT_OF_ORDER_MS } from './fixtures/window-joins.js';
 
 const EVENTS = 40_000;
@@ -87,17 +84,8 @@ t.test('sorted output is byte-identical with 1, 2 and 4 workers', async (t) => {
 });
 
 t.test('window join state survives a SIGKILL and a restart with another worker count', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-window-join-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const batches = batchesOf(events, BATCH).map((ingest, seq) => ({ ingest, seq }));
-  const options = { module: fixture('window-joins'), stateDir: join(dir, 'state'), snapshotEveryMs: 0 };
-  const crashed = await runScript(dir, { ...options, workers: 2 }, [...batches.slice(0, 11), { checkpoint: true }, ...batches.slice(11, 16), { kill: true }]);
-  t.equal(crashed.signal, 'SIGKILL', crashed.stderr);
-  const rerun = await runScript(dir, { ...options, workers: 4 }, batches);
-  t.equal(rerun.code, 0, rerun.stderr);
-  t.ok(scriptSummary(dir).recovery.checkpoint !== null, 'the rerun restored the checkpoint');
-  const results: Record<string, unknown[]> = {};
-  for (const name of Object.keys(expected)) results[name] = scriptResults(dir, name);
+  const { results, errors } = await crashAndRerun(t, fixture('window-joins'), Object.keys(expected), batchesOf(events, BATCH), { checkpointAt: 11, killAt: 16, workers: [2, 4] });
+  t.same(errors, []);
   sameAsReference(t, expected, { results, late: {} }, { late: false });
 });
 

@@ -2,6 +2,7 @@ import { AggregateSet, type AggregateSpec } from './aggregates/aggregate-set.js'
 import { callerModuleUrl } from '../shared/module-url.js';
 import type { ProcessFunction } from './process-function.js';
 import { intervalJoinFunction, type IntervalJoinOptions } from './interval-join.js';
+import { regularJoinFunction, type RegularJoinOptions } from './regular-join.js';
 import { windowJoinFunction, windowSteps, type JoinWindow, type WindowJoinOptions } from './window-join.js';
 import { alignDown, windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
 
@@ -39,7 +40,7 @@ export class Pipeline<T = any> {
   aggregates: AggregateSpec | null = null;
   processFunction: ProcessFunction | null = null;
   /** A join: the other input (its filter/map, keyBy and eventTime); its process function is `processFunction`. */
-  join: Join | null = null;
+  joined: Join | null = null;
   private readonly misuse: string[] = [];
 
   constructor(name: string, moduleUrl: string | undefined) {
@@ -71,7 +72,7 @@ export class Pipeline<T = any> {
   }
 
   window(spec: WindowSpec, options: WindowOptions = {}): Pipeline<T> {
-    if (this.join) this.misuse.push(`${this.join.kind}() takes the place of window() or process(): use one of them`);
+    if (this.joined) this.misuse.push(`${this.joined.kind}() takes the place of window() or process(): use one of them`);
     this.windowSpec = spec;
     this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
     return this;
@@ -83,7 +84,7 @@ export class Pipeline<T = any> {
   }
 
   process<Out>(fn: ProcessFunction<T, Out>): Pipeline<T> {
-    if (this.join) this.misuse.push(`${this.join.kind}() takes the place of window() or process(): use one of them`);
+    if (this.joined) this.misuse.push(`${this.joined.kind}() takes the place of window() or process(): use one of them`);
     this.processFunction = fn;
     return this;
   }
@@ -127,11 +128,25 @@ export class Pipeline<T = any> {
     return this as unknown as Pipeline<Out>;
   }
 
+  /**
+   * Flink's regular join, with a TTL: this pipeline's events (the left input) with `other`'s (the right
+   * input), both from the same source and keyed alike. Each event is kept until the watermark reaches its
+   * time + ttlMs, and joins every kept event of the other input with its key: `select(left, right, key)`, by
+   * default `{ key, left, right }`. As with intervalJoin(), one watermark over both inputs; nothing is late
+   * (an event older than its TTL still joins what is kept, and is not kept itself).
+   */
+  join<R, Out = { key: unknown; left: T; right: R }>(other: Pipeline<R>, options: RegularJoinOptions<T, R, Out>): Pipeline<Out> {
+    const { ttlMs, select } = options ?? {};
+    const problems = Number.isFinite(ttlMs) && ttlMs > 0 ? [] : [`join() needs ttlMs, a number > 0, got ${String(ttlMs)}`];
+    this.joins('join', other, select, problems, () => false, regularJoinFunction({ ttlMs, select }));
+    return this as unknown as Pipeline<Out>;
+  }
+
   private joins(kind: Join['kind'], other: Pipeline, select: unknown, problems: string[], isLate: Join['isLate'], fn: ProcessFunction): void {
-    if (this.join) this.misuse.push(`${kind}() after ${this.join.kind}(): a pipeline joins once`);
+    if (this.joined) this.misuse.push(`${kind}() after ${this.joined.kind}(): a pipeline joins once`);
     else if (this.processFunction || this.windowSpec) this.misuse.push(`${kind}() takes the place of window() or process(): use one of them`);
     if (select !== undefined && typeof select !== 'function') problems.push(`${kind}() select must be a function`);
-    this.join = { kind, other, isLate, problems };
+    this.joined = { kind, other, isLate, problems };
     this.processFunction = fn;
   }
 
@@ -169,7 +184,7 @@ export class Pipeline<T = any> {
         if (cannot.length > 0) p(`session windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
       }
     }
-    if (this.join) out.push(...this.joinProblems(this.join));
+    if (this.joined) out.push(...this.joinProblems(this.joined));
     else if (this.processFunction) {
       if (!this.keySelector) p('process() needs keyBy() first');
       if (this.windowSpec) p('use either window().aggregate() or process(), not both');
@@ -195,9 +210,9 @@ export class Pipeline<T = any> {
   }
 }
 
-/** A pipeline's join with another input (see intervalJoin, windowJoin). */
+/** A pipeline's join with another input (see intervalJoin, windowJoin, join). */
 interface Join {
-  kind: 'intervalJoin' | 'windowJoin';
+  kind: 'intervalJoin' | 'windowJoin' | 'join';
   /** The right input: its filter/map, keyBy and eventTime. */
   other: Pipeline;
   /** Whether the join can no longer take an event at `time` after `watermark` (it goes to the late output then). */

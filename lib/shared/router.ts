@@ -383,8 +383,8 @@ export class Router {
 
 function sidesOf(p: Pipeline): Side[] {
   const own = { stages: p.stages, keySelector: p.keySelector, timeSelector: p.timeSelector };
-  if (p.join === null) return [{ ...own, tag: -1, label: '' }];
-  const { other } = p.join;
+  if (p.joined === null) return [{ ...own, tag: -1, label: '' }];
+  const { other } = p.joined;
   return [
     { ...own, tag: LEFT, label: '' },
     { stages: other.stages, keySelector: other.keySelector, timeSelector: other.timeSelector, tag: RIGHT, label: `the joined input '${other.name}': ` },

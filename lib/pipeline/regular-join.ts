@@ -1,0 +1,39 @@
+import { KEPT, LEFT, type JoinInput } from './join-input.js';
+import type { ProcessFunction } from './process-function.js';
+
+export interface RegularJoinOptions<L, R, Out> {
+  /** How long an event is kept to be joined: until the watermark reaches its time + ttlMs. */
+  ttlMs: number;
+  /** What a joined pair emits (default `{ key, left, right }`). */
+  select?: (left: L, right: R, key: unknown) => Out;
+}
+
+/**
+ * Flink's regular join with a state TTL, as a process function on the joined stream (see Pipeline.join):
+ * each event is kept by its time until the watermark reaches time + ttlMs, and joins every event of the
+ * other input its key keeps at that moment (in arrival order of their times). Kept events are checked
+ * against the watermark when joined, not only dropped by timers, since a timer at or before the watermark
+ * fires only when the watermark next moves: whether two events join depends on the watermark in band only.
+ */
+export function regularJoinFunction<L, R, Out>(options: RegularJoinOptions<L, R, Out>): ProcessFunction<JoinInput, unknown> {
+  const { ttlMs, select } = options;
+  return {
+    onEvent([side, event], ctx) {
+      const t = ctx.timestamp;
+      for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {
+        if (s + ttlMs <= ctx.watermark) continue;
+        for (const other of others) {
+          const [left, right] = side === LEFT ? [event, other] : [other, event];
+          ctx.emit(select === undefined ? { key: ctx.key, left, right } : select(left as L, right as R, ctx.key));
+        }
+      }
+      if (t + ttlMs <= ctx.watermark) return;
+      const mine = ctx.map<number, unknown[]>(KEPT[side]);
+      mine.set(t, [...(mine.get(t) ?? []), event]);
+      ctx.timers.registerEventTime(t + ttlMs);
+    },
+    onTimer(time, ctx) {
+      for (const name of KEPT) ctx.map(name).delete(time - ttlMs);
+    },
+  };
+}
