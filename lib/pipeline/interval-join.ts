@@ -1,4 +1,4 @@
-import { KEPT, LEFT, type JoinInput } from './join-input.js';
+import { KEPT, LEFT, RIGHT, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessFunction } from './process-function.js';
 
 export interface IntervalJoinOptions<L, R, Out> {
@@ -11,13 +11,14 @@ export interface IntervalJoinOptions<L, R, Out> {
 
 /**
  * Flink's interval join as a process function on the joined stream (see Pipeline.intervalJoin): each event
- * is buffered by its time and joined with the other input's buffered events in its interval. Late events
- * never reach it (JoinOperator sends them to the late output), so once the watermark passes
- * t + upperMs no right event can still join a left event at t, nor a left event a right one at s once it
- * passes s - lowerMs: a timer then drops the buffered event. The pairs are those of all on-time events.
+ * is kept by its time and joined with the other input's kept events in its interval. Late events never
+ * reach it (JoinOperator sends them to the late output), so once the watermark passes t + upperMs no right
+ * event can still join a left event at t, nor a left event a right one at s once it passes s - lowerMs: a
+ * timer then drops the kept event. The pairs are those of all on-time events. It emits JoinedPairs.
  */
-export function intervalJoinFunction<L, R, Out>(options: IntervalJoinOptions<L, R, Out>): ProcessFunction<JoinInput, unknown> {
-  const { lowerMs, upperMs, select } = options;
+export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessFunction<JoinInput, JoinedPair> {
+  /** When a kept event is dropped: the same expression registers its timer and finds it due (times may be fractional). */
+  const dropAt = (side: number, t: number) => (side === LEFT ? t + upperMs + 1 : t - lowerMs + 1);
   return {
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
@@ -27,17 +28,16 @@ export function intervalJoinFunction<L, R, Out>(options: IntervalJoinOptions<L, 
       const [from, to] = side === LEFT ? [t + lowerMs, t + upperMs] : [t - upperMs, t - lowerMs];
       for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {
         if (s < from || s > to) continue;
-        for (const other of others) {
-          const [left, right] = side === LEFT ? [event, other] : [other, event];
-          ctx.emit(select === undefined ? { key: ctx.key, left, right } : select(left as L, right as R, ctx.key));
-        }
+        for (const other of others) ctx.emit(side === LEFT ? [event, other] : [other, event]);
       }
-      ctx.timers.registerEventTime(side === LEFT ? t + upperMs + 1 : t - lowerMs + 1);
+      ctx.timers.registerEventTime(dropAt(side, t));
     },
     onTimer(time, ctx) {
-      // One timer may be due for both inputs: each drops the events whose time it was set for.
-      ctx.map(KEPT[0]).delete(time - upperMs - 1);
-      ctx.map(KEPT[1]).delete(time + lowerMs - 1);
+      // One timer may be due for both inputs; each kept event goes when its own time is.
+      for (const side of [LEFT, RIGHT]) {
+        const kept = ctx.map<number, unknown[]>(KEPT[side]);
+        for (const t of kept.keys()) if (dropAt(side, t) <= time) kept.delete(t);
+      }
     },
   };
 }

@@ -6,3 +6,10 @@ export type JoinInput = [side: typeof LEFT | typeof RIGHT, event: unknown];
 export const LEFT = 0;
 export const RIGHT = 1;
 export const KEPT = ['left', 'right'] as const;
+
+/**
+ * What a join's process function emits: a left and a right event that join, and for a window join the
+ * start of their window. JoinOperator makes it a result with the pipeline's select (Join.result), so that a
+ * select that throws is a dead letter for that pair alone.
+ */
+export type JoinedPair = [left: unknown, right: unknown, windowStart?: number];

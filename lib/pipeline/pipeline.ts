@@ -4,6 +4,7 @@ import type { ProcessFunction } from './process-function.js';
 import { intervalJoinFunction, type IntervalJoinOptions } from './interval-join.js';
 import { regularJoinFunction, type RegularJoinOptions } from './regular-join.js';
 import { windowJoinFunction, windowSteps, type JoinWindow, type WindowJoinOptions } from './window-join.js';
+import type { JoinedPair } from './join-input.js';
 import { alignDown, windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
 
 export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };
@@ -104,7 +105,7 @@ export class Pipeline<T = any> {
       problems.push(`intervalJoin() needs lowerMs <= upperMs, both numbers, got lowerMs ${String(lowerMs)} and upperMs ${String(upperMs)}`);
     }
     // Flink's isLate: an event older than the watermark.
-    this.joins('intervalJoin', other, select, problems, (time, watermark) => time < watermark, intervalJoinFunction({ lowerMs, upperMs, select }));
+    this.joins({ kind: 'intervalJoin', other, problems, isLate: (time, watermark) => time < watermark, result: pairResult(select) }, select, intervalJoinFunction(lowerMs, upperMs));
     return this as unknown as Pipeline<Out>;
   }
 
@@ -118,12 +119,17 @@ export class Pipeline<T = any> {
   windowJoin<R, Out = JoinWindow & { left: T; right: R }>(other: Pipeline<R>, spec: WindowSpec, options: WindowJoinOptions<T, R, Out> = {}): Pipeline<Out> {
     const problem = spec?.type === 'session' ? 'windowJoin() takes tumbling() or sliding() windows' : windowSpecProblem(spec);
     const { select } = options ?? {};
+    const join = { kind: 'windowJoin' as const, other, problems: problem === null ? [] : [problem] };
     if (problem !== null) {
-      this.joins('windowJoin', other, select, [problem], () => false, { onEvent() {} });
+      this.joins({ ...join, isLate: () => false, result: () => null }, select, { onEvent() {} });
     } else {
       const { size, slide } = windowSteps(spec);
       // Late: the last window holding the event has fired.
-      this.joins('windowJoin', other, select, [], (time, watermark) => alignDown(time, slide) + size - 1 <= watermark, windowJoinFunction(spec, { select }));
+      const isLate = (time: number, watermark: number) => alignDown(time, slide) + size - 1 <= watermark;
+      const result = select === undefined
+        ? ([left, right, windowStart]: JoinedPair, key: unknown) => ({ key, windowStart, windowEnd: windowStart! + size, left, right })
+        : ([left, right, windowStart]: JoinedPair, key: unknown) => select(left as T, right as R, { key, windowStart: windowStart!, windowEnd: windowStart! + size });
+      this.joins({ ...join, isLate, result }, select, windowJoinFunction(spec));
     }
     return this as unknown as Pipeline<Out>;
   }
@@ -138,15 +144,16 @@ export class Pipeline<T = any> {
   join<R, Out = { key: unknown; left: T; right: R }>(other: Pipeline<R>, options: RegularJoinOptions<T, R, Out>): Pipeline<Out> {
     const { ttlMs, select } = options ?? {};
     const problems = Number.isFinite(ttlMs) && ttlMs > 0 ? [] : [`join() needs ttlMs, a number > 0, got ${String(ttlMs)}`];
-    this.joins('join', other, select, problems, () => false, regularJoinFunction({ ttlMs, select }));
+    this.joins({ kind: 'join', other, problems, isLate: () => false, result: pairResult(select) }, select, regularJoinFunction(ttlMs));
     return this as unknown as Pipeline<Out>;
   }
 
-  private joins(kind: Join['kind'], other: Pipeline, select: unknown, problems: string[], isLate: Join['isLate'], fn: ProcessFunction): void {
+  private joins(join: Join, select: unknown, fn: ProcessFunction): void {
+    const { kind } = join;
     if (this.joined) this.misuse.push(`${kind}() after ${this.joined.kind}(): a pipeline joins once`);
     else if (this.processFunction || this.windowSpec) this.misuse.push(`${kind}() takes the place of window() or process(): use one of them`);
-    if (select !== undefined && typeof select !== 'function') problems.push(`${kind}() select must be a function`);
-    this.joined = { kind, other, isLate, problems };
+    if (select !== undefined && typeof select !== 'function') join.problems.push(`${kind}() select must be a function`);
+    this.joined = join;
     this.processFunction = fn;
   }
 
@@ -217,8 +224,15 @@ interface Join {
   other: Pipeline;
   /** Whether the join can no longer take an event at `time` after `watermark` (it goes to the late output then). */
   isLate: (time: number, watermark: number) => boolean;
+  /** A joined pair as a result: the pipeline's select, or its default (run by JoinOperator). */
+  result: (pair: JoinedPair, key: unknown) => unknown;
   /** What is wrong with the join's own arguments. */
   problems: string[];
+}
+
+/** An interval or regular join's result: `select(left, right, key)`, or `{ key, left, right }`. */
+function pairResult(select: ((left: any, right: any, key: unknown) => unknown) | undefined): Join['result'] {
+  return select === undefined ? ([left, right], key) => ({ key, left, right }) : ([left, right], key) => select(left, right, key);
 }
 
 export interface PipelineOptions {

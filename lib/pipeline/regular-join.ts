@@ -1,4 +1,4 @@
-import { KEPT, LEFT, type JoinInput } from './join-input.js';
+import { KEPT, LEFT, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessFunction } from './process-function.js';
 
 export interface RegularJoinOptions<L, R, Out> {
@@ -14,18 +14,15 @@ export interface RegularJoinOptions<L, R, Out> {
  * other input its key keeps at that moment (in arrival order of their times). Kept events are checked
  * against the watermark when joined, not only dropped by timers, since a timer at or before the watermark
  * fires only when the watermark next moves: whether two events join depends on the watermark in band only.
+ * It emits JoinedPairs.
  */
-export function regularJoinFunction<L, R, Out>(options: RegularJoinOptions<L, R, Out>): ProcessFunction<JoinInput, unknown> {
-  const { ttlMs, select } = options;
+export function regularJoinFunction(ttlMs: number): ProcessFunction<JoinInput, JoinedPair> {
   return {
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
       for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {
         if (s + ttlMs <= ctx.watermark) continue;
-        for (const other of others) {
-          const [left, right] = side === LEFT ? [event, other] : [other, event];
-          ctx.emit(select === undefined ? { key: ctx.key, left, right } : select(left as L, right as R, ctx.key));
-        }
+        for (const other of others) ctx.emit(side === LEFT ? [event, other] : [other, event]);
       }
       if (t + ttlMs <= ctx.watermark) return;
       const mine = ctx.map<number, unknown[]>(KEPT[side]);
@@ -33,7 +30,11 @@ export function regularJoinFunction<L, R, Out>(options: RegularJoinOptions<L, R,
       ctx.timers.registerEventTime(t + ttlMs);
     },
     onTimer(time, ctx) {
-      for (const name of KEPT) ctx.map(name).delete(time - ttlMs);
+      // Each kept event goes when its own time is (the same expression as its timer's: times may be fractional).
+      for (const name of KEPT) {
+        const kept = ctx.map<number, unknown[]>(name);
+        for (const t of kept.keys()) if (t + ttlMs <= time) kept.delete(t);
+      }
     },
   };
 }

@@ -1,4 +1,4 @@
-import { KEPT, type JoinInput } from './join-input.js';
+import { KEPT, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessFunction } from './process-function.js';
 import { alignDown, type WindowSpec } from './windows/window.js';
 
@@ -29,11 +29,10 @@ export function windowSteps(spec: WindowSpec): { size: number; slide: number } {
  * fires (the watermark reaches its end − 1) every pair of a left and a right event in it is emitted, left
  * events in arrival order, each with the right ones in arrival order. An event joins the windows that had
  * not fired when it came; one whose windows all had is late (JoinOperator sends it to the late output).
- * An event is dropped once the last window holding it has fired.
+ * An event is dropped once the last window holding it has fired. It emits JoinedPairs.
  */
-export function windowJoinFunction<L, R, Out>(spec: WindowSpec, options: WindowJoinOptions<L, R, Out>): ProcessFunction<JoinInput, unknown> {
+export function windowJoinFunction(spec: WindowSpec): ProcessFunction<JoinInput, JoinedPair> {
   const { size, slide } = windowSteps(spec);
-  const { select } = options;
   /** The end − 1 of the last window holding time t: when it fires, nothing more needs t. */
   const lastFiring = (t: number) => alignDown(t, slide) + size - 1;
   return {
@@ -46,15 +45,12 @@ export function windowJoinFunction<L, R, Out>(spec: WindowSpec, options: WindowJ
     },
     onTimer(time, ctx) {
       const windowStart = time + 1 - size;
-      const windowEnd = windowStart + size;
-      const inWindow = (kept: Kept) => kept[0] >= windowStart && kept[0] < windowEnd;
+      const inWindow = (kept: Kept) => kept[0] >= windowStart && kept[0] < windowStart + size;
       const lefts = ctx.list<Kept>(KEPT[0]);
       const rights = ctx.list<Kept>(KEPT[1]);
       const right = rights.get().filter(inWindow);
       for (const [, left] of lefts.get().filter(inWindow)) {
-        for (const [, r] of right) {
-          ctx.emit(select === undefined ? { key: ctx.key, windowStart, windowEnd, left, right: r } : select(left as L, r as R, { key: ctx.key, windowStart, windowEnd }));
-        }
+        for (const [, r] of right) ctx.emit([left, r, windowStart]);
       }
       for (const list of [lefts, rights]) {
         const kept = list.get();

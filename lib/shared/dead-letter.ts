@@ -5,7 +5,7 @@ import { codes, type ErrorCode } from './errors.js';
 export const BATCH_SPAN = 2 ** 21;
 
 /** Where in a pipeline a bad event was caught. */
-export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer' | 'output';
+export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer' | 'select' | 'output';
 
 /** What went wrong with one event, before it is placed (see `deadLetter`). */
 export interface Problem {

@@ -284,29 +284,31 @@ export class Router {
     this.report({ ...unsendableProblem(u, 'the event', 'route'), key: u.key, event: u.value }, u.pipe, u.src, u.pos);
   };
 
+  /**
+   * Route the event through the pipeline's input that selects it: the first whose filters keep it. A join's
+   * left input that throws on an event the right one selects does not hold it back: the failure is
+   * reported only if no input selects the event (a left map that assumes left events, say, meets right ones).
+   */
   private routeOne(r: Route, event: unknown, src: number, pos: number): void {
-    for (const side of r.sides) if (this.routeSide(r, side, event, src, pos)) return;
-  }
-
-  /** Route the event through one input of the pipeline; false if that input's filters leave it out. */
-  private routeSide(r: Route, side: Side, event: unknown, src: number, pos: number): boolean {
-    const p = r.pipeline;
-    let v = event;
-    for (const stage of side.stages) {
-      try {
-        if (stage.kind === 'map') v = stage.fn(v);
-        else if (!stage.fn(v)) return false;
-      } catch (err) {
-        this.fail(r, side, stage.kind, codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
-        return true;
+    let failed: { side: Side; failure: StageFailure } | null = null;
+    for (const side of r.sides) {
+      const v = select(side, event);
+      if (v === FILTERED) continue;
+      if (v instanceof StageFailure) {
+        failed ??= { side, failure: v };
+        continue;
       }
+      return this.routeSelected(r, side, v, src, pos);
     }
-    this.routeSelected(r, side, p, v, src, pos);
-    return true;
+    if (failed !== null) {
+      const { side, failure } = failed;
+      this.fail(r, side, failure.stage, codes.USER_FUNCTION, describeThrown(failure.error), failure.value, undefined, src, pos);
+    }
   }
 
   /** An event its input selected: key, event time, watermark, and into the frame for its actor. */
-  private routeSelected(r: Route, side: Side, p: Pipeline, v: unknown, src: number, pos: number): void {
+  private routeSelected(r: Route, side: Side, v: unknown, src: number, pos: number): void {
+    const p = r.pipeline;
     let key: unknown;
     let sk: StateKey | undefined;
     let kg: number;
@@ -379,6 +381,28 @@ export class Router {
   private fail(r: Route, side: Side, stage: Stage, code: Problem['code'], detail: string, event: unknown, key: unknown, src: number, pos: number): void {
     this.report({ code, stage, detail: side.label + detail, event, ...(key === undefined ? {} : { key }) }, r.index, src, pos);
   }
+}
+
+/** An input's filters left the event out. */
+const FILTERED: unique symbol = Symbol('filtered');
+
+/** A filter or map of an input threw. */
+class StageFailure {
+  constructor(readonly stage: 'filter' | 'map', readonly error: unknown, readonly value: unknown) {}
+}
+
+/** The event through an input's filter/map chain: what comes out, FILTERED, or the stage that threw. */
+function select(side: Side, event: unknown): unknown {
+  let v = event;
+  for (const stage of side.stages) {
+    try {
+      if (stage.kind === 'map') v = stage.fn(v);
+      else if (!stage.fn(v)) return FILTERED;
+    } catch (err) {
+      return new StageFailure(stage.kind, err, v);
+    }
+  }
+  return v;
 }
 
 function sidesOf(p: Pipeline): Side[] {

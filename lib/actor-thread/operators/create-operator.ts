@@ -10,7 +10,7 @@ import { SessionWindowOperator } from './session-window-operator.js';
 
 /** The keyed operator that runs a (validated) pipeline's stateful part inside an actor. */
 export function createOperator(p: Pipeline, out: OperatorOutput, stores: StoreFactory): Operator {
-  if (p.joined) return new JoinOperator(p.processFunction!, out, stores, p.joined.isLate);
+  if (p.joined) return new JoinOperator(p.processFunction!, p.joined, out, stores);
   if (p.processFunction) return new KeyedProcessOperator(p.processFunction, out, stores, p.timeSelector !== null);
   if (p.windowSpec && p.aggregates) {
     const aggregates = new AggregateSet(p.aggregates);

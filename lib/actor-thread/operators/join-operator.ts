@@ -1,26 +1,49 @@
+import { codes, describeThrown } from '../../shared/errors.js';
 import type { StateKey } from '../../shared/keygroups.js';
-import type { JoinInput } from '../../pipeline/join-input.js';
-import type { ProcessFunction } from '../../pipeline/process-function.js';
+import type { JoinedPair, JoinInput } from '../../pipeline/join-input.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import { unemittable } from '../process/process-context.js';
 import type { StoreFactory } from '../state/state-store.js';
 import type { OperatorOutput } from './operator.js';
+import type { ProcessFunction } from '../../pipeline/process-function.js';
 import { KeyedProcessOperator } from './keyed-process-operator.js';
 
+type Join = NonNullable<Pipeline['joined']>;
+
 /**
- * A join (interval-join.ts, window-join.ts): the process operator on the joined stream, except that an
- * event the join can no longer take (`isLate`, by its time and the watermark before it) goes to the late
- * output, as Flink drops it; so whether an event is joined depends on the watermark in band only.
+ * A join (interval-join.ts, window-join.ts, regular-join.ts): the process operator on the joined stream,
+ * except that an event the join can no longer take (`isLate`, by its time and the watermark before it)
+ * goes to the late output, as Flink drops it, so whether an event is joined depends on the watermark in
+ * band only; and that the pairs the join emits become results through the pipeline's select here, one by
+ * one, so a select that throws is a dead letter for its pair alone and the join's state stays as it is.
  */
 export class JoinOperator extends KeyedProcessOperator {
-  constructor(fn: ProcessFunction, out: OperatorOutput, stores: StoreFactory, private readonly isLate: (time: number, watermark: number) => boolean) {
+  constructor(fn: ProcessFunction, private readonly join: Join, out: OperatorOutput, stores: StoreFactory) {
     super(fn, out, stores, true);
   }
 
   override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
-    if (this.isLate(ts, wm)) {
+    if (this.join.isLate(ts, wm)) {
       this.advanceWatermark(wm);
       this.out.late(kg, (event as JoinInput)[1]);
       return;
     }
     super.onEvent(kg, key, sk, ts, wm, src, pos, seq, event);
+  }
+
+  protected override emitAll(kg: number, key: unknown, src: number, pos: number, emitted: readonly unknown[]): void {
+    for (const pair of emitted as readonly JoinedPair[]) {
+      let result: unknown;
+      let problem: string | null;
+      try {
+        result = this.join.result(pair, key);
+        problem = unemittable(result);
+        if (problem !== null) problem = `select() returned ${problem}`;
+      } catch (err) {
+        problem = describeThrown(err);
+      }
+      if (problem === null) this.out.result(kg, result);
+      else this.out.problem({ code: codes.USER_FUNCTION, stage: 'select', detail: problem, key, event: { left: pair[0], right: pair[1] } }, kg, src, pos);
+    }
   }
 }

@@ -57,7 +57,7 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'process', detail: describeThrown(err), key, event }, kg, src, pos);
       return;
     }
-    this.emitAll(kg, ctx.commit());
+    this.emitAll(kg, key, src, pos, ctx.commit());
   }
 
   expiring(kg: number, sk: StateKey, key: unknown, expiresAt: number): void {
@@ -176,10 +176,11 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'onTimer', detail: describeThrown(err), key: t.key }, t.kg, TIMER_SOURCE, time);
       return;
     }
-    this.emitAll(t.kg, ctx.commit());
+    this.emitAll(t.kg, t.key, TIMER_SOURCE, time, ctx.commit());
   }
 
-  private emitAll(kg: number, emitted: readonly unknown[]): void {
+  /** What a call emitted, as results; `key`, `src`, `pos`: where it was (for reports by subclasses). */
+  protected emitAll(kg: number, _key: unknown, _src: number, _pos: number, emitted: readonly unknown[]): void {
     for (const e of emitted) this.out.result(kg, e);
   }
 }

@@ -85,13 +85,10 @@ export class Context implements ProcessContext {
     return this.emitted;
   }
 
-  /** Only values a result can hold: checked by type alone (nested values are checked when encoded). */
   emit(value: unknown): void {
     this.assertInCall();
-    const type = typeof value;
-    if (type === 'undefined' || type === 'function' || type === 'symbol' || type === 'bigint') {
-      throw new TypeError(`ctx.emit() got ${type === 'undefined' ? 'undefined' : `a ${type}`}: emit a value JSON can hold (an object, array, string, number, boolean or null)`);
-    }
+    const problem = unemittable(value);
+    if (problem !== null) throw new TypeError(`ctx.emit() got ${problem}`);
     this.emitted.push(value);
   }
 
@@ -172,6 +169,8 @@ export class Context implements ProcessContext {
           const old = m.get(k);
           m.delete(k);
           this.undo.push(() => m.set(k, old));
+          // An emptied map goes, so that a key whose state is all deleted is dropped (see dropIfEmpty).
+          if (m.size === 0) this.clearIn(this.state?.maps, name);
         },
         clear: () => this.clearIn(this.state?.maps, name),
       } satisfies MapState<unknown, unknown>;
@@ -312,4 +311,11 @@ export class Context implements ProcessContext {
       this.state = undefined;
     }
   }
+}
+
+/** Why a value cannot be a result, or null: only what JSON can hold, checked by type alone (nested values are checked when encoded). */
+export function unemittable(value: unknown): string | null {
+  const type = typeof value;
+  if (type !== 'undefined' && type !== 'function' && type !== 'symbol' && type !== 'bigint') return null;
+  return `${type === 'undefined' ? 'undefined' : `a ${type}`}: emit a value JSON can hold (an object, array, string, number, boolean or null)`;
 }

@@ -102,7 +102,12 @@ export class LmdbStore<S> implements StateStore<S> {
     // Inside transactionSync each write is done when the call returns; the promise it returns is already settled.
     this.db.transactionSync(() => {
       for (const id of deleted) void this.db.remove(Buffer.from(id, 'utf8'));
-      for (const [id, state] of evicted) void this.db.put(Buffer.from(id, 'utf8'), encoder.encode(this.codec.encode(state)));
+      for (const [id, state] of evicted) {
+        // A state with no entries left encodes as null: nothing to keep.
+        const data = this.codec.encode(state);
+        if (data === null) void this.db.remove(Buffer.from(id, 'utf8'));
+        else void this.db.put(Buffer.from(id, 'utf8'), encoder.encode(data));
+      }
     });
   }
 }

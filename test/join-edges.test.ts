@@ -1,0 +1,61 @@
+import t from 'tap';
+import { NexmarkGenerator } from '../lib/nexmark/generator.js';
+import { start } from '../lib/index.js';
+import { fixture, runEngine, sorted } from './helpers/collect.js';
+import { batchesOf } from './helpers/compare.js';
+
+const edges = fixture('join-edges');
+
+t.test("a left input that throws on an event the right input selects does not take it away", async (t) => {
+  const run = await runEngine({ module: edges, workers: 1 }, [[{ kind: 'a', k: 'x', t: 1000, v: 1 }, { kind: 'b', k: 'x', t: 1050, v: 2 }]]);
+  t.same(run.errors.filter((e) => e.pipeline === 'left-throws'), [], 'no dead letter: the event is the right input\'s');
+  t.equal(run.results['left-throws']?.length, 1, 'the pair (a at 1000, b at 1050) is joined');
+  const neither = await runEngine({ module: edges, workers: 1, pipelines: ['left-throws'] }, [[{ kind: 'c', k: 'x', t: 1000 }]]);
+  t.match(neither.errors, [{ pipeline: 'left-throws', stage: 'filter', code: 'ERR_KEYFLOW_USER_FUNCTION' }], 'an event no input selects reports the left input\'s failure');
+});
+
+t.test('a select that fails for one pair is a dead letter for that pair alone', async (t) => {
+  const events = [
+    { kind: 'b', k: 'x', t: 1000, v: 666 }, // kept; select throws for its pairs
+    { kind: 'a', k: 'x', t: 1000, v: 1 }, // pairs with 666 (a dead letter), and later with 7 and 0
+    { kind: 'b', k: 'x', t: 1020, v: 7 },
+    { kind: 'b', k: 'x', t: 1030, v: 0 }, // select returns undefined
+  ];
+  const run = await runEngine({ module: edges, workers: 1, pipelines: ['select-throws'] }, [events]);
+  t.same(run.results['select-throws'], ['1-7'], 'the left event stayed kept and joined the next right one');
+  t.match(run.errors, [
+    { stage: 'select', message: /select\(\) of pipeline 'select-throws' at ingest event #1 \(key "x"\): Error: bad pair/, event: { left: events[1], right: events[0] } },
+    { stage: 'select', message: /select\(\) returned undefined/, event: { left: events[1], right: events[3] } },
+  ]);
+  t.equal(run.errors.length, 2);
+});
+
+t.test('fractional times and bounds: kept events are dropped once nothing can join them', async (t) => {
+  const engine = await start({ module: edges, workers: 1, pipelines: ['fractional', 'fractional-ttl'] });
+  const results: Record<string, unknown[]> = { fractional: [], 'fractional-ttl': [] };
+  for (const name of Object.keys(results)) engine.results(name).on('data', (r) => results[name].push(r));
+  await engine.ingest([{ kind: 'a', k: 'x', t: 0.1, v: 1 }, { kind: 'b', k: 'x', t: 0.3, v: 2 }]);
+  await engine.ingest([{ kind: 'a', k: 'y', t: 10_000, v: 3 }]);
+  await engine.ingest([{ kind: 'a', k: 'y', t: 20_000, v: 4 }]); // the watermark moves far past x's events
+  try {
+    for (const name of Object.keys(results)) t.same(await engine.query(name, 'x'), undefined, `${name}: key x keeps nothing`);
+  } finally {
+    await engine.stop();
+  }
+  t.equal(results.fractional.length, 1, 'b at 0.3 is within 0.2 of a at 0.1');
+  t.equal(results['fractional-ttl'].length, 1, 'b at 0.3 comes while a at 0.1 is kept');
+});
+
+t.test('every kind of join gives the same pairs with its state in LMDB (a tiny cache) as in memory', async (t) => {
+  const events = new NexmarkGenerator({ seed: 5, outOfOrderMs: 300 }).batch(10_000);
+  for (const module of ['joins', 'window-joins', 'regular-joins']) {
+    const memory = await runEngine({ module: fixture(module), workers: 2 }, batchesOf(events, 2_000));
+    const lmdb = await runEngine({ module: fixture(module), workers: 2, stateBackend: 'lmdb', stateCacheKeys: 2 }, batchesOf(events, 2_000));
+    t.same(lmdb.errors.length, memory.errors.length, `${module}: the same dead letters`);
+    for (const name of Object.keys(memory.results)) {
+      t.ok(memory.results[name].length > 0, `${module} ${name}: ${memory.results[name].length} pairs`);
+      t.ok(sorted(lmdb.results[name]).join('\n') === sorted(memory.results[name]).join('\n'), `${module} ${name}: the same pairs`);
+      t.ok(sorted(lmdb.late[name]).join('\n') === sorted(memory.late[name]).join('\n'), `${module} ${name}: the same late events`);
+    }
+  }
+});
