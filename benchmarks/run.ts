@@ -42,6 +42,8 @@ const WORKLOADS: Array<{ name: WorkloadName; flinkPerCore?: number; target?: num
   { name: 'q5-sliding', flinkPerCore: 22_100, target: 10 },
   { name: 'q7-highest', flinkPerCore: 12_300, target: 10 },
   { name: 'q11-sessions', flinkPerCore: 39_700, target: 10 },
+  { name: 'q3-join', flinkPerCore: 152_000, target: 10 },
+  { name: 'q8-window-join', flinkPerCore: 146_000, target: 10 },
 ];
 
 const IMPLEMENTATIONS = ['keyflow (none)', 'keyflow (batch)', 'plain loop', 'postMessage'] as const;

@@ -5,8 +5,9 @@
  * Same semantics as keyflow: watermark = max time - 2 s - 1, windows fire at end - 1, later events are late.
  */
 import type { Bid, NexmarkEvent } from '../../lib/nexmark/model.js';
+import { PlainJoin, isJoin, joinKey, prepareJoin, type JoinValue, type JoinWorkload } from './plain-joins.js';
 
-export type WorkloadName = 'q0' | 'q1' | 'q2' | 'tumbling-bids' | 'q5-sliding' | 'q7-highest' | 'q11-sessions';
+export type WorkloadName = 'q0' | 'q1' | 'q2' | 'tumbling-bids' | 'q5-sliding' | 'q7-highest' | 'q11-sessions' | JoinWorkload;
 
 /** An auction or bidder id, or 'all' for q7's single window per period. */
 type Key = number | string;
@@ -18,6 +19,7 @@ const OUT_OF_ORDER = 2_000;
 /** The part of a workload before keying: which events it takes (undefined for one it drops) and how it maps them. */
 export function prepare(name: WorkloadName, e: NexmarkEvent): unknown {
   if (name === 'q0') return e;
+  if (isJoin(name)) return prepareJoin(name, e);
   if (e.kind !== 'bid') return undefined;
   const b = e.bid;
   if (name === 'q1') return { auction: b.auction, bidder: b.bidder, price: Math.round(b.price * 0.908), dateTime: b.dateTime };
@@ -25,8 +27,16 @@ export function prepare(name: WorkloadName, e: NexmarkEvent): unknown {
   return b;
 }
 
-export function keyOf(name: WorkloadName, b: Bid): Key {
+/** A prepared value's key (see prepare). */
+export function keyOf(name: WorkloadName, v: unknown): Key {
+  if (isJoin(name)) return joinKey(v as JoinValue);
+  const b = v as Bid;
   return name === 'q11-sessions' ? b.bidder : name === 'q7-highest' ? 'all' : b.auction;
+}
+
+/** A prepared value's event time (see prepare). */
+export function timeOf(name: WorkloadName, v: unknown): number {
+  return isJoin(name) ? (v as JoinValue)[1].dateTime : (v as Bid).dateTime;
 }
 
 export class Plain {
@@ -37,9 +47,12 @@ export class Plain {
   private readonly ends: number[] = [];
   private wm = -Infinity;
   private maxTime = -Infinity;
+  private readonly join: PlainJoin | null;
   late = 0;
 
-  constructor(private readonly name: WorkloadName, private readonly emit: (r: unknown) => void) {}
+  constructor(private readonly name: WorkloadName, private readonly emit: (r: unknown) => void) {
+    this.join = isJoin(name) ? new PlainJoin(name, emit) : null;
+  }
 
   /** One prepared value (see prepare), in source order; `wm` is the watermark just before it. */
   add(value: unknown, wm?: number): void {
@@ -48,12 +61,13 @@ export class Plain {
       this.emit(value);
       return;
     }
-    const b = value as Bid;
-    const t = b.dateTime;
+    const t = timeOf(name, value);
     if (wm === undefined) {
       wm = this.maxTime - OUT_OF_ORDER - 1;
       if (t > this.maxTime) this.maxTime = t;
     }
+    if (this.join !== null) return this.join.add(value as JoinValue, wm);
+    const b = value as Bid;
     this.advance(wm);
     const key = keyOf(name, b);
     if (name === 'q11-sessions') return this.addSession(key, b);
@@ -79,6 +93,7 @@ export class Plain {
 
   /** Fire every window whose end the watermark has passed. */
   advance(wm: number): void {
+    if (this.join !== null) return this.join.advance(wm);
     if (wm <= this.wm) return;
     this.wm = wm;
     while (this.ends.length > 0 && this.ends[0] - 1 <= wm) {
