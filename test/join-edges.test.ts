@@ -1,8 +1,6 @@
 import t from 'tap';
-import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import { start } from '../lib/index.js';
-import { fixture, runEngine, sorted } from './helpers/collect.js';
-import { batchesOf } from './helpers/compare.js';
+import { fixture, runEngine } from './helpers/collect.js';
 
 const edges = fixture('join-edges');
 
@@ -44,18 +42,4 @@ t.test('fractional times and bounds: kept events are dropped once nothing can jo
   }
   t.equal(results.fractional.length, 1, 'b at 0.3 is within 0.2 of a at 0.1');
   t.equal(results['fractional-ttl'].length, 1, 'b at 0.3 comes while a at 0.1 is kept');
-});
-
-t.test('every kind of join gives the same pairs with its state in LMDB (a tiny cache) as in memory', async (t) => {
-  const events = new NexmarkGenerator({ seed: 5, outOfOrderMs: 300 }).batch(10_000);
-  for (const module of ['joins', 'window-joins', 'regular-joins']) {
-    const memory = await runEngine({ module: fixture(module), workers: 2 }, batchesOf(events, 2_000));
-    const lmdb = await runEngine({ module: fixture(module), workers: 2, stateBackend: 'lmdb', stateCacheKeys: 2 }, batchesOf(events, 2_000));
-    t.same(lmdb.errors.length, memory.errors.length, `${module}: the same dead letters`);
-    for (const name of Object.keys(memory.results)) {
-      t.ok(memory.results[name].length > 0, `${module} ${name}: ${memory.results[name].length} pairs`);
-      t.ok(sorted(lmdb.results[name]).join('\n') === sorted(memory.results[name]).join('\n'), `${module} ${name}: the same pairs`);
-      t.ok(sorted(lmdb.late[name]).join('\n') === sorted(memory.late[name]).join('\n'), `${module} ${name}: the same late events`);
-    }
-  }
 });

@@ -9,7 +9,7 @@ import { reference, type Item } from './helpers/reference.js';
 import { crashAndRerun } from './helpers/script.js';
 import { OUT_OF_ORDER_MS, magnitude } from './fixtures/ranking.js';
 
-const EVENTS = 40_000;
+const EVENTS = 20_000;
 const BATCH = 2_000;
 // Bids arrive up to 1 s out of order while the pipelines allow 200 ms: some are late, on purpose.
 const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 11, outOfOrderMs: 1_000 }).batch(EVENTS);
