@@ -73,6 +73,35 @@ function windowJoined(left: Input, right: Input, size: number, slide: number, se
   return { results, late };
 }
 
+/**
+ * Session window join, plainly: per key, sessions that have fired (end - 1 at or below the watermark) are
+ * emitted and gone; an event's [t, t + gap) merges with the open sessions it overlaps or touches, unless
+ * the result has fired already (late); each session's left × right at the end.
+ */
+function sessionJoined(left: Input, right: Input, gap: number, select: (l: any, r: any, w: { key: unknown; windowStart: number; windowEnd: number }) => unknown) {
+  const open = new Map<unknown, Array<{ start: number; end: number; items: Array<{ side: 0 | 1; value: unknown }> }>>();
+  const results: unknown[] = [];
+  const late: unknown[] = [];
+  const emit = (key: unknown, s: { start: number; end: number; items: Array<{ side: 0 | 1; value: unknown }> }) => {
+    for (const l of s.items) if (l.side === 0) for (const r of s.items) if (r.side === 1) results.push(select(l.value, r.value, { key, windowStart: s.start, windowEnd: s.end }));
+  };
+  for (const { side, key, time, value, wm } of inputsOf(left, right)) {
+    const mine = (open.get(key) ?? []).filter((s) => (s.end - 1 <= wm ? (emit(key, s), false) : true));
+    let start = time;
+    let end = time + gap;
+    const touching = mine.filter((s) => s.start <= end && start <= s.end);
+    for (const s of touching) { start = Math.min(start, s.start); end = Math.max(end, s.end); }
+    if (end - 1 <= wm) {
+      late.push(value);
+      open.set(key, mine);
+      continue;
+    }
+    open.set(key, [...mine.filter((s) => !touching.includes(s)), { start, end, items: [...touching.flatMap((s) => s.items), { side, value }] }]);
+  }
+  for (const [key, sessions] of open) for (const s of sessions) emit(key, s);
+  return { results, late };
+}
+
 /** Regular join with a TTL, plainly: an event is kept while the watermark is below its time + ttl, and joins what the other input keeps for its key when it comes. */
 function ttlJoined(left: Input, right: Input, ttlMs: number, select: Select) {
   const kept: Array<Map<unknown, Array<{ time: number; value: unknown }>>> = [new Map(), new Map()];
@@ -102,6 +131,8 @@ const expected: Expected = {
   'new-sellers-window': windowJoined(persons(), auctions((a) => a.seller), 1_000, 1_000,
     (p, a, w) => ({ id: p.id, name: p.name, auction: a.id, reserve: a.reserve, windowStart: w.windowStart })),
   'bids-with-auction': windowJoined(bids, auctions((a) => a.id), 400, 200, (left, right, w) => ({ ...w, left, right })),
+  'bidder-sessions': sessionJoined(persons(), { ...bids, key: (e) => bid(e).bidder }, 50,
+    (p, b, w) => ({ id: p.id, price: b.price, at: b.dateTime, windowStart: w.windowStart, windowEnd: w.windowEnd })),
   'local-sellers': ttlJoined(persons(Q3_STATES), auctions((a) => a.seller), 3_000,
     (p, a) => ({ name: p.name, city: p.city, state: p.state, auction: a.id })),
   'bids-joined': ttlJoined(bids, auctions((a) => a.id), 500, (left, right, key) => ({ key, left, right })),
@@ -167,11 +198,11 @@ t.test('a join that cannot work is refused with what is wrong', async (t) => {
   t.match(base().intervalJoin(pipeline('untimed').keyBy((e: { k: string }) => e.k), { lowerMs: 0, upperMs: 5 }).problems(), [/input 'untimed' needs keyBy\(\) and eventTime\(\)/]);
   t.match(pipeline('unkeyed').intervalJoin(input, { lowerMs: 0, upperMs: 5 }).problems(), [/intervalJoin\(\) needs keyBy\(\) and eventTime\(\) first/]);
   t.match(base().intervalJoin(input, { lowerMs: 0, upperMs: 5 }).process({ onEvent() {} }).problems(), [/takes the place of window\(\) or process\(\)/]);
-  t.match(base().windowJoin(input, session(10)).problems(), [/windowJoin\(\) takes tumbling\(\) or sliding\(\) windows/]);
+  t.match(base().windowJoin(input, session(0)).problems(), [/session\(\) gap must be a positive integer/]);
   t.match(base().windowJoin(input, tumbling(0)).problems(), [/tumbling\(\) size must be a positive integer/]);
   t.match(base().windowJoin(input, tumbling(10), { select: 'x' as never }).problems(), [/windowJoin\(\) select must be a function/]);
   t.match(base().windowJoin(input, tumbling(10)).intervalJoin(input, { lowerMs: 0, upperMs: 1 }).problems(), [/intervalJoin\(\) after windowJoin\(\): a pipeline joins once/]);
   t.match(base().join(input, { ttlMs: 0 }).problems(), [/join\(\) needs ttlMs, a number > 0, got 0/]);
   t.match(base().join(input, {} as never).problems(), [/join\(\) needs ttlMs, a number > 0, got undefined/]);
-  for (const ok of [base().intervalJoin(input, { lowerMs: -5, upperMs: 5 }), base().windowJoin(input, tumbling(10)), base().join(input, { ttlMs: 10 })]) t.same(ok.problems(), []);
+  for (const ok of [base().intervalJoin(input, { lowerMs: -5, upperMs: 5 }), base().windowJoin(input, tumbling(10)), base().windowJoin(input, session(10)), base().join(input, { ttlMs: 10 })]) t.same(ok.problems(), []);
 });

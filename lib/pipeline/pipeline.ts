@@ -3,6 +3,7 @@ import { callerModuleUrl } from '../shared/module-url.js';
 import type { ProcessFunction } from './process-function.js';
 import { intervalJoinFunction, type IntervalJoinOptions } from './interval-join.js';
 import { regularJoinFunction, type RegularJoinOptions } from './regular-join.js';
+import { sessionJoinFunction } from './session-join.js';
 import { windowJoinFunction, windowSteps, type JoinWindow, type WindowJoinOptions } from './window-join.js';
 import type { JoinedPair } from './join-input.js';
 import { alignDown, windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
@@ -111,24 +112,28 @@ export class Pipeline<T = any> {
 
   /**
    * Flink's window join: this pipeline's events (the left input) with `other`'s (the right input), both from
-   * the same source and keyed alike, in tumbling or sliding windows of event time. When a window fires,
+   * the same source and keyed alike, in tumbling, sliding or session windows of event time (sessions merge
+   * over both inputs). When a window fires,
    * every pair of a left and a right event of one key in it is a result: `select(left, right, { key,
    * windowStart, windowEnd })`, by default `{ key, windowStart, windowEnd, left, right }`. As with
    * intervalJoin(), one watermark over both inputs; an event whose windows have all fired goes to the late output.
    */
   windowJoin<R, Out = JoinWindow & { left: T; right: R }>(other: Pipeline<R>, spec: WindowSpec, options: WindowJoinOptions<T, R, Out> = {}): Pipeline<Out> {
-    const problem = spec?.type === 'session' ? 'windowJoin() takes tumbling() or sliding() windows' : windowSpecProblem(spec);
+    const problem = windowSpecProblem(spec);
     const { select } = options ?? {};
     const join = { kind: 'windowJoin' as const, other, problems: problem === null ? [] : [problem] };
+    const result = select === undefined
+      ? ([left, right, windowStart, windowEnd]: JoinedPair, key: unknown) => ({ key, windowStart, windowEnd, left, right })
+      : ([left, right, windowStart, windowEnd]: JoinedPair, key: unknown) => select(left as T, right as R, { key, windowStart: windowStart!, windowEnd: windowEnd! });
     if (problem !== null) {
-      this.joins({ ...join, isLate: () => false, result: () => null }, select, { onEvent() {} });
+      this.joins({ ...join, isLate: () => false, result }, select, { onEvent() {} });
+    } else if (spec.type === 'session') {
+      // Whether an event is late depends on the key's sessions: the join function decides.
+      this.joins({ ...join, isLate: () => false, result }, select, sessionJoinFunction(spec.gap));
     } else {
       const { size, slide } = windowSteps(spec);
       // Late: the last window holding the event has fired.
       const isLate = (time: number, watermark: number) => alignDown(time, slide) + size - 1 <= watermark;
-      const result = select === undefined
-        ? ([left, right, windowStart]: JoinedPair, key: unknown) => ({ key, windowStart, windowEnd: windowStart! + size, left, right })
-        : ([left, right, windowStart]: JoinedPair, key: unknown) => select(left as T, right as R, { key, windowStart: windowStart!, windowEnd: windowStart! + size });
       this.joins({ ...join, isLate, result }, select, windowJoinFunction(spec));
     }
     return this as unknown as Pipeline<Out>;

@@ -18,20 +18,20 @@ export interface WindowJoinOptions<L, R, Out> {
 type Kept = [time: number, event: unknown];
 
 /** How a tumbling or sliding window spec steps: window size and the distance between window starts. */
-export function windowSteps(spec: WindowSpec): { size: number; slide: number } {
-  if (spec.type === 'session') throw new Error('a window join takes tumbling or sliding windows');
+export function windowSteps(spec: Exclude<WindowSpec, { type: 'session' }>): { size: number; slide: number } {
   return { size: spec.size, slide: spec.type === 'sliding' ? spec.slide : spec.size };
 }
 
 /**
- * Flink's window join (`a.join(b).where(…).equalTo(…).window(…)`) as a process function on the joined
- * stream (see Pipeline.windowJoin): each input's events of a key are kept with their times; when a window
- * fires (the watermark reaches its end − 1) every pair of a left and a right event in it is emitted, left
- * events in arrival order, each with the right ones in arrival order. An event joins the windows that had
- * not fired when it came; one whose windows all had is late (JoinOperator sends it to the late output).
- * An event is dropped once the last window holding it has fired. It emits JoinedPairs.
+ * Flink's window join (`a.join(b).where(…).equalTo(…).window(…)`) on tumbling or sliding windows (sessions:
+ * session-join.ts), as a process function on the joined stream (see Pipeline.windowJoin): each input's
+ * events of a key are kept with their times; when a window fires (the watermark reaches its end − 1)
+ * every pair of a left and a right event in it is emitted, left events in arrival order, each with the
+ * right ones in arrival order. An event joins the windows that had not fired when it came; one whose
+ * windows all had is late (JoinOperator sends it to the late output). An event is dropped once the last
+ * window holding it has fired. It emits JoinedPairs.
  */
-export function windowJoinFunction(spec: WindowSpec): ProcessFunction<JoinInput, JoinedPair> {
+export function windowJoinFunction(spec: Exclude<WindowSpec, { type: 'session' }>): ProcessFunction<JoinInput, JoinedPair> {
   const { size, slide } = windowSteps(spec);
   /** The end − 1 of the last window holding time t: when it fires, nothing more needs t. */
   const lastFiring = (t: number) => alignDown(t, slide) + size - 1;
@@ -50,7 +50,7 @@ export function windowJoinFunction(spec: WindowSpec): ProcessFunction<JoinInput,
       const rights = ctx.list<Kept>(KEPT[1]);
       const right = rights.get().filter(inWindow);
       for (const [, left] of lefts.get().filter(inWindow)) {
-        for (const [, r] of right) ctx.emit([left, r, windowStart]);
+        for (const [, r] of right) ctx.emit([left, r, windowStart, windowStart + size]);
       }
       for (const list of [lefts, rights]) {
         const kept = list.get();

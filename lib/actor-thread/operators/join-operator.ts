@@ -1,6 +1,6 @@
 import { codes, describeThrown } from '../../shared/errors.js';
 import type { StateKey } from '../../shared/keygroups.js';
-import type { JoinedPair, JoinInput } from '../../pipeline/join-input.js';
+import { LateInput, type JoinedPair, type JoinInput } from '../../pipeline/join-input.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { unemittable } from '../process/process-context.js';
 import type { StoreFactory } from '../state/state-store.js';
@@ -15,7 +15,8 @@ type Join = NonNullable<Pipeline['joined']>;
  * except that an event the join can no longer take (`isLate`, by its time and the watermark before it)
  * goes to the late output, as Flink drops it, so whether an event is joined depends on the watermark in
  * band only; and that the pairs the join emits become results through the pipeline's select here, one by
- * one, so a select that throws is a dead letter for its pair alone and the join's state stays as it is.
+ * one, so a select that throws is a dead letter for its pair alone and the join's state stays as it is
+ * (a LateInput it emits, from a session join that decides lateness itself, goes to the late output).
  */
 export class JoinOperator extends KeyedProcessOperator {
   constructor(fn: ProcessFunction, private readonly join: Join, out: OperatorOutput, stores: StoreFactory) {
@@ -32,7 +33,11 @@ export class JoinOperator extends KeyedProcessOperator {
   }
 
   protected override emitAll(kg: number, key: unknown, src: number, pos: number, emitted: readonly unknown[]): void {
-    for (const pair of emitted as readonly JoinedPair[]) {
+    for (const pair of emitted as ReadonlyArray<JoinedPair | LateInput>) {
+      if (pair instanceof LateInput) {
+        this.out.late(kg, pair.event);
+        continue;
+      }
       let result: unknown;
       let problem: string | null;
       try {
