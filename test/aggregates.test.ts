@@ -2,6 +2,7 @@ import t from 'tap';
 import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
 import { avg, count, distinctCount, first, last, max, min, sum } from '../lib/index.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
+import { addedAndMerged } from './helpers/aggregate-merge.js';
 
 const ev = (k: string, time: number, v: number, c: string) => ({ k, t: time, v, c });
 
@@ -27,20 +28,7 @@ t.test('merging accumulators equals adding everything to one', async (t) => {
     count: count(), sum: sum((v: number) => v), min: min((v: number) => v), max: max((v: number) => v), avg: avg((v: number) => v),
     first: first((v: number) => v), last: last((v: number) => v), distinct: distinctCount((v: number) => v % 3),
   });
-  const values = [5, -2, 9, 9, 0, 3.5, -7, 11];
-  const one = set.create();
-  const left = set.create();
-  const right = set.create();
-  values.forEach((v, seq) => {
-    t.equal(set.extract(v), null);
-    set.addAll([one], seq);
-    set.addAll([seq < 3 ? left : right], seq);
-  });
-  const merged = set.merge(right, left);
-  const a: Record<string, unknown> = {};
-  const b: Record<string, unknown> = {};
-  set.writeResults(one, a);
-  set.writeResults(merged, b);
+  const { one: a, merged: b } = addedAndMerged(t, set, [5, -2, 9, 9, 0, 3.5, -7, 11], (seq) => (seq < 3 ? 0 : 1));
   t.same(b, a);
   // 5 - 2 + 9 + 9 + 0 + 3.5 - 7 + 11 = 28.5; residues mod 3: 2, -2, 0, 0.5, -1
   t.same(a, { count: 8, sum: 28.5, min: -7, max: 11, avg: 28.5 / 8, first: 5, last: 11, distinct: 5 });

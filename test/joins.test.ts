@@ -2,11 +2,11 @@ import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
-import { alignDown } from '../lib/pipeline/windows/window.js';
 import { pipeline, session, start, tumbling } from '../lib/index.js';
 import { fixture, runEngine, type Collected } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { crashAndRerun } from './helpers/script.js';
+import { reference, type ReferenceSpec } from './helpers/reference.js';
 import { KEYLESS_SELLER, OUT_OF_ORDER_MS, Q3_STATES } from './fixtures/joins.js';
 
 const EVENTS = 20_000;
@@ -51,55 +51,20 @@ function intervalJoined(left: Input, right: Input, lowerMs: number, upperMs: num
   return { results, late };
 }
 
-/** Window join, plainly: an event goes into each of its windows whose end - 1 is past the watermark (none: late); each window's left × right of a key. */
-function windowJoined(left: Input, right: Input, size: number, slide: number, select: (l: any, r: any, w: { key: unknown; windowStart: number; windowEnd: number }) => unknown) {
-  const windows = new Map<string, { key: unknown; start: number; sides: [unknown[], unknown[]] }>();
-  const late: unknown[] = [];
-  for (const { side, key, time, value, wm } of inputsOf(left, right)) {
-    let joined = false;
-    for (let start = alignDown(time, slide); start > time - size; start -= slide) {
-      if (start + size - 1 <= wm) continue;
-      joined = true;
-      const id = `${String(key)}|${start}`;
-      if (!windows.has(id)) windows.set(id, { key, start, sides: [[], []] });
-      windows.get(id)!.sides[side].push(value);
-    }
-    if (!joined) late.push(value);
-  }
-  const results: unknown[] = [];
-  for (const { key, start, sides: [lefts, rights] } of windows.values()) {
-    for (const l of lefts) for (const r of rights) results.push(select(l, r, { key, windowStart: start, windowEnd: start + size }));
-  }
-  return { results, late };
-}
-
 /**
- * Session window join, plainly: per key, sessions that have fired (end - 1 at or below the watermark) are
- * emitted and gone; an event's [t, t + gap) merges with the open sessions it overlaps or touches, unless
- * the result has fired already (late); each session's left × right at the end.
+ * Window join (tumbling, sliding or session windows), plainly: the test's window reference over both inputs'
+ * events (an event joins its windows that have not fired; one with none is late), each window's left
+ * events with its right ones.
  */
-function sessionJoined(left: Input, right: Input, gap: number, select: (l: any, r: any, w: { key: unknown; windowStart: number; windowEnd: number }) => unknown) {
-  const open = new Map<unknown, Array<{ start: number; end: number; items: Array<{ side: 0 | 1; value: unknown }> }>>();
-  const results: unknown[] = [];
-  const late: unknown[] = [];
-  const emit = (key: unknown, s: { start: number; end: number; items: Array<{ side: 0 | 1; value: unknown }> }) => {
-    for (const l of s.items) if (l.side === 0) for (const r of s.items) if (r.side === 1) results.push(select(l.value, r.value, { key, windowStart: s.start, windowEnd: s.end }));
-  };
-  for (const { side, key, time, value, wm } of inputsOf(left, right)) {
-    const mine = (open.get(key) ?? []).filter((s) => (s.end - 1 <= wm ? (emit(key, s), false) : true));
-    let start = time;
-    let end = time + gap;
-    const touching = mine.filter((s) => s.start <= end && start <= s.end);
-    for (const s of touching) { start = Math.min(start, s.start); end = Math.max(end, s.end); }
-    if (end - 1 <= wm) {
-      late.push(value);
-      open.set(key, mine);
-      continue;
-    }
-    open.set(key, [...mine.filter((s) => !touching.includes(s)), { start, end, items: [...touching.flatMap((s) => s.items), { side, value }] }]);
-  }
-  for (const [key, sessions] of open) for (const s of sessions) emit(key, s);
-  return { results, late };
+function windowJoined(left: Input, right: Input, window: ReferenceSpec<unknown>['window'], select: (l: any, r: any, w: { key: unknown; windowStart: number; windowEnd: number }) => unknown) {
+  type In = ReturnType<typeof inputsOf>[number];
+  const windows = reference<In>(inputsOf(left, right), {
+    key: (i) => i.key, time: (i) => i.time, outOfOrderMs: OUT_OF_ORDER_MS, lateness: 0, window,
+    aggregate: (items) => ({ sides: [0, 1].map((side) => items.filter((i) => i.value.side === side).map((i) => i.value.value)) }),
+  });
+  const results = (windows.results as Array<{ key: unknown; windowStart: number; windowEnd: number; sides: unknown[][] }>).flatMap(({ key, windowStart, windowEnd, sides: [lefts, rights] }) =>
+    lefts.flatMap((l) => rights.map((r) => select(l, r, { key, windowStart, windowEnd }))));
+  return { results, late: windows.late.map((i) => i.value) };
 }
 
 /** Regular join with a TTL, plainly: an event is kept while the watermark is below its time + ttl, and joins what the other input keeps for its key when it comes. */
@@ -128,10 +93,10 @@ const expected: Expected = {
     (b, a) => ({ auction: a.id, bidder: b.bidder, price: b.price, opened: a.dateTime, at: b.dateTime })),
   'new-sellers': intervalJoined(persons(), auctions((a) => (a.seller === KEYLESS_SELLER ? undefined : a.seller)), -1_000, 2_000,
     (p, a, key) => ({ key, left: p, right: a })),
-  'new-sellers-window': windowJoined(persons(), auctions((a) => a.seller), 1_000, 1_000,
+  'new-sellers-window': windowJoined(persons(), auctions((a) => a.seller), { type: 'tumbling', size: 1_000 },
     (p, a, w) => ({ id: p.id, name: p.name, auction: a.id, reserve: a.reserve, windowStart: w.windowStart })),
-  'bids-with-auction': windowJoined(bids, auctions((a) => a.id), 400, 200, (left, right, w) => ({ ...w, left, right })),
-  'bidder-sessions': sessionJoined(persons(), { ...bids, key: (e) => bid(e).bidder }, 50,
+  'bids-with-auction': windowJoined(bids, auctions((a) => a.id), { type: 'sliding', size: 400, slide: 200 }, (left, right, w) => ({ ...w, left, right })),
+  'bidder-sessions': windowJoined(persons(), { ...bids, key: (e) => bid(e).bidder }, { type: 'session', gap: 50 },
     (p, b, w) => ({ id: p.id, price: b.price, at: b.dateTime, windowStart: w.windowStart, windowEnd: w.windowEnd })),
   'local-sellers': ttlJoined(persons(Q3_STATES), auctions((a) => a.seller), 3_000,
     (p, a) => ({ name: p.name, city: p.city, state: p.state, auction: a.id })),

@@ -7,6 +7,7 @@ import { fixture, runEngine } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { reference, type Item } from './helpers/reference.js';
 import { crashAndRerun } from './helpers/script.js';
+import { addedAndMerged } from './helpers/aggregate-merge.js';
 import { OUT_OF_ORDER_MS, magnitude } from './fixtures/ranking.js';
 
 const EVENTS = 20_000;
@@ -98,19 +99,7 @@ t.test('top-N and deduplication state survive a SIGKILL and a restart with anoth
 
 t.test('topN() ranks like a stable sort and merges like adding everything to one', async (t) => {
   const set = new AggregateSet({ top: topN(3, (v: number) => v % 4), low: topN(2, (v: number) => v, { order: 'asc', value: (v) => `v${v}` }) });
-  const values = [5, 8, 13, 2, 7, 4, 11, 3, 6, 1];
-  const one = set.create();
-  const left = set.create();
-  const right = set.create();
-  values.forEach((v, seq) => {
-    t.equal(set.extract(v), null);
-    set.addAll([one], seq);
-    set.addAll([seq % 2 === 0 ? left : right], seq);
-  });
-  const a: Record<string, unknown> = {};
-  const b: Record<string, unknown> = {};
-  set.writeResults(one, a);
-  set.writeResults(set.merge(right, left), b);
+  const { one: a, merged: b } = addedAndMerged(t, set, [5, 8, 13, 2, 7, 4, 11, 3, 6, 1], (seq) => (seq % 2 === 0 ? 0 : 1));
   // v % 4: 5→1 8→0 13→1 2→2 7→3 4→0 11→3 3→3 6→2 1→1; the 3s in arrival order: 7, 11, 3.
   t.same(a, { top: [7, 11, 3], low: ['v1', 'v2'] });
   t.same(b, a);
