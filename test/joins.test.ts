@@ -41,14 +41,15 @@ function inputsOf(left: Input, right: Input) {
 
 /** Interval join, plainly: an event older than the watermark is late; every pair of on-time events of a key with t + lower <= s <= t + upper. */
 function intervalJoined(left: Input, right: Input, lowerMs: number, upperMs: number, select: Select) {
-  const onTime = inputsOf(left, right).filter((i) => i.time >= i.wm);
-  const late = inputsOf(left, right).filter((i) => i.time < i.wm).map((i) => i.value);
+  const inputs = inputsOf(left, right);
+  const rights = new Map<unknown, typeof inputs>();
+  for (const r of inputs) if (r.side === 1 && r.time >= r.wm) rights.set(r.key, [...(rights.get(r.key) ?? []), r]);
   const results: unknown[] = [];
-  for (const l of onTime) {
-    if (l.side !== 0) continue;
-    for (const r of onTime) if (r.side === 1 && r.key === l.key && l.time + lowerMs <= r.time && r.time <= l.time + upperMs) results.push(select(l.value, r.value, l.key));
+  for (const l of inputs) {
+    if (l.side !== 0 || l.time < l.wm) continue;
+    for (const r of rights.get(l.key) ?? []) if (l.time + lowerMs <= r.time && r.time <= l.time + upperMs) results.push(select(l.value, r.value, l.key));
   }
-  return { results, late };
+  return { results, late: inputs.filter((i) => i.time < i.wm).map((i) => i.value) };
 }
 
 /**

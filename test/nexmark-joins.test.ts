@@ -5,7 +5,7 @@ import { Plain, prepare, type WorkloadName } from '../benchmarks/baselines/plain
 import { runEngine, sorted } from './helpers/collect.js';
 import { batchesOf } from './helpers/compare.js';
 
-const EVENTS = 50_000;
+const EVENTS = 30_000;
 // The bench's events: generated with its seed, 2 s out of order at most (the pipelines allow 2 s too).
 const events = new NexmarkGenerator({ seed: 1 }).batch(EVENTS);
 
