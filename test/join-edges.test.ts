@@ -1,5 +1,5 @@
 import t from 'tap';
-import { start } from '../lib/index.js';
+import { pipeline, start } from '../lib/index.js';
 import { fixture, runEngine } from './helpers/collect.js';
 
 const edges = fixture('join-edges');
@@ -42,4 +42,28 @@ t.test('fractional times and bounds: kept events are dropped once nothing can jo
   }
   t.equal(results.fractional.length, 1, 'b at 0.3 is within 0.2 of a at 0.1');
   t.equal(results['fractional-ttl'].length, 1, 'b at 0.3 comes while a at 0.1 is kept');
+});
+
+t.test("a join's other input that is exported too runs as a pipeline of its own, and the join is unchanged", async (t) => {
+  const run = await runEngine({ module: edges, workers: 2, pipelines: ['join-with-exported', 'rights-exported'] },
+    [[{ kind: 'a', k: 'x', t: 1000, v: 1 }, { kind: 'b', k: 'x', t: 1050, v: 2 }, { kind: 'b', k: 'y', t: 1060, v: 3 }]]);
+  t.same(run.errors, []);
+  t.same(run.results['join-with-exported'], ['1-2']);
+  t.equal(run.results['rights-exported']?.length, 2, 'the exported input passes its two events through');
+});
+
+t.test('joins that cannot be run are refused as configuration errors', async (t) => {
+  interface K { k: string; t: number }
+  const keyed = (name: string) => pipeline<K>(name, { module: import.meta.url }).keyBy((e) => e.k).eventTime((e) => e.t);
+  const self = keyed('self');
+  self.intervalJoin(self, { lowerMs: 0, upperMs: 10 });
+  t.match(self.problems(), [/intervalJoin\(\) of a pipeline with itself: join two pipelines/]);
+  await t.rejects(start({ pipelines: [self], workers: 1 }), { code: 'ERR_KEYFLOW_CONFIG' });
+  const a = keyed('a');
+  const b = keyed('b');
+  a.join(b, { ttlMs: 10 });
+  b.join(a, { ttlMs: 10 });
+  t.match(a.problems(), [/join\(\) input 'b' may only have filter\(\), map\(\), keyBy\(\) and eventTime\(\)/], 'two pipelines joining each other');
+  const timed = pipeline<K>('timed', { module: import.meta.url }).keyBy((e) => e.k).eventTime((e) => e.t, { outOfOrderMs: 5_000 });
+  t.match(keyed('left').join(timed, { ttlMs: 10 }).problems(), [/join\(\) input 'timed': give eventTime\(\) options \(outOfOrderMs, idleAfterMs\) to the join pipeline/]);
 });

@@ -25,8 +25,8 @@ const OWN_FILES = [import.meta.url];
 
 /**
  * A named dataflow: a stateless chain (filter/map), then keyBy, optionally eventTime, then a window
- * with aggregates or a process function. Pipelines must live in a module that worker threads can
- * import; the module is recorded when `pipeline()` is called.
+ * with aggregates, a process function, or a join with another pipeline's stateless half. Pipelines must
+ * live in a module that worker threads can import; the module is recorded when `pipeline()` is called.
  */
 export class Pipeline<T = any> {
   readonly [BRAND] = true;
@@ -209,9 +209,14 @@ export class Pipeline<T = any> {
     const out = [...problems];
     if (!this.keySelector || !this.timeSelector) out.push(`${kind}() needs keyBy() and eventTime() first`);
     if (!isPipeline(other)) return [...out, `${kind}() needs another pipeline() to join with`];
+    if (other === this) return [...out, `${kind}() of a pipeline with itself: join two pipelines (they may select the same events)`];
     const name = `${kind}() input '${other.name}'`;
     if (!other.keySelector || !other.timeSelector) out.push(`${name} needs keyBy() and eventTime()`);
-    if (other.windowSpec || other.aggregates || other.processFunction) out.push(`${name} may only have filter(), map(), keyBy() and eventTime()`);
+    // The input is read for its stateless half only: anything else would be ignored (and a join of its own could loop back here).
+    if (other.windowSpec || other.aggregates || other.processFunction) return [...out, `${name} may only have filter(), map(), keyBy() and eventTime()`];
+    if (other.outOfOrderMs !== 0 || other.idleAfterMs !== null) {
+      out.push(`${name}: give eventTime() options (outOfOrderMs, idleAfterMs) to the join pipeline, whose one watermark covers both inputs`);
+    }
     out.push(...other.problems().map((problem) => `${name}: ${problem}`));
     return out;
   }

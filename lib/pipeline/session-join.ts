@@ -1,10 +1,9 @@
 import { KEPT, LateInput, type JoinedPair, type JoinInput } from './join-input.js';
+import { fireWindow, type Kept } from './window-join.js';
 import type { ProcessFunction } from './process-function.js';
 
 /** A key's open session: [start, end). */
 type Session = [start: number, end: number];
-/** A kept event: its time and itself. */
-type Kept = [time: number, event: unknown];
 
 const SESSIONS = 'sessions';
 
@@ -44,18 +43,7 @@ export function sessionJoinFunction(gap: number): ProcessFunction<JoinInput, Joi
       const session = sessions.find(([, end]) => end - 1 === time);
       if (session === undefined) return;
       const [start, end] = session;
-      const inSession = (kept: Kept) => kept[0] >= start && kept[0] < end;
-      const lefts = ctx.list<Kept>(KEPT[0]);
-      const rights = ctx.list<Kept>(KEPT[1]);
-      const right = rights.get().filter(inSession);
-      for (const [, left] of lefts.get().filter(inSession)) for (const [, r] of right) ctx.emit([left, r, start, end]);
-      for (const list of [lefts, rights]) {
-        const kept = list.get();
-        const rest = kept.filter((k) => !inSession(k));
-        if (rest.length === kept.length) continue;
-        list.clear();
-        for (const k of rest) list.add(k);
-      }
+      fireWindow(ctx, start, end, (t) => t >= start && t < end);
       const open = sessions.filter((s) => s !== session);
       if (open.length === 0) state.clear();
       else state.set(open);

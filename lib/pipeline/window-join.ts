@@ -1,5 +1,5 @@
-import { KEPT, type JoinedPair, type JoinInput } from './join-input.js';
-import type { ProcessFunction } from './process-function.js';
+import { KEPT, type JoinedPair, type JoinInput, type LateInput } from './join-input.js';
+import type { ProcessContext, ProcessFunction } from './process-function.js';
 import { alignDown, type WindowSpec } from './windows/window.js';
 
 /** The window a joined pair shares, as its select() sees it. */
@@ -15,7 +15,26 @@ export interface WindowJoinOptions<L, R, Out> {
 }
 
 /** A kept event: its time and itself. */
-type Kept = [time: number, event: unknown];
+export type Kept = [time: number, event: unknown];
+
+/**
+ * A window of a window join fires: emit every pair of a left and a right event kept with a time in
+ * [start, end), left events in arrival order, each with the right ones in arrival order; then drop the kept
+ * events that `done` says no later window needs.
+ */
+export function fireWindow(ctx: ProcessContext<JoinedPair | LateInput>, start: number, end: number, done: (time: number) => boolean): void {
+  const inWindow = (kept: Kept) => kept[0] >= start && kept[0] < end;
+  const [lefts, rights] = KEPT.map((name) => ctx.list<Kept>(name));
+  const right = rights.get().filter(inWindow);
+  for (const [, left] of lefts.get().filter(inWindow)) for (const [, r] of right) ctx.emit([left, r, start, end]);
+  for (const list of [lefts, rights]) {
+    const kept = list.get();
+    const rest = kept.filter((k) => !done(k[0]));
+    if (rest.length === kept.length) continue;
+    list.clear();
+    for (const k of rest) list.add(k);
+  }
+}
 
 /** How a tumbling or sliding window spec steps: window size and the distance between window starts. */
 export function windowSteps(spec: Exclude<WindowSpec, { type: 'session' }>): { size: number; slide: number } {
@@ -45,20 +64,7 @@ export function windowJoinFunction(spec: Exclude<WindowSpec, { type: 'session' }
     },
     onTimer(time, ctx) {
       const windowStart = time + 1 - size;
-      const inWindow = (kept: Kept) => kept[0] >= windowStart && kept[0] < windowStart + size;
-      const lefts = ctx.list<Kept>(KEPT[0]);
-      const rights = ctx.list<Kept>(KEPT[1]);
-      const right = rights.get().filter(inWindow);
-      for (const [, left] of lefts.get().filter(inWindow)) {
-        for (const [, r] of right) ctx.emit([left, r, windowStart, windowStart + size]);
-      }
-      for (const list of [lefts, rights]) {
-        const kept = list.get();
-        const live = kept.filter((k) => lastFiring(k[0]) > time);
-        if (live.length === kept.length) continue;
-        list.clear();
-        for (const k of live) list.add(k);
-      }
+      fireWindow(ctx, windowStart, windowStart + size, (t) => lastFiring(t) <= time);
     },
   };
 }

@@ -11,12 +11,12 @@ import { KeyedProcessOperator } from './keyed-process-operator.js';
 type Join = NonNullable<Pipeline['joined']>;
 
 /**
- * A join (interval-join.ts, window-join.ts, regular-join.ts): the process operator on the joined stream,
- * except that an event the join can no longer take (`isLate`, by its time and the watermark before it)
- * goes to the late output, as Flink drops it, so whether an event is joined depends on the watermark in
- * band only; and that the pairs the join emits become results through the pipeline's select here, one by
- * one, so a select that throws is a dead letter for its pair alone and the join's state stays as it is
- * (a LateInput it emits, from a session join that decides lateness itself, goes to the late output).
+ * A join (interval-join.ts, window-join.ts, session-join.ts, regular-join.ts): the process operator on the
+ * joined stream, except that an event the join can no longer take (`isLate`, by its time and the watermark
+ * before it) goes to the late output, as Flink drops it, so whether an event is joined depends on the
+ * watermark in band only (a session join decides that itself and emits a LateInput); and that the pairs the
+ * join emits become results through the pipeline's select here, one by one, so a select that throws is a
+ * dead letter for its pair alone and the join's state stays as it is.
  */
 export class JoinOperator extends KeyedProcessOperator {
   constructor(fn: ProcessFunction, private readonly join: Join, out: OperatorOutput, stores: StoreFactory) {
