@@ -113,10 +113,10 @@ export class Pipeline<T = any> {
   /**
    * Flink's window join: this pipeline's events (the left input) with `other`'s (the right input), both from
    * the same source and keyed alike, in tumbling, sliding or session windows of event time (sessions merge
-   * over both inputs). When a window fires,
-   * every pair of a left and a right event of one key in it is a result: `select(left, right, { key,
-   * windowStart, windowEnd })`, by default `{ key, windowStart, windowEnd, left, right }`. As with
-   * intervalJoin(), one watermark over both inputs; an event whose windows have all fired goes to the late output.
+   * over both inputs). When a window fires, every pair of a left and a right event of one key in it is a
+   * result: `select(left, right, { key, windowStart, windowEnd })`, by default `{ key, windowStart,
+   * windowEnd, left, right }`. As with intervalJoin(), one watermark over both inputs; an event whose windows
+   * have all fired goes to the late output.
    */
   windowJoin<R, Out = JoinWindow & { left: T; right: R }>(other: Pipeline<R>, spec: WindowSpec, options: WindowJoinOptions<T, R, Out> = {}): Pipeline<Out> {
     const problem = windowSpecProblem(spec);
