@@ -20,6 +20,7 @@ export { first } from './pipeline/aggregates/first.js';
 export { last } from './pipeline/aggregates/last.js';
 export { distinctCount } from './pipeline/aggregates/distinct-count.js';
 export { topN, type TopNOptions } from './pipeline/aggregates/top-n.js';
+export { topCount } from './pipeline/aggregates/top-count.js';
 export type { Aggregate, UserAggregate } from './pipeline/aggregates/aggregate.js';
 export { deduplicate, type DeduplicateOptions } from './pipeline/deduplicate.js';
 export type { IntervalJoinOptions } from './pipeline/interval-join.js';

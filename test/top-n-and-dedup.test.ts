@@ -2,7 +2,7 @@ import t from 'tap';
 import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
-import { deduplicate, topN } from '../lib/index.js';
+import { deduplicate, topCount, topN } from '../lib/index.js';
 import { fixture, runEngine } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { reference, type Item } from './helpers/reference.js';
@@ -20,6 +20,20 @@ const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
 function ranked<V>(items: Item<Bid>[], n: number, by: (b: Bid) => number, value: (b: Bid) => V, asc = false): V[] {
   const sign = asc ? -1 : 1;
   return [...items].sort((a, b) => (by(a.value) === by(b.value) ? a.seq - b.seq : sign * (by(b.value) - by(a.value)))).slice(0, n).map((i) => value(i.value));
+}
+
+/** The reference for topCount: values by how often they come, a tie to the one that came first; the first n. */
+function counted(items: Item<Bid>[], n: number, fn: (b: Bid) => unknown): Array<{ value: unknown; count: number }> {
+  const counts = new Map<string, { value: unknown; count: number }>();
+  for (const { value } of items) {
+    const v = fn(value);
+    const id = JSON.stringify(v);
+    const tally = counts.get(id) ?? { value: v, count: 0 };
+    tally.count++;
+    counts.set(id, tally);
+  }
+  // A Map iterates in first-insertion order: a stable sort by count keeps ties in order of first arrival.
+  return [...counts.values()].sort((a, b) => b.count - a.count).slice(0, n);
 }
 
 /**
@@ -62,6 +76,11 @@ const expected: Expected = {
     window: { type: 'session', gap: 50 },
     aggregate: (items) => ({ top: ranked(items, 2, magnitude, (b) => b.price) }),
   }),
+  'hot-auctions': reference(bids, {
+    key: () => 'all', time: (b) => b.dateTime, outOfOrderMs: OUT_OF_ORDER_MS, lateness: 0,
+    window: { type: 'sliding', size: 400, slide: 200 },
+    aggregate: (items) => ({ hot: counted(items, 3, (b) => b.auction), bidders: counted(items, 2, (b) => b.bidder % 7) }),
+  }),
   'first-bids': { results: deduplicated((b) => b.bidder % 100, 'first', 300) },
   'last-bids': { results: deduplicated((b) => b.bidder % 100, 'last', 300) },
   'auctions-once': { results: [...new Map(bids.map((b) => [b.auction, b] as const).reverse()).values()] },
@@ -72,6 +91,8 @@ t.test('the references see what the test is about: ties, late events, spans that
   const top = expected['top-bids'].results as Array<{ top: Bid[]; n: number }>;
   t.ok(top.some((r) => r.n > 3 && magnitude(r.top[0]) === magnitude(r.top[2])), 'windows whose top 3 tie on magnitude');
   t.ok(expected['top-bids'].late!.length > 0 && expected['top-sessions'].late!.length > 0, 'late bids');
+  const hot = expected['hot-auctions'].results as Array<{ hot: Array<{ count: number }> }>;
+  t.ok(hot.some((r) => r.hot.length > 1 && r.hot[0].count === r.hot[1].count), 'windows whose hottest auctions tie');
   const first = expected['first-bids'].results.length;
   t.ok(first > 100 && first < bids.length / 10, `${first} first bids: keys come back after their spans end`);
   t.equal(expected['last-bids'].results.length, first, 'one last bid per span, as one first bid');
@@ -97,14 +118,18 @@ t.test('top-N and deduplication state survive a SIGKILL and a restart with anoth
   sameAsReference(t, expected, { results, late: {} }, { late: false });
 });
 
-t.test('topN() ranks like a stable sort and merges like adding everything to one', async (t) => {
-  const set = new AggregateSet({ top: topN(3, (v: number) => v % 4), low: topN(2, (v: number) => v, { order: 'asc', value: (v) => `v${v}` }) });
+t.test('topN() and topCount() rank like a stable sort and merge like adding everything to one', async (t) => {
+  const set = new AggregateSet({
+    top: topN(3, (v: number) => v % 4), low: topN(2, (v: number) => v, { order: 'asc', value: (v) => `v${v}` }), often: topCount(2, (v: number) => v % 3), halves: topCount(1, (v: number) => ({ odd: v % 2 })),
+  });
   const { one: a, merged: b } = addedAndMerged(t, set, [5, 8, 13, 2, 7, 4, 11, 3, 6, 1], (seq) => (seq % 2 === 0 ? 0 : 1));
   // v % 4: 5→1 8→0 13→1 2→2 7→3 4→0 11→3 3→3 6→2 1→1; the 3s in arrival order: 7, 11, 3.
-  t.same(a, { top: [7, 11, 3], low: ['v1', 'v2'] });
+  // v % 3: 2 and 1 come four times each (2 first), 0 twice; odd values six times (objects count by their JSON).
+  t.same(a, { top: [7, 11, 3], low: ['v1', 'v2'], often: [{ value: 2, count: 4 }, { value: 1, count: 4 }], halves: [{ value: { odd: 1 }, count: 6 }] });
   t.same(b, a);
   t.match(set.extract(Number.NaN), { kind: 'value', message: /top: topN\(\) needs a number, got NaN/ });
-  t.equal(set.combinable, false, 'events go to their actor whole, not as pane inputs');
+  t.equal(set.combinable, false, 'with topN(), events go to their actor whole, not as pane inputs');
+  t.equal(new AggregateSet({ often: topCount(2, (v: number) => v) }).combinable, true, 'topCount() alone counts plain values: panes combine');
 });
 
 t.test('bad arguments are refused where the pipeline is defined', async (t) => {
@@ -113,6 +138,7 @@ t.test('bad arguments are refused where the pipeline is defined', async (t) => {
   refused(() => topN(2.5, (v: number) => v), /got 2.5/);
   refused(() => topN(3, 'price' as never), /needs a function/);
   refused(() => topN(3, (v: number) => v, { order: 'down' as never }), /order must be 'desc' or 'asc'/);
+  refused(() => topCount(-1, (v: number) => v), /topCount\(\) needs n, an integer >= 1, got -1/);
   refused(() => deduplicate({ keep: 'any' as never }), /keep must be 'first' or 'last'/);
   refused(() => deduplicate({ withinMs: -1 }), /withinMs must be a number > 0, got -1/);
   refused(() => deduplicate({ keep: 'last' }), /keep: 'last' needs withinMs/);
