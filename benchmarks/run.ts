@@ -40,6 +40,7 @@ const WORKLOADS: Array<{ name: WorkloadName; flinkPerCore?: number; target?: num
   { name: 'q2', flinkPerCore: 175_000, target: 3 },
   { name: 'tumbling-bids' },
   { name: 'q5-sliding', flinkPerCore: 22_100, target: 10 },
+  { name: 'q5-hot-items', flinkPerCore: 22_100, target: 10 },
   { name: 'q7-highest', flinkPerCore: 12_300, target: 10 },
   { name: 'q11-sessions', flinkPerCore: 39_700, target: 10 },
   { name: 'q3-join', flinkPerCore: 152_000, target: 10 },

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { runNode } from './helpers/cli.js';
 
 const RUN = fileURLToPath(new URL('../benchmarks/run.js', import.meta.url));
-const WORKLOADS = ['q0', 'q1', 'q2', 'tumbling-bids', 'q5-sliding', 'q7-highest', 'q11-sessions', 'q3-join', 'q8-window-join'];
+const WORKLOADS = ['q0', 'q1', 'q2', 'tumbling-bids', 'q5-sliding', 'q5-hot-items', 'q7-highest', 'q11-sessions', 'q3-join', 'q8-window-join'];
 const IMPLEMENTATIONS = ['keyflow (none)', 'keyflow (batch)', 'plain loop', 'postMessage'];
 
 t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baseline and section (speed is not asserted)', async (t) => {

@@ -7,12 +7,16 @@
 import type { Bid, NexmarkEvent } from '../../lib/nexmark/model.js';
 import { PlainJoin, isJoin, joinKey, prepareJoin, type JoinValue, type JoinWorkload } from './plain-joins.js';
 
-export type WorkloadName = 'q0' | 'q1' | 'q2' | 'tumbling-bids' | 'q5-sliding' | 'q7-highest' | 'q11-sessions' | JoinWorkload;
+export type WorkloadName = 'q0' | 'q1' | 'q2' | 'tumbling-bids' | 'q5-sliding' | 'q5-hot-items' | 'q7-highest' | 'q11-sessions' | JoinWorkload;
 
-/** An auction or bidder id, or 'all' for q7's single window per period. */
+/** An auction or bidder id, or 'all' for the single window per period of q7 and q5-hot-items. */
 type Key = number | string;
 
-interface Window { key: Key; start: number; end: number; bids: number; volume: number; top: number; highest: Bid | null }
+interface Window {
+  key: Key; start: number; end: number; bids: number; volume: number; top: number; highest: Bid | null;
+  /** q5-hot-items only: bids per auction, in order of each auction's first bid. */
+  counts: Map<number, number> | null;
+}
 
 const OUT_OF_ORDER = 2_000;
 
@@ -31,7 +35,7 @@ export function prepare(name: WorkloadName, e: NexmarkEvent): unknown {
 export function keyOf(name: WorkloadName, v: unknown): Key {
   if (isJoin(name)) return joinKey(v as JoinValue);
   const b = v as Bid;
-  return name === 'q11-sessions' ? b.bidder : name === 'q7-highest' ? 'all' : b.auction;
+  return name === 'q11-sessions' ? b.bidder : name === 'q7-highest' || name === 'q5-hot-items' ? 'all' : b.auction;
 }
 
 /** A prepared value's event time (see prepare). */
@@ -72,7 +76,7 @@ export class Plain {
     const key = keyOf(name, b);
     if (name === 'q11-sessions') return this.addSession(key, b);
     const size = 10_000;
-    const slide = name === 'q5-sliding' ? 2_000 : size;
+    const slide = name === 'q5-sliding' || name === 'q5-hot-items' ? 2_000 : size;
     let any = false;
     for (let start = t - (t % slide); start > t - size; start -= slide) {
       if (start + size - 1 <= this.wm) continue;
@@ -80,13 +84,14 @@ export class Plain {
       const id = `${key}|${start}`;
       let w = this.windows.get(id);
       if (w === undefined) {
-        this.windows.set(id, (w = { key, start, end: start + size, bids: 0, volume: 0, top: -Infinity, highest: null }));
+        this.windows.set(id, (w = { key, start, end: start + size, bids: 0, volume: 0, top: -Infinity, highest: null, counts: name === 'q5-hot-items' ? new Map() : null }));
         this.schedule(w);
       }
       w.bids++;
       w.volume += b.price;
       if (b.price > w.top) w.top = b.price;
       if (w.highest === null || b.price > w.highest.price) w.highest = b;
+      if (w.counts !== null) w.counts.set(b.auction, (w.counts.get(b.auction) ?? 0) + 1);
     }
     if (!any) this.late++;
   }
@@ -146,7 +151,7 @@ export class Plain {
       this.late++;
       return;
     }
-    const merged: Window = { key, start, end, bids: 1, volume: 0, top: 0, highest: null };
+    const merged: Window = { key, start, end, bids: 1, volume: 0, top: 0, highest: null, counts: null };
     for (const s of touching) {
       merged.bids += s.bids;
       this.unschedule(s);
@@ -159,6 +164,14 @@ export class Plain {
     const base = { key: w.key, windowStart: w.start, windowEnd: w.end };
     if (this.name === 'tumbling-bids') this.emit({ ...base, bids: w.bids, volume: w.volume, top: w.top });
     else if (this.name === 'q7-highest') this.emit({ ...base, highest: w.highest });
+    else if (this.name === 'q5-hot-items') this.emit({ ...base, hot: hottest(w.counts!) });
     else this.emit({ ...base, bids: w.bids });
   }
+}
+
+/** The auction with the most bids; a tie to the one bid on first (the map's order). */
+function hottest(counts: Map<number, number>): Array<{ value: number; count: number }> {
+  let best: { value: number; count: number } | null = null;
+  for (const [value, count] of counts) if (best === null || count > best.count) best = { value, count };
+  return best === null ? [] : [best];
 }
