@@ -2,7 +2,7 @@ import t from 'tap';
 import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
-import { deduplicate, topCount, topN } from '../lib/index.js';
+import { deduplicate, start, topCount, topN } from '../lib/index.js';
 import { fixture, runEngine } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { reference, type Item } from './helpers/reference.js';
@@ -106,6 +106,26 @@ for (const workers of [1, 2, 4]) {
     outputs[workers] = allResults(expected, run);
   });
 }
+
+t.test('the same with their state in LMDB (two keys per actor in memory)', async (t) => {
+  const run = await runEngine({ module: fixture('ranking'), workers: 2, stateBackend: 'lmdb', stateCacheKeys: 2 }, batchesOf(events, BATCH));
+  sameAsReference(t, expected, run);
+});
+
+t.test('deduplication in processing time: a span lasts withinMs of the actor\'s clock', async (t) => {
+  const engine = await start({ module: fixture('ranking'), pipelines: ['first-seen', 'last-seen'], workers: 1 });
+  const results: Record<string, unknown[]> = { 'first-seen': [], 'last-seen': [] };
+  for (const name of Object.keys(results)) engine.results(name).on('data', (r) => results[name].push(r));
+  const bid = (id: number) => ({ kind: 'bid', bid: { auction: 1, bidder: 7, price: id, dateTime: 0, channel: '', url: '', extra: '' } });
+  await engine.ingest([bid(1), bid(2)]);
+  await new Promise((r) => setTimeout(r, 600)); // past the 200 ms span, on the actor's clock too
+  await engine.ingest([bid(3)]);
+  await new Promise((r) => setTimeout(r, 600));
+  await engine.stop();
+  const prices = (name: string) => results[name].map((r) => (r as { price: number }).price);
+  t.same(prices('first-seen'), [1, 3], 'keep first: the first of each span, at once');
+  t.same(prices('last-seen'), [2, 3], 'keep last: the last of each span, when its time is up');
+});
 
 t.test('sorted output is byte-identical with 1, 2 and 4 workers', async (t) => {
   t.equal(Object.keys(outputs).length, 3);
