@@ -23,6 +23,7 @@ import { Progress } from '../lib/cli/progress.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { WorkloadName } from './baselines/plain.js';
 import { cliPathBench, cliPathTable } from './cli-path.js';
+import { blackholeBench, blackholeTable } from './blackhole.js';
 import { durabilityBench, durabilityTable } from './durability.js';
 import { codecBench, codecTable } from './frame-codec.js';
 import { generatorSourceBench, generatorSourceTable } from './generator-source.js';
@@ -139,6 +140,9 @@ const rings = await ringBench((values.quick ? 16 : 512) * 2 ** 20, RUNS);
 process.stdout.write(ringTable(rings, RUNS) + '\n\n');
 const frameCodec = codecBench(values.quick ? 200 : 2_000, RUNS);
 process.stdout.write(codecTable(frameCodec, RUNS) + '\n\n');
+const blackhole = await blackholeBench(EVENTS, RUNS, workers);
+process.stdout.write(blackholeTable(blackhole, EVENTS, RUNS) + '\n\n');
+
 const generatorSource = await generatorSourceBench(EVENTS, RUNS, workers);
 process.stdout.write(generatorSourceTable(generatorSource, RUNS) + '\n\n');
 
@@ -150,5 +154,5 @@ await mkdir(dirname(out), { recursive: true });
 const lifecycle = await lifecycleBench(dirname(out), values.quick ? 200_000 : 2_000_000, values.quick ? 50_000 : 500_000, RUNS, workers);
 process.stdout.write('\n' + lifecycleTable(lifecycle, RUNS) + '\n');
 
-await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, cliPath, scaling, rings, frameCodec, generatorSource, durability, lifecycle }, null, 2));
+await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, cliPath, scaling, rings, frameCodec, blackhole, generatorSource, durability, lifecycle }, null, 2));
 process.stderr.write(`wrote ${out}\n`);

@@ -57,6 +57,11 @@ t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baselin
   const codec = report.frameCodec;
   t.ok(codec.encodeNs[0] > 0 && codec.decodeNs[0] > 0 && codec.frameBytes > 0, 'frame codec: both halves timed');
   t.ok(Math.abs(codec.totalNs[0] - codec.encodeNs[0] - codec.decodeNs[0]) < 1e-6, 'frame codec: both = encode + decode');
+  t.match(stdout, /Into a blackhole [^]*\| q0 \|[^]*\| q2 \|/);
+  for (const { workload, stream, blackhole } of report.blackhole.rows) {
+    t.ok(blackhole.results === stream.results && blackhole.results === report.workloads[workload]['plain loop'].results, `${workload}: the blackhole counted every result`);
+    t.ok(blackhole.perCore[0] > 0 && stream.perCore[0] > 0, `${workload}: both measured`);
+  }
   t.same(report.durability.throughput.map((x: { durability: string }) => x.durability), ['none', 'batch', 'sync']);
   t.ok(report.durability.recovery[0].recoverMs[0] > 0, 'recovery time measured');
   const { ttl, backends } = report.lifecycle;
