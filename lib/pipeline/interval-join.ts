@@ -1,4 +1,4 @@
-import { KEPT, LEFT, RIGHT, type JoinedPair, type JoinInput } from './join-input.js';
+import { KEPT, LEFT, LateInput, RIGHT, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessFunction } from './process-function.js';
 
 export interface IntervalJoinOptions<L, R, Out> {
@@ -11,17 +11,18 @@ export interface IntervalJoinOptions<L, R, Out> {
 
 /**
  * Flink's interval join as a process function on the joined stream (see Pipeline.intervalJoin): each event
- * is kept by its time and joined with the other input's kept events in its interval. Late events never
- * reach it (JoinOperator sends them to the late output), so once the watermark passes t + upperMs no right
- * event can still join a left event at t, nor a left event a right one at s once it passes s - lowerMs: a
- * timer then drops the kept event. The pairs are those of all on-time events. It emits JoinedPairs.
+ * is kept by its time and joined with the other input's kept events in its interval. An event older than
+ * the watermark (Flink's isLate) is late, so once the watermark passes t + upperMs no right event can still
+ * join a left event at t, nor a left event a right one at s once it passes s - lowerMs: a timer then drops
+ * the kept event. The pairs are those of all on-time events. It emits JoinedPairs and LateInputs.
  */
-export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessFunction<JoinInput, JoinedPair> {
+export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessFunction<JoinInput, JoinedPair | LateInput> {
   /** When a kept event is dropped: the same expression registers its timer and finds it due (times may be fractional). */
   const dropAt = (side: number, t: number) => (side === LEFT ? t + upperMs + 1 : t - lowerMs + 1);
   return {
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
+      if (t < ctx.watermark) return ctx.emit(new LateInput(event));
       // Each input's kept events by time (MapState: time → the events at that time, in arrival order).
       const mine = ctx.map<number, unknown[]>(KEPT[side]);
       mine.set(t, [...(mine.get(t) ?? []), event]);

@@ -4,9 +4,9 @@ import type { ProcessFunction } from './process-function.js';
 import { intervalJoinFunction, type IntervalJoinOptions } from './interval-join.js';
 import { regularJoinFunction, type RegularJoinOptions } from './regular-join.js';
 import { sessionJoinFunction } from './session-join.js';
-import { windowJoinFunction, windowSteps, type JoinWindow, type WindowJoinOptions } from './window-join.js';
+import { windowJoinFunction, type JoinWindow, type WindowJoinOptions } from './window-join.js';
 import type { JoinedPair } from './join-input.js';
-import { alignDown, windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
+import { windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
 
 export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };
 
@@ -105,8 +105,7 @@ export class Pipeline<T = any> {
     if (!(Number.isFinite(lowerMs) && Number.isFinite(upperMs) && lowerMs <= upperMs)) {
       problems.push(`intervalJoin() needs lowerMs <= upperMs, both numbers, got lowerMs ${String(lowerMs)} and upperMs ${String(upperMs)}`);
     }
-    // Flink's isLate: an event older than the watermark.
-    this.joins({ kind: 'intervalJoin', other, problems, isLate: (time, watermark) => time < watermark, result: pairResult(select) }, select, intervalJoinFunction(lowerMs, upperMs));
+    this.joins({ kind: 'intervalJoin', other, problems, result: pairResult(select) }, select, intervalJoinFunction(lowerMs, upperMs));
     return this as unknown as Pipeline<Out>;
   }
 
@@ -125,17 +124,8 @@ export class Pipeline<T = any> {
     const result = select === undefined
       ? ([left, right, windowStart, windowEnd]: JoinedPair, key: unknown) => ({ key, windowStart, windowEnd, left, right })
       : ([left, right, windowStart, windowEnd]: JoinedPair, key: unknown) => select(left as T, right as R, { key, windowStart: windowStart!, windowEnd: windowEnd! });
-    if (problem !== null) {
-      this.joins({ ...join, isLate: () => false, result }, select, { onEvent() {} });
-    } else if (spec.type === 'session') {
-      // Whether an event is late depends on the key's sessions: the join function decides.
-      this.joins({ ...join, isLate: () => false, result }, select, sessionJoinFunction(spec.gap));
-    } else {
-      const { size, slide } = windowSteps(spec);
-      // Late: the last window holding the event has fired.
-      const isLate = (time: number, watermark: number) => alignDown(time, slide) + size - 1 <= watermark;
-      this.joins({ ...join, isLate, result }, select, windowJoinFunction(spec));
-    }
+    const fn = problem !== null ? { onEvent() {} } : spec.type === 'session' ? sessionJoinFunction(spec.gap) : windowJoinFunction(spec);
+    this.joins({ ...join, result }, select, fn);
     return this as unknown as Pipeline<Out>;
   }
 
@@ -149,7 +139,7 @@ export class Pipeline<T = any> {
   join<R, Out = { key: unknown; left: T; right: R }>(other: Pipeline<R>, options: RegularJoinOptions<T, R, Out>): Pipeline<Out> {
     const { ttlMs, select } = options ?? {};
     const problems = Number.isFinite(ttlMs) && ttlMs > 0 ? [] : [`join() needs ttlMs, a number > 0, got ${String(ttlMs)}`];
-    this.joins({ kind: 'join', other, problems, isLate: () => false, result: pairResult(select) }, select, regularJoinFunction(ttlMs));
+    this.joins({ kind: 'join', other, problems, result: pairResult(select) }, select, regularJoinFunction(ttlMs));
     return this as unknown as Pipeline<Out>;
   }
 
@@ -232,8 +222,6 @@ interface Join {
   kind: 'intervalJoin' | 'windowJoin' | 'join';
   /** The right input: its filter/map, keyBy and eventTime. */
   other: Pipeline;
-  /** Whether the join can no longer take an event at `time` after `watermark` (it goes to the late output then). */
-  isLate: (time: number, watermark: number) => boolean;
   /** A joined pair as a result: the pipeline's select, or its default (run by JoinOperator). */
   result: (pair: JoinedPair, key: unknown) => unknown;
   /** What is wrong with the join's own arguments. */

@@ -13,7 +13,6 @@ const SESSIONS = 'sessions';
  * merging with the key's sessions it overlaps or touches, as session windows do over both inputs; when a
  * session fires (the watermark reaches its end − 1) every pair of a left and a right event in it is
  * emitted. An event whose session would already have fired is late: it is emitted as a LateInput.
- * Sessions depend on the key's state, so lateness is decided here rather than by JoinOperator.isLate.
  */
 export function sessionJoinFunction(gap: number): ProcessFunction<JoinInput, JoinedPair | LateInput> {
   return {
@@ -28,10 +27,7 @@ export function sessionJoinFunction(gap: number): ProcessFunction<JoinInput, Joi
         start = Math.min(start, s);
         end = Math.max(end, e);
       }
-      if (end - 1 <= ctx.watermark) {
-        ctx.emit(new LateInput(event));
-        return;
-      }
+      if (end - 1 <= ctx.watermark) return ctx.emit(new LateInput(event));
       for (const [, e] of touching) ctx.timers.deleteEventTime(e - 1);
       state.set([...sessions.filter((s) => !touching.includes(s)), [start, end]]);
       ctx.timers.registerEventTime(end - 1);

@@ -1,4 +1,4 @@
-import { KEPT, type JoinedPair, type JoinInput, type LateInput } from './join-input.js';
+import { KEPT, LateInput, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessContext, ProcessFunction } from './process-function.js';
 import { alignDown, type WindowSpec } from './windows/window.js';
 
@@ -36,27 +36,24 @@ export function fireWindow(ctx: ProcessContext<JoinedPair | LateInput>, start: n
   }
 }
 
-/** How a tumbling or sliding window spec steps: window size and the distance between window starts. */
-export function windowSteps(spec: Exclude<WindowSpec, { type: 'session' }>): { size: number; slide: number } {
-  return { size: spec.size, slide: spec.type === 'sliding' ? spec.slide : spec.size };
-}
-
 /**
  * Flink's window join (`a.join(b).where(…).equalTo(…).window(…)`) on tumbling or sliding windows (sessions:
  * session-join.ts), as a process function on the joined stream (see Pipeline.windowJoin): each input's
  * events of a key are kept with their times; when a window fires (the watermark reaches its end − 1)
  * every pair of a left and a right event in it is emitted, left events in arrival order, each with the
  * right ones in arrival order. An event joins the windows that had not fired when it came; one whose
- * windows all had is late (JoinOperator sends it to the late output). An event is dropped once the last
- * window holding it has fired. It emits JoinedPairs.
+ * windows all had is late. An event is dropped once the last window holding it has fired. It emits
+ * JoinedPairs and LateInputs.
  */
-export function windowJoinFunction(spec: Exclude<WindowSpec, { type: 'session' }>): ProcessFunction<JoinInput, JoinedPair> {
-  const { size, slide } = windowSteps(spec);
+export function windowJoinFunction(spec: Exclude<WindowSpec, { type: 'session' }>): ProcessFunction<JoinInput, JoinedPair | LateInput> {
+  const size = spec.size;
+  const slide = spec.type === 'sliding' ? spec.slide : spec.size;
   /** The end − 1 of the last window holding time t: when it fires, nothing more needs t. */
   const lastFiring = (t: number) => alignDown(t, slide) + size - 1;
   return {
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
+      if (lastFiring(t) <= ctx.watermark) return ctx.emit(new LateInput(event));
       ctx.list<Kept>(KEPT[side]).add([t, event]);
       for (let start = alignDown(t, slide); start > t - size; start -= slide) {
         if (start + size - 1 > ctx.watermark) ctx.timers.registerEventTime(start + size - 1);

@@ -1,6 +1,5 @@
 import { codes, describeThrown } from '../../shared/errors.js';
-import type { StateKey } from '../../shared/keygroups.js';
-import { LateInput, type JoinedPair, type JoinInput } from '../../pipeline/join-input.js';
+import { LateInput, type JoinedPair } from '../../pipeline/join-input.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { unemittable } from '../process/process-context.js';
 import type { StoreFactory } from '../state/state-store.js';
@@ -12,24 +11,14 @@ type Join = NonNullable<Pipeline['joined']>;
 
 /**
  * A join (interval-join.ts, window-join.ts, session-join.ts, regular-join.ts): the process operator on the
- * joined stream, except that an event the join can no longer take (`isLate`, by its time and the watermark
- * before it) goes to the late output, as Flink drops it, so whether an event is joined depends on the
- * watermark in band only (a session join decides that itself and emits a LateInput); and that the pairs the
- * join emits become results through the pipeline's select here, one by one, so a select that throws is a
- * dead letter for its pair alone and the join's state stays as it is.
+ * joined stream, except for what the join emits: a LateInput (an event the join can no longer take, by the
+ * watermark in band) goes to the late output, as Flink drops it; a pair becomes a result through the
+ * pipeline's select here, one by one, so a select that throws is a dead letter for its pair alone and the
+ * join's state stays as it is.
  */
 export class JoinOperator extends KeyedProcessOperator {
   constructor(fn: ProcessFunction, private readonly join: Join, out: OperatorOutput, stores: StoreFactory) {
     super(fn, out, stores, true);
-  }
-
-  override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
-    if (this.join.isLate(ts, wm)) {
-      this.advanceWatermark(wm);
-      this.out.late(kg, (event as JoinInput)[1]);
-      return;
-    }
-    super.onEvent(kg, key, sk, ts, wm, src, pos, seq, event);
   }
 
   protected override emitAll(kg: number, key: unknown, src: number, pos: number, emitted: readonly unknown[]): void {
