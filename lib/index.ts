@@ -1,10 +1,10 @@
-export { start } from './calling-thread/start.js';
-export { Engine } from './calling-thread/engine.js';
+export { start, serve } from './calling-thread/entry-points.js';
+export type { Engine } from './calling-thread/engine.js';
 export type { EngineMetrics, EngineStats, EngineSummary, RecoveryInfo } from './calling-thread/engine-stats.js';
 export type { IngestOptions } from './calling-thread/ingestion.js';
 export type { NdjsonOptions } from './calling-thread/sources/parallel-ndjson.js';
 export type { NexmarkOptions } from './calling-thread/sources/parallel-nexmark.js';
-export { serve, type ServeOptions, type Serving } from './calling-thread/serve.js';
+export type { ServeOptions, Serving } from './calling-thread/serve.js';
 export type { StartOptions, OnError } from './calling-thread/options.js';
 export { pipeline, Pipeline, type PipelineOptions, type EventTimeOptions } from './pipeline/pipeline.js';
 export { tumbling } from './pipeline/windows/tumbling.js';

@@ -115,14 +115,16 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   return new Engine({ pipelines, moduleUrls, options, links, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock });
 }
 
-/** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
-export async function start(options: StartOptions): Promise<Engine> {
+/**
+ * Start an engine: validate the configuration, recover durable state, start one actor per worker thread.
+ * `callers`: the modules on the caller's synchronous call stack (see importPipelines).
+ */
+export async function start(options: StartOptions, callers = stackModuleUrls()): Promise<Engine> {
   if (!isMainThread && (workerData as Partial<ActorInit> | undefined)?.keyflowActor) {
     throw configError('start() was called inside a keyflow actor thread: the module that defines your pipelines calls start() when a worker imports it. Keep pipelines in a module of their own.');
   }
   if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
   const startedAt = performance.now();
-  const callers = stackModuleUrls();
   const resolved = resolveOptions(options);
   const found = await resolvePipelines(options, callers);
   const names = found.pipelines.map((p) => p.name);

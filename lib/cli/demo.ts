@@ -3,6 +3,7 @@ import { start } from '../calling-thread/start.js';
 import type { WindowResult } from '../pipeline/windows/window.js';
 import { Progress } from './progress.js';
 import { formatSummary } from './summary.js';
+import { grouped } from './grouped.js';
 
 type BidsResult = WindowResult<{ bids: number; volume: number; top: number }> & { key: number }; // keyed by auction id
 
@@ -23,7 +24,7 @@ export async function demo(options: { events: number; workers?: number; seed: nu
       if (top.length > 100) top.sort((a, b) => b.bids - a.bids).length = 5;
     }
   })();
-  process.stdout.write(`keyflow demo: ${options.events.toLocaleString('en-US')} Nexmark events, bids per auction in tumbling 10 s windows\n`);
+  process.stdout.write(`keyflow demo: ${grouped(options.events)} Nexmark events, bids per auction in tumbling 10 s windows\n`);
   const progress = new Progress(options.events, 'events');
   const t0 = performance.now();
   await engine.ingestNexmark({ events: options.events, seed: options.seed, onProgress: (n) => progress.update(n, n / ((performance.now() - t0) / 1000)) });

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { grouped } from './grouped.js';
 
 /** A progress bar on stderr when it is a terminal; silent otherwise (pipes, CI, files). */
 export class Progress {
@@ -16,7 +17,7 @@ export class Progress {
   }
 
   update(value: number, rate: number): void {
-    this.bar?.update(value, { rate: Math.round(rate).toLocaleString('en-US') });
+    this.bar?.update(value, { rate: grouped(rate) });
   }
 
   stop(): void {

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { serve, type Serving } from '../calling-thread/serve.js';
+import { serve } from '../calling-thread/entry-points.js';
+import type { Serving } from '../calling-thread/serve.js';
 import { start } from '../calling-thread/start.js';
 import type { DeadLetter } from '../shared/dead-letter.js';
 import type { Durability } from '../shared/actor-protocol.js';

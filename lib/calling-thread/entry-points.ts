@@ -1,0 +1,22 @@
+/**
+ * start() and serve() as the package exports them. They import the engine when first called, so that a
+ * thread that only imports a pipeline module loads the pipeline API and not the engine: every actor and
+ * source thread imports the user's module, and with it this package (its index). Loading the engine there
+ * too (its pool, its metrics and their dependencies) cost each thread about 70 ms of start-up.
+ */
+import type { Engine } from './engine.js';
+import type { StartOptions } from './options.js';
+import type { ServeOptions, Serving } from './serve.js';
+import { stackModuleUrls } from '../shared/module-url.js';
+
+/** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
+export function start(options: StartOptions): Promise<Engine> {
+  // Read before the first await: start() looks for the caller's module on this synchronous call stack.
+  const callers = stackModuleUrls();
+  return import('./start.js').then((m) => m.start(options, callers));
+}
+
+/** Serve a running engine's metrics and queryable state over HTTP on loopback (see serve.ts). */
+export async function serve(engine: Engine, options: ServeOptions): Promise<Serving> {
+  return (await import('./serve.js')).serve(engine, options);
+}
