@@ -24,9 +24,8 @@ import { Router } from '../shared/router.js';
 import { RoutingActivity } from '../shared/routing-activity.js';
 import { Replay } from './replay.js';
 import { SinkSet } from './sinks/sink-set.js';
-import { SourcePool } from './source-pool.js';
+import type { SourcePool } from './source-pool.js';
 import { ParallelSources } from './sources/parallel-sources.js';
-import { maxFrameBytes } from '../shared/ring/layout.js';
 import { SourceRegistry } from './sources/registry.js';
 
 /** What start() hands the engine. */
@@ -45,6 +44,8 @@ export interface EngineSetup {
   cleanup: () => void;
   /** The state directory's lock, released when the engine stops (null without a state directory). */
   lock: Lock | null;
+  /** The threads of parallel sources (null: sourceThreads 0). */
+  sourcePool: SourcePool | null;
 }
 
 export class EngineParts {
@@ -95,10 +96,7 @@ export class EngineParts {
     const recover = () => this.replay.run();
     this.ingestion = new Ingestion(this.router, this.actors, sources, this.routing, failure, (p, pipe, src, pos) => dispatch.problem(p, pipe, src, pos), recover,
       () => this.checkpoints.afterBatch());
-    this.sourcePool = options.sourceThreads === 0 ? null : new SourcePool({
-      pipelines: setup.pipelines.map((p, i) => ({ name: p.name, moduleUrl: setup.moduleUrls[i] })),
-      workers: links.length, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
-    }, options.sourceThreads);
+    this.sourcePool = setup.sourcePool;
     this.parallel = new ParallelSources({ ingestion: this.ingestion, pool: this.sourcePool, failure, pipelineNames: pipelines.map((p) => p.name), maxCallMs: options.maxCallMs });
     this.checkpoints = new Checkpoints(coordinator, recovery?.nextCheckpoint ?? 1, options, this.ingestion, this.router, sources, this.actors, failure, recover);
   }

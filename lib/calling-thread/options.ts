@@ -63,6 +63,12 @@ export interface StartOptions {
    * and route on the calling thread. Default: one per core (measured fastest; see the README's Performance).
    */
   sourceThreads?: number;
+  /**
+   * Start the source threads with the actors, rather than on the first parallel read: for a job that
+   * reads a file, stdin or the generator from the start (`keyflow run` and `keyflow demo` do), their
+   * start-up then overlaps the actors'. Default false: an engine fed by `ingest()` alone never starts them.
+   */
+  prestartSourceThreads?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -81,6 +87,7 @@ export interface ResolvedOptions {
   stateCacheKeys: number;
   maxCallMs: number;
   sourceThreads: number;
+  prestartSourceThreads: boolean;
 }
 
 /** More actors than this many per core only add rings, threads and heaps, never throughput. */
@@ -129,6 +136,6 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
   const sourceThreads = integerIn('sourceThreads', o.sourceThreads ?? cores, 0, 256);
   return {
     workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes,
-    repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs, sourceThreads,
+    repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs, sourceThreads, prestartSourceThreads: o.prestartSourceThreads ?? false,
   };
 }

@@ -15,7 +15,8 @@ import { isPipeline, type Pipeline } from '../pipeline/pipeline.js';
 import { importPipelines } from '../pipeline/pipeline-loader.js';
 import { stackModuleUrls } from '../shared/module-url.js';
 import { Doorbell } from '../shared/ring/doorbell.js';
-import { createRing } from '../shared/ring/layout.js';
+import { createRing, maxFrameBytes } from '../shared/ring/layout.js';
+import { SourcePool } from './source-pool.js';
 import type { BackendConfig } from '../actor-thread/state/backends.js';
 import { lmdbDir, lmdbRoot, lmdbTempPrefix } from '../shared/durability/state-layout.js';
 
@@ -90,6 +91,11 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   const backend = stateBackend(options);
   const doorbell = new Doorbell();
   const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
+  const sourcePool = options.sourceThreads === 0 ? null : new SourcePool({
+    pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
+    workers: options.workers, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
+  }, options.sourceThreads);
+  if (options.prestartSourceThreads) sourcePool?.start();
   const settled = await Promise.allSettled(Array.from({ length: options.workers }, (_, actor) => ActorLink.start({
     keyflowActor: true,
     actor,
@@ -108,11 +114,11 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
-    await Promise.all(links.map((l) => l.terminate()));
+    await Promise.all([...links.map((l) => l.terminate()), sourcePool?.destroy()]);
     backend.cleanup();
     throw failed.reason;
   }
-  return new Engine({ pipelines, moduleUrls, options, links, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock });
+  return new Engine({ pipelines, moduleUrls, options, links, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock, sourcePool });
 }
 
 /**
@@ -139,7 +145,7 @@ export async function start(options: StartOptions, callers = stackModuleUrls()):
       // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
       // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
       // the replay emitted is carried over and delivered by the new engine.
-      const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0 }, recovery, startedAt);
+      const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0, prestartSourceThreads: false }, recovery, startedAt);
       const handover = await old.checkpointAndClose();
       carried = handover.outputs;
       recovery = { ...open()!, checkpoint: handover.checkpoint };

@@ -14,7 +14,7 @@ const JOB = fileURLToPath(new URL('../../examples/bids-per-auction.js', import.m
  * source: source threads generate and route ranges of events (engine.ingestNexmark()).
  */
 export async function demo(options: { events: number; workers?: number; seed: number }): Promise<number> {
-  const engine = await start({ module: JOB, ...(options.workers === undefined ? {} : { workers: options.workers }) });
+  const engine = await start({ module: JOB, prestartSourceThreads: true, ...(options.workers === undefined ? {} : { workers: options.workers }) });
   const top: BidsResult[] = [];
   let printed = 0;
   const consumed = (async () => {

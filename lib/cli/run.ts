@@ -61,6 +61,7 @@ export async function run(args: RunArgs): Promise<number> {
     onError: args.onError ?? 'skip',
     maxCallMs,
     ...(args.sourceThreads === undefined ? {} : { sourceThreads: args.sourceThreads }),
+    prestartSourceThreads: true,
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
   // The pipelines' stateless functions run on this thread: if one never returns, the watchdog ends the process.
