@@ -1,4 +1,4 @@
-import { AggregateSet, type AggregateSpec } from './aggregates/aggregate-set.js';
+import { AggregateSet, type AggregateResults, type AggregateSpec } from './aggregates/aggregate-set.js';
 import { callerModuleUrl } from '../shared/module-url.js';
 import type { ProcessFunction } from './process-function.js';
 import { intervalJoinFunction, type IntervalJoinOptions } from './interval-join.js';
@@ -6,7 +6,7 @@ import { regularJoinFunction, type RegularJoinOptions } from './regular-join.js'
 import { sessionJoinFunction } from './session-join.js';
 import { windowJoinFunction, type JoinWindow, type WindowJoinOptions } from './window-join.js';
 import type { JoinedPair } from './join-input.js';
-import { windowSpecProblem, type WindowOptions, type WindowSpec } from './windows/window.js';
+import { windowSpecProblem, type WindowOptions, type WindowResult, type WindowSpec } from './windows/window.js';
 
 export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };
 
@@ -25,14 +25,17 @@ const OWN_FILES = [import.meta.url];
 
 /**
  * A named dataflow: a stateless chain (filter/map), then keyBy, optionally eventTime, then a window
- * with aggregates, a process function, or a join with another pipeline's stateless half. Pipelines must
- * live in a module that worker threads can import; the module is recorded when `pipeline()` is called.
+ * with aggregates, a process function, or a join with another pipeline's stateless half, and after that
+ * a stateless chain on its results. Pipelines must live in a module that worker threads can import; the
+ * module is recorded when `pipeline()` is called.
  */
 export class Pipeline<T = any> {
   readonly [BRAND] = true;
   readonly name: string;
   readonly moduleUrl: string | undefined;
   readonly stages: Stage[] = [];
+  /** filter()/map() after the stateful part (aggregate(), process(), a join): run on its results, by the actor. */
+  readonly resultStages: Stage[] = [];
   keySelector: ((e: any) => unknown) | null = null;
   timeSelector: ((e: any) => unknown) | null = null;
   outOfOrderMs = 0;
@@ -61,12 +64,14 @@ export class Pipeline<T = any> {
   }
 
   keyBy(fn: (event: T) => unknown): Pipeline<T> {
+    if (this.afterStateful('keyBy')) return this;
     if (this.keySelector) this.misuse.push('keyBy() is called twice');
     this.keySelector = fn;
     return this;
   }
 
   eventTime(fn: (event: T) => number | Date, options: EventTimeOptions = {}): Pipeline<T> {
+    if (this.afterStateful('eventTime')) return this;
     this.timeSelector = fn;
     this.outOfOrderMs = options.outOfOrderMs ?? 0;
     this.idleAfterMs = options.idleAfterMs ?? null;
@@ -74,21 +79,24 @@ export class Pipeline<T = any> {
   }
 
   window(spec: WindowSpec, options: WindowOptions = {}): Pipeline<T> {
+    if (this.afterStateful('window')) return this;
     if (this.joined) this.misuse.push(`${this.joined.kind}() takes the place of window() or process(): use one of them`);
     this.windowSpec = spec;
     this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
     return this;
   }
 
-  aggregate(spec: AggregateSpec<T>): Pipeline<T> {
-    this.aggregates = spec;
-    return this;
+  /** The window's aggregates; from here on the pipeline's items are its results (for filter() and map()). */
+  aggregate<S extends AggregateSpec<T>>(spec: S): Pipeline<WindowResult<AggregateResults<S>>> {
+    if (!this.afterStateful('aggregate')) this.aggregates = spec;
+    return this as unknown as Pipeline<WindowResult<AggregateResults<S>>>;
   }
 
-  process<Out>(fn: ProcessFunction<T, Out>): Pipeline<T> {
+  /** A keyed process function; from here on the pipeline's items are what it emits (for filter() and map()). */
+  process<Out>(fn: ProcessFunction<T, Out>): Pipeline<Out> {
     if (this.joined) this.misuse.push(`${this.joined.kind}() takes the place of window() or process(): use one of them`);
-    this.processFunction = fn;
-    return this;
+    else if (!this.afterStateful('process')) this.processFunction = fn;
+    return this as unknown as Pipeline<Out>;
   }
 
   /**
@@ -157,7 +165,7 @@ export class Pipeline<T = any> {
     const out = [...this.misuse];
     const p = (s: string) => out.push(s);
     if (typeof this.name !== 'string' || this.name.length === 0) p('a pipeline needs a non-empty name');
-    for (const s of this.stages) if (typeof s.fn !== 'function') p(`${s.kind}() needs a function`);
+    for (const s of [...this.stages, ...this.resultStages]) if (typeof s.fn !== 'function') p(`${s.kind}() needs a function`);
     if (this.keySelector !== null && typeof this.keySelector !== 'function') p('keyBy() needs a function');
     if (this.timeSelector !== null && typeof this.timeSelector !== 'function') p('eventTime() needs a function');
     if (!(Number.isFinite(this.outOfOrderMs) && this.outOfOrderMs >= 0)) p(`eventTime() outOfOrderMs must be a number >= 0, got ${this.outOfOrderMs}`);
@@ -211,9 +219,22 @@ export class Pipeline<T = any> {
     return out;
   }
 
+  /**
+   * A step that would follow the stateful part (aggregate(), process(), a join) is refused: after it, only
+   * filter() and map() on its results. Re-keying the results into a second stateful stage is not supported.
+   */
+  private afterStateful(step: string): boolean {
+    if (!this.aggregates && !this.processFunction) return false;
+    const done = this.joined ? `${this.joined.kind}()` : this.aggregates ? 'aggregate()' : 'process()';
+    this.misuse.push(`${step}() after ${done}: only filter() and map() may follow it (on its results); a second keyed stage is not supported`);
+    return true;
+  }
+
+  /** A filter or map: on the events before keyBy(), or on the results after the stateful part. */
   private stateless(kind: Stage['kind'], fn: (e: any) => unknown): void {
-    if (this.keySelector || this.windowSpec || this.processFunction) this.misuse.push(`${kind}() must come before keyBy()`);
-    this.stages.push({ kind, fn });
+    if (this.aggregates || this.processFunction) this.resultStages.push({ kind, fn });
+    else if (this.keySelector || this.windowSpec) this.misuse.push(`${kind}() must come before keyBy(), or after aggregate(), process() or a join (on the results)`);
+    else this.stages.push({ kind, fn });
   }
 }
 

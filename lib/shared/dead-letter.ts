@@ -4,8 +4,12 @@ import { codes, type ErrorCode } from './errors.js';
 /** Positions of exactly-once batches: seq * BATCH_SPAN + index in the batch. */
 export const BATCH_SPAN = 2 ** 21;
 
-/** Where in a pipeline a bad event was caught. */
-export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer' | 'select' | 'output';
+/**
+ * Where in a pipeline a bad event was caught. 'resultFilter' and 'resultMap': a filter() or map() after the
+ * pipeline's aggregate(), process() or join, on one of its results (the dead letter's event).
+ */
+export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer' | 'select'
+  | 'resultFilter' | 'resultMap' | 'output';
 
 /** What went wrong with one event, before it is placed (see `deadLetter`). */
 export interface Problem {
@@ -38,6 +42,13 @@ export interface DeadLetter extends Problem {
   pipeline?: string;
 }
 
+/** A stage as the step the user wrote: `map()`, or `map() on the results` for a step after the stateful part. */
+function stepName(stage: Stage): string {
+  if (stage === 'resultFilter') return 'filter() on the results';
+  if (stage === 'resultMap') return 'map() on the results';
+  return `${stage}()`;
+}
+
 export function where(loc: Location): string {
   switch (loc.kind) {
     case 'line': return `${loc.source}:${loc.position}`;
@@ -48,7 +59,7 @@ export function where(loc: Location): string {
 }
 
 export function deadLetter(problem: Problem, pipeline: string | undefined, loc: Location): DeadLetter {
-  const what = pipeline === undefined ? problem.stage : `${problem.stage}() of pipeline '${pipeline}'`;
+  const what = pipeline === undefined ? problem.stage : `${stepName(problem.stage)} of pipeline '${pipeline}'`;
   const key = problem.key === undefined ? '' : ` (key ${safeJson(problem.key)})`;
   return {
     ...problem,

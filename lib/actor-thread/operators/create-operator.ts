@@ -7,9 +7,11 @@ import { PassthroughOperator } from './passthrough-operator.js';
 import { KeyedProcessOperator } from './keyed-process-operator.js';
 import { JoinOperator } from './join-operator.js';
 import { SessionWindowOperator } from './session-window-operator.js';
+import { withResultSteps } from './result-steps.js';
 
-/** The keyed operator that runs a (validated) pipeline's stateful part inside an actor. */
-export function createOperator(p: Pipeline, out: OperatorOutput, stores: StoreFactory): Operator {
+/** The keyed operator that runs a (validated) pipeline's stateful part inside an actor, then its steps on the results. */
+export function createOperator(p: Pipeline, output: OperatorOutput, stores: StoreFactory): Operator {
+  const out = withResultSteps(p.resultStages, output);
   if (p.joined) return new JoinOperator(p.processFunction!, p.joined, out, stores);
   if (p.processFunction) return new KeyedProcessOperator(p.processFunction, out, stores, p.timeSelector !== null);
   if (p.windowSpec && p.aggregates) {

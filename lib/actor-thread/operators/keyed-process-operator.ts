@@ -179,9 +179,9 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
     this.emitAll(t.kg, t.key, TIMER_SOURCE, time, ctx.commit());
   }
 
-  /** What a call emitted, as results; `key`, `src`, `pos`: where it was (for reports by subclasses). */
-  protected emitAll(kg: number, _key: unknown, _src: number, _pos: number, emitted: readonly unknown[]): void {
-    for (const e of emitted) this.out.result(kg, e);
+  /** What a call emitted, as results; `key`, `src`, `pos`: where it was. */
+  protected emitAll(kg: number, key: unknown, src: number, pos: number, emitted: readonly unknown[]): void {
+    for (const e of emitted) this.out.result(kg, e, key, src, pos);
   }
 }
 

@@ -4,8 +4,12 @@ import type { PaneView } from '../../shared/codec/frame.js';
 
 /** Where an operator sends what it produces; the actor turns these into output records. */
 export interface OperatorOutput {
-  /** Results and late events are numbered per key-group, so a sink can skip what it already wrote. */
-  result(kg: number, value: unknown): void;
+  /**
+   * Results and late events are numbered per key-group, so a sink can skip what it already wrote. `key`,
+   * `src` and `pos` say where a result came from (a timer's: TIMER_SOURCE and its time), for the reports
+   * of a pipeline's steps on its results (result-steps.ts).
+   */
+  result(kg: number, value: unknown, key: unknown, src: number, pos: number): void;
   late(kg: number, event: unknown): void;
   /** Called before any change to a key-group's state, so a snapshot in progress can copy it first. */
   touch(kg: number): void;

@@ -4,8 +4,8 @@ import type { Operator, OperatorOutput } from './operator.js';
 export class PassthroughOperator implements Operator<never, never> {
   constructor(private readonly out: OperatorOutput) {}
 
-  onEvent(kg: number, _key: unknown, _sk: unknown, _ts: number, _wm: number, _src: number, _pos: number, _seq: number, event: unknown): void {
-    this.out.result(kg, event);
+  onEvent(kg: number, key: unknown, _sk: unknown, _ts: number, _wm: number, src: number, pos: number, _seq: number, event: unknown): void {
+    this.out.result(kg, event, key, src, pos);
   }
 
   advanceWatermark(): void {}

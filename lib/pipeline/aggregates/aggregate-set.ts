@@ -3,6 +3,10 @@ import type { PaneView } from '../../shared/codec/frame.js';
 
 export type AggregateLike<E = any> = Aggregate<any, any, any, E> | UserAggregate<E>;
 export type AggregateSpec<E = any> = Record<string, AggregateLike<E>>;
+/** A spec's result fields: each name with what its aggregate's result() gives. */
+export type AggregateResults<S> = {
+  [K in keyof S]: S[K] extends Aggregate<any, any, infer R> ? R : S[K] extends UserAggregate<any, any, infer R> ? R : unknown;
+};
 
 /** Why extraction failed: a user function threw, or it returned an unacceptable value. */
 export type ExtractProblem = { kind: 'threw'; error: unknown } | { kind: 'value'; message: string };
