@@ -12,6 +12,7 @@ t.test('invalid options fail at start() with a clear message', async (t) => {
   await t.rejects(start({ module, workers: 8, maxKeyGroups: 4 }), config(/workers \(8\) must not exceed maxKeyGroups \(4\)/));
   await t.rejects(start({ module, onError: 'ignore' as 'skip' }), config(/onError must be 'skip' or 'fail'/));
   await t.rejects(start({ module, ringBytes: 1000 }), config(/ringBytes must be a power of two/));
+  await t.rejects(start({ module, prestartSourceThreads: 'false' as unknown as boolean }), config(/prestartSourceThreads must be true or false, got false/));
   await t.rejects(start({}), config(/start\(\) needs pipelines/));
 });
 

@@ -1,9 +1,10 @@
 import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
 import { BroadcastChannel } from 'node:worker_threads';
-import { start } from '../lib/index.js';
+import { pipeline, start } from '../lib/index.js';
 import { fixture } from './helpers/collect.js';
-import { until } from './helpers/wait.js';
+import { until, within } from './helpers/wait.js';
+import { afterFailure } from '../lib/shared/ignore.js';
 
 // prestartSourceThreads: the source threads start with the actors (each imports the pipeline module as it
 // starts), not on the first parallel read; without it an engine fed by ingest() alone never starts them.
@@ -44,4 +45,48 @@ t.test('without it, an engine fed by ingest() never starts them', async (t) => {
   // Give a source thread, had one started, the time to report itself.
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.equal(seen.size, 1, 'only the actor imported the pipeline module');
+});
+
+t.test('a pipeline module the threads cannot import: start() rejects saying why, the process goes on', async (t) => {
+  // Claimed to live in a module that does not export it: the actors and the source threads all fail to find it.
+  const orphan = pipeline('orphan', { module: fixture('thread-census') });
+  await t.rejects(start({ pipelines: [orphan], workers: 1, sourceThreads: 2, prestartSourceThreads: true }),
+    { code: 'ERR_KEYFLOW_PIPELINE_MODULE', message: /pipeline 'orphan' is not exported by .*thread-census\.js/ });
+});
+
+t.test('a module that fails in the source threads alone fails start() or the first read, never hangs', async (t) => {
+  process.env.FAULT = 'throw';
+  t.teardown(() => delete process.env.FAULT);
+  const input = () => Readable.from(['{"n":1}\n']);
+  for (const prestartSourceThreads of [true, false]) {
+    const failed = await within((async () => {
+      try {
+        const engine = await start({ module: fixture('source-thread-faults'), workers: 1, sourceThreads: 2, prestartSourceThreads });
+        t.teardown(() => engine.stop().catch(afterFailure));
+        await engine.ingestNdjson(input());
+        return null;
+      } catch (err) {
+        return err as Error;
+      }
+    })(), `start() and a read with prestartSourceThreads ${prestartSourceThreads}`, 30_000);
+    t.match(failed?.message, /this module cannot load in a source thread/, `prestartSourceThreads ${prestartSourceThreads}: the source threads' failure is reported`);
+  }
+});
+
+t.test('start() called in an actor or a source thread refuses at once', async (t) => {
+  process.env.FAULT = 'start';
+  t.teardown(() => delete process.env.FAULT);
+  const refused: string[] = [];
+  const channel = new BroadcastChannel('keyflow-start-refused');
+  channel.onmessage = (m) => refused.push((m as { data: string }).data);
+  t.teardown(() => channel.close());
+  const engine = await start({ module: fixture('source-thread-faults'), workers: 1, sourceThreads: 1, prestartSourceThreads: true });
+  t.teardown(() => engine.stop());
+  await until('both refusals', () => (refused.length >= 2 ? true : undefined), 10_000);
+  t.same(refused.map((m) => /inside a keyflow (actor|source) thread/.exec(m)?.[1]).sort(), ['actor', 'source'], refused.join('\n'));
+  const results: unknown[] = [];
+  engine.results('passing').on('data', (r) => results.push(r));
+  await engine.ingestNdjson(Readable.from(['{"n":1}\n{"n":2}\n']));
+  await engine.stop();
+  t.same(results, [{ n: 1 }, { n: 2 }], 'the engine runs on');
 });

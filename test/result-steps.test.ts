@@ -1,11 +1,12 @@
 import t from 'tap';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
-import { count, pipeline, tumbling, type DeadLetter } from '../lib/index.js';
+import { count, pipeline, start, tumbling, type DeadLetter } from '../lib/index.js';
 import { fixture, runEngine } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { reference } from './helpers/reference.js';
 import { crashAndRerun } from './helpers/script.js';
+import { reportedElsewhere } from '../lib/shared/ignore.js';
 import { LATENESS_MS, OUT_OF_ORDER_MS, UNLUCKY } from './fixtures/result-steps.js';
 import type { E } from './fixtures/result-steps-join.js';
 
@@ -82,6 +83,23 @@ t.test('after a join: the steps see what select() made', async (t) => {
   ];
   const run = await runEngine({ module: fixture('result-steps-join') }, [input]);
   t.same(run.results.joined, [70], 'one pair passes the filter, mapped');
+});
+
+t.test('a filter that throws, a map that returns undefined, an async step: dead letters for those results alone', async (t) => {
+  const input = [{ k: 'a', t: 1 }, { k: 'b', t: 2 }, { k: 'a', t: 3 }, { k: 'c', t: 4 }];
+  const run = await runEngine({ module: fixture('result-step-faults'), workers: 2 }, [input]);
+  const stageOf = (pipeline: string) => run.errors.filter((e) => e.pipeline === pipeline).map((e) => `${e.stage} ${String(e.key)}: ${e.detail}`).sort();
+  t.same(run.results['throwing-filter']?.sort(), ['a:2', 'c:1'], 'the other keys\' results pass');
+  t.same(stageOf('throwing-filter'), ['resultFilter b: Error: no b here']);
+  t.match(run.errors.find((e) => e.pipeline === 'throwing-filter')?.message, /^filter\(\) on the results of pipeline 'throwing-filter' at timer at 9 \(key "b"\): Error: no b here/);
+  t.same(run.results['undefined-map']?.sort(), ['a:2', 'c:1']);
+  t.same(stageOf('undefined-map'), ['resultMap b: map() returned undefined: emit a value JSON can hold (an object, array, string, number, boolean or null)']);
+  t.same(run.results['async-filter'], undefined, 'an async filter keeps nothing');
+  t.same(stageOf('async-filter'), ['a', 'b', 'c'].map((k) => `resultFilter ${k}: filter() returned a promise: steps on the results must be synchronous`));
+
+  const engine = await start({ module: fixture('result-step-faults'), pipelines: ['throwing-filter'], workers: 1, onError: 'fail' });
+  await engine.ingest(input).catch(reportedElsewhere);
+  await t.rejects(engine.stop(), { code: 'ERR_KEYFLOW_FAILED', message: /stopped at the first error \(onError: 'fail'\): filter\(\) on the results of pipeline 'throwing-filter'/ }, "onError: 'fail' stops the engine at a failing step");
 });
 
 t.test('after the stateful part only filter() and map() may follow', async (t) => {

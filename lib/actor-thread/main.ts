@@ -32,8 +32,10 @@ import { WAIT_TIMEOUT_MS } from '../shared/ring/wait.js';
 import { RingWriter } from '../shared/ring/writer.js';
 import { maxFrameBytes } from '../shared/ring/layout.js';
 import { OutputWriter } from './output-writer.js';
+import { markEngineThread } from '../shared/engine-thread.js';
 
 const init = workerData as ActorInit;
+markEngineThread('actor');
 
 // process.exit() in a worker thread ends that thread, not the process. Called by a user function, it
 // throws instead, so the call is rolled back and reported as a dead letter like any other throw.

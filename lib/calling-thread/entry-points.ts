@@ -8,9 +8,15 @@ import type { Engine } from './engine.js';
 import type { StartOptions } from './options.js';
 import type { ServeOptions, Serving } from './serve.js';
 import { stackModuleUrls } from '../shared/module-url.js';
+import { engineThread } from '../shared/engine-thread.js';
+import { configError } from '../shared/errors.js';
 
 /** Start an engine: validate the configuration, recover durable state, start one actor per worker thread. */
 export function start(options: StartOptions): Promise<Engine> {
+  const thread = engineThread();
+  if (thread !== undefined) {
+    return Promise.reject(configError(`start() was called inside a keyflow ${thread} thread: the module that defines your pipelines calls start() when a worker imports it. Keep pipelines in a module of their own.`));
+  }
   // Read before the first await: start() looks for the caller's module on this synchronous call stack.
   const callers = stackModuleUrls();
   return import('./start.js').then((m) => m.start(options, callers));

@@ -134,8 +134,10 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
   const stateCacheKeys = integerIn('stateCacheKeys', o.stateCacheKeys ?? 100_000, 1, 2 ** 31 - 1);
   const maxCallMs = integerIn('maxCallMs', o.maxCallMs ?? 0, 0, 2 ** 31 - 1);
   const sourceThreads = integerIn('sourceThreads', o.sourceThreads ?? cores, 0, 256);
+  const prestartSourceThreads = o.prestartSourceThreads ?? false;
+  if (typeof prestartSourceThreads !== 'boolean') throw configError(`prestartSourceThreads must be true or false, got ${String(prestartSourceThreads)}`);
   return {
     workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes,
-    repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs, sourceThreads, prestartSourceThreads: o.prestartSourceThreads ?? false,
+    repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs, sourceThreads, prestartSourceThreads,
   };
 }

@@ -5,30 +5,53 @@
  */
 import { Piscina } from 'piscina';
 import type { ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
-import { KeyflowError, codes } from '../shared/errors.js';
+import { KeyflowError, codes, describeThrown, type ErrorCode } from '../shared/errors.js';
+import { handledWhereAwaited } from '../shared/ignore.js';
 
 const TASK_URL = new URL('../pool-thread/route-chunk.js', import.meta.url);
 
 export class SourcePool {
   private pool: Piscina | null = null;
   private closed = false;
+  /** Why the threads cannot take chunks: one failed outside any chunk (as it started, importing a module). */
+  private failure: KeyflowError | null = null;
+  private readonly failed: Promise<never>;
+  private reject!: (err: KeyflowError) => void;
 
-  constructor(private readonly setup: PoolSetup, readonly threads: number) {}
+  constructor(private readonly setup: PoolSetup, readonly threads: number) {
+    this.failed = new Promise<never>((_, reject) => (this.reject = reject));
+    this.failed.catch(handledWhereAwaited); // raced by run(), if anything runs
+  }
 
   /** Start the threads now (they load their modules meanwhile) rather than on the first chunk. */
   start(): void {
     if (!this.closed) this.started();
   }
 
+  /** The failure of a thread outside any chunk so far (start() checks it once the actors are up), or null. */
+  get startFailure(): KeyflowError | null {
+    return this.failure;
+  }
+
   /** Parse (or generate) and route one chunk; its bytes are transferred to the pool thread. */
   run(task: ChunkTask): Promise<ChunkResult> {
     if (this.closed) return Promise.reject(new KeyflowError(codes.STOPPED, 'the engine has stopped: its source threads take no more chunks'));
+    if (this.failure) return Promise.reject(this.failure);
     const transferList = 'ndjson' in task.input ? [task.input.ndjson.buffer as ArrayBuffer] : [];
-    return this.started().run(task, { transferList }) as Promise<ChunkResult>;
+    // Threads that failed to start take no task and fail none: a failure ends the chunks waiting for them.
+    return Promise.race([this.started().run(task, { transferList }) as Promise<ChunkResult>, this.failed]);
   }
 
   private started(): Piscina {
-    return this.pool ??= new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity });
+    if (this.pool) return this.pool;
+    this.pool = new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity });
+    // Piscina reports a thread that fails with no task to fail (one that cannot import a pipeline module) as
+    // an 'error' event: unheard, it would end the process.
+    this.pool.on('error', (err: unknown) => {
+      this.failure ??= new KeyflowError(codedAs(err) ?? codes.WORKER, `a source thread failed: ${err instanceof Error ? err.message : describeThrown(err)}`, err);
+      this.reject(this.failure);
+    });
+    return this.pool;
   }
 
   /** End the threads (even one stuck in user code); the pool takes no more chunks. */
@@ -38,4 +61,10 @@ export class SourcePool {
     this.pool = null;
     await pool?.destroy();
   }
+}
+
+/** A keyflow error's code, kept across the thread boundary (an import that failed in a source thread, say). */
+function codedAs(err: unknown): ErrorCode | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return Object.values(codes).find((c) => c === code);
 }

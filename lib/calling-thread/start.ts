@@ -1,10 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMainThread, workerData } from 'node:worker_threads';
 import { createActivity } from '../shared/activity.js';
 import { ActorLink } from './actor-link.js';
-import type { ActorInit } from '../shared/actor-protocol.js';
 import type { Lock } from './durability/lock.js';
 import { lockStateDir, openStateDir, type Recovery } from './durability/state-dir.js';
 import { Engine } from './engine.js';
@@ -97,7 +95,6 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   }, options.sourceThreads);
   if (options.prestartSourceThreads) sourcePool?.start();
   const settled = await Promise.allSettled(Array.from({ length: options.workers }, (_, actor) => ActorLink.start({
-    keyflowActor: true,
     actor,
     workers: options.workers,
     maxKeyGroups: options.maxKeyGroups,
@@ -112,11 +109,12 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
   })));
   const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
+  // An actor's failure first (it says what is wrong with the module), else a prestarted source thread's.
+  const failure = (settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason as Error | undefined) ?? sourcePool?.startFailure;
+  if (failure) {
     await Promise.all([...links.map((l) => l.terminate()), sourcePool?.destroy()]);
     backend.cleanup();
-    throw failed.reason;
+    throw failure;
   }
   return new Engine({ pipelines, moduleUrls, options, links, doorbell, recovery, startedAt, carried, cleanup: backend.cleanup, lock, sourcePool });
 }
@@ -126,9 +124,6 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
  * `callers`: the modules on the caller's synchronous call stack (see importPipelines).
  */
 export async function start(options: StartOptions, callers = stackModuleUrls()): Promise<Engine> {
-  if (!isMainThread && (workerData as Partial<ActorInit> | undefined)?.keyflowActor) {
-    throw configError('start() was called inside a keyflow actor thread: the module that defines your pipelines calls start() when a worker imports it. Keep pipelines in a module of their own.');
-  }
   if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
   const startedAt = performance.now();
   const resolved = resolveOptions(options);

@@ -16,8 +16,10 @@ import { NexmarkGenerator } from '../nexmark/generator.js';
 import { Router } from '../shared/router.js';
 import { RoutingActivity } from '../shared/routing-activity.js';
 import { loadPipeline } from '../pipeline/pipeline-loader.js';
+import { markEngineThread } from '../shared/engine-thread.js';
 
 const setup = workerData as PoolSetup;
+markEngineThread('source');
 const pipelines = await Promise.all(setup.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
 const sealers = Array.from({ length: setup.workers }, () => new FrameSealer(setup.frameRecords, setup.maxFrame));
 let problems: ChunkResult['problems'] = [];

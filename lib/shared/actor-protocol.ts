@@ -6,8 +6,6 @@ export type Durability = 'none' | 'batch' | 'sync';
 
 /** What the main thread hands an actor worker at start (its workerData). */
 export interface ActorInit {
-  /** Marks a keyflow actor, so start() can refuse to run inside one. */
-  keyflowActor: true;
   actor: number;
   workers: number;
   maxKeyGroups: number;
