@@ -2,11 +2,7 @@
 import { parseArgs } from 'node:util';
 import { KeyflowError } from '../shared/errors.js';
 import { corruptStateHint } from './corrupt-hint.js';
-import { demo } from './demo.js';
-import { generate } from './generate.js';
 import type { Durability } from '../shared/actor-protocol.js';
-import { inspect } from './inspect.js';
-import { run } from './run.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `usage:
@@ -65,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
       const durability = values.durability;
       if (durability !== undefined && !['none', 'batch', 'sync'].includes(durability)) throw new UsageError(`--durability takes batch, sync or none, got '${durability}'`);
       if (onError !== undefined && onError !== 'skip' && onError !== 'fail') throw new UsageError(`--on-error takes skip or fail, got '${onError}'`);
+      // Each command's module is imported when it runs: a run does not load the others (nor they the engine).
+      const { run } = await import('./run.js');
       return run({
         module: positionals[0],
         input: values.input,
@@ -86,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     case 'inspect': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
       if (positionals.length !== 1) throw new UsageError('inspect takes one state directory');
+      const { inspect } = await import('./inspect.js');
       const { text, corrupt } = inspect(positionals[0]);
       process.stdout.write(text);
       for (const problem of corrupt) process.stderr.write(`keyflow: ${problem}\n`);
@@ -94,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { events: { type: 'string' }, workers: { type: 'string', short: 'w' }, seed: { type: 'string' } } });
       const workers = int('workers', values.workers);
+      const { demo } = await import('./demo.js');
       return demo({ events: int('events', values.events) ?? 1_000_000, seed: int('seed', values.seed) ?? 42, ...(workers === undefined ? {} : { workers }) });
     }
     case 'generate': {
@@ -102,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
       if (events === undefined) throw new UsageError('generate needs --events N');
       const rate = intAtLeast('rate', values.rate, 1);
       const outOfOrderMs = intAtLeast('out-of-order', values['out-of-order'], 0);
+      const { generate } = await import('./generate.js');
       return generate(events, {
         seed: int('seed', values.seed) ?? 42,
         ...(rate === undefined ? {} : { eventsPerSecond: rate }),
