@@ -1,6 +1,8 @@
 import type { Activity } from '../shared/activity.js';
 import { viewPane, type DecodedPane, type FrameView, type PaneView } from '../shared/codec/frame.js';
-import { Kind, type SnapshotAck, type SourceInfo } from '../shared/codec/records.js';
+import { Kind, STAGE_SOURCE, type SnapshotAck, type SourceInfo } from '../shared/codec/records.js';
+import type { Problem } from '../shared/dead-letter.js';
+import type { Shuffle, StageTarget } from './shuffle.js';
 import { decodeGroup, encodeGroup, type ActorSnapshot, type GroupSnapshot } from '../shared/durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
 import type { Operator, OperatorOutput } from './operators/operator.js';
@@ -16,8 +18,10 @@ const NONE: Control = { kind: 'none' };
  * one operator per pipeline, per key-group output numbering, exactly-once source positions, and
  * snapshot/restore per key-group.
  */
-export class Actor {
+export class Actor implements StageTarget {
   readonly operators: Operator[];
+  /** Between the stages of pipelines of several stages (null: none here). */
+  private shuffle: Shuffle | null = null;
   /**
    * Results and late events emitted per pipeline and key-group (index pipe * maxKeyGroups + kg); the next
    * is numbered one more. Replay reproduces the same numbers, which is how sinks skip what they have.
@@ -48,6 +52,36 @@ export class Actor {
     this.applied = new Array(maxKeyGroups * names.length);
     this.watermarks = names.map(() => -Infinity);
     this.operators = names.map((_, pipe) => makeOperator(pipe, this.outputFor(pipe)));
+  }
+
+  /** Send the results of stages that feed another through `shuffle`, and take their input from it. */
+  connect(shuffle: Shuffle): void {
+    this.shuffle = shuffle;
+  }
+
+  /** A later stage's input (see shuffle.ts): one record, in the order the shuffle decided. */
+  applyStage(pipe: number, kg: number, key: unknown, ts: number, wm: number, value: unknown): void {
+    if (this.failed) return;
+    this.activity.begin();
+    this.activity.event(pipe, kg, STAGE_SOURCE, ts);
+    this.copyBeforeChange(kg);
+    this.operators[pipe].onEvent(kg, key, stateKeyOf(key), ts, wm, STAGE_SOURCE, ts, this.seq++, value);
+    this.activity.end();
+  }
+
+  /** A later stage's watermark moved: every producer's has passed `wm`. */
+  advanceStage(pipe: number, wm: number): void {
+    this.activity.begin();
+    this.activity.advancing(Kind.WATERMARK, pipe, wm);
+    this.watermarks[pipe] = wm;
+    this.operators[pipe].advanceWatermark(wm);
+    this.activity.end();
+  }
+
+  /** A result that cannot go on to the next stage (`pipe`), reported as that stage's. */
+  stageProblem(problem: Problem, pipe: number, kg: number, ts: number): void {
+    this.out.problem(pipe, STAGE_SOURCE, kg, ts, problem);
+    if (this.failFast) this.failed = true;
   }
 
   /** A snapshot for `checkpoint` is complete (and written, when durable). */
@@ -139,11 +173,18 @@ export class Actor {
     return next;
   }
 
-  /** Fire everything: the watermark goes to +∞ at the end of input. */
+  /**
+   * Fire everything: the watermark goes to +∞ at the end of input. A later stage gets there through the
+   * shuffle, once every producer's earlier stage has (so after everything they send).
+   */
   finish(): void {
     this.activity.begin();
     this.activity.advancing(Kind.END, -1, Infinity);
-    for (const op of this.operators) op.advanceWatermark(Infinity);
+    this.operators.forEach((op, pipe) => {
+      if (this.shuffle?.fed(pipe)) return;
+      this.watermarks[pipe] = Infinity;
+      op.advanceWatermark(Infinity);
+    });
     this.activity.end();
   }
 
@@ -272,7 +313,11 @@ export class Actor {
 
   private outputFor(pipe: number): OperatorOutput {
     return {
-      result: (kg, value) => this.out.result(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], value),
+      result: (kg, value, _key, _src, _pos, ts) => {
+        const n = ++this.outputs[pipe * this.maxKeyGroups + kg];
+        if (this.shuffle?.feeds(pipe)) this.shuffle.emit(pipe, kg, n, ts, value);
+        else this.out.result(pipe, kg, n, value);
+      },
       late: (kg, event) => this.out.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event),
       touch: (kg) => this.touch(kg, pipe),
       problem: (problem, kg, src, pos) => {

@@ -32,6 +32,7 @@ import { WAIT_TIMEOUT_MS } from '../shared/ring/wait.js';
 import { RingWriter } from '../shared/ring/writer.js';
 import { maxFrameBytes } from '../shared/ring/layout.js';
 import { OutputWriter } from './output-writer.js';
+import { Shuffle } from './shuffle.js';
 import { markEngineThread } from '../shared/engine-thread.js';
 
 const init = workerData as ActorInit;
@@ -106,10 +107,14 @@ class Log {
     return this.wal.unsynced >= GROUP_COMMIT_BYTES || performance.now() - this.firstUnsynced >= durable!.syncEveryMs;
   }
 
-  /** fsync, then acknowledge the frames and release the outputs they produced. */
+  /** fsync, then acknowledge the frames and release the outputs they produced (to the next stages too). */
   async commit(): Promise<void> {
     this.wal?.sync();
     acknowledged.publish(this.framesIn);
+    if (stages) {
+      stages.shuffle.forward(stages.actor.currentWatermarks());
+      stages.shuffle.flush();
+    }
     seal();
     await out.push();
   }
@@ -120,6 +125,10 @@ class Log {
 }
 
 const log = new Log();
+/** Pipelines of several stages: the shuffle between them (null when every pipeline has one). */
+let stages: { actor: Actor; shuffle: Shuffle } | null = null;
+/** How long an actor waiting on other actors (frames to send, or the end of a later stage's input) sleeps between looks. */
+const STAGE_POLL_MS = 1;
 
 /** How long the actor copies key-groups for a snapshot between two frames. */
 const SNAPSHOT_SLICE_MS = 2;
@@ -244,6 +253,7 @@ async function run(actor: Actor): Promise<void> {
   let slice = performance.now();
   tick(actor, clock, frame);
   for (;;) {
+    stages?.shuffle.drain();
     const bytes = reader.next();
     if (bytes === null) {
       await log.commit();
@@ -252,8 +262,10 @@ async function run(actor: Actor): Promise<void> {
         finishSnapshot(actor, SNAPSHOT_SLICE_MS * 5);
         continue;
       }
-      // Idle: sleep until input comes or a processing-time timer (or TTL) is due.
-      await reader.waitForData(clock.waitMs(actor.nextProcessingTime(), WAIT_TIMEOUT_MS));
+      // Idle: sleep until input comes (from the calling thread or another actor) or a processing-time
+      // timer (or TTL) is due; briefly, while frames for other actors wait for room.
+      const sending = stages !== null && !stages.shuffle.flush();
+      await reader.waitForData(clock.waitMs(actor.nextProcessingTime(), sending ? STAGE_POLL_MS : WAIT_TIMEOUT_MS));
       if (Date.now() >= actor.nextProcessingTime()) tick(actor, clock, frame);
       slice = performance.now();
       continue;
@@ -264,6 +276,7 @@ async function run(actor: Actor): Promise<void> {
     if (ended) {
       await settleSnapshots(actor);
       actor.finish();
+      await endStages(reader);
       actor.emitEnd();
       await log.commit();
       return;
@@ -282,6 +295,25 @@ async function run(actor: Actor): Promise<void> {
   }
 }
 
+/**
+ * At the end of input, a later stage ends once every producer's earlier stage has (see Actor.finish): send
+ * what is left, take in what others send, until each later stage here has reached the end.
+ */
+async function endStages(reader: RingReader): Promise<void> {
+  if (stages === null) return;
+  for (;;) {
+    await log.commit();
+    stages.shuffle.drain();
+    if (stages.shuffle.ended && stages.shuffle.flush()) {
+      // What the last of them emitted (into the next stages) goes out with the commit after this.
+      await log.commit();
+      if (stages.shuffle.flush()) return;
+    }
+    if (stages.actor.failed) return;
+    await reader.waitForData(STAGE_POLL_MS);
+  }
+}
+
 /** Set once, when the actor fails for good; the engine learns it through control.failure(). */
 let failWith!: (f: ActorFailure) => void;
 const failed = new Promise<ActorFailure>((resolve) => (failWith = resolve));
@@ -292,6 +324,11 @@ async function open(): Promise<{ actor: Actor; tail: WalTail }> {
   const pipelines = await Promise.all(init.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
   const stores = await openBackend(init.stateBackend, init.actor, init.maxKeyGroups);
   const actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), writer, init.failFast, init.maxKeyGroups, activity);
+  if (init.shuffle) {
+    const shuffle = new Shuffle(init.shuffle, pipelines, init.maxKeyGroups, init.frameRecords, actor);
+    actor.connect(shuffle);
+    stages = { actor, shuffle };
+  }
   restoreFrom(actor, names);
   return { actor, tail: readWal() };
 }

@@ -9,11 +9,12 @@ import { Engine } from './engine.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import { KeyflowError, codes, configError } from '../shared/errors.js';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
-import { isPipeline, type Pipeline } from '../pipeline/pipeline.js';
+import { isPipeline, lastStageOf, stagesOf, type Pipeline } from '../pipeline/pipeline.js';
 import { importPipelines } from '../pipeline/pipeline-loader.js';
 import { stackModuleUrls } from '../shared/module-url.js';
 import { Doorbell } from '../shared/ring/doorbell.js';
-import { createRing, maxFrameBytes } from '../shared/ring/layout.js';
+import { createRing, maxFrameBytes, type RingBuffers } from '../shared/ring/layout.js';
+import type { ShuffleRings } from '../actor-thread/shuffle.js';
 import { SourcePool } from './source-pool.js';
 import type { BackendConfig } from '../actor-thread/state/backends.js';
 import { lmdbDir, lmdbRoot, lmdbTempPrefix } from '../shared/durability/state-layout.js';
@@ -41,7 +42,7 @@ async function resolvePipelines(options: StartOptions, callers: readonly string[
   if (!Array.isArray(wanted) || wanted.length === 0) {
     throw configError(moduleUrl ? `module ${moduleUrl} exports no pipelines` : 'start() needs pipelines: [pipeline(...), …] or a module that exports them');
   }
-  const pipelines = wanted.map((p) => {
+  const named = wanted.map((p) => {
     if (isPipeline(p)) return p;
     if (typeof p === 'string') {
       const found = exported.find((e) => e.name === p);
@@ -53,6 +54,8 @@ async function resolvePipelines(options: StartOptions, callers: readonly string[
     }
     throw configError(`pipelines must hold pipeline(...) objects or names, got ${typeof p}`);
   });
+  // A pipeline of several stages runs as one pipe per stage, earlier stages first (see Pipeline.keyBy).
+  const pipelines = [...new Set(named.flatMap((p) => stagesOf(lastStageOf(p))))];
   const problems: string[] = [];
   const names = new Set<string>();
   for (const p of pipelines) {
@@ -83,6 +86,16 @@ function stateBackend(options: ResolvedOptions): { config: BackendConfig; cleanu
   return { config: { kind: 'lmdb', dir, cacheKeys: options.stateCacheKeys }, cleanup };
 }
 
+/** A ring between two actors: smaller than the calling thread's, as there are workers² of them. */
+const SHUFFLE_RING_BYTES = 1024 * 1024;
+
+/** One ring per (producer actor, consumer actor), and each actor's share of them (see shuffle.ts). */
+function shuffleRings(workers: number, bytes: number, inputs: RingBuffers[]): (actor: number) => ShuffleRings {
+  const rings = Array.from({ length: workers }, () => Array.from({ length: workers }, () => createRing(bytes)));
+  const wakes = inputs.map((ring) => ring.control);
+  return (actor) => ({ inbound: rings.map((from) => from[actor]), outbound: rings[actor], wakes });
+}
+
 /** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
 async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null,
                       startedAt: number, carried: CarriedOutput[] = [], lock: Lock | null = null): Promise<Engine> {
@@ -94,12 +107,15 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     workers: options.workers, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
   }, options.sourceThreads);
   if (options.prestartSourceThreads) sourcePool?.start();
+  const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const shuffle = pipelines.some((p) => p.upstream !== null) ? shuffleRings(options.workers, Math.min(options.ringBytes, SHUFFLE_RING_BYTES), inputs) : null;
   const settled = await Promise.allSettled(Array.from({ length: options.workers }, (_, actor) => ActorLink.start({
     actor,
     workers: options.workers,
     maxKeyGroups: options.maxKeyGroups,
     pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
-    input: createRing(options.ringBytes),
+    input: inputs[actor],
+    ...(shuffle ? { shuffle: shuffle(actor) } : {}),
     output: createRing(options.ringBytes),
     doorbell: doorbell.buffer,
     activity: createActivity(),
@@ -128,6 +144,10 @@ export async function start(options: StartOptions, callers = stackModuleUrls()):
   const startedAt = performance.now();
   const resolved = resolveOptions(options);
   const found = await resolvePipelines(options, callers);
+  if (resolved.stateDir && found.pipelines.some((p) => p.upstream !== null)) {
+    throw configError(`pipelines of several stages (${found.pipelines.filter((p) => p.downstream === null && p.upstream !== null).map((p) => `'${p.name}'`).join(', ')}) cannot keep durable state yet: `
+      + 'their checkpoints need barriers aligned across the stages, which are not there; run them without stateDir');
+  }
   const names = found.pipelines.map((p) => p.name);
   // One engine per state directory: held from here (across a rescaling pre-run) until the engine stops.
   const lock = resolved.stateDir ? lockStateDir(resolved.stateDir) : null;

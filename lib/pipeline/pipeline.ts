@@ -31,8 +31,13 @@ const OWN_FILES = [import.meta.url];
  */
 export class Pipeline<T = any> {
   readonly [BRAND] = true;
-  readonly name: string;
+  /** Its name; a stage that another follows is renamed `<name>/<stage number>` (see keyBy), the last keeps the name. */
+  name: string;
   readonly moduleUrl: string | undefined;
+  /** The stage before this one, whose results are this stage's input (null: this stage reads the sources). */
+  upstream: Pipeline | null = null;
+  /** The stage after this one, once keyBy() followed this stage's stateful part. */
+  downstream: Pipeline | null = null;
   readonly stages: Stage[] = [];
   /** filter()/map() after the stateful part (aggregate(), process(), a join): run on its results, by the actor. */
   readonly resultStages: Stage[] = [];
@@ -63,8 +68,13 @@ export class Pipeline<T = any> {
     return this as unknown as Pipeline<U>;
   }
 
+  /**
+   * The key. After the stateful part (aggregate(), process(), a join) it starts the next stage: its results,
+   * re-keyed, go from actor to actor to the actor of their new key (a shuffle). The new stage is returned;
+   * this one is renamed `<name>/<stage number>`, and the last stage keeps the name and the outputs.
+   */
   keyBy(fn: (event: T) => unknown): Pipeline<T> {
-    if (this.afterStateful('keyBy')) return this;
+    if (this.aggregates || this.processFunction) return this.nextStage(fn);
     if (this.keySelector) this.misuse.push('keyBy() is called twice');
     this.keySelector = fn;
     return this;
@@ -72,6 +82,7 @@ export class Pipeline<T = any> {
 
   eventTime(fn: (event: T) => number | Date, options: EventTimeOptions = {}): Pipeline<T> {
     if (this.afterStateful('eventTime')) return this;
+    if (this.upstream) this.misuse.push('eventTime() in a later stage: its input keeps the time of the results it is made of (a window result: its end − 1)');
     this.timeSelector = fn;
     this.outOfOrderMs = options.outOfOrderMs ?? 0;
     this.idleAfterMs = options.idleAfterMs ?? null;
@@ -175,7 +186,7 @@ export class Pipeline<T = any> {
       const problem = windowSpecProblem(this.windowSpec);
       if (problem) p(problem);
       if (!this.keySelector) p('window() needs keyBy() first');
-      if (!this.timeSelector) p('window() needs eventTime(): windows are event-time windows');
+      if (!this.timeSelector && !this.upstream) p('window() needs eventTime(): windows are event-time windows');
       if (!this.aggregates) p('window() needs aggregate({...}) to say what to compute');
     }
     if (this.aggregates) {
@@ -194,6 +205,10 @@ export class Pipeline<T = any> {
         if (cannot.length > 0) p(`session windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
       }
     }
+    if (this.downstream && !(this.aggregates && this.allowedLatenessMs === 0 && !this.joined)) {
+      p('a stage that another follows must be window().aggregate() without allowedLatenessMs, for now: the next stage takes its results in time order, and only those are never late');
+    }
+    if (this.upstream && this.joined) p(`${this.joined.kind}() in a later stage: a join takes its inputs from the sources`);
     if (this.joined) out.push(...this.joinProblems(this.joined));
     else if (this.processFunction) {
       if (!this.keySelector) p('process() needs keyBy() first');
@@ -226,8 +241,17 @@ export class Pipeline<T = any> {
   private afterStateful(step: string): boolean {
     if (!this.aggregates && !this.processFunction) return false;
     const done = this.joined ? `${this.joined.kind}()` : this.aggregates ? 'aggregate()' : 'process()';
-    this.misuse.push(`${step}() after ${done}: only filter() and map() may follow it (on its results); a second keyed stage is not supported`);
+    this.misuse.push(`${step}() after ${done}: only filter() and map() (on its results) and keyBy() (a new stage) may follow it`);
     return true;
+  }
+
+  private nextStage(fn: (event: T) => unknown): Pipeline<T> {
+    const next = new Pipeline<T>(this.name, this.moduleUrl);
+    next.upstream = this;
+    next.keySelector = fn;
+    this.downstream = next;
+    this.name = `${this.name}/${stagesBefore(this) + 1}`;
+    return next;
   }
 
   /** A filter or map: on the events before keyBy(), or on the results after the stateful part. */
@@ -268,11 +292,39 @@ export function isPipeline(x: unknown): x is Pipeline {
   return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
 }
 
-/** Every pipeline a module exports: directly, in an exported array, or as values of an exported object. */
+/** How many stages come before `p`. */
+function stagesBefore(p: Pipeline): number {
+  let n = 0;
+  for (let s = p.upstream; s !== null; s = s.upstream) n++;
+  return n;
+}
+
+/** The last stage of the pipeline `p` is a stage of (`p` itself if none follows it). */
+export function lastStageOf(p: Pipeline): Pipeline {
+  let last = p;
+  while (last.downstream !== null) last = last.downstream;
+  return last;
+}
+
+/** A pipeline's stages, the first (which reads the sources) first; a one-stage pipeline is its own. */
+export function stagesOf(p: Pipeline): Pipeline[] {
+  const stages = [p];
+  for (let s = p.upstream; s !== null; s = s.upstream) stages.unshift(s);
+  return stages;
+}
+
+/**
+ * Every pipeline a module exports (directly, in an exported array, or as values of an exported object),
+ * each with its earlier stages before it: the runnable units. A stage that another follows is run as part of
+ * the pipeline it ends in, not on its own, even when exported.
+ */
 export function pipelinesExportedBy(mod: Record<string, unknown>): Pipeline[] {
   const found: Pipeline[] = [];
   const visit = (v: unknown, depth: number) => {
-    if (isPipeline(v)) { if (!found.includes(v)) found.push(v); return; }
+    if (isPipeline(v)) {
+      for (const stage of stagesOf(lastStageOf(v))) if (!found.includes(stage)) found.push(stage);
+      return;
+    }
     if (depth > 0 && Array.isArray(v)) v.forEach((x) => visit(x, depth - 1));
     else if (depth > 0 && v && typeof v === 'object') Object.values(v).forEach((x) => visit(x, depth - 1));
   };

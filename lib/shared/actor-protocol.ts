@@ -1,6 +1,7 @@
 import type { RingBuffers } from './ring/layout.js';
 import type { BackendConfig } from '../actor-thread/state/backends.js';
 import type { OutputPlan } from './codec/records.js';
+import type { ShuffleRings } from '../actor-thread/shuffle.js';
 
 export type Durability = 'none' | 'batch' | 'sync';
 
@@ -17,6 +18,8 @@ export interface ActorInit {
   activity: SharedArrayBuffer;
   frameRecords: number;
   failFast: boolean;
+  /** Rings to and from every actor, when a pipeline has several stages (see shuffle.ts). */
+  shuffle?: ShuffleRings;
   stateBackend: BackendConfig;
   /** Durable state: where, how, and from which checkpoint to recover (absent: in memory only). */
   durable?: {

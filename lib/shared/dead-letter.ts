@@ -28,7 +28,7 @@ export interface Location {
   source: string;
   /** Line number (1-based) for line sources; the event's ordinal in its source; a timer's time. */
   position: number;
-  kind: 'line' | 'ordinal' | 'batch' | 'timer';
+  kind: 'line' | 'ordinal' | 'batch' | 'timer' | 'stage';
 }
 
 /**
@@ -55,6 +55,7 @@ export function where(loc: Location): string {
     case 'ordinal': return `${loc.source} event #${loc.position}`;
     case 'batch': return `${loc.source} batch #${Math.floor(loc.position / BATCH_SPAN)} event #${loc.position % BATCH_SPAN}`;
     case 'timer': return `timer at ${loc.position}`;
+    case 'stage': return Number.isNaN(loc.position) ? loc.source : `${loc.source} at time ${loc.position}`;
   }
 }
 

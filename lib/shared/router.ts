@@ -2,7 +2,8 @@ import type { FrameSealer, Unsendable } from './codec/frame-sender.js';
 import type { SourceInfo } from './codec/records.js';
 import { unsendableProblem, type Problem, type Stage } from './dead-letter.js';
 import { codes, describeThrown } from './errors.js';
-import { actorOf, keyGroupOf, stateKeyOf, type StateKey } from './keygroups.js';
+import { actorOf, type StateKey } from './keygroups.js';
+import { checkKey } from './key-check.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { RoutingActivity } from './routing-activity.js';
 import { SourceWatermarks } from './time/source-watermarks.js';
@@ -70,6 +71,8 @@ export const FUTURE_TIME_WARNING_MS = 24 * 3600_000;
  */
 export class Router {
   private readonly routes: Route[];
+  /** The routes of pipelines (stages) that read the sources: a later stage's input comes from the actors. */
+  private readonly sourced: Route[];
   private readonly owner: Int32Array;
   private roundRobin = 0;
   /** Event times above this are far in the future (see FUTURE_TIME_WARNING_MS); set by tick(). */
@@ -97,6 +100,7 @@ export class Router {
       combiner: WindowCombiner.for(pipeline, senders.length, senders[0]?.maxFrame ?? Infinity),
       actorsAt: -Infinity,
     }));
+    this.sourced = this.routes.filter((r) => r.pipeline.upstream === null);
     this.owner = new Int32Array(maxKeyGroups);
     for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
     this.several = pipelines.length > 1;
@@ -107,7 +111,7 @@ export class Router {
   route(event: unknown, src: number, pos: number): void {
     // Where a user function that never returns is stuck: one store per event (see routing-activity.ts).
     this.activity.event(pos);
-    for (const r of this.routes) {
+    for (const r of this.sourced) {
       if (this.several) this.activity.pipeline(r.index);
       this.routeOne(r, event, src, pos);
     }
@@ -318,23 +322,9 @@ export class Router {
       } catch (err) {
         return this.fail(r, side, 'keyBy', codes.USER_FUNCTION, describeThrown(err), v, undefined, src, pos);
       }
-      if (key === undefined || key === null || Number.isNaN(key)) {
-        return this.fail(r, side, 'keyBy', codes.MISSING_KEY, `keyBy() returned ${String(key)}: every event needs a key`, v, undefined, src, pos);
-      }
-      // One canonical form per key, whatever the key-group count: -0 is the key 0 (a Map holds them as
-      // one); a key that cannot be one is refused here, before it reaches state or a frame.
-      if (typeof key === 'number') {
-        if (key === 0) key = 0;
-        else if (key === Infinity || key === -Infinity) return this.badKey(r, side, `keyBy() returned ${key}: a number key must be finite`, v, src, pos);
-      } else if (typeof key === 'function' || typeof key === 'symbol') {
-        return this.badKey(r, side, `keyBy() returned a ${typeof key}: a key must be a string, a number, a boolean, a bigint or JSON data`, v, src, pos);
-      }
-      try {
-        sk = stateKeyOf(key);
-      } catch (err) {
-        return this.badKey(r, side, `the key cannot be serialized: ${describeThrown(err)}`, v, src, pos);
-      }
-      kg = keyGroupOf(sk, this.maxKeyGroups);
+      const checked = checkKey(key, this.maxKeyGroups);
+      if ('code' in checked) return this.fail(r, side, 'keyBy', checked.code, checked.detail, v, undefined, src, pos);
+      ({ key, sk, kg } = checked);
     } else {
       kg = this.roundRobin;
       this.roundRobin = (kg + 1) % this.maxKeyGroups;
@@ -372,10 +362,6 @@ export class Router {
     }
     builder.event(r.index, src, kg, ts, wm, pos, key, side.tag < 0 ? v : [side.tag, v]);
     this.sealIfFull(actor);
-  }
-
-  private badKey(r: Route, side: Side, detail: string, event: unknown, src: number, pos: number): void {
-    this.fail(r, side, 'keyBy', codes.BAD_KEY, detail, event, undefined, src, pos);
   }
 
   private fail(r: Route, side: Side, stage: Stage, code: Problem['code'], detail: string, event: unknown, key: unknown, src: number, pos: number): void {

@@ -36,7 +36,7 @@ export class JoinOperator extends KeyedProcessOperator {
       } catch (err) {
         problem = describeThrown(err);
       }
-      if (problem === null) this.out.result(kg, result, key, src, pos);
+      if (problem === null) this.out.result(kg, result, key, src, pos, NaN);
       else this.out.problem({ code: codes.USER_FUNCTION, stage: 'select', detail: problem, key, event: { left: pair[0], right: pair[1] } }, kg, src, pos);
     }
   }

@@ -181,7 +181,7 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
 
   /** What a call emitted, as results; `key`, `src`, `pos`: where it was. */
   protected emitAll(kg: number, key: unknown, src: number, pos: number, emitted: readonly unknown[]): void {
-    for (const e of emitted) this.out.result(kg, e, key, src, pos);
+    for (const e of emitted) this.out.result(kg, e, key, src, pos, NaN);
   }
 }
 

@@ -5,7 +5,7 @@ export class PassthroughOperator implements Operator<never, never> {
   constructor(private readonly out: OperatorOutput) {}
 
   onEvent(kg: number, key: unknown, _sk: unknown, _ts: number, _wm: number, src: number, pos: number, _seq: number, event: unknown): void {
-    this.out.result(kg, event, key, src, pos);
+    this.out.result(kg, event, key, src, pos, NaN);
   }
 
   advanceWatermark(): void {}

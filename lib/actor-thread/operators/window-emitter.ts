@@ -27,7 +27,7 @@ export class WindowEmitter {
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'aggregate', detail: `result() threw for window [${start}, ${end}): ${describeThrown(err)}`, key }, kg, TIMER_SOURCE, end - 1);
       return;
     }
-    this.out.result(kg, result, key, TIMER_SOURCE, end - 1);
+    this.out.result(kg, result, key, TIMER_SOURCE, end - 1, end - 1);
   }
 
   extractProblem(p: ExtractProblem, key: unknown, event: unknown): Problem {

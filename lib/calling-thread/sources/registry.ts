@@ -1,5 +1,5 @@
 import type { Location } from '../../shared/dead-letter.js';
-import { TIMER_SOURCE } from '../../shared/codec/records.js';
+import { STAGE_SOURCE, TIMER_SOURCE } from '../../shared/codec/records.js';
 
 /**
  * Names the sources events come from, so records carry a small id and errors can say where an event
@@ -17,7 +17,7 @@ export class SourceRegistry {
     let id = this.names.indexOf(name);
     if (id >= 0) return { id, isNew: false };
     id = this.names.push(name) - 1;
-    if (id >= TIMER_SOURCE) throw new RangeError(`too many distinct sources (${id})`);
+    if (id >= STAGE_SOURCE) throw new RangeError(`too many distinct sources (${id})`);
     this.ordinals.push(0);
     this.kinds.push(kind);
     return { id, isNew: true };
@@ -36,6 +36,7 @@ export class SourceRegistry {
 
   locate(id: number, position: number): Location {
     if (id === TIMER_SOURCE) return { source: 'timer', position, kind: 'timer' };
+    if (id === STAGE_SOURCE) return { source: "the earlier stage's results", position, kind: 'stage' };
     return { source: this.names[id] ?? `source #${id}`, position, kind: this.kinds[id] ?? 'ordinal' };
   }
 }

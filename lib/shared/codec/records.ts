@@ -49,6 +49,8 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** The source id of problems raised while firing timers (there is no event then); event sources stay below it. */
 export const TIMER_SOURCE = 0xffff;
+/** The source id of a later stage's input (an earlier stage's results, see shuffle.ts); its position is the time. */
+export const STAGE_SOURCE = 0xfffe;
 
 export interface SourceInfo {
   name: string;

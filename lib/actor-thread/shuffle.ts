@@ -1,0 +1,196 @@
+/**
+ * Stages after the first (Pipeline.keyBy after a stateful part): a stage's results go, re-keyed, from actor
+ * to actor through SPSC rings, one per (producer actor, consumer actor), never through the calling thread.
+ *
+ * Producing: the next stage's key selector runs here, on each result, and the result goes to the actor that
+ * owns its key-group, with its time (a window result's end − 1), its key-group here and its number here
+ * (per pipeline and key-group, as the outputs are numbered). After the results due at a watermark the
+ * producer forwards that watermark on every ring. Frames go out when the actor commits, as its outputs do.
+ *
+ * Consuming, in an order that depends on the data alone: records wait until every producer has forwarded a
+ * watermark w; then those with time <= w are applied in the order (time, upstream key-group, upstream
+ * number), and the stage's operator moves to w. A producer's results have times above every watermark it
+ * forwarded before them (a stage that feeds another is a window aggregate without allowed lateness), so by
+ * the time every producer is at w every record with time <= w is here: the same sequence, and the same
+ * results, for any worker count and any timing.
+ */
+import { FrameSender, type Unsendable } from '../shared/codec/frame-sender.js';
+import { FrameView } from '../shared/codec/frame.js';
+import { Kind } from '../shared/codec/records.js';
+import type { Problem } from '../shared/dead-letter.js';
+import { codes, describeThrown } from '../shared/errors.js';
+import { checkKey } from '../shared/key-check.js';
+import { actorOf } from '../shared/keygroups.js';
+import { CONSUMER_WAITING, WRITE, type RingBuffers } from '../shared/ring/layout.js';
+import { RingReader } from '../shared/ring/reader.js';
+import { wake } from '../shared/ring/wait.js';
+import { RingWriter } from '../shared/ring/writer.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+
+/** An actor's rings to and from every actor (itself included), for pipelines of several stages. */
+export interface ShuffleRings {
+  /** From each actor, by index, to this one. */
+  inbound: RingBuffers[];
+  /** From this actor to each actor. */
+  outbound: RingBuffers[];
+  /** Each actor's input ring control: touched to wake the actor when a frame reaches it. */
+  wakes: SharedArrayBuffer[];
+}
+
+/** What the actor does with a later stage's input. */
+export interface StageTarget {
+  /** Apply one record to stage `pipe` (`wm`: the stage's watermark before it). */
+  applyStage(pipe: number, kg: number, key: unknown, ts: number, wm: number, value: unknown): void;
+  /** Move stage `pipe` to watermark `wm`. */
+  advanceStage(pipe: number, wm: number): void;
+  /** A result of stage `pipe` (key-group `kg`, time `ts`) that cannot go on to the next stage. */
+  stageProblem(problem: Problem, pipe: number, kg: number, ts: number): void;
+}
+
+interface Waiting {
+  ts: number;
+  /** Key-group and number of the result upstream. */
+  up: number;
+  n: number;
+  kg: number;
+  key: unknown;
+  value: unknown;
+}
+
+const byTimeThenOrigin = (a: Waiting, b: Waiting) => a.ts - b.ts || a.up - b.up || a.n - b.n;
+
+export class Shuffle {
+  private readonly senders: FrameSender[];
+  private readonly readers: RingReader[];
+  private readonly frame = new FrameView();
+  /** Per pipe: the pipe it feeds, or -1. */
+  private readonly next: number[];
+  /** Per pipe that feeds another: the watermark forwarded last. */
+  private readonly forwarded: number[];
+  /** Per pipe fed by another: per producer, the watermark it forwarded last; null for other pipes. */
+  private readonly heard: Array<Float64Array | null>;
+  /** Per pipe fed by another: its watermark, and its records waiting for it. */
+  private readonly at: number[];
+  private readonly waiting: Waiting[][];
+
+  constructor(rings: ShuffleRings, private readonly pipelines: readonly Pipeline[], private readonly maxKeyGroups: number,
+              frameRecords: number, private readonly target: StageTarget) {
+    const workers = rings.outbound.length;
+    this.senders = rings.outbound.map((ring, actor) => {
+      const control = new Int32Array(rings.wakes[actor]);
+      return new FrameSender(new RingWriter(ring), frameRecords, () => wake(control, WRITE, CONSUMER_WAITING));
+    });
+    this.readers = rings.inbound.map((ring) => new RingReader(ring));
+    this.next = pipelines.map((p) => (p.downstream === null ? -1 : pipelines.indexOf(p.downstream)));
+    this.forwarded = pipelines.map(() => -Infinity);
+    this.heard = pipelines.map((p) => (p.upstream === null ? null : new Float64Array(workers).fill(-Infinity)));
+    this.at = pipelines.map(() => -Infinity);
+    this.waiting = pipelines.map(() => []);
+  }
+
+  /** Whether `pipe` is a later stage, whose input comes from here. */
+  fed(pipe: number): boolean {
+    return this.heard[pipe] !== null;
+  }
+
+  /** Whether `pipe`'s results go to a next stage (through emit) rather than to the outputs. */
+  feeds(pipe: number): boolean {
+    return this.next[pipe] >= 0;
+  }
+
+  /** Result number `n` of stage `pipe` in key-group `kg`, at time `ts`: to the actor of its key in the next stage. */
+  emit(pipe: number, kg: number, n: number, ts: number, value: unknown): void {
+    const next = this.next[pipe];
+    let key: unknown;
+    try {
+      key = this.pipelines[next].keySelector!(value);
+    } catch (err) {
+      return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: 'keyBy', detail: describeThrown(err), event: value }, next, kg, ts);
+    }
+    const checked = checkKey(key, this.maxKeyGroups);
+    if ('code' in checked) return this.target.stageProblem({ code: checked.code, stage: 'keyBy', detail: checked.detail, event: value }, next, kg, ts);
+    const actor = actorOf(checked.kg, this.senders.length, this.maxKeyGroups);
+    const builder = this.senders[actor].builder;
+    builder.event(next, kg, checked.kg, ts, NaN, n, checked.key, value);
+    if (builder.full) this.seal(actor);
+  }
+
+  /** The watermark of every stage that feeds another, as the actor holds it now: forwarded where it moved. */
+  forward(watermarks: readonly number[]): void {
+    for (let pipe = 0; pipe < this.next.length; pipe++) {
+      const next = this.next[pipe];
+      if (next < 0 || watermarks[pipe] <= this.forwarded[pipe]) continue;
+      this.forwarded[pipe] = watermarks[pipe];
+      this.senders.forEach((s, actor) => {
+        s.builder.watermark(next, watermarks[pipe]);
+        if (s.builder.full) this.seal(actor);
+      });
+    }
+  }
+
+  /** Seal what is gathered and write what fits; true when nothing is left to send. */
+  flush(): boolean {
+    let sent = true;
+    for (let actor = 0; actor < this.senders.length; actor++) {
+      this.seal(actor);
+      if (!this.senders[actor].tryPush()) sent = false;
+    }
+    return sent;
+  }
+
+  /** Take in what every producer sent, and apply what has become due; true if anything came. */
+  drain(): boolean {
+    let came = false;
+    for (let producer = 0; producer < this.readers.length; producer++) {
+      for (let bytes = this.readers[producer].next(); bytes !== null; bytes = this.readers[producer].next()) {
+        came = true;
+        this.take(producer, this.frame.decode(bytes));
+      }
+    }
+    if (came) this.release();
+    return came;
+  }
+
+  /** Whether every later stage on this actor has been moved to the end of input (+∞). */
+  get ended(): boolean {
+    return this.heard.every((h, pipe) => h === null || this.at[pipe] === Infinity);
+  }
+
+  private take(producer: number, f: FrameView): void {
+    for (let i = 0; i < f.count; i++) {
+      const pipe = f.pipe[i];
+      if (f.kind[i] === Kind.EVENT) {
+        this.waiting[pipe].push({ ts: f.ts[i], up: f.src[i], n: f.pos[i], kg: f.kg[i], key: f.keys[i], value: f.values[i] });
+      } else if (f.kind[i] === Kind.WATERMARK) {
+        this.heard[pipe]![producer] = f.wm[i];
+      }
+    }
+  }
+
+  /** Apply, stage by stage, the records every producer's watermark has made due, then move the stage on. */
+  private release(): void {
+    this.heard.forEach((heard, pipe) => {
+      if (heard === null) return;
+      let least = Infinity;
+      for (const wm of heard) least = Math.min(least, wm);
+      if (least <= this.at[pipe]) return;
+      const all = this.waiting[pipe];
+      const due = all.filter((w) => w.ts <= least).sort(byTimeThenOrigin);
+      this.waiting[pipe] = due.length === all.length ? [] : all.filter((w) => w.ts > least);
+      for (const w of due) this.target.applyStage(pipe, w.kg, w.key, w.ts, this.at[pipe], w.value);
+      this.at[pipe] = least;
+      this.target.advanceStage(pipe, least);
+    });
+  }
+
+  private seal(actor: number): void {
+    this.senders[actor].seal(this.unsendable);
+  }
+
+  /** A result no frame can carry (too large, or not encodable): a dead letter of the next stage. */
+  private readonly unsendable = (u: Unsendable): void => {
+    const what = `result #${u.pos} of key-group ${u.src}`;
+    const detail = u.error === undefined ? `${what} takes ${u.bytes} bytes, more than a frame between actors can hold` : `${what} cannot be encoded (${u.error})`;
+    this.target.stageProblem({ code: u.error === undefined ? codes.TOO_LARGE : codes.BAD_VALUE, stage: 'route', detail, key: u.key, event: u.value }, u.pipe, u.kg, NaN);
+  };
+}
