@@ -11,7 +11,7 @@ import { ingestNdjson, type NdjsonOptions } from './sources/parallel-ndjson.js';
 import { ingestNexmark, type NexmarkOptions } from './sources/parallel-nexmark.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import type { OutputStream } from './outputs.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import { stagesOf, type Pipeline } from '../pipeline/pipeline.js';
 import type { NdjsonSink } from './sinks/ndjson.js';
 import type { SinkOutput } from './sinks/sink-set.js';
 
@@ -41,9 +41,12 @@ export class Engine {
     return this.parts.outputs.stream(`results:${this.pipelines[this.pipe(pipeline)].name}`);
   }
 
-  /** Events of a pipeline that arrived after their windows (and allowed lateness) had closed. */
+  /**
+   * Events of a pipeline that arrived after their windows (and allowed lateness) had closed. For a pipeline of
+   * several stages, its first stage's: a later stage takes its input in time order, so none of it is late.
+   */
   late<T = any>(pipeline: string): OutputStream<T> {
-    return this.parts.outputs.stream(`late:${this.pipelines[this.pipe(pipeline)].name}`);
+    return this.parts.outputs.stream(`late:${stagesOf(this.pipelines[this.pipe(pipeline)])[0].name}`);
   }
 
   /** Dead letters: bad events and throwing user functions, with what and where. */

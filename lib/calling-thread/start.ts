@@ -61,7 +61,7 @@ async function resolvePipelines(options: StartOptions, callers: readonly string[
   for (const p of pipelines) {
     if (names.has(p.name)) problems.push(`two pipelines are named '${p.name}'`);
     names.add(p.name);
-    problems.push(...p.problems());
+    if (p.downstream === null) problems.push(...p.problems()); // with its earlier stages'
     if (!p.moduleUrl && !moduleUrl) problems.push(`pipeline '${p.name}': cannot tell which module defines it; use pipeline('${p.name}', { module: import.meta.url })`);
   }
   if (pipelines.length > 255) problems.push(`at most 255 pipelines per engine, got ${pipelines.length}`);

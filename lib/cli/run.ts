@@ -8,6 +8,7 @@ import type { DeadLetter } from '../shared/dead-letter.js';
 import type { Durability } from '../shared/actor-protocol.js';
 import type { OnError } from '../calling-thread/options.js';
 import { NdjsonSink } from '../calling-thread/sinks/ndjson.js';
+import { stagesOf } from '../pipeline/pipeline.js';
 import { fileChunks } from '../calling-thread/sources/file-chunks.js';
 import { CHUNK_BYTES } from '../calling-thread/sources/parallel-ndjson.js';
 import { KeyflowError, codes } from '../shared/errors.js';
@@ -64,6 +65,8 @@ export async function run(args: RunArgs): Promise<number> {
     prestartSourceThreads: true,
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
+  /** The pipelines as the user wrote them: a pipeline of several stages is one, its last stage. */
+  const outputs = engine.pipelines.filter((p) => p.downstream === null);
   // The pipelines' stateless functions run on this thread: if one never returns, the watchdog ends the process.
   const watchdog = StallWatchdog.start(engine.routingActivity(), engine.pipelines.map((p) => p.name), maxCallMs);
   const source = args.input === '-' ? 'stdin' : basename(args.input);
@@ -87,11 +90,11 @@ export async function run(args: RunArgs): Promise<number> {
   let stdin: Readable | null = null;
   const stop = new RunStop([args.output, args.late, args.errors].includes('-'));
   try {
-    if ((exactly(args.output) || exactly(args.late)) && engine.pipelines.length > 1) {
+    if ((exactly(args.output) || exactly(args.late)) && outputs.length > 1) {
       throw new KeyflowError(codes.CONFIG, 'with --state and an output or late file, run one pipeline (pick it with --pipeline)');
     }
-    if (exactly(args.output)) engine.writeResultsTo(engine.pipelines[0].name, args.output);
-    if (exactly(args.late)) engine.writeLateTo(engine.pipelines[0].name, args.late!);
+    if (exactly(args.output)) engine.writeResultsTo(outputs[0].name, args.output);
+    if (exactly(args.late)) engine.writeLateTo(stagesOf(outputs[0])[0].name, args.late!);
     if (args.serve !== undefined) {
       serving = await serve(engine, { port: args.serve });
       process.stderr.write(`serving ${serving.url}/metrics and ${serving.url}/query/<pipeline>?key=…\n`);
@@ -103,11 +106,12 @@ export async function run(args: RunArgs): Promise<number> {
     const lateSink = exactly(args.late) ? null : open(args.late);
     const errorSink = open(args.errors, args.state !== undefined);
     // The actors write results and late events as NDJSON (several pipelines: each line names its own); a
-    // record JSON cannot write comes back as a dead letter.
-    const wrap = engine.pipelines.length > 1;
-    for (const p of engine.pipelines) {
+    // record JSON cannot write comes back as a dead letter. A pipeline of several stages has its results
+    // from its last stage and its late events from its first.
+    const wrap = outputs.length > 1;
+    for (const p of outputs) {
       if (sink) engine.writeNdjsonTo('results', p.name, sink, { wrap });
-      if (lateSink) engine.writeNdjsonTo('late', p.name, lateSink, { wrap });
+      if (lateSink) engine.writeNdjsonTo('late', stagesOf(p)[0].name, lateSink, { wrap });
     }
     drains.push((async () => {
       for await (const e of engine.errors() as AsyncIterable<DeadLetter>) {

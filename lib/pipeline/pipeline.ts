@@ -171,8 +171,12 @@ export class Pipeline<T = any> {
     this.processFunction = fn;
   }
 
-  /** Every problem with this pipeline's definition; start() refuses to run if there is any. */
+  /** Every problem with this pipeline's definition (its earlier stages' too); start() refuses to run if there is any. */
   problems(): string[] {
+    return [...(this.upstream?.problems() ?? []), ...this.ownProblems()];
+  }
+
+  private ownProblems(): string[] {
     const out = [...this.misuse];
     const p = (s: string) => out.push(s);
     if (typeof this.name !== 'string' || this.name.length === 0) p('a pipeline needs a non-empty name');

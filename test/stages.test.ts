@@ -1,0 +1,119 @@
+import t, { type Test } from 'tap';
+import { Readable } from 'node:stream';
+import { NexmarkGenerator } from '../lib/nexmark/generator.js';
+import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
+import { count, pipeline, start, tumbling } from '../lib/index.js';
+import { fixture, runEngine, sorted, type Collected } from './helpers/collect.js';
+import { batchesOf } from './helpers/compare.js';
+import { reference } from './helpers/reference.js';
+import { BUCKETS, KEYLESS, OUT_OF_ORDER_MS, UNSUMMABLE, WINDOW_MS } from './fixtures/stages.js';
+
+// Pipelines of several stages: a stage's results, re-keyed, go from actor to actor (shuffle.ts). The second
+// stage takes them in by time, then upstream key-group and number: the same results as a plain reference of
+// both stages, identical for 1, 2 and 4 workers (a first() in the second stage shows the order is the same),
+// from ingest() and from a parallel source; failures in the second stage are its dead letters.
+
+const EVENTS = 30_000;
+const BATCH = 1_000;
+// Bids arrive up to 300 ms out of order while the first stage allows 200 ms: some are late, on purpose.
+const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 21, outOfOrderMs: 300 }).batch(EVENTS);
+const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
+
+/** The first stage, as a plain reference computes it: bids and top price per auction and window. */
+const perAuction = reference(bids, {
+  key: (b) => b.auction,
+  time: (b) => b.dateTime,
+  outOfOrderMs: OUT_OF_ORDER_MS,
+  lateness: 0,
+  window: { type: 'tumbling', size: WINDOW_MS },
+  aggregate: (items) => ({ bids: items.length, top: Math.max(...items.map((i) => i.value.price)) }),
+});
+type First = { key: number; windowStart: number; windowEnd: number; bids: number; top: number };
+const firsts = perAuction.results as First[];
+
+/** The second stage: group the first stage's results by `keyOf` and window, and aggregate with `fold`. */
+function grouped<R>(items: First[], keyOf: (r: First) => number, fold: (rs: First[]) => R): Array<{ key: number; windowStart: number; windowEnd: number } & R> {
+  const groups = new Map<string, { key: number; start: number; items: First[] }>();
+  for (const r of items) {
+    const key = keyOf(r);
+    const id = `${key}|${r.windowStart}`;
+    if (!groups.has(id)) groups.set(id, { key, start: r.windowStart, items: [] });
+    groups.get(id)!.items.push(r);
+  }
+  return [...groups.values()].map((g) => ({ key: g.key, windowStart: g.start, windowEnd: g.start + WINDOW_MS, ...fold(g.items) }));
+}
+
+const bucketed = grouped(firsts, (r) => Math.min(r.bids, BUCKETS), (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0), top: Math.max(...rs.map((r) => r.top)) }));
+const keyless = firsts.filter((r) => r.key % KEYLESS === 0);
+const unsummable = grouped(firsts.filter((r) => r.key % KEYLESS !== 0), (r) => r.bids % 2, (rs) => ({ bad: rs.filter((r) => r.key % UNSUMMABLE === 0).length }))
+  .reduce((n, g) => n + g.bad, 0);
+const fragile = grouped(firsts.filter((r) => r.key % KEYLESS !== 0 && r.key % UNSUMMABLE !== 0), (r) => r.bids % 2,
+  (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0) }));
+
+/** The bucketed results without the field that depends on the second stage's input order. */
+const withoutOrder = (rs: unknown[] | undefined) => sorted((rs ?? []).map((r) => {
+  const { firstAuction: _, ...rest } = r as Record<string, unknown>;
+  return rest;
+}));
+
+function checkRun(t: Test, run: Collected, label: string): void {
+  t.ok(withoutOrder(run.results.bucketed).join('\n') === sorted(bucketed).join('\n'), `${label}: bucketed as the reference (${bucketed.length} results)`);
+  t.ok(sorted(run.results.fragile).join('\n') === sorted(fragile).join('\n'), `${label}: fragile as the reference (${fragile.length} results)`);
+  t.ok(sorted(run.late['bucketed/1']).join('\n') === sorted(perAuction.late).join('\n'), `${label}: the first stage's ${perAuction.late.length} late events`);
+  const failed = (stage: string) => run.errors.filter((e) => e.pipeline === 'fragile' && e.stage === stage);
+  t.equal(failed('keyBy').length, keyless.length, `${label}: a keyBy() dead letter for each of the ${keyless.length} results without a key`);
+  t.equal(failed('aggregate').length, unsummable, `${label}: an aggregate() dead letter for each of the ${unsummable} results that cannot be summed`);
+  t.equal(run.errors.length, keyless.length + unsummable, `${label}: no other dead letter`);
+}
+
+t.test('two stages: as the reference, identical for 1, 2 and 4 workers', async (t) => {
+  t.ok(bucketed.length > 100 && fragile.length > 50 && keyless.length > 10 && unsummable > 10 && perAuction.late.length > 100, `the input exercises every case: ${bucketed.length}, ${fragile.length}, ${keyless.length}, ${unsummable}, ${perAuction.late.length}`);
+  const outputs: string[] = [];
+  for (const workers of [1, 2, 4]) {
+    const run = await runEngine({ module: fixture('stages'), workers }, batchesOf(events, BATCH));
+    checkRun(t, run, `${workers} workers`);
+    outputs.push(sorted(run.results.bucketed).join('\n') + sorted(run.results.fragile).join('\n'));
+  }
+  t.ok(outputs.every((o) => o === outputs[0]), 'the same results, first() included, with 1, 2 and 4 workers');
+  const run = await runEngine({ module: fixture('stages'), workers: 2 }, batchesOf(events, BATCH));
+  const keyed = run.errors.find((e) => e.pipeline === 'fragile' && e.stage === 'keyBy');
+  t.match(keyed?.message, /^keyBy\(\) of pipeline 'fragile' at the earlier stage's results at time \d+: Error: auction \d+ has no bucket/, 'a dead letter names the stage and where its input came from');
+});
+
+t.test('two stages from a parallel source: the same results', async (t) => {
+  const ndjson = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+  for (const [workers, sourceThreads] of [[1, 2], [3, 1]]) {
+    const engine = await start({ module: fixture('stages'), workers, sourceThreads });
+    const run: Collected = { results: {}, late: {}, errors: [], summary: undefined as never };
+    for (const p of engine.pipelines) {
+      engine.results(p.name).on('data', (r) => (run.results[p.name] ??= []).push(r));
+      engine.late(p.name).on('data', (e) => (run.late[p.name] ??= []).push(e));
+    }
+    engine.errors().on('data', (e) => run.errors.push(e));
+    await engine.ingestNdjson(Readable.from([ndjson]), { chunkBytes: 256 * 1024 });
+    await engine.stop();
+    checkRun(t, run, `${workers} workers, ${sourceThreads} source threads`);
+  }
+});
+
+t.test('late() of a pipeline of several stages gives its first stage\'s late events', async (t) => {
+  const engine = await start({ module: fixture('stages'), pipelines: ['bucketed'], workers: 2 });
+  const late: unknown[] = [];
+  engine.late('bucketed').on('data', (e) => late.push(e));
+  for (const b of batchesOf(events, BATCH)) await engine.ingest(b);
+  await engine.stop();
+  t.equal(late.length, perAuction.late.length);
+  t.same(engine.pipelines.map((p) => p.name), ['bucketed/1', 'bucketed'], 'naming the pipeline runs its stages, the earlier one renamed');
+});
+
+t.test('what stages cannot do yet, and what they must not, is refused with why', async (t) => {
+  await t.rejects(start({ module: fixture('stages'), stateDir: '/nonexistent/keyflow-stages' }),
+    { code: 'ERR_KEYFLOW_CONFIG', message: /pipelines of several stages \('bucketed', 'fragile'\) cannot keep durable state yet/ });
+  const keyed = () => pipeline<{ k: string; t: number }>('p').keyBy((e) => e.k).eventTime((e) => e.t);
+  t.match(keyed().process({ onEvent() {} }).keyBy(() => 1).problems(), [/a stage that another follows must be window\(\)\.aggregate\(\) without allowedLatenessMs/]);
+  t.match(keyed().window(tumbling(10), { allowedLatenessMs: 5 }).aggregate({ n: count() }).keyBy((r) => r.n).problems(), [/must be window\(\)\.aggregate\(\) without allowedLatenessMs/]);
+  const second = keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n);
+  t.same(second.window(tumbling(20)).aggregate({ m: count() }).problems(), [], 'a later stage needs no eventTime()');
+  t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).eventTime(() => 1).problems(), [/eventTime\(\) in a later stage/]);
+  t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).map((r) => r).problems(), [/map\(\) must come before keyBy\(\)/]);
+});
