@@ -2,10 +2,11 @@ import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
-import { count, pipeline, start, tumbling } from '../lib/index.js';
+import { count, pipeline, start, tumbling, type DeadLetter } from '../lib/index.js';
 import { fixture, runEngine, sorted, type Collected } from './helpers/collect.js';
 import { batchesOf } from './helpers/compare.js';
 import { reference } from './helpers/reference.js';
+import { crashAndRerun } from './helpers/script.js';
 import { BUCKETS, KEYLESS, OUT_OF_ORDER_MS, UNSUMMABLE, WINDOW_MS } from './fixtures/stages.js';
 
 // Pipelines of several stages: a stage's results, re-keyed, go from actor to actor (shuffle.ts). The second
@@ -96,6 +97,15 @@ t.test('two stages from a parallel source: the same results', async (t) => {
   }
 });
 
+t.test('two stages across a SIGKILL and a restart with another worker count: every result once', async (t) => {
+  for (const workers of [[3, 2], [1, 4]] as Array<[number, number]>) {
+    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
+    t.ok(withoutOrder(results.bucketed).join('\n') === sorted(bucketed).join('\n'), `${workers.join(' → ')} workers: bucketed as the reference, each result once`);
+    t.ok(sorted(results.fragile).join('\n') === sorted(fragile).join('\n'), `${workers.join(' → ')} workers: fragile as the reference, each result once`);
+    t.ok((errors as DeadLetter[]).some((e) => e.pipeline === 'fragile' && e.stage === 'keyBy'), 'the rerun reports the second stage\'s dead letters');
+  }
+});
+
 t.test('late() of a pipeline of several stages gives its first stage\'s late events', async (t) => {
   const engine = await start({ module: fixture('stages'), pipelines: ['bucketed'], workers: 2 });
   const late: unknown[] = [];
@@ -106,9 +116,7 @@ t.test('late() of a pipeline of several stages gives its first stage\'s late eve
   t.same(engine.pipelines.map((p) => p.name), ['bucketed/1', 'bucketed'], 'naming the pipeline runs its stages, the earlier one renamed');
 });
 
-t.test('what stages cannot do yet, and what they must not, is refused with why', async (t) => {
-  await t.rejects(start({ module: fixture('stages'), stateDir: '/nonexistent/keyflow-stages' }),
-    { code: 'ERR_KEYFLOW_CONFIG', message: /pipelines of several stages \('bucketed', 'fragile'\) cannot keep durable state yet/ });
+t.test('what a stage cannot do yet, and what it must not, is refused with why', async (t) => {
   const keyed = () => pipeline<{ k: string; t: number }>('p').keyBy((e) => e.k).eventTime((e) => e.t);
   t.match(keyed().process({ onEvent() {} }).keyBy(() => 1).problems(), [/a stage that another follows must be window\(\)\.aggregate\(\) without allowedLatenessMs/]);
   t.match(keyed().window(tumbling(10), { allowedLatenessMs: 5 }).aggregate({ n: count() }).keyBy((r) => r.n).problems(), [/must be window\(\)\.aggregate\(\) without allowedLatenessMs/]);

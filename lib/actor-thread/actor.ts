@@ -206,6 +206,7 @@ export class Actor implements StageTarget {
         seq: this.seq,
         sources: [...this.sources],
         operatorState: this.operators.map((op) => op.snapshotOperatorState?.() ?? null),
+        ...(this.shuffle ? { waiting: this.shuffle.waitingRecords() } : {}),
       },
       pending,
       groups: {},
@@ -297,6 +298,7 @@ export class Actor implements StageTarget {
       this.watermarks[p] = lowest[p];
       op.restoreWatermark(lowest[p]);
     });
+    this.shuffle?.restore(this.watermarks, snapshots.flatMap((snap) => (snap.waiting ?? []).filter(([, kg]) => kg >= start && kg <= end)));
   }
 
   private isDuplicate(pipe: number, kg: number, src: number, pos: number): boolean {

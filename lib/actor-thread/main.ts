@@ -122,6 +122,11 @@ class Log {
   rotate(checkpoint: number): void {
     this.wal?.rotate(checkpoint);
   }
+
+  /** fsync now (a barrier sends the next stages what this actor's input made, which must be durable first). */
+  sync(): void {
+    this.wal?.sync();
+  }
 }
 
 const log = new Log();
@@ -144,7 +149,10 @@ let barrierStopMs = 0;
 function beginSnapshot(actor: Actor, checkpoint: number): void {
   if (actor.snapshotting) finishSnapshot(actor, Infinity); // one at a time: complete the previous one
   const t0 = performance.now();
+  // Later stages: wait for every other actor's barrier, so the snapshot holds what they sent before theirs.
+  stages?.shuffle.align(checkpoint, actor.currentWatermarks(), () => log.sync());
   actor.beginSnapshot(checkpoint, keyGroupRange(init.actor, init.workers, init.maxKeyGroups));
+  stages?.shuffle.resume();
   log.rotate(checkpoint);
   barrierStopMs = performance.now() - t0;
 }

@@ -13,6 +13,11 @@
  * forwarded before them (a stage that feeds another is a window aggregate without allowed lateness), so by
  * the time every producer is at w every record with time <= w is here: the same sequence, and the same
  * results, for any worker count and any timing.
+ *
+ * Checkpoints (Flink's aligned barriers): at a barrier an actor sends it on every ring after what it sent
+ * before it, then takes in from each ring up to that ring's barrier and no further, until every producer's
+ * has come. Its snapshot then holds every record sent before the barrier (applied, or waiting: see
+ * waitingRecords), and none sent after; after a recovery the producers send exactly those again.
  */
 import { FrameSender, type Unsendable } from '../shared/codec/frame-sender.js';
 import { FrameView } from '../shared/codec/frame.js';
@@ -26,6 +31,9 @@ import { RingReader } from '../shared/ring/reader.js';
 import { wake } from '../shared/ring/wait.js';
 import { RingWriter } from '../shared/ring/writer.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+
+/** A record waiting in a snapshot: [pipe, key-group, time, upstream key-group, upstream number, key, value]. */
+export type WaitingRecord = [pipe: number, kg: number, ts: number, up: number, n: number, key: unknown, value: unknown];
 
 /** An actor's rings to and from every actor (itself included), for pipelines of several stages. */
 export interface ShuffleRings {
@@ -58,6 +66,8 @@ interface Waiting {
 }
 
 const byTimeThenOrigin = (a: Waiting, b: Waiting) => a.ts - b.ts || a.up - b.up || a.n - b.n;
+/** How long align() sleeps between looks at the rings. */
+const ALIGN_NAP_MS = 0.2;
 
 export class Shuffle {
   private readonly senders: FrameSender[];
@@ -71,7 +81,11 @@ export class Shuffle {
   private readonly heard: Array<Float64Array | null>;
   /** Per pipe fed by another: its watermark, and its records waiting for it. */
   private readonly at: number[];
-  private readonly waiting: Waiting[][];
+  private waiting: Waiting[][];
+  /** Per producer: the checkpoint whose barrier came from it (its ring is not read past it), or -1. */
+  private readonly barred: Int32Array;
+  /** What align() sleeps on between looks (nothing notifies it: a plain short sleep). */
+  private readonly nap = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(rings: ShuffleRings, private readonly pipelines: readonly Pipeline[], private readonly maxKeyGroups: number,
               frameRecords: number, private readonly target: StageTarget) {
@@ -86,6 +100,7 @@ export class Shuffle {
     this.heard = pipelines.map((p) => (p.upstream === null ? null : new Float64Array(workers).fill(-Infinity)));
     this.at = pipelines.map(() => -Infinity);
     this.waiting = pipelines.map(() => []);
+    this.barred = new Int32Array(workers).fill(-1);
   }
 
   /** Whether `pipe` is a later stage, whose input comes from here. */
@@ -138,17 +153,64 @@ export class Shuffle {
     return sent;
   }
 
-  /** Take in what every producer sent, and apply what has become due; true if anything came. */
+  /** Take in what every producer sent (up to a barrier), and apply what has become due; true if anything came. */
   drain(): boolean {
     let came = false;
     for (let producer = 0; producer < this.readers.length; producer++) {
-      for (let bytes = this.readers[producer].next(); bytes !== null; bytes = this.readers[producer].next()) {
+      while (this.barred[producer] < 0) {
+        const bytes = this.readers[producer].next();
+        if (bytes === null) break;
         came = true;
         this.take(producer, this.frame.decode(bytes));
       }
     }
     if (came) this.release();
     return came;
+  }
+
+  /**
+   * Checkpoint `checkpoint`'s barrier, reached in this actor's input (`watermarks`: its pipelines' now): send
+   * it after everything before it, then take in from every producer up to its barrier. Blocks the thread
+   * until then (every actor gets there: the barrier is in every actor's input); `before` runs first (the
+   * WAL's sync: nothing goes to the next stage before its input is durable).
+   */
+  align(checkpoint: number, watermarks: readonly number[], before: () => void): void {
+    before();
+    this.forward(watermarks);
+    this.senders.forEach((s, actor) => {
+      s.builder.barrier(checkpoint);
+      this.seal(actor);
+    });
+    for (;;) {
+      const sent = this.flush();
+      this.drain();
+      if (sent && this.barred.every((c) => c === checkpoint)) return;
+      Atomics.wait(this.nap, 0, 0, ALIGN_NAP_MS);
+    }
+  }
+
+  /** After the snapshot: read every ring past its barrier again. */
+  resume(): void {
+    this.barred.fill(-1);
+  }
+
+  /** The records waiting for their stage's watermark, for a snapshot taken now. */
+  waitingRecords(): WaitingRecord[] {
+    return this.waiting.flatMap((list, pipe) => list.map((w): WaitingRecord => [pipe, w.kg, w.ts, w.up, w.n, w.key, w.value]));
+  }
+
+  /**
+   * After a restore: each later stage's watermark as restored (every producer is there too: they snapshotted
+   * past it), and the waiting records of the key-groups this actor owns now.
+   */
+  restore(watermarks: readonly number[], records: readonly WaitingRecord[]): void {
+    this.heard.forEach((heard, pipe) => {
+      if (heard === null) return;
+      heard.fill(watermarks[pipe]);
+      this.at[pipe] = watermarks[pipe];
+    });
+    this.waiting = this.waiting.map(() => []);
+    for (const [pipe, kg, ts, up, n, key, value] of records) this.waiting[pipe].push({ ts, up, n, kg, key, value });
   }
 
   /** Whether every later stage on this actor has been moved to the end of input (+∞). */
@@ -159,10 +221,15 @@ export class Shuffle {
   private take(producer: number, f: FrameView): void {
     for (let i = 0; i < f.count; i++) {
       const pipe = f.pipe[i];
-      if (f.kind[i] === Kind.EVENT) {
+      const kind = f.kind[i];
+      if (kind === Kind.EVENT) {
         this.waiting[pipe].push({ ts: f.ts[i], up: f.src[i], n: f.pos[i], kg: f.kg[i], key: f.keys[i], value: f.values[i] });
-      } else if (f.kind[i] === Kind.WATERMARK) {
-        this.heard[pipe]![producer] = f.wm[i];
+      } else if (kind === Kind.WATERMARK) {
+        const heard = this.heard[pipe]!;
+        if (f.wm[i] > heard[producer]) heard[producer] = f.wm[i];
+      } else if (kind === Kind.BARRIER) {
+        // The last record of its frame (align seals it so): nothing after it is taken before the snapshot.
+        this.barred[producer] = f.pos[i];
       }
     }
   }

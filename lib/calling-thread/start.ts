@@ -144,10 +144,6 @@ export async function start(options: StartOptions, callers = stackModuleUrls()):
   const startedAt = performance.now();
   const resolved = resolveOptions(options);
   const found = await resolvePipelines(options, callers);
-  if (resolved.stateDir && found.pipelines.some((p) => p.upstream !== null)) {
-    throw configError(`pipelines of several stages (${found.pipelines.filter((p) => p.downstream === null && p.upstream !== null).map((p) => `'${p.name}'`).join(', ')}) cannot keep durable state yet: `
-      + 'their checkpoints need barriers aligned across the stages, which are not there; run them without stateDir');
-  }
   const names = found.pipelines.map((p) => p.name);
   // One engine per state directory: held from here (across a rescaling pre-run) until the engine stops.
   const lock = resolved.stateDir ? lockStateDir(resolved.stateDir) : null;

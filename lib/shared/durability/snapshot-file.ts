@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Decoder, Encoder } from 'cbor-x';
 import type { SourceInfo } from '../codec/records.js';
+import type { WaitingRecord } from '../../actor-thread/shuffle.js';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { stateFileError, writeFileAtomicAsync } from './files.js';
@@ -25,6 +26,8 @@ export interface ActorSnapshot {
   sources: Array<[number, SourceInfo]>;
   /** Per pipeline, the actor's operator state (not keyed), or null. */
   operatorState?: unknown[];
+  /** Later stages' input waiting for their watermark at the barrier (see shuffle.ts), of every key-group. */
+  waiting?: WaitingRecord[];
   /** key-group → its GroupSnapshot, cbor-encoded on its own (groups are captured one at a time). */
   groups: Record<number, Uint8Array>;
 }
