@@ -109,19 +109,21 @@ t.test('two stages across a SIGKILL and a restart with another worker count: eve
   }
 });
 
-t.test('checkpoints taken while the stages are busy: a SIGKILL after them loses and doubles nothing', async (t) => {
+t.test('rescaling 4 → 2 → 3 workers, checkpoints every few ms, a SIGKILL in each phase: every result once', async (t) => {
   // Barriers every few milliseconds reach some actors before the first stage's results that precede them
   // reach them from others: a snapshot must wait for those (aligned barriers), or recovery would miss them.
-  for (let round = 0; round < 3; round++) {
+  const steps = batchesOf(events, BATCH).map((ingest, seq) => ({ ingest, seq }));
+  for (let round = 0; round < 2; round++) {
     const dir = await mkdtemp(join(tmpdir(), 'keyflow-stages-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const options = { module: fixture('stages'), stateDir: join(dir, 'state') };
-    const steps = batchesOf(events, BATCH).map((ingest, seq) => ({ ingest, seq }));
-    const crashed = await runScript(dir, { ...options, workers: 4, snapshotEveryMs: 3 }, [...steps, { kill: true }]);
-    t.equal(crashed.signal, 'SIGKILL', `round ${round}: the first run was killed after every batch ${crashed.stderr}`);
-    const rerun = await runScript(dir, { ...options, workers: 3 }, steps);
-    t.equal(rerun.code, 0, `round ${round}: the rerun ended well ${rerun.stderr}`);
-    t.ok(scriptSummary(dir).recovery.checkpoint !== null, `round ${round}: the rerun restored a checkpoint`);
+    const options = { module: fixture('stages'), stateDir: join(dir, 'state'), snapshotEveryMs: 3 };
+    for (const [workers, upTo] of [[4, 12], [2, 22]]) {
+      const crashed = await runScript(dir, { ...options, workers }, [...steps.slice(0, upTo), { kill: true }]);
+      t.equal(crashed.signal, 'SIGKILL', `round ${round}: ${workers} workers killed after batch ${upTo} ${crashed.stderr}`);
+    }
+    const last = await runScript(dir, { ...options, workers: 3 }, steps);
+    t.equal(last.code, 0, `round ${round}: 3 workers ended well ${last.stderr}`);
+    t.ok(scriptSummary(dir).recovery.checkpoint !== null, `round ${round}: each rerun restored a checkpoint`);
     t.ok(withoutOrder(scriptResults(dir, 'bucketed')).join('\n') === sorted(bucketed).join('\n'), `round ${round}: bucketed as the reference, each result once`);
     t.ok(sorted(scriptResults(dir, 'fragile')).join('\n') === sorted(fragile).join('\n'), `round ${round}: fragile as the reference, each result once`);
   }
