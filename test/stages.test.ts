@@ -36,8 +36,8 @@ type First = { key: number; windowStart: number; windowEnd: number; bids: number
 const firsts = perAuction.results as First[];
 
 /** The second stage: group the first stage's results by `keyOf` and window, and aggregate with `fold`. */
-function grouped<R>(items: First[], keyOf: (r: First) => number, fold: (rs: First[]) => R): Array<{ key: number; windowStart: number; windowEnd: number } & R> {
-  const groups = new Map<string, { key: number; start: number; items: First[] }>();
+function grouped<I extends { windowStart: number }, R>(items: I[], keyOf: (r: I) => number, fold: (rs: I[]) => R): Array<{ key: number; windowStart: number; windowEnd: number } & R> {
+  const groups = new Map<string, { key: number; start: number; items: I[] }>();
   for (const r of items) {
     const key = keyOf(r);
     const id = `${key}|${r.windowStart}`;
@@ -48,21 +48,20 @@ function grouped<R>(items: First[], keyOf: (r: First) => number, fold: (rs: Firs
 }
 
 const bucketed = grouped(firsts, (r) => Math.min(r.bids, BUCKETS), (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0), top: Math.max(...rs.map((r) => r.top)) }));
+const parity = grouped(bucketed, (r) => r.key % 2, (rs) => ({ buckets: rs.length, auctions: rs.reduce((n, r) => n + r.auctions, 0) }));
 const keyless = firsts.filter((r) => r.key % KEYLESS === 0);
 const unsummable = grouped(firsts.filter((r) => r.key % KEYLESS !== 0), (r) => r.bids % 2, (rs) => ({ bad: rs.filter((r) => r.key % UNSUMMABLE === 0).length }))
   .reduce((n, g) => n + g.bad, 0);
 const fragile = grouped(firsts.filter((r) => r.key % KEYLESS !== 0 && r.key % UNSUMMABLE !== 0), (r) => r.bids % 2,
   (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0) }));
 
-/** The bucketed results without the field that depends on the second stage's input order. */
-const withoutOrder = (rs: unknown[] | undefined) => sorted((rs ?? []).map((r) => {
-  const { firstAuction: _, ...rest } = r as Record<string, unknown>;
-  return rest;
-}));
+/** Results without the fields that depend on a later stage's input order. */
+const withoutOrder = (rs: unknown[] | undefined) => sorted((rs ?? []).map((r) => Object.fromEntries(Object.entries(r as object).filter(([k]) => !k.startsWith('first')))));
 
 function checkRun(t: Test, run: Collected, label: string): void {
   t.ok(withoutOrder(run.results.bucketed).join('\n') === sorted(bucketed).join('\n'), `${label}: bucketed as the reference (${bucketed.length} results)`);
   t.ok(sorted(run.results.fragile).join('\n') === sorted(fragile).join('\n'), `${label}: fragile as the reference (${fragile.length} results)`);
+  t.ok(withoutOrder(run.results.parity).join('\n') === sorted(parity).join('\n'), `${label}: parity (three stages) as the reference (${parity.length} results)`);
   t.ok(sorted(run.late['bucketed/1']).join('\n') === sorted(perAuction.late).join('\n'), `${label}: the first stage's ${perAuction.late.length} late events`);
   const failed = (stage: string) => run.errors.filter((e) => e.pipeline === 'fragile' && e.stage === stage);
   t.equal(failed('keyBy').length, keyless.length, `${label}: a keyBy() dead letter for each of the ${keyless.length} results without a key`);
@@ -76,7 +75,7 @@ t.test('two stages: as the reference, identical for 1, 2 and 4 workers', async (
   for (const workers of [1, 2, 4]) {
     const run = await runEngine({ module: fixture('stages'), workers }, batchesOf(events, BATCH));
     checkRun(t, run, `${workers} workers`);
-    outputs.push(sorted(run.results.bucketed).join('\n') + sorted(run.results.fragile).join('\n'));
+    outputs.push(['bucketed', 'fragile', 'parity'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
   }
   t.ok(outputs.every((o) => o === outputs[0]), 'the same results, first() included, with 1, 2 and 4 workers');
   const run = await runEngine({ module: fixture('stages'), workers: 2 }, batchesOf(events, BATCH));
@@ -90,7 +89,7 @@ t.test('two stages from a parallel source: the same results', async (t) => {
     const engine = await start({ module: fixture('stages'), workers, sourceThreads });
     const run: Collected = { results: {}, late: {}, errors: [], summary: undefined as never };
     for (const p of engine.pipelines) {
-      engine.results(p.name).on('data', (r) => (run.results[p.name] ??= []).push(r));
+      if (p.downstream === null) engine.results(p.name).on('data', (r) => (run.results[p.name] ??= []).push(r));
       engine.late(p.name).on('data', (e) => (run.late[p.name] ??= []).push(e));
     }
     engine.errors().on('data', (e) => run.errors.push(e));
@@ -102,7 +101,8 @@ t.test('two stages from a parallel source: the same results', async (t) => {
 
 t.test('two stages across a SIGKILL and a restart with another worker count: every result once', async (t) => {
   for (const workers of [[3, 2], [1, 4]] as Array<[number, number]>) {
-    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
+    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile', 'parity'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
+    t.ok(withoutOrder(results.parity).join('\n') === sorted(parity).join('\n'), `${workers.join(' → ')} workers: parity as the reference, each result once`);
     t.ok(withoutOrder(results.bucketed).join('\n') === sorted(bucketed).join('\n'), `${workers.join(' → ')} workers: bucketed as the reference, each result once`);
     t.ok(sorted(results.fragile).join('\n') === sorted(fragile).join('\n'), `${workers.join(' → ')} workers: fragile as the reference, each result once`);
     t.ok((errors as DeadLetter[]).some((e) => e.pipeline === 'fragile' && e.stage === 'keyBy'), 'the rerun reports the second stage\'s dead letters');
@@ -126,6 +126,7 @@ t.test('rescaling 4 → 2 → 3 workers, checkpoints every few ms, a SIGKILL in 
     t.ok(scriptSummary(dir).recovery.checkpoint !== null, `round ${round}: each rerun restored a checkpoint`);
     t.ok(withoutOrder(scriptResults(dir, 'bucketed')).join('\n') === sorted(bucketed).join('\n'), `round ${round}: bucketed as the reference, each result once`);
     t.ok(sorted(scriptResults(dir, 'fragile')).join('\n') === sorted(fragile).join('\n'), `round ${round}: fragile as the reference, each result once`);
+    t.ok(withoutOrder(scriptResults(dir, 'parity')).join('\n') === sorted(parity).join('\n'), `round ${round}: parity (three stages) as the reference, each result once`);
   }
 });
 
@@ -137,6 +138,7 @@ t.test('late() of a pipeline of several stages gives its first stage\'s late eve
   await engine.stop();
   t.equal(late.length, perAuction.late.length);
   t.same(engine.pipelines.map((p) => p.name), ['bucketed/1', 'bucketed'], 'naming the pipeline runs its stages, the earlier one renamed');
+  t.throws(() => engine.results('bucketed/1'), { code: 'ERR_KEYFLOW_CONFIG', message: /'bucketed\/1' is a stage whose results go to the next one, 'bucketed': take the results of 'bucketed'/ });
 });
 
 t.test('what a stage cannot do yet, and what it must not, is refused with why', async (t) => {
@@ -147,4 +149,8 @@ t.test('what a stage cannot do yet, and what it must not, is refused with why', 
   t.same(second.window(tumbling(20)).aggregate({ m: count() }).problems(), [], 'a later stage needs no eventTime()');
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).eventTime(() => 1).problems(), [/eventTime\(\) in a later stage/]);
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).map((r) => r).problems(), [/map\(\) must come before keyBy\(\)/]);
+  t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).process({ onEvent() {} }).problems(), [/process\(\) in a later stage, for now/]);
+  const branched = keyed().window(tumbling(10)).aggregate({ n: count() });
+  branched.keyBy((r) => r.n);
+  t.match(branched.keyBy((r) => r.key).problems(), [/keyBy\(\) on a stage that another already follows/], 'one stage feeds one next stage');
 });

@@ -71,6 +71,7 @@ export class Actor implements StageTarget {
 
   /** A later stage's watermark moved: every producer's has passed `wm`. */
   advanceStage(pipe: number, wm: number): void {
+    if (this.failed) return;
     this.activity.begin();
     this.activity.advancing(Kind.WATERMARK, pipe, wm);
     this.watermarks[pipe] = wm;

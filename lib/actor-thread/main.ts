@@ -260,8 +260,17 @@ async function run(actor: Actor): Promise<void> {
   const clock = new ProcessingClock(actor.usesProcessingTime);
   let slice = performance.now();
   tick(actor, clock, frame);
+  const shuffled = stages ? () => stages!.shuffle.hasInput() : undefined;
   for (;;) {
-    stages?.shuffle.drain();
+    if (stages) {
+      stages.shuffle.drain();
+      if (stages.shuffle.backlogged) {
+        // Other actors are slow to take what this one sends them: send, and take in theirs, before reading more.
+        await log.commit();
+        await reader.waitForData(STAGE_POLL_MS, shuffled);
+        continue;
+      }
+    }
     const bytes = reader.next();
     if (bytes === null) {
       await log.commit();
@@ -273,7 +282,7 @@ async function run(actor: Actor): Promise<void> {
       // Idle: sleep until input comes (from the calling thread or another actor) or a processing-time
       // timer (or TTL) is due; briefly, while frames for other actors wait for room.
       const sending = stages !== null && !stages.shuffle.flush();
-      await reader.waitForData(clock.waitMs(actor.nextProcessingTime(), sending ? STAGE_POLL_MS : WAIT_TIMEOUT_MS));
+      await reader.waitForData(clock.waitMs(actor.nextProcessingTime(), sending ? STAGE_POLL_MS : WAIT_TIMEOUT_MS), shuffled);
       if (Date.now() >= actor.nextProcessingTime()) tick(actor, clock, frame);
       slice = performance.now();
       continue;
@@ -309,16 +318,18 @@ async function run(actor: Actor): Promise<void> {
  */
 async function endStages(reader: RingReader): Promise<void> {
   if (stages === null) return;
+  const { shuffle, actor } = stages;
   for (;;) {
     await log.commit();
-    stages.shuffle.drain();
-    if (stages.shuffle.ended && stages.shuffle.flush()) {
-      // What the last of them emitted (into the next stages) goes out with the commit after this.
+    shuffle.drain();
+    if (shuffle.ended) {
+      // The stages here just fired their last windows: one more commit sends what they emitted to the
+      // stages after them (and +∞), and the end may come only once all of it is out.
       await log.commit();
-      if (stages.shuffle.flush()) return;
+      if (shuffle.flush()) return;
     }
-    if (stages.actor.failed) return;
-    await reader.waitForData(STAGE_POLL_MS);
+    if (actor.failed) return;
+    await reader.waitForData(STAGE_POLL_MS, () => shuffle.hasInput());
   }
 }
 

@@ -22,7 +22,7 @@
 import { FrameSender, type Unsendable } from '../shared/codec/frame-sender.js';
 import { FrameView } from '../shared/codec/frame.js';
 import { Kind } from '../shared/codec/records.js';
-import type { Problem } from '../shared/dead-letter.js';
+import { unsendableProblem, type Problem } from '../shared/dead-letter.js';
 import { codes, describeThrown } from '../shared/errors.js';
 import { checkKey } from '../shared/key-check.js';
 import { actorOf } from '../shared/keygroups.js';
@@ -66,6 +66,8 @@ interface Waiting {
 }
 
 const byTimeThenOrigin = (a: Waiting, b: Waiting) => a.ts - b.ts || a.up - b.up || a.n - b.n;
+/** Frames an actor may have queued for other actors before it stops taking input until they go. */
+const MAX_QUEUED_FRAMES = 64;
 /** How long align() sleeps between looks at the rings. */
 const ALIGN_NAP_MS = 0.2;
 
@@ -79,11 +81,12 @@ export class Shuffle {
   private readonly forwarded: number[];
   /** Per pipe fed by another: per producer, the watermark it forwarded last; null for other pipes. */
   private readonly heard: Array<Float64Array | null>;
-  /** Per pipe fed by another: its watermark, and its records waiting for it. */
-  private readonly at: number[];
+  /** Per pipe fed by another: its watermark (the least heard, once applied). */
+  private readonly stageWatermark: number[];
+  /** Per pipe fed by another: its records not applied yet (their time is past its watermark, or they just came). */
   private waiting: Waiting[][];
   /** Per producer: the checkpoint whose barrier came from it (its ring is not read past it), or -1. */
-  private readonly barred: Int32Array;
+  private readonly barrierFrom: Int32Array;
   /** What align() sleeps on between looks (nothing notifies it: a plain short sleep). */
   private readonly nap = new Int32Array(new SharedArrayBuffer(4));
 
@@ -96,11 +99,12 @@ export class Shuffle {
     });
     this.readers = rings.inbound.map((ring) => new RingReader(ring));
     this.next = pipelines.map((p) => (p.downstream === null ? -1 : pipelines.indexOf(p.downstream)));
+    if (this.next.some((next, pipe) => next < 0 && pipelines[pipe].downstream !== null)) throw new Error('a stage runs without the stage after it');
     this.forwarded = pipelines.map(() => -Infinity);
     this.heard = pipelines.map((p) => (p.upstream === null ? null : new Float64Array(workers).fill(-Infinity)));
-    this.at = pipelines.map(() => -Infinity);
+    this.stageWatermark = pipelines.map(() => -Infinity);
     this.waiting = pipelines.map(() => []);
-    this.barred = new Int32Array(workers).fill(-1);
+    this.barrierFrom = new Int32Array(workers).fill(-1);
   }
 
   /** Whether `pipe` is a later stage, whose input comes from here. */
@@ -153,18 +157,34 @@ export class Shuffle {
     return sent;
   }
 
-  /** Take in what every producer sent (up to a barrier), and apply what has become due; true if anything came. */
-  drain(): boolean {
+  /** Take in what every producer sent (up to a barrier), and apply what has become due. */
+  drain(): void {
+    if (this.takeIn()) this.release();
+  }
+
+  /** Whether a ring this actor reads (not past a barrier) holds a frame: checked after announcing a sleep. */
+  hasInput(): boolean {
+    return this.readers.some((r, producer) => this.barrierFrom[producer] < 0 && r.hasData());
+  }
+
+  /** Frames queued for other actors beyond this, and the actor stops taking input until they go (backpressure). */
+  get backlogged(): boolean {
+    let queued = 0;
+    for (const s of this.senders) queued += s.queued;
+    return queued > MAX_QUEUED_FRAMES;
+  }
+
+  /** Read every ring (up to a producer's barrier) into `waiting` and `heard`; true if anything came. */
+  private takeIn(): boolean {
     let came = false;
     for (let producer = 0; producer < this.readers.length; producer++) {
-      while (this.barred[producer] < 0) {
+      while (this.barrierFrom[producer] < 0) {
         const bytes = this.readers[producer].next();
         if (bytes === null) break;
         came = true;
         this.take(producer, this.frame.decode(bytes));
       }
     }
-    if (came) this.release();
     return came;
   }
 
@@ -181,17 +201,21 @@ export class Shuffle {
       s.builder.barrier(checkpoint);
       this.seal(actor);
     });
+    // Take in, but apply nothing: a later stage that fired now would send its next stage results after its
+    // own barrier that the snapshot counts as sent. What becomes due waits in the snapshot, and is applied
+    // right after it (resume).
     for (;;) {
       const sent = this.flush();
-      this.drain();
-      if (sent && this.barred.every((c) => c === checkpoint)) return;
+      this.takeIn();
+      if (sent && this.barrierFrom.every((c) => c === checkpoint)) return;
       Atomics.wait(this.nap, 0, 0, ALIGN_NAP_MS);
     }
   }
 
-  /** After the snapshot: read every ring past its barrier again. */
+  /** After the snapshot began: apply what became due while aligning, and read every ring past its barrier again. */
   resume(): void {
-    this.barred.fill(-1);
+    this.barrierFrom.fill(-1);
+    this.release();
   }
 
   /** The records waiting for their stage's watermark, for a snapshot taken now. */
@@ -207,7 +231,7 @@ export class Shuffle {
     this.heard.forEach((heard, pipe) => {
       if (heard === null) return;
       heard.fill(watermarks[pipe]);
-      this.at[pipe] = watermarks[pipe];
+      this.stageWatermark[pipe] = watermarks[pipe];
     });
     this.waiting = this.waiting.map(() => []);
     for (const [pipe, kg, ts, up, n, key, value] of records) this.waiting[pipe].push({ ts, up, n, kg, key, value });
@@ -215,7 +239,7 @@ export class Shuffle {
 
   /** Whether every later stage on this actor has been moved to the end of input (+∞). */
   get ended(): boolean {
-    return this.heard.every((h, pipe) => h === null || this.at[pipe] === Infinity);
+    return this.heard.every((h, pipe) => h === null || this.stageWatermark[pipe] === Infinity);
   }
 
   private take(producer: number, f: FrameView): void {
@@ -229,7 +253,7 @@ export class Shuffle {
         if (f.wm[i] > heard[producer]) heard[producer] = f.wm[i];
       } else if (kind === Kind.BARRIER) {
         // The last record of its frame (align seals it so): nothing after it is taken before the snapshot.
-        this.barred[producer] = f.pos[i];
+        this.barrierFrom[producer] = f.pos[i];
       }
     }
   }
@@ -240,12 +264,12 @@ export class Shuffle {
       if (heard === null) return;
       let least = Infinity;
       for (const wm of heard) least = Math.min(least, wm);
-      if (least <= this.at[pipe]) return;
+      if (least <= this.stageWatermark[pipe]) return;
       const all = this.waiting[pipe];
       const due = all.filter((w) => w.ts <= least).sort(byTimeThenOrigin);
       this.waiting[pipe] = due.length === all.length ? [] : all.filter((w) => w.ts > least);
-      for (const w of due) this.target.applyStage(pipe, w.kg, w.key, w.ts, this.at[pipe], w.value);
-      this.at[pipe] = least;
+      for (const w of due) this.target.applyStage(pipe, w.kg, w.key, w.ts, this.stageWatermark[pipe], w.value);
+      this.stageWatermark[pipe] = least;
       this.target.advanceStage(pipe, least);
     });
   }
@@ -256,8 +280,6 @@ export class Shuffle {
 
   /** A result no frame can carry (too large, or not encodable): a dead letter of the next stage. */
   private readonly unsendable = (u: Unsendable): void => {
-    const what = `result #${u.pos} of key-group ${u.src}`;
-    const detail = u.error === undefined ? `${what} takes ${u.bytes} bytes, more than a frame between actors can hold` : `${what} cannot be encoded (${u.error})`;
-    this.target.stageProblem({ code: u.error === undefined ? codes.TOO_LARGE : codes.BAD_VALUE, stage: 'route', detail, key: u.key, event: u.value }, u.pipe, u.kg, NaN);
+    this.target.stageProblem({ ...unsendableProblem(u, `result #${u.pos} of key-group ${u.src}`, 'route'), key: u.key, event: u.value }, u.pipe, u.kg, NaN);
   };
 }

@@ -11,7 +11,7 @@ import { ingestNdjson, type NdjsonOptions } from './sources/parallel-ndjson.js';
 import { ingestNexmark, type NexmarkOptions } from './sources/parallel-nexmark.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import type { OutputStream } from './outputs.js';
-import { stagesOf, type Pipeline } from '../pipeline/pipeline.js';
+import { lastStageOf, stagesOf, type Pipeline } from '../pipeline/pipeline.js';
 import type { NdjsonSink } from './sinks/ndjson.js';
 import type { SinkOutput } from './sinks/sink-set.js';
 
@@ -38,7 +38,7 @@ export class Engine {
 
   /** Results of a pipeline: `{ key, windowStart, windowEnd, ...aggregates }` for windows. Subscribe before ingesting. */
   results<T = any>(pipeline: string): OutputStream<T> {
-    return this.parts.outputs.stream(`results:${this.pipelines[this.pipe(pipeline)].name}`);
+    return this.parts.outputs.stream(`results:${this.pipelines[this.outputPipe('results', pipeline)].name}`);
   }
 
   /**
@@ -46,7 +46,7 @@ export class Engine {
    * several stages, its first stage's: a later stage takes its input in time order, so none of it is late.
    */
   late<T = any>(pipeline: string): OutputStream<T> {
-    return this.parts.outputs.stream(`late:${stagesOf(this.pipelines[this.pipe(pipeline)])[0].name}`);
+    return this.parts.outputs.stream(`late:${this.pipelines[this.outputPipe('late', pipeline)].name}`);
   }
 
   /** Dead letters: bad events and throwing user functions, with what and where. */
@@ -106,12 +106,12 @@ export class Engine {
 
   /** Write a pipeline's results to an NDJSON file exactly once, across crashes and restarts. Call before ingesting. */
   writeResultsTo(pipeline: string, path: string): void {
-    this.parts.sinks.add('results', this.pipe(pipeline), pipeline, path);
+    this.parts.sinks.add('results', this.outputPipe('results', pipeline), pipeline, path);
   }
 
   /** Write a pipeline's late events to an NDJSON file exactly once, like writeResultsTo(). Call before ingesting. */
   writeLateTo(pipeline: string, path: string): void {
-    this.parts.sinks.add('late', this.pipe(pipeline), pipeline, path);
+    this.parts.sinks.add('late', this.outputPipe('late', pipeline), pipeline, path);
   }
 
   /**
@@ -121,7 +121,7 @@ export class Engine {
    * Call before ingesting; the caller closes the sink after stop().
    */
   writeNdjsonTo(output: SinkOutput, pipeline: string, sink: NdjsonSink, { wrap = false } = {}): void {
-    this.parts.sinks.addStream(output, this.pipe(pipeline), pipeline, { sink, wrap });
+    this.parts.sinks.addStream(output, this.outputPipe(output, pipeline), pipeline, { sink, wrap });
   }
 
   /** Re-apply what the WAL holds after the restored checkpoint (ingest(), checkpoint() and stop() do it first). Subscribe before. */
@@ -208,6 +208,19 @@ export class Engine {
     this.failure.throwIfFailed();
     const elapsedMs = performance.now() - this.startedAt;
     return { ...this.stats(), elapsedMs, eventsPerSecond: this.parts.ingestion.eventsIn / (elapsedMs / 1000), checkpoints: this.checkpointStats() };
+  }
+
+  /**
+   * The pipe whose results (or late events) pipeline `name` means. A pipeline of several stages has its
+   * results from its last stage and its late events from its first (a later stage takes its input in time
+   * order, so none of it is late); the results of a stage that feeds another go there, not out.
+   */
+  private outputPipe(output: SinkOutput, name: string): number {
+    const pipe = this.pipe(name);
+    const p = this.pipelines[pipe];
+    if (output === 'late') return this.pipelines.indexOf(stagesOf(p)[0]);
+    if (p.downstream !== null) throw configError(`'${name}' is a stage whose results go to the next one, '${p.downstream.name}': take the results of '${lastStageOf(p).name}'`);
+    return pipe;
   }
 
   private pipe(name: string): number {

@@ -86,8 +86,16 @@ function stateBackend(options: ResolvedOptions): { config: BackendConfig; cleanu
   return { config: { kind: 'lmdb', dir, cacheKeys: options.stateCacheKeys }, cleanup };
 }
 
-/** A ring between two actors: smaller than the calling thread's, as there are workers² of them. */
+/** A ring between two actors: at most this, less with many workers (there are workers² of them)... */
 const SHUFFLE_RING_BYTES = 1024 * 1024;
+/** ...so that together they take about this, but each at least SHUFFLE_RING_MIN (a frame between actors is at most half of it). */
+const SHUFFLE_TOTAL_BYTES = 64 * 1024 * 1024;
+const SHUFFLE_RING_MIN = 64 * 1024;
+
+function shuffleRingBytes(workers: number, ringBytes: number): number {
+  const share = 2 ** Math.floor(Math.log2(SHUFFLE_TOTAL_BYTES / workers ** 2));
+  return Math.max(SHUFFLE_RING_MIN, Math.min(share, SHUFFLE_RING_BYTES, ringBytes));
+}
 
 /** One ring per (producer actor, consumer actor), and each actor's share of them (see shuffle.ts). */
 function shuffleRings(workers: number, bytes: number, inputs: RingBuffers[]): (actor: number) => ShuffleRings {
@@ -108,7 +116,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   }, options.sourceThreads);
   if (options.prestartSourceThreads) sourcePool?.start();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
-  const shuffle = pipelines.some((p) => p.upstream !== null) ? shuffleRings(options.workers, Math.min(options.ringBytes, SHUFFLE_RING_BYTES), inputs) : null;
+  const shuffle = pipelines.some((p) => p.upstream !== null) ? shuffleRings(options.workers, shuffleRingBytes(options.workers, options.ringBytes), inputs) : null;
   const settled = await Promise.allSettled(Array.from({ length: options.workers }, (_, actor) => ActorLink.start({
     actor,
     workers: options.workers,

@@ -8,7 +8,6 @@ import type { DeadLetter } from '../shared/dead-letter.js';
 import type { Durability } from '../shared/actor-protocol.js';
 import type { OnError } from '../calling-thread/options.js';
 import { NdjsonSink } from '../calling-thread/sinks/ndjson.js';
-import { stagesOf } from '../pipeline/pipeline.js';
 import { fileChunks } from '../calling-thread/sources/file-chunks.js';
 import { CHUNK_BYTES } from '../calling-thread/sources/parallel-ndjson.js';
 import { KeyflowError, codes } from '../shared/errors.js';
@@ -94,7 +93,7 @@ export async function run(args: RunArgs): Promise<number> {
       throw new KeyflowError(codes.CONFIG, 'with --state and an output or late file, run one pipeline (pick it with --pipeline)');
     }
     if (exactly(args.output)) engine.writeResultsTo(outputs[0].name, args.output);
-    if (exactly(args.late)) engine.writeLateTo(stagesOf(outputs[0])[0].name, args.late!);
+    if (exactly(args.late)) engine.writeLateTo(outputs[0].name, args.late!);
     if (args.serve !== undefined) {
       serving = await serve(engine, { port: args.serve });
       process.stderr.write(`serving ${serving.url}/metrics and ${serving.url}/query/<pipeline>?key=…\n`);
@@ -111,7 +110,7 @@ export async function run(args: RunArgs): Promise<number> {
     const wrap = outputs.length > 1;
     for (const p of outputs) {
       if (sink) engine.writeNdjsonTo('results', p.name, sink, { wrap });
-      if (lateSink) engine.writeNdjsonTo('late', stagesOf(p)[0].name, lateSink, { wrap });
+      if (lateSink) engine.writeNdjsonTo('late', p.name, lateSink, { wrap });
     }
     drains.push((async () => {
       for await (const e of engine.errors() as AsyncIterable<DeadLetter>) {

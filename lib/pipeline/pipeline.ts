@@ -74,6 +74,10 @@ export class Pipeline<T = any> {
    * this one is renamed `<name>/<stage number>`, and the last stage keeps the name and the outputs.
    */
   keyBy(fn: (event: T) => unknown): Pipeline<T> {
+    if (this.downstream) {
+      this.misuse.push(`keyBy() on a stage that another already follows: a stage's results go to one next stage`);
+      return this;
+    }
     if (this.aggregates || this.processFunction) return this.nextStage(fn);
     if (this.keySelector) this.misuse.push('keyBy() is called twice');
     this.keySelector = fn;
@@ -213,6 +217,9 @@ export class Pipeline<T = any> {
       p('a stage that another follows must be window().aggregate() without allowedLatenessMs, for now: the next stage takes its results in time order, and only those are never late');
     }
     if (this.upstream && this.joined) p(`${this.joined.kind}() in a later stage: a join takes its inputs from the sources`);
+    else if (this.upstream && this.processFunction) {
+      p('process() in a later stage, for now: its timers and TTLs would need the stage\'s input in the write-ahead log to replay; use window().aggregate()');
+    }
     if (this.joined) out.push(...this.joinProblems(this.joined));
     else if (this.processFunction) {
       if (!this.keySelector) p('process() needs keyBy() first');
@@ -239,8 +246,8 @@ export class Pipeline<T = any> {
   }
 
   /**
-   * A step that would follow the stateful part (aggregate(), process(), a join) is refused: after it, only
-   * filter() and map() on its results. Re-keying the results into a second stateful stage is not supported.
+   * A step that would follow the stateful part (aggregate(), process(), a join) is refused: after it come only
+   * filter() and map() on its results, and keyBy(), which starts the next stage.
    */
   private afterStateful(step: string): boolean {
     if (!this.aggregates && !this.processFunction) return false;

@@ -97,13 +97,13 @@ export class Router {
       restored: new Map(),
       warnedFuture: false,
       largest: -Infinity,
-      combiner: WindowCombiner.for(pipeline, senders.length, senders[0]?.maxFrame ?? Infinity),
+      combiner: pipeline.upstream === null ? WindowCombiner.for(pipeline, senders.length, senders[0]?.maxFrame ?? Infinity) : null,
       actorsAt: -Infinity,
     }));
     this.sourced = this.routes.filter((r) => r.pipeline.upstream === null);
     this.owner = new Int32Array(maxKeyGroups);
     for (let kg = 0; kg < maxKeyGroups; kg++) this.owner[kg] = actorOf(kg, senders.length, maxKeyGroups);
-    this.several = pipelines.length > 1;
+    this.several = this.sourced.length > 1;
     activity.pipeline(0);
   }
 

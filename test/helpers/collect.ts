@@ -13,7 +13,8 @@ export async function runEngine(options: StartOptions, batches: unknown[][], ing
   const engine = await start(options);
   const out: Omit<Collected, 'summary'> = { results: {}, late: {}, errors: [] };
   for (const p of engine.pipelines) {
-    engine.results(p.name).on('data', (r) => (out.results[p.name] ??= []).push(r));
+    // A stage that feeds another has no results of its own (they go to the next stage).
+    if (p.downstream === null) engine.results(p.name).on('data', (r) => (out.results[p.name] ??= []).push(r));
     engine.late(p.name).on('data', (e) => (out.late[p.name] ??= []).push(e));
   }
   engine.errors().on('data', (e) => out.errors.push(e));

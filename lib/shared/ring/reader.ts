@@ -49,8 +49,16 @@ export class RingReader {
     return this.local.subarray(0, length);
   }
 
-  /** Resolve when data may be available (or after a bounded wait: callers re-check with next()). */
-  async waitForData(timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
-    await sleepOn(this.control, WRITE, CONSUMER_WAITING, this.read, timeoutMs);
+  /** Whether a frame is there to read. */
+  hasData(): boolean {
+    return Atomics.load(this.control, WRITE) !== this.read;
+  }
+
+  /**
+   * Resolve when data may be available (or after a bounded wait: callers re-check with next()). `elsewhere`:
+   * input this reader's wakers also signal (an actor's shuffle rings), checked once the sleep is announced.
+   */
+  async waitForData(timeoutMs = WAIT_TIMEOUT_MS, elsewhere?: () => boolean): Promise<void> {
+    await sleepOn(this.control, WRITE, CONSUMER_WAITING, this.read, timeoutMs, elsewhere);
   }
 }

@@ -20,10 +20,12 @@ export const WAIT_TIMEOUT_MS = 100;
  * `control[waiting]` so the other side's `wake` notifies. False if the value had already moved, so
  * there was no sleep.
  */
-export async function sleepOn(control: Int32Array, index: number, waiting: number, seen: number, timeoutMs = WAIT_TIMEOUT_MS): Promise<boolean> {
+export async function sleepOn(control: Int32Array, index: number, waiting: number, seen: number, timeoutMs = WAIT_TIMEOUT_MS,
+                              elsewhere?: () => boolean): Promise<boolean> {
   Atomics.store(control, waiting, 1);
-  // Re-check after announcing the sleep, or a store made in between would go unnoticed.
-  const unchanged = Atomics.load(control, index) === seen;
+  // Re-check after announcing the sleep, or a store made in between would go unnoticed (`elsewhere`: other
+  // counters whose writers notify this one).
+  const unchanged = Atomics.load(control, index) === seen && !(elsewhere?.() ?? false);
   if (unchanged) await waitWhileEqual(control, index, seen, timeoutMs);
   Atomics.store(control, waiting, 0);
   return unchanged;
