@@ -143,13 +143,13 @@ t.test('late() of a pipeline of several stages gives its first stage\'s late eve
 
 t.test('what a stage cannot do yet, and what it must not, is refused with why', async (t) => {
   const keyed = () => pipeline<{ k: string; t: number }>('p').keyBy((e) => e.k).eventTime((e) => e.t);
-  t.match(keyed().process({ onEvent() {} }).keyBy(() => 1).problems(), [/a stage that another follows must be window\(\)\.aggregate\(\) without allowedLatenessMs/]);
-  t.match(keyed().window(tumbling(10), { allowedLatenessMs: 5 }).aggregate({ n: count() }).keyBy((r) => r.n).problems(), [/must be window\(\)\.aggregate\(\) without allowedLatenessMs/]);
   const second = keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n);
   t.same(second.window(tumbling(20)).aggregate({ m: count() }).problems(), [], 'a later stage needs no eventTime()');
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).eventTime(() => 1).problems(), [/eventTime\(\) in a later stage/]);
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).map((r) => r).problems(), [/map\(\) must come before keyBy\(\)/]);
-  t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).process({ onEvent() {} }).problems(), [/process\(\) in a later stage, for now/]);
+  const other = pipeline<{ k: string; t: number }>('o').keyBy((e) => e.k).eventTime((e) => e.t);
+  const joinLater = keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).join(other, { ttlMs: 10 });
+  t.same(joinLater.problems(), ["pipeline 'p': join() in a later stage: a join takes its inputs from the sources"]);
   const branched = keyed().window(tumbling(10)).aggregate({ n: count() });
   branched.keyBy((r) => r.n);
   t.match(branched.keyBy((r) => r.key).problems(), [/keyBy\(\) on a stage that another already follows/], 'one stage feeds one next stage');

@@ -33,6 +33,11 @@ export class Actor implements StageTarget {
    */
   private readonly applied: Array<Map<string, number> | undefined>;
   private readonly sources = new Map<number, SourceInfo>();
+  /**
+   * Each pipeline's watermark, moved after the step that moves it (an event stamped with a later one, a
+   * watermark record): while a step runs, it is the watermark before it, which is what a next stage may
+   * have heard already (see Shuffle.emit).
+   */
   private readonly watermarks: number[];
   private seq = 0;
   /** Where the PARTIAL record being applied finds its events' inputs (reused). */
@@ -74,8 +79,8 @@ export class Actor implements StageTarget {
     if (this.failed) return;
     this.activity.begin();
     this.activity.advancing(Kind.WATERMARK, pipe, wm);
-    this.watermarks[pipe] = wm;
     this.operators[pipe].advanceWatermark(wm);
+    this.watermarks[pipe] = wm;
     this.activity.end();
   }
 
@@ -112,9 +117,9 @@ export class Actor implements StageTarget {
           activity.event(p, g, src[i], pos[i]);
           this.copyBeforeChange(g);
           if (this.isDuplicate(p, g, src[i], pos[i])) break;
-          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           const key = keys[i];
           this.operators[p].onEvent(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq++, values[i]);
+          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           break;
         }
         case Kind.PARTIAL: {
@@ -124,17 +129,17 @@ export class Actor implements StageTarget {
           const g = kg[i];
           activity.event(p, g, src[i], pos[i]);
           this.copyBeforeChange(g);
-          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           const key = keys[i];
           const pane = viewPane(frame, values[i] as DecodedPane, this.pane);
           this.operators[p].onPartial!(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq, pane);
           this.seq += pane.count;
+          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           break;
         }
         case Kind.WATERMARK:
-          if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
           activity.advancing(Kind.WATERMARK, pipe[i], wm[i]);
           this.operators[pipe[i]].advanceWatermark(wm[i]);
+          if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
           break;
         case Kind.PROCESSING_TIME:
           activity.advancing(Kind.PROCESSING_TIME, -1, ts[i]);
@@ -183,8 +188,8 @@ export class Actor implements StageTarget {
     this.activity.advancing(Kind.END, -1, Infinity);
     this.operators.forEach((op, pipe) => {
       if (this.shuffle?.fed(pipe)) return;
-      this.watermarks[pipe] = Infinity;
       op.advanceWatermark(Infinity);
+      this.watermarks[pipe] = Infinity;
     });
     this.activity.end();
   }
@@ -318,7 +323,8 @@ export class Actor implements StageTarget {
     return {
       result: (kg, value, _key, _src, _pos, ts) => {
         const n = ++this.outputs[pipe * this.maxKeyGroups + kg];
-        if (this.shuffle?.feeds(pipe)) this.shuffle.emit(pipe, kg, n, ts, value);
+        // The watermark as it stood before the step in progress: the least a next stage may have heard.
+        if (this.shuffle?.feeds(pipe)) this.shuffle.emit(pipe, kg, n, ts, this.watermarks[pipe], value);
         else this.out.result(pipe, kg, n, value);
       },
       late: (kg, event) => this.out.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event),

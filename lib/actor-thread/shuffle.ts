@@ -3,16 +3,20 @@
  * to actor through SPSC rings, one per (producer actor, consumer actor), never through the calling thread.
  *
  * Producing: the next stage's key selector runs here, on each result, and the result goes to the actor that
- * owns its key-group, with its time (a window result's end − 1), its key-group here and its number here
- * (per pipeline and key-group, as the outputs are numbered). After the results due at a watermark the
- * producer forwards that watermark on every ring. Frames go out when the actor commits, as its outputs do.
+ * owns its key-group, with its time (a window result's end − 1, a process() output the time of the event or
+ * timer that emitted it, a join's pair likewise), its key-group here and its number here (per pipeline and
+ * key-group, as the outputs are numbered). After the results due at a watermark the producer forwards that
+ * watermark on every ring. Frames go out when the actor commits, as its outputs do.
  *
  * Consuming, in an order that depends on the data alone: records wait until every producer has forwarded a
  * watermark w; then those with time <= w are applied in the order (time, upstream key-group, upstream
- * number), and the stage's operator moves to w. A producer's results have times above every watermark it
- * forwarded before them (a stage that feeds another is a window aggregate without allowed lateness), so by
- * the time every producer is at w every record with time <= w is here: the same sequence, and the same
- * results, for any worker count and any timing.
+ * number), the stage moving to just below each record's time before it, and then to w. A result on time
+ * (above the watermark its producer had before the step that made it, which is at least what it forwarded)
+ * comes before its producer's watermark passes its time, so by the time every producer is at w every such
+ * record with time <= w is here. A result at or below that watermark is late for the next stage: the
+ * producer says so (emit), and the record takes its place just after the on-time ones at that watermark,
+ * where the stage (moved there) treats it as late. The same sequence, and the same results, for any worker
+ * count and any timing.
  *
  * Checkpoints (Flink's aligned barriers): at a barrier an actor sends it on every ring after what it sent
  * before it, then takes in from each ring up to that ring's barrier and no further, until every producer's
@@ -32,8 +36,11 @@ import { wake } from '../shared/ring/wait.js';
 import { RingWriter } from '../shared/ring/writer.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 
-/** A record waiting in a snapshot: [pipe, key-group, time, upstream key-group, upstream number, key, value]. */
-export type WaitingRecord = [pipe: number, kg: number, ts: number, up: number, n: number, key: unknown, value: unknown];
+/**
+ * A record waiting in a snapshot: [pipe, key-group, time, upstream key-group, upstream number, key, value,
+ * and for a late record the producer's watermark it came behind].
+ */
+export type WaitingRecord = [pipe: number, kg: number, ts: number, up: number, n: number, key: unknown, value: unknown, behind?: number];
 
 /** An actor's rings to and from every actor (itself included), for pipelines of several stages. */
 export interface ShuffleRings {
@@ -56,6 +63,12 @@ export interface StageTarget {
 }
 
 interface Waiting {
+  /**
+   * Where the record goes in its stage's input: its time if on time, else (late) the producer's watermark it
+   * came behind, just after the on-time records of that time.
+   */
+  at: number;
+  late: boolean;
   ts: number;
   /** Key-group and number of the result upstream. */
   up: number;
@@ -65,7 +78,19 @@ interface Waiting {
   value: unknown;
 }
 
-const byTimeThenOrigin = (a: Waiting, b: Waiting) => a.ts - b.ts || a.up - b.up || a.n - b.n;
+const byTimeThenOrigin = (a: Waiting, b: Waiting) => a.at - b.at || Number(a.late) - Number(b.late) || a.up - b.up || a.n - b.n;
+/** Whether every producer being past `least` makes `w` due: an on-time record at `least` is, a late one behind it is not yet. */
+const isDue = (w: Waiting, least: number) => w.at < least || (w.at === least && !w.late);
+
+const float = new Float64Array(1);
+const bits = new BigInt64Array(float.buffer);
+/** The largest number below `t` (finite): advancing to it fires what is due before time t, and nothing at t. */
+function justBelow(t: number): number {
+  if (t === 0) return -Number.MIN_VALUE;
+  float[0] = t;
+  bits[0] += t > 0 ? -1n : 1n;
+  return float[0];
+}
 /** Frames an actor may have queued for other actors before it stops taking input until they go. */
 const MAX_QUEUED_FRAMES = 64;
 /** How long align() sleeps between looks at the rings. */
@@ -117,9 +142,23 @@ export class Shuffle {
     return this.next[pipe] >= 0;
   }
 
-  /** Result number `n` of stage `pipe` in key-group `kg`, at time `ts`: to the actor of its key in the next stage. */
-  emit(pipe: number, kg: number, n: number, ts: number, value: unknown): void {
+  /**
+   * Result number `n` of stage `pipe` in key-group `kg`, at time `ts`: to the actor of its key in the next
+   * stage. `floor` is the stage's watermark before the step that made the result, which this actor may have
+   * forwarded already: a result above it is on time for the next stage; one at or below it (a re-firing
+   * within allowed lateness, a process() output behind the watermark) is late there, decided here, where it
+   * depends on the data alone. A late record carries `floor` in its watermark field.
+   */
+  emit(pipe: number, kg: number, n: number, ts: number, floor: number, value: unknown): void {
     const next = this.next[pipe];
+    if (Number.isNaN(ts)) {
+      return this.target.stageProblem({
+        code: codes.BAD_TIME,
+        stage: 'eventTime',
+        detail: 'a result without an event time (emitted by a processing-time timer) cannot go on to the next stage, which takes its input in event time',
+        event: value,
+      }, next, kg, NaN);
+    }
     let key: unknown;
     try {
       key = this.pipelines[next].keySelector!(value);
@@ -130,7 +169,7 @@ export class Shuffle {
     if ('code' in checked) return this.target.stageProblem({ code: checked.code, stage: 'keyBy', detail: checked.detail, event: value }, next, kg, ts);
     const actor = actorOf(checked.kg, this.senders.length, this.maxKeyGroups);
     const builder = this.senders[actor].builder;
-    builder.event(next, kg, checked.kg, ts, NaN, n, checked.key, value);
+    builder.event(next, kg, checked.kg, ts, ts > floor ? NaN : floor, n, checked.key, value);
     if (builder.full) this.seal(actor);
   }
 
@@ -220,7 +259,11 @@ export class Shuffle {
 
   /** The records waiting for their stage's watermark, for a snapshot taken now. */
   waitingRecords(): WaitingRecord[] {
-    return this.waiting.flatMap((list, pipe) => list.map((w): WaitingRecord => [pipe, w.kg, w.ts, w.up, w.n, w.key, w.value]));
+    return this.waiting.flatMap((list, pipe) => list.map((w): WaitingRecord => {
+      const record: WaitingRecord = [pipe, w.kg, w.ts, w.up, w.n, w.key, w.value];
+      if (w.late) record.push(w.at);
+      return record;
+    }));
   }
 
   /**
@@ -234,7 +277,7 @@ export class Shuffle {
       this.stageWatermark[pipe] = watermarks[pipe];
     });
     this.waiting = this.waiting.map(() => []);
-    for (const [pipe, kg, ts, up, n, key, value] of records) this.waiting[pipe].push({ ts, up, n, kg, key, value });
+    for (const [pipe, kg, ts, up, n, key, value, behind = NaN] of records) this.waiting[pipe].push(waiting(ts, behind, up, n, kg, key, value));
   }
 
   /** Whether every later stage on this actor has been moved to the end of input (+∞). */
@@ -247,7 +290,7 @@ export class Shuffle {
       const pipe = f.pipe[i];
       const kind = f.kind[i];
       if (kind === Kind.EVENT) {
-        this.waiting[pipe].push({ ts: f.ts[i], up: f.src[i], n: f.pos[i], kg: f.kg[i], key: f.keys[i], value: f.values[i] });
+        this.waiting[pipe].push(waiting(f.ts[i], f.wm[i], f.src[i], f.pos[i], f.kg[i], f.keys[i], f.values[i]));
       } else if (kind === Kind.WATERMARK) {
         const heard = this.heard[pipe]!;
         if (f.wm[i] > heard[producer]) heard[producer] = f.wm[i];
@@ -258,7 +301,11 @@ export class Shuffle {
     }
   }
 
-  /** Apply, stage by stage, the records every producer's watermark has made due, then move the stage on. */
+  /**
+   * Apply, stage by stage, the records every producer's watermark has made due, in order, and move the
+   * stage on. Before each record the stage moves to just below its time (a late one: to the watermark it
+   * came behind), so what fires between two records is the same however the watermarks arrived.
+   */
   private release(): void {
     this.heard.forEach((heard, pipe) => {
       if (heard === null) return;
@@ -266,12 +313,20 @@ export class Shuffle {
       for (const wm of heard) least = Math.min(least, wm);
       if (least <= this.stageWatermark[pipe]) return;
       const all = this.waiting[pipe];
-      const due = all.filter((w) => w.ts <= least).sort(byTimeThenOrigin);
-      this.waiting[pipe] = due.length === all.length ? [] : all.filter((w) => w.ts > least);
-      for (const w of due) this.target.applyStage(pipe, w.kg, w.key, w.ts, this.stageWatermark[pipe], w.value);
-      this.stageWatermark[pipe] = least;
-      this.target.advanceStage(pipe, least);
+      const due = all.filter((w) => isDue(w, least)).sort(byTimeThenOrigin);
+      this.waiting[pipe] = due.length === all.length ? [] : all.filter((w) => !isDue(w, least));
+      for (const w of due) {
+        this.advance(pipe, w.late ? w.at : justBelow(w.at));
+        this.target.applyStage(pipe, w.kg, w.key, w.ts, this.stageWatermark[pipe], w.value);
+      }
+      this.advance(pipe, least);
     });
+  }
+
+  private advance(pipe: number, wm: number): void {
+    if (wm <= this.stageWatermark[pipe]) return;
+    this.stageWatermark[pipe] = wm;
+    this.target.advanceStage(pipe, wm);
   }
 
   private seal(actor: number): void {
@@ -282,4 +337,10 @@ export class Shuffle {
   private readonly unsendable = (u: Unsendable): void => {
     this.target.stageProblem({ ...unsendableProblem(u, `result #${u.pos} of key-group ${u.src}`, 'route'), key: u.key, event: u.value }, u.pipe, u.kg, NaN);
   };
+}
+
+/** A record as it waits: late when its producer sent its watermark `behind` with it (NaN: on time). */
+function waiting(ts: number, behind: number, up: number, n: number, kg: number, key: unknown, value: unknown): Waiting {
+  const late = !Number.isNaN(behind);
+  return { at: late ? behind : ts, late, ts, up, n, kg, key, value };
 }

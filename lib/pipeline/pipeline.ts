@@ -213,14 +213,8 @@ export class Pipeline<T = any> {
         if (cannot.length > 0) p(`session windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
       }
     }
-    if (this.downstream && !(this.aggregates && this.allowedLatenessMs === 0 && !this.joined)) {
-      p('a stage that another follows must be window().aggregate() without allowedLatenessMs, for now: the next stage takes its results in time order, and only those are never late');
-    }
     if (this.upstream && this.joined) p(`${this.joined.kind}() in a later stage: a join takes its inputs from the sources`);
-    else if (this.upstream && this.processFunction) {
-      p('process() in a later stage, for now: its timers and TTLs would need the stage\'s input in the write-ahead log to replay; use window().aggregate()');
-    }
-    if (this.joined) out.push(...this.joinProblems(this.joined));
+    else if (this.joined) out.push(...this.joinProblems(this.joined));
     else if (this.processFunction) {
       if (!this.keySelector) p('process() needs keyBy() first');
       if (this.windowSpec) p('use either window().aggregate() or process(), not both');

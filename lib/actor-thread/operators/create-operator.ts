@@ -13,7 +13,11 @@ import { withResultSteps } from './result-steps.js';
 export function createOperator(p: Pipeline, output: OperatorOutput, stores: StoreFactory): Operator {
   const out = withResultSteps(p.resultStages, output);
   if (p.joined) return new JoinOperator(p.processFunction!, p.joined, out, stores);
-  if (p.processFunction) return new KeyedProcessOperator(p.processFunction, out, stores, p.timeSelector !== null);
+  if (p.processFunction) {
+    // A later stage has its input's event time, and no processing-time timers (see ContextHost).
+    const later = p.upstream !== null;
+    return new KeyedProcessOperator(p.processFunction, out, stores, later || p.timeSelector !== null, !later);
+  }
   if (p.windowSpec && p.aggregates) {
     const aggregates = new AggregateSet(p.aggregates);
     return p.windowSpec.type === 'session'

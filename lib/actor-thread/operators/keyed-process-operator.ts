@@ -40,7 +40,12 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
   /** Whether any TTL entry was ever written or restored (snapshots then leave expired entries out). */
   private usesTtl = false;
 
-  constructor(private readonly fn: ProcessFunction, protected readonly out: OperatorOutput, stores: StoreFactory, eventTime: boolean) {
+  /**
+   * `eventTime`: the pipeline has event time (TTLs follow it); `processingTime`: processing-time timers may
+   * be set (not in a later stage, see ContextHost).
+   */
+  constructor(private readonly fn: ProcessFunction, protected readonly out: OperatorOutput, stores: StoreFactory, eventTime: boolean,
+              readonly processingTime = true) {
     this.store = stores(codec);
     this.ttlDomain = eventTime ? 'event' : 'processing';
     this.ctx = new Context(this);
@@ -57,7 +62,7 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'process', detail: describeThrown(err), key, event }, kg, src, pos);
       return;
     }
-    this.emitAll(kg, key, src, pos, ctx.commit());
+    this.emitAll(kg, key, src, pos, ts, ctx.commit());
   }
 
   expiring(kg: number, sk: StateKey, key: unknown, expiresAt: number): void {
@@ -176,12 +181,13 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'onTimer', detail: describeThrown(err), key: t.key }, t.kg, TIMER_SOURCE, time);
       return;
     }
-    this.emitAll(t.kg, t.key, TIMER_SOURCE, time, ctx.commit());
+    // An event-time timer's output has its time, as in Flink; a processing-time timer's has none.
+    this.emitAll(t.kg, t.key, TIMER_SOURCE, time, domain === 'event' ? time : NaN, ctx.commit());
   }
 
-  /** What a call emitted, as results; `key`, `src`, `pos`: where it was. */
-  protected emitAll(kg: number, key: unknown, src: number, pos: number, emitted: readonly unknown[]): void {
-    for (const e of emitted) this.out.result(kg, e, key, src, pos, NaN);
+  /** What a call emitted, as results; `key`, `src`, `pos`: where it was; `ts`: the results' time. */
+  protected emitAll(kg: number, key: unknown, src: number, pos: number, ts: number, emitted: readonly unknown[]): void {
+    for (const e of emitted) this.out.result(kg, e, key, src, pos, ts);
   }
 }
 

@@ -22,6 +22,8 @@ export interface ContextHost {
   readonly operatorState: OperatorState;
   readonly eventTimers: TimerHeap<KeyTimer>;
   readonly processingTimers: TimerHeap<KeyTimer>;
+  /** False in a later stage, whose input is not in the write-ahead log: a replay could not fire its processing-time timers at the same point. */
+  readonly processingTime: boolean;
   /** Which clock TTLs follow: event time in pipelines with eventTime(), else processing time. */
   readonly ttlDomain: TimeDomain;
   /** A TTL entry of this key was written or refreshed: queue its reclaim. */
@@ -52,8 +54,8 @@ export class Context implements ProcessContext {
     this.timers = {
       registerEventTime: (time) => this.registerTimer(host.eventTimers, time),
       deleteEventTime: (time) => this.deleteTimer(host.eventTimers, time),
-      registerProcessingTime: (time) => this.registerTimer(host.processingTimers, time),
-      deleteProcessingTime: (time) => this.deleteTimer(host.processingTimers, time),
+      registerProcessingTime: (time) => this.registerTimer(this.processingTimers(), time),
+      deleteProcessingTime: (time) => this.deleteTimer(this.processingTimers(), time),
     };
   }
 
@@ -290,6 +292,11 @@ export class Context implements ProcessContext {
    * has returned (after an await in an async function) would be neither, and land on whichever key the
    * context serves by then.
    */
+  private processingTimers(): TimerHeap<KeyTimer> {
+    if (this.host.processingTime) return this.host.processingTimers;
+    throw new Error('processing-time timers are not available in a later stage: its input is not in the write-ahead log, so a replay could not fire them at the same point; use event-time timers');
+  }
+
   private assertInCall(): void {
     if (!this.inCall) throw new Error('state changed or emitted after its call returned (after an await?): process functions must be synchronous');
   }
