@@ -10,6 +10,7 @@ export { pipeline, Pipeline, type PipelineOptions, type EventTimeOptions } from 
 export { tumbling } from './pipeline/windows/tumbling.js';
 export { sliding } from './pipeline/windows/sliding.js';
 export { session } from './pipeline/windows/session.js';
+export { bounded, type WindowBounds } from './pipeline/windows/bounded.js';
 export type { WindowSpec, WindowOptions, WindowResult } from './pipeline/windows/window.js';
 export { count } from './pipeline/aggregates/count.js';
 export { sum } from './pipeline/aggregates/sum.js';

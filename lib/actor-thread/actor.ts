@@ -34,9 +34,8 @@ export class Actor implements StageTarget {
   private readonly applied: Array<Map<string, number> | undefined>;
   private readonly sources = new Map<number, SourceInfo>();
   /**
-   * Each pipeline's watermark, moved after the step that moves it (an event stamped with a later one, a
-   * watermark record): while a step runs, it is the watermark before it, which is what a next stage may
-   * have heard already (see Shuffle.emit).
+   * Each pipeline's watermark, moved after what its move fires (see advance): while the operator fires, it is
+   * the watermark before, which is what a next stage may have heard already (see Shuffle.emit).
    */
   private readonly watermarks: number[];
   private seq = 0;
@@ -79,8 +78,7 @@ export class Actor implements StageTarget {
     if (this.failed) return;
     this.activity.begin();
     this.activity.advancing(Kind.WATERMARK, pipe, wm);
-    this.operators[pipe].advanceWatermark(wm);
-    this.watermarks[pipe] = wm;
+    this.advance(pipe, wm);
     this.activity.end();
   }
 
@@ -117,9 +115,9 @@ export class Actor implements StageTarget {
           activity.event(p, g, src[i], pos[i]);
           this.copyBeforeChange(g);
           if (this.isDuplicate(p, g, src[i], pos[i])) break;
+          if (wm[i] > this.watermarks[p]) this.advance(p, wm[i]);
           const key = keys[i];
           this.operators[p].onEvent(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq++, values[i]);
-          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           break;
         }
         case Kind.PARTIAL: {
@@ -129,17 +127,16 @@ export class Actor implements StageTarget {
           const g = kg[i];
           activity.event(p, g, src[i], pos[i]);
           this.copyBeforeChange(g);
+          if (wm[i] > this.watermarks[p]) this.advance(p, wm[i]);
           const key = keys[i];
           const pane = viewPane(frame, values[i] as DecodedPane, this.pane);
           this.operators[p].onPartial!(g, key, stateKeyOf(key), ts[i], wm[i], src[i], pos[i], this.seq, pane);
           this.seq += pane.count;
-          if (wm[i] > this.watermarks[p]) this.watermarks[p] = wm[i];
           break;
         }
         case Kind.WATERMARK:
           activity.advancing(Kind.WATERMARK, pipe[i], wm[i]);
-          this.operators[pipe[i]].advanceWatermark(wm[i]);
-          if (wm[i] > this.watermarks[pipe[i]]) this.watermarks[pipe[i]] = wm[i];
+          if (wm[i] > this.watermarks[pipe[i]]) this.advance(pipe[i], wm[i]);
           break;
         case Kind.PROCESSING_TIME:
           activity.advancing(Kind.PROCESSING_TIME, -1, ts[i]);
@@ -160,6 +157,17 @@ export class Actor implements StageTarget {
     }
     activity.end();
     return { control: NONE, next: frame.count };
+  }
+
+  /**
+   * Move pipeline `pipe` to watermark `wm`: fire what is due, then hold it. An event stamped with a later
+   * watermark moves it before the event is applied (the operator would, to judge lateness), so that what
+   * fires is emitted as of the watermark before, and the event's own results as of its stamp: the same
+   * for any worker count (see Shuffle.emit).
+   */
+  private advance(pipe: number, wm: number): void {
+    this.operators[pipe].advanceWatermark(wm);
+    this.watermarks[pipe] = wm;
   }
 
   /** Each pipeline's watermark as this actor holds it. */
@@ -186,10 +194,8 @@ export class Actor implements StageTarget {
   finish(): void {
     this.activity.begin();
     this.activity.advancing(Kind.END, -1, Infinity);
-    this.operators.forEach((op, pipe) => {
-      if (this.shuffle?.fed(pipe)) return;
-      op.advanceWatermark(Infinity);
-      this.watermarks[pipe] = Infinity;
+    this.operators.forEach((_, pipe) => {
+      if (!this.shuffle?.fed(pipe)) this.advance(pipe, Infinity);
     });
     this.activity.end();
   }

@@ -6,7 +6,7 @@ import { regularJoinFunction, type RegularJoinOptions } from './regular-join.js'
 import { sessionJoinFunction } from './session-join.js';
 import { windowJoinFunction, type JoinWindow, type WindowJoinOptions } from './window-join.js';
 import type { JoinedPair } from './join-input.js';
-import { windowSpecProblem, type WindowOptions, type WindowResult, type WindowSpec } from './windows/window.js';
+import { isMerging, windowSpecProblem, type WindowOptions, type WindowResult, type WindowSpec } from './windows/window.js';
 
 export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };
 
@@ -147,7 +147,8 @@ export class Pipeline<T = any> {
     const result = select === undefined
       ? ([left, right, windowStart, windowEnd]: JoinedPair, key: unknown) => ({ key, windowStart, windowEnd, left, right })
       : ([left, right, windowStart, windowEnd]: JoinedPair, key: unknown) => select(left as T, right as R, { key, windowStart: windowStart!, windowEnd: windowEnd! });
-    const fn = problem !== null ? { onEvent() {} } : spec.type === 'session' ? sessionJoinFunction(spec.gap) : windowJoinFunction(spec);
+    if (spec?.type === 'bounded') join.problems.push('windowJoin() takes tumbling(), sliding() or session() windows');
+    const fn = problem !== null || spec.type === 'bounded' ? { onEvent() {} } : spec.type === 'session' ? sessionJoinFunction(spec.gap) : windowJoinFunction(spec);
     this.joins({ ...join, result }, select, fn);
     return this as unknown as Pipeline<Out>;
   }
@@ -208,9 +209,9 @@ export class Pipeline<T = any> {
           p(`aggregate '${n}' must be a built-in (count(), sum(fn), …) or { init, add, merge?, result }`);
         }
       }
-      if (this.windowSpec?.type === 'session' && out.length === 0) {
+      if (this.windowSpec && isMerging(this.windowSpec) && out.length === 0) {
         const cannot = new AggregateSet(this.aggregates).unmergeable();
-        if (cannot.length > 0) p(`session windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
+        if (cannot.length > 0) p(`${this.windowSpec.type}() windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
       }
     }
     if (this.upstream && this.joined) p(`${this.joined.kind}() in a later stage: a join takes its inputs from the sources`);

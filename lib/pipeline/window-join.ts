@@ -1,6 +1,6 @@
 import { KEPT, LateInput, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessContext, ProcessFunction } from './process-function.js';
-import { alignDown, type WindowSpec } from './windows/window.js';
+import { alignDown, type AlignedWindowSpec } from './windows/window.js';
 
 /** The window a joined pair shares, as its select() sees it. */
 export interface JoinWindow {
@@ -45,7 +45,7 @@ export function fireWindow(ctx: ProcessContext<JoinedPair | LateInput>, start: n
  * windows all had is late. An event is dropped once the last window holding it has fired. It emits
  * JoinedPairs and LateInputs.
  */
-export function windowJoinFunction(spec: Exclude<WindowSpec, { type: 'session' }>): ProcessFunction<JoinInput, JoinedPair | LateInput> {
+export function windowJoinFunction(spec: AlignedWindowSpec): ProcessFunction<JoinInput, JoinedPair | LateInput> {
   const size = spec.size;
   const slide = spec.type === 'sliding' ? spec.slide : spec.size;
   /** The end − 1 of the last window holding time t: when it fires, nothing more needs t. */

@@ -8,7 +8,7 @@ export const BATCH_SPAN = 2 ** 21;
  * Where in a pipeline a bad event was caught. 'resultFilter' and 'resultMap': a filter() or map() after the
  * pipeline's aggregate(), process() or join, on one of its results (the dead letter's event).
  */
-export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'aggregate' | 'process' | 'onTimer' | 'select'
+export type Stage = 'parse' | 'filter' | 'map' | 'keyBy' | 'eventTime' | 'route' | 'window' | 'aggregate' | 'process' | 'onTimer' | 'select'
   | 'resultFilter' | 'resultMap' | 'output';
 
 /** What went wrong with one event, before it is placed (see `deadLetter`). */

@@ -20,7 +20,7 @@
  */
 import { AggregateSet } from '../pipeline/aggregates/aggregate-set.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { alignDown } from '../pipeline/windows/window.js';
+import { alignDown, isMerging } from '../pipeline/windows/window.js';
 import type { FrameBuilder, PaneInputs } from './codec/frame.js';
 import type { StateKey } from './keygroups.js';
 
@@ -55,7 +55,7 @@ export class WindowCombiner {
   /** A combiner for `pipeline`, or null if its windows or aggregates do not qualify. */
   static for(pipeline: Pipeline, actors: number, maxFrame: number): WindowCombiner | null {
     const spec = pipeline.windowSpec;
-    if (spec === null || spec.type === 'session' || pipeline.aggregates === null || pipeline.processFunction !== null) return null;
+    if (spec === null || isMerging(spec) || pipeline.aggregates === null || pipeline.processFunction !== null) return null;
     const slide = spec.type === 'sliding' ? spec.slide : spec.size;
     if (spec.size % slide !== 0) return null;
     const aggregates = new AggregateSet(pipeline.aggregates);

@@ -2,7 +2,7 @@ import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
 import type { StateKey } from '../../shared/keygroups.js';
 import type { PaneView } from '../../shared/codec/frame.js';
 import type { StateCodec, StoreFactory } from '../state/state-store.js';
-import { alignDown, type WindowSpec } from '../../pipeline/windows/window.js';
+import { alignDown, type AlignedWindowSpec } from '../../pipeline/windows/window.js';
 import type { OperatorOutput } from './operator.js';
 import { WindowOperator, type KeyWindow } from './window-operator.js';
 
@@ -47,8 +47,7 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
   private readonly accs: unknown[][] = [];
   private readonly starts: number[] = [];
 
-  constructor(spec: WindowSpec, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
-    if (spec.type === 'session') throw new Error('AlignedWindowOperator takes tumbling or sliding windows');
+  constructor(spec: AlignedWindowSpec, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
     super(codec, lateness, aggregates, out, stores);
     this.size = spec.size;
     this.slide = spec.type === 'sliding' ? spec.slide : spec.size;

@@ -6,8 +6,9 @@ import type { Operator, OperatorOutput } from './operator.js';
 import { PassthroughOperator } from './passthrough-operator.js';
 import { KeyedProcessOperator } from './keyed-process-operator.js';
 import { JoinOperator } from './join-operator.js';
-import { SessionWindowOperator } from './session-window-operator.js';
+import { MergingWindowOperator } from './merging-window-operator.js';
 import { withResultSteps } from './result-steps.js';
+import { isMerging } from '../../pipeline/windows/window.js';
 
 /** The keyed operator that runs a (validated) pipeline's stateful part inside an actor, then its steps on the results. */
 export function createOperator(p: Pipeline, output: OperatorOutput, stores: StoreFactory): Operator {
@@ -20,8 +21,8 @@ export function createOperator(p: Pipeline, output: OperatorOutput, stores: Stor
   }
   if (p.windowSpec && p.aggregates) {
     const aggregates = new AggregateSet(p.aggregates);
-    return p.windowSpec.type === 'session'
-      ? new SessionWindowOperator(p.windowSpec.gap, p.allowedLatenessMs, aggregates, out, stores)
+    return isMerging(p.windowSpec)
+      ? new MergingWindowOperator(p.windowSpec, p.allowedLatenessMs, aggregates, out, stores)
       : new AlignedWindowOperator(p.windowSpec, p.allowedLatenessMs, aggregates, out, stores);
   }
   return new PassthroughOperator(out);

@@ -1,8 +1,17 @@
-/** A window assigner as written in a pipeline: `tumbling(size)`, `sliding(size, slide)`, `session(gap)`. */
+import type { WindowBounds } from './bounded.js';
+
+/** A window assigner as written in a pipeline: `tumbling(size)`, `sliding(size, slide)`, `session(gap)`, `bounded(fn)`. */
 export type WindowSpec =
   | { readonly type: 'tumbling'; readonly size: number }
   | { readonly type: 'sliding'; readonly size: number; readonly slide: number }
-  | { readonly type: 'session'; readonly gap: number };
+  | { readonly type: 'session'; readonly gap: number }
+  | { readonly type: 'bounded'; readonly bounds: (event: unknown) => WindowBounds };
+
+/** Window assigners with fixed windows, the same for every key. */
+export type AlignedWindowSpec = Extract<WindowSpec, { type: 'tumbling' | 'sliding' }>;
+/** Window assigners whose windows merge per key (sessions, and windows the events bound). */
+export type MergingWindowSpec = Extract<WindowSpec, { type: 'session' | 'bounded' }>;
+export const isMerging = (spec: WindowSpec): spec is MergingWindowSpec => spec.type === 'session' || spec.type === 'bounded';
 
 export interface WindowOptions {
   /** How long after a window fires it still accepts late events (re-firing with the updated result). */
@@ -36,5 +45,7 @@ export function windowSpecProblem(spec: WindowSpec): string | null {
       return positive('sliding() size', spec.size) ?? positive('sliding() slide', spec.slide)
         ?? (spec.slide > spec.size ? `sliding() slide (${spec.slide}) must not exceed its size (${spec.size})` : null);
     case 'session': return positive('session() gap', spec.gap);
+    case 'bounded': return typeof spec.bounds === 'function' ? null : 'bounded() needs a function that gives an event\'s window as [start, end]';
+    default: return `unknown window ${JSON.stringify(spec)}: use tumbling(), sliding(), session() or bounded()`;
   }
 }

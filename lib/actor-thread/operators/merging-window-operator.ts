@@ -2,6 +2,9 @@ import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
 import type { StateKey } from '../../shared/keygroups.js';
 import type { StateCodec, StoreFactory } from '../state/state-store.js';
 import { sessionsTouch } from '../../pipeline/windows/session.js';
+import type { WindowBounds } from '../../pipeline/windows/bounded.js';
+import type { MergingWindowSpec } from '../../pipeline/windows/window.js';
+import { codes, describeThrown } from '../../shared/errors.js';
 import type { OperatorOutput } from './operator.js';
 import { WindowOperator, type KeyWindow } from './window-operator.js';
 
@@ -28,21 +31,26 @@ const codec: StateCodec<KeySessions, SessionsData> = {
 };
 
 /**
- * Session windows: an event at t opens [t, t+gap); it merges with every session of its key it touches
- * (accumulators merge). Firing, lateness and cleanup follow the aligned windows; lateness is judged on
- * the merged window, as Flink's MergingWindowSet does.
+ * Windows that merge per key: session windows (an event at t opens [t, t+gap)) and windows whose bounds the
+ * events give (bounded()). An event's window merges with every window of its key it touches (accumulators
+ * merge). Firing, lateness and cleanup follow the aligned windows; lateness is judged on the merged window,
+ * as Flink's MergingWindowSet does.
  */
-export class SessionWindowOperator extends WindowOperator<KeySessions, SessionsData> {
-  constructor(private readonly gap: number, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
+export class MergingWindowOperator extends WindowOperator<KeySessions, SessionsData> {
+  constructor(private readonly spec: MergingWindowSpec, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
     super(codec, lateness, aggregates, out, stores);
   }
 
   override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
     if (!this.admit(kg, key, wm, src, pos, event)) return;
+    const bounds = this.boundsOf(ts, event);
+    if (typeof bounds === 'string') {
+      this.out.problem({ code: codes.BAD_TIME, stage: 'window', detail: bounds, key, event }, kg, src, pos);
+      return;
+    }
+    let [start, end] = bounds;
     const state = this.store.get(kg, sk);
     const sessions = state?.sessions ?? [];
-    let start = ts;
-    let end = ts + this.gap;
     const touched: Session[] = [];
     for (const s of sessions) {
       if (sessionsTouch(s.start, s.end, start, end)) touched.push(s);
@@ -78,6 +86,23 @@ export class SessionWindowOperator extends WindowOperator<KeySessions, SessionsD
       this.timers.schedule(merged.timerId, kg, sk, start, end);
     }
     if (this.timers.isDue(end)) this.emitter.emit(state?.key ?? key, kg, start, end, acc);
+  }
+
+  /** The event's own window, before it merges; or what is wrong with the bounds it gives. */
+  private boundsOf(ts: number, event: unknown): WindowBounds | string {
+    if (this.spec.type === 'session') return [ts, ts + this.spec.gap];
+    let bounds: WindowBounds;
+    try {
+      bounds = this.spec.bounds(event);
+    } catch (err) {
+      return `bounded() threw: ${describeThrown(err)}`;
+    }
+    if (!Array.isArray(bounds) || bounds.length !== 2) return `bounded() must give [start, end], got ${String(bounds)}`;
+    const [start, end] = bounds as [unknown, unknown];
+    if (typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end) || !(start < end)) {
+      return `bounded() must give finite numbers with start < end, got [${String(start)}, ${String(end)}]`;
+    }
+    return [start, end];
   }
 
   protected override windowsOf(state: KeySessions): KeyWindow[] {
