@@ -30,6 +30,9 @@ export interface RunResult {
   stateBytesPerKey?: number;
 }
 
+/** A result as latency sees it: a window's end, or the expiry of an auction (q9, whose window closes then). */
+type WindowedResult = { windowEnd?: number; expires?: number };
+
 /**
  * Latency: when a result arrives, how long since the ingest of the batch after which it was due (for a
  * window: the first batch that moved the watermark to its end - 1; for a per-event result: its batch's
@@ -48,8 +51,14 @@ class Latency {
     this.wms.push(this.maxTime - 2_001);
   }
 
-  /** A window result arrived. */
-  window(end: number): void {
+  /** A result arrived: if it is a window's (or a closed auction's), its latency. */
+  result(r: WindowedResult): void {
+    const end = r.windowEnd ?? (r.expires === undefined ? undefined : r.expires + 1);
+    if (end !== undefined) this.window(end);
+  }
+
+  /** A result of a window that ends at `end` arrived. */
+  private window(end: number): void {
     let lo = 0;
     let hi = this.wms.length;
     while (lo < hi) {
@@ -104,9 +113,9 @@ export async function measureKeyflow(workload: WorkloadName, events: number, wor
     const run = await timed(events, async (latency) => {
       let results = 0;
       if (sink === 'stream') {
-        engine.results(workload).on('data', (r: { windowEnd?: number }) => {
+        engine.results(workload).on('data', (r: WindowedResult) => {
           results++;
-          if (r.windowEnd !== undefined) latency.window(r.windowEnd);
+          latency.result(r);
         });
       }
       const gen = new NexmarkGenerator({ seed: 1 });
@@ -133,8 +142,7 @@ export async function measurePlain(workload: WorkloadName, events: number): Prom
     let results = 0;
     const plain = new Plain(workload, (r) => {
       results++;
-      const end = (r as { windowEnd?: number }).windowEnd;
-      if (end !== undefined) latency.window(end);
+      latency.result(r as WindowedResult);
     });
     const gen = new NexmarkGenerator({ seed: 1 });
     for (let sent = 0; sent < events; sent += BATCH) {
@@ -163,9 +171,9 @@ export async function measurePostMessage(workload: WorkloadName, events: number,
       let results = 0;
       const waiting = new Map<number, { left: number; started: number; done: () => void }>();
       for (const w of pool) {
-        w.on('message', (m: { batch: number; results: Array<{ windowEnd?: number }> }) => {
+        w.on('message', (m: { batch: number; results: WindowedResult[] }) => {
           results += m.results.length;
-          for (const r of m.results) if (r.windowEnd !== undefined) latency.window(r.windowEnd);
+          for (const r of m.results) latency.result(r);
           const entry = waiting.get(m.batch)!;
           if (--entry.left === 0) {
             if (!windowed(workload)) latency.ack(performance.now() - entry.started);

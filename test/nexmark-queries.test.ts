@@ -21,7 +21,7 @@ function plain(name: WorkloadName): unknown[] {
   return out;
 }
 
-for (const name of ['q3-join', 'q8-window-join', 'q5-hot-items'] as const) {
+for (const name of ['q3-join', 'q8-window-join', 'q5-hot-items', 'q9-winning-bids', 'q4-category-average'] as const) {
   const module = fileURLToPath(new URL(`../benchmarks/workloads/${name}.js`, import.meta.url));
   const expected = sorted(plain(name));
   t.test(`Nexmark ${name}: the bench's pipeline module gives the plain loop's results on 1 and 3 workers`, async (t) => {

@@ -6,8 +6,9 @@
  */
 import type { Bid, NexmarkEvent } from '../../lib/nexmark/model.js';
 import { PlainJoin, isJoin, joinKey, prepareJoin, type JoinValue, type JoinWorkload } from './plain-joins.js';
+import { PlainAuctions, auctionKey, isAuctionWorkload, prepareAuctions, type AuctionValue, type AuctionWorkload } from './plain-auctions.js';
 
-export type WorkloadName = 'q0' | 'q1' | 'q2' | 'tumbling-bids' | 'q5-sliding' | 'q5-hot-items' | 'q7-highest' | 'q11-sessions' | JoinWorkload;
+export type WorkloadName = 'q0' | 'q1' | 'q2' | 'tumbling-bids' | 'q5-sliding' | 'q5-hot-items' | 'q7-highest' | 'q11-sessions' | JoinWorkload | AuctionWorkload;
 
 /** An auction or bidder id, or 'all' for the single window per period of q7 and q5-hot-items. */
 type Key = number | string;
@@ -24,6 +25,7 @@ const OUT_OF_ORDER = 2_000;
 export function prepare(name: WorkloadName, e: NexmarkEvent): unknown {
   if (name === 'q0') return e;
   if (isJoin(name)) return prepareJoin(name, e);
+  if (isAuctionWorkload(name)) return prepareAuctions(e);
   if (e.kind !== 'bid') return undefined;
   const b = e.bid;
   if (name === 'q1') return { auction: b.auction, bidder: b.bidder, price: Math.round(b.price * 0.908), dateTime: b.dateTime };
@@ -34,13 +36,14 @@ export function prepare(name: WorkloadName, e: NexmarkEvent): unknown {
 /** A prepared value's key (see prepare). */
 export function keyOf(name: WorkloadName, v: unknown): Key {
   if (isJoin(name)) return joinKey(v as JoinValue);
+  if (isAuctionWorkload(name)) return auctionKey(v as AuctionValue);
   const b = v as Bid;
   return name === 'q11-sessions' ? b.bidder : name === 'q7-highest' || name === 'q5-hot-items' ? 'all' : b.auction;
 }
 
 /** A prepared value's event time (see prepare). */
 export function timeOf(name: WorkloadName, v: unknown): number {
-  return isJoin(name) ? (v as JoinValue)[1].dateTime : (v as Bid).dateTime;
+  return isJoin(name) || isAuctionWorkload(name) ? (v as JoinValue | AuctionValue)[1].dateTime : (v as Bid).dateTime;
 }
 
 export class Plain {
@@ -51,11 +54,12 @@ export class Plain {
   private readonly ends: number[] = [];
   private wm = -Infinity;
   private maxTime = -Infinity;
-  private readonly join: PlainJoin | null;
+  /** The join workloads, and q4/q9, in a class of their own. */
+  private readonly join: PlainJoin | PlainAuctions | null;
   late = 0;
 
   constructor(private readonly name: WorkloadName, private readonly emit: (r: unknown) => void) {
-    this.join = isJoin(name) ? new PlainJoin(name, emit) : null;
+    this.join = isJoin(name) ? new PlainJoin(name, emit) : isAuctionWorkload(name) ? new PlainAuctions(name, emit) : null;
   }
 
   /** One prepared value (see prepare), in source order; `wm` is the watermark just before it. */
@@ -70,7 +74,8 @@ export class Plain {
       wm = this.maxTime - OUT_OF_ORDER - 1;
       if (t > this.maxTime) this.maxTime = t;
     }
-    if (this.join !== null) return this.join.add(value as JoinValue, wm);
+    // A value its own workload prepared (see prepare).
+    if (this.join !== null) return this.join.add(value as never, wm);
     const b = value as Bid;
     this.advance(wm);
     const key = keyOf(name, b);

@@ -43,7 +43,8 @@ export class Engine {
 
   /**
    * Events of a pipeline that arrived after their windows (and allowed lateness) had closed. For a pipeline of
-   * several stages, its first stage's: a later stage takes its input in time order, so none of it is late.
+   * several stages, its first stage's; a later stage's by its number (`<name>/2`, …: see Shuffle.emit for what
+   * reaches a later stage late).
    */
   late<T = any>(pipeline: string): OutputStream<T> {
     return this.parts.outputs.stream(`late:${this.pipelines[this.outputPipe('late', pipeline)].name}`);
@@ -212,19 +213,21 @@ export class Engine {
 
   /**
    * The pipe whose results (or late events) pipeline `name` means. A pipeline of several stages has its
-   * results from its last stage and its late events from its first (a later stage takes its input in time
-   * order, so none of it is late); the results of a stage that feeds another go there, not out.
+   * results from its last stage and, by its own name, its late events from its first (where the input's late
+   * events are); a stage named by its number gives its own. The results of a stage that feeds another go
+   * there, not out.
    */
   private outputPipe(output: SinkOutput, name: string): number {
     const pipe = this.pipe(name);
     const p = this.pipelines[pipe];
-    if (output === 'late') return this.pipelines.indexOf(stagesOf(p)[0]);
+    if (output === 'late') return name === p.name ? this.pipelines.indexOf(stagesOf(p)[0]) : pipe;
     if (p.downstream !== null) throw configError(`'${name}' is a stage whose results go to the next one, '${p.downstream.name}': take the results of '${lastStageOf(p).name}'`);
     return pipe;
   }
 
+  /** A pipeline by its name; the last stage of a pipeline of several also by its number (`<name>/<stages>`). */
   private pipe(name: string): number {
-    const pipe = this.pipelines.findIndex((p) => p.name === name);
+    const pipe = this.pipelines.findIndex((p) => p.name === name || (p.upstream !== null && p.downstream === null && `${p.name}/${stagesOf(p).length}` === name));
     if (pipe < 0) throw new KeyflowError(codes.UNKNOWN_PIPELINE, `unknown pipeline '${name}'; this engine runs: ${this.pipelines.map((p) => `'${p.name}'`).join(', ')}`);
     return pipe;
   }

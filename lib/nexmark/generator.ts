@@ -33,7 +33,8 @@ const HOT_AUCTION_RATIO = 2;
 const HOT_BIDDER_RATIO = 4;
 const IN_FLIGHT_AUCTIONS = 100;
 const ACTIVE_PEOPLE = 1000;
-const AUCTION_LENGTH_MS = 10_000 * 60;
+/** How long an auction is open: it expires this long after it opens. */
+export const AUCTION_LENGTH_MS = 10_000 * 60;
 
 const FIRST_NAMES = ['Peter', 'Paul', 'Luke', 'John', 'Saul', 'Vicky', 'Kate', 'Julie', 'Sarah', 'Deiter', 'Walter'];
 const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton', 'Smith', 'Jones', 'Noris'];

@@ -8,18 +8,42 @@ export interface TopNOptions<E> {
   value?: (event: E) => unknown;
 }
 
-/** An input: the event's rank value and what is kept of it. */
-type Input = [by: number, value: unknown];
-/** A ranked entry: rank value, arrival (the `seq` of add), what is kept. */
-type Entry = [by: number, seq: number, value: unknown];
+/** What an event ranks by: a number, or numbers compared in turn (a tie on the first goes to the second, …). */
+export type Rank = number | readonly number[];
+/** An input: the event's rank and what is kept of it. */
+type Input = [by: Rank, value: unknown];
+/** A ranked entry: rank, arrival (the `seq` of add), what is kept. */
+type Entry = [by: Rank, seq: number, value: unknown];
+
+/** a's rank against b's: < 0, 0 or > 0; lists compare element by element, a number as a list of one. */
+function compareRanks(a: Rank, b: Rank): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const as = typeof a === 'number' ? [a] : a;
+  const bs = typeof b === 'number' ? [b] : b;
+  for (let i = 0; i < as.length && i < bs.length; i++) if (as[i] !== bs[i]) return as[i] - bs[i];
+  return as.length - bs.length;
+}
+
+/** Why a rank cannot be ranked, or null. */
+function rankProblem(rank: unknown): string | null {
+  if (!Array.isArray(rank)) return numberProblem('topN', rank);
+  if (rank.length === 0) return 'topN() by() gave an empty array: give numbers to rank by';
+  for (const r of rank) {
+    const problem = numberProblem('topN', r);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
 
 /**
  * The `n` events with the largest (or, with `order: 'asc'`, smallest) `by(event)` of a key's window,
  * best first: Flink SQL's window Top-N (ROW_NUMBER() OVER (PARTITION BY window, key ORDER BY by DESC),
- * rank ≤ n) as an aggregate. Ties rank by arrival, earlier first, so the ranking is the same with any
- * worker count and after recovery. State per window is at most `n` entries.
+ * rank ≤ n) as an aggregate. `by` may give several numbers, compared in turn, as ORDER BY a, b (negate one
+ * to rank it the other way: `[price, -time]` is price DESC, time ASC). Ties
+ * rank by arrival, earlier first, so the ranking is the same with any worker count and after recovery.
+ * State per window is at most `n` entries.
  */
-export function topN<E>(n: number, by: (event: E) => number, options: TopNOptions<E> = {}) {
+export function topN<E>(n: number, by: (event: E) => Rank, options: TopNOptions<E> = {}) {
   if (!(Number.isInteger(n) && n >= 1)) throw configError(`topN() needs n, an integer >= 1, got ${String(n)}`);
   if (typeof by !== 'function') throw configError('topN() needs a function that gives the value to rank by');
   const { order = 'desc', value } = options;
@@ -27,11 +51,14 @@ export function topN<E>(n: number, by: (event: E) => number, options: TopNOption
   if (value !== undefined && typeof value !== 'function') throw configError('topN() value must be a function');
   const sign = order === 'desc' ? 1 : -1;
   /** Whether a ranks before b. */
-  const before = (a: Entry, b: Entry) => (a[0] === b[0] ? a[1] < b[1] : sign * (a[0] - b[0]) > 0);
+  const before = (a: Entry, b: Entry) => {
+    const c = compareRanks(a[0], b[0]);
+    return c === 0 ? a[1] < b[1] : sign * c > 0;
+  };
   return builtin<Input, Entry[], unknown[], E>({
     label: 'topN',
     extract: (event) => [by(event), value === undefined ? event : value(event)],
-    check: (input) => numberProblem('topN', input[0]),
+    check: (input) => rankProblem(input[0]),
     // Its input is not a plain value: an event goes to its actor whole (see window-combiner.ts).
     combinable: false,
     init: () => [],

@@ -1,0 +1,33 @@
+/**
+ * What Nexmark q4 and q9 start with: each auction with the bids placed while it was open, per auction in a
+ * window the auction bounds ([opened, expires + 1), which closes when it expires). Two stages, as Beam's
+ * Nexmark writes it: an interval join of auctions with their bids (a bid at most an auction's life after it
+ * opens; a bid is kept only until the watermark passes it), then the pairs re-keyed by auction.
+ */
+import { bounded, pipeline, type Pipeline, type WindowSpec } from '../../lib/index.js';
+import { AUCTION_LENGTH_MS } from '../../lib/nexmark/generator.js';
+import type { Auction, Bid, NexmarkEvent } from '../../lib/nexmark/model.js';
+import { OUT_OF_ORDER } from './bids.js';
+
+export type AuctionBid = { auction: Auction; bid: Bid };
+
+/** The window of an auction's bids: its life, closing when it expires. */
+export const auctionLife: WindowSpec = bounded((p: AuctionBid) => [p.auction.dateTime, p.auction.expires + 1]);
+
+/** Auctions joined with the bids placed while they were open, keyed by auction (add window(auctionLife) and an aggregate). */
+export function auctionBids(name: string): Pipeline<AuctionBid> {
+  // The join's other input only: not exported, so it does not run as a pipeline of its own.
+  const bids = pipeline<NexmarkEvent>(`${name}-bids`)
+    .filter((e) => e.kind === 'bid')
+    .map((e) => (e as { bid: Bid }).bid)
+    .keyBy((b) => b.auction)
+    .eventTime((b) => b.dateTime);
+  return pipeline<NexmarkEvent>(name)
+    .filter((e) => e.kind === 'auction')
+    .map((e) => (e as { auction: Auction }).auction)
+    .keyBy((a) => a.id)
+    .eventTime((a) => a.dateTime, OUT_OF_ORDER)
+    .intervalJoin(bids, { lowerMs: 0, upperMs: AUCTION_LENGTH_MS, select: (auction, bid): AuctionBid => ({ auction, bid }) })
+    .filter((p) => p.bid.dateTime <= p.auction.expires)
+    .keyBy((p) => p.auction.id);
+}
