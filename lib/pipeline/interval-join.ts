@@ -10,6 +10,13 @@ export interface IntervalJoinOptions<L, R, Out> {
 }
 
 /**
+ * Kept events go at timers rounded up to a whole span: a key's events of one span share a timer (a busy key
+ * would otherwise have one per millisecond), and state is kept at most a span longer. When an event goes
+ * changes nothing else: once the watermark is past its drop time, no event on time is in its interval.
+ */
+const CLEANUP_MS = 1_000;
+
+/**
  * Flink's interval join as a process function on the joined stream (see Pipeline.intervalJoin): each event
  * is kept by its time and joined with the other input's kept events in its interval. An event older than
  * the watermark (Flink's isLate) is late, so once the watermark passes t + upperMs no right event can still
@@ -17,7 +24,7 @@ export interface IntervalJoinOptions<L, R, Out> {
  * the kept event. The pairs are those of all on-time events. It emits JoinedPairs and LateInputs.
  */
 export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessFunction<JoinInput, JoinedPair | LateInput> {
-  /** When a kept event is dropped: the same expression registers its timer and finds it due (times may be fractional). */
+  /** When nothing can join a kept event any more; the same expression finds it due (times may be fractional). */
   const dropAt = (side: number, t: number) => (side === LEFT ? t + upperMs + 1 : t - lowerMs + 1);
   return {
     onEvent([side, event], ctx) {
@@ -31,10 +38,9 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
         if (s < from || s > to) continue;
         for (const other of others) ctx.emit(side === LEFT ? [event, other] : [other, event]);
       }
-      ctx.timers.registerEventTime(dropAt(side, t));
+      ctx.timers.registerEventTime(Math.ceil(dropAt(side, t) / CLEANUP_MS) * CLEANUP_MS);
     },
     onTimer(time, ctx) {
-      // One timer may be due for both inputs; each kept event goes when its own time is.
       for (const side of [LEFT, RIGHT]) {
         const kept = ctx.map<number, unknown[]>(KEPT[side]);
         for (const t of kept.keys()) if (dropAt(side, t) <= time) kept.delete(t);

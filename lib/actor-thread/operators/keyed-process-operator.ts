@@ -3,7 +3,7 @@ import { stateKeyOf, type StateKey } from '../../shared/keygroups.js';
 import { expiringEntries, fromData, isEmpty, purgeExpired, readable, toData, type KeyState, type KeyStateData } from '../process/key-state.js';
 import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
 import { OperatorState, type OperatorStateData } from '../process/operator-state.js';
-import { Context, timerId, type ContextHost, type KeyTimer } from '../process/process-context.js';
+import { Context, type ContextHost, type KeyTimer } from '../process/process-context.js';
 import type { ProcessFunction, TimeDomain } from '../../pipeline/process-function.js';
 import { reclaimTime } from '../process/ttl.js';
 import { TIMER_SOURCE } from '../../shared/codec/records.js';
@@ -67,7 +67,7 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
 
   expiring(kg: number, sk: StateKey, key: unknown, expiresAt: number): void {
     this.usesTtl = true;
-    this.reclaims.register(reclaimTime(expiresAt), timerId(kg, sk), { kg, sk, key });
+    this.reclaims.register(reclaimTime(expiresAt), sk, { kg, sk, key });
   }
 
   /** Timers per key-group as they were at the barrier (a group's timers change only after touch(kg)). */
@@ -151,7 +151,7 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
 
   private restoreTimer(heap: TimerHeap<KeyTimer>, kg: number, time: number, key: unknown): void {
     const sk = stateKeyOf(key);
-    heap.register(time, timerId(kg, sk), { kg, sk, key });
+    heap.register(time, sk, { kg, sk, key });
   }
 
   private readonly reclaim = (_time: number, t: KeyTimer): void => {

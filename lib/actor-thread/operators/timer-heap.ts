@@ -1,3 +1,8 @@
+import type { StateKey } from '../../shared/keygroups.js';
+
+/** What tells a time's timers apart: a key's state key, or a window's number. */
+export type TimerId = StateKey;
+
 /**
  * Timers on one clock (a watermark, or processing time) in a heap priority queue, as Flink's
  * InternalTimerService keeps them: advancing the clock fires every timer whose time is <= it, earliest
@@ -9,9 +14,9 @@
  */
 export class TimerHeap<T> {
   private readonly heap: number[] = [];
-  private readonly byTime = new Map<number, Map<string | number, T>>();
+  private readonly byTime = new Map<number, Map<TimerId, T>>();
 
-  register(time: number, id: string | number, payload: T): void {
+  register(time: number, id: TimerId, payload: T): void {
     let timers = this.byTime.get(time);
     if (timers === undefined) {
       this.byTime.set(time, (timers = new Map()));
@@ -20,11 +25,11 @@ export class TimerHeap<T> {
     if (!timers.has(id)) timers.set(id, payload);
   }
 
-  delete(time: number, id: string | number): void {
+  delete(time: number, id: TimerId): void {
     this.byTime.get(time)?.delete(id);
   }
 
-  has(time: number, id: string | number): boolean {
+  has(time: number, id: TimerId): boolean {
     return this.byTime.get(time)?.has(id) ?? false;
   }
 
@@ -46,7 +51,7 @@ export class TimerHeap<T> {
   }
 
   /** Every pending timer as (time, id, payload), in firing order. */
-  *entries(): IterableIterator<[number, string | number, T]> {
+  *entries(): IterableIterator<[number, TimerId, T]> {
     for (const time of [...this.byTime.keys()].sort((a, b) => a - b)) {
       for (const [id, payload] of this.byTime.get(time)!) yield [time, id, payload];
     }

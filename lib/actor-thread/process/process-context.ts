@@ -14,7 +14,6 @@ export interface KeyTimer {
   key: unknown;
 }
 
-export const timerId = (kg: number, sk: StateKey) => `${kg}\u0000${typeof sk}\u0000${String(sk)}`;
 
 /** What the context needs from its operator beyond the store. */
 export interface ContextHost {
@@ -129,8 +128,8 @@ export class Context implements ProcessContext {
         const m = current();
         if (m === undefined) return [];
         const out: Array<[unknown, unknown]> = [];
-        for (const k of m.keys()) {
-          const v = this.live(m.get(k), ttl);
+        for (const [k, raw] of m) {
+          const v = this.live(raw, ttl);
           if (v !== EXPIRED) out.push([k, v]);
         }
         return out;
@@ -146,7 +145,13 @@ export class Context implements ProcessContext {
           const m = current();
           return m !== undefined && m.has(k) && this.live(m.get(k), ttl) !== EXPIRED;
         },
-        keys: () => live().map(([k]) => k),
+        keys: () => {
+          const m = current();
+          if (m === undefined) return [];
+          const out: unknown[] = [];
+          for (const [k, raw] of m) if (this.live(raw, ttl) !== EXPIRED) out.push(k);
+          return out;
+        },
         entries: live,
         get size() {
           return live().length;
@@ -272,7 +277,8 @@ export class Context implements ProcessContext {
 
   private registerTimer(heap: TimerHeap<KeyTimer>, time: number): void {
     this.assertInCall();
-    const id = timerId(this.kg, this.sk);
+    // A key's timers are told apart by its state key (unique across key-groups: the key decides its group).
+    const id = this.sk;
     if (heap.has(time, id)) return;
     heap.register(time, id, { kg: this.kg, sk: this.sk, key: this.key });
     this.undo.push(() => heap.delete(time, id));
@@ -280,7 +286,7 @@ export class Context implements ProcessContext {
 
   private deleteTimer(heap: TimerHeap<KeyTimer>, time: number): void {
     this.assertInCall();
-    const id = timerId(this.kg, this.sk);
+    const id = this.sk;
     if (!heap.has(time, id)) return;
     const payload = { kg: this.kg, sk: this.sk, key: this.key };
     heap.delete(time, id);
