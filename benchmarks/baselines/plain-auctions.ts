@@ -28,8 +28,10 @@ interface Open { auction: Auction; best: Bid | null }
 interface CategoryWindow { category: number; start: number; sum: number; count: number }
 
 export class PlainAuctions {
-  /** Auctions not closed yet, by id. */
+  /** Auctions not closed yet, by id, and the same by expiry (auctions come about in expiry order). */
   private readonly open = new Map<number, Open>();
+  private readonly byExpiry: Open[] = [];
+  private closed = 0;
   /** Bids that came before their auction did, by auction id. */
   private readonly early = new Map<number, Bid[]>();
   private readonly categories = new Map<string, CategoryWindow>();
@@ -48,6 +50,9 @@ export class PlainAuctions {
       const auction = v[1];
       const open: Open = { auction, best: null };
       this.open.set(auction.id, open);
+      let at = this.byExpiry.length;
+      while (at > this.closed && this.byExpiry[at - 1].auction.expires > auction.expires) at--;
+      this.byExpiry.splice(at, 0, open);
       for (const b of this.early.get(auction.id) ?? []) this.offer(open, b);
       this.early.delete(auction.id);
     } else {
@@ -69,12 +74,16 @@ export class PlainAuctions {
   advance(wm: number): void {
     if (wm <= this.wm) return;
     this.wm = wm;
-    for (const [id, { auction, best }] of this.open) {
-      if (auction.expires > wm) continue;
-      this.open.delete(id);
+    while (this.closed < this.byExpiry.length && this.byExpiry[this.closed].auction.expires <= wm) {
+      const { auction, best } = this.byExpiry[this.closed++];
+      this.open.delete(auction.id);
       if (best === null) continue;
       if (this.name === 'q9-winning-bids') this.emit({ ...auction, bid: best });
       else this.addToCategory(auction.category, auction.expires, best.price);
+    }
+    if (this.closed > 1024) {
+      this.byExpiry.splice(0, this.closed);
+      this.closed = 0;
     }
     for (const [id, w] of this.categories) {
       if (w.start + CATEGORY_WINDOW - 1 > wm) continue;
