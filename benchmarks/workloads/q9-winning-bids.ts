@@ -6,7 +6,8 @@
 import { first, topN } from '../../lib/index.js';
 import { auctionBids, auctionLife, type AuctionBid } from './auction-bids.js';
 
-export const q9 = auctionBids('q9-winning-bids')
+// The result has the whole auction and bid: keep all of them.
+export const q9 = auctionBids('q9-winning-bids', { auction: (a) => a, bid: (b) => b })
   .window(auctionLife)
   .aggregate({
     auction: first((p: AuctionBid) => p.auction),
