@@ -160,6 +160,28 @@ t.test('a later stage\'s late events: late(\'<name>/2\'); late(\'<name>\') gives
   t.ok(out.late.length > 0 && sorted(out.late).join('\n') === sorted(out.late1).join('\n'), `late('refired') is the first stage's late events (${out.late.length})`);
 });
 
+t.test('timers fire as of the same watermark on any worker count and batching: one set behind it, a later stage\'s TTL', async (t) => {
+  const past = [{ k: 'a', t: 0 }, ...['k1', 'k2', 'k7', 'k11', 'k12', 'k13'].map((k, i) => ({ k, t: (i + 1) * 10 })), { k: 'k3', t: 70 }, { k: 'k4', t: 200 }];
+  const ticks = Array.from({ length: 3_000 }, (_, i) => ({ k: `k${i % 37}`, t: i * 3 }));
+  const runs: string[] = [];
+  for (const [workers, batch] of [[1, 3_000], [2, 7], [3, 50]]) {
+    const engine = await start({ module: fixture('stage-kinds'), pipelines: ['past-timer', 'timer-ttl'], workers });
+    const out: Record<string, unknown[]> = { results: [], late: [], ttl: [] };
+    engine.results('past-timer').on('data', (r) => out.results.push(r));
+    engine.late('past-timer/2').on('data', (e) => out.late.push(e));
+    engine.results('timer-ttl').on('data', (r) => out.ttl.push(r));
+    for (let i = 0; i < past.length; i += batch) await engine.ingest(past.slice(i, i + batch));
+    for (let i = 0; i < ticks.length; i += batch) await engine.ingest(ticks.slice(i, i + batch));
+    await engine.stop();
+    t.same(out.late, [{ tag: 'past' }], `${workers} workers: the output of the timer set behind the watermark is late for the next stage`);
+    t.same(out.results, [], `${workers} workers: and counted in no window there`);
+    const seen = out.ttl as Array<{ time: number; seen: number | null }>;
+    t.ok(seen.length > 800 && seen.every((r) => r.seen === r.time - 15), `${workers} workers: each timer read the value set for the window before it (its TTL not yet out, as of the timer's time)`);
+    runs.push(sorted(seen).join('\n'));
+  }
+  t.ok(runs.every((r) => r === runs[0]), 'the same outputs for 1, 2 and 3 workers');
+});
+
 t.test('bounded() windows: bad bounds are dead letters; windows that touch merge', async (t) => {
   t.match(pipeline('x').keyBy(() => 1).eventTime(() => 1).window(bounded(5 as never)).aggregate({ n: count() }).problems(), [/bounded\(\) needs a function/]);
   const engine = await start({ module: fixture('stage-kinds'), pipelines: ['spans'], workers: 2 });

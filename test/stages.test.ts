@@ -148,6 +148,7 @@ t.test('what a stage cannot do yet, and what it must not, is refused with why', 
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).eventTime(() => 1).problems(), [/eventTime\(\) in a later stage/]);
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).map((r) => r).problems(), [/map\(\) must come before keyBy\(\)/]);
   const other = pipeline<{ k: string; t: number }>('o').keyBy((e) => e.k).eventTime((e) => e.t);
+  t.match(pipeline<{ k: string }>('p').keyBy((e) => e.k).process({ onEvent() {} }).keyBy(() => 1).problems(), [/a stage that another follows needs eventTime\(\)/]);
   const joinLater = keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).join(other, { ttlMs: 10 });
   t.same(joinLater.problems(), ["pipeline 'p': join() in a later stage: a join takes its inputs from the sources"]);
   const branched = keyed().window(tumbling(10)).aggregate({ n: count() });

@@ -152,6 +152,17 @@ t.test('topN() and topCount() rank like a stable sort and merge like adding ever
   t.equal(new AggregateSet({ often: topCount(2, (v: number) => v) }).combinable, true, 'topCount() alone counts plain values: panes combine');
 });
 
+t.test('topN() ranks by several numbers in turn, and ties (infinite ones too) go to the earlier arrival', async (t) => {
+  const set = new AggregateSet({
+    lexi: topN(3, (v: number[]) => [v[0], -v[1]], { value: (v) => v.join('/') }),
+    infinite: topN(2, (v: number[]) => (v[0] === 9 ? Infinity : v[0]), { value: (v) => v.join('/') }),
+  });
+  const { one: a, merged: b } = addedAndMerged(t, set, [[1, 5], [9, 7], [9, 3], [2, 1], [9, 3]], (seq) => (seq < 2 ? 0 : 1));
+  t.same(a, { lexi: ['9/3', '9/3', '9/7'], infinite: ['9/7', '9/3'] });
+  t.same(b, a, 'merged as added in one');
+  t.match(new AggregateSet({ lexi: topN(1, () => [1, 'x' as unknown as number]) }).extract(0), { kind: 'value', message: /topN\(\) needs a number, got string "x"/ });
+});
+
 t.test('bad arguments are refused where the pipeline is defined', async (t) => {
   const refused = (fn: () => unknown, message: RegExp) => t.throws(fn, { name: 'KeyflowError', code: 'ERR_KEYFLOW_CONFIG', message });
   refused(() => topN(0, (v: number) => v), /topN\(\) needs n, an integer >= 1, got 0/);

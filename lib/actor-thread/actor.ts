@@ -327,10 +327,11 @@ export class Actor implements StageTarget {
 
   private outputFor(pipe: number): OperatorOutput {
     return {
-      result: (kg, value, _key, _src, _pos, ts) => {
+      result: (kg, value, _key, _src, _pos, ts, behind) => {
         const n = ++this.outputs[pipe * this.maxKeyGroups + kg];
-        // The watermark as it stood before the step in progress: the least a next stage may have heard.
-        if (this.shuffle?.feeds(pipe)) this.shuffle.emit(pipe, kg, n, ts, this.watermarks[pipe], value);
+        // The watermark as it stood before the step in progress (the least a next stage may have heard), or
+        // the one a timer set behind the watermark fires as of.
+        if (this.shuffle?.feeds(pipe)) this.shuffle.emit(pipe, kg, n, ts, behind ?? this.watermarks[pipe], value);
         else this.out.result(pipe, kg, n, value);
       },
       late: (kg, event) => this.out.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event),

@@ -33,6 +33,7 @@ import { actorOf } from '../shared/keygroups.js';
 import { CONSUMER_WAITING, WRITE, type RingBuffers } from '../shared/ring/layout.js';
 import { RingReader } from '../shared/ring/reader.js';
 import { wake } from '../shared/ring/wait.js';
+import { MinHeap } from '../shared/min-heap.js';
 import { RingWriter } from '../shared/ring/writer.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 
@@ -78,7 +79,9 @@ interface Waiting {
   value: unknown;
 }
 
-const byTimeThenOrigin = (a: Waiting, b: Waiting) => a.at - b.at || Number(a.late) - Number(b.late) || a.up - b.up || a.n - b.n;
+/** The order a stage takes its input in: by time (a late record just after the on-time ones at its time), then origin. */
+const ranksBefore = (a: Waiting, b: Waiting) =>
+  a.at !== b.at ? a.at < b.at : a.late !== b.late ? b.late : a.up !== b.up ? a.up < b.up : a.n < b.n;
 /** Whether every producer being past `least` makes `w` due: an on-time record at `least` is, a late one behind it is not yet. */
 const isDue = (w: Waiting, least: number) => w.at < least || (w.at === least && !w.late);
 
@@ -109,7 +112,7 @@ export class Shuffle {
   /** Per pipe fed by another: its watermark (the least heard, once applied). */
   private readonly stageWatermark: number[];
   /** Per pipe fed by another: its records not applied yet (their time is past its watermark, or they just came). */
-  private waiting: Waiting[][];
+  private waiting: Array<MinHeap<Waiting>>;
   /** Per producer: the checkpoint whose barrier came from it (its ring is not read past it), or -1. */
   private readonly barrierFrom: Int32Array;
   /** What align() sleeps on between looks (nothing notifies it: a plain short sleep). */
@@ -128,7 +131,7 @@ export class Shuffle {
     this.forwarded = pipelines.map(() => -Infinity);
     this.heard = pipelines.map((p) => (p.upstream === null ? null : new Float64Array(workers).fill(-Infinity)));
     this.stageWatermark = pipelines.map(() => -Infinity);
-    this.waiting = pipelines.map(() => []);
+    this.waiting = pipelines.map(() => new MinHeap(ranksBefore));
     this.barrierFrom = new Int32Array(workers).fill(-1);
   }
 
@@ -259,7 +262,7 @@ export class Shuffle {
 
   /** The records waiting for their stage's watermark, for a snapshot taken now. */
   waitingRecords(): WaitingRecord[] {
-    return this.waiting.flatMap((list, pipe) => list.map((w): WaitingRecord => {
+    return this.waiting.flatMap((heap, pipe) => heap.values().map((w): WaitingRecord => {
       const record: WaitingRecord = [pipe, w.kg, w.ts, w.up, w.n, w.key, w.value];
       if (w.late) record.push(w.at);
       return record;
@@ -276,7 +279,7 @@ export class Shuffle {
       heard.fill(watermarks[pipe]);
       this.stageWatermark[pipe] = watermarks[pipe];
     });
-    this.waiting = this.waiting.map(() => []);
+    this.waiting = this.waiting.map(() => new MinHeap(ranksBefore));
     for (const [pipe, kg, ts, up, n, key, value, behind = NaN] of records) this.waiting[pipe].push(waiting(ts, behind, up, n, kg, key, value));
   }
 
@@ -312,10 +315,9 @@ export class Shuffle {
       let least = Infinity;
       for (const wm of heard) least = Math.min(least, wm);
       if (least <= this.stageWatermark[pipe]) return;
-      const all = this.waiting[pipe];
-      const due = all.filter((w) => isDue(w, least)).sort(byTimeThenOrigin);
-      this.waiting[pipe] = due.length === all.length ? [] : all.filter((w) => !isDue(w, least));
-      for (const w of due) {
+      const waiting = this.waiting[pipe];
+      while (waiting.size > 0 && isDue(waiting.peek()!, least)) {
+        const w = waiting.pop()!;
         this.advance(pipe, w.late ? w.at : justBelow(w.at));
         this.target.applyStage(pipe, w.kg, w.key, w.ts, this.stageWatermark[pipe], w.value);
       }

@@ -220,7 +220,7 @@ export class Engine {
   private outputPipe(output: SinkOutput, name: string): number {
     const pipe = this.pipe(name);
     const p = this.pipelines[pipe];
-    if (output === 'late') return name === p.name ? this.pipelines.indexOf(stagesOf(p)[0]) : pipe;
+    if (output === 'late') return name === p.name && p.downstream === null ? this.pipelines.indexOf(stagesOf(p)[0]) : pipe;
     if (p.downstream !== null) throw configError(`'${name}' is a stage whose results go to the next one, '${p.downstream.name}': take the results of '${lastStageOf(p).name}'`);
     return pipe;
   }

@@ -214,6 +214,7 @@ export class Pipeline<T = any> {
         if (cannot.length > 0) p(`${this.windowSpec.type}() windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
       }
     }
+    if (this.downstream && !this.upstream && !this.timeSelector) p('a stage that another follows needs eventTime(): the next stage takes its input in event time');
     if (this.upstream && this.joined) p(`${this.joined.kind}() in a later stage: a join takes its inputs from the sources`);
     else if (this.joined) out.push(...this.joinProblems(this.joined));
     else if (this.processFunction) {

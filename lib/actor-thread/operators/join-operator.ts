@@ -21,7 +21,7 @@ export class JoinOperator extends KeyedProcessOperator {
     super(fn, out, stores, true);
   }
 
-  protected override emitAll(kg: number, key: unknown, src: number, pos: number, ts: number, emitted: readonly unknown[]): void {
+  protected override emitAll(kg: number, key: unknown, src: number, pos: number, ts: number, emitted: readonly unknown[], behind?: number): void {
     for (const pair of emitted as ReadonlyArray<JoinedPair | LateInput>) {
       if (pair instanceof LateInput) {
         this.out.late(kg, pair.event);
@@ -36,7 +36,7 @@ export class JoinOperator extends KeyedProcessOperator {
       } catch (err) {
         problem = describeThrown(err);
       }
-      if (problem === null) this.out.result(kg, result, key, src, pos, ts);
+      if (problem === null) this.out.result(kg, result, key, src, pos, ts, behind);
       else this.out.problem({ code: codes.USER_FUNCTION, stage: 'select', detail: problem, key, event: { left: pair[0], right: pair[1] } }, kg, src, pos);
     }
   }

@@ -15,9 +15,9 @@ const codec: StateCodec<KeyState> = { encode: (s) => toData(s, -Infinity), decod
 
 interface GroupData {
   keys: KeyStateData[];
-  /** Pending timers as [time, key]: event time, and processing time. */
-  timers: Array<[number, unknown]>;
-  processingTimers?: Array<[number, unknown]>;
+  /** Pending timers as [time, key] (and for a timer set behind the watermark, that watermark): event time, and processing time. */
+  timers: Array<[number, unknown, number?]>;
+  processingTimers?: Array<[number, unknown, number?]>;
 }
 
 /**
@@ -99,8 +99,8 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
       this.store.set(kg, sk, s);
       for (const e of expiringEntries(s)) this.expiring(kg, sk, s.key, e.expiresAt);
     }
-    for (const [time, key] of timers) this.restoreTimer(this.eventTimers, kg, time, key);
-    for (const [time, key] of processingTimers) this.restoreTimer(this.processingTimers, kg, time, key);
+    for (const [time, key, behind] of timers) this.restoreTimer(this.eventTimers, kg, time, key, behind);
+    for (const [time, key] of processingTimers) this.restoreTimer(this.processingTimers, kg, time, key, undefined);
   }
 
   restoreWatermark(wm: number): void {
@@ -149,9 +149,9 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
     return this.ttlDomain === 'event' ? this.ctx.watermark : this.ctx.currentProcessingTime;
   }
 
-  private restoreTimer(heap: TimerHeap<KeyTimer>, kg: number, time: number, key: unknown): void {
+  private restoreTimer(heap: TimerHeap<KeyTimer>, kg: number, time: number, key: unknown, behind: number | undefined): void {
     const sk = stateKeyOf(key);
-    heap.register(time, sk, { kg, sk, key });
+    heap.register(time, sk, behind === undefined ? { kg, sk, key } : { kg, sk, key, behind });
   }
 
   private readonly reclaim = (_time: number, t: KeyTimer): void => {
@@ -174,20 +174,31 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
     const ctx = this.ctx;
     this.out.touch(t.kg);
     ctx.enter(t.kg, t.sk, t.key, NaN, domain);
+    // An event-time timer fires as of its own time (one set behind the watermark: as of that watermark), so
+    // what it reads, TTLs included, and what it sets are the same however far the watermark moved at once.
+    const watermark = ctx.watermark;
+    if (domain === 'event') ctx.watermark = t.behind ?? time;
+    let emitted: readonly unknown[];
     try {
       refuseAsync(onTimer.call(this.fn, time, ctx), 'onTimer');
+      emitted = ctx.commit();
     } catch (err) {
       ctx.rollback();
       this.out.problem({ code: codes.USER_FUNCTION, stage: 'onTimer', detail: describeThrown(err), key: t.key }, t.kg, TIMER_SOURCE, time);
       return;
+    } finally {
+      ctx.watermark = watermark;
     }
     // An event-time timer's output has its time, as in Flink; a processing-time timer's has none.
-    this.emitAll(t.kg, t.key, TIMER_SOURCE, time, domain === 'event' ? time : NaN, ctx.commit());
+    this.emitAll(t.kg, t.key, TIMER_SOURCE, time, domain === 'event' ? time : NaN, emitted, t.behind);
   }
 
-  /** What a call emitted, as results; `key`, `src`, `pos`: where it was; `ts`: the results' time. */
-  protected emitAll(kg: number, key: unknown, src: number, pos: number, ts: number, emitted: readonly unknown[]): void {
-    for (const e of emitted) this.out.result(kg, e, key, src, pos, ts);
+  /**
+   * What a call emitted, as results; `key`, `src`, `pos`: where it was; `ts`: the results' time; `behind`:
+   * for a timer set behind the watermark, that watermark.
+   */
+  protected emitAll(kg: number, key: unknown, src: number, pos: number, ts: number, emitted: readonly unknown[], behind?: number): void {
+    for (const e of emitted) this.out.result(kg, e, key, src, pos, ts, behind);
   }
 }
 
@@ -205,12 +216,12 @@ function refuseAsync(returned: unknown, name: string): void {
   throw new TypeError(`${name}() returned a promise: process functions must be synchronous (no async/await), as state written after an await would escape the rollback of a failed call and the checkpoint`);
 }
 
-function byGroup(heap: TimerHeap<KeyTimer>): Map<number, Array<[number, unknown]>> {
-  const groups = new Map<number, Array<[number, unknown]>>();
+function byGroup(heap: TimerHeap<KeyTimer>): Map<number, GroupData['timers']> {
+  const groups = new Map<number, GroupData['timers']>();
   for (const [time, , t] of heap.entries()) {
     let list = groups.get(t.kg);
     if (list === undefined) groups.set(t.kg, (list = []));
-    list.push([time, t.key]);
+    list.push(t.behind === undefined ? [time, t.key] : [time, t.key, t.behind]);
   }
   return groups;
 }

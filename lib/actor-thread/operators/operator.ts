@@ -8,9 +8,10 @@ export interface OperatorOutput {
    * Results and late events are numbered per key-group, so a sink can skip what it already wrote. `key`,
    * `src` and `pos` say where a result came from (a timer's: TIMER_SOURCE and its time), for the reports
    * of a pipeline's steps on its results (result-steps.ts). `ts`: the result's time, which a next stage
-   * takes it in by (a window's end − 1; NaN where it has none).
+   * takes it in by (a window's end − 1; NaN where it has none). `behind`: for the output of a timer set
+   * behind the watermark, that watermark (the result is late for a next stage, behind it).
    */
-  result(kg: number, value: unknown, key: unknown, src: number, pos: number, ts: number): void;
+  result(kg: number, value: unknown, key: unknown, src: number, pos: number, ts: number, behind?: number): void;
   late(kg: number, event: unknown): void;
   /** Called before any change to a key-group's state, so a snapshot in progress can copy it first. */
   touch(kg: number): void;

@@ -17,7 +17,7 @@ export function withResultSteps(steps: readonly Stage[], out: OperatorOutput): O
     late: (kg, event) => out.late(kg, event),
     touch: (kg) => out.touch(kg),
     problem: (problem, kg, src, pos) => out.problem(problem, kg, src, pos),
-    result(kg, value, key, src, pos, ts) {
+    result(kg, value, key, src, pos, ts, behind) {
       let item = value;
       for (const step of steps) {
         let detail: string;
@@ -37,7 +37,7 @@ export function withResultSteps(steps: readonly Stage[], out: OperatorOutput): O
         out.problem({ code: codes.USER_FUNCTION, stage, detail, key, event: item }, kg, src, pos);
         return;
       }
-      out.result(kg, item, key, src, pos, ts);
+      out.result(kg, item, key, src, pos, ts, behind);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { StateKey } from '../../shared/keygroups.js';
+import { MinHeap } from '../../shared/min-heap.js';
 
 /** What tells a time's timers apart: a key's state key, or a window's number. */
 export type TimerId = StateKey;
@@ -13,14 +14,15 @@ export type TimerId = StateKey;
  * deletions stays in the heap until popped and is then skipped.
  */
 export class TimerHeap<T> {
-  private readonly heap: number[] = [];
+  /** Each distinct pending time once. */
+  private readonly times = new MinHeap<number>((a, b) => a < b);
   private readonly byTime = new Map<number, Map<TimerId, T>>();
 
   register(time: number, id: TimerId, payload: T): void {
     let timers = this.byTime.get(time);
     if (timers === undefined) {
       this.byTime.set(time, (timers = new Map()));
-      this.push(time);
+      this.times.push(time);
     }
     if (!timers.has(id)) timers.set(id, payload);
   }
@@ -35,9 +37,9 @@ export class TimerHeap<T> {
 
   /** Fire every timer with time <= `now`. Timers registered while firing fire too if already due. */
   advance(now: number, fire: (time: number, payload: T) => void): void {
-    const heap = this.heap;
-    while (heap.length > 0 && heap[0] <= now) {
-      const time = this.pop();
+    const times = this.times;
+    while (times.size > 0 && times.peek()! <= now) {
+      const time = times.pop()!;
       const timers = this.byTime.get(time);
       this.byTime.delete(time);
       if (timers === undefined) continue;
@@ -47,7 +49,7 @@ export class TimerHeap<T> {
 
   /** The earliest pending time (Infinity if none; may be a time whose timers were all deleted). */
   earliest(): number {
-    return this.heap.length > 0 ? this.heap[0] : Infinity;
+    return this.times.peek() ?? Infinity;
   }
 
   /** Every pending timer as (time, id, payload), in firing order. */
@@ -62,37 +64,5 @@ export class TimerHeap<T> {
     let n = 0;
     for (const m of this.byTime.values()) n += m.size;
     return n;
-  }
-
-  private push(time: number): void {
-    const heap = this.heap;
-    let i = heap.push(time) - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent] <= time) break;
-      heap[i] = heap[parent];
-      i = parent;
-    }
-    heap[i] = time;
-  }
-
-  private pop(): number {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= heap.length) break;
-        const r = l + 1;
-        const c = r < heap.length && heap[r] < heap[l] ? r : l;
-        if (heap[c] >= last) break;
-        heap[i] = heap[c];
-        i = c;
-      }
-      heap[i] = last;
-    }
-    return top;
   }
 }

@@ -12,6 +12,11 @@ export interface KeyTimer {
   kg: number;
   sk: StateKey;
   key: unknown;
+  /**
+   * An event-time timer set at or below the watermark (it fires at the next move of the watermark): the
+   * watermark it was set under, which it fires as of (its outputs are late for a next stage behind it).
+   */
+  behind?: number;
 }
 
 
@@ -280,7 +285,8 @@ export class Context implements ProcessContext {
     // A key's timers are told apart by its state key (unique across key-groups: the key decides its group).
     const id = this.sk;
     if (heap.has(time, id)) return;
-    heap.register(time, id, { kg: this.kg, sk: this.sk, key: this.key });
+    const past = heap === this.host.eventTimers && time <= this.watermark;
+    heap.register(time, id, past ? { kg: this.kg, sk: this.sk, key: this.key, behind: this.watermark } : { kg: this.kg, sk: this.sk, key: this.key });
     this.undo.push(() => heap.delete(time, id));
   }
 

@@ -17,7 +17,8 @@ type Entry = [by: Rank, seq: number, value: unknown];
 
 /** a's rank against b's: < 0, 0 or > 0; lists compare element by element, a number as a list of one. */
 function compareRanks(a: Rank, b: Rank): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  // Equal first: Infinity - Infinity is NaN, and a tie must go to the earlier arrival.
+  if (typeof a === 'number' && typeof b === 'number') return a === b ? 0 : a - b;
   const as = typeof a === 'number' ? [a] : a;
   const bs = typeof b === 'number' ? [b] : b;
   for (let i = 0; i < as.length && i < bs.length; i++) if (as[i] !== bs[i]) return as[i] - bs[i];
