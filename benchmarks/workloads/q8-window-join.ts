@@ -1,8 +1,9 @@
 /**
- * Nexmark q8 shape, monitor new users: people with the auctions they open in the same tumbling 10 s window
- * as they sign up (a window join). One result per pair; Nexmark's q8 keeps one per person and window.
+ * Nexmark q8, monitor new users: the people who open an auction in the same tumbling 10 s window as they sign
+ * up, one row per person and window (id, name, window), as Nexmark's q8. Two stages: a window join of people
+ * with the auctions they open, then the pairs per person and window.
  */
-import { pipeline, tumbling } from '../../lib/index.js';
+import { first, pipeline, tumbling } from '../../lib/index.js';
 import type { Auction, NexmarkEvent, Person } from '../../lib/nexmark/model.js';
 import { OUT_OF_ORDER } from './bids.js';
 
@@ -17,6 +18,7 @@ export const q8 = pipeline<NexmarkEvent>('q8-window-join')
   .map((e) => (e as { person: Person }).person)
   .keyBy((p) => p.id)
   .eventTime((p) => p.dateTime, OUT_OF_ORDER)
-  .windowJoin(auctions, tumbling(10_000), {
-    select: (p, a, w) => ({ id: p.id, name: p.name, auction: a.id, windowStart: w.windowStart, windowEnd: w.windowEnd }),
-  });
+  .windowJoin(auctions, tumbling(10_000), { select: (p) => ({ id: p.id, name: p.name }) })
+  .keyBy((r) => r.id)
+  .window(tumbling(10_000))
+  .aggregate({ name: first((r) => r.name) });
