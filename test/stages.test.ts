@@ -10,7 +10,7 @@ import { fixture, runEngine, sorted, type Collected } from './helpers/collect.js
 import { batchesOf } from './helpers/compare.js';
 import { reference } from './helpers/reference.js';
 import { crashAndRerun, runScript, scriptResults, scriptSummary } from './helpers/script.js';
-import { BUCKETS, KEYLESS, OUT_OF_ORDER_MS, UNSUMMABLE, WINDOW_MS } from './fixtures/stages.js';
+import { BUCKETS, BUSY, KEYLESS, OUT_OF_ORDER_MS, UNSUMMABLE, WINDOW_MS } from './fixtures/stages.js';
 
 // Pipelines of several stages: a stage's results, re-keyed, go from actor to actor (shuffle.ts). The second
 // stage takes them in by time, then upstream key-group and number: the same results as a plain reference of
@@ -49,6 +49,7 @@ function grouped<I extends { windowStart: number }, R>(items: I[], keyOf: (r: I)
 
 const bucketed = grouped(firsts, (r) => Math.min(r.bids, BUCKETS), (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0), top: Math.max(...rs.map((r) => r.top)) }));
 const parity = grouped(bucketed, (r) => r.key % 2, (rs) => ({ buckets: rs.length, auctions: rs.reduce((n, r) => n + r.auctions, 0) }));
+const busy = grouped(firsts.filter((r) => r.bids >= BUSY), (r) => Math.min(r.bids, BUCKETS), (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0) }));
 const keyless = firsts.filter((r) => r.key % KEYLESS === 0);
 const unsummable = grouped(firsts.filter((r) => r.key % KEYLESS !== 0), (r) => r.bids % 2, (rs) => ({ bad: rs.filter((r) => r.key % UNSUMMABLE === 0).length }))
   .reduce((n, g) => n + g.bad, 0);
@@ -63,6 +64,8 @@ function checkRun(t: Test, run: Collected, label: string): void {
   t.ok(sorted(run.results.fragile).join('\n') === sorted(fragile).join('\n'), `${label}: fragile as the reference (${fragile.length} results)`);
   t.ok(withoutOrder(run.results.parity).join('\n') === sorted(parity).join('\n'), `${label}: parity (three stages) as the reference (${parity.length} results)`);
   t.ok(sorted(run.late['bucketed/1']).join('\n') === sorted(perAuction.late).join('\n'), `${label}: the first stage's ${perAuction.late.length} late events`);
+  t.ok(sorted(run.results['per-auction']).join('\n') === sorted(firsts).join('\n'), `${label}: per-auction, which busy reads, has its results out too (${firsts.length})`);
+  t.ok(sorted(run.results.busy).join('\n') === sorted(busy).join('\n'), `${label}: busy (from() per-auction) as the reference (${busy.length} results)`);
   const failed = (stage: string) => run.errors.filter((e) => e.pipeline === 'fragile' && e.stage === stage);
   t.equal(failed('keyBy').length, keyless.length, `${label}: a keyBy() dead letter for each of the ${keyless.length} results without a key`);
   t.equal(failed('aggregate').length, unsummable, `${label}: an aggregate() dead letter for each of the ${unsummable} results that cannot be summed`);
@@ -101,7 +104,8 @@ t.test('two stages from a parallel source: the same results', async (t) => {
 
 t.test('two stages across a SIGKILL and a restart with another worker count: every result once', async (t) => {
   for (const workers of [[3, 2], [1, 4]] as Array<[number, number]>) {
-    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile', 'parity'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
+    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile', 'parity', 'busy'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
+    t.ok(sorted(results.busy).join('\n') === sorted(busy).join('\n'), `${workers.join(' → ')} workers: busy (from()) as the reference, each result once`);
     t.ok(withoutOrder(results.parity).join('\n') === sorted(parity).join('\n'), `${workers.join(' → ')} workers: parity as the reference, each result once`);
     t.ok(withoutOrder(results.bucketed).join('\n') === sorted(bucketed).join('\n'), `${workers.join(' → ')} workers: bucketed as the reference, each result once`);
     t.ok(sorted(results.fragile).join('\n') === sorted(fragile).join('\n'), `${workers.join(' → ')} workers: fragile as the reference, each result once`);
@@ -127,6 +131,7 @@ t.test('rescaling 4 → 2 → 3 workers, checkpoints every few ms, a SIGKILL in 
     t.ok(withoutOrder(scriptResults(dir, 'bucketed')).join('\n') === sorted(bucketed).join('\n'), `round ${round}: bucketed as the reference, each result once`);
     t.ok(sorted(scriptResults(dir, 'fragile')).join('\n') === sorted(fragile).join('\n'), `round ${round}: fragile as the reference, each result once`);
     t.ok(withoutOrder(scriptResults(dir, 'parity')).join('\n') === sorted(parity).join('\n'), `round ${round}: parity (three stages) as the reference, each result once`);
+    t.ok(sorted(scriptResults(dir, 'busy')).join('\n') === sorted(busy).join('\n'), `round ${round}: busy (from()) as the reference, each result once`);
   }
 });
 
@@ -148,7 +153,9 @@ t.test('what a stage cannot do yet, and what it must not, is refused with why', 
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).eventTime(() => 1).problems(), [/eventTime\(\) in a later stage/]);
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).map((r) => r).problems(), [/map\(\) must come before keyBy\(\)/]);
   const other = pipeline<{ k: string; t: number }>('o').keyBy((e) => e.k).eventTime((e) => e.t);
-  t.match(pipeline<{ k: string }>('p').keyBy((e) => e.k).process({ onEvent() {} }).keyBy(() => 1).problems(), [/a stage that another follows needs eventTime\(\)/]);
+  t.match(pipeline<{ k: string }>('p').keyBy((e) => e.k).process({ onEvent() {} }).keyBy(() => 1).problems(), [/a stage that another follows or reads needs eventTime\(\)/]);
+  t.match(pipeline('r').from(keyed()).keyBy(() => 1).problems(), [/from\('p'\): it reads the results of window\(\)\.aggregate\(\), process\(\) or a join/]);
+  t.match(keyed().from(keyed().window(tumbling(10)).aggregate({ n: count() })).problems(), [/from\(\) must come first/]);
   const joinLater = keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).join(other, { ttlMs: 10 });
   t.same(joinLater.problems(), ["pipeline 'p': join() in a later stage: a join takes its inputs from the sources"]);
   const branched = keyed().window(tumbling(10)).aggregate({ n: count() });

@@ -332,7 +332,7 @@ export class Actor implements StageTarget {
         // The watermark as it stood before the step in progress (the least a next stage may have heard), or
         // the one a timer set behind the watermark fires as of.
         if (this.shuffle?.feeds(pipe)) this.shuffle.emit(pipe, kg, n, ts, behind ?? this.watermarks[pipe], value);
-        else this.out.result(pipe, kg, n, value);
+        if (!this.shuffle?.continued(pipe)) this.out.result(pipe, kg, n, value);
       },
       late: (kg, event) => this.out.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event),
       touch: (kg) => this.touch(kg, pipe),

@@ -103,8 +103,8 @@ export class Shuffle {
   private readonly senders: FrameSender[];
   private readonly readers: RingReader[];
   private readonly frame = new FrameView();
-  /** Per pipe: the pipe it feeds, or -1. */
-  private readonly next: number[];
+  /** Per pipe: the pipes its results go to (its next stage, or the pipelines that read it with from()). */
+  private readonly next: number[][];
   /** Per pipe that feeds another: the watermark forwarded last. */
   private readonly forwarded: number[];
   /** Per pipe fed by another: per producer, the watermark it forwarded last; null for other pipes. */
@@ -126,8 +126,8 @@ export class Shuffle {
       return new FrameSender(new RingWriter(ring), frameRecords, () => wake(control, WRITE, CONSUMER_WAITING));
     });
     this.readers = rings.inbound.map((ring) => new RingReader(ring));
-    this.next = pipelines.map((p) => (p.downstream === null ? -1 : pipelines.indexOf(p.downstream)));
-    if (this.next.some((next, pipe) => next < 0 && pipelines[pipe].downstream !== null)) throw new Error('a stage runs without the stage after it');
+    this.next = pipelines.map((p) => [...(p.downstream === null ? [] : [p.downstream]), ...p.readers].map((q) => pipelines.indexOf(q)).filter((q) => q >= 0));
+    if (pipelines.some((p, pipe) => p.downstream !== null && !this.next[pipe].includes(pipelines.indexOf(p.downstream)))) throw new Error('a stage runs without the stage after it');
     this.forwarded = pipelines.map(() => -Infinity);
     this.heard = pipelines.map((p) => (p.upstream === null ? null : new Float64Array(workers).fill(-Infinity)));
     this.stageWatermark = pipelines.map(() => -Infinity);
@@ -140,9 +140,14 @@ export class Shuffle {
     return this.heard[pipe] !== null;
   }
 
-  /** Whether `pipe`'s results go to a next stage (through emit) rather than to the outputs. */
+  /** Whether `pipe`'s results go to a next stage or a reader (through emit). */
   feeds(pipe: number): boolean {
-    return this.next[pipe] >= 0;
+    return this.next[pipe].length > 0;
+  }
+
+  /** Whether `pipe`'s results go to its next stage only, not to the outputs. */
+  continued(pipe: number): boolean {
+    return this.pipelines[pipe].downstream !== null;
   }
 
   /**
@@ -153,14 +158,31 @@ export class Shuffle {
    * depends on the data alone. A late record carries `floor` in its watermark field.
    */
   emit(pipe: number, kg: number, n: number, ts: number, floor: number, value: unknown): void {
-    const next = this.next[pipe];
+    for (const next of this.next[pipe]) this.emitTo(next, kg, n, ts, floor, value);
+  }
+
+  /** One result to stage `next`: through its filter/map (a pipeline reading with from()), then its key selector. */
+  private emitTo(next: number, kg: number, n: number, ts: number, floor: number, result: unknown): void {
     if (Number.isNaN(ts)) {
       return this.target.stageProblem({
         code: codes.BAD_TIME,
         stage: 'eventTime',
         detail: 'a result without an event time (emitted by a processing-time timer) cannot go on to the next stage, which takes its input in event time',
-        event: value,
+        event: result,
       }, next, kg, NaN);
+    }
+    let value = result;
+    for (const step of this.pipelines[next].stages) {
+      try {
+        if (step.kind === 'filter') {
+          if (!step.fn(value)) return;
+          continue;
+        }
+        value = step.fn(value);
+        if (value === undefined) throw new TypeError('map() returned undefined');
+      } catch (err) {
+        return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: step.kind, detail: describeThrown(err), event: value }, next, kg, ts);
+      }
     }
     let key: unknown;
     try {
@@ -179,13 +201,14 @@ export class Shuffle {
   /** The watermark of every stage that feeds another, as the actor holds it now: forwarded where it moved. */
   forward(watermarks: readonly number[]): void {
     for (let pipe = 0; pipe < this.next.length; pipe++) {
-      const next = this.next[pipe];
-      if (next < 0 || watermarks[pipe] <= this.forwarded[pipe]) continue;
+      if (this.next[pipe].length === 0 || watermarks[pipe] <= this.forwarded[pipe]) continue;
       this.forwarded[pipe] = watermarks[pipe];
-      this.senders.forEach((s, actor) => {
-        s.builder.watermark(next, watermarks[pipe]);
-        if (s.builder.full) this.seal(actor);
-      });
+      for (const next of this.next[pipe]) {
+        this.senders.forEach((s, actor) => {
+          s.builder.watermark(next, watermarks[pipe]);
+          if (s.builder.full) this.seal(actor);
+        });
+      }
     }
   }
 

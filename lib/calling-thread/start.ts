@@ -9,7 +9,7 @@ import { Engine } from './engine.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import { KeyflowError, codes, configError } from '../shared/errors.js';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
-import { isPipeline, lastStageOf, stagesOf, type Pipeline } from '../pipeline/pipeline.js';
+import { isPipeline, lastStageOf, runOrderOf, type Pipeline } from '../pipeline/pipeline.js';
 import { importPipelines } from '../pipeline/pipeline-loader.js';
 import { stackModuleUrls } from '../shared/module-url.js';
 import { Doorbell } from '../shared/ring/doorbell.js';
@@ -54,14 +54,15 @@ async function resolvePipelines(options: StartOptions, callers: readonly string[
     }
     throw configError(`pipelines must hold pipeline(...) objects or names, got ${typeof p}`);
   });
-  // A pipeline of several stages runs as one pipe per stage, earlier stages first (see Pipeline.keyBy).
-  const pipelines = [...new Set(named.flatMap((p) => stagesOf(lastStageOf(p))))];
+  // A pipeline of several stages runs as one pipe per stage, earlier stages first (see Pipeline.keyBy), after
+  // the pipelines it reads (see Pipeline.from).
+  const pipelines = [...new Set(named.flatMap((p) => runOrderOf(lastStageOf(p))))];
   const problems: string[] = [];
   const names = new Set<string>();
   for (const p of pipelines) {
     if (names.has(p.name)) problems.push(`two pipelines are named '${p.name}'`);
     names.add(p.name);
-    if (p.downstream === null) problems.push(...p.problems()); // with its earlier stages'
+    if (p.downstream === null) problems.push(...p.problems().filter((problem) => !problems.includes(problem))); // with its earlier stages'
     if (!p.moduleUrl && !moduleUrl) problems.push(`pipeline '${p.name}': cannot tell which module defines it; use pipeline('${p.name}', { module: import.meta.url })`);
   }
   if (pipelines.length > 255) problems.push(`at most 255 pipelines per engine, got ${pipelines.length}`);

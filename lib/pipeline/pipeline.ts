@@ -34,10 +34,15 @@ export class Pipeline<T = any> {
   /** Its name; a stage that another follows is renamed `<name>/<stage number>` (see keyBy), the last keeps the name. */
   name: string;
   readonly moduleUrl: string | undefined;
-  /** The stage before this one, whose results are this stage's input (null: this stage reads the sources). */
+  /**
+   * The stage before this one, whose results are this stage's input (null: this stage reads the sources):
+   * its own earlier stage (keyBy() after a stateful part), or another pipeline it reads with from().
+   */
   upstream: Pipeline | null = null;
-  /** The stage after this one, once keyBy() followed this stage's stateful part. */
+  /** The stage after this one, once keyBy() followed this stage's stateful part: its results go there only. */
   downstream: Pipeline | null = null;
+  /** Pipelines that read this one's results with from(): its results go out and to each of them. */
+  readonly readers: Pipeline[] = [];
   readonly stages: Stage[] = [];
   /** filter()/map() after the stateful part (aggregate(), process(), a join): run on its results, by the actor. */
   readonly resultStages: Stage[] = [];
@@ -56,6 +61,22 @@ export class Pipeline<T = any> {
   constructor(name: string, moduleUrl: string | undefined) {
     this.name = name;
     this.moduleUrl = moduleUrl;
+  }
+
+  /**
+   * Read the results of pipeline `source` (a window aggregate, a process() or a join), as Flink reads one
+   * job's output in another, within the engine: this pipeline is a later stage fed by `source`'s actors, its
+   * results are its own, and `source`'s go out as before. Then filter()/map(), keyBy() and the rest, as
+   * for a pipeline that reads the sources, except eventTime(): a result keeps its time.
+   */
+  from<S>(source: Pipeline<S>): Pipeline<S> {
+    if (this.upstream || this.stages.length > 0 || this.keySelector || this.timeSelector) this.misuse.push('from() must come first, right after pipeline()');
+    else if (!isPipeline(source)) this.misuse.push('from() needs a pipeline() to read the results of');
+    else {
+      this.upstream = lastStageOf(source);
+      this.upstream.readers.push(this);
+    }
+    return this as unknown as Pipeline<S>;
   }
 
   filter(fn: (event: T) => unknown): Pipeline<T> {
@@ -214,7 +235,9 @@ export class Pipeline<T = any> {
         if (cannot.length > 0) p(`${this.windowSpec.type}() windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
       }
     }
-    if (this.downstream && !this.upstream && !this.timeSelector) p('a stage that another follows needs eventTime(): the next stage takes its input in event time');
+    if ((this.downstream || this.readers.length > 0) && !this.upstream && !this.timeSelector) p('a stage that another follows or reads needs eventTime(): the next stage takes its input in event time');
+    const source = this.readsFrom();
+    if (source && !(source.aggregates || source.processFunction)) p(`from('${source.name}'): it reads the results of window().aggregate(), process() or a join`);
     if (this.upstream && this.joined) p(`${this.joined.kind}() in a later stage: a join takes its inputs from the sources`);
     else if (this.joined) out.push(...this.joinProblems(this.joined));
     else if (this.processFunction) {
@@ -257,8 +280,13 @@ export class Pipeline<T = any> {
     next.upstream = this;
     next.keySelector = fn;
     this.downstream = next;
-    this.name = `${this.name}/${stagesBefore(this) + 1}`;
+    this.name = `${this.name}/${stagesOf(this).length}`;
     return next;
+  }
+
+  /** The pipeline this one reads with from(), or null. */
+  readsFrom(): Pipeline | null {
+    return this.upstream !== null && this.upstream.downstream !== this ? this.upstream : null;
   }
 
   /** A filter or map: on the events before keyBy(), or on the results after the stateful part. */
@@ -299,13 +327,6 @@ export function isPipeline(x: unknown): x is Pipeline {
   return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
 }
 
-/** How many stages come before `p`. */
-function stagesBefore(p: Pipeline): number {
-  let n = 0;
-  for (let s = p.upstream; s !== null; s = s.upstream) n++;
-  return n;
-}
-
 /** The last stage of the pipeline `p` is a stage of (`p` itself if none follows it). */
 export function lastStageOf(p: Pipeline): Pipeline {
   let last = p;
@@ -313,11 +334,18 @@ export function lastStageOf(p: Pipeline): Pipeline {
   return last;
 }
 
-/** A pipeline's stages, the first (which reads the sources) first; a one-stage pipeline is its own. */
+/** A pipeline's own stages, up to `p`, the first (which reads the sources, or another pipeline) first. */
 export function stagesOf(p: Pipeline): Pipeline[] {
   const stages = [p];
-  for (let s = p.upstream; s !== null; s = s.upstream) stages.unshift(s);
+  for (let s = p; s.upstream !== null && s.upstream.downstream === s; s = s.upstream) stages.unshift(s.upstream);
   return stages;
+}
+
+/** What runs for `p` to run: the pipelines it reads (with theirs), then its stages up to `p`. */
+export function runOrderOf(p: Pipeline): Pipeline[] {
+  const stages = stagesOf(p);
+  const source = stages[0].readsFrom();
+  return source === null ? stages : [...runOrderOf(source), ...stages];
 }
 
 /**
@@ -329,7 +357,7 @@ export function pipelinesExportedBy(mod: Record<string, unknown>): Pipeline[] {
   const found: Pipeline[] = [];
   const visit = (v: unknown, depth: number) => {
     if (isPipeline(v)) {
-      for (const stage of stagesOf(lastStageOf(v))) if (!found.includes(stage)) found.push(stage);
+      for (const stage of runOrderOf(lastStageOf(v))) if (!found.includes(stage)) found.push(stage);
       return;
     }
     if (depth > 0 && Array.isArray(v)) v.forEach((x) => visit(x, depth - 1));
