@@ -182,7 +182,7 @@ t.test('timers fire as of the same watermark on any worker count and batching: o
   t.ok(runs.every((r) => r === runs[0]), 'the same outputs for 1, 2 and 3 workers');
 });
 
-t.test('bounded() windows: bad bounds are dead letters; windows that touch merge', async (t) => {
+t.test('bounded() windows: bad bounds are dead letters; windows that overlap merge', async (t) => {
   t.match(pipeline('x').keyBy(() => 1).eventTime(() => 1).window(bounded(5 as never)).aggregate({ n: count() }).problems(), [/bounded\(\) needs a function/]);
   const engine = await start({ module: fixture('stage-kinds'), pipelines: ['spans'], workers: 2 });
   const results: unknown[] = [];
@@ -190,11 +190,12 @@ t.test('bounded() windows: bad bounds are dead letters; windows that touch merge
   engine.results('spans').on('data', (r) => results.push(r));
   engine.errors().on('data', (e) => errors.push(e));
   await engine.ingest([
-    { k: 'a', t: 1, from: 0, to: 10 }, { k: 'a', t: 2, from: 10, to: 20 }, { k: 'a', t: 3, from: 30, to: 40 },
+    { k: 'a', t: 1, from: 0, to: 10 }, { k: 'a', t: 2, from: 5, to: 20 }, { k: 'a', t: 3, from: 20, to: 30 }, { k: 'a', t: 4, from: 40, to: 50 },
     { k: 'b', t: 4, from: 5, to: 5 }, { k: 'b', t: 5, from: 'x', to: 9 }, { k: 'b', t: 6, from: 'throw', to: 0 }, { k: 'b', t: 7, from: 0, to: Infinity },
   ]);
   await engine.stop();
-  t.same(sorted(results), sorted([{ key: 'a', windowStart: 0, windowEnd: 20, n: 2 }, { key: 'a', windowStart: 30, windowEnd: 40, n: 1 }]), 'touching windows merged; apart ones not');
+  t.same(sorted(results), sorted([{ key: 'a', windowStart: 0, windowEnd: 20, n: 2 }, { key: 'a', windowStart: 20, windowEnd: 30, n: 1 }, { key: 'a', windowStart: 40, windowEnd: 50, n: 1 }]),
+    'overlapping windows merged; touching and apart ones not');
   t.equal(errors.length, 4, 'each bad event is a dead letter');
   t.ok(errors.every((e) => e.stage === 'window'), 'of the window() step');
   t.match(errors.map((e) => e.message).join('\n'), /bounded\(\) must give finite numbers with start < end, got \[5, 5\][^]*bounded\(\) threw: Error: no bounds/);

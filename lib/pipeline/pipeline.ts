@@ -6,6 +6,8 @@ import { regularJoinFunction, type RegularJoinOptions } from './regular-join.js'
 import { sessionJoinFunction } from './session-join.js';
 import { windowJoinFunction, type JoinWindow, type WindowJoinOptions } from './window-join.js';
 import type { JoinedPair } from './join-input.js';
+import { bounded } from './windows/bounded.js';
+import { partialAggregates, mergedAggregates, twoPhaseProblems } from './aggregates/two-phase.js';
 import { isMerging, windowSpecProblem, type WindowOptions, type WindowResult, type WindowSpec } from './windows/window.js';
 
 export type Stage = { kind: 'filter'; fn: (e: any) => unknown } | { kind: 'map'; fn: (e: any) => unknown };
@@ -122,10 +124,34 @@ export class Pipeline<T = any> {
     return this;
   }
 
-  /** The window's aggregates; from here on the pipeline's items are its results (for filter() and map()). */
-  aggregate<S extends AggregateSpec<T>>(spec: S): Pipeline<WindowResult<AggregateResults<S>>> {
-    if (!this.afterStateful('aggregate')) this.aggregates = spec;
-    return this as unknown as Pipeline<WindowResult<AggregateResults<S>>>;
+  /**
+   * The window's aggregates; from here on the pipeline's items are its results (for filter() and map()).
+   * With `preAggregateBy`, in two phases (Flink's local-global aggregation): events are aggregated per key
+   * and `preAggregateBy(event)` first (a bucket: `(b) => b.auction % 16`), spread over the actors, and each
+   * window's partial accumulators are merged per key in a second stage, so a hot or global key
+   * (`keyBy(() => 'all')`) no longer runs on one actor alone. The results are the same as in one phase.
+   */
+  aggregate<S extends AggregateSpec<T>>(spec: S, options: AggregateOptions<T> = {}): Pipeline<WindowResult<AggregateResults<S>>> {
+    if (this.afterStateful('aggregate')) return this as never;
+    const { preAggregateBy } = options ?? {};
+    if (preAggregateBy === undefined) {
+      this.aggregates = spec;
+      return this as unknown as Pipeline<WindowResult<AggregateResults<S>>>;
+    }
+    if (typeof preAggregateBy !== 'function') this.misuse.push('aggregate() preAggregateBy must be a function');
+    if (this.windowSpec && isMerging(this.windowSpec)) this.misuse.push(`aggregate() preAggregateBy takes tumbling() or sliding() windows, not ${this.windowSpec.type}()`);
+    if (this.allowedLatenessMs !== 0) this.misuse.push('aggregate() preAggregateBy with allowedLatenessMs: a re-firing would reach the second phase late, for now');
+    this.misuse.push(...twoPhaseProblems(spec));
+    const key = this.keySelector;
+    // A missing key stays missing (and a dead letter), rather than a pair with a bucket.
+    if (typeof key === 'function') this.keySelector = (e: T) => {
+      const k = key(e);
+      return k === undefined || k === null ? k : [k, preAggregateBy(e)];
+    };
+    this.aggregates = partialAggregates(spec);
+    return this.nextStage((r) => (r as { key: [unknown, unknown] }).key[0])
+      .window(ownWindow)
+      .aggregate(mergedAggregates(spec)) as unknown as Pipeline<WindowResult<AggregateResults<S>>>;
   }
 
   /** A keyed process function; from here on the pipeline's items are what it emits (for filter() and map()). */
@@ -312,6 +338,14 @@ interface Join {
 function pairResult(select: ((left: any, right: any, key: unknown) => unknown) | undefined): Join['result'] {
   return select === undefined ? ([left, right], key) => ({ key, left, right }) : ([left, right], key) => select(left, right, key);
 }
+
+export interface AggregateOptions<T> {
+  /** Aggregate in two phases, first per key and this bucket of the event (see Pipeline.aggregate). */
+  preAggregateBy?: (event: T) => unknown;
+}
+
+/** A first phase's result's own window, in the second phase (see Pipeline.aggregate). */
+const ownWindow = bounded((r: { windowStart: number; windowEnd: number }) => [r.windowStart, r.windowEnd]);
 
 export interface PipelineOptions {
   /** The module that defines this pipeline (pass `import.meta.url`); found from the stack if omitted. */

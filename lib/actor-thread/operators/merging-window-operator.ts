@@ -32,8 +32,8 @@ const codec: StateCodec<KeySessions, SessionsData> = {
 
 /**
  * Windows that merge per key: session windows (an event at t opens [t, t+gap)) and windows whose bounds the
- * events give (bounded()). An event's window merges with every window of its key it touches (accumulators
- * merge). Firing, lateness and cleanup follow the aligned windows; lateness is judged on the merged window,
+ * events give (bounded()). An event's window merges with every window of its key it touches (a session) or
+ * overlaps (a bounded window), and their accumulators merge. Firing, lateness and cleanup follow the aligned windows; lateness is judged on the merged window,
  * as Flink's MergingWindowSet does.
  */
 export class MergingWindowOperator extends WindowOperator<KeySessions, SessionsData> {
@@ -53,7 +53,7 @@ export class MergingWindowOperator extends WindowOperator<KeySessions, SessionsD
     const sessions = state?.sessions ?? [];
     const touched: Session[] = [];
     for (const s of sessions) {
-      if (sessionsTouch(s.start, s.end, start, end)) touched.push(s);
+      if (this.merges(s.start, s.end, start, end)) touched.push(s);
     }
     for (const s of touched) {
       if (s.start < start) start = s.start;
@@ -86,6 +86,11 @@ export class MergingWindowOperator extends WindowOperator<KeySessions, SessionsD
       this.timers.schedule(merged.timerId, kg, sk, start, end);
     }
     if (this.timers.isDue(end)) this.emitter.emit(state?.key ?? key, kg, start, end, acc);
+  }
+
+  /** Whether two windows of a key merge: sessions that touch (as Flink's), bounded windows that overlap. */
+  private merges(aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+    return this.spec.type === 'session' ? sessionsTouch(aStart, aEnd, bStart, bEnd) : aStart < bEnd && bStart < aEnd;
   }
 
   /** The event's own window, before it merges; or what is wrong with the bounds it gives. */

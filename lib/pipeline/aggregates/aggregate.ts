@@ -19,6 +19,11 @@ export interface Aggregate<V = any, A = any, R = any, E = any> {
    * events can travel to their actor as their inputs alone (see window-combiner.ts).
    */
   readonly combinable: boolean;
+  /**
+   * Its merge compares arrivals (`seq`: first(), last(), the ties of topN() and topCount()). Arrivals at two
+   * actors do not compare, so it cannot merge what different actors pre-aggregated (see two-phase.ts).
+   */
+  readonly byArrival?: boolean;
   init(): A;
   /** `seq` increases with arrival order at the actor; first()/last() use it to merge. */
   add(acc: A, value: V, seq: number): A;

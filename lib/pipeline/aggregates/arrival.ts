@@ -12,6 +12,7 @@ export function byArrival<E>(label: 'first' | 'last', fn: (event: E) => unknown)
   const later = (a: Seen, b: Seen) => (a === null ? b : b === null ? a : a.seq >= b.seq ? a : b);
   return builtin<unknown, Seen, unknown, E>({
     label,
+    byArrival: true,
     extract: fn,
     init: () => null,
     add: (acc, value, seq) => (keepOld && acc !== null ? acc : { value, seq }),

@@ -16,6 +16,7 @@ export function topCount<E>(n: number, fn: (event: E) => unknown) {
   if (typeof fn !== 'function') throw configError('topCount() needs a function that gives the value to count');
   return builtin<unknown, Map<StateKey, Tally>, Array<{ value: unknown; count: number }>, E>({
     label: 'topCount',
+    byArrival: true,
     extract: fn,
     check: (v) => (v === undefined ? 'topCount() needs a value, got undefined' : null),
     init: () => new Map(),

@@ -58,6 +58,7 @@ export function topN<E>(n: number, by: (event: E) => Rank, options: TopNOptions<
   };
   return builtin<Input, Entry[], unknown[], E>({
     label: 'topN',
+    byArrival: true,
     extract: (event) => [by(event), value === undefined ? event : value(event)],
     check: (input) => rankProblem(input[0]),
     // Its input is not a plain value: an event goes to its actor whole (see window-combiner.ts).
