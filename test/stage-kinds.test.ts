@@ -182,6 +182,13 @@ t.test('timers fire as of the same watermark on any worker count and batching: o
   t.ok(runs.every((r) => r === runs[0]), 'the same outputs for 1, 2 and 3 workers');
 });
 
+t.test('a timer set behind the watermark fires as of that watermark, also after a failed call deleted it (undone)', async (t) => {
+  const run = await runEngine({ module: fixture('stage-kinds'), pipelines: ['undone-delete'], workers: 1 },
+    [[{ k: 'x', t: 100 }, { k: 'x', t: 101 }, { k: 'y', t: 50, set: 50 }, { k: 'y', t: 60, drop: 50 }, { k: 'x', t: 200 }]]);
+  t.same(run.results['undone-delete'], [{ time: 50, watermark: 100 }], 'the timer at 50, as of the watermark it was set under (101 − 1)');
+  t.match(run.errors, [{ stage: 'process', message: /undo the delete/ }]);
+});
+
 t.test('bounded() windows: bad bounds are dead letters; windows that overlap merge', async (t) => {
   t.match(pipeline('x').keyBy(() => 1).eventTime(() => 1).window(bounded(5 as never)).aggregate({ n: count() }).problems(), [/bounded\(\) needs a function/]);
   const engine = await start({ module: fixture('stage-kinds'), pipelines: ['spans'], workers: 2 });

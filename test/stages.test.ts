@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
@@ -10,6 +11,7 @@ import { fixture, runEngine, sorted, type Collected } from './helpers/collect.js
 import { batchesOf } from './helpers/compare.js';
 import { reference } from './helpers/reference.js';
 import { crashAndRerun, runScript, scriptResults, scriptSummary } from './helpers/script.js';
+import { keyflow, lines } from './helpers/cli.js';
 import { BUCKETS, BUSY, KEYLESS, OUT_OF_ORDER_MS, UNSUMMABLE, WINDOW_MS } from './fixtures/stages.js';
 
 // Pipelines of several stages: a stage's results, re-keyed, go from actor to actor (shuffle.ts). The second
@@ -146,6 +148,17 @@ t.test('late() of a pipeline of several stages gives its first stage\'s late eve
   t.throws(() => engine.results('bucketed/1'), { code: 'ERR_KEYFLOW_CONFIG', message: /'bucketed\/1' is a stage whose results go to the next one, 'bucketed': take the results of 'bucketed'/ });
 });
 
+t.test('keyflow run --pipeline busy writes the results of busy alone, exactly once with --state (per-auction, which it reads, runs too)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-stages-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const input = join(dir, 'in.ndjson');
+  await writeFile(input, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const out = join(dir, 'out.ndjson');
+  const r = await keyflow(['run', fileURLToPath(fixture('stages')), '--pipeline', 'busy', '--input', input, '--output', out, '--state', join(dir, 'state'), '--workers', '2']);
+  t.equal(r.code, 0, r.stderr);
+  t.ok(lines(await readFile(out, 'utf8')).sort().join('\n') === sorted(busy).join('\n'), `busy's ${busy.length} results, and nothing else`);
+});
+
 t.test('what a stage cannot do yet, and what it must not, is refused with why', async (t) => {
   const keyed = () => pipeline<{ k: string; t: number }>('p').keyBy((e) => e.k).eventTime((e) => e.t);
   const second = keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n);
@@ -153,9 +166,20 @@ t.test('what a stage cannot do yet, and what it must not, is refused with why', 
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).eventTime(() => 1).problems(), [/eventTime\(\) in a later stage/]);
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).map((r) => r).problems(), [/map\(\) must come before keyBy\(\)/]);
   const other = pipeline<{ k: string; t: number }>('o').keyBy((e) => e.k).eventTime((e) => e.t);
-  t.match(pipeline<{ k: string }>('p').keyBy((e) => e.k).process({ onEvent() {} }).keyBy(() => 1).problems(), [/a stage that another follows or reads needs eventTime\(\)/]);
+  t.match(pipeline<{ k: string }>('p').keyBy((e) => e.k).process({ onEvent() {} }).keyBy(() => 1).problems(), [/a stage that another follows needs eventTime\(\)/]);
   t.match(pipeline('r').from(keyed()).keyBy(() => 1).problems(), [/from\('p'\): it reads the results of window\(\)\.aggregate\(\), process\(\) or a join/]);
   t.match(keyed().from(keyed().window(tumbling(10)).aggregate({ n: count() })).problems(), [/from\(\) must come first/]);
+  const source = () => keyed().window(tumbling(10)).aggregate({ n: count() });
+  const continued = source();
+  continued.keyBy((r) => r.n).window(tumbling(10)).aggregate({ m: count() });
+  t.match(pipeline('r').from(continued).keyBy(() => 1).problems(), [/from\('p\/1'\): its results go to its next stage, 'p'; read that/]);
+  const read = source();
+  pipeline('r').from(read).keyBy(() => 1);
+  t.match(read.keyBy((r) => r.n).problems(), [/keyBy\(\) after the stateful part of a pipeline that 'r' read\(s\) with from\(\)/]);
+  const self = pipeline('s');
+  t.match(self.from(self).problems(), [/a pipeline cannot read its own results/]);
+  t.match(pipeline('r').from(source()).filter(() => true).problems(), [/a pipeline that reads another with from\(\) needs keyBy\(\)/]);
+  t.match(pipeline('r').from(pipeline<{ k: string }>('u').keyBy((e) => e.k).process({ onEvent() {} })).keyBy(() => 1).problems(), [/from\('u'\): it needs eventTime\(\)/]);
   const joinLater = keyed().window(tumbling(10)).aggregate({ n: count() }).keyBy((r) => r.n).join(other, { ttlMs: 10 });
   t.same(joinLater.problems(), ["pipeline 'p': join() in a later stage: a join takes its inputs from the sources"]);
   const branched = keyed().window(tumbling(10)).aggregate({ n: count() });

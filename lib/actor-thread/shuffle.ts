@@ -163,14 +163,6 @@ export class Shuffle {
 
   /** One result to stage `next`: through its filter/map (a pipeline reading with from()), then its key selector. */
   private emitTo(next: number, kg: number, n: number, ts: number, floor: number, result: unknown): void {
-    if (Number.isNaN(ts)) {
-      return this.target.stageProblem({
-        code: codes.BAD_TIME,
-        stage: 'eventTime',
-        detail: 'a result without an event time (emitted by a processing-time timer) cannot go on to the next stage, which takes its input in event time',
-        event: result,
-      }, next, kg, NaN);
-    }
     let value = result;
     for (const step of this.pipelines[next].stages) {
       try {
@@ -183,6 +175,14 @@ export class Shuffle {
       } catch (err) {
         return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: step.kind, detail: describeThrown(err), event: value }, next, kg, ts);
       }
+    }
+    if (Number.isNaN(ts)) {
+      return this.target.stageProblem({
+        code: codes.BAD_TIME,
+        stage: 'eventTime',
+        detail: 'a result without an event time (emitted by a processing-time timer) cannot go on to the next stage, which takes its input in event time',
+        event: value,
+      }, next, kg, NaN);
     }
     let key: unknown;
     try {

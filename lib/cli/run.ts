@@ -64,8 +64,11 @@ export async function run(args: RunArgs): Promise<number> {
     prestartSourceThreads: true,
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
-  /** The pipelines as the user wrote them: a pipeline of several stages is one, its last stage. */
-  const outputs = engine.pipelines.filter((p) => p.downstream === null);
+  /**
+   * The pipelines as the user wrote them (a pipeline of several stages is one, its last stage): those named
+   * with --pipeline (not the pipelines they read with from(), which run for them), or all.
+   */
+  const outputs = engine.pipelines.filter((p) => p.downstream === null && (!args.pipelines?.length || args.pipelines.includes(p.name)));
   // The pipelines' stateless functions run on this thread: if one never returns, the watchdog ends the process.
   const watchdog = StallWatchdog.start(engine.routingActivity(), engine.pipelines.map((p) => p.name), maxCallMs);
   const source = args.input === '-' ? 'stdin' : basename(args.input);

@@ -74,9 +74,11 @@ export class Pipeline<T = any> {
   from<S>(source: Pipeline<S>): Pipeline<S> {
     if (this.upstream || this.stages.length > 0 || this.keySelector || this.timeSelector) this.misuse.push('from() must come first, right after pipeline()');
     else if (!isPipeline(source)) this.misuse.push('from() needs a pipeline() to read the results of');
+    else if (source.downstream) this.misuse.push(`from('${source.name}'): its results go to its next stage, '${source.downstream.name}'; read that`);
+    else if (readsFromAtAll(source, this)) this.misuse.push(`from('${source.name}'): a pipeline cannot read its own results`);
     else {
-      this.upstream = lastStageOf(source);
-      this.upstream.readers.push(this);
+      this.upstream = source as Pipeline;
+      source.readers.push(this);
     }
     return this as unknown as Pipeline<S>;
   }
@@ -261,9 +263,13 @@ export class Pipeline<T = any> {
         if (cannot.length > 0) p(`${this.windowSpec.type}() windows merge accumulators: aggregate(s) ${cannot.join(', ')} need a merge() function`);
       }
     }
-    if ((this.downstream || this.readers.length > 0) && !this.upstream && !this.timeSelector) p('a stage that another follows or reads needs eventTime(): the next stage takes its input in event time');
+    if (this.downstream && !this.upstream && !this.timeSelector) p('a stage that another follows needs eventTime(): the next stage takes its input in event time');
     const source = this.readsFrom();
-    if (source && !(source.aggregates || source.processFunction)) p(`from('${source.name}'): it reads the results of window().aggregate(), process() or a join`);
+    if (source) {
+      if (!(source.aggregates || source.processFunction)) p(`from('${source.name}'): it reads the results of window().aggregate(), process() or a join`);
+      else if (!inEventTime(source)) p(`from('${source.name}'): it needs eventTime(), as this pipeline takes its input in event time`);
+      if (!this.keySelector) p('a pipeline that reads another with from() needs keyBy(): its input goes to the actor of its key');
+    }
     if (this.upstream && this.joined) p(`${this.joined.kind}() in a later stage: a join takes its inputs from the sources`);
     else if (this.joined) out.push(...this.joinProblems(this.joined));
     else if (this.processFunction) {
@@ -302,6 +308,7 @@ export class Pipeline<T = any> {
   }
 
   private nextStage(fn: (event: T) => unknown): Pipeline<T> {
+    if (this.readers.length > 0) this.misuse.push(`keyBy() after the stateful part of a pipeline that ${this.readers.map((r) => `'${r.name}'`).join(', ')} read(s) with from(): its results would go to the next stage only`);
     const next = new Pipeline<T>(this.name, this.moduleUrl);
     next.upstream = this;
     next.keySelector = fn;
@@ -373,6 +380,19 @@ export function stagesOf(p: Pipeline): Pipeline[] {
   const stages = [p];
   for (let s = p; s.upstream !== null && s.upstream.downstream === s; s = s.upstream) stages.unshift(s.upstream);
   return stages;
+}
+
+/** Whether `p` is, or reads (with from(), at any depth), pipeline `q`. */
+function readsFromAtAll(p: Pipeline, q: Pipeline): boolean {
+  for (let s: Pipeline | null = p; s !== null; s = s.upstream) if (s === q) return true;
+  return false;
+}
+
+/** Whether `p`'s results have event times: its first stage has eventTime(), or reads a pipeline whose do. */
+function inEventTime(p: Pipeline): boolean {
+  const first = stagesOf(p)[0];
+  const source = first.readsFrom();
+  return source === null ? first.timeSelector !== null : inEventTime(source);
 }
 
 /** What runs for `p` to run: the pipelines it reads (with theirs), then its stages up to `p`. */

@@ -35,6 +35,11 @@ export class TimerHeap<T> {
     return this.byTime.get(time)?.has(id) ?? false;
   }
 
+  /** The payload of timer `id` at `time`, or undefined if there is none. */
+  get(time: number, id: TimerId): T | undefined {
+    return this.byTime.get(time)?.get(id);
+  }
+
   /** Fire every timer with time <= `now`. Timers registered while firing fire too if already due. */
   advance(now: number, fire: (time: number, payload: T) => void): void {
     const times = this.times;

@@ -293,8 +293,8 @@ export class Context implements ProcessContext {
   private deleteTimer(heap: TimerHeap<KeyTimer>, time: number): void {
     this.assertInCall();
     const id = this.sk;
-    if (!heap.has(time, id)) return;
-    const payload = { kg: this.kg, sk: this.sk, key: this.key };
+    const payload = heap.get(time, id);
+    if (payload === undefined) return;
     heap.delete(time, id);
     this.undo.push(() => heap.register(time, id, payload));
   }
