@@ -73,6 +73,9 @@ const taken = firstStage.map((r, i) => {
   return id;
 });
 
+/** The process() stage's output on 1 worker (the first test), which every other run must give. */
+let tallyReference: string[] = [];
+
 type Tallied = { bucket: number; n?: number; auction?: number; windowStart?: number; bids?: number; late?: boolean; timer?: number; taken?: number };
 
 function checkJoinStages(t: Test, run: Pick<Collected, 'results' | 'errors'>, label: string): void {
@@ -106,12 +109,12 @@ t.test('stages after a join, and a process() stage after re-firings: as the refe
     const tallied = await runEngine({ module: fixture('stage-kinds'), pipelines: ['tally'], workers }, batchesOf(tallyEvents, BATCH));
     checkTally(t, tallied.results.tally, `${workers} workers`);
     outputs.push([sorted(joined.results.winning), sorted(joined.results.categories), sorted(tallied.results.tally)].flat().join('\n'));
+    if (workers === 1) tallyReference = sorted(tallied.results.tally);
   }
   t.ok(outputs.every((o) => o === outputs[0]), 'the same output, numbering and lateness in the process() stage included, with 1, 2 and 4 workers');
 });
 
 t.test('from a parallel source: the same output', async (t) => {
-  const expected = sorted((await runEngine({ module: fixture('stage-kinds'), pipelines: ['tally'], workers: 1 }, batchesOf(tallyEvents, BATCH))).results.tally);
   for (const [workers, sourceThreads] of [[2, 2]]) {
     const engine = await start({ module: fixture('stage-kinds'), workers, sourceThreads });
     const results: Record<string, unknown[]> = {};
@@ -125,16 +128,15 @@ t.test('from a parallel source: the same output', async (t) => {
     tally.results('tally').on('data', (r) => tallied.push(r));
     await tally.ingestNdjson(ndjson(tallyEvents), { chunkBytes: 128 * 1024 });
     await tally.stop();
-    t.ok(sorted(tallied).join('\n') === expected.join('\n'), `${workers} workers, ${sourceThreads} source threads: tally as with 1 worker`);
+    t.ok(tallyReference.length > 0 && sorted(tallied).join('\n') === tallyReference.join('\n'), `${workers} workers, ${sourceThreads} source threads: tally as with 1 worker`);
   }
 });
 
 t.test('across a SIGKILL and a restart with another worker count: every result once', async (t) => {
-  const tallyOnce = sorted((await runEngine({ module: fixture('stage-kinds'), pipelines: ['tally'], workers: 2 }, batchesOf(tallyEvents, BATCH))).results.tally);
   const joined = await crashAndRerun(t, fixture('stage-kinds'), ['winning', 'categories'], batchesOf(joinEvents, BATCH), { checkpointAt: 7, killAt: 13, workers: [3, 2] });
   checkJoinStages(t, { results: joined.results, errors: [] }, '3 → 2 workers');
   const tallied = await crashAndRerun(t, fixture('stage-kinds'), ['tally'], batchesOf(tallyEvents, BATCH), { checkpointAt: 7, killAt: 13, workers: [1, 4] });
-  t.ok(sorted(tallied.results.tally).join('\n') === tallyOnce.join('\n'), '1 → 4 workers: tally as without a crash, each record once');
+  t.ok(tallyReference.length > 0 && sorted(tallied.results.tally).join('\n') === tallyReference.join('\n'), '1 → 4 workers: tally as without a crash, each record once');
 });
 
 t.test('a later stage\'s late events: late(\'<name>/2\'); late(\'<name>\') gives the first stage\'s', async (t) => {
