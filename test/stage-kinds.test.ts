@@ -114,22 +114,13 @@ t.test('stages after a join, and a process() stage after re-firings: as the refe
   t.ok(outputs.every((o) => o === outputs[0]), 'the same output, numbering and lateness in the process() stage included, with 1, 2 and 4 workers');
 });
 
-t.test('from a parallel source: the same output', async (t) => {
-  for (const [workers, sourceThreads] of [[2, 2]]) {
-    const engine = await start({ module: fixture('stage-kinds'), workers, sourceThreads });
-    const results: Record<string, unknown[]> = {};
-    for (const name of ['winning', 'categories', 'tally']) engine.results(name).on('data', (r) => (results[name] ??= []).push(r));
-    const ndjson = (events: NexmarkEvent[]) => Readable.from([events.map((e) => JSON.stringify(e)).join('\n') + '\n']);
-    await engine.ingestNdjson(ndjson(joinEvents), { chunkBytes: 128 * 1024 });
-    await engine.stop();
-    checkJoinStages(t, { results, errors: [] }, `${workers} workers, ${sourceThreads} source threads`);
-    const tally = await start({ module: fixture('stage-kinds'), pipelines: ['tally'], workers, sourceThreads });
-    const tallied: unknown[] = [];
-    tally.results('tally').on('data', (r) => tallied.push(r));
-    await tally.ingestNdjson(ndjson(tallyEvents), { chunkBytes: 128 * 1024 });
-    await tally.stop();
-    t.ok(tallyReference.length > 0 && sorted(tallied).join('\n') === tallyReference.join('\n'), `${workers} workers, ${sourceThreads} source threads: tally as with 1 worker`);
-  }
+t.test('from a parallel source: the process() stage after re-firings gives the same output', async (t) => {
+  const tally = await start({ module: fixture('stage-kinds'), pipelines: ['tally'], workers: 2, sourceThreads: 2 });
+  const tallied: unknown[] = [];
+  tally.results('tally').on('data', (r) => tallied.push(r));
+  await tally.ingestNdjson(Readable.from([tallyEvents.map((e) => JSON.stringify(e)).join('\n') + '\n']), { chunkBytes: 128 * 1024 });
+  await tally.stop();
+  t.ok(tallyReference.length > 0 && sorted(tallied).join('\n') === tallyReference.join('\n'), '2 workers, 2 source threads: tally as with 1 worker');
 });
 
 t.test('across a SIGKILL and a restart with another worker count: every result once', async (t) => {
