@@ -29,6 +29,7 @@ import { Kind } from '../shared/codec/records.js';
 import { unsendableProblem, type Problem } from '../shared/dead-letter.js';
 import { codes, describeThrown } from '../shared/errors.js';
 import { checkKey } from '../shared/key-check.js';
+import { FILTERED, StepFailure, runSteps } from '../shared/stateless-steps.js';
 import { actorOf } from '../shared/keygroups.js';
 import { CONSUMER_WAITING, WRITE, type RingBuffers } from '../shared/ring/layout.js';
 import { RingReader } from '../shared/ring/reader.js';
@@ -163,18 +164,10 @@ export class Shuffle {
 
   /** One result to stage `next`: through its filter/map (a pipeline reading with from()), then its key selector. */
   private emitTo(next: number, kg: number, n: number, ts: number, floor: number, result: unknown): void {
-    let value = result;
-    for (const step of this.pipelines[next].stages) {
-      try {
-        if (step.kind === 'filter') {
-          if (!step.fn(value)) return;
-          continue;
-        }
-        value = step.fn(value);
-        if (value === undefined) throw new TypeError('map() returned undefined');
-      } catch (err) {
-        return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: step.kind, detail: describeThrown(err), event: value }, next, kg, ts);
-      }
+    const value = runSteps(this.pipelines[next].stages, result);
+    if (value === FILTERED) return;
+    if (value instanceof StepFailure) {
+      return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: value.stage, detail: describeThrown(value.error), event: value.value }, next, kg, ts);
     }
     if (Number.isNaN(ts)) {
       return this.target.stageProblem({

@@ -4,6 +4,7 @@ import { unsendableProblem, type Problem, type Stage } from './dead-letter.js';
 import { codes, describeThrown } from './errors.js';
 import { actorOf, type StateKey } from './keygroups.js';
 import { checkKey } from './key-check.js';
+import { FILTERED, StepFailure, runSteps } from './stateless-steps.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { RoutingActivity } from './routing-activity.js';
 import { SourceWatermarks } from './time/source-watermarks.js';
@@ -294,11 +295,11 @@ export class Router {
    * reported only if no input selects the event (a left map that assumes left events, say, meets right ones).
    */
   private routeOne(r: Route, event: unknown, src: number, pos: number): void {
-    let failed: { side: Side; failure: StageFailure } | null = null;
+    let failed: { side: Side; failure: StepFailure } | null = null;
     for (const side of r.sides) {
-      const v = select(side, event);
+      const v = runSteps(side.stages, event);
       if (v === FILTERED) continue;
-      if (v instanceof StageFailure) {
+      if (v instanceof StepFailure) {
         failed ??= { side, failure: v };
         continue;
       }
@@ -367,28 +368,6 @@ export class Router {
   private fail(r: Route, side: Side, stage: Stage, code: Problem['code'], detail: string, event: unknown, key: unknown, src: number, pos: number): void {
     this.report({ code, stage, detail: side.label + detail, event, ...(key === undefined ? {} : { key }) }, r.index, src, pos);
   }
-}
-
-/** An input's filters left the event out. */
-const FILTERED: unique symbol = Symbol('filtered');
-
-/** A filter or map of an input threw. */
-class StageFailure {
-  constructor(readonly stage: 'filter' | 'map', readonly error: unknown, readonly value: unknown) {}
-}
-
-/** The event through an input's filter/map chain: what comes out, FILTERED, or the stage that threw. */
-function select(side: Side, event: unknown): unknown {
-  let v = event;
-  for (const stage of side.stages) {
-    try {
-      if (stage.kind === 'map') v = stage.fn(v);
-      else if (!stage.fn(v)) return FILTERED;
-    } catch (err) {
-      return new StageFailure(stage.kind, err, v);
-    }
-  }
-  return v;
 }
 
 function sidesOf(p: Pipeline): Side[] {

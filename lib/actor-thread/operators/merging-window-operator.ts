@@ -18,7 +18,7 @@ interface Session {
 
 interface KeySessions {
   key: unknown;
-  /** Disjoint, non-touching, sorted by start. */
+  /** Disjoint (sessions do not even touch), sorted by start. */
   sessions: Session[];
 }
 
@@ -33,8 +33,8 @@ const codec: StateCodec<KeySessions, SessionsData> = {
 /**
  * Windows that merge per key: session windows (an event at t opens [t, t+gap)) and windows whose bounds the
  * events give (bounded()). An event's window merges with every window of its key it touches (a session) or
- * overlaps (a bounded window), and their accumulators merge. Firing, lateness and cleanup follow the aligned windows; lateness is judged on the merged window,
- * as Flink's MergingWindowSet does.
+ * overlaps (a bounded window), and their accumulators merge. Firing, lateness and cleanup follow the aligned
+ * windows; lateness is judged on the merged window, as Flink's MergingWindowSet does.
  */
 export class MergingWindowOperator extends WindowOperator<KeySessions, SessionsData> {
   constructor(private readonly spec: MergingWindowSpec, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
