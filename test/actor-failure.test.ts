@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { reportedElsewhere } from '../lib/shared/ignore.js';
 import { fixture } from './helpers/collect.js';
 import { CLI, runNode } from './helpers/cli.js';

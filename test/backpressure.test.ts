@@ -1,5 +1,5 @@
 import t from 'tap';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 
 const EVENTS = 100_000;

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { KeyflowError, start } from '../lib/index.js';
+import { KeyflowError } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { reportedElsewhere } from '../lib/shared/ignore.js';
 import { fixture, runEngine } from './helpers/collect.js';
 

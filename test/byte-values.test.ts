@@ -2,7 +2,8 @@ import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start, type StartOptions } from '../lib/index.js';
+import { type StartOptions } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import type { Ev } from './fixtures/bytes.js';
 import { fixture } from './helpers/collect.js';
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { count, pipeline, session, sliding, start, tumbling } from '../lib/index.js';
+import { count, pipeline, session, sliding, tumbling } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 
 const config = (message: RegExp) => ({ code: 'ERR_KEYFLOW_CONFIG', message });

@@ -7,7 +7,8 @@ import t, { type Test } from 'tap';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start, type DeadLetter } from '../lib/index.js';
+import { type DeadLetter } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 import { keyflow, lines } from './helpers/cli.js';
 

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { readManifest } from '../lib/calling-thread/durability/manifest.js';
 import { reportedElsewhere } from '../lib/shared/ignore.js';
 import { fixture } from './helpers/collect.js';

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import { within } from './helpers/wait.js';
 

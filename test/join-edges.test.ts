@@ -1,5 +1,6 @@
 import t from 'tap';
-import { pipeline, start } from '../lib/index.js';
+import { pipeline } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture, runEngine } from './helpers/collect.js';
 
 const edges = fixture('join-edges');

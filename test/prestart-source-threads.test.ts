@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
 import { BroadcastChannel } from 'node:worker_threads';
-import { pipeline, start } from '../lib/index.js';
+import { pipeline } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import { until, within } from './helpers/wait.js';
 import { afterFailure } from '../lib/shared/ignore.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 
 t.test('stop() fires event-time windows but not processing-time timers that are not due', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture, sorted } from './helpers/collect.js';
 import { runScript, scriptResults, scriptSummary } from './helpers/script.js';
 import { within } from './helpers/wait.js';

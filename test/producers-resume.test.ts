@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 
 // Two producers, each numbering its events by line: lines 1..n of producer p carry key p and time = line.

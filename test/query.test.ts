@@ -1,5 +1,5 @@
 import t from 'tap';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 
 t.test('query() returns a key’s open windows with their results so far, from the owning actor', async (t) => {

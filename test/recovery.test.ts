@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest } from '../lib/calling-thread/durability/manifest.js';
 import { listSegments, snapshotDir } from '../lib/shared/durability/state-layout.js';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { expectedResults } from './fixtures/crash-events.js';
 import { compareResults, runChild } from './helpers/crash.js';
 import { fixture } from './helpers/collect.js';

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
-import { count, pipeline, start, tumbling, type DeadLetter } from '../lib/index.js';
+import { count, pipeline, tumbling, type DeadLetter } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture, runEngine } from './helpers/collect.js';
 import { allResults, batchesOf, sameAsReference, type Expected } from './helpers/compare.js';
 import { reference } from './helpers/reference.js';

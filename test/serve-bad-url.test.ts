@@ -1,5 +1,6 @@
 import t from 'tap';
-import { serve, start } from '../lib/index.js';
+import { serve } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import { until } from './helpers/wait.js';
 

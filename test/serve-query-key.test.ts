@@ -1,5 +1,6 @@
 import t from 'tap';
-import { serve, start } from '../lib/index.js';
+import { serve } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 
 t.test('GET /query reads ?key= as JSON when it parses: 7 is the number, "7" the string, anything else text', async (t) => {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 
 const MODULE = fixture('passthrough');

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { decodeGroup, encodeGroup, encodeSnapshot, readSnapshot } from '../lib/shared/durability/snapshot-file.js';
 import { snapshotFiles } from '../lib/shared/durability/state-layout.js';
 import { fixture } from './helpers/collect.js';

@@ -2,7 +2,8 @@ import t from 'tap';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start, type Engine } from '../lib/index.js';
+import { type Engine } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 
 // An exactly-once source's positions are deduplicated per pipeline: one event is a record for each pipeline,

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { KeyedProcessOperator } from '../lib/actor-thread/operators/keyed-process-operator.js';
 import { KeyedStore } from '../lib/actor-thread/state/keyed-store.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';

@@ -2,7 +2,8 @@ import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start, type Engine, type IngestOptions } from '../lib/index.js';
+import { type Engine, type IngestOptions } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 import type { Ev } from './fixtures/combined.js';
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { start, type StartOptions } from '../lib/index.js';
+import { type StartOptions } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { combiningHolds } from '../lib/calling-thread/chunk-admission.js';
 import { FrameSealer } from '../lib/shared/codec/frame-sender.js';
 import { FrameView, viewPane, type DecodedPane } from '../lib/shared/codec/frame.js';

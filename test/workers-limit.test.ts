@@ -1,6 +1,6 @@
 import t from 'tap';
 import { availableParallelism } from 'node:os';
-import { start } from '../lib/index.js';
+import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import { keyflow } from './helpers/cli.js';
 import { fileURLToPath } from 'node:url';

@@ -9,7 +9,7 @@ import { nodeEndpoint } from '../shared/control-endpoint.js';
 import { Activity } from '../shared/activity.js';
 import type { ActorControl, ActorInit } from '../shared/actor-protocol.js';
 import { FrameSender } from '../shared/codec/frame-sender.js';
-import { KeyflowError, codes } from '../shared/errors.js';
+import { KeyflowError, codes, configError } from '../shared/errors.js';
 import { DurableCounter } from '../shared/ring/durable-counter.js';
 import { occupancy } from '../shared/ring/layout.js';
 import { RingReader } from '../shared/ring/reader.js';
@@ -57,9 +57,19 @@ export class ActorLink {
     });
   }
 
-  /** Start an actor thread and wait until it has loaded its pipelines and restored its state. */
-  static async start(init: ActorInit): Promise<ActorLink> {
-    const worker = new Worker(ACTOR_URL, { workerData: init });
+  /**
+   * Start an actor thread and wait until it has loaded its pipelines and restored its state. `execArgv`:
+   * its Node options (undefined: the process's).
+   */
+  static async start(init: ActorInit, execArgv?: string[]): Promise<ActorLink> {
+    let worker: Worker;
+    try {
+      worker = new Worker(ACTOR_URL, { workerData: init, ...(execArgv ? { execArgv } : {}) });
+    } catch (err) {
+      // A process-wide option (--max-old-space-size, say) in execArgv: a thread cannot take it.
+      if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV') throw configError(`execArgv: ${(err as Error).message}`);
+      throw err;
+    }
     const link = new ActorLink(init.actor, worker, init);
     const crashed = new Promise<never>((_, reject) => {
       link.onCrash = (err) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err));

@@ -69,6 +69,14 @@ export interface StartOptions {
    * start-up then overlaps the actors'. Default false: an engine fed by `ingest()` alone never starts them.
    */
   prestartSourceThreads?: boolean;
+  /**
+   * Node options for the engine's threads (actors and source threads), as `new Worker()` takes them. By
+   * default they inherit the process's, so a loader the process runs under (`node --import tsx`) loads
+   * pipeline modules in them too. Give a list to leave out what the threads do not need: on Node 20 a
+   * `--import` that registers module hooks (an instrumentation agent, a test runner's) starts a hooks
+   * thread of its own in every thread, and sends each module the thread loads through it.
+   */
+  execArgv?: string[];
 }
 
 export interface ResolvedOptions {
@@ -88,6 +96,8 @@ export interface ResolvedOptions {
   maxCallMs: number;
   sourceThreads: number;
   prestartSourceThreads: boolean;
+  /** null: the threads inherit the process's Node options. */
+  execArgv: string[] | null;
 }
 
 /** More actors than this many per core only add rings, threads and heaps, never throughput. */
@@ -136,8 +146,12 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
   const sourceThreads = integerIn('sourceThreads', o.sourceThreads ?? cores, 0, 256);
   const prestartSourceThreads = o.prestartSourceThreads ?? false;
   if (typeof prestartSourceThreads !== 'boolean') throw configError(`prestartSourceThreads must be true or false, got ${String(prestartSourceThreads)}`);
+  const execArgv = o.execArgv ?? null;
+  if (execArgv !== null && (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string'))) {
+    throw configError(`execArgv must be an array of strings (Node options), got ${String(execArgv)}`);
+  }
   return {
     workers, maxKeyGroups, onError, ringBytes, frameRecords, stateDir, durability, syncEveryMs, snapshotEveryMs, snapshotEveryBytes,
-    repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs, sourceThreads, prestartSourceThreads,
+    repair: o.repair ?? false, stateBackend, stateCacheKeys, maxCallMs, sourceThreads, prestartSourceThreads, execArgv,
   };
 }

@@ -18,7 +18,8 @@ export class SourcePool {
   private readonly failed: Promise<never>;
   private reject!: (err: KeyflowError) => void;
 
-  constructor(private readonly setup: PoolSetup, readonly threads: number) {
+  /** `execArgv`: the threads' Node options (undefined: the process's). */
+  constructor(private readonly setup: PoolSetup, readonly threads: number, private readonly execArgv?: string[]) {
     this.failed = new Promise<never>((_, reject) => (this.reject = reject));
     this.failed.catch(handledWhereAwaited); // raced by run(), if anything runs
   }
@@ -44,7 +45,8 @@ export class SourcePool {
 
   private started(): Piscina {
     if (this.pool) return this.pool;
-    this.pool = new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity });
+    this.pool = new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity,
+      ...(this.execArgv ? { execArgv: this.execArgv } : {}) });
     // Piscina reports a thread that fails with no task to fail (one that cannot import a pipeline module) as
     // an 'error' event: unheard, it would end the process.
     this.pool.on('error', (err: unknown) => {

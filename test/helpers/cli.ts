@@ -1,4 +1,6 @@
 /** Running the real CLI as a child process, and waiting on what it reports, for the CLI tests. */
+// Child processes run without the test runner's module hooks (see start.ts).
+import './start.js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { until } from './wait.js';

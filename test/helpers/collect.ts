@@ -1,5 +1,5 @@
 import type { DeadLetter, EngineSummary, IngestOptions, StartOptions } from '../../lib/index.js';
-import { start } from '../../lib/index.js';
+import { start } from './start.js';
 
 export interface Collected {
   results: Record<string, any[]>;

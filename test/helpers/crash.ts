@@ -3,6 +3,8 @@
  * and run again on one state directory, then its results compared with the exact expectation. Each
  * scenario × state backend is a test file of its own (test/crash-*.test.ts), so none runs long.
  */
+// Child processes run without the test runner's module hooks (see start.ts).
+import './start.js';
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
