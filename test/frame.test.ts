@@ -40,10 +40,12 @@ t.test('a range of records encodes on its own (used to split oversized frames)',
 });
 
 t.test('a frame written in place (a ring slot) holds the bytes of one encoded on its own, padding zeroed', async (t) => {
-  const b = new FrameBuilder(16);
+  const b = new FrameBuilder(64);
   for (let i = 0; i < 5; i++) b.event(0, 1, i, i * 10, i - 1, i + 1, `k${i}`, { i, s: 'x'.repeat(i) });
   b.partial(0, 1, 3, 55, 4, 9, 'k3', { count: 2, inputs: [1.5, 2.5], numeric: true });
   b.partial(0, 1, 4, 56, 4, 10, 'k4', { count: 1, inputs: ['a'], numeric: false });
+  // Enough of a few strings for a dictionary (value-columns.ts), and numbers that are not int32s.
+  for (let i = 0; i < 40; i++) b.event(0, 1, 5, 60 + i, 4, 11 + i, `k${i % 3}`, { s: ['ab', 'cdé'][i % 2], x: i / 3 });
   const alone = b.encode();
   for (const at of [0, 8, 13]) {
     // Stale bytes where the frame goes, as a ring slot holds: every byte must be written, padding included.
@@ -56,7 +58,8 @@ t.test('a frame written in place (a ring slot) holds the bytes of one encoded on
   }
   const f = new FrameView().decode(new Uint8Array(alone));
   t.same([...f.inputs], [2, 1.5, 2.5], 'the numeric pane\'s inputs in the block');
-  t.same(f.values.slice(5), [0, [1, ['a']]], 'each pane\'s value: where its inputs start, or [count, inputs]');
+  t.same(f.values.slice(5, 7), [0, [1, ['a']]], 'each pane\'s value: where its inputs start, or [count, inputs]');
+  t.same(f.values.slice(7, 9), [{ s: 'ab', x: 0 }, { s: 'cdé', x: 1 / 3 }], 'the events after them');
 });
 
 t.test('a direct sender writes a sealed frame into the ring at once, in order behind queued ones; a queuing sender only on push', async (t) => {

@@ -89,6 +89,31 @@ t.test('-0 decodes as 0, as it did through cbor-x (and does from snapshots)', as
   t.ok(Object.is(got.keys[0], 0));
   t.ok(Object.is(got.values[0], 0));
   t.ok(Object.is((got.values[1] as { x: number }).x, 0));
+  const floats = roundTrip([-0, 0.5], [0.25, -0]);
+  t.ok(Object.is(floats.keys[0], 0) && Object.is(floats.values[1], 0), 'among numbers that are not int32s too');
+});
+
+t.test('string columns that repeat a few values (written as a dictionary) round-trip, and take less room', async (t) => {
+  const base = ['https://www.nexmark.com/google/item.htm?query=1', 'päivää', '', '日本語', '🦊', 'a', 'ab\u0000cd'];
+  // Fresh strings each time (as JSON.parse makes them), not the same string objects over and over.
+  const column = (n: number, distinct: number) => Array.from({ length: n }, (_, i) => `${base[i % distinct % base.length]}#${i % distinct}`.slice(0, 1 + (i % distinct) * 7));
+  for (const [n, distinct] of [[32, 1], [64, 4], [1024, 8], [1024, 9], [1024, 256], [2048, 300], [100, 26], [1000, 250], [31, 2]]) {
+    const strings = column(n, distinct);
+    const got = roundTrip(strings, strings);
+    t.equal(got.keys.map(canon).join('\n'), strings.map(canon).join('\n'), `${n} values, ${distinct} distinct: keys`);
+    t.equal(got.values.map(canon).join('\n'), strings.map(canon).join('\n'), `${n} values, ${distinct} distinct: values`);
+  }
+  const bids = Array.from({ length: 1024 }, (_, i) => ({ auction: i, channel: ['Google', 'Apple', 'Baidu', 'Facebook'][i % 4], url: `https://www.nexmark.com/${['google', 'apple', 'baidu', 'facebook'][i % 4]}/item.htm?query=1`, extra: '' }));
+  t.equal(roundTrip(bids, bids).values.map(canon).join('\n'), bids.map(canon).join('\n'), 'fields of objects');
+  const size = (values: unknown[]) => {
+    const b = new FrameBuilder(1024);
+    values.forEach((v, i) => b.event(0, 0, 0, i, 0, i, i, v));
+    return b.encode().length;
+  };
+  // The same bids with a URL of their own each (the same length): every URL written out.
+  const own = size(bids.map((b, i) => ({ ...b, url: b.url.replace('query=1', `q=${String(i).padStart(4, '0')}`) })));
+  const repeated = size(bids);
+  t.ok(own - repeated > 1024 * 45, `1,024 bids with one of 4 URLs of about 45 characters: ${repeated} bytes, against ${own} with a URL each`);
 });
 
 t.test('objects used as dictionaries (keys that are data) round-trip, alone or among repeated shapes', async (t) => {

@@ -2,7 +2,8 @@
  * Newline-delimited JSON lines into events, numbered, with the lines that are not JSON (or not UTF-8)
  * and why. Used by the NDJSON source on the calling thread and by pool threads on a chunk of a file.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
+import type { DecodingBuffer } from './codec/buffer-slices.js';
 import { codes, describeThrown, type ErrorCode } from './errors.js';
 
 export interface BadLine {
@@ -55,11 +56,15 @@ export class LineBatcher {
 
   /** Whole lines, separated by '\n' (the last one without it); yields every batch that fills. */
   *add(region: Buffer, bytes: number): Generator<NdjsonBatch> {
-    if (isUtf8(region)) {
-      const text = region.toString('utf8');
+    // Line by line from the bytes: the region as one string would be a large object (a region is about a
+    // megabyte), allocated and collected by the operating system's pages at every chunk.
+    const ascii = isAscii(region);
+    if (ascii || isUtf8(region)) {
+      const text = region as DecodingBuffer;
       for (let start = 0; ;) {
-        const nl = text.indexOf('\n', start);
-        this.take(nl < 0 ? text.slice(start) : text.slice(start, nl));
+        const nl = region.indexOf(NEWLINE, start);
+        const end = nl < 0 ? region.length : nl;
+        this.take(ascii ? text.latin1Slice(start, end) : text.utf8Slice(start, end));
         if (this.pending >= this.batchSize) yield this.flush(bytes);
         if (nl < 0) return;
         start = nl + 1;

@@ -85,8 +85,9 @@ export class FrameBuilder {
   readonly ts: Float64Array;
   readonly wm: Float64Array;
   readonly pos: Float64Array;
-  readonly keys: unknown[] = [];
-  readonly values: unknown[] = [];
+  // Stored by index up to capacity (push() after length = 0 would grow them again frame after frame).
+  readonly keys: unknown[];
+  readonly values: unknown[];
   /** PARTIAL records since the last reset. */
   private partials = 0;
 
@@ -99,6 +100,8 @@ export class FrameBuilder {
     this.ts = new Float64Array(capacity);
     this.wm = new Float64Array(capacity);
     this.pos = new Float64Array(capacity);
+    this.keys = new Array<unknown>(capacity).fill(undefined);
+    this.values = new Array<unknown>(capacity).fill(undefined);
   }
 
   get full(): boolean {
@@ -178,21 +181,23 @@ export class FrameBuilder {
     this.ts[i] = ts;
     this.wm[i] = wm;
     this.pos[i] = pos;
-    this.keys.push(key);
-    this.values.push(value);
+    this.keys[i] = key;
+    this.values[i] = value;
   }
 
   reset(): void {
-    this.count = 0;
     this.partials = 0;
-    this.keys.length = 0;
-    this.values.length = 0;
+    // Let go of the records (a builder may then sit idle a long time).
+    this.keys.fill(undefined, 0, this.count);
+    this.values.fill(undefined, 0, this.count);
+    this.count = 0;
   }
 
   /** Encode records [from, to) into a standalone frame. */
   encode(from = 0, to = this.count): EncodedFrame {
     const frame = this.prepare(from, to);
-    const out = new Uint8Array(frame.size);
+    // Not zeroed first: write() sets every byte (as it must in a ring slot, which holds older frames).
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(frame.size).buffer, 0, frame.size);
     frame.write(out, 0);
     return out;
   }

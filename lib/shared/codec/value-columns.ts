@@ -1,4 +1,5 @@
 import { Decoder, Encoder } from 'cbor-x';
+import type { DecodingBuffer } from './buffer-slices.js';
 import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './object-shapes.js';
 
 /**
@@ -18,7 +19,9 @@ import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './ob
  *
  *   u8 tag (every value has it) or MIXED followed by u8 tag[n]; nothing at all for an empty column
  *   | numbers: u8 width (4: int32, 8: float64), pad to width, values
- *   | strings: u8 ascii, pad to 4, u32 byteLength[], UTF-8 bytes
+ *   | strings: u8 layout, then for UTF8 (0) and ASCII (1): pad to 4, u32 byteLength[], the bytes; for
+ *     DICTIONARY (2), a column that repeats a few strings: u32 m, the m distinct strings as a strings
+ *     section, u8 width (1 or 2), pad to width, an index per value
  *   | per shape: u8 keys, (u16 byteLength, UTF-8) per key, then each field's column
  *   | others: u32 byteLength, cbor array
  *
@@ -30,6 +33,17 @@ const Tag = { CBOR: 0, NUMBER: 1, STRING: 2, UNDEFINED: 3, NULL: 4, FALSE: 5, TR
 /** Shapes take the tags from FIRST_SHAPE up, one per shape in the column. */
 const FIRST_SHAPE = 7;
 const MIXED = 0xff;
+/** How a strings section is laid out (see above). */
+const Strings = { UTF8: 0, ASCII: 1, DICTIONARY: 2 } as const;
+/**
+ * A string column with at most this share of distinct values (and at least DICTIONARY_MIN values) is
+ * written as a dictionary: a stream's strings are often a handful over and over (a channel, a currency,
+ * a URL per channel), and a reader then makes one string per distinct value instead of one per value.
+ */
+const DICTIONARY_SHARE = 1 / 4;
+const DICTIONARY_MIN = 32;
+/** The first distinct strings of a column, looked up by comparison before the map. */
+const FEW = 8;
 /** Deeper objects go through cbor-x (which also reports cycles, as before). */
 const MAX_DEPTH = 8;
 /** A writer's buffer grown past this for one large frame is let go afterwards. */
@@ -47,6 +61,10 @@ export class ColumnWriter {
   private buf = Buffer.allocUnsafeSlow(1 << 16);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   at = 0;
+  /** A string column's distinct values and each value's index among them (see distinct()), reused. */
+  private readonly seen = new Map<string, number>();
+  private readonly few: string[] = new Array<string>(FEW).fill('');
+  private indices = new Uint16Array(1024);
 
   /** The bytes written since reset(). */
   get bytes(): Buffer {
@@ -143,15 +161,72 @@ export class ColumnWriter {
       return;
     }
     this.pad(8);
-    this.room(numbers.length * 8);
-    for (const x of numbers) {
-      // -0 is written as 0, as cbor-x wrote it (and snapshots still do: a restored run sees what a live one saw).
-      this.view.setFloat64(this.at, x === 0 ? 0 : x, true);
-      this.at += 8;
-    }
+    this.room(n * 8);
+    const floats = new Float64Array(this.buf.buffer, this.buf.byteOffset + this.at, n);
+    // -0 is written as 0 (-0 + 0 is 0), as cbor-x wrote it (and snapshots still do: a restored run sees what a live one saw).
+    for (let k = 0; k < n; k++) floats[k] = numbers[k] + 0;
+    this.at += n * 8;
   }
 
   private strings(strings: string[]): void {
+    const dictionary = strings.length >= DICTIONARY_MIN ? this.distinct(strings) : 0;
+    if (dictionary > 0) this.dictionary(strings, dictionary);
+    else this.raw(strings);
+  }
+
+  /**
+   * The number of distinct strings in `strings`, each value's index among them left in `indices`; or 0 if
+   * they are more than DICTIONARY_SHARE of the values (given up as soon as that is clear).
+   */
+  private distinct(strings: string[]): number {
+    const n = strings.length;
+    const most = Math.floor(n * DICTIONARY_SHARE);
+    const seen = this.seen;
+    seen.clear();
+    if (this.indices.length < n) this.indices = new Uint16Array(Math.max(n, this.indices.length * 2));
+    const indices = this.indices;
+    const few = this.few;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const s = strings[i];
+      // The first few distinct strings by comparison (the same string is one pointer compare), the rest by the map.
+      let k = 0;
+      while (k < m && k < FEW && few[k] !== s) k++;
+      if (k === m || k === FEW) {
+        const known = k === FEW ? seen.get(s) : undefined;
+        if (known !== undefined) k = known;
+        else {
+          k = m;
+          if (k === most) return 0;
+          if (k < FEW) few[k] = s;
+          seen.set(s, k);
+          m++;
+        }
+      }
+      indices[i] = k;
+    }
+    return m;
+  }
+
+  /** `strings` as their `m` distinct values (in the order met, the keys of `seen`) and an index per value (in `indices`). */
+  private dictionary(strings: string[], m: number): void {
+    this.room(1);
+    this.buf[this.at++] = Strings.DICTIONARY;
+    this.u32(m);
+    this.raw([...this.seen.keys()]);
+    const n = strings.length;
+    const width = m <= 256 ? 1 : 2;
+    this.room(1);
+    this.buf[this.at++] = width;
+    this.pad(width);
+    this.room(n * width);
+    const indices = this.indices.subarray(0, n);
+    if (width === 1) this.buf.set(indices, this.at);
+    else new Uint16Array(this.buf.buffer, this.buf.byteOffset + this.at, n).set(indices);
+    this.at += n * width;
+  }
+
+  private raw(strings: string[]): void {
     const flagAt = this.at;
     this.at += 1;
     this.pad(4);
@@ -161,7 +236,7 @@ export class ColumnWriter {
     this.room(joined.length * 3);
     const written = this.buf.write(joined, this.at, 'utf8');
     const ascii = written === joined.length;
-    this.buf[flagAt] = ascii ? 1 : 0;
+    this.buf[flagAt] = ascii ? Strings.ASCII : Strings.UTF8;
     if (ascii) {
       for (let i = 0; i < strings.length; i++) this.view.setUint32(lengthsAt + i * 4, strings[i].length, true);
       this.at += written;
@@ -232,13 +307,6 @@ export class ColumnWriter {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 }
-
-/**
- * Buffer's decoders without toString()'s argument checks: a frame of bids decodes a thousand strings or
- * more. They are not in Node's documented API, but Node's own toString() calls them and they have been on
- * Buffer.prototype since its start (test/value-columns.test.ts would fail the day they go).
- */
-type DecodingBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
 /** Reads columns from a frame's bytes, in the order they were written. */
 export class ColumnReader {
@@ -324,7 +392,8 @@ export class ColumnReader {
 
   private strings(count: number): string[] {
     const buf = this.buf;
-    const ascii = buf[this.at] === 1;
+    if (buf[this.at] === Strings.DICTIONARY) return this.dictionary(count);
+    const ascii = buf[this.at] === Strings.ASCII;
     this.at = (this.at + 1 + 3) & ~3;
     const lengths = new Uint32Array(buf.buffer, buf.byteOffset + this.at, count);
     this.at += count * 4;
@@ -351,6 +420,21 @@ export class ColumnReader {
       }
     }
     this.at = at;
+    return out;
+  }
+
+  /** `count` strings written as a dictionary: each is one of the distinct strings, shared. */
+  private dictionary(count: number): string[] {
+    const buf = this.buf;
+    const m = buf.readUInt32LE(this.at + 1);
+    this.at += 5;
+    const distinct = this.strings(m);
+    const width = buf[this.at++];
+    this.at = (this.at + width - 1) & ~(width - 1);
+    const indices = width === 1 ? buf.subarray(this.at, this.at + count) : new Uint16Array(buf.buffer, buf.byteOffset + this.at, count);
+    this.at += count * width;
+    const out: string[] = new Array(count);
+    for (let i = 0; i < count; i++) out[i] = distinct[indices[i]];
     return out;
   }
 
