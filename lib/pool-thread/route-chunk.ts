@@ -11,12 +11,15 @@ import type { ChunkInput, ChunkResult, ChunkTask, PoolSetup } from '../shared/ch
 import { FrameSealer } from '../shared/codec/frame-sender.js';
 import type { Problem } from '../shared/dead-letter.js';
 import { describeThrown } from '../shared/errors.js';
-import { parseLines } from '../shared/ndjson-lines.js';
+import { forEachBatch, type BadLine } from '../shared/ndjson-lines.js';
 import { NexmarkGenerator } from '../nexmark/generator.js';
 import { Router } from '../shared/router.js';
 import { RoutingActivity } from '../shared/routing-activity.js';
 import { loadPipeline } from '../pipeline/pipeline-loader.js';
 import { markEngineThread } from '../shared/engine-thread.js';
+
+/** Lines parsed before they are routed: a few at a time, so the events of a chunk (about a megabyte) are not all alive at once. */
+const ROUTED_LINES = 256;
 
 const setup = workerData as PoolSetup;
 markEngineThread('source');
@@ -53,9 +56,15 @@ export default function routeChunk(task: ChunkTask): unknown {
 /** Route a chunk's events, each with its line (or its number in the range) counted from 1. */
 function routeInput(input: ChunkInput, src: number): Pick<ChunkResult, 'lines' | 'events' | 'bad'> {
   if ('ndjson' in input) {
-    const { batch, lines } = parseLines(Buffer.from(input.ndjson.buffer, input.ndjson.byteOffset, input.ndjson.byteLength), input.atStart);
-    for (let i = 0; i < batch.events.length; i++) router.route(batch.events[i], src, batch.lines[i]);
-    return { lines, events: batch.events.length, bad: batch.bad };
+    const region = Buffer.from(input.ndjson.buffer, input.ndjson.byteOffset, input.ndjson.byteLength);
+    const bad: BadLine[] = [];
+    let events = 0;
+    const lines = forEachBatch(region, input.atStart, ROUTED_LINES, (batch) => {
+      for (let i = 0; i < batch.events.length; i++) router.route(batch.events[i], src, batch.lines[i]);
+      events += batch.events.length;
+      for (const b of batch.bad) bad.push(b);
+    });
+    return { lines, events, bad };
   }
   const { count } = input.nexmark;
   const generator = new NexmarkGenerator(input.nexmark);

@@ -131,10 +131,14 @@ function firstInvalidSequence(b: Uint8Array): number {
   return 0;
 }
 
-/** Every line of `region` (whole lines, the last without its newline) in one batch, and how many lines it held. */
-export function parseLines(region: Buffer, atStart: boolean): { batch: NdjsonBatch; lines: number } {
-  const batcher = new LineBatcher(Infinity, atStart);
-  // With no batch limit, add() never yields: one step runs it to the end.
-  void batcher.add(region, region.length).next();
-  return { batch: batcher.flush(region.length), lines: batcher.lines };
+/**
+ * Every line of `region` (whole lines, the last without its newline), handed to `take` in batches of at most
+ * `batchSize` lines as they are parsed, so a batch's events can be done with before the next is parsed
+ * (they then die young, never copied by the garbage collector); returns how many lines the region held.
+ */
+export function forEachBatch(region: Buffer, atStart: boolean, batchSize: number, take: (batch: NdjsonBatch) => void): number {
+  const batcher = new LineBatcher(batchSize, atStart);
+  for (const batch of batcher.add(region, region.length)) take(batch);
+  take(batcher.flush(region.length));
+  return batcher.lines;
 }
