@@ -125,9 +125,9 @@ t.test('keyflow run --state with a parallel source: killed with SIGKILL and run 
   const out = join(dir, 'out.ndjson');
   const state = join(dir, 'state');
   const args = ['run', job, '--input', input, '--output', out, '--state', state, '--workers', '2', '--source-threads', '2'];
-  // A whole run logs about 40 MB of WAL. Each run is killed once it has logged so much input of its
+  // A whole run logs about 20 MB of WAL. Each run is killed once it has logged so much input of its
   // own: early in the input, past its middle, near its end; each restart rescales the state first.
-  for (const [mb, workers] of [[2, 3], [18, 1], [32, 2]]) {
+  for (const [mb, workers] of [[1, 3], [9, 1], [16, 2]]) {
     const killed = await killOnceLogged(spawnKeyflow([...args.slice(0, -4), '--workers', String(workers), '--source-threads', '2']), state, mb * 2 ** 20);
     t.equal(killed.signal, 'SIGKILL', `killed after logging ${mb} MB with ${workers} workers, before its end: ${killed.stderr}`);
   }

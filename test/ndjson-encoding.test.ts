@@ -7,6 +7,7 @@ import { ndjsonBatches } from '../lib/calling-thread/sources/ndjson.js';
 import type { NdjsonBatch } from '../lib/shared/ndjson-lines.js';
 import { fixture } from './helpers/collect.js';
 import { keyflow, parseLines } from './helpers/cli.js';
+import { start } from './helpers/start.js';
 
 const MODULE = fileURLToPath(fixture('bad-input'));
 
@@ -141,4 +142,18 @@ t.test('keyflow run: a file with a BOM, a character across the 1 MiB read bounda
   t.match(parseLines(await readFile(errors, 'utf8')), [{ code: 'ERR_KEYFLOW_BAD_ENCODING', stage: 'parse', source: 'in.ndjson', position: 2 }]);
   t.match(r.stderr, /error: parse at in\.ndjson:2: not valid UTF-8 at byte 10 of the line/);
   t.match(r.stderr, /errors: +1\n/);
+});
+
+t.test('ingestNdjson() of a web stream (chunks that are Uint8Arrays, not Buffers), on the calling thread or source threads', async (t) => {
+  const events = Array.from({ length: 3_000 }, (_, id) => ({ id, pad: `π ${id}` }));
+  const text = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+  for (const sourceThreads of [0, 2]) {
+    const engine = await start({ module: fixture('passthrough'), workers: 2, sourceThreads });
+    const got: unknown[] = [];
+    engine.results('echo').on('data', (r) => got.push(r));
+    const stream = new Blob([text]).stream() as unknown as AsyncIterable<Uint8Array>;
+    await engine.ingestNdjson(stream, { source: 'web' });
+    await engine.stop();
+    t.same((got as typeof events).sort((a, b) => a.id - b.id), events, `source threads ${sourceThreads}: every event, intact`);
+  }
 });

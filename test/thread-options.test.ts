@@ -29,5 +29,8 @@ t.test('by default the actors and source threads run under the process\'s --impo
 t.test('execArgv that a thread cannot take is a configuration error', async (t) => {
   const module = fixture('passthrough');
   await t.rejects(start({ module, execArgv: '--inspect' as unknown as string[] }), { code: 'ERR_KEYFLOW_CONFIG', message: /execArgv must be an array of strings/ });
-  await t.rejects(start({ module, workers: 1, execArgv: ['--max-old-space-size=64'] }), { code: 'ERR_KEYFLOW_CONFIG', message: /execArgv: .*max-old-space-size/ });
+  for (const prestartSourceThreads of [false, true]) {
+    await t.rejects(start({ module, workers: 1, sourceThreads: 1, prestartSourceThreads, execArgv: ['--max-old-space-size=64'] }),
+      { code: 'ERR_KEYFLOW_CONFIG', message: /execArgv: .*max-old-space-size/ }, `source threads started ${prestartSourceThreads ? 'with the actors' : 'on first use'}`);
+  }
 });

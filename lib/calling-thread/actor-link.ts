@@ -9,7 +9,8 @@ import { nodeEndpoint } from '../shared/control-endpoint.js';
 import { Activity } from '../shared/activity.js';
 import type { ActorControl, ActorInit } from '../shared/actor-protocol.js';
 import { FrameSender } from '../shared/codec/frame-sender.js';
-import { KeyflowError, codes, configError } from '../shared/errors.js';
+import { KeyflowError, codes } from '../shared/errors.js';
+import { threadOptionsError } from './options.js';
 import { DurableCounter } from '../shared/ring/durable-counter.js';
 import { occupancy } from '../shared/ring/layout.js';
 import { RingReader } from '../shared/ring/reader.js';
@@ -66,9 +67,7 @@ export class ActorLink {
     try {
       worker = new Worker(ACTOR_URL, { workerData: init, ...(execArgv ? { execArgv } : {}) });
     } catch (err) {
-      // A process-wide option (--max-old-space-size, say) in execArgv: a thread cannot take it.
-      if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV') throw configError(`execArgv: ${(err as Error).message}`);
-      throw err;
+      throw threadOptionsError(err);
     }
     const link = new ActorLink(init.actor, worker, init);
     const crashed = new Promise<never>((_, reject) => {

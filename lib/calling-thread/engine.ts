@@ -152,7 +152,7 @@ export class Engine {
    * as for ingest() of the same events in order. Bad lines become dead letters naming their line.
    * Resolves once every line is in and durable; stop() ends the reading (what was read is ingested).
    */
-  ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions = {}): Promise<void> {
+  ingestNdjson(input: AsyncIterable<Uint8Array | string>, options: NdjsonOptions = {}): Promise<void> {
     if (this.stopping) return Promise.reject(new KeyflowError(codes.STOPPED, 'ingestNdjson() after stop()'));
     const { parallel } = this.parts;
     return parallel.read(options.signal, (signal) => ingestNdjson(input, { ...options, signal }, parallel.context));

@@ -74,9 +74,17 @@ export interface StartOptions {
    * default they inherit the process's, so a loader the process runs under (`node --import tsx`) loads
    * pipeline modules in them too. Give a list to leave out what the threads do not need: on Node 20 a
    * `--import` that registers module hooks (an instrumentation agent, a test runner's) starts a hooks
-   * thread of its own in every thread, and sends each module the thread loads through it.
+   * thread of its own in every thread, and sends each module the thread loads through it. Options that
+   * apply to the whole process (--max-old-space-size, --expose-gc) cannot be given (ERR_KEYFLOW_CONFIG),
+   * and threads also take what NODE_OPTIONS in the environment says, whatever this list holds.
    */
   execArgv?: string[];
+}
+
+/** Node's refusal of a thread's execArgv (a process-wide option in it) as ERR_KEYFLOW_CONFIG; any other error as it is. */
+export function threadOptionsError(err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException | null)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return err;
+  return configError(`execArgv: ${(err as Error).message} (options that apply to the whole process, such as --max-old-space-size, cannot be given to a thread)`);
 }
 
 export interface ResolvedOptions {

@@ -7,6 +7,7 @@ import { Piscina } from 'piscina';
 import type { ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
 import { KeyflowError, codes, describeThrown, type ErrorCode } from '../shared/errors.js';
 import { handledWhereAwaited } from '../shared/ignore.js';
+import { threadOptionsError } from './options.js';
 
 const TASK_URL = new URL('../pool-thread/route-chunk.js', import.meta.url);
 
@@ -24,9 +25,19 @@ export class SourcePool {
     this.failed.catch(handledWhereAwaited); // raced by run(), if anything runs
   }
 
-  /** Start the threads now (they load their modules meanwhile) rather than on the first chunk. */
+  /**
+   * Start the threads now (they load their modules meanwhile) rather than on the first chunk. A failure to
+   * is kept as the start failure (the actors, started next with the same options, report it first).
+   */
   start(): void {
-    if (!this.closed) this.started();
+    if (this.closed) return;
+    try {
+      this.started();
+    } catch (err) {
+      const reason = threadOptionsError(err);
+      this.failure ??= reason instanceof KeyflowError ? reason : new KeyflowError(codes.WORKER, `the source threads failed to start: ${describeThrown(reason)}`, reason);
+      this.reject(this.failure);
+    }
   }
 
   /** The failure of a thread outside any chunk so far (start() checks it once the actors are up), or null. */
@@ -45,8 +56,12 @@ export class SourcePool {
 
   private started(): Piscina {
     if (this.pool) return this.pool;
-    this.pool = new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity,
-      ...(this.execArgv ? { execArgv: this.execArgv } : {}) });
+    try {
+      this.pool = new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity,
+        ...(this.execArgv ? { execArgv: this.execArgv } : {}) });
+    } catch (err) {
+      throw threadOptionsError(err);
+    }
     // Piscina reports a thread that fails with no task to fail (one that cannot import a pipeline module) as
     // an 'error' event: unheard, it would end the process.
     this.pool.on('error', (err: unknown) => {

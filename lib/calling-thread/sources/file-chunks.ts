@@ -21,7 +21,7 @@ export interface WholeLineChunks extends AsyncIterable<Buffer> {
 /** Buffers kept for reuse at most: about as many as chunks are in flight. */
 const SPARE_BUFFERS = 8;
 
-export function isWholeLineChunks(input: AsyncIterable<Buffer | string>): input is WholeLineChunks {
+export function isWholeLineChunks(input: AsyncIterable<Uint8Array | string>): input is WholeLineChunks {
   return (input as Partial<WholeLineChunks>)[WHOLE_LINE_CHUNKS] === true;
 }
 

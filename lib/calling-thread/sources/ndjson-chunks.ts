@@ -5,6 +5,7 @@
  * already in such chunks (file-chunks.ts) is passed on as it is.
  */
 import { isWholeLineChunks } from './file-chunks.js';
+import { bytesOf } from './ndjson.js';
 
 const NEWLINE = 0x0a;
 
@@ -12,14 +13,14 @@ const NEWLINE = 0x0a;
  * The input in chunks of whole lines (the last line of the input may lack its newline), each in a buffer
  * of its own (so it can be transferred), after the first `skip` lines; `read`: input bytes read so far.
  */
-export async function* chunksOf(input: AsyncIterable<Buffer | string>, skip: number, chunkBytes: number, live: boolean): AsyncGenerator<{ bytes: Uint8Array; read: number }> {
+export async function* chunksOf(input: AsyncIterable<Uint8Array | string>, skip: number, chunkBytes: number, live: boolean): AsyncGenerator<{ bytes: Uint8Array; read: number }> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let toSkip = skip;
   let read = 0;
   const whole = isWholeLineChunks(input);
   for await (const piece of input) {
-    let buf = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+    let buf = bytesOf(piece);
     read += buf.length;
     while (toSkip > 0 && buf.length > 0) {
       const nl = buf.indexOf(NEWLINE);

@@ -2,6 +2,12 @@ import { LineBatcher, type NdjsonBatch } from '../../shared/ndjson-lines.js';
 
 const NEWLINE = 0x0a;
 
+/** A chunk of a byte stream as a Buffer: a string as UTF-8, a Uint8Array (a web stream's chunk) as a Buffer over the same bytes. */
+export function bytesOf(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
 /**
  * Newline-delimited JSON from a byte stream, in batches of up to `batchSize` lines, and at the end of
  * every chunk the stream delivers. Blank lines are skipped; a line that is not JSON is returned in
@@ -14,13 +20,13 @@ const NEWLINE = 0x0a;
  * than decoded with replacement characters (which would merge distinct keys). A UTF-8 byte order mark
  * at the start of the input is dropped.
  */
-export async function* ndjsonBatches(input: AsyncIterable<Buffer | string>, batchSize = 4096): AsyncGenerator<NdjsonBatch> {
+export async function* ndjsonBatches(input: AsyncIterable<Uint8Array | string>, batchSize = 4096): AsyncGenerator<NdjsonBatch> {
   const lines = new LineBatcher(batchSize);
   /** The partial last line so far, as the chunks that hold it. */
   let partial: Buffer[] = [];
   let bytes = 0;
   for await (const chunk of input) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const buf = bytesOf(chunk);
     bytes += buf.length;
     const first = buf.indexOf(NEWLINE);
     if (first < 0) {

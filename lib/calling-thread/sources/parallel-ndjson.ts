@@ -36,7 +36,7 @@ export interface NdjsonOptions {
 export const CHUNK_BYTES = 1 << 20;
 
 /** Read NDJSON through the source threads (or on the calling thread, with no pool). */
-export async function ingestNdjson(input: AsyncIterable<Buffer | string>, options: NdjsonOptions & { signal: AbortSignal }, context: SourceContext): Promise<void> {
+export async function ingestNdjson(input: AsyncIterable<Uint8Array | string>, options: NdjsonOptions & { signal: AbortSignal }, context: SourceContext): Promise<void> {
   const { ingestion, pool } = context;
   const name = options.sourceId ?? options.source ?? 'ndjson';
   const skip = options.skipLines ?? 0;
@@ -59,7 +59,7 @@ export async function ingestNdjson(input: AsyncIterable<Buffer | string>, option
 }
 
 /** The sequential way: batches of lines parsed here and routed by ingest(). */
-async function ingestOnThisThread(input: AsyncIterable<Buffer | string>, options: NdjsonOptions, name: string, skip: number, ingestion: Ingestion): Promise<void> {
+async function ingestOnThisThread(input: AsyncIterable<Uint8Array | string>, options: NdjsonOptions, name: string, skip: number, ingestion: Ingestion): Promise<void> {
   for await (const batch of untilAborted(ndjsonBatches(input), options.signal)) {
     for (const bad of batch.bad) if (bad.line > skip) ingestion.reportBadLine(bad, name);
     const from = skip === 0 ? 0 : batch.lines.findIndex((line) => line > skip);

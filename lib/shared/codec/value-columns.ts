@@ -8,7 +8,8 @@ import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './ob
  * decode; in this layout about half that (benchmarks/frame-codec.ts):
  *
  * - numbers are int32s when every one of a column is, else float64s; strings one run of UTF-8 with their
- *   lengths; undefined, null and booleans a tag;
+ *   lengths, or, when a column repeats a few strings, those once and an index per value (the values
+ *   decoded from it are then shared strings); undefined, null and booleans a tag;
  * - plain objects of a repeated shape (the same keys in the same order) are stored once per field, each
  *   field a column of its own (recursively), and rebuilt by code compiled per shape (object-shapes.ts);
  * - anything else (arrays, class instances, Dates, Maps, typed arrays, bigints, objects nested deeper than
@@ -25,7 +26,7 @@ import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './ob
  *   | per shape: u8 keys, (u16 byteLength, UTF-8) per key, then each field's column
  *   | others: u32 byteLength, cbor array
  *
- * Number and length sections are read as typed-array views, so a column must start at an offset of its
+ * Number, length and index sections are read as typed-array views, so a column must start at an offset of its
  * buffer that is a multiple of 8 less its own offset in the frame (frames are 8-byte aligned).
  */
 
@@ -172,6 +173,9 @@ export class ColumnWriter {
     const dictionary = strings.length >= DICTIONARY_MIN ? this.distinct(strings) : 0;
     if (dictionary > 0) this.dictionary(strings, dictionary);
     else this.raw(strings);
+    // Let go of the column's strings.
+    this.seen.clear();
+    this.few.fill('');
   }
 
   /**
@@ -180,9 +184,9 @@ export class ColumnWriter {
    */
   private distinct(strings: string[]): number {
     const n = strings.length;
-    const most = Math.floor(n * DICTIONARY_SHARE);
+    // Indices are at most u16s.
+    const most = Math.min(Math.floor(n * DICTIONARY_SHARE), 2 ** 16);
     const seen = this.seen;
-    seen.clear();
     if (this.indices.length < n) this.indices = new Uint16Array(Math.max(n, this.indices.length * 2));
     const indices = this.indices;
     const few = this.few;
