@@ -26,8 +26,9 @@ export class SourcePool {
   }
 
   /**
-   * Start the threads now (they load their modules meanwhile) rather than on the first chunk. A failure to
-   * is kept as the start failure (the actors, started next with the same options, report it first).
+   * Start the threads now (they load their modules meanwhile) rather than on the first chunk. If they cannot
+   * start (options a thread refuses), that is kept as the start failure: the actors, started next with the
+   * same options, report it first.
    */
   start(): void {
     if (this.closed) return;
