@@ -44,13 +44,18 @@ function find(windows: readonly Open[], start: number): Open | undefined {
 export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsData> {
   private readonly size: number;
   private readonly slide: number;
-  private readonly accs: unknown[][] = [];
-  private readonly starts: number[] = [];
+  // Scratch space of fold(), reused: an array emptied with `length = 0` lets go of its storage, and would
+  // allocate it again at every event.
+  /** The starts of an event's windows (at most size / slide of them). */
+  private readonly starts: Float64Array;
+  /** Their accumulators: an array per number of windows, so each has exactly that many. */
+  private readonly accsByCount: unknown[][][] = [];
 
   constructor(spec: AlignedWindowSpec, lateness: number, aggregates: AggregateSet, out: OperatorOutput, stores: StoreFactory) {
     super(codec, lateness, aggregates, out, stores);
     this.size = spec.size;
     this.slide = spec.type === 'sliding' ? spec.slide : spec.size;
+    this.starts = new Float64Array(Math.ceil(this.size / this.slide));
   }
 
   override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
@@ -69,21 +74,19 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
 
   /** Add one event (its inputs extracted by admit), or a pane's events' inputs, to the windows of `ts`. */
   private fold(kg: number, key: unknown, sk: StateKey, ts: number, src: number, pos: number, seq: number, event: unknown, inputs: PaneView | null): void {
-    const { size, slide, timers } = this;
-    const starts = this.starts;
-    starts.length = 0;
+    const { size, slide, timers, starts } = this;
+    let n = 0;
     for (let start = alignDown(ts, slide); start > ts - size; start -= slide) {
-      if (!timers.isClosed(start + size)) starts.push(start);
+      if (!timers.isClosed(start + size)) starts[n++] = start;
     }
-    if (starts.length === 0) {
+    if (n === 0) {
       this.out.late(kg, event);
       return;
     }
     let state = this.store.get(kg, sk);
     if (state === undefined) this.store.set(kg, sk, (state = { key, windows: [] }));
-    const accs = this.accs;
-    accs.length = 0;
-    for (const start of starts) accs.push(find(state.windows, start)?.acc ?? this.aggregates.create());
+    const accs = (this.accsByCount[n] ??= new Array<unknown[]>(n));
+    for (let i = 0; i < n; i++) accs[i] = find(state.windows, starts[i])?.acc ?? this.aggregates.create();
     try {
       if (inputs === null) this.aggregates.addAll(accs, seq);
       else this.aggregates.addInputs(accs, inputs, seq);
@@ -92,7 +95,7 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
       this.out.problem(this.emitter.addThrew(err, key, event), kg, src, pos);
       return;
     }
-    for (let i = 0; i < starts.length; i++) {
+    for (let i = 0; i < n; i++) {
       const start = starts[i];
       const end = start + size;
       if (find(state.windows, start) === undefined) {
