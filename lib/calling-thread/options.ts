@@ -104,8 +104,8 @@ export interface ResolvedOptions {
   maxCallMs: number;
   sourceThreads: number;
   prestartSourceThreads: boolean;
-  /** null: the threads inherit the process's Node options. */
-  execArgv: string[] | null;
+  /** undefined: the threads inherit the process's Node options. */
+  execArgv: string[] | undefined;
 }
 
 /** More actors than this many per core only add rings, threads and heaps, never throughput. */
@@ -154,8 +154,8 @@ export function resolveOptions(o: StartOptions): ResolvedOptions {
   const sourceThreads = integerIn('sourceThreads', o.sourceThreads ?? cores, 0, 256);
   const prestartSourceThreads = o.prestartSourceThreads ?? false;
   if (typeof prestartSourceThreads !== 'boolean') throw configError(`prestartSourceThreads must be true or false, got ${String(prestartSourceThreads)}`);
-  const execArgv = o.execArgv ?? null;
-  if (execArgv !== null && (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string'))) {
+  const execArgv = o.execArgv;
+  if (execArgv !== undefined && (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string'))) {
     throw configError(`execArgv must be an array of strings (Node options), got ${String(execArgv)}`);
   }
   return {

@@ -35,8 +35,7 @@ export class SourcePool {
     try {
       this.started();
     } catch (err) {
-      const reason = threadOptionsError(err);
-      this.failure ??= reason instanceof KeyflowError ? reason : new KeyflowError(codes.WORKER, `the source threads failed to start: ${describeThrown(reason)}`, reason);
+      this.failure ??= err instanceof KeyflowError ? err : new KeyflowError(codes.WORKER, `the source threads failed to start: ${describeThrown(err)}`, err);
       this.reject(this.failure);
     }
   }

@@ -114,7 +114,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   const sourcePool = options.sourceThreads === 0 ? null : new SourcePool({
     pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
     workers: options.workers, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
-  }, options.sourceThreads, options.execArgv ?? undefined);
+  }, options.sourceThreads, options.execArgv);
   if (options.prestartSourceThreads) sourcePool?.start();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
   const shuffle = pipelines.some((p) => p.upstream !== null) ? shuffleRings(options.workers, shuffleRingBytes(options.workers, options.ringBytes), inputs) : null;
@@ -132,7 +132,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     failFast: options.onError === 'fail',
     stateBackend: backend.config,
     ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
-  }, options.execArgv ?? undefined)));
+  }, options.execArgv)));
   const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   // An actor's failure first (it says what is wrong with the module), else a prestarted source thread's.
   const failure = (settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason as Error | undefined) ?? sourcePool?.startFailure;

@@ -196,16 +196,13 @@ export class ColumnWriter {
       // The first few distinct strings by comparison (the same string is one pointer compare), the rest by the map.
       let k = 0;
       while (k < m && k < FEW && few[k] !== s) k++;
-      if (k === m || k === FEW) {
-        const known = k === FEW ? seen.get(s) : undefined;
-        if (known !== undefined) k = known;
-        else {
-          k = m;
-          if (k === most) return 0;
-          if (k < FEW) few[k] = s;
-          seen.set(s, k);
-          m++;
-        }
+      if (k === FEW) k = seen.get(s) ?? m;
+      if (k === m) {
+        // A new distinct string.
+        if (m === most) return 0;
+        if (m < FEW) few[m] = s;
+        seen.set(s, m);
+        m++;
       }
       indices[i] = k;
     }
