@@ -43,6 +43,8 @@ const Strings = { UTF8: 0, ASCII: 1, DICTIONARY: 2 } as const;
  */
 const DICTIONARY_SHARE = 1 / 4;
 const DICTIONARY_MIN = 32;
+/** A column whose first PROBE values hold more than their share of distinct strings is not a dictionary. */
+const PROBE = 64;
 /** The first distinct strings of a column, looked up by comparison before the map. */
 const FEW = 8;
 /** Deeper objects go through cbor-x (which also reports cycles, as before). */
@@ -198,8 +200,9 @@ export class ColumnWriter {
       while (k < m && k < FEW && few[k] !== s) k++;
       if (k === FEW) k = seen.get(s) ?? m;
       if (k === m) {
-        // A new distinct string.
-        if (m === most) return 0;
+        // A new distinct string: too many of them, overall or already among the first values (a column of
+        // names or ids is given up after a few lookups, not a quarter of its values).
+        if (m === most || (i < PROBE && m === PROBE * DICTIONARY_SHARE)) return 0;
         if (m < FEW) few[m] = s;
         seen.set(s, m);
         m++;
