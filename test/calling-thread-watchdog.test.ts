@@ -45,7 +45,7 @@ for (const [threads, on] of [['0', 'calling'], ['1', 'pool']] as const) {
   }
 }
 
-t.test('keyflow run: the watchdog of the calling thread stays quiet through ordinary work and waits on the actors', async (t) => {
+t.test('keyflow run --source-threads 0: the watchdog of the calling thread stays quiet through ordinary work and waits on the actors', async (t) => {
   const dir = await tempDir(t);
   const input = join(dir, 'in.ndjson');
   // 5,000 events of 1 KiB, each taking its actor about 0.4 ms: the calling thread spends most of the run
@@ -54,7 +54,7 @@ t.test('keyflow run: the watchdog of the calling thread stays quiet through ordi
   const n = 5000;
   await writeFile(input, Array.from({ length: n }, (_, i) => JSON.stringify({ k: `k${i % 50}`, pad, spinMs: 0.4 })).join('\n') + '\n');
   const output = join(dir, 'out.ndjson');
-  const r = await keyflow(['run', MODULE, '--pipeline', 'slow', '--input', input, '--output', output, '--workers', '1', '--max-call-ms', '1500'], '', 120_000);
+  const r = await keyflow(['run', MODULE, '--pipeline', 'slow', '--input', input, '--output', output, '--workers', '1', '--max-call-ms', '1500', '--source-threads', '0'], '', 120_000);
   t.notOk(r.timedOut, `the run ends on its own (stderr: ${r.stderr})`);
   t.equal(r.code, 0, `rc 0 (stderr: ${r.stderr})`);
   t.notMatch(r.stderr, /blocked/);

@@ -6,7 +6,7 @@
  * band, between events.
  */
 import { truncateSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/control-endpoint.js';
 import { Activity } from '../shared/activity.js';
@@ -35,7 +35,10 @@ import { OutputWriter } from './output-writer.js';
 import { Shuffle } from './shuffle.js';
 import { markEngineThread } from '../shared/engine-thread.js';
 
-const init = workerData as ActorInit;
+// The first message, not workerData: the thread starts before the engine has laid out its rings, and
+// loads its modules meanwhile (see calling-thread/actor-thread.ts). Messages after it wait in the port
+// for Comlink's listener (added at the end).
+const init = await new Promise<ActorInit>((resolve) => parentPort!.once('message', resolve));
 markEngineThread('actor');
 
 // process.exit() in a worker thread ends that thread, not the process. Called by a user function, it

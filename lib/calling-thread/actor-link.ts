@@ -3,20 +3,18 @@
  * per worker): its thread, the sender that fills its input ring, the reader of its output ring, how much
  * of its input it has made durable, what it is doing, and the comlink proxy of its control object.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/control-endpoint.js';
 import { Activity } from '../shared/activity.js';
 import type { ActorControl, ActorInit } from '../shared/actor-protocol.js';
 import { FrameSender } from '../shared/codec/frame-sender.js';
 import { KeyflowError, codes } from '../shared/errors.js';
-import { threadOptionsError } from './options.js';
+import { ActorThread } from './actor-thread.js';
 import { DurableCounter } from '../shared/ring/durable-counter.js';
 import { occupancy } from '../shared/ring/layout.js';
 import { RingReader } from '../shared/ring/reader.js';
 import { RingWriter } from '../shared/ring/writer.js';
-
-const ACTOR_URL = new URL('../actor-thread/main.js', import.meta.url);
 
 /** How full an actor's rings are, for metrics. */
 export interface RingFill {
@@ -41,7 +39,7 @@ export class ActorLink {
   private crash: Error | null = null;
   private onCrash: ((err: Error) => void) | null = null;
 
-  private constructor(readonly actor: number, readonly worker: Worker, init: ActorInit) {
+  private constructor(readonly actor: number, readonly worker: Worker, init: ActorInit, crash: Error | null) {
     // Input frames go as soon as they are sealed (direct): the actor logs them before applying them.
     this.sender = new FrameSender(new RingWriter(init.input), init.frameRecords, undefined, true);
     this.output = new RingReader(init.output);
@@ -51,6 +49,7 @@ export class ActorLink {
     this.inputControl = new Int32Array(init.input.control);
     this.outputControl = new Int32Array(init.output.control);
     this.capacity = init.input.data.byteLength;
+    this.crash = crash;
     // Listening from the start: an 'error' event with no listener would crash the whole process.
     worker.on('error', (err) => {
       this.crash ??= err;
@@ -59,19 +58,15 @@ export class ActorLink {
   }
 
   /**
-   * Start an actor thread and wait until it has loaded its pipelines and restored its state. `execArgv`:
-   * its Node options (undefined: the process's).
+   * Give an actor thread its work (`thread`: one already started, or a new one with the Node options
+   * `execArgv`, undefined: the process's) and wait until it has loaded its pipelines and restored its state.
    */
-  static async start(init: ActorInit, execArgv?: string[]): Promise<ActorLink> {
-    let worker: Worker;
-    try {
-      worker = new Worker(ACTOR_URL, { workerData: init, ...(execArgv ? { execArgv } : {}) });
-    } catch (err) {
-      throw threadOptionsError(err);
-    }
-    const link = new ActorLink(init.actor, worker, init);
+  static async start(init: ActorInit, thread: ActorThread | string[] | undefined): Promise<ActorLink> {
+    const started = thread instanceof ActorThread ? thread : new ActorThread(thread);
+    const worker = started.begin(init);
+    const link = new ActorLink(init.actor, worker, init, started.failure);
     const crashed = new Promise<never>((_, reject) => {
-      link.onCrash = (err) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err));
+      link.watchCrash((err) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err)));
     });
     try {
       const failure = await Promise.race([link.control.ready(), crashed]);

@@ -59,6 +59,11 @@ export class Engine {
     return this.parts.actors.count;
   }
 
+  /** Threads that parse and route parallel sources (0: the calling thread does, see StartOptions.sourceThreads). */
+  get sourceThreadCount(): number {
+    return this.parts.sourcePool?.threads ?? 0;
+  }
+
   stats(): EngineStats {
     return statsOf(this.parts);
   }

@@ -19,7 +19,14 @@ export function start(options: StartOptions): Promise<Engine> {
   }
   // Read before the first await: start() looks for the caller's module on this synchronous call stack.
   const callers = stackModuleUrls();
-  return import('./start.js').then((m) => m.start(options, callers));
+  // The engine's threads start while the engine loads (see prestarted-threads.ts).
+  const prestarted = import('./prestarted-threads.js').then((m) => m.PrestartedThreads.start(options));
+  return import('./start.js').then(
+    async (m) => m.start(options, callers, await prestarted),
+    async (err: unknown) => {
+      await (await prestarted).release();
+      throw err;
+    });
 }
 
 /** Serve a running engine's metrics and queryable state over HTTP on loopback (see serve.ts). */

@@ -1,12 +1,14 @@
 /**
  * The pool of threads that parse and route a parallel source's chunks (piscina): started on first use (or
- * with the actors: StartOptions.prestartSourceThreads), with every pipeline module loaded in each thread
- * as the actors load them, and destroyed with the engine.
+ * with the actors: StartOptions.prestartSourceThreads, then before the engine has loaded, see
+ * prestarted-threads.ts), with every pipeline module loaded in each thread as the actors load them once
+ * the engine has posted its setup, and destroyed with the engine.
  */
 import { Piscina } from 'piscina';
-import type { ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
+import type { ChunkResult, ChunkTask, PoolSetup, PoolThreadData } from '../shared/chunk-protocol.js';
 import { KeyflowError, codes, describeThrown, type ErrorCode } from '../shared/errors.js';
 import { handledWhereAwaited } from '../shared/ignore.js';
+import { createMailbox, post } from '../shared/mailbox.js';
 import { threadOptionsError } from './options.js';
 
 const TASK_URL = new URL('../pool-thread/route-chunk.js', import.meta.url);
@@ -18,11 +20,18 @@ export class SourcePool {
   private failure: KeyflowError | null = null;
   private readonly failed: Promise<never>;
   private reject!: (err: KeyflowError) => void;
+  /** Where the threads find their PoolSetup (see ../shared/mailbox.ts). */
+  private readonly setup = createMailbox();
 
   /** `execArgv`: the threads' Node options (undefined: the process's). */
-  constructor(private readonly setup: PoolSetup, readonly threads: number, private readonly execArgv?: string[]) {
+  constructor(readonly threads: number, readonly execArgv?: string[]) {
     this.failed = new Promise<never>((_, reject) => (this.reject = reject));
     this.failed.catch(handledWhereAwaited); // raced by run(), if anything runs
+  }
+
+  /** What the threads route for: once, before the first chunk (threads already started wait for it). */
+  configure(setup: PoolSetup): void {
+    post(this.setup, setup);
   }
 
   /**
@@ -57,7 +66,7 @@ export class SourcePool {
   private started(): Piscina {
     if (this.pool) return this.pool;
     try {
-      this.pool = new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: this.setup, idleTimeout: Infinity,
+      this.pool = new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: { setup: this.setup } satisfies PoolThreadData, idleTimeout: Infinity,
         ...(this.execArgv ? { execArgv: this.execArgv } : {}) });
     } catch (err) {
       throw threadOptionsError(err);

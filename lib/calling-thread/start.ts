@@ -16,6 +16,7 @@ import { Doorbell } from '../shared/ring/doorbell.js';
 import { createRing, maxFrameBytes, type RingBuffers } from '../shared/ring/layout.js';
 import type { ShuffleRings } from '../actor-thread/shuffle.js';
 import { SourcePool } from './source-pool.js';
+import type { PrestartedThreads } from './prestarted-threads.js';
 import type { BackendConfig } from '../actor-thread/state/backends.js';
 import { lmdbDir, lmdbRoot, lmdbTempPrefix } from '../shared/durability/state-layout.js';
 
@@ -106,15 +107,17 @@ function shuffleRings(workers: number, bytes: number, inputs: RingBuffers[]): (a
 }
 
 /** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
-async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null,
-                      startedAt: number, carried: CarriedOutput[] = [], lock: Lock | null = null): Promise<Engine> {
+async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null, startedAt: number,
+                      prestarted: PrestartedThreads | null, carried: CarriedOutput[] = [], lock: Lock | null = null): Promise<Engine> {
   const backend = stateBackend(options);
   const doorbell = new Doorbell();
   const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
-  const sourcePool = options.sourceThreads === 0 ? null : new SourcePool({
+  const prestartedPool = options.prestartSourceThreads ? await prestarted?.takeSourcePool() : null;
+  const sourcePool = options.sourceThreads === 0 ? null : prestartedPool ?? new SourcePool(options.sourceThreads, options.execArgv);
+  sourcePool?.configure({
     pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
     workers: options.workers, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
-  }, options.sourceThreads, options.execArgv);
+  });
   if (options.prestartSourceThreads) sourcePool?.start();
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
   const shuffle = pipelines.some((p) => p.upstream !== null) ? shuffleRings(options.workers, shuffleRingBytes(options.workers, options.ringBytes), inputs) : null;
@@ -132,7 +135,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     failFast: options.onError === 'fail',
     stateBackend: backend.config,
     ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
-  }, options.execArgv)));
+  }, prestarted?.takeActor() ?? options.execArgv)));
   const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   // An actor's failure first (it says what is wrong with the module), else a prestarted source thread's.
   const failure = (settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason as Error | undefined) ?? sourcePool?.startFailure;
@@ -148,7 +151,16 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
  * Start an engine: validate the configuration, recover durable state, start one actor per worker thread.
  * `callers`: the modules on the caller's synchronous call stack (see importPipelines).
  */
-export async function start(options: StartOptions, callers = stackModuleUrls()): Promise<Engine> {
+/** `prestarted`: threads started for these options before the engine loaded; ended here if not taken. */
+export async function start(options: StartOptions, callers = stackModuleUrls(), prestarted: PrestartedThreads | null = null): Promise<Engine> {
+  try {
+    return await startWith(options, callers, prestarted);
+  } finally {
+    await prestarted?.release();
+  }
+}
+
+async function startWith(options: StartOptions, callers: readonly string[], prestarted: PrestartedThreads | null): Promise<Engine> {
   if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
   const startedAt = performance.now();
   const resolved = resolveOptions(options);
@@ -165,12 +177,12 @@ export async function start(options: StartOptions, callers = stackModuleUrls()):
       // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
       // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
       // the replay emitted is carried over and delivered by the new engine.
-      const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0, prestartSourceThreads: false }, recovery, startedAt);
+      const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0, prestartSourceThreads: false }, recovery, startedAt, prestarted);
       const handover = await old.checkpointAndClose();
       carried = handover.outputs;
       recovery = { ...open()!, checkpoint: handover.checkpoint };
     }
-    return await launch(found, resolved, recovery, startedAt, carried, lock);
+    return await launch(found, resolved, recovery, startedAt, prestarted, carried, lock);
   } catch (err) {
     lock?.release();
     throw err;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { start } from '../calling-thread/start.js';
+import { start } from '../calling-thread/entry-points.js';
 import type { WindowResult } from '../pipeline/windows/window.js';
 import { Progress } from './progress.js';
 import { formatSummary } from './summary.js';

@@ -1,9 +1,8 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { serve } from '../calling-thread/entry-points.js';
+import { serve, start } from '../calling-thread/entry-points.js';
 import type { Serving } from '../calling-thread/serve.js';
-import { start } from '../calling-thread/start.js';
 import type { DeadLetter } from '../shared/dead-letter.js';
 import type { Durability } from '../shared/actor-protocol.js';
 import type { OnError } from '../calling-thread/options.js';
@@ -43,7 +42,7 @@ export interface RunArgs {
 
 /**
  * A `keyflow run` never hangs on a user function that never returns: it fails after this by default.
- * It bounds calls on the actors (the engine's maxCallMs) and the calling thread (StallWatchdog) alike.
+ * It bounds calls on the actors and source threads (the engine's maxCallMs) and on the calling thread (StallWatchdog) alike.
  */
 const DEFAULT_MAX_CALL_MS = 60_000;
 
@@ -69,8 +68,12 @@ export async function run(args: RunArgs): Promise<number> {
    * with --pipeline (not the pipelines they read with from(), which run for them), or all.
    */
   const outputs = engine.pipelines.filter((p) => p.downstream === null && (!args.pipelines?.length || args.pipelines.includes(p.name)));
-  // The pipelines' stateless functions run on this thread: if one never returns, the watchdog ends the process.
-  const watchdog = StallWatchdog.start(engine.routingActivity(), engine.pipelines.map((p) => p.name), maxCallMs);
+  // Without source threads the pipelines' stateless functions run on this thread: if one never returns, the
+  // watchdog ends the process. Source threads are watched by the engine, and a watchdog thread's start-up
+  // (60–150 ms of CPU) would compete with theirs.
+  const watchdog = engine.sourceThreadCount === 0
+    ? StallWatchdog.start(engine.routingActivity(), engine.pipelines.map((p) => p.name), maxCallMs)
+    : null;
   const source = args.input === '-' ? 'stdin' : basename(args.input);
   // With state, files of results and late events are written exactly once across crashes (they are
   // numbered, and each file is cut back to what was committed); stdout cannot be cut back, so it gets

@@ -7,7 +7,7 @@
  * transferred back, not copied.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
-import type { ChunkInput, ChunkResult, ChunkTask, PoolSetup } from '../shared/chunk-protocol.js';
+import type { ChunkInput, ChunkResult, ChunkTask, PoolSetup, PoolThreadData } from '../shared/chunk-protocol.js';
 import { FrameSealer } from '../shared/codec/frame-sender.js';
 import type { Problem } from '../shared/dead-letter.js';
 import { describeThrown } from '../shared/errors.js';
@@ -17,12 +17,13 @@ import { Router } from '../shared/router.js';
 import { RoutingActivity } from '../shared/routing-activity.js';
 import { loadPipeline } from '../pipeline/pipeline-loader.js';
 import { markEngineThread } from '../shared/engine-thread.js';
+import { receive } from '../shared/mailbox.js';
 
 /** Lines parsed before they are routed: a few at a time, so the events of a chunk (about a megabyte) are not all alive at once. */
 const ROUTED_LINES = 256;
 
-const setup = workerData as PoolSetup;
 markEngineThread('source');
+const setup = await receive<PoolSetup>((workerData as PoolThreadData).setup);
 const pipelines = await Promise.all(setup.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
 const sealers = Array.from({ length: setup.workers }, () => new FrameSealer(setup.frameRecords, setup.maxFrame));
 let problems: ChunkResult['problems'] = [];

@@ -5,7 +5,7 @@ import type { ShuffleRings } from '../actor-thread/shuffle.js';
 
 export type Durability = 'none' | 'batch' | 'sync';
 
-/** What the main thread hands an actor worker at start (its workerData). */
+/** What the main thread hands an actor thread to start it (its first message). */
 export interface ActorInit {
   actor: number;
   workers: number;

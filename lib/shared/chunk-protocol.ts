@@ -10,6 +10,12 @@ import type { BadLine } from './ndjson-lines.js';
 import type { GeneratorOptions } from '../nexmark/generator.js';
 
 /** What every pool thread is started with (its workerData). */
+export interface PoolThreadData {
+  /** A mailbox (see mailbox.ts) that will hold the PoolSetup: the threads may start before it is known. */
+  setup: SharedArrayBuffer;
+}
+
+/** What the pool threads route for. */
 export interface PoolSetup {
   pipelines: Array<{ name: string; moduleUrl: string }>;
   /** Actors, key-groups and frame limits: frames are built for these rings. */

@@ -1,0 +1,34 @@
+/**
+ * An actor's thread, started before it is told what to do: it boots and loads its modules while the
+ * calling thread loads the engine and the pipelines and lays out the rings (see prestarted-threads.ts),
+ * then takes its ActorInit as its first message (see ../actor-thread/main.ts).
+ */
+import { Worker } from 'node:worker_threads';
+import type { ActorInit } from '../shared/actor-protocol.js';
+import { threadOptionsError } from './options.js';
+
+const ACTOR_URL = new URL('../actor-thread/main.js', import.meta.url);
+
+export class ActorThread {
+  readonly worker: Worker;
+  /** How it failed before anyone else listened (an 'error' event nobody hears would end the process). */
+  failure: Error | null = null;
+
+  /** `execArgv`: its Node options (undefined: the process's). Refused options throw ERR_KEYFLOW_CONFIG. */
+  constructor(readonly execArgv?: string[]) {
+    try {
+      this.worker = new Worker(ACTOR_URL, execArgv ? { execArgv } : {});
+    } catch (err) {
+      throw threadOptionsError(err);
+    }
+    this.worker.on('error', (err) => {
+      this.failure ??= err;
+    });
+  }
+
+  /** Give the thread its work: the first message it reads. */
+  begin(init: ActorInit): Worker {
+    this.worker.postMessage(init);
+    return this.worker;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The engine's threads, started by start() before it loads the engine and the pipelines. A thread takes
+ * 70–100 ms to boot and load its modules, about what loading the engine takes on the calling thread, and
+ * on a second core the two overlap (`keyflow run`: start() returned 250 ms after the process started, now
+ * 175 ms). Actor threads wait for their ActorInit, source threads for their setup (see source-pool.ts);
+ * the engine takes them as it launches, and those it did not take are ended.
+ */
+import { ActorThread } from './actor-thread.js';
+import { resolveOptions, type StartOptions } from './options.js';
+import type { SourcePool } from './source-pool.js';
+import { abandoned } from '../shared/ignore.js';
+
+export class PrestartedThreads {
+  private constructor(private readonly actors: ActorThread[], private sourcePool: Promise<SourcePool> | null) {}
+
+  /** Start the threads `options` will need; none if start() will refuse the options (it says why). */
+  static start(options: StartOptions): PrestartedThreads {
+    let resolved;
+    try {
+      resolved = resolveOptions(options);
+    } catch {
+      return new PrestartedThreads([], null);
+    }
+    const { workers, execArgv, sourceThreads } = resolved;
+    const actors: ActorThread[] = [];
+    try {
+      while (actors.length < workers) actors.push(new ActorThread(execArgv));
+    } catch {
+      // Node options a thread refuses: the engine's own attempt reports them.
+    }
+    // The pool's module (piscina) loads after the actors have started, and while the engine loads.
+    const sourcePool = resolved.prestartSourceThreads && sourceThreads > 0 && actors.length === workers
+      ? import('./source-pool.js').then(({ SourcePool }) => {
+        const pool = new SourcePool(sourceThreads, execArgv);
+        pool.start();
+        return pool;
+      })
+      : null;
+    return new PrestartedThreads(actors, sourcePool);
+  }
+
+  /** A started actor thread, if one is left. */
+  takeActor(): ActorThread | undefined {
+    return this.actors.shift();
+  }
+
+  /** The started source pool, if there is one and nobody took it. */
+  async takeSourcePool(): Promise<SourcePool | null> {
+    const pool = this.sourcePool;
+    this.sourcePool = null;
+    return pool;
+  }
+
+  /** End the threads nobody took. */
+  async release(): Promise<void> {
+    const left = this.actors.splice(0);
+    const pool = await this.takeSourcePool();
+    await Promise.all([...left.map((t) => t.worker.terminate()), pool?.destroy()]).catch(abandoned);
+  }
+}
