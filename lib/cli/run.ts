@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { serve, start } from '../calling-thread/entry-points.js';
@@ -48,6 +49,19 @@ const DEFAULT_MAX_CALL_MS = 60_000;
 
 const SHOWN_ERRORS = 5;
 
+/**
+ * Source threads for an input file of `bytes`, unless --source-threads says: one per 64 MiB, at least one,
+ * at most the engine's default of one per core. A thread costs about 80 ms of CPU to start, more than it
+ * saves on a small share of the input (bids per auction on 2 cores, one thread against two: 9 MB in
+ * 0.35 s against 0.42 s, 36 MB 0.53 s against 0.56 s, 63 MB even, 90 MB 0.88 s against 0.83 s, 173 MB
+ * 1.30 s against 1.12 s).
+ */
+const BYTES_PER_SOURCE_THREAD = 64 * 2 ** 20;
+
+function sourceThreadsFor(bytes: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(bytes / BYTES_PER_SOURCE_THREAD)));
+}
+
 /** `keyflow run`: NDJSON events in, NDJSON results out, a progress bar and a summary on stderr. */
 export async function run(args: RunArgs): Promise<number> {
   checkRunPaths(args);
@@ -59,7 +73,7 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
     maxCallMs,
-    ...(args.sourceThreads === undefined ? {} : { sourceThreads: args.sourceThreads }),
+    sourceThreads: args.sourceThreads ?? (args.input === '-' ? undefined : sourceThreadsFor(statSync(args.input).size)),
     prestartSourceThreads: true,
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
