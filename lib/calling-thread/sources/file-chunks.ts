@@ -18,8 +18,8 @@ export interface WholeLineChunks extends AsyncIterable<Buffer> {
   recycle(buffer: ArrayBuffer): void;
 }
 
-/** Buffers kept for reuse at most: about as many as chunks are in flight. */
-const SPARE_BUFFERS = 8;
+/** Buffers kept for reuse at most: about as many as chunks are in flight (four per source thread). */
+const SPARE_BUFFERS = 16;
 
 export function isWholeLineChunks(input: AsyncIterable<Uint8Array | string>): input is WholeLineChunks {
   return (input as Partial<WholeLineChunks>)[WHOLE_LINE_CHUNKS] === true;

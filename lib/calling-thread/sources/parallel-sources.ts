@@ -15,6 +15,14 @@ import { handledWhereAwaited } from '../../shared/ignore.js';
 import { watchChunks } from './chunk-watchdog.js';
 import { untilAborted } from './until-aborted.js';
 
+/**
+ * Chunks in flight per source thread. Chunks are taken in in order, and only the calling thread hands out
+ * new ones: with two per thread, a source thread sat idle for a tenth of the run whenever the calling
+ * thread lost its core to the others (tumbling-bids from the generator on 2 cores: 1.75 M events/s with
+ * two, 1.84 M with four, medians of six; `keyflow run` 1.13 s against 1.11 s).
+ */
+const IN_FLIGHT_PER_THREAD = 4;
+
 /** What a parallel source works with. */
 export interface SourceContext {
   ingestion: Ingestion;
@@ -103,7 +111,7 @@ export async function ingestChunks(chunks: AsyncIterable<{ input: ChunkInput; re
         admitted.catch(handledWhereAwaited);
         inFlight.push(admitted);
         read.onProgress?.(done);
-        while (inFlight.length > pool.threads * 2) await inFlight.shift();
+        while (inFlight.length > pool.threads * IN_FLIGHT_PER_THREAD) await inFlight.shift();
       }
     } catch (err) {
       // The input failed: what was read is still ingested, as on the calling thread, then the error goes on.
