@@ -14,25 +14,44 @@ interface Open {
 }
 
 /**
- * A key's open windows, by start. A key has few at a time (one or two tumbling windows, size / slide
- * sliding ones, more only with allowed lateness), so a scan of a small array beats a Map: less to
- * allocate per key and window, and to collect when the window is dropped.
+ * A key's open windows. A key has few at a time (one tumbling window, two across a boundary; size / slide
+ * sliding ones; more only with allowed lateness), so the first is held in the key's own object and the
+ * others in a small array that is scanned (it beats a Map). A key with one window is then two objects,
+ * this and its accumulator, where an array of window objects made four: fewer to allocate per window, and
+ * for the garbage collector to copy for as long as the window is open.
  */
 interface KeyWindows {
   key: unknown;
-  windows: Open[];
+  /** The first window opened of those still open; acc null once the key has none. */
+  start: number;
+  acc: unknown[] | null;
+  id: number;
+  /** The others, in the order they opened (null: none yet). */
+  more: Open[] | null;
 }
 
-/** A key's windows in a snapshot (and in LMDB). */
+/** A key's windows in a snapshot (and in LMDB), in the order they opened. */
 type WindowsData = [key: unknown, windows: Array<[start: number, acc: unknown[], timerId: number]>];
 
+/** The key's windows, in the order they opened. */
+function opened(s: KeyWindows): Open[] {
+  const first = s.acc === null ? [] : [{ start: s.start, acc: s.acc, id: s.id }];
+  return s.more === null ? first : [...first, ...s.more];
+}
+
 const codec: StateCodec<KeyWindows, WindowsData> = {
-  encode: (s) => [s.key, s.windows.map((w) => [w.start, w.acc, w.id])],
-  decode: ([key, windows]) => ({ key, windows: windows.map(([start, acc, id]) => ({ start, acc, id })) }),
+  encode: (s) => [s.key, opened(s).map((w) => [w.start, w.acc, w.id])],
+  decode: ([key, windows]) => {
+    const [first, ...more] = windows;
+    if (first === undefined) return { key, start: NaN, acc: null, id: 0, more: null };
+    return { key, start: first[0], acc: first[1], id: first[2], more: more.length === 0 ? null : more.map(([start, acc, id]) => ({ start, acc, id })) };
+  },
 };
 
-function find(windows: readonly Open[], start: number): Open | undefined {
-  for (const w of windows) if (w.start === start) return w;
+/** The accumulator of the key's window that starts at `start`, or undefined if it has none. */
+function accAt(s: KeyWindows, start: number): unknown[] | undefined {
+  if (s.acc !== null && s.start === start) return s.acc;
+  if (s.more !== null) for (const w of s.more) if (w.start === start) return w.acc;
   return undefined;
 }
 
@@ -83,42 +102,72 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
       this.out.late(kg, event);
       return;
     }
-    let state = this.store.get(kg, sk);
-    if (state === undefined) this.store.set(kg, sk, (state = { key, windows: [] }));
+    const state = this.store.get(kg, sk);
     const accs = (this.accsByCount[n] ??= new Array<unknown[]>(n));
-    for (let i = 0; i < n; i++) accs[i] = find(state.windows, starts[i])?.acc ?? this.aggregates.create();
+    for (let i = 0; i < n; i++) accs[i] = (state === undefined ? undefined : accAt(state, starts[i])) ?? this.aggregates.create();
     try {
       if (inputs === null) this.aggregates.addAll(accs, seq);
       else this.aggregates.addInputs(accs, inputs, seq);
     } catch (err) {
-      if (state.windows.length === 0) this.store.delete(kg, sk);
       this.out.problem(this.emitter.addThrew(err, key, event), kg, src, pos);
       return;
     }
+    let keyed = state;
     for (let i = 0; i < n; i++) {
       const start = starts[i];
       const end = start + size;
-      if (find(state.windows, start) === undefined) {
+      if (keyed === undefined || accAt(keyed, start) === undefined) {
         const id = this.timerIds++;
-        state.windows.push({ start, acc: accs[i], id });
+        keyed = this.open(kg, sk, key, keyed, start, accs[i], id);
         timers.schedule(id, kg, sk, start, end);
       }
       // Already fired but within the allowed lateness: fire again with the updated result.
-      if (timers.isDue(end)) this.emitter.emit(state.key, kg, start, end, accs[i]);
+      if (timers.isDue(end)) this.emitter.emit(keyed.key, kg, start, end, accs[i]);
     }
   }
 
+  /** Open a window for the key (in its own object if it has none open); returns the key's windows. */
+  private open(kg: number, sk: StateKey, key: unknown, state: KeyWindows | undefined, start: number, acc: unknown[], id: number): KeyWindows {
+    if (state === undefined) {
+      const created: KeyWindows = { key, start, acc, id, more: null };
+      this.store.set(kg, sk, created);
+      return created;
+    }
+    if (state.acc === null) {
+      state.start = start;
+      state.acc = acc;
+      state.id = id;
+    } else {
+      (state.more ??= []).push({ start, acc, id });
+    }
+    return state;
+  }
+
   protected override windowsOf(state: KeyWindows): KeyWindow[] {
-    return [...state.windows].sort((a, b) => a.start - b.start).map((w) => ({ id: w.id, start: w.start, end: w.start + this.size, acc: w.acc }));
+    return opened(state).sort((a, b) => a.start - b.start).map((w) => ({ id: w.id, start: w.start, end: w.start + this.size, acc: w.acc }));
   }
 
   protected override accOf(state: KeyWindows, start: number): unknown[] | undefined {
-    return find(state.windows, start)?.acc;
+    return accAt(state, start);
   }
 
   protected override drop(state: KeyWindows, start: number): boolean {
-    const at = state.windows.findIndex((w) => w.start === start);
-    if (at >= 0) state.windows.splice(at, 1);
-    return state.windows.length === 0;
+    const more = state.more;
+    if (state.acc !== null && state.start === start) {
+      // The next window to have opened takes the first's place.
+      const next = more === null ? undefined : more.shift();
+      if (next === undefined) {
+        state.acc = null;
+      } else {
+        state.start = next.start;
+        state.acc = next.acc;
+        state.id = next.id;
+      }
+    } else if (more !== null) {
+      const at = more.findIndex((w) => w.start === start);
+      if (at >= 0) more.splice(at, 1);
+    }
+    if (more !== null && more.length === 0) state.more = null;
+    return state.acc === null;
   }
 }
