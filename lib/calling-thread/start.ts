@@ -149,9 +149,10 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
 
 /**
  * Start an engine: validate the configuration, recover durable state, start one actor per worker thread.
- * `callers`: the modules on the caller's synchronous call stack (see importPipelines).
+ * `callers`: the modules on the caller's synchronous call stack (see importPipelines). `prestarted`:
+ * threads started for these options before the engine loaded (see prestarted-threads.ts), taken where
+ * they fit and otherwise ended here.
  */
-/** `prestarted`: threads started for these options before the engine loaded; ended here if not taken. */
 export async function start(options: StartOptions, callers = stackModuleUrls(), prestarted: PrestartedThreads | null = null): Promise<Engine> {
   try {
     return await startWith(options, callers, prestarted);
