@@ -41,6 +41,8 @@ const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton',
 const CITIES = ['Phoenix', 'Los Angeles', 'San Francisco', 'Boise', 'Portland', 'Bend', 'Redmond', 'Seattle', 'Kent', 'Cheyenne'];
 const STATES = ['AZ', 'CA', 'ID', 'OR', 'WA', 'WY'];
 const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
+/** Each channel's URL, made once: Nexmark's generator takes a bid's channel and URL from a table too. */
+const URLS = CHANNELS.map((c) => `https://www.nexmark.com/${c.toLowerCase()}/item.htm?query=1`);
 
 export class NexmarkGenerator {
   private readonly seed: number;
@@ -131,13 +133,13 @@ export class NexmarkGenerator {
     const bidder = this.random.int(HOT_BIDDER_RATIO) > 0
       ? FIRST_PERSON_ID + Math.floor(Math.max(0, this.persons - 1) / HOT_BIDDER_RATIO) * HOT_BIDDER_RATIO
       : this.activePerson();
-    const channel = this.pick(CHANNELS);
+    const c = this.random.int(CHANNELS.length);
     return {
       auction,
       bidder,
       price: Math.round(Math.pow(10, this.random.next() * 6) * 100),
-      channel,
-      url: `https://www.nexmark.com/${channel.toLowerCase()}/item.htm?query=1`,
+      channel: CHANNELS[c],
+      url: URLS[c],
       dateTime,
       extra: '',
     };
