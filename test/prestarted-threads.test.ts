@@ -1,4 +1,5 @@
 import t from 'tap';
+import { execFile, type ExecFileException } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createMailbox, post } from '../lib/shared/mailbox.js';
@@ -25,6 +26,16 @@ for (const [failure, code, message] of failures) {
     t.match(reported.message, message);
   });
 }
+
+t.test('start() that cannot allocate its rings leaves no thread behind', async (t) => {
+  // A limit on address space that the rings exceed (1 GiB each, four of them) but Node itself does not.
+  const limited = await new Promise<{ error: ExecFileException | null; stdout: string; stderr: string }>((resolve) => {
+    execFile('bash', ['-c', `ulimit -v 7000000 && exec "${process.execPath}" "${CHILD}" 'rings it cannot allocate'`], { timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+  });
+  t.equal(limited.error, null, `the process ended on its own (stderr: ${limited.stderr})`);
+  t.match(JSON.parse(limited.stdout), { message: /allocation failed/i }, 'start() failed on the rings');
+});
 
 // The source threads' setup goes through a mailbox: they are waiting for it before it is written.
 // (A wait on shared memory does not keep a thread alive; a pool thread's port does, this timer here.)

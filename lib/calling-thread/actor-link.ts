@@ -63,7 +63,13 @@ export class ActorLink {
    */
   static async start(init: ActorInit, thread: ActorThread | string[] | undefined): Promise<ActorLink> {
     const started = thread instanceof ActorThread ? thread : new ActorThread(thread);
-    const worker = started.begin(init);
+    let worker: Worker;
+    try {
+      worker = started.begin(init);
+    } catch (err) {
+      await started.worker.terminate();
+      throw err;
+    }
     const link = new ActorLink(init.actor, worker, init, started.failure);
     const crashed = new Promise<never>((_, reject) => {
       link.watchCrash((err) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err)));

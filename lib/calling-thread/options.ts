@@ -60,7 +60,8 @@ export interface StartOptions {
    * Threads of the pool that parses and routes a parallel source (`ingestNdjson()`, `keyflow run`):
    * NDJSON is cut into chunks that these threads parse, run through the pipelines' stateless functions
    * and encode into frames; the calling thread only takes finished chunks in, in input order. 0: parse
-   * and route on the calling thread. Default: one per core (measured fastest; see the README's Performance).
+   * and route on the calling thread. Default: one per core (measured fastest on large inputs; `keyflow
+   * run` starts one per 64 MiB of an input file, at most one per core: see the README's Performance).
    */
   sourceThreads?: number;
   /**

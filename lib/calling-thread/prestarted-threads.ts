@@ -11,7 +11,7 @@ import type { SourcePool } from './source-pool.js';
 import { abandoned } from '../shared/ignore.js';
 
 export class PrestartedThreads {
-  private constructor(private readonly actors: ActorThread[], private sourcePool: Promise<SourcePool> | null) {}
+  private constructor(private readonly actors: ActorThread[], private sourcePool: Promise<SourcePool | null> | null) {}
 
   /** Start the threads `options` will need; none if start() will refuse the options (it says why). */
   static start(options: StartOptions): PrestartedThreads {
@@ -34,7 +34,7 @@ export class PrestartedThreads {
         const pool = new SourcePool(sourceThreads, execArgv);
         pool.start();
         return pool;
-      })
+      }).catch(() => null) // no pool started early: the engine starts its own, and reports why if that fails too
       : null;
     return new PrestartedThreads(actors, sourcePool);
   }
@@ -53,8 +53,8 @@ export class PrestartedThreads {
 
   /** End the threads nobody took. */
   async release(): Promise<void> {
-    const left = this.actors.splice(0);
+    const ended = this.actors.splice(0).map((t) => t.worker.terminate());
     const pool = await this.takeSourcePool();
-    await Promise.all([...left.map((t) => t.worker.terminate()), pool?.destroy()]).catch(abandoned);
+    await Promise.all([...ended, pool?.destroy()]).catch(abandoned);
   }
 }

@@ -17,6 +17,7 @@ import { createRing, maxFrameBytes, type RingBuffers } from '../shared/ring/layo
 import type { ShuffleRings } from '../actor-thread/shuffle.js';
 import { SourcePool } from './source-pool.js';
 import type { PrestartedThreads } from './prestarted-threads.js';
+import type { ActorInit } from '../shared/actor-protocol.js';
 import type { BackendConfig } from '../actor-thread/state/backends.js';
 import { lmdbDir, lmdbRoot, lmdbTempPrefix } from '../shared/durability/state-layout.js';
 
@@ -106,6 +107,28 @@ function shuffleRings(workers: number, bytes: number, inputs: RingBuffers[]): (a
   return (actor) => ({ inbound: rings.map((from) => from[actor]), outbound: rings[actor], wakes });
 }
 
+/** What each actor starts with, its rings laid out. */
+function actorInits({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, stateBackend: BackendConfig, doorbell: Doorbell,
+                    restore: { checkpoint: number; workers: number } | null): ActorInit[] {
+  const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
+  const shuffle = pipelines.some((p) => p.upstream !== null) ? shuffleRings(options.workers, shuffleRingBytes(options.workers, options.ringBytes), inputs) : null;
+  return inputs.map((input, actor) => ({
+    actor,
+    workers: options.workers,
+    maxKeyGroups: options.maxKeyGroups,
+    pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
+    input,
+    ...(shuffle ? { shuffle: shuffle(actor) } : {}),
+    output: createRing(options.ringBytes),
+    doorbell: doorbell.buffer,
+    activity: createActivity(),
+    frameRecords: options.frameRecords,
+    failFast: options.onError === 'fail',
+    stateBackend,
+    ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
+  }));
+}
+
 /** Start the actors for `workers`, restoring `recovery`'s checkpoint, and build the engine around them. */
 async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, recovery: Recovery | null, startedAt: number,
                       prestarted: PrestartedThreads | null, carried: CarriedOutput[] = [], lock: Lock | null = null): Promise<Engine> {
@@ -114,28 +137,21 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
   const prestartedPool = options.prestartSourceThreads ? await prestarted?.takeSourcePool() : null;
   const sourcePool = options.sourceThreads === 0 ? null : prestartedPool ?? new SourcePool(options.sourceThreads, options.execArgv);
-  sourcePool?.configure({
-    pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
-    workers: options.workers, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
-  });
-  if (options.prestartSourceThreads) sourcePool?.start();
-  const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
-  const shuffle = pipelines.some((p) => p.upstream !== null) ? shuffleRings(options.workers, shuffleRingBytes(options.workers, options.ringBytes), inputs) : null;
-  const settled = await Promise.allSettled(Array.from({ length: options.workers }, (_, actor) => ActorLink.start({
-    actor,
-    workers: options.workers,
-    maxKeyGroups: options.maxKeyGroups,
-    pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
-    input: inputs[actor],
-    ...(shuffle ? { shuffle: shuffle(actor) } : {}),
-    output: createRing(options.ringBytes),
-    doorbell: doorbell.buffer,
-    activity: createActivity(),
-    frameRecords: options.frameRecords,
-    failFast: options.onError === 'fail',
-    stateBackend: backend.config,
-    ...(options.stateDir ? { durable: { stateDir: options.stateDir, durability: options.durability, syncEveryMs: options.syncEveryMs, restore } } : {}),
-  }, prestarted?.takeActor() ?? options.execArgv)));
+  let inits: ActorInit[];
+  try {
+    sourcePool?.configure({
+      pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),
+      workers: options.workers, maxKeyGroups: options.maxKeyGroups, frameRecords: options.frameRecords, maxFrame: maxFrameBytes(options.ringBytes),
+    });
+    if (options.prestartSourceThreads) sourcePool?.start();
+    // Every ring is laid out before any thread is given its work: an allocation that fails leaves none begun.
+    inits = actorInits({ pipelines, moduleUrls }, options, backend.config, doorbell, restore);
+  } catch (err) {
+    await sourcePool?.destroy();
+    backend.cleanup();
+    throw err;
+  }
+  const settled = await Promise.allSettled(inits.map((init) => ActorLink.start(init, prestarted?.takeActor() ?? options.execArgv)));
   const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   // An actor's failure first (it says what is wrong with the module), else a prestarted source thread's.
   const failure = (settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason as Error | undefined) ?? sourcePool?.startFailure;

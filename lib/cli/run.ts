@@ -50,7 +50,7 @@ const DEFAULT_MAX_CALL_MS = 60_000;
 const SHOWN_ERRORS = 5;
 
 /**
- * Source threads for an input file of `bytes`, unless --source-threads says: one per 64 MiB, at least one,
+ * Source threads for an input file, unless --source-threads says: one per 64 MiB, at least one,
  * at most the engine's default of one per core. A thread costs about 80 ms of CPU to start, more than it
  * saves on a small share of the input (bids per auction on 2 cores, one thread against two: 9 MB in
  * 0.35 s against 0.42 s, 36 MB 0.53 s against 0.56 s, 63 MB even, 90 MB 0.88 s against 0.83 s, 173 MB
@@ -58,8 +58,11 @@ const SHOWN_ERRORS = 5;
  */
 const BYTES_PER_SOURCE_THREAD = 64 * 2 ** 20;
 
-function sourceThreadsFor(bytes: number): number {
-  return Math.max(1, Math.min(availableParallelism(), Math.ceil(bytes / BYTES_PER_SOURCE_THREAD)));
+function sourceThreadsFor(input: string): number | undefined {
+  const stat = input === '-' ? null : statSync(input);
+  // A pipe or a device (stdin, /dev/stdin, <(…)) has no size to go by: the engine's default.
+  if (stat === null || !stat.isFile()) return undefined;
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(stat.size / BYTES_PER_SOURCE_THREAD)));
 }
 
 /** `keyflow run`: NDJSON events in, NDJSON results out, a progress bar and a summary on stderr. */
@@ -73,7 +76,7 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
     maxCallMs,
-    sourceThreads: args.sourceThreads ?? (args.input === '-' ? undefined : sourceThreadsFor(statSync(args.input).size)),
+    sourceThreads: args.sourceThreads ?? sourceThreadsFor(args.input),
     prestartSourceThreads: true,
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
