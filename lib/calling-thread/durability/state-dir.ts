@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { KeyflowError, codes, configError } from '../../shared/errors.js';
-import { stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
+import { mkdirDurable, stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
 import { acquireLock, type Lock } from './lock.js';
 import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
 import { verifySnapshot } from '../../shared/durability/snapshot-file.js';
@@ -23,7 +23,7 @@ export interface Recovery {
  */
 export function lockStateDir(stateDir: string): Lock {
   try {
-    mkdirSync(stateDir, { recursive: true });
+    mkdirDurable(stateDir);
   } catch (err) {
     throw new KeyflowError(codes.STATE_DIR, `state directory ${stateDir} is not writable: ${(err as Error).message}`);
   }
@@ -54,7 +54,7 @@ function stateDirId(stateDir: string): string {
 /** Is the directory there and writable? Fail now, with a clear error, rather than at the first WAL write. */
 function checkWritable(stateDir: string): void {
   try {
-    mkdirSync(stateDir, { recursive: true });
+    mkdirDurable(stateDir);
     const probe = writeProbePath(stateDir);
     const fd = openSync(probe, 'w');
     writeSync(fd, 'ok');

@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
 import { tempPath } from './state-layout.js';
 
@@ -32,6 +32,23 @@ export function fsyncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Create `dir` and any missing parents so that they survive power loss: a new directory is an entry in
+ * its parent, durable only once the parent is fsynced (fsyncing what is inside it does not), so the
+ * parent of each directory created is fsynced, the outermost first. Without it a power cut could take a
+ * new WAL's directory, fsynced segments and all, or the directory of a checkpoint the manifest names.
+ */
+export function mkdirDurable(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
+  if (first === undefined) return;
+  const created: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    created.push(d);
+    if (d === resolve(first) || dirname(d) === d) break;
+  }
+  for (const d of created.reverse()) fsyncDir(dirname(d));
 }
 
 /**

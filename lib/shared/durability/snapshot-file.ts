@@ -1,11 +1,11 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Decoder, Encoder } from 'cbor-x';
 import type { SourceInfo } from '../codec/records.js';
 import type { WaitingRecord } from '../../actor-thread/shuffle.js';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { stateFileError, writeFileAtomicAsync } from './files.js';
+import { mkdirDurable, stateFileError, writeFileAtomicAsync } from './files.js';
 
 /**
  * One actor's snapshot at one checkpoint: per key-group state, written atomically.
@@ -65,7 +65,7 @@ export function encodeSnapshot(snapshot: ActorSnapshot): Buffer {
 /** Write a snapshot atomically, off the calling thread's critical path. */
 export async function writeSnapshot(path: string, bytes: Uint8Array): Promise<void> {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirDurable(dirname(path));
     await writeFileAtomicAsync(path, bytes);
   } catch (err) {
     throw stateFileError('write', path, err);

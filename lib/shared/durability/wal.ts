@@ -1,7 +1,7 @@
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writevSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, statSync, writevSync } from 'node:fs';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import { fsyncDir, stateFileError } from './files.js';
+import { fsyncDir, mkdirDurable, stateFileError } from './files.js';
 import { listDir, listSegments, listWalDirs, segmentPath } from './state-layout.js';
 
 /**
@@ -37,7 +37,7 @@ export class WalWriter {
   constructor(private readonly dir: string, checkpoint: number) {
     this.path = segmentPath(dir, checkpoint);
     try {
-      mkdirSync(dir, { recursive: true });
+      mkdirDurable(dir);
       this.fd = openSync(this.path, 'a');
       fsyncDir(dir);
     } catch (err) {
