@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { Decoder, Encoder } from 'cbor-x';
 import t from 'tap';
 import { FrameBuilder, FrameView } from '../lib/shared/codec/frame.js';
+import { FRAME_BEFORE_ARRAYS, keysBeforeArrays, valuesBeforeArrays } from './fixtures/frame-before-arrays.js';
 
 /** Frames carry keys and values by column (value-columns.ts); these tests hold the round trip to exactness. */
 
@@ -159,6 +161,35 @@ t.test('a value cbor-x cannot encode makes the frame throw, as before', async (t
     b.event(0, 0, 0, 0, 0, 1, 'k', { bad });
     t.throws(() => b.encode(), String(typeof bad));
   }
+});
+
+t.test('arrays go by column (a join\'s [input, event], lists in events) and decode as cbor-x decoded them', async (t) => {
+  const person = (i: number) => ({ id: i, name: `p${i}`, state: ['OR', 'CA', 'ID'][i % 3] });
+  const auction = (i: number) => ({ id: i, seller: i % 50, category: 10 + (i % 5) });
+  const tagged = Array.from({ length: 600 }, (_, i) => (i % 3 === 0 ? [1, person(i)] : [0, auction(i)]));
+  const lists = Array.from({ length: 300 }, (_, i) => ({ id: i, tags: Array.from({ length: i % 5 }, (_, k) => `t${k}`), nested: [[i], [], [i, [i, 'x']]] }));
+  // eslint-disable-next-line no-sparse-arrays
+  const odd: unknown[] = [[], [[]], [1, , 3], [undefined, null, -0, NaN], [[[[[[[[[[[['deep']]]]]]]]]]]], Array.from({ length: 1000 }, (_, i) => i)];
+  for (const [name, values] of [['tagged events', tagged], ['lists inside objects', lists], ['empty, sparse, deep and long arrays', odd]] as const) {
+    const got = roundTrip(values.map((_, i) => i), [...values]).values;
+    t.equal(got.map(canon).join('\n'), values.map((v) => canon(throughCbor(v))).join('\n'), `${name}: as cbor-x decodes them`);
+    t.ok(got.every((v) => Array.isArray(v) || typeof v === 'object'), `${name}: arrays and objects back`);
+  }
+  class List extends Array<number> {}
+  const subclass = List.from([1, 2]);
+  t.equal(canon(roundTrip([0], [subclass]).values[0]), canon(throughCbor(subclass)), 'an Array subclass goes through cbor-x, as before');
+  const cyclic: unknown[] = [1];
+  cyclic.push(cyclic);
+  const b = new FrameBuilder(1);
+  b.event(0, 0, 0, 0, 0, 0, 'k', cyclic);
+  t.throws(() => b.encode(), 'an array that holds itself makes the frame throw, as before');
+});
+
+t.test('a frame from before array columns, whose column held 248 shapes (tag 254 among them), is still read', async (t) => {
+  const bytes = gunzipSync(Buffer.from(FRAME_BEFORE_ARRAYS, 'base64'));
+  const f = new FrameView().decode(new Uint8Array(bytes));
+  t.same(f.keys, keysBeforeArrays);
+  t.equal(f.values.map(canon).join('\n'), valuesBeforeArrays.map(canon).join('\n'));
 });
 
 t.test('a frame from before value columns (a cbor body) is still read: write-ahead logs hold them', async (t) => {

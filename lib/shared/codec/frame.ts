@@ -7,7 +7,7 @@ import { ColumnReader, ColumnWriter } from './value-columns.js';
  * each, and keys and values are value columns (value-columns.ts: numbers, strings and repeated object
  * shapes by column, anything else through cbor-x):
  *
- *   u32 count | u32 body bytes, COLUMNS set | f64 ts[n] | f64 wm[n] | f64 pos[n] | u16 kg[n] | u16 src[n]
+ *   u32 count | u32 body bytes, COLUMNS and ARRAYS set | f64 ts[n] | f64 wm[n] | f64 pos[n] | u16 kg[n] | u16 src[n]
  *   | u8 kind[n] | u8 pipe[n] | pad to 8 | keys column | values column
  *   [INPUTS set: | pad to 8 | u32 m | pad to 8 | f64 inputs[m]]
  *
@@ -22,7 +22,9 @@ import { ColumnReader, ColumnWriter } from './value-columns.js';
 const HEADER = 8;
 const COLUMNS = 0x8000_0000;
 const INPUTS = 0x4000_0000;
-const BODY_BYTES = 0x3fff_ffff;
+/** The columns may hold arrays (value-columns.ts); clear in frames written before there were array columns. */
+const ARRAYS = 0x2000_0000;
+const BODY_BYTES = 0x1fff_ffff;
 
 /** A PARTIAL record's value while its frame is built: its events' aggregate inputs, event by event (see window-combiner.ts). */
 export interface PaneInputs {
@@ -226,7 +228,7 @@ export class FrameBuilder {
         const out = aligned ? new Uint8Array(target.buffer, target.byteOffset + offset, size) : new Uint8Array(size);
         const view = new DataView(out.buffer, out.byteOffset, size);
         view.setUint32(0, n, true);
-        view.setUint32(4, body.length | COLUMNS | (panes === null ? 0 : INPUTS), true);
+        view.setUint32(4, body.length | COLUMNS | ARRAYS | (panes === null ? 0 : INPUTS), true);
         if (panes !== null) {
           view.setUint32(blockAt, panes.inputs.length, true);
           view.setUint32(blockAt + 4, 0, true);
@@ -341,7 +343,7 @@ export class FrameView {
     this.pipe = new Uint8Array(buffer, base + at.pipe, n);
     this.inputs = NO_INPUTS;
     if ((body & COLUMNS) !== 0) {
-      const columns = new ColumnReader(bytes, at.body);
+      const columns = new ColumnReader(bytes, at.body, (body & ARRAYS) !== 0);
       this.keys = columns.column(n);
       this.values = columns.column(n);
       if ((body & INPUTS) !== 0) {

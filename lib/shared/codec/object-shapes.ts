@@ -34,8 +34,11 @@ const MAX_FIELDS = 64;
 /** A key's UTF-8 length is a u16 in the frame. */
 const MAX_KEY_LENGTH = 1024;
 const MAX_COMPILED = 1024;
-/** A column holds shapes up to this many (the rest of its objects go through cbor-x). */
-export const MAX_SHAPES = 248;
+/**
+ * A column holds shapes up to this many (the rest of its objects go through cbor-x). Frames written before
+ * array columns held up to 248: their tag 254 is a shape (see value-columns.ts).
+ */
+export const MAX_SHAPES = 247;
 
 const canCompile = (() => {
   try {

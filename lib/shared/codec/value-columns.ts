@@ -12,7 +12,9 @@ import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './ob
  *   decoded from it are then shared strings); undefined, null and booleans a tag;
  * - plain objects of a repeated shape (the same keys in the same order) are stored once per field, each
  *   field a column of its own (recursively), and rebuilt by code compiled per shape (object-shapes.ts);
- * - anything else (arrays, class instances, Dates, Maps, typed arrays, bigints, objects nested deeper than
+ * - plain arrays (a join's [input, event], an event's list of tags) as their lengths and one column of
+ *   all their elements (recursively);
+ * - anything else (class instances, Dates, Maps, typed arrays, bigints, objects and arrays nested deeper than
  *   MAX_DEPTH) goes through cbor-x, as whole frames did before: it decodes to what it did then, and what
  *   cbor-x cannot encode (a function, a cycle) throws as it did then.
  *
@@ -24,15 +26,21 @@ import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './ob
  *     DICTIONARY (2), a column that repeats a few strings: u32 m, the m distinct strings as a strings
  *     section, u8 width (1 or 2), pad to width, an index per value
  *   | per shape: u8 keys, (u16 byteLength, UTF-8) per key, then each field's column
+ *   | arrays (tag 254): their lengths as a numbers section, then the column of all their elements
  *   | others: u32 byteLength, cbor array
+ *
+ * A frame says whether its columns may hold arrays (see frame.ts): in one written before, tag 254 was a
+ * shape's.
  *
  * Number, length and index sections are read as typed-array views, so a column must start at an offset of its
  * buffer that is a multiple of 8 less its own offset in the frame (frames are 8-byte aligned).
  */
 
-const Tag = { CBOR: 0, NUMBER: 1, STRING: 2, UNDEFINED: 3, NULL: 4, FALSE: 5, TRUE: 6 } as const;
+const Tag = { CBOR: 0, NUMBER: 1, STRING: 2, UNDEFINED: 3, NULL: 4, FALSE: 5, TRUE: 6, ARRAY: 0xfe } as const;
 /** Shapes take the tags from FIRST_SHAPE up, one per shape in the column. */
 const FIRST_SHAPE = 7;
+/** Shapes a column of a frame written before array columns could hold: its tag 254 is the last of them. */
+const SHAPES_BEFORE_ARRAYS = 248;
 const MIXED = 0xff;
 /** How a strings section is laid out (see above). */
 const Strings = { UTF8: 0, ASCII: 1, DICTIONARY: 2 } as const;
@@ -88,6 +96,7 @@ export class ColumnWriter {
     const numbers: number[] = [];
     const strings: string[] = [];
     const shapes = new ShapeFinder();
+    const arrays: unknown[][] = [];
     const others: unknown[] = [];
     let uniform = true;
     for (let i = 0; i < n; i++) {
@@ -113,7 +122,13 @@ export class ColumnWriter {
             tag = Tag.NULL;
             break;
           }
-          const shape = depth < MAX_DEPTH && Object.getPrototypeOf(v) === Object.prototype ? shapes.find(v, i + 1 < n ? values[from + i + 1] : undefined) : undefined;
+          const proto = depth < MAX_DEPTH ? Object.getPrototypeOf(v) as unknown : null;
+          if (proto === Array.prototype) {
+            arrays.push(v as unknown[]);
+            tag = Tag.ARRAY;
+            break;
+          }
+          const shape = proto === Object.prototype ? shapes.find(v, i + 1 < n ? values[from + i + 1] : undefined) : undefined;
           if (shape === undefined) {
             others.push(v);
             tag = Tag.CBOR;
@@ -140,6 +155,7 @@ export class ColumnWriter {
     if (numbers.length > 0) this.numbers(numbers);
     if (strings.length > 0) this.strings(strings);
     for (const shape of shapes.shapes) this.shape(shape, depth);
+    if (arrays.length > 0) this.arrays(arrays, depth);
     if (others.length > 0) {
       const cbor = cborEncoder.encode(others);
       this.u32(cbor.length);
@@ -147,6 +163,18 @@ export class ColumnWriter {
       this.buf.set(cbor, this.at);
       this.at += cbor.length;
     }
+  }
+
+  private arrays(arrays: readonly unknown[][], depth: number): void {
+    const lengths = new Array<number>(arrays.length);
+    const items: unknown[] = [];
+    for (let a = 0; a < arrays.length; a++) {
+      const array = arrays[a];
+      lengths[a] = array.length;
+      for (let i = 0; i < array.length; i++) items.push(array[i]);
+    }
+    this.numbers(lengths);
+    this.column(items, 0, items.length, depth + 1);
   }
 
   private numbers(numbers: number[]): void {
@@ -316,11 +344,17 @@ export class ColumnWriter {
 export class ColumnReader {
   private at: number;
   private readonly buf: DecodingBuffer;
+  /** Shape tags run up to FIRST_SHAPE + shapeTags - 1. */
+  private readonly shapeTags: number;
 
-  /** `bytes[start..]` holds the columns; `bytes` must start 8-byte aligned in its buffer. */
-  constructor(bytes: Uint8Array, start: number) {
+  /**
+   * `bytes[start..]` holds the columns; `bytes` must start 8-byte aligned in its buffer. `withArrays`: they
+   * were written with array columns (tag 254 is an array section, not a shape).
+   */
+  constructor(bytes: Uint8Array, start: number, private readonly withArrays: boolean) {
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) as DecodingBuffer;
     this.at = start;
+    this.shapeTags = withArrays ? MAX_SHAPES : SHAPES_BEFORE_ARRAYS;
   }
 
   column(n: number): unknown[] {
@@ -344,6 +378,8 @@ export class ColumnReader {
       case Tag.NULL: return new Array<unknown>(n).fill(null);
       case Tag.FALSE: return new Array<unknown>(n).fill(false);
       case Tag.TRUE: return new Array<unknown>(n).fill(true);
+      // In a frame written before array columns, tag 254 is a shape's.
+      case Tag.ARRAY: return this.withArrays ? this.arrays(n) : this.shape(n);
       default: return this.shape(n);
     }
   }
@@ -358,7 +394,8 @@ export class ColumnReader {
     const numbers = counts[Tag.NUMBER] > 0 ? this.numbers(counts[Tag.NUMBER]) : null;
     const strings = counts[Tag.STRING] > 0 ? this.strings(counts[Tag.STRING]) : null;
     const shapes: unknown[][] = [];
-    for (let s = 0; s < MAX_SHAPES && counts[FIRST_SHAPE + s] > 0; s++) shapes.push(this.shape(counts[FIRST_SHAPE + s]));
+    for (let s = 0; s < this.shapeTags && counts[FIRST_SHAPE + s] > 0; s++) shapes.push(this.shape(counts[FIRST_SHAPE + s]));
+    const arrays = this.withArrays && counts[Tag.ARRAY] > 0 ? this.arrays(counts[Tag.ARRAY]) : null;
     const others = counts[Tag.CBOR] > 0 ? this.others() : null;
     const out: unknown[] = new Array(n);
     const next = counts.fill(0);
@@ -373,6 +410,7 @@ export class ColumnReader {
         case Tag.NULL: out[i] = null; break;
         case Tag.FALSE: out[i] = false; break;
         case Tag.TRUE: out[i] = true; break;
+        case Tag.ARRAY: out[i] = arrays === null ? shapes[tag - FIRST_SHAPE][k] : arrays[k]; break;
         default: out[i] = shapes[tag - FIRST_SHAPE][k];
       }
     }
@@ -456,6 +494,22 @@ export class ColumnReader {
     const build = builderFor(keys);
     const out: unknown[] = new Array(count);
     for (let i = 0; i < count; i++) out[i] = build(fields, i);
+    return out;
+  }
+
+  /** `count` arrays: their lengths, then all their elements. */
+  private arrays(count: number): unknown[][] {
+    const lengths = this.numbers(count);
+    let total = 0;
+    for (let a = 0; a < count; a++) total += lengths[a];
+    const items = this.column(total);
+    const out: unknown[][] = new Array(count);
+    let at = 0;
+    for (let a = 0; a < count; a++) {
+      const array: unknown[] = new Array(lengths[a]);
+      for (let i = 0; i < array.length; i++) array[i] = items[at++];
+      out[a] = array;
+    }
     return out;
   }
 
