@@ -185,6 +185,26 @@ t.test('arrays go by column (a join\'s [input, event], lists in events) and deco
   t.throws(() => b.encode(), 'an array that holds itself makes the frame throw, as before');
 });
 
+t.test('arrays too large to take apart (one that holds itself many times, a huge sparse one) go through cbor-x, as before', async (t) => {
+  // Each level of an array that holds itself 16 times would be 16 times the one above if taken apart by
+  // column: cbor-x meets the cycle at once and throws.
+  const cyclic: unknown[] = [];
+  for (let i = 0; i < 16; i++) cyclic.push(cyclic);
+  const b = new FrameBuilder(3);
+  b.event(0, 0, 0, 0, 0, 0, 'a', { deep: [] });
+  b.event(0, 0, 0, 0, 0, 1, 'b', { deep: cyclic });
+  b.event(0, 0, 0, 0, 0, 2, 'c', { deep: [] });
+  const t0 = performance.now();
+  t.throws(() => b.encode(), RangeError, 'the cycle throws, as cbor-x throws it');
+  t.ok(performance.now() - t0 < 5_000, 'at once, not after filling memory');
+  const sparse: unknown[] = [1];
+  sparse[2_000_000] = 2;
+  const got = roundTrip([0, 1], [[0, 'x'], sparse]).values as unknown[][];
+  t.equal(got[1].length, 2_000_001, 'a sparse array keeps its length');
+  t.same([got[1][0], got[1][1], got[1][2_000_000]], [1, undefined, 2]);
+  t.same(got[0], [0, 'x'], 'and the column\'s other arrays round-trip with it');
+});
+
 t.test('a frame from before array columns, whose column held 248 shapes (tag 254 among them), is still read', async (t) => {
   const bytes = gunzipSync(Buffer.from(FRAME_BEFORE_ARRAYS, 'base64'));
   const f = new FrameView().decode(new Uint8Array(bytes));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { KeyflowError, codes, configError } from '../../shared/errors.js';
-import { mkdirDurable, stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
+import { fsyncDir, mkdirDurable, stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
 import { acquireLock, type Lock } from './lock.js';
 import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
 import { verifySnapshot } from '../../shared/durability/snapshot-file.js';
@@ -24,6 +24,9 @@ export interface Recovery {
 export function lockStateDir(stateDir: string): Lock {
   try {
     mkdirDurable(stateDir);
+    // Entries a run that stopped early made in it (its WAL and snapshot directories) are durable before
+    // this run acknowledges anything.
+    fsyncDir(stateDir);
   } catch (err) {
     throw new KeyflowError(codes.STATE_DIR, `state directory ${stateDir} is not writable: ${(err as Error).message}`);
   }

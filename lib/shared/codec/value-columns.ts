@@ -57,6 +57,14 @@ const PROBE = 64;
 const FEW = 8;
 /** Deeper objects go through cbor-x (which also reports cycles, as before). */
 const MAX_DEPTH = 8;
+/**
+ * Array elements one column may flatten (nested arrays included). Past it the column is written again with
+ * its arrays through cbor-x: an array that holds itself would otherwise multiply at each level (a cycle
+ * must throw, as cbor-x throws it), and a huge sparse one would be flattened into memory.
+ */
+const MAX_FLATTENED = 1 << 20;
+/** Thrown by arrays() past MAX_FLATTENED; caught by column() at depth 0. */
+const TOO_MANY = new Error('too many array elements to write by column');
 /** A writer's buffer grown past this for one large frame is let go afterwards. */
 const KEPT_BUFFER = 1 << 20;
 /** V8 copies substrings shorter than this; longer ones would keep the whole column's text alive. */
@@ -76,6 +84,8 @@ export class ColumnWriter {
   private readonly seen = new Map<string, number>();
   private readonly few: string[] = new Array<string>(FEW).fill('');
   private indices = new Uint16Array(1024);
+  private flattened = 0;
+  private arraysByColumn = true;
 
   /** The bytes written since reset(). */
   get bytes(): Buffer {
@@ -88,7 +98,25 @@ export class ColumnWriter {
   }
 
   /** Append a column of `values[from..to)`. */
-  column(values: readonly unknown[], from: number, to: number, depth = 0): void {
+  column(values: readonly unknown[], from: number, to: number): void {
+    const start = this.at;
+    this.flattened = 0;
+    try {
+      this.columnAt(values, from, to, 0);
+    } catch (err) {
+      if (err !== TOO_MANY) throw err;
+      this.at = start;
+      this.seen.clear();
+      this.arraysByColumn = false;
+      try {
+        this.columnAt(values, from, to, 0);
+      } finally {
+        this.arraysByColumn = true;
+      }
+    }
+  }
+
+  private columnAt(values: readonly unknown[], from: number, to: number, depth: number): void {
     const n = to - from;
     if (n === 0) return;
     this.room(1 + n);
@@ -123,7 +151,7 @@ export class ColumnWriter {
             break;
           }
           const proto = depth < MAX_DEPTH ? Object.getPrototypeOf(v) as unknown : null;
-          if (proto === Array.prototype) {
+          if (proto === Array.prototype && this.arraysByColumn) {
             arrays.push(v as unknown[]);
             tag = Tag.ARRAY;
             break;
@@ -171,10 +199,12 @@ export class ColumnWriter {
     for (let a = 0; a < arrays.length; a++) {
       const array = arrays[a];
       lengths[a] = array.length;
+      this.flattened += array.length;
+      if (this.flattened > MAX_FLATTENED) throw TOO_MANY;
       for (let i = 0; i < array.length; i++) items.push(array[i]);
     }
     this.numbers(lengths);
-    this.column(items, 0, items.length, depth + 1);
+    this.columnAt(items, 0, items.length, depth + 1);
   }
 
   private numbers(numbers: number[]): void {
@@ -304,7 +334,7 @@ export class ColumnWriter {
         this.buf[this.at++] = Tag.STRING;
         this.strings(fields[f] as string[]);
       } else {
-        this.column(fields[f], 0, objects.length, depth + 1);
+        this.columnAt(fields[f], 0, objects.length, depth + 1);
       }
     }
   }

@@ -37,18 +37,22 @@ export function fsyncDir(dir: string): void {
 /**
  * Create `dir` and any missing parents so that they survive power loss: a new directory is an entry in
  * its parent, durable only once the parent is fsynced (fsyncing what is inside it does not), so the
- * parent of each directory created is fsynced, the outermost first. Without it a power cut could take a
- * new WAL's directory, fsynced segments and all, or the directory of a checkpoint the manifest names.
+ * parent of each directory created is fsynced, the outermost first, and `dir`'s own parent even when it
+ * was there already (a run that stopped before it could fsync may have made it). Without it a power cut
+ * could take a new WAL's directory, fsynced segments and all, or the directory of a checkpoint the
+ * manifest names.
  */
 export function mkdirDurable(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true });
-  if (first === undefined) return;
+  const path = resolve(dir);
+  const first = mkdirSync(path, { recursive: true });
   const created: string[] = [];
-  for (let d = resolve(dir); ; d = dirname(d)) {
-    created.push(d);
-    if (d === resolve(first) || dirname(d) === d) break;
+  if (first !== undefined) {
+    for (let d = path; ; d = dirname(d)) {
+      created.push(d);
+      if (d === first || dirname(d) === d) break;
+    }
   }
-  for (const d of created.reverse()) fsyncDir(dirname(d));
+  for (const d of created.length > 0 ? created.reverse() : [path]) fsyncDir(dirname(d));
 }
 
 /**
