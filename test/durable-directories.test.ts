@@ -39,7 +39,9 @@ function createdDirs(trace: string, root: string): Created[] {
     if (made && made[1].startsWith(root)) created.push({ dir: made[1], parentSynced: false });
     const opened = /^openat\(AT_FDCWD, "([^"]+)", [^)]*\)\s+=\s+(\d+)/.exec(line);
     if (opened) fdPath.set(opened[2], opened[1]);
-    const synced = /^fsync\((\d+)\)\s+=\s+0/.exec(line);
+    const closed = /^close\((\d+)\)\s+=\s+0/.exec(line);
+    if (closed) fdPath.delete(closed[1]);
+    const synced = /^f(?:data)?sync\((\d+)\)\s+=\s+0/.exec(line);
     if (synced) {
       const path = fdPath.get(synced[1]);
       for (const c of created) if (dirname(c.dir) === path) c.parentSynced = true;
@@ -55,7 +57,7 @@ t.test('every directory a durable run creates is fsynced into its parent', { ski
   const stateDir = join(root, 'a', 'b', 'state');
   const traces = join(root, 'trace');
   const out = join(root, 'out.ndjson');
-  const run = await runNode(['-e', `require('node:child_process').execFileSync('strace', ['-ff', '-o', ${JSON.stringify(traces)}, '-e', 'trace=mkdir,mkdirat,openat,fsync',
+  const run = await runNode(['-e', `require('node:child_process').execFileSync('strace', ['-ff', '-o', ${JSON.stringify(traces)}, '-e', 'trace=mkdir,mkdirat,openat,close,fsync,fdatasync',
     process.execPath, ${JSON.stringify(CHILD)}, ${JSON.stringify(stateDir)}, ${JSON.stringify(out)}, ${JSON.stringify(join(root, 'acks.log'))}, '20000', '2'], { stdio: 'inherit' })`],
   { timeoutMs: 120_000, env: { SNAPSHOT_EVERY_MS: '20' } });
   t.equal(run.code, 0, `the run ends well (stderr: ${run.stderr})`);
