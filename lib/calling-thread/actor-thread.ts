@@ -15,7 +15,7 @@ export class ActorThread {
   failure: Error | null = null;
 
   /** `execArgv`: its Node options (undefined: the process's). Refused options throw ERR_KEYFLOW_CONFIG. */
-  constructor(readonly execArgv?: string[]) {
+  constructor(execArgv?: string[]) {
     try {
       this.worker = new Worker(ACTOR_URL, execArgv ? { execArgv } : {});
     } catch (err) {

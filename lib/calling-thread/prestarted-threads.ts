@@ -1,8 +1,8 @@
 /**
  * The engine's threads, started by start() before it loads the engine and the pipelines. A thread takes
  * 70–100 ms to boot and load its modules, about what loading the engine takes on the calling thread, and
- * on a second core the two overlap (`keyflow run`: start() returned 250 ms after the process started, now
- * 175 ms). Actor threads wait for their ActorInit, source threads for their setup (see source-pool.ts);
+ * on a second core the two overlap (`keyflow run`: start() returned 240–255 ms after the process started,
+ * now 175–240 ms). Actor threads wait for their ActorInit, source threads for their setup (see source-pool.ts);
  * the engine takes them as it launches, and those it did not take are ended.
  */
 import { ActorThread } from './actor-thread.js';
