@@ -84,7 +84,9 @@ export class ColumnWriter {
   private readonly seen = new Map<string, number>();
   private readonly few: string[] = new Array<string>(FEW).fill('');
   private indices = new Uint16Array(1024);
+  /** Array elements the column being written has flattened so far (see MAX_FLATTENED). */
   private flattened = 0;
+  /** False while a column is written again with its arrays through cbor-x. */
   private arraysByColumn = true;
 
   /** The bytes written since reset(). */
@@ -97,7 +99,7 @@ export class ColumnWriter {
     if (this.buf.length > KEPT_BUFFER) this.grow(1 << 16);
   }
 
-  /** Append a column of `values[from..to)`. */
+  /** Append a column of `values[from..to)` (again, arrays through cbor-x, if its arrays are too many to flatten). */
   column(values: readonly unknown[], from: number, to: number): void {
     const start = this.at;
     this.flattened = 0;
