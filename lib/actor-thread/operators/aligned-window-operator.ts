@@ -67,6 +67,8 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
   // allocate it again at every event.
   /** The starts of an event's windows (at most size / slide of them). */
   private readonly starts: Float64Array;
+  /** Whether the key already had each of them open (1) or it is opened by this event (0). */
+  private readonly known: Uint8Array;
   /** Their accumulators: an array per number of windows, so each has exactly that many. */
   private readonly accsByCount: unknown[][][] = [];
 
@@ -75,6 +77,7 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
     this.size = spec.size;
     this.slide = spec.type === 'sliding' ? spec.slide : spec.size;
     this.starts = new Float64Array(Math.ceil(this.size / this.slide));
+    this.known = new Uint8Array(this.starts.length);
   }
 
   override onEvent(kg: number, key: unknown, sk: StateKey, ts: number, wm: number, src: number, pos: number, seq: number, event: unknown): void {
@@ -93,7 +96,7 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
 
   /** Add one event (its inputs extracted by admit), or a pane's events' inputs, to the windows of `ts`. */
   private fold(kg: number, key: unknown, sk: StateKey, ts: number, src: number, pos: number, seq: number, event: unknown, inputs: PaneView | null): void {
-    const { size, slide, timers, starts } = this;
+    const { size, slide, timers, starts, known } = this;
     let n = 0;
     for (let start = alignDown(ts, slide); start > ts - size; start -= slide) {
       if (!timers.isClosed(start + size)) starts[n++] = start;
@@ -104,7 +107,11 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
     }
     const state = this.store.get(kg, sk);
     const accs = (this.accsByCount[n] ??= new Array<unknown[]>(n));
-    for (let i = 0; i < n; i++) accs[i] = (state === undefined ? undefined : accAt(state, starts[i])) ?? this.aggregates.create();
+    for (let i = 0; i < n; i++) {
+      const acc = state === undefined ? undefined : accAt(state, starts[i]);
+      known[i] = acc === undefined ? 0 : 1;
+      accs[i] = acc ?? this.aggregates.create();
+    }
     try {
       if (inputs === null) this.aggregates.addAll(accs, seq);
       else this.aggregates.addInputs(accs, inputs, seq);
@@ -116,13 +123,14 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
     for (let i = 0; i < n; i++) {
       const start = starts[i];
       const end = start + size;
-      if (keyed === undefined || accAt(keyed, start) === undefined) {
+      if (known[i] === 0) {
         const id = this.timerIds++;
         keyed = this.open(kg, sk, key, keyed, start, accs[i], id);
         timers.schedule(id, kg, sk, start, end);
       }
-      // Already fired but within the allowed lateness: fire again with the updated result.
-      if (timers.isDue(end)) this.emitter.emit(keyed.key, kg, start, end, accs[i]);
+      // Already fired but within the allowed lateness: fire again with the updated result. (The key has
+      // this window open, known or just opened, so it has state.)
+      if (timers.isDue(end)) this.emitter.emit(keyed!.key, kg, start, end, accs[i]);
     }
   }
 

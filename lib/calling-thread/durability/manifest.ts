@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { KeyflowError, codes } from '../../shared/errors.js';
 import { crc32c } from '../../shared/durability/crc32c.js';
-import { mkdirDurable, stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
+import { stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
 import { manifestPath } from '../../shared/durability/state-layout.js';
 
 /** A completed checkpoint: every actor's snapshot is on disk and the sinks have committed up to it. */
@@ -48,7 +48,7 @@ export function writeManifest(stateDir: string, manifest: Manifest): void {
   const path = manifestPath(stateDir);
   const body = JSON.stringify(manifest, null, 2);
   try {
-    mkdirDurable(stateDir);
+    mkdirSync(stateDir, { recursive: true }); // made durable when the engine took it (lockStateDir)
     writeFileAtomic(path, Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
   } catch (err) {
     throw stateFileError('write', path, err);

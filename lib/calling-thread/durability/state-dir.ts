@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { KeyflowError, codes, configError } from '../../shared/errors.js';
 import { fsyncDir, mkdirDurable, stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
 import { acquireLock, type Lock } from './lock.js';
@@ -57,7 +57,7 @@ function stateDirId(stateDir: string): string {
 /** Is the directory there and writable? Fail now, with a clear error, rather than at the first WAL write. */
 function checkWritable(stateDir: string): void {
   try {
-    mkdirDurable(stateDir);
+    mkdirSync(stateDir, { recursive: true }); // made durable when the engine took it (lockStateDir)
     const probe = writeProbePath(stateDir);
     const fd = openSync(probe, 'w');
     writeSync(fd, 'ok');
