@@ -33,4 +33,6 @@ export type { OperatorListState, OperatorStateOptions, Redistribution } from './
 export type { DeadLetter, Stage } from './shared/dead-letter.js';
 export { KeyflowError, codes, type ErrorCode } from './shared/errors.js';
 export type { OutputStream } from './calling-thread/outputs.js';
-export { keyGroupOf, actorOf, keyGroupRange, hashKey } from './shared/keygroups.js';
+export { keyGroupOf, actorOf, keyGroupRange, hashKey, partitionOf } from './shared/keygroups.js';
+export type { JetStreamSourceOptions } from './calling-thread/sources/jetstream-source.js';
+export type { JetStreamSinkOptions } from './calling-thread/sinks/jetstream-sink.js';

@@ -18,7 +18,7 @@ t.test('a checkpoint that completes after a newer one is not recorded, and the n
     writeFileSync(join(snapshotDir(stateDir, id), 'actor-0.snap'), 'x');
   }
   let commits = 0;
-  const c = new CheckpointCoordinator(stateDir, { version: 1, maxKeyGroups: 128, pipelines: ['p'], checkpoints: [] }, 1, () => commits++);
+  const c = new CheckpointCoordinator(stateDir, { version: 1, maxKeyGroups: 128, pipelines: ['p'], checkpoints: [] }, 1, () => { commits++; });
   const seven = c.expect(record(7));
   c.ack(7, ack);
   t.equal((await seven).id, 7);

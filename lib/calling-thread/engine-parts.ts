@@ -11,6 +11,7 @@ import type { Lock } from './durability/lock.js';
 import type { CheckpointRecord } from './durability/manifest.js';
 import type { Recovery } from './durability/state-dir.js';
 import { KeyflowError, codes, describeThrown } from '../shared/errors.js';
+import { abandoned } from '../shared/ignore.js';
 import type { Failure } from './failure.js';
 import { Ingestion } from './ingestion.js';
 import type { ResolvedOptions } from './options.js';
@@ -68,6 +69,7 @@ export class EngineParts {
   readonly sourcePool: SourcePool | null;
   /** The parallel sources being read (engine.ingestNdjson(), engine.ingestNexmark()). */
   readonly parallel: ParallelSources;
+  private readonly closers: Array<() => Promise<void>> = [];
   private readonly lock: Lock | null;
 
   constructor(setup: EngineSetup, failure: Failure) {
@@ -79,7 +81,8 @@ export class EngineParts {
       options.maxKeyGroups, options.maxCallMs, setup.cleanup);
     this.sinks = new SinkSet(options.maxKeyGroups, { stateId: recovery?.id ?? null, resuming: Boolean(recovery?.checkpoint) }, fail);
     const manifest = recovery?.manifest ?? { version: 1 as const, maxKeyGroups: options.maxKeyGroups, pipelines: pipelines.map((p) => p.name), checkpoints: [] };
-    const coordinator = this.coordinator = new CheckpointCoordinator(options.stateDir, manifest, links.length, () => this.sinks.commit());
+    const coordinator = this.coordinator = new CheckpointCoordinator(options.stateDir, manifest, links.length, () => this.sinks.commit(),
+      (err) => failure.fail(err instanceof KeyflowError ? err : new KeyflowError(codes.FAILED, `a checkpoint could not complete: ${describeThrown(err)}`, err)));
     const dispatch = this.dispatch = new OutputDispatch(pipelines, this.outputs, this.sinks, sources, options.onError, failure, (id, ack) => coordinator.ack(id, ack));
     this.router = new Router([...pipelines], links.map((l) => l.sender), options.maxKeyGroups, (p, pipe, src, pos) => dispatch.problem(p, pipe, src, pos),
       (pipe, src, pos, time) => dispatch.warnFutureTime(pipe, src, pos, time), this.routing);
@@ -117,11 +120,16 @@ export class EngineParts {
     await this.release();
   }
 
+  /** Run `close` (a source's connection to a broker) as the engine lets go, after its final checkpoint. */
+  atRelease(close: () => Promise<void>): void {
+    this.closers.push(close);
+  }
+
   /** End the actors and the outputs, and let the files and the state directory go (a new engine may take them). */
   async release(): Promise<void> {
     try {
-      this.sinks.close();
-      await Promise.all([this.actors.terminate(), this.sourcePool?.destroy()]);
+      // A sink reports its own failures (the engine fails): closing never throws here.
+      await Promise.all([this.sinks.close(), this.actors.terminate(), this.sourcePool?.destroy(), ...this.closers.map((close) => close().catch(abandoned))]);
       this.outputs.endAll();
     } finally {
       this.lock?.release();

@@ -14,6 +14,9 @@ import type { OutputStream } from './outputs.js';
 import { lastStageOf, stagesOf, type Pipeline } from '../pipeline/pipeline.js';
 import type { NdjsonSink } from './sinks/ndjson.js';
 import type { SinkOutput } from './sinks/sink-set.js';
+import type { JetStreamSinkOptions } from './sinks/jetstream-sink.js';
+import type { JetStreamSourceOptions } from './sources/jetstream-source.js';
+import { randomUUID } from 'node:crypto';
 
 /**
  * A running keyflow engine: a facade over the router and output pump on the calling thread and one
@@ -115,6 +118,20 @@ export class Engine {
     this.parts.sinks.add('results', this.outputPipe('results', pipeline), pipeline, path);
   }
 
+  /**
+   * Publish a pipeline's results to a NATS JetStream subject exactly once, across crashes and restarts
+   * (message ids the server deduplicates within its stream's duplicate window: see jetstream-sink.ts).
+   * Resolves once connected; fails if no stream takes the subject. Call before ingesting.
+   */
+  async publishResultsTo(pipeline: string, options: JetStreamSinkOptions): Promise<void> {
+    await this.publishTo('results', pipeline, options);
+  }
+
+  /** Publish a pipeline's late events to a JetStream subject exactly once, like publishResultsTo(). */
+  async publishLateTo(pipeline: string, options: JetStreamSinkOptions): Promise<void> {
+    await this.publishTo('late', pipeline, options);
+  }
+
   /** Write a pipeline's late events to an NDJSON file exactly once, like writeResultsTo(). Call before ingesting. */
   writeLateTo(pipeline: string, path: string): void {
     this.parts.sinks.add('late', this.outputPipe('late', pipeline), pipeline, path);
@@ -175,6 +192,23 @@ export class Engine {
     return parallel.read(options.signal, (signal) => ingestNexmark({ ...options, signal }, parallel.context));
   }
 
+  /**
+   * Ingest a NATS JetStream stream (see jetstream-source.ts): messages pulled in batches, each one JSON event,
+   * parsed and routed on the source threads; exactly once with a state directory (a stream sequence is a
+   * position; the consumer acknowledges what each checkpoint covers). Resolves once caught up (with
+   * `untilCaughtUp`) and durable; otherwise reads until stop().
+   */
+  async ingestJetStream(options: JetStreamSourceOptions): Promise<void> {
+    if (this.stopping) throw new KeyflowError(codes.STOPPED, 'ingestJetStream() after stop()');
+    const { ingestJetStream } = await import('./sources/jetstream-source.js');
+    const { parallel, coordinator, sources } = this.parts;
+    const checkpoints = this.stateDir === null ? null : {
+      resumePosition: (id: string) => sources.positions.get(id),
+      onComplete: (listener: (record: CheckpointRecord) => void) => coordinator.onComplete(listener),
+    };
+    await parallel.read(options.signal, (signal) => ingestJetStream({ ...options, signal }, parallel.context, { checkpoints, atRelease: (close) => this.parts.atRelease(close) }));
+  }
+
   /** End at once, as a failure would: no drain, no final checkpoint. Released outputs still reach the sinks, uncommitted. */
   async abort(): Promise<void> {
     this.failure.fail(new KeyflowError(codes.STOPPED, 'the engine was aborted'));
@@ -214,6 +248,15 @@ export class Engine {
     this.failure.throwIfFailed();
     const elapsedMs = performance.now() - this.startedAt;
     return { ...this.stats(), elapsedMs, eventsPerSecond: this.parts.ingestion.eventsIn / (elapsedMs / 1000), checkpoints: this.checkpointStats() };
+  }
+
+  private async publishTo(output: SinkOutput, pipeline: string, options: JetStreamSinkOptions): Promise<void> {
+    const pipe = this.outputPipe(output, pipeline);
+    const { sinks } = this.parts;
+    sinks.free(output, pipe, pipeline);
+    const { JetStreamSink } = await import('./sinks/jetstream-sink.js');
+    const owner = sinks.owner.stateId ?? `run-${randomUUID()}`;
+    sinks.addSink(output, pipe, pipeline, await JetStreamSink.open(options, this.pipelines[pipe].name, output, owner, sinks.maxKeyGroups, sinks.fail));
   }
 
   /**

@@ -15,7 +15,6 @@ import type { Failure } from './failure.js';
 import type { ResolvedOptions } from './options.js';
 import type { Outputs } from './outputs.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import type { ExactlyOnceFileSink } from './sinks/exactly-once-file.js';
 import type { SinkOutput, SinkSet } from './sinks/sink-set.js';
 import type { SourceRegistry } from './sources/registry.js';
 
@@ -102,7 +101,7 @@ export class OutputDispatch {
     this.counts[pipe][output === 'late' ? 'late' : 'results'] += count;
     if (batch === null) return;
     const lines = new LineBatchView(batch);
-    this.sinks.of(output, pipe)?.writeLines(lines);
+    this.behindStream(this.sinks.of(output, pipe)?.writeLines(lines));
     const stream = this.sinks.streamOf(output, pipe);
     if (stream) this.behindStream(stream.sink.writeLines(lines.text()));
   }
@@ -164,7 +163,7 @@ export class OutputDispatch {
    */
   private toFiles(output: SinkOutput, o: CarriedOutput, ordinal: number): void {
     const name = this.pipelines[o.pipe].name;
-    const file: ExactlyOnceFileSink | undefined = this.sinks.of(output, o.pipe);
+    const file = this.sinks.of(output, o.pipe);
     const fileError = file?.write(o.kg, o.pos, o.value) ?? null;
     if (fileError !== null) this.report(unwritable(name, file!.path, o.pos, describeThrown(fileError)), o.pipe);
     const stream = this.sinks.streamOf(output, o.pipe);
@@ -179,7 +178,10 @@ export class OutputDispatch {
     this.behindStream(stream.sink.writeLines(line));
   }
 
-  /** A stream whose buffer is full: wait for it. A write that fails is its opener's to report (NdjsonSink.failed), not a reason to stop reading. */
+  /**
+   * A stream whose buffer is full (or a sink with as many messages in flight as it takes): wait for it. A
+   * write that fails is its opener's (or sink's) to report, not a reason to stop reading.
+   */
   private behindStream(wait: Promise<void> | void): void {
     if (!wait) return;
     // Every stream that fell behind in this frame is waited for, not only the last.

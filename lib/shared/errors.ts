@@ -22,6 +22,8 @@ export const codes = {
   STATE_DIR: 'ERR_KEYFLOW_STATE_DIR',
   /** An output file cannot be opened or written (a directory, no such directory, disk full…). */
   OUTPUT: 'ERR_KEYFLOW_OUTPUT',
+  /** An input cannot be read (a broker's stream that does not exist…). */
+  INPUT: 'ERR_KEYFLOW_INPUT',
 } as const;
 
 export type ErrorCode = (typeof codes)[keyof typeof codes];

@@ -78,3 +78,15 @@ export function keyGroupRange(actor: number, workers: number, maxKeyGroups: numb
     end: Math.ceil(((actor + 1) * maxKeyGroups) / workers) - 1,
   };
 }
+
+/**
+ * The partition of `partitions` that a key's events belong in, for producers that publish to a broker by
+ * partition (`<prefix>.<partition>`): key → key-group → partition as key-groups go to actors, so each
+ * partition holds whole key-groups, a contiguous range of them.
+ */
+export function partitionOf(key: unknown, partitions: number, maxKeyGroups = DEFAULT_MAX_KEY_GROUPS): number {
+  if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > maxKeyGroups) {
+    throw new RangeError(`partitions must be an integer from 1 to maxKeyGroups (${maxKeyGroups}), not ${String(partitions)}`);
+  }
+  return actorOf(keyGroupOf(stateKeyOf(key), maxKeyGroups), partitions, maxKeyGroups);
+}

@@ -36,9 +36,22 @@ export interface CheckpointStats {
 export class CheckpointCoordinator {
   private readonly pending = new Map<number, Pending>();
   readonly stats: CheckpointStats = { completed: 0, lastId: null, lastBytes: 0, lastKeys: 0, longestPauseMs: 0, lastDurationMs: 0 };
+  /** A completion waiting for a sink's asynchronous commit: the next one completes after it. */
+  private completing: Promise<void> | null = null;
+  private failed = false;
+  private readonly listeners = new Set<(record: CheckpointRecord) => void>();
 
   constructor(private readonly stateDir: string | null, private manifest: Manifest, private readonly workers: number,
-              private readonly commitSinks: () => void) {}
+              /** Commit the sinks: a promise when one commits asynchronously (a broker's acknowledgements). */
+              private readonly commitSinks: () => Promise<void> | void,
+              /** Hears of a checkpoint that could not complete asynchronously (a synchronous failure is thrown by ack()). */
+              private readonly fail: (err: unknown) => void = () => {}) {}
+
+  /** Hear of each checkpoint recorded from now on (a source acknowledges its input on it); returns how to stop. */
+  onComplete(listener: (record: CheckpointRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   expect(record: Pending['record'], provisional = false): Promise<CheckpointRecord> {
     return new Promise((done) => this.pending.set(record.id, { record, provisional, acks: [], startedAt: performance.now(), done }));
@@ -52,6 +65,12 @@ export class CheckpointCoordinator {
     if (p.acks.length < this.workers) return;
     this.pending.delete(checkpoint);
     const record: CheckpointRecord = { ...p.record, completedAt: new Date().toISOString(), snapshotBytes: p.acks.reduce((n, a) => n + a.bytes, 0), keys: p.acks.reduce((n, a) => n + a.keys, 0) };
+    const completion = this.completing ? this.completing.then(() => this.complete(p, record)) : this.complete(p, record);
+    if (completion) this.waitFor(completion);
+  }
+
+  private complete(p: Pending, record: CheckpointRecord): Promise<void> | void {
+    if (this.failed) return;
     // Snapshot files are written asynchronously, so a checkpoint can complete after a newer one. The
     // newer one supersedes it: recording it would put it last in the manifest while pruning (keyed on
     // the newer one) deletes its files.
@@ -61,7 +80,12 @@ export class CheckpointCoordinator {
     }
     // Every result before the barrier has reached the sinks (it travelled ahead of the ack): commit them
     // first, so a recovered run never restores state that is ahead of what the sinks hold.
-    this.commitSinks();
+    const committed = this.commitSinks();
+    if (committed) return committed.then(() => this.record(p, record));
+    this.record(p, record);
+  }
+
+  private record(p: Pending, record: CheckpointRecord): void {
     if (this.stateDir) {
       this.manifest = { ...this.manifest, checkpoints: [...this.manifest.checkpoints, record].slice(-KEEP) };
       writeManifest(this.stateDir, this.manifest);
@@ -72,7 +96,19 @@ export class CheckpointCoordinator {
     this.stats.lastBytes = record.snapshotBytes;
     this.stats.lastKeys = record.keys;
     this.stats.lastDurationMs = performance.now() - p.startedAt;
+    for (const listener of this.listeners) listener(record);
     p.done(record);
+  }
+
+  /** Completions wait for one another while a sink commits; after a failure none completes. */
+  private waitFor(completion: Promise<void>): void {
+    const chained: Promise<void> = completion.catch((err) => {
+      this.failed = true;
+      this.fail(err);
+    }).then(() => {
+      if (this.completing === chained) this.completing = null;
+    });
+    this.completing = chained;
   }
 
   /**

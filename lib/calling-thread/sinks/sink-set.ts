@@ -1,12 +1,33 @@
 /**
- * The files an engine writes NDJSON to: per pipeline, at most one exactly-once file (see
- * exactly-once-file.ts) for its results and one for its late events, which checkpoints commit and the
- * engine's end closes; and NDJSON streams (a file or stdout, see ndjson.ts) that `keyflow run` writes
- * without state, several pipelines perhaps into one, which their opener closes.
+ * Where an engine writes its outputs as NDJSON: per pipeline, at most one exactly-once sink for its
+ * results and one for its late events (a file, see exactly-once-file.ts, or a JetStream subject, see
+ * jetstream-sink.ts), which checkpoints commit and the engine's end closes; and NDJSON streams (a file
+ * or stdout, see ndjson.ts) that `keyflow run` writes without state, several pipelines perhaps into one,
+ * which their opener closes.
  */
 import { configError, type KeyflowError } from '../../shared/errors.js';
+import type { LineBatchView } from '../../shared/codec/line-batch.js';
 import { ExactlyOnceFileSink, type SinkOwner } from './exactly-once-file.js';
 import type { NdjsonSink } from './ndjson.js';
+
+/**
+ * A sink that holds every output exactly once: outputs are numbered per key-group by the actors, the same
+ * in a replay, and a sink takes each number once.
+ */
+export interface ExactlyOnceSink {
+  /** What dead letters name as the output's target. */
+  readonly path: string;
+  /** Write output `n` of key-group `kg` unless the sink has it; a value JSON cannot write is skipped and its error returned. */
+  write(kg: number, n: number, value: unknown): Error | null;
+  /** Whether output `n` of key-group `kg` is new to the sink; it counts as written from now on. */
+  claim(kg: number, n: number): boolean;
+  /** The lines of a batch an actor wrote, each unless the sink has it; a promise: read no more output until it resolves. */
+  writeLines(batch: LineBatchView): Promise<void> | void;
+  /** Make everything written so far durable (a checkpoint completes only then); throws or rejects if it cannot. */
+  commit(): Promise<void> | void;
+  /** Write out what is pending, without committing it, and let go. */
+  close(): Promise<void> | void;
+}
 
 /** Which output of a pipeline a file holds. */
 export type SinkOutput = 'results' | 'late';
@@ -18,23 +39,33 @@ export interface StreamSink {
 }
 
 export class SinkSet {
-  private readonly all: ExactlyOnceFileSink[] = [];
+  private readonly all: ExactlyOnceSink[] = [];
   /** Indexed by pipeline. */
-  private readonly byOutput: Record<SinkOutput, Array<ExactlyOnceFileSink | undefined>> = { results: [], late: [] };
+  private readonly byOutput: Record<SinkOutput, Array<ExactlyOnceSink | undefined>> = { results: [], late: [] };
   private readonly streams: Record<SinkOutput, Array<StreamSink | undefined>> = { results: [], late: [] };
   /** Called when a pipeline's output gets a file or a stream. */
   added: () => void = () => {};
 
-  constructor(private readonly maxKeyGroups: number, private readonly owner: SinkOwner, private readonly fail: (err: KeyflowError) => void) {}
+  constructor(readonly maxKeyGroups: number, readonly owner: SinkOwner, readonly fail: (err: KeyflowError) => void) {}
 
   /**
    * Fails with ERR_KEYFLOW_STATE_DIR if another process writes the file, or its commit record belongs to
    * another state directory; with ERR_KEYFLOW_OUTPUT if it cannot be opened.
    */
   add(output: SinkOutput, pipe: number, pipeline: string, path: string): void {
+    this.free(output, pipe, pipeline);
+    this.addSink(output, pipe, pipeline, new ExactlyOnceFileSink(path, this.maxKeyGroups, this.owner, this.fail));
+  }
+
+  /** Throws if the pipeline's output has its exactly-once sink already. */
+  free(output: SinkOutput, pipe: number, pipeline: string): void {
     const taken = this.byOutput[output][pipe];
     if (taken) throw configError(`pipeline '${pipeline}' already writes that output to ${taken.path}`);
-    const sink = new ExactlyOnceFileSink(path, this.maxKeyGroups, this.owner, this.fail);
+  }
+
+  /** An exactly-once sink made elsewhere (see free()). */
+  addSink(output: SinkOutput, pipe: number, pipeline: string, sink: ExactlyOnceSink): void {
+    this.free(output, pipe, pipeline);
     this.byOutput[output][pipe] = sink;
     this.all.push(sink);
     this.added();
@@ -53,16 +84,19 @@ export class SinkSet {
     return this.streams[output][pipe];
   }
 
-  /** The file a pipeline's output goes to, if any. */
-  of(output: SinkOutput, pipe: number): ExactlyOnceFileSink | undefined {
+  /** The exactly-once sink a pipeline's output goes to, if any. */
+  of(output: SinkOutput, pipe: number): ExactlyOnceSink | undefined {
     return this.byOutput[output][pipe];
   }
 
-  commit(): void {
-    for (const s of this.all) s.commit();
+  /** Commit every sink; a promise when one commits asynchronously (a broker's acknowledgements). */
+  commit(): Promise<void> | void {
+    const waits = this.all.map((s) => s.commit()).filter((c): c is Promise<void> => c !== undefined);
+    if (waits.length > 0) return Promise.all(waits).then(() => {});
   }
 
-  close(): void {
-    for (const s of this.all) s.close();
+  /** Close every sink (each reports its own failures to the engine). */
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((s) => s.close()));
   }
 }

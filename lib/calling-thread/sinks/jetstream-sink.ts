@@ -1,0 +1,163 @@
+/**
+ * A pipeline's results (or late events) published to a NATS JetStream subject exactly once.
+ *
+ * The actors number outputs per key-group, the same in a replay, so each output is published with the
+ * message id `<state id>:<pipeline>:<output>:<key-group>:<number>` (Nats-Msg-Id): what a replay after a crash
+ * publishes again, the server drops as a duplicate, within its stream's duplicate window. A checkpoint
+ * completes only once the server has acknowledged every output published before its barrier (commit()),
+ * so a recovered run never starts past outputs the stream may not hold. A publish that fails (the server
+ * gone) is tried again, with the same id, until it succeeds or `retryForMs` runs out; then the engine fails.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { KeyflowError, codes, describeThrown } from '../../shared/errors.js';
+import { ndjsonLine, type LineBatchView } from '../../shared/codec/line-batch.js';
+import { connectJetStream, type JetStreamServers } from '../jetstream-connection.js';
+import type { ExactlyOnceSink, SinkOutput } from './sink-set.js';
+
+export interface JetStreamSinkOptions extends JetStreamServers {
+  /** The subject each output is published to (a stream must take it). */
+  subject: string;
+  /** Publishes awaiting the server's acknowledgement before the outputs wait for them (default 4096). */
+  maxInFlight?: number;
+  /** How long a publish is retried while the server cannot be reached, before the engine fails (default 60 s). */
+  retryForMs?: number;
+}
+
+const NEWLINE = 0x0a;
+const RETRY_PAUSE_MS = 250;
+
+export class JetStreamSink implements ExactlyOnceSink {
+  readonly path: string;
+  /** The highest number published per key-group (this run), so a replay's outputs are not even sent twice. */
+  private readonly high: Float64Array;
+  private readonly inFlight = new Set<Promise<void>>();
+  private room: { promise: Promise<void>; resolve: () => void } | null = null;
+  private error: KeyflowError | null = null;
+  private closed: Promise<void> | null = null;
+  private readonly encoder = new TextEncoder();
+  private readonly maxInFlight: number;
+  private readonly retryForMs: number;
+  /** Publishes the server acknowledged, and those it dropped as already held. */
+  readonly counts = { published: 0, duplicates: 0 };
+
+  private constructor(private readonly nc: NatsConnection, private readonly js: JetStreamClient, private readonly subject: string,
+                      private readonly idPrefix: string, maxKeyGroups: number, options: JetStreamSinkOptions,
+                      private readonly onError: (err: KeyflowError) => void) {
+    this.path = `nats subject ${subject}`;
+    this.high = new Float64Array(maxKeyGroups);
+    this.maxInFlight = options.maxInFlight ?? 4096;
+    this.retryForMs = options.retryForMs ?? 60_000;
+  }
+
+  /**
+   * Connect, and check that a stream takes the subject (ERR_KEYFLOW_OUTPUT otherwise). `owner`: the state
+   * directory's id (null without one: this run's own), which the message ids carry, so that outputs of a
+   * state directory started over are not taken for duplicates of the old one's.
+   */
+  static async open(options: JetStreamSinkOptions, pipeline: string, output: SinkOutput, owner: string, maxKeyGroups: number,
+                    onError: (err: KeyflowError) => void): Promise<JetStreamSink> {
+    const { nc, js } = await connectJetStream(options, `output to ${options.subject}`);
+    try {
+      await (await jetstreamManager(nc)).streams.find(options.subject);
+    } catch (err) {
+      await nc.close();
+      throw new KeyflowError(codes.OUTPUT, `no JetStream stream takes subject ${options.subject} (${describeThrown(err)}): create one whose subjects include it`, { subject: options.subject });
+    }
+    return new JetStreamSink(nc, js, options.subject, `${owner}:${pipeline}:${output}`, maxKeyGroups, options, onError);
+  }
+
+  write(kg: number, n: number, value: unknown): Error | null {
+    if (!this.claim(kg, n)) return null;
+    let line: string;
+    try {
+      line = ndjsonLine(value);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+    this.publish(kg, n, this.encoder.encode(line.slice(0, -1)));
+    return null;
+  }
+
+  claim(kg: number, n: number): boolean {
+    if (n <= this.high[kg] || this.error) return false;
+    this.high[kg] = n;
+    return true;
+  }
+
+  writeLines(batch: LineBatchView): Promise<void> | void {
+    const text = batch.text();
+    for (let i = 0, start = 0; i < batch.count; i++) {
+      const end = text.indexOf(NEWLINE, start);
+      const kg = batch.keyGroup(i);
+      const n = batch.number(i);
+      if (this.claim(kg, n)) this.publish(kg, n, text.subarray(start, end));
+      start = end + 1;
+    }
+    return this.waitForRoom();
+  }
+
+  /** Resolves once the server holds every output published so far; rejects if one could not be published. */
+  async commit(): Promise<void> {
+    await Promise.all(this.inFlight);
+    if (this.error) throw this.error;
+  }
+
+  /** Wait for what is in flight (without committing anything: there is nothing more to commit), then disconnect. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      await Promise.all(this.inFlight);
+      await this.nc.close().catch((err: unknown) => this.failed(err));
+    })();
+    return this.closed;
+  }
+
+  /** A promise while as many publishes as allowed are in flight. */
+  private waitForRoom(): Promise<void> | void {
+    if (this.inFlight.size < this.maxInFlight || this.error) return;
+    if (this.room === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.room = { promise, resolve };
+    }
+    return this.room.promise;
+  }
+
+  private publish(kg: number, n: number, payload: Uint8Array): void {
+    // The payload may be a view of a batch that is read again later: the client copies it when it sends.
+    const sent = this.send(payload, `${this.idPrefix}:${kg}:${n}`, performance.now() + this.retryForMs).finally(() => {
+      this.inFlight.delete(sent);
+      if (this.room !== null && this.inFlight.size < this.maxInFlight / 2) {
+        this.room.resolve();
+        this.room = null;
+      }
+    });
+    this.inFlight.add(sent);
+  }
+
+  private async send(payload: Uint8Array, msgID: string, until: number): Promise<void> {
+    for (;;) {
+      try {
+        const ack = await this.js.publish(this.subject, payload, { msgID });
+        if (ack.duplicate) this.counts.duplicates++;
+        else this.counts.published++;
+        return;
+      } catch (err) {
+        if (this.error || this.nc.isClosed() || performance.now() >= until) {
+          this.failed(err);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+      }
+    }
+  }
+
+  /** The sink publishes nothing more; the engine hears of it (and fails). */
+  private failed(err: unknown): void {
+    if (this.error) return;
+    this.error = new KeyflowError(codes.OUTPUT, `cannot publish to ${this.subject}: ${describeThrown(err)}`, { subject: this.subject });
+    this.room?.resolve();
+    this.room = null;
+    this.onError(this.error);
+  }
+}

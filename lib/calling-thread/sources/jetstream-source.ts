@@ -1,0 +1,167 @@
+/**
+ * A NATS JetStream stream as a source (engine.ingestJetStream()): messages are pulled in batches with a
+ * durable consumer; each message's payload is one JSON event, and its stream sequence is its position. A
+ * batch becomes a chunk of NDJSON, one line per stream sequence (a sequence the consumer does not deliver,
+ * deleted or of another subject, is a blank line), which the source threads parse and route like a file's
+ * (see parallel-sources.ts): a bad message is a dead letter naming the stream and its sequence as the line.
+ *
+ * Exactly once: checkpoints keep the highest sequence routed (the source's position), and a run on the same
+ * state directory starts its consumer after it. The consumer acknowledges (ack policy "all") up to a
+ * checkpoint's position once the checkpoint is complete, never before. Without a state directory there is
+ * nothing to resume from: messages are acknowledged as they are read.
+ */
+import { AckPolicy, DeliverPolicy, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { KeyflowError, codes, configError, describeThrown } from '../../shared/errors.js';
+import { forEachBatch } from '../../shared/ndjson-lines.js';
+import type { CheckpointRecord } from '../durability/manifest.js';
+import { connectJetStream, type JetStreamServers } from '../jetstream-connection.js';
+import { ingestChunks, type SourceContext } from './parallel-sources.js';
+import { untilAborted } from './until-aborted.js';
+
+export interface JetStreamSourceOptions extends JetStreamServers {
+  /** The stream to read. */
+  stream: string;
+  /** Only its messages on this subject (wildcards allowed). */
+  subject?: string;
+  /** The durable consumer keyflow reads with and acknowledges on (default 'keyflow'); made anew at each start. */
+  consumer?: string;
+  /** Exactly-once: the name whose position checkpoints keep (default `nats:<stream>`, or `nats:<stream>:<subject>`). */
+  sourceId?: string;
+  /** Messages per pull (default 1000). */
+  batch?: number;
+  /** End once every message the stream held when reading began is read (default: read until stop()). */
+  untilCaughtUp?: boolean;
+  /** Stops reading: the batches pulled by then are ingested, and the call resolves. */
+  signal?: AbortSignal;
+}
+
+/** What the source needs of the engine beyond the parallel sources' context. */
+export interface JetStreamSourceEngine {
+  /** The state directory's checkpoints: null without one (nothing resumes, so messages are acknowledged as read). */
+  checkpoints: { resumePosition(sourceId: string): number | undefined; onComplete(listener: (record: CheckpointRecord) => void): () => void } | null;
+  /** Runs `close` as the engine lets go of its resources (after its final checkpoint). */
+  atRelease(close: () => Promise<void>): void;
+}
+
+const PULL_EXPIRES_MS = 1000;
+/** Unacknowledged messages are sent again after this long: longer than checkpoints are apart, or they come twice (and are passed over). */
+const ACK_WAIT_NS = 3_600 * 1e9;
+const SPACE = 0x20;
+const RETRY_PAUSE_MS = 250;
+
+export async function ingestJetStream(options: JetStreamSourceOptions & { signal: AbortSignal }, context: SourceContext, engine: JetStreamSourceEngine): Promise<void> {
+  const batchSize = options.batch ?? 1000;
+  if (typeof options.stream !== 'string' || options.stream === '') throw configError('ingestJetStream(): stream must name a JetStream stream');
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw configError(`ingestJetStream(): batch must be an integer >= 1, not ${String(options.batch)}`);
+  const { stream, subject } = options;
+  const sourceId = options.sourceId ?? `nats:${stream}${subject === undefined ? '' : `:${subject}`}`;
+  const durable = options.consumer ?? 'keyflow';
+  const { nc, js } = await connectJetStream(options, `source ${stream}`);
+  // The connection outlives the read: stop()'s final checkpoint is acknowledged on it.
+  let stopListening = () => {};
+  engine.atRelease(async () => {
+    stopListening();
+    await nc.close();
+  });
+  const jsm = await jetstreamManager(nc);
+  const first = await jsm.streams.info(stream).then((info) => info.state.first_seq, (err: unknown) => {
+    throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream}: ${describeThrown(err)}`, { stream });
+  });
+  // Sequences before the stream's first are gone (its limits removed them): they cannot be read again.
+  const from = Math.max((engine.checkpoints?.resumePosition(sourceId) ?? 0) + 1, first, 1);
+  // keyflow's checkpoint, not the consumer, says where to resume: the consumer starts there each time.
+  await jsm.consumers.delete(stream, durable).catch(() => false);
+  const consumerInfo = await jsm.consumers.add(stream, {
+    durable_name: durable, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from,
+    ack_wait: ACK_WAIT_NS, max_ack_pending: -1, ...(subject === undefined ? {} : { filter_subject: subject }),
+  });
+  const consumer = await js.consumers.get(stream, durable);
+  const acks = new CheckpointAcks();
+  stopListening = engine.checkpoints?.onComplete((record) => {
+    const position = record.sources.find(([id]) => id === sourceId)?.[1];
+    if (position !== undefined) acks.upTo(position);
+  }) ?? stopListening;
+  let left = options.untilCaughtUp ? consumerInfo.num_pending : Infinity;
+  const chunks = (async function* () {
+    let next = from;
+    while (left > 0) {
+      const lines: Uint8Array[] = [];
+      let last: JsMsg | null = null;
+      try {
+        for await (const m of await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS })) {
+          if (m.seq < next) continue; // sent again after ack_wait: routed already
+          for (; next < m.seq; next++) lines.push(EMPTY);
+          lines.push(oneLine(m.data));
+          next = m.seq + 1;
+          last = m;
+          left--;
+        }
+      } catch {
+        // The server is away (restarting, say): the connection comes back by itself; pull again then.
+        await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+      }
+      if (last === null) continue;
+      if (engine.checkpoints === null) last.ack();
+      else acks.add(last);
+      yield { input: { ndjson: joinLines(lines), atStart: false }, read: next - from };
+    }
+  })();
+  const src = await context.ingestion.lineSource(sourceId, true);
+  if (context.pool !== null) {
+    await ingestChunks(chunks, { name: sourceId, src, sourceId, skip: from - 1, signal: options.signal }, context.pool, context);
+    return;
+  }
+  // No source threads: parsed here, and routed by ingest().
+  let lineOffset = from - 1;
+  for await (const { input } of untilAborted(chunks, options.signal)) {
+    const events: unknown[] = [];
+    const positions: number[] = [];
+    const bytes = input.ndjson;
+    const before = lineOffset;
+    lineOffset += forEachBatch(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), false, batchSize, (b) => {
+      for (const bad of b.bad) context.ingestion.reportBadLine({ ...bad, line: bad.line + before }, sourceId);
+      for (let i = 0; i < b.events.length; i++) {
+        events.push(b.events[i]);
+        positions.push(b.lines[i] + before);
+      }
+    });
+    if (events.length > 0) await context.ingestion.ingest(events, { sourceId, lines: positions });
+  }
+  context.failure.throwIfFailed();
+  await context.ingestion.durable();
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A message's payload as one line: JSON has no raw newline in a string, so any newline in it is whitespace. */
+function oneLine(data: Uint8Array): Uint8Array {
+  if (data.indexOf(0x0a) < 0 && data.indexOf(0x0d) < 0) return data;
+  return data.map((b) => (b === 0x0a || b === 0x0d ? SPACE : b));
+}
+
+/** Lines joined by newlines, the last without one (a chunk of whole lines, see ndjson-chunks.ts), in a buffer of their own. */
+function joinLines(lines: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(lines.reduce((n, l) => n + l.length + 1, -1));
+  let at = 0;
+  lines.forEach((l, i) => {
+    if (i > 0) out[at++] = 0x0a;
+    out.set(l, at);
+    at += l.length;
+  });
+  return out;
+}
+
+/** The last message of each batch read, acknowledged (with everything before it) once a checkpoint covers it. */
+class CheckpointAcks {
+  private readonly waiting: JsMsg[] = [];
+
+  add(last: JsMsg): void {
+    this.waiting.push(last);
+  }
+
+  upTo(position: number): void {
+    let covered: JsMsg | undefined;
+    while (this.waiting.length > 0 && this.waiting[0].seq <= position) covered = this.waiting.shift();
+    covered?.ack();
+  }
+}
