@@ -120,7 +120,8 @@ export class Engine {
 
   /**
    * Publish a pipeline's results to a NATS JetStream subject exactly once, across crashes and restarts
-   * (message ids the server deduplicates within its stream's duplicate window: see jetstream-sink.ts).
+   * (message ids the server deduplicates within its stream's duplicate window: see jetstream-sink.ts). With
+   * a state directory, what stop() fires at the end of input is held for the run that resumes (`atEnd`).
    * Resolves once connected; fails if no stream takes the subject. Call before ingesting.
    */
   async publishResultsTo(pipeline: string, options: JetStreamSinkOptions): Promise<void> {
@@ -240,6 +241,7 @@ export class Engine {
       // A final checkpoint before the end marker: what a later run on this stateDir resumes from.
       if (this.stateDir) await this.checkpoint().catch(reportedElsewhere);
       else await this.recover();
+      this.parts.sinks.endOfInput();
       await this.parts.ingestion.end();
       await this.parts.pumping;
     }
@@ -255,8 +257,15 @@ export class Engine {
     const { sinks } = this.parts;
     sinks.free(output, pipe, pipeline);
     const { JetStreamSink } = await import('./sinks/jetstream-sink.js');
+    // Without a state directory nothing resumes: what the end of input fires is final.
     const owner = sinks.owner.stateId ?? `run-${randomUUID()}`;
-    sinks.addSink(output, pipe, pipeline, await JetStreamSink.open(options, this.pipelines[pipe].name, output, owner, sinks.maxKeyGroups, sinks.fail));
+    const sink = await JetStreamSink.open(this.stateDir === null ? { atEnd: 'publish', ...options } : options, this.pipelines[pipe].name, output, owner, sinks.maxKeyGroups, sinks.fail);
+    try {
+      sinks.addSink(output, pipe, pipeline, sink);
+    } catch (err) {
+      await sink.close();
+      throw err;
+    }
   }
 
   /**

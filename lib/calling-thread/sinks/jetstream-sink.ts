@@ -22,6 +22,15 @@ export interface JetStreamSinkOptions extends JetStreamServers {
   maxInFlight?: number;
   /** How long a publish is retried while the server cannot be reached, before the engine fails (default 60 s). */
   retryForMs?: number;
+  /**
+   * What stop() fires at the end of input (every window still open), after the final checkpoint: 'hold'
+   * (the default with a state directory) publishes none of it, as Flink's stop-with-savepoint fires nothing:
+   * those windows stay in the checkpoint, and the run that resumes it publishes them once complete.
+   * 'publish' publishes them too, for a last run: a run resumed after it would fire the same windows,
+   * updated, under the same ids, which the server would drop. A message cannot be taken back, so what the end
+   * of input fires, which a file sink writes and a resumed run cuts off, is published only on request.
+   */
+  atEnd?: 'hold' | 'publish';
 }
 
 const NEWLINE = 0x0a;
@@ -35,6 +44,8 @@ export class JetStreamSink implements ExactlyOnceSink {
   private room: { promise: Promise<void>; resolve: () => void } | null = null;
   private error: KeyflowError | null = null;
   private closed: Promise<void> | null = null;
+  /** After the final checkpoint with `atEnd` 'hold': nothing more is published. */
+  private holding = false;
   private readonly encoder = new TextEncoder();
   private readonly maxInFlight: number;
   private readonly retryForMs: number;
@@ -42,7 +53,7 @@ export class JetStreamSink implements ExactlyOnceSink {
   readonly counts = { published: 0, duplicates: 0 };
 
   private constructor(private readonly nc: NatsConnection, private readonly js: JetStreamClient, private readonly subject: string,
-                      private readonly idPrefix: string, maxKeyGroups: number, options: JetStreamSinkOptions,
+                      private readonly idPrefix: string, maxKeyGroups: number, private readonly options: JetStreamSinkOptions,
                       private readonly onError: (err: KeyflowError) => void) {
     this.path = `nats subject ${subject}`;
     this.high = new Float64Array(maxKeyGroups);
@@ -80,7 +91,7 @@ export class JetStreamSink implements ExactlyOnceSink {
   }
 
   claim(kg: number, n: number): boolean {
-    if (n <= this.high[kg] || this.error) return false;
+    if (n <= this.high[kg] || this.error || this.holding) return false;
     this.high[kg] = n;
     return true;
   }
@@ -95,6 +106,10 @@ export class JetStreamSink implements ExactlyOnceSink {
       start = end + 1;
     }
     return this.waitForRoom();
+  }
+
+  endOfInput(): void {
+    this.holding = (this.options.atEnd ?? 'hold') === 'hold';
   }
 
   /** Resolves once the server holds every output published so far; rejects if one could not be published. */

@@ -27,6 +27,8 @@ export interface ExactlyOnceSink {
   commit(): Promise<void> | void;
   /** Write out what is pending, without committing it, and let go. */
   close(): Promise<void> | void;
+  /** What comes from now on is what the end of input fired, after the final checkpoint (see JetStreamSink's `atEnd`). */
+  endOfInput?(): void;
 }
 
 /** Which output of a pipeline a file holds. */
@@ -93,6 +95,11 @@ export class SinkSet {
   commit(): Promise<void> | void {
     const waits = this.all.map((s) => s.commit()).filter((c): c is Promise<void> => c !== undefined);
     if (waits.length > 0) return Promise.all(waits).then(() => {});
+  }
+
+  /** The final checkpoint is complete: what follows is what the end of input fires. */
+  endOfInput(): void {
+    for (const s of this.all) s.endOfInput?.();
   }
 
   /** Close every sink (each reports its own failures to the engine). */

@@ -1,0 +1,105 @@
+/**
+ * A real NATS server with JetStream on loopback, for the tests of the JetStream source and sink: started
+ * on a free port with a store directory of its own, restartable on the same port and store, stopped at
+ * the test's end. `.ci/run` installs nats-server when it is missing; where it cannot be run, the tests
+ * skip saying so.
+ */
+import type { Test } from 'tap';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamManager, type JetStreamClient, AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+
+/** Why nats-server cannot run here, or null if it can. */
+export function natsServerMissing(): string | null {
+  const probe = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
+  return probe.error ? `nats-server cannot be run here (${probe.error.message}); .ci/run installs it from Debian's packages` : null;
+}
+
+export class NatsServer {
+  private process: ChildProcess | null = null;
+
+  private constructor(readonly port: number, private readonly store: string) {}
+
+  /** A server on a free port, stopped (and its store removed) when `t` ends. */
+  static async start(t: Test): Promise<NatsServer> {
+    const store = await mkdtemp(join(tmpdir(), 'keyflow-nats-'));
+    const server = new NatsServer(await freePort(), store);
+    t.teardown(async () => {
+      await server.stop();
+      await rm(store, { recursive: true, force: true });
+    });
+    await server.run();
+    return server;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Stop and start again on the same port and store (what JetStream holds survives). */
+  async restart(downMs = 0): Promise<void> {
+    await this.stop();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.run();
+  }
+
+  async stop(): Promise<void> {
+    const p = this.process;
+    if (p === null) return;
+    this.process = null;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  }
+
+  /** A client connection, closed when `t` ends, with JetStream's client and manager. */
+  async client(t: Test): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
+    const nc = await connect({ servers: this.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    t.teardown(() => nc.close());
+    return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+  }
+
+  private run(): Promise<void> {
+    const p = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.store], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.process = p;
+    return new Promise((resolve, reject) => {
+      let log = '';
+      p.stderr!.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('Server is ready')) resolve();
+      });
+      p.once('exit', (code) => reject(new Error(`nats-server exited (${code}) before it was ready:\n${log}`)));
+    });
+  }
+}
+
+/** Every message of `stream` (from its first), as payload text and message id. */
+export async function readStream(js: JetStreamClient, jsm: JetStreamManager, stream: string): Promise<Array<{ text: string; id: string | undefined }>> {
+  const total = (await jsm.streams.info(stream)).state.messages;
+  const name = `read-${Math.random().toString(36).slice(2)}`;
+  await jsm.consumers.add(stream, { durable_name: name, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
+  const consumer = await js.consumers.get(stream, name);
+  const out: Array<{ text: string; id: string | undefined }> = [];
+  while (out.length < total) {
+    for await (const m of await consumer.fetch({ max_messages: Math.min(5000, total - out.length), expires: 2000 })) {
+      out.push({ text: m.string(), id: m.headers?.get('Nats-Msg-Id') });
+    }
+  }
+  await jsm.consumers.delete(stream, name);
+  return out;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}

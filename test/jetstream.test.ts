@@ -1,0 +1,112 @@
+/**
+ * The JetStream source and sink against a real nats-server on loopback: a stream of Nexmark events in,
+ * windows and late events out exactly once, compared with the plain reference; positions are stream
+ * sequences (another subject's messages in between are passed over), a bad message is a dead letter
+ * naming its sequence, and a message spread over several lines is one event.
+ */
+import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NexmarkGenerator } from '../lib/nexmark/generator.js';
+import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
+import { partitionOf, keyGroupOf, actorOf, type DeadLetter } from '../lib/index.js';
+import { fixture, sorted } from './helpers/collect.js';
+import { reference, type Item } from './helpers/reference.js';
+import { start } from './helpers/start.js';
+import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
+
+const EVENTS = 20_000;
+// 20 s of event time, up to 3 s out of order while the pipeline allows 2 s: windows close while the input is read, and some bids are late.
+const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 11, outOfOrderMs: 3_000, eventsPerSecond: 1_000 }).batch(EVENTS);
+const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
+const prices = (items: Item<Bid>[]) => items.map((i) => i.value.price);
+const expected = reference(bids, {
+  key: (b) => b.auction, time: (b) => b.dateTime, outOfOrderMs: 2_000, lateness: 0,
+  window: { type: 'tumbling', size: 10_000 },
+  aggregate: (items) => ({ bids: items.length, volume: prices(items).reduce((a, b) => a + b, 0), top: Math.max(...prices(items)) }),
+});
+
+const missing = natsServerMissing();
+
+t.test('partitionOf() puts a key where its key-group goes, as actors share key-groups', async (t) => {
+  for (const key of ['a', 'auction-17', 42, 7.5]) {
+    t.equal(partitionOf(key, 8), actorOf(keyGroupOf(key, 128), 8, 128));
+    t.equal(partitionOf(key, 3, 256), actorOf(keyGroupOf(key, 256), 3, 256));
+  }
+  const seen = new Set(Array.from({ length: 1000 }, (_, i) => partitionOf(`k${i}`, 8)));
+  t.same([...seen].sort(), [0, 1, 2, 3, 4, 5, 6, 7], 'every partition gets keys');
+  t.throws(() => partitionOf('a', 0), RangeError);
+  t.throws(() => partitionOf('a', 129), RangeError);
+});
+
+t.test('a JetStream stream in, windows and late events out to JetStream exactly once, as the reference', { skip: missing ?? false }, async (t) => {
+  const server = await NatsServer.start(t);
+  const { js, jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev.>'] });
+  // Messages of another subject in between: the consumer passes over their sequences.
+  const bad = { seq: 0 };
+  for (let i = 0; i < EVENTS; i += 500) {
+    const sent = events.slice(i, i + 500).map((e, j) => js.publish('ev.main', i + j === 7 ? JSON.stringify(e, null, 2) : JSON.stringify(e)));
+    await Promise.all([...sent, js.publish('ev.noise', 'not for keyflow')]);
+    if (i === 1000) bad.seq = (await js.publish('ev.main', '{"kind": "bid", "bid": ')).seq;
+  }
+
+  for (const [n, options] of [{ sourceThreads: 0, workers: 1 }, { sourceThreads: 2, workers: 2 }].entries()) {
+    await t.test(`${options.sourceThreads} source threads, ${options.workers} workers`, async (t) => {
+      const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
+      t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+      await jsm.streams.add({ name: `OUT${n}`, subjects: [`out${n}.>`], duplicate_window: 600e9 });
+      const engine = await start({ module: fixture('nexmark'), stateDir, ...options });
+      const errors: DeadLetter[] = [];
+      engine.errors().on('data', (e: DeadLetter) => errors.push(e));
+      // A last run: what the end of input fires is published too.
+      await engine.publishResultsTo('tumbling-bids', { servers: server.url, subject: `out${n}.results`, atEnd: 'publish' });
+      await engine.publishLateTo('tumbling-bids', { servers: server.url, subject: `out${n}.late`, atEnd: 'publish' });
+      await engine.ingestJetStream({ servers: server.url, stream: 'EV', subject: 'ev.main', batch: 700, untilCaughtUp: true });
+      const summary = await engine.stop();
+      t.equal(summary.checkpoints.completed, 1, 'the final checkpoint completed (after the server acknowledged every output)');
+
+      const out = await readStream(js, jsm, `OUT${n}`);
+      const results = out.filter((m) => m.id!.includes(':results:')).map((m) => JSON.parse(m.text));
+      const late = out.filter((m) => m.id!.includes(':late:')).map((m) => JSON.parse(m.text));
+      t.equal(new Set(out.map((m) => m.id)).size, out.length, 'one message id per output');
+      t.same(sorted(results), sorted(expected.results), `${results.length} windows, as the reference`);
+      t.same(sorted(late), sorted(expected.late), `${late.length} late bids, as the reference`);
+      t.ok(late.length > 100, 'the test sees late bids');
+      t.equal(errors.length, 1, 'one dead letter');
+      t.match(errors[0], { code: 'ERR_KEYFLOW_BAD_JSON', source: 'nats:EV:ev.main', position: bad.seq }, 'naming the message by its stream sequence');
+      const consumer = await jsm.consumers.info('EV', 'keyflow');
+      t.equal(consumer.ack_floor.stream_seq, consumer.delivered.stream_seq, 'the final checkpoint acknowledged every message read');
+    });
+  }
+});
+
+t.test('a run resumed on the same state reads only new messages and publishes the windows the first held at its end', { skip: missing ?? false }, async (t) => {
+  const server = await NatsServer.start(t);
+  const { js, jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
+  await jsm.streams.add({ name: 'OUT', subjects: ['out'], duplicate_window: 600e9 });
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  const half = EVENTS / 2;
+  const publish = (list: NexmarkEvent[]) => Promise.all(list.map((e) => js.publish('ev', JSON.stringify(e))));
+  const run = async (atEnd: 'hold' | 'publish') => {
+    const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });
+    await engine.publishResultsTo('tumbling-bids', { servers: server.url, subject: 'out', atEnd });
+    let fired = 0;
+    engine.results('tumbling-bids').on('data', () => fired++);
+    await engine.ingestJetStream({ servers: server.url, stream: 'EV', untilCaughtUp: true });
+    return { ...await engine.stop(), fired };
+  };
+  await publish(events.slice(0, half));
+  const first = await run('hold');
+  const held = (await jsm.streams.info('OUT')).state.messages;
+  t.ok(held > 0 && held < first.fired, `the first run published the ${held} windows it fired while reading, not the ${first.fired - held} it fired at its end`);
+  await publish(events.slice(half));
+  const second = await run('publish');
+  t.equal(first.events, half, 'the first run read the first half');
+  t.equal(second.events, EVENTS - half, 'the second read only the messages after its checkpoint');
+  const results = (await readStream(js, jsm, 'OUT')).map((m) => JSON.parse(m.text));
+  t.same(sorted(results), sorted(expected.results), 'every window once, complete');
+});
