@@ -20,9 +20,13 @@ export class Checkpoints {
 
   constructor(private readonly coordinator: CheckpointCoordinator, private next: number, private readonly options: ResolvedOptions,
               private readonly ingestion: Ingestion, private readonly router: Router, private readonly sources: SourceRegistry,
-              private readonly actors: ActorSet, private readonly failure: Failure, private readonly recover: () => Promise<void>) {
+              private readonly actors: ActorSet, private readonly failure: Failure, private readonly recover: () => Promise<void>,
+              /** Whether recovery has run: until it has (until the first input), a timer takes no checkpoint (see below). */
+              private readonly recovered: () => boolean) {
+    // A timer must not be what runs recovery: the outputs a replay emits go to the sinks and streams attached
+    // by then, and the user may still be attaching them (a broker's sink connects first).
     this.timer = options.stateDir && options.snapshotEveryMs > 0
-      ? setInterval(() => { this.take(false).catch(reportedElsewhere); }, options.snapshotEveryMs).unref()
+      ? setInterval(() => { if (this.recovered()) this.take(false).catch(reportedElsewhere); }, options.snapshotEveryMs).unref()
       : null;
   }
 

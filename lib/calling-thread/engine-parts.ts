@@ -101,7 +101,8 @@ export class EngineParts {
       () => this.checkpoints.afterBatch());
     this.sourcePool = setup.sourcePool;
     this.parallel = new ParallelSources({ ingestion: this.ingestion, pool: this.sourcePool, failure, pipelineNames: pipelines.map((p) => p.name), maxCallMs: options.maxCallMs });
-    this.checkpoints = new Checkpoints(coordinator, recovery?.nextCheckpoint ?? 1, options, this.ingestion, this.router, sources, this.actors, failure, recover);
+    this.checkpoints = new Checkpoints(coordinator, recovery?.nextCheckpoint ?? 1, options, this.ingestion, this.router, sources, this.actors, failure, recover,
+      () => this.replay.info !== null);
   }
 
   stopTimers(): void {

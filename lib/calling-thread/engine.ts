@@ -256,16 +256,18 @@ export class Engine {
     const pipe = this.outputPipe(output, pipeline);
     const { sinks } = this.parts;
     sinks.free(output, pipe, pipeline);
-    const { JetStreamSink } = await import('./sinks/jetstream-sink.js');
-    // Without a state directory nothing resumes: what the end of input fires is final.
-    const owner = sinks.owner.stateId ?? `run-${randomUUID()}`;
-    const sink = await JetStreamSink.open(this.stateDir === null ? { atEnd: 'publish', ...options } : options, this.pipelines[pipe].name, output, owner, sinks.maxKeyGroups, sinks.fail);
-    try {
+    // Recovery waits for the sink (its module loads first): what the WAL's replay emits must reach it.
+    const adding = (async () => {
+      const { JetStreamSink } = await import('./sinks/jetstream-sink.js');
+      // Without a state directory nothing resumes: what the end of input fires is final.
+      const owner = sinks.owner.stateId ?? `run-${randomUUID()}`;
+      const sink = new JetStreamSink(this.stateDir === null ? { atEnd: 'publish', ...options } : options, this.pipelines[pipe].name, output, owner, sinks.maxKeyGroups, sinks.fail);
       sinks.addSink(output, pipe, pipeline, sink);
-    } catch (err) {
-      await sink.close();
-      throw err;
-    }
+      return sink;
+    })();
+    sinks.adding(adding);
+    // It takes outputs at once and publishes them once connected.
+    await (await adding).ready;
   }
 
   /**

@@ -38,6 +38,8 @@ export class OutputPlanner {
    * are not sent), so this needs no place in the `sending` chain.
    */
   async begin(): Promise<void> {
+    // A sink still loading (a broker's) is in the first plan: it must get what the WAL's replay emits.
+    await this.sinks.whenAdded();
     this.begun = true;
     await this.send();
   }

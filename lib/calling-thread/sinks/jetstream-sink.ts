@@ -11,6 +11,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { KeyflowError, codes, describeThrown } from '../../shared/errors.js';
+import { handledWhereAwaited } from '../../shared/ignore.js';
 import { ndjsonLine, type LineBatchView } from '../../shared/codec/line-batch.js';
 import { connectJetStream, type JetStreamServers } from '../jetstream-connection.js';
 import type { ExactlyOnceSink, SinkOutput } from './sink-set.js';
@@ -38,6 +39,11 @@ const RETRY_PAUSE_MS = 250;
 
 export class JetStreamSink implements ExactlyOnceSink {
   readonly path: string;
+  /** Resolves once connected to a server whose streams take the subject; rejects (and the engine fails) if not. */
+  readonly ready: Promise<void>;
+  private readonly connection: Promise<{ nc: NatsConnection; js: JetStreamClient }>;
+  private readonly subject: string;
+  private readonly idPrefix: string;
   /** The highest number published per key-group (this run), so a replay's outputs are not even sent twice. */
   private readonly high: Float64Array;
   private readonly inFlight = new Set<Promise<void>>();
@@ -52,30 +58,34 @@ export class JetStreamSink implements ExactlyOnceSink {
   /** Publishes the server acknowledged, and those it dropped as already held. */
   readonly counts = { published: 0, duplicates: 0 };
 
-  private constructor(private readonly nc: NatsConnection, private readonly js: JetStreamClient, private readonly subject: string,
-                      private readonly idPrefix: string, maxKeyGroups: number, private readonly options: JetStreamSinkOptions,
-                      private readonly onError: (err: KeyflowError) => void) {
-    this.path = `nats subject ${subject}`;
+  /**
+   * A sink for `pipeline`'s `output`, connecting as it is made: it takes outputs at once (the engine's plan
+   * includes it before recovery emits anything), and publishes them once connected (see `ready`). `owner`:
+   * the state directory's id (without one: this run's own), which the message ids carry, so that outputs of
+   * a state directory started over are not taken for duplicates of the old one's.
+   */
+  constructor(private readonly options: JetStreamSinkOptions, pipeline: string, output: SinkOutput, owner: string, maxKeyGroups: number,
+              private readonly onError: (err: KeyflowError) => void) {
+    this.subject = options.subject;
+    this.path = `nats subject ${options.subject}`;
+    this.idPrefix = `${owner}:${pipeline}:${output}`;
     this.high = new Float64Array(maxKeyGroups);
     this.maxInFlight = options.maxInFlight ?? 4096;
     this.retryForMs = options.retryForMs ?? 60_000;
-  }
-
-  /**
-   * Connect, and check that a stream takes the subject (ERR_KEYFLOW_OUTPUT otherwise). `owner`: the state
-   * directory's id (null without one: this run's own), which the message ids carry, so that outputs of a
-   * state directory started over are not taken for duplicates of the old one's.
-   */
-  static async open(options: JetStreamSinkOptions, pipeline: string, output: SinkOutput, owner: string, maxKeyGroups: number,
-                    onError: (err: KeyflowError) => void): Promise<JetStreamSink> {
-    const { nc, js } = await connectJetStream(options, `output to ${options.subject}`);
-    try {
-      await (await jetstreamManager(nc)).streams.find(options.subject);
-    } catch (err) {
-      await nc.close();
-      throw new KeyflowError(codes.OUTPUT, `no JetStream stream takes subject ${options.subject} (${describeThrown(err)}): create one whose subjects include it`, { subject: options.subject });
-    }
-    return new JetStreamSink(nc, js, options.subject, `${owner}:${pipeline}:${output}`, maxKeyGroups, options, onError);
+    this.connection = connectJetStream(options, `output to ${options.subject}`).then(async (c) => {
+      try {
+        await (await jetstreamManager(c.nc)).streams.find(options.subject);
+      } catch (err) {
+        await c.nc.close();
+        throw new KeyflowError(codes.OUTPUT, `no JetStream stream takes subject ${options.subject} (${describeThrown(err)}): create one whose subjects include it`, { subject: options.subject });
+      }
+      return c;
+    });
+    this.ready = this.connection.then(() => {}, (err: unknown) => {
+      this.failed(err);
+      throw err;
+    });
+    this.ready.catch(handledWhereAwaited);
   }
 
   write(kg: number, n: number, value: unknown): Error | null {
@@ -122,7 +132,8 @@ export class JetStreamSink implements ExactlyOnceSink {
   close(): Promise<void> {
     this.closed ??= (async () => {
       await Promise.all(this.inFlight);
-      await this.nc.close().catch((err: unknown) => this.failed(err));
+      const { nc } = await this.connection.catch(() => ({ nc: null }));
+      await nc?.close().catch((err: unknown) => this.failed(err));
     })();
     return this.closed;
   }
@@ -139,7 +150,6 @@ export class JetStreamSink implements ExactlyOnceSink {
   }
 
   private publish(kg: number, n: number, payload: Uint8Array): void {
-    // The payload may be a view of a batch that is read again later: the client copies it when it sends.
     const sent = this.send(payload, `${this.idPrefix}:${kg}:${n}`, performance.now() + this.retryForMs).finally(() => {
       this.inFlight.delete(sent);
       if (this.room !== null && this.inFlight.size < this.maxInFlight / 2) {
@@ -151,14 +161,22 @@ export class JetStreamSink implements ExactlyOnceSink {
   }
 
   private async send(payload: Uint8Array, msgID: string, until: number): Promise<void> {
+    // Copied before the first await: the payload may be a view of a batch whose buffer is used again.
+    const data = payload.slice();
+    let connection: { nc: NatsConnection; js: JetStreamClient };
+    try {
+      connection = await this.connection;
+    } catch {
+      return; // failed (see ready)
+    }
     for (;;) {
       try {
-        const ack = await this.js.publish(this.subject, payload, { msgID });
+        const ack = await connection.js.publish(this.subject, data, { msgID });
         if (ack.duplicate) this.counts.duplicates++;
         else this.counts.published++;
         return;
       } catch (err) {
-        if (this.error || this.nc.isClosed() || performance.now() >= until) {
+        if (this.error || connection.nc.isClosed() || performance.now() >= until) {
           this.failed(err);
           return;
         }

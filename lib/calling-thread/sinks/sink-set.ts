@@ -6,6 +6,7 @@
  * which their opener closes.
  */
 import { configError, type KeyflowError } from '../../shared/errors.js';
+import { reportedElsewhere } from '../../shared/ignore.js';
 import type { LineBatchView } from '../../shared/codec/line-batch.js';
 import { ExactlyOnceFileSink, type SinkOwner } from './exactly-once-file.js';
 import type { NdjsonSink } from './ndjson.js';
@@ -47,6 +48,8 @@ export class SinkSet {
   private readonly streams: Record<SinkOutput, Array<StreamSink | undefined>> = { results: [], late: [] };
   /** Called when a pipeline's output gets a file or a stream. */
   added: () => void = () => {};
+  /** Sinks on their way (their module loading): the output plan waits for them (see whenAdded()). */
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(readonly maxKeyGroups: number, readonly owner: SinkOwner, readonly fail: (err: KeyflowError) => void) {}
 
@@ -79,6 +82,18 @@ export class SinkSet {
     if (taken) throw configError(`pipeline '${pipeline}' already writes that output to ${taken.sink.target}`);
     this.streams[output][pipe] = stream;
     this.added();
+  }
+
+  /** A sink that `adding` adds, once its module has loaded. */
+  adding(adding: Promise<unknown>): void {
+    const settled = adding.then(() => {}, reportedElsewhere);
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+  }
+
+  /** Resolves once every sink on its way has been added (or failed to be). */
+  async whenAdded(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
   /** The NDJSON stream a pipeline's output goes to, if any. */

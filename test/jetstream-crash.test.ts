@@ -1,0 +1,101 @@
+/**
+ * The JetStream source and sink under failure: a child process killed with SIGKILL at random moments and
+ * run again on its state directory, and the server restarted under a running child. Every window and late
+ * bid must be in the output stream exactly once: by message id, and by content against the reference.
+ */
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NexmarkGenerator } from '../lib/nexmark/generator.js';
+import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
+import { sorted } from './helpers/collect.js';
+import { reference, type Item } from './helpers/reference.js';
+import './helpers/start.js';
+import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
+
+const CHILD = fileURLToPath(new URL('./fixtures/jetstream-child.js', import.meta.url));
+const EVENTS = 40_000;
+const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 5, outOfOrderMs: 3_000, eventsPerSecond: 1_000 }).batch(EVENTS);
+const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
+const prices = (items: Item<Bid>[]) => items.map((i) => i.value.price);
+const expected = reference(bids, {
+  key: (b) => b.auction, time: (b) => b.dateTime, outOfOrderMs: 2_000, lateness: 0,
+  window: { type: 'tumbling', size: 10_000 },
+  aggregate: (items) => ({ bids: items.length, volume: prices(items).reduce((a, b) => a + b, 0), top: Math.max(...prices(items)) }),
+});
+const missing = natsServerMissing();
+
+interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+/** Run the child; `killAfterMs`: SIGKILL it that long after it starts reading. */
+function child(url: string, stateDir: string, atEnd: 'hold' | 'publish', killAfterMs?: number, onReading?: () => void): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [CHILD, url, stateDir, atEnd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const hang = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!stdout.startsWith('reading')) return;
+      if (killAfterMs !== undefined) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+      onReading?.();
+      killAfterMs = undefined;
+      onReading = undefined;
+    });
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      clearTimeout(hang);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+async function setUp(t: Test): Promise<{ server: NatsServer; stateDir: string; check: () => Promise<void> }> {
+  const server = await NatsServer.start(t);
+  const { js, jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
+  await jsm.streams.add({ name: 'OUT', subjects: ['out.>'], duplicate_window: 600e9 });
+  for (let i = 0; i < EVENTS; i += 1000) await Promise.all(events.slice(i, i + 1000).map((e) => js.publish('ev', JSON.stringify(e))));
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-crash-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  const check = async () => {
+    const out = await readStream(js, jsm, 'OUT');
+    t.equal(new Set(out.map((m) => m.id)).size, out.length, 'one message per id');
+    const of = (kind: string) => out.filter((m) => m.id!.includes(`:${kind}:`)).map((m) => JSON.parse(m.text));
+    t.same(sorted(of('results')), sorted(expected.results), `every window once and complete (${expected.results.length})`);
+    t.same(sorted(of('late')), sorted(expected.late), `every late bid once (${expected.late.length})`);
+  };
+  return { server, stateDir, check };
+}
+
+t.test('SIGKILL at random moments, then a run to the end: every window and late bid published once', { skip: missing ?? false }, async (t) => {
+  const { server, stateDir, check } = await setUp(t);
+  let seed = 77;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  let kills = 0;
+  for (let i = 0; i < 8; i++) {
+    const run = await child(server.url, stateDir, 'hold', Math.floor(random() * 600));
+    if (run.signal === 'SIGKILL') kills++;
+    else t.equal(run.code, 0, `a run that was not killed ends well: ${run.stderr}`);
+  }
+  t.ok(kills >= 5, `${kills} of 8 runs killed`);
+  const last = await child(server.url, stateDir, 'publish');
+  t.equal(last.code, 0, `the last run ends well: ${last.stderr}`);
+  await check();
+});
+
+t.test('the server restarted under a running engine: it waits for the server, and every output is published once', { skip: missing ?? false }, async (t) => {
+  const { server, stateDir, check } = await setUp(t);
+  let restarted: Promise<void> = Promise.resolve();
+  const run = await child(server.url, stateDir, 'publish', undefined, () => {
+    restarted = new Promise((r) => setTimeout(r, 150)).then(() => server.restart(500));
+  });
+  await restarted;
+  t.equal(run.code, 0, `the run ends well: ${run.stderr}`);
+  t.match(run.stdout, /done 40000/, 'having read every event once');
+  await check();
+});
