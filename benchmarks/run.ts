@@ -5,7 +5,8 @@
  * as Nexmark counts it (events / CPU seconds of the whole process, generator included); latency p50/p99/max;
  * peak RSS. Then the CLI path: `keyflow run` on an NDJSON file against a plain readline + JSON.parse + Map
  * script, and how busy the calling thread was (from a CPU profile); keyflow's ring against ringbuf.js; the
- * frame codec's cost per bid; the Nexmark generator as a parallel source against ingest(). Then
+ * frame codec's cost per bid; the Nexmark generator as a parallel source against ingest(); a JetStream stream in
+ * and out against a plain JetStream consumer loop (where nats-server can run). Then
  * durability: throughput per mode, recovery time, snapshot pauses. Then state lifecycle: memory with and
  * without a TTL under an endless stream of new keys (charted as ttl-memory.svg next to the JSON), and the
  * memory and LMDB state backends compared.
@@ -24,6 +25,7 @@ import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { WorkloadName } from './baselines/plain.js';
 import { cliPathBench, cliPathTable } from './cli-path.js';
 import { blackholeBench, blackholeTable } from './blackhole.js';
+import { jetstreamBench, jetstreamTable } from './jetstream.js';
 import { durabilityBench, durabilityTable } from './durability.js';
 import { codecBench, codecTable } from './frame-codec.js';
 import { generatorSourceBench, generatorSourceTable } from './generator-source.js';
@@ -156,6 +158,8 @@ process.stdout.write(blackholeTable(blackhole, EVENTS, RUNS) + '\n\n');
 
 const generatorSource = await generatorSourceBench(EVENTS, RUNS, workers);
 process.stdout.write(generatorSourceTable(generatorSource, RUNS) + '\n\n');
+const jetstreamPath = await jetstreamBench(Math.min(EVENTS, 200_000), RUNS);
+process.stdout.write(jetstreamTable(jetstreamPath, RUNS) + '\n\n');
 
 const events = new NexmarkGenerator({ seed: 1 }).batch(Math.min(EVENTS * 2, 2_000_000));
 const durability = await durabilityBench(events, RUNS, workers, values.quick ? [100_000] : [100_000, 1_000_000]);
@@ -165,5 +169,5 @@ await mkdir(dirname(out), { recursive: true });
 const lifecycle = await lifecycleBench(dirname(out), values.quick ? 200_000 : 2_000_000, values.quick ? 50_000 : 500_000, RUNS, workers);
 process.stdout.write('\n' + lifecycleTable(lifecycle, RUNS) + '\n');
 
-await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, cliPath, scaling, rings, frameCodec, blackhole, generatorSource, durability, lifecycle }, null, 2));
+await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, events: EVENTS, runs: RUNS, workloads: results, targets, cliPath, scaling, rings, frameCodec, blackhole, generatorSource, jetstream: jetstreamPath, durability, lifecycle }, null, 2));
 process.stderr.write(`wrote ${out}\n`);

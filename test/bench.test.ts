@@ -65,6 +65,13 @@ t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baselin
     t.ok(blackhole.results === stream.results && blackhole.results === report.workloads[workload]['plain loop'].results, `${workload}: the blackhole counted every result`);
     t.ok(blackhole.perCore[0] > 0 && stream.perCore[0] > 0, `${workload}: both measured`);
   }
+  const { jetstream } = report;
+  if ('skipped' in jetstream) t.match(stdout, /JetStream in and out: skipped: /, `JetStream: ${jetstream.skipped}`);
+  else {
+    t.match(stdout, /JetStream in and out: [^]*\| keyflow \|[^]*\| plain consumer loop \|/);
+    t.ok(jetstream.keyflow.eventsPerSecond[0] > 0 && jetstream.plain.eventsPerSecond[0] > 0, 'JetStream: both measured');
+    t.ok(jetstream.keyflow.results > 0 && jetstream.keyflow.results === jetstream.plain.results, `JetStream: the same windows published (${jetstream.keyflow.results})`);
+  }
   t.same(report.durability.throughput.map((x: { durability: string }) => x.durability), ['none', 'batch', 'sync']);
   t.ok(report.durability.recovery[0].recoverMs[0] > 0, 'recovery time measured');
   const { ttl, backends } = report.lifecycle;

@@ -68,7 +68,7 @@ export class NatsServer {
     this.process = p;
     return new Promise((resolve, reject) => {
       let log = '';
-      p.stderr!.on('data', (d: Buffer) => {
+      p.stderr.on('data', (d: Buffer) => {
         log += d.toString();
         if (log.includes('Server is ready')) resolve();
       });

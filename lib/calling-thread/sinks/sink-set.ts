@@ -119,6 +119,6 @@ export class SinkSet {
 
   /** Close every sink (each reports its own failures to the engine). */
   async close(): Promise<void> {
-    await Promise.all(this.all.map((s) => s.close()));
+    await Promise.all(this.all.map(async (s) => { await s.close(); }));
   }
 }
