@@ -92,8 +92,19 @@ t.test('keyflow generate: deterministic Nexmark events in the 1:3:46 mix', async
 t.test('usage errors exit 2 with the usage text', async (t) => {
   const r = await keyflow(['run', MODULE]);
   t.equal(r.code, 2);
-  t.match(r.stderr, /run needs --input and --output/);
+  t.match(r.stderr, /run reads events from --input \(a file, or - for stdin\) or from a NATS JetStream stream \(--from nats:\/\/HOST:PORT --stream STREAM\): one of them/);
   t.match(r.stderr, /usage:/);
+  for (const [args, message] of [
+    [['--input', '-', '--from', 'nats://127.0.0.1:4222', '--stream', 'S', '--output', '-'], /one of them/],
+    [['--input', '-'], /run needs --output/],
+    [['--from', 'nats://127.0.0.1:4222', '--output', '-'], /--from needs --stream/],
+    [['--input', '-', '--output', '-', '--stream', 'S'], /--stream goes with --from/],
+    [['--input', '-', '--output', '-', '--until-caught-up'], /--until-caught-up goes with --from/],
+  ] as const) {
+    const e = await keyflow(['run', MODULE, ...args]);
+    t.equal(e.code, 2, args.join(' '));
+    t.match(e.stderr, message, args.join(' '));
+  }
   const u = await keyflow(['frobnicate']);
   t.equal(u.code, 2);
   t.match(u.stderr, /unknown command 'frobnicate'/);

@@ -5,15 +5,17 @@
  * naming its sequence, and a message spread over several lines is one event.
  */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
 import { partitionOf, keyGroupOf, actorOf, type DeadLetter } from '../lib/index.js';
 import { fixture, sorted } from './helpers/collect.js';
 import { reference, type Item } from './helpers/reference.js';
 import { start } from './helpers/start.js';
+import { keyflow } from './helpers/cli.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
 
 const EVENTS = 20_000;
@@ -109,4 +111,28 @@ t.test('a run resumed on the same state reads only new messages and publishes th
   t.equal(second.events, EVENTS - half, 'the second read only the messages after its checkpoint');
   const results = (await readStream(js, jsm, 'OUT')).map((m) => JSON.parse(m.text));
   t.same(sorted(results), sorted(expected.results), 'every window once, complete');
+});
+
+t.test('keyflow run --from a JetStream stream writes what --input of the same events writes', { skip: missing ?? false }, async (t) => {
+  const server = await NatsServer.start(t);
+  const { js, jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
+  const some = events.slice(0, 5_000);
+  await Promise.all(some.map((e) => js.publish('ev', JSON.stringify(e))));
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'events.ndjson'), some.map((e) => JSON.stringify(e) + '\n').join(''));
+  const job = fileURLToPath(fixture('nexmark'));
+  const common = ['--pipeline', 'tumbling-bids', '--late', '-'];
+  const fromFile = await keyflow(['run', job, ...common, '--input', join(dir, 'events.ndjson'), '--output', join(dir, 'file.ndjson'), '--state', join(dir, 'file-state')]);
+  t.equal(fromFile.code, 0, fromFile.stderr);
+  const fromStream = await keyflow(['run', job, ...common, '--from', server.url, '--stream', 'EV', '--until-caught-up', '--output', join(dir, 'stream.ndjson'), '--state', join(dir, 'stream-state')]);
+  t.equal(fromStream.code, 0, fromStream.stderr);
+  const lines = async (name: string) => (await readFile(join(dir, name), 'utf8')).split('\n').filter(Boolean).sort();
+  const windows = await lines('file.ndjson');
+  t.ok(windows.length > 100, `${windows.length} windows`);
+  t.same(await lines('stream.ndjson'), windows, 'the same windows');
+  const late = (out: string) => out.split('\n').filter(Boolean).sort();
+  t.ok(late(fromFile.stdout).length > 0, 'some bids are late');
+  t.same(late(fromStream.stdout), late(fromFile.stdout), 'and the same late bids');
 });

@@ -10,6 +10,8 @@ const USAGE = `usage:
               [--pipeline NAME]... [--late FILE] [--errors FILE] [--workers N] [--source-threads N]
               [--max-key-groups N] [--on-error skip|fail] [--max-call-ms MS (default 60000, 0: no limit)]
               [--state DIR [--durability batch|sync|none] [--repair]] [--serve PORT]
+  keyflow run <pipeline-module> --from nats://HOST:PORT --stream STREAM [--subject SUBJECT] [--until-caught-up]
+              --output <results.ndjson|-> [the options above]
   keyflow inspect <state-dir>
   keyflow demo [--events N] [--workers N] [--seed S]
   keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson
@@ -52,11 +54,22 @@ async function main(argv: string[]): Promise<number> {
           'max-call-ms': { type: 'string' },
           'source-threads': { type: 'string' },
           repair: { type: 'boolean' },
+          from: { type: 'string' },
+          stream: { type: 'string' },
+          subject: { type: 'string' },
+          'until-caught-up': { type: 'boolean' },
         },
       });
       if (positionals.length !== 1) throw new UsageError('run takes exactly one pipeline module');
       if (values.repair && !values.state) throw new UsageError('--repair needs --state: it chooses the checkpoint a state directory resumes from');
-      if (!values.input || !values.output) throw new UsageError('run needs --input and --output (a file, or - for stdin/stdout)');
+      if ((values.input === undefined) === (values.from === undefined)) {
+        throw new UsageError('run reads events from --input (a file, or - for stdin) or from a NATS JetStream stream (--from nats://HOST:PORT --stream STREAM): one of them');
+      }
+      if (!values.output) throw new UsageError('run needs --output (a file, or - for stdout)');
+      if (values.from !== undefined && !values.stream) throw new UsageError('--from needs --stream: the JetStream stream to read');
+      for (const flag of ['stream', 'subject', 'until-caught-up'] as const) {
+        if (values[flag] !== undefined && values.from === undefined) throw new UsageError(`--${flag} goes with --from (a NATS JetStream stream)`);
+      }
       const onError = values['on-error'];
       const durability = values.durability;
       if (durability !== undefined && !['none', 'batch', 'sync'].includes(durability)) throw new UsageError(`--durability takes batch, sync or none, got '${durability}'`);
@@ -65,7 +78,8 @@ async function main(argv: string[]): Promise<number> {
       const { run } = await import('./run.js');
       return run({
         module: positionals[0],
-        input: values.input,
+        ...(values.input !== undefined ? { input: values.input } : {}),
+        ...(values.from !== undefined ? { from: { servers: values.from, stream: values.stream!, untilCaughtUp: values['until-caught-up'] ?? false, ...(values.subject ? { subject: values.subject } : {}) } } : {}),
         output: values.output,
         ...(values.pipeline ? { pipelines: values.pipeline } : {}),
         ...(values.late ? { late: values.late } : {}),

@@ -9,7 +9,8 @@ import { UsageError } from './usage-error.js';
  * one line, rather than as a stack once the run is under way.
  */
 export interface RunPaths {
-  input: string;
+  /** Absent when the events come from a broker (--from). */
+  input?: string | undefined;
   output: string;
   late?: string | undefined;
   errors?: string | undefined;

@@ -21,7 +21,10 @@ import { formatSummary } from './summary.js';
 export interface RunArgs {
   module: string;
   pipelines?: string[];
-  input: string;
+  /** An NDJSON file, or '-' for stdin; or else `from`. */
+  input?: string;
+  /** A NATS JetStream stream (see engine.ingestJetStream()): read until caught up, or until stopped. */
+  from?: { servers: string; stream: string; subject?: string; untilCaughtUp: boolean };
   output: string;
   late?: string;
   errors?: string;
@@ -65,7 +68,7 @@ function sourceThreadsFor(input: string): number | undefined {
   return Math.max(1, Math.min(availableParallelism(), Math.ceil(stat.size / BYTES_PER_SOURCE_THREAD)));
 }
 
-/** `keyflow run`: NDJSON events in, NDJSON results out, a progress bar and a summary on stderr. */
+/** `keyflow run`: NDJSON events (or a JetStream stream's) in, NDJSON results out, a progress bar and a summary on stderr. */
 export async function run(args: RunArgs): Promise<number> {
   checkRunPaths(args);
   const maxCallMs = args.maxCallMs ?? DEFAULT_MAX_CALL_MS;
@@ -76,7 +79,7 @@ export async function run(args: RunArgs): Promise<number> {
     ...(args.maxKeyGroups === undefined ? {} : { maxKeyGroups: args.maxKeyGroups }),
     onError: args.onError ?? 'skip',
     maxCallMs,
-    sourceThreads: args.sourceThreads ?? sourceThreadsFor(args.input),
+    sourceThreads: args.sourceThreads ?? (args.input === undefined ? undefined : sourceThreadsFor(args.input)),
     prestartSourceThreads: true,
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
@@ -91,7 +94,7 @@ export async function run(args: RunArgs): Promise<number> {
   const watchdog = engine.sourceThreadCount === 0
     ? StallWatchdog.start(engine.routingActivity(), engine.pipelines.map((p) => p.name), maxCallMs)
     : null;
-  const source = args.input === '-' ? 'stdin' : basename(args.input);
+  const source = args.input === undefined ? '' : args.input === '-' ? 'stdin' : basename(args.input);
   // With state, files of results and late events are written exactly once across crashes (they are
   // numbered, and each file is cut back to what was committed); stdout cannot be cut back, so it gets
   // what comes. Dead letters are appended: a rerun keeps those of earlier runs (replayed input may repeat some).
@@ -104,7 +107,7 @@ export async function run(args: RunArgs): Promise<number> {
     return sink;
   };
   let serving: Serving | null = null;
-  const progress = new Progress(args.input === '-' ? 0 : statSync(args.input).size, 'bytes');
+  const progress = new Progress(args.input === undefined || args.input === '-' ? 0 : statSync(args.input).size, 'bytes');
   const drains: Promise<void>[] = [];
   let shown = 0;
   let code = 0;
@@ -122,7 +125,7 @@ export async function run(args: RunArgs): Promise<number> {
       process.stderr.write(`serving ${serving.url}/metrics and ${serving.url}/query/<pipeline>?key=…\n`);
     }
     // Lines up to here are in the restored checkpoint; those after it the actors skip if they have them.
-    const resumeAfter = args.state ? engine.resumePosition(source) ?? 0 : 0;
+    const resumeAfter = args.state && args.input !== undefined ? engine.resumePosition(source) ?? 0 : 0;
     if (resumeAfter > 0) process.stderr.write(`resuming ${source} after line ${resumeAfter}\n`);
     const sink = exactly(args.output) ? null : open(args.output);
     const lateSink = exactly(args.late) ? null : open(args.late);
@@ -147,13 +150,16 @@ export async function run(args: RunArgs): Promise<number> {
 
     const t0 = performance.now();
     if (args.input === '-') stdin = process.stdin;
-    const ingesting = engine.ingestNdjson(stdin ?? fileChunks(args.input, CHUNK_BYTES), {
-      ...(args.state ? { sourceId: source } : { source }),
-      skipLines: resumeAfter,
-      live: args.input === '-',
-      signal: stop.signal,
-      onProgress: (bytes) => progress.update(bytes, engine.stats().events / ((performance.now() - t0) / 1000)),
-    });
+    // A stream resumes by itself after the checkpoint's stream sequence (see jetstream-source.ts).
+    const ingesting = args.from !== undefined
+      ? engine.ingestJetStream({ ...args.from, signal: stop.signal })
+      : engine.ingestNdjson(stdin ?? fileChunks(args.input!, CHUNK_BYTES), {
+        ...(args.state ? { sourceId: source } : { source }),
+        skipLines: resumeAfter,
+        live: args.input === '-',
+        signal: stop.signal,
+        onProgress: (bytes) => progress.update(bytes, engine.stats().events / ((performance.now() - t0) / 1000)),
+      });
     await Promise.race([ingesting, broken]);
     // Read to its end, or stopped: let the input go (stdin may never end on its own).
     stdin?.destroy();
