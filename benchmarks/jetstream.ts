@@ -5,9 +5,8 @@
  * a message id at the end), both in this process, against a real nats-server on loopback started here.
  * Skipped, saying so, where nats-server cannot be run.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -15,7 +14,9 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamCl
 import { start } from '../lib/index.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import { JOB } from './child.js';
+import { BidWindows } from './baselines/bid-windows.js';
 import { fmt, median } from './stats.js';
+import { freePort, runNatsServer } from './nats-server.js';
 
 export type JetStreamReport = { skipped: string } | {
   events: number;
@@ -23,14 +24,12 @@ export type JetStreamReport = { skipped: string } | {
   plain: { eventsPerSecond: number[]; cpuSeconds: number[]; results: number };
 };
 
-const SIZE = 10_000;
-
 export async function jetstreamBench(events: number, runs: number): Promise<JetStreamReport> {
   const probe = spawnSync('nats-server', ['--version']);
   if (probe.error) return { skipped: `nats-server cannot be run here (${probe.error.message})` };
   const store = await mkdtemp(join(tmpdir(), 'keyflow-bench-nats-'));
   const port = await freePort();
-  const server = await runServer(port, store);
+  const server = await runNatsServer(port, store);
   const url = `nats://127.0.0.1:${port}`;
   const nc = await connect({ servers: url });
   try {
@@ -84,8 +83,7 @@ async function viaPlainLoop(js: JetStreamClient, jsm: JetStreamManager, events: 
   const durable = `plain-${run}`;
   await jsm.consumers.add('EV', { durable_name: durable, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.All, max_ack_pending: -1 });
   const consumer = await js.consumers.get('EV', durable);
-  const windows = new Map<string, { key: number; windowStart: number; windowEnd: number; bids: number; volume: number; top: number }>();
-  let maxTime = -Infinity;
+  const windows = new BidWindows();
   let read = 0;
   let last: { ack(): void } | null = null;
   while (read < events) {
@@ -93,23 +91,10 @@ async function viaPlainLoop(js: JetStreamClient, jsm: JetStreamManager, events: 
       read++;
       last = m;
       const e = m.json<{ kind: string; bid?: { auction: number; price: number; dateTime: number } }>();
-      if (e.kind !== 'bid') continue;
-      const { auction, price, dateTime } = e.bid!;
-      const watermark = maxTime - 2_000 - 1;
-      if (dateTime > maxTime) maxTime = dateTime;
-      const start = dateTime - (dateTime % SIZE);
-      if (start + SIZE - 1 <= watermark) continue;
-      const id = `${auction}|${start}`;
-      const w = windows.get(id);
-      if (w === undefined) windows.set(id, { key: auction, windowStart: start, windowEnd: start + SIZE, bids: 1, volume: price, top: price });
-      else {
-        w.bids++;
-        w.volume += price;
-        if (price > w.top) w.top = price;
-      }
+      if (e.kind === 'bid') windows.add(e.bid!.auction, e.bid!.price, e.bid!.dateTime);
     }
   }
-  const all = [...windows.entries()];
+  const all = [...windows.windows.entries()];
   for (let i = 0; i < all.length; i += 1000) {
     await Promise.all(all.slice(i, i + 1000).map(([id, w]) => js.publish('out.plain', JSON.stringify(w), { msgID: `${run}:${id}` })));
   }
@@ -129,27 +114,3 @@ export function jetstreamTable(r: JetStreamReport, runs: number): string {
     `| plain consumer loop | ${fmt(p)} | 1.00× | ${median(r.plain.cpuSeconds).toFixed(2)} s | ${fmt(r.plain.results)} |`,
   ].join('\n');
 }
-
-function runServer(port: number, store: string): Promise<ChildProcess> {
-  const p = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let log = '';
-    p.stderr.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('Server is ready')) resolve(p);
-    });
-    p.once('exit', (code) => reject(new Error(`nats-server exited (${code}) before it was ready:\n${log}`)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-

@@ -10,22 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
-import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
+import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { sorted } from './helpers/collect.js';
-import { reference, type Item } from './helpers/reference.js';
+import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import './helpers/start.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/jetstream-child.js', import.meta.url));
 const EVENTS = 40_000;
 const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 5, outOfOrderMs: 3_000, eventsPerSecond: 1_000 }).batch(EVENTS);
-const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
-const prices = (items: Item<Bid>[]) => items.map((i) => i.value.price);
-const expected = reference(bids, {
-  key: (b) => b.auction, time: (b) => b.dateTime, outOfOrderMs: 2_000, lateness: 0,
-  window: { type: 'tumbling', size: 10_000 },
-  aggregate: (items) => ({ bids: items.length, volume: prices(items).reduce((a, b) => a + b, 0), top: Math.max(...prices(items)) }),
-});
+const expected = tumblingBidsReference(events);
 const missing = natsServerMissing();
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
-import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
+import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { partitionOf, keyGroupOf, actorOf, type DeadLetter } from '../lib/index.js';
 import { fixture, sorted } from './helpers/collect.js';
-import { reference, type Item } from './helpers/reference.js';
+import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import { start } from './helpers/start.js';
 import { keyflow } from './helpers/cli.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
@@ -21,13 +21,7 @@ import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server
 const EVENTS = 20_000;
 // 20 s of event time, up to 3 s out of order while the pipeline allows 2 s: windows close while the input is read, and some bids are late.
 const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 11, outOfOrderMs: 3_000, eventsPerSecond: 1_000 }).batch(EVENTS);
-const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
-const prices = (items: Item<Bid>[]) => items.map((i) => i.value.price);
-const expected = reference(bids, {
-  key: (b) => b.auction, time: (b) => b.dateTime, outOfOrderMs: 2_000, lateness: 0,
-  window: { type: 'tumbling', size: 10_000 },
-  aggregate: (items) => ({ bids: items.length, volume: prices(items).reduce((a, b) => a + b, 0), top: Math.max(...prices(items)) }),
-});
+const expected = tumblingBidsReference(events);
 
 const missing = natsServerMissing();
 

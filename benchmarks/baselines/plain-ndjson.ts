@@ -6,26 +6,13 @@
  */
 import { createReadStream, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { BidWindows } from './bid-windows.js';
 
 const [input, output] = process.argv.slice(2);
-const SIZE = 10_000;
-const windows = new Map<string, { key: number; windowStart: number; windowEnd: number; bids: number; volume: number; top: number }>();
-let maxTime = -Infinity;
+const windows = new BidWindows();
 for await (const line of createInterface({ input: createReadStream(input), crlfDelay: Infinity })) {
   const e = JSON.parse(line);
   if (e.kind !== 'bid') continue;
-  const { auction, price, dateTime } = e.bid;
-  const watermark = maxTime - 2_000 - 1;
-  if (dateTime > maxTime) maxTime = dateTime;
-  const start = dateTime - (dateTime % SIZE);
-  if (start + SIZE - 1 <= watermark) continue;
-  const id = `${auction}|${start}`;
-  const w = windows.get(id);
-  if (w === undefined) windows.set(id, { key: auction, windowStart: start, windowEnd: start + SIZE, bids: 1, volume: price, top: price });
-  else {
-    w.bids++;
-    w.volume += price;
-    if (price > w.top) w.top = price;
-  }
+  windows.add(e.bid.auction, e.bid.price, e.bid.dateTime);
 }
-writeFileSync(output, [...windows.values()].map((w) => JSON.stringify(w) + '\n').join(''));
+writeFileSync(output, [...windows.windows.values()].map((w) => JSON.stringify(w) + '\n').join(''));

@@ -5,12 +5,12 @@
  * skip saying so.
  */
 import type { Test } from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { freePort, runNatsServer } from '../../benchmarks/nats-server.js';
 import { jetstream, jetstreamManager, type JetStreamManager, type JetStreamClient, AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 
 /** Why nats-server cannot run here, or null if it can. */
@@ -63,18 +63,10 @@ export class NatsServer {
     return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
   }
 
-  private run(): Promise<void> {
-    const p = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.store], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.process = p;
-    return new Promise((resolve, reject) => {
-      let log = '';
-      p.stderr.on('data', (d: Buffer) => {
-        log += d.toString();
-        if (log.includes('Server is ready')) resolve();
-      });
-      p.once('exit', (code) => reject(new Error(`nats-server exited (${code}) before it was ready:\n${log}`)));
-    });
+  private async run(): Promise<void> {
+    this.process = await runNatsServer(this.port, this.store);
   }
+
 }
 
 /** Every message of `stream` (from its first), as payload text and message id. */
@@ -91,15 +83,4 @@ export async function readStream(js: JetStreamClient, jsm: JetStreamManager, str
   }
   await jsm.consumers.delete(stream, name);
   return out;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }

@@ -4,7 +4,7 @@ import { crc32c } from '../../shared/durability/crc32c.js';
 import { writeFileAtomic } from '../../shared/durability/files.js';
 import { commitPath, outputLockPath } from '../../shared/durability/state-layout.js';
 import { acquireLock, type Lock } from '../durability/lock.js';
-import { ndjsonLine, type LineBatchView } from '../../shared/codec/line-batch.js';
+import { ndjsonLineOrError, type LineBatchView } from '../../shared/codec/line-batch.js';
 
 /**
  * Whose results a sink writes: the state directory's id (null without one: nothing to resume, so no
@@ -76,12 +76,8 @@ export class ExactlyOnceFileSink {
    */
   write(kg: number, n: number, value: unknown): Error | null {
     if (!this.claim(kg, n)) return null;
-    let line: string;
-    try {
-      line = ndjsonLine(value);
-    } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
-    }
+    const line = ndjsonLineOrError(value);
+    if (line instanceof Error) return line;
     this.add(Buffer.from(line));
     return null;
   }

@@ -12,7 +12,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { KeyflowError, codes, describeThrown } from '../../shared/errors.js';
 import { handledWhereAwaited } from '../../shared/ignore.js';
-import { ndjsonLine, type LineBatchView } from '../../shared/codec/line-batch.js';
+import { ndjsonLineOrError, type LineBatchView } from '../../shared/codec/line-batch.js';
 import { connectJetStream, type JetStreamServers } from '../jetstream-connection.js';
 import type { ExactlyOnceSink, SinkOutput } from './sink-set.js';
 
@@ -90,12 +90,8 @@ export class JetStreamSink implements ExactlyOnceSink {
 
   write(kg: number, n: number, value: unknown): Error | null {
     if (!this.claim(kg, n)) return null;
-    let line: string;
-    try {
-      line = ndjsonLine(value);
-    } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
-    }
+    const line = ndjsonLineOrError(value);
+    if (line instanceof Error) return line;
     this.publish(kg, n, this.encoder.encode(line.slice(0, -1)));
     return null;
   }

@@ -80,6 +80,15 @@ export function ndjsonLine(record: unknown): string {
   return JSON.stringify(record) + '\n';
 }
 
+/** A record's NDJSON line, or the error JSON gave for it (a cycle, a BigInt…), for a sink that skips such a record and reports it. */
+export function ndjsonLineOrError(record: unknown): string | Error {
+  try {
+    return ndjsonLine(record);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
 /** How several pipelines share one NDJSON output: each record names its pipeline. */
 export function wrapRecord(pipeline: string, late: boolean, record: unknown): unknown {
   return late ? { pipeline, event: record } : { pipeline, result: record };
