@@ -1,4 +1,6 @@
-export { start, serve } from './calling-thread/entry-points.js';
+export { start, serve, joinPartitions } from './calling-thread/entry-points.js';
+export type { PartitionGroup, PartitionGroupOptions } from './calling-thread/cluster/partition-group.js';
+export type { CheckpointRecord } from './calling-thread/durability/manifest.js';
 export type { Engine } from './calling-thread/engine.js';
 export type { EngineMetrics, EngineStats, EngineSummary, RecoveryInfo } from './calling-thread/engine-stats.js';
 export type { IngestOptions } from './calling-thread/ingestion.js';

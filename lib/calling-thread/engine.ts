@@ -153,6 +153,11 @@ export class Engine {
     return this.parts.replay.run();
   }
 
+  /** Hear of each checkpoint as it completes (recorded in the manifest, its sinks committed); returns how to stop listening. */
+  onCheckpoint(listener: (record: CheckpointRecord) => void): () => void {
+    return this.parts.coordinator.onComplete(listener);
+  }
+
   /** Take a checkpoint: a barrier goes to every actor in band. Resolves when it is complete. */
   checkpoint(): Promise<CheckpointRecord> {
     return this.parts.checkpoints.take(false);
@@ -261,8 +266,14 @@ export class Engine {
       const { JetStreamSink } = await import('./sinks/jetstream-sink.js');
       // Without a state directory nothing resumes: what the end of input fires is final.
       const owner = sinks.owner.stateId ?? `run-${randomUUID()}`;
-      const sink = new JetStreamSink(this.stateDir === null ? { atEnd: 'publish', ...options } : options, this.pipelines[pipe].name, output, owner, sinks.maxKeyGroups, sinks.fail);
-      sinks.addSink(output, pipe, pipeline, sink);
+      const sink = new JetStreamSink(this.stateDir === null ? { ...options, atEnd: options.atEnd ?? 'publish' } : options, this.pipelines[pipe].name, output, owner, sinks.maxKeyGroups, sinks.fail);
+      try {
+        sinks.addSink(output, pipe, pipeline, sink);
+      } catch (err) {
+        // Another call took that output meanwhile.
+        await sink.close();
+        throw err;
+      }
       return sink;
     })();
     sinks.adding(adding);

@@ -7,6 +7,7 @@
 import type { Engine } from './engine.js';
 import type { StartOptions } from './options.js';
 import type { ServeOptions, Serving } from './serve.js';
+import type { PartitionGroup, PartitionGroupOptions } from './cluster/partition-group.js';
 import { stackModuleUrls } from '../shared/module-url.js';
 import { engineThread } from '../shared/engine-thread.js';
 import { configError } from '../shared/errors.js';
@@ -32,4 +33,13 @@ export function start(options: StartOptions): Promise<Engine> {
 /** Serve a running engine's metrics and queryable state over HTTP on loopback (see serve.ts). */
 export async function serve(engine: Engine, options: ServeOptions): Promise<Serving> {
   return (await import('./serve.js')).serve(engine, options);
+}
+
+/**
+ * Join the processes that share a JetStream stream's partitions (see cluster/partition-group.ts): run the
+ * partitions this process prefers, each on an engine of its own, and take over those of a process that dies.
+ * `module` must be an absolute path or a file URL.
+ */
+export async function joinPartitions(options: PartitionGroupOptions): Promise<PartitionGroup> {
+  return (await import('./cluster/partition-group.js')).joinPartitions(options, start);
 }

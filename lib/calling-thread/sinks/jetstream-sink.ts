@@ -7,9 +7,11 @@
  * completes only once the server has acknowledged every output published before its barrier (commit()),
  * so a recovered run never starts past outputs the stream may not hold. A publish that fails (the server
  * gone) is tried again, with the same id, until it succeeds or `retryForMs` runs out; then the engine fails.
+ * Outputs are published in order, but one tried again lands after those that did not fail: the stream then
+ * holds them out of order (each still once).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { KeyflowError, codes, describeThrown } from '../../shared/errors.js';
 import { handledWhereAwaited } from '../../shared/ignore.js';
 import { ndjsonLineOrError, type LineBatchView } from '../../shared/codec/line-batch.js';
@@ -172,7 +174,8 @@ export class JetStreamSink implements ExactlyOnceSink {
         else this.counts.published++;
         return;
       } catch (err) {
-        if (this.error || connection.nc.isClosed() || performance.now() >= until) {
+        // The server refused it (too large, a stream limit): trying again cannot help.
+        if (this.error || err instanceof JetStreamApiError || connection.nc.isClosed() || performance.now() >= until) {
           this.failed(err);
           return;
         }

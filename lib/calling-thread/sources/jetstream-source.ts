@@ -10,12 +10,12 @@
  * checkpoint's position once the checkpoint is complete, never before. Without a state directory there is
  * nothing to resume from: messages are acknowledged as they are read.
  */
-import { AckPolicy, DeliverPolicy, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { KeyflowError, codes, configError, describeThrown } from '../../shared/errors.js';
 import { forEachBatch } from '../../shared/ndjson-lines.js';
 import type { CheckpointRecord } from '../durability/manifest.js';
 import { connectJetStream, type JetStreamServers } from '../jetstream-connection.js';
-import { ingestChunks, type SourceContext } from './parallel-sources.js';
+import { ingestChunks, type Chunk, type SourceContext } from './parallel-sources.js';
 import { untilAborted } from './until-aborted.js';
 
 export interface JetStreamSourceOptions extends JetStreamServers {
@@ -23,7 +23,7 @@ export interface JetStreamSourceOptions extends JetStreamServers {
   stream: string;
   /** Only its messages on this subject (wildcards allowed). */
   subject?: string;
-  /** The durable consumer keyflow reads with and acknowledges on (default 'keyflow'); made anew at each start. */
+  /** The durable consumer keyflow reads with and acknowledges on (default: `keyflow-` and the source id); made anew at each start. */
   consumer?: string;
   /** Exactly-once: the name whose position checkpoints keep (default `nats:<stream>`, or `nats:<stream>:<subject>`). */
   sourceId?: string;
@@ -31,6 +31,8 @@ export interface JetStreamSourceOptions extends JetStreamServers {
   batch?: number;
   /** End once every message the stream held when reading began is read (default: read until stop()). */
   untilCaughtUp?: boolean;
+  /** How long pulls are tried again while the server cannot be reached, before the read fails (default 60 s). */
+  retryForMs?: number;
   /** Stops reading: the batches pulled by then are ingested, and the call resolves. */
   signal?: AbortSignal;
 }
@@ -47,6 +49,8 @@ const PULL_EXPIRES_MS = 1000;
 /** Unacknowledged messages are sent again after this long: longer than checkpoints are apart, or they come twice (and are passed over). */
 const ACK_WAIT_NS = 3_600 * 1e9;
 const SPACE = 0x20;
+/** Sequences skipped within a chunk as blank lines; a longer gap starts a chunk at the next message. */
+const MAX_BLANK_LINES = 4096;
 const RETRY_PAUSE_MS = 250;
 
 export async function ingestJetStream(options: JetStreamSourceOptions & { signal: AbortSignal }, context: SourceContext, engine: JetStreamSourceEngine): Promise<void> {
@@ -55,7 +59,8 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw configError(`ingestJetStream(): batch must be an integer >= 1, not ${String(options.batch)}`);
   const { stream, subject } = options;
   const sourceId = options.sourceId ?? `nats:${stream}${subject === undefined ? '' : `:${subject}`}`;
-  const durable = options.consumer ?? 'keyflow';
+  // One consumer per source: two sources on one stream must not make each other's anew.
+  const durable = options.consumer ?? `keyflow-${sourceId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const { nc, js } = await connectJetStream(options, `source ${stream}`);
   // The connection outlives the read: stop()'s final checkpoint is acknowledged on it.
   let stopListening = () => {};
@@ -82,43 +87,73 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
     if (position !== undefined) acks.upTo(position);
   }) ?? stopListening;
   let left = options.untilCaughtUp ? consumerInfo.num_pending : Infinity;
-  const chunks = (async function* () {
+  const retryForMs = options.retryForMs ?? 60_000;
+  let failingSince: number | null = null;
+  /** A pull failed: wait and pull again while the server may come back; throw if it cannot be read. */
+  const failed = async (err: unknown) => {
+    const info = await jsm.consumers.info(stream, durable).catch((e: unknown) => e);
+    if (info instanceof JetStreamApiError) {
+      throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} with consumer ${durable}: ${info.message} (another source using the same consumer?)`, { stream });
+    }
+    failingSince ??= performance.now();
+    if (performance.now() - failingSince > retryForMs) throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} for ${retryForMs} ms: ${describeThrown(err)}`, { stream });
+    await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+  };
+  /** A chunk of `lines` from sequence `first`, acknowledged with `last` once a checkpoint covers it. */
+  const chunkOf = (lines: Uint8Array[], first: number, last: JsMsg): Chunk => {
+    if (engine.checkpoints === null) last.ack();
+    else acks.add(last);
+    return { input: { ndjson: joinLines(lines), atStart: false }, read: last.seq + 1 - from, first };
+  };
+  const { signal } = options;
+  const chunks = (async function* (): AsyncGenerator<Chunk> {
+    /** The sequence after the last one read. */
     let next = from;
-    while (left > 0) {
-      const lines: Uint8Array[] = [];
-      let last: JsMsg | null = null;
+    while (left > 0 && !signal.aborted) {
+      const batch: JsMsg[] = [];
       try {
-        for await (const m of await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS })) {
-          if (m.seq < next) continue; // sent again after ack_wait: routed already
-          for (; next < m.seq; next++) lines.push(EMPTY);
-          lines.push(oneLine(m.data));
-          next = m.seq + 1;
-          last = m;
-          left--;
-        }
-      } catch {
-        // The server is away (restarting, say): the connection comes back by itself; pull again then.
-        await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+        for await (const m of await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS })) batch.push(m);
+        failingSince = null;
+      } catch (err) {
+        if (nc.isClosed() || signal.aborted) return;
+        await failed(err);
+        continue;
       }
-      if (last === null) continue;
-      if (engine.checkpoints === null) last.ack();
-      else acks.add(last);
-      yield { input: { ndjson: joinLines(lines), atStart: false }, read: next - from };
+      // Caught up though fewer messages came than were pending (the stream's limits removed some): done.
+      if (batch.length === 0 && options.untilCaughtUp && (await consumer.info().catch(() => null))?.num_pending === 0) return;
+      let lines: Uint8Array[] = [];
+      let first = next;
+      let last: JsMsg | null = null;
+      for (const m of batch) {
+        if (m.seq < next) continue; // sent again after ack_wait: routed already
+        // A long run of sequences the consumer skips (other subjects') starts a chunk of its own, rather than as many blank lines.
+        if (m.seq - next > MAX_BLANK_LINES) {
+          if (last !== null) yield chunkOf(lines, first, last);
+          lines = [];
+          last = null;
+          next = first = m.seq;
+        }
+        for (; next < m.seq; next++) lines.push(EMPTY);
+        lines.push(oneLine(m.data));
+        next = m.seq + 1;
+        last = m;
+        left--;
+      }
+      if (last !== null) yield chunkOf(lines, first, last);
     }
   })();
   const src = await context.ingestion.lineSource(sourceId, true);
   if (context.pool !== null) {
-    await ingestChunks(chunks, { name: sourceId, src, sourceId, skip: from - 1, signal: options.signal }, context.pool, context);
+    await ingestChunks(chunks, { name: sourceId, src, sourceId, skip: from - 1, signal }, context.pool, context);
     return;
   }
   // No source threads: parsed here, and routed by ingest().
-  let lineOffset = from - 1;
-  for await (const { input } of untilAborted(chunks, options.signal)) {
+  for await (const { input, first } of untilAborted(chunks, signal)) {
     const events: unknown[] = [];
     const positions: number[] = [];
-    const bytes = input.ndjson;
-    const before = lineOffset;
-    lineOffset += forEachBatch(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), false, batchSize, (b) => {
+    const bytes = (input as { ndjson: Uint8Array }).ndjson;
+    const before = first! - 1;
+    forEachBatch(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), false, batchSize, (b) => {
       for (const bad of b.bad) context.ingestion.reportBadLine({ ...bad, line: bad.line + before }, sourceId);
       for (let i = 0; i < b.events.length; i++) {
         events.push(b.events[i]);

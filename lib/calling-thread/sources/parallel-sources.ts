@@ -72,8 +72,18 @@ export interface ChunkedRead {
   recycle?: (input: ChunkInput) => void;
 }
 
+/**
+ * A chunk of input, `read`: how far the input has been read; `first`: the position of its first line, when
+ * it does not follow the chunk before it (a stream's positions may jump, see jetstream-source.ts).
+ */
+export interface Chunk {
+  input: ChunkInput;
+  read: number;
+  first?: number;
+}
+
 /** Route the chunks on the pool, take them in in order; resolves once every chunk cut before the signal is durable. */
-export async function ingestChunks(chunks: AsyncIterable<{ input: ChunkInput; read: number }>, read: ChunkedRead, pool: SourcePool, context: SourceContext): Promise<void> {
+export async function ingestChunks(chunks: AsyncIterable<Chunk>, read: ChunkedRead, pool: SourcePool, context: SourceContext): Promise<void> {
   const { ingestion, failure } = context;
   let lineOffset = read.skip;
   /** The chunk being waited for, and where it starts: what the watchdog watches. */
@@ -85,7 +95,7 @@ export async function ingestChunks(chunks: AsyncIterable<{ input: ChunkInput; re
   const unwatched = RoutingActivity.create();
   try {
     try {
-      for await (const { input, read: done } of untilAborted(chunks, read.signal)) {
+      for await (const { input, read: done, first } of untilAborted(chunks, read.signal)) {
         const activity = watchdog === null ? unwatched : RoutingActivity.create();
         const task = { input, src: read.src, now: Date.now(), activity: activity.buffer, combine: read.sourceId === undefined };
         const routed = pool.run(task);
@@ -99,6 +109,7 @@ export async function ingestChunks(chunks: AsyncIterable<{ input: ChunkInput; re
           }
         };
         admitted = admitted.then(async () => {
+          if (first !== undefined) lineOffset = first - 1;
           head = { activity, lineOffset };
           const chunk = await failure.race(routed);
           head = null;
