@@ -72,7 +72,7 @@ t.test('a JetStream stream in, windows and late events out to JetStream exactly 
       t.ok(late.length > 100, 'the test sees late bids');
       t.equal(errors.length, 1, 'one dead letter');
       t.match(errors[0], { code: 'ERR_KEYFLOW_BAD_JSON', source: 'nats:EV:ev.main', position: bad.seq }, 'naming the message by its stream sequence');
-      const consumer = await jsm.consumers.info('EV', 'keyflow');
+      const consumer = await jsm.consumers.info('EV', 'keyflow-nats_EV_ev_main');
       t.equal(consumer.ack_floor.stream_seq, consumer.delivered.stream_seq, 'the final checkpoint acknowledged every message read');
     });
   }
