@@ -75,12 +75,12 @@ t.test('three processes share 8 partitions, two are killed, the others take over
     const child = spawn(process.execPath, [CHILD, server.url, join(dir, name), prefer.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
     const stderr: string[] = [];
     let pending = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       const lines = (pending + d.toString()).split('\n');
       pending = lines.pop()!;
       for (const line of lines) owners.change(name, JSON.parse(line) as Change);
     });
-    child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+    child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     t.teardown(() => { child.kill('SIGKILL'); });
     kids.set(name, { child, exited, stderr });
