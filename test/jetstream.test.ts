@@ -59,7 +59,12 @@ t.test('a JetStream stream in, windows and late events out to JetStream exactly 
       // A last run: what the end of input fires is published too.
       await engine.publishResultsTo('tumbling-bids', { servers: server.url, subject: `out${n}.results`, atEnd: 'publish' });
       await engine.publishLateTo('tumbling-bids', { servers: server.url, subject: `out${n}.late`, atEnd: 'publish' });
+      const lags: number[] = [];
+      const poll = setInterval(() => lags.push(engine.metrics().sourceLag[0]?.messages ?? -1), 5);
       await engine.ingestJetStream({ servers: server.url, stream: 'EV', subject: 'ev.main', batch: 700, untilCaughtUp: true });
+      clearInterval(poll);
+      t.ok(Math.max(...lags) > 0, `the metrics showed messages not read yet while reading (${Math.max(...lags)} at most)`);
+      t.same(engine.metrics().sourceLag, [{ source: 'nats:EV:ev.main', messages: 0 }], 'the metrics say the source has caught up');
       const summary = await engine.stop();
       t.equal(summary.checkpoints.completed, 1, 'the final checkpoint completed (after the server acknowledged every output)');
 

@@ -21,6 +21,8 @@ export interface EngineMetrics {
   /** Per actor: bytes waiting in its input ring and its output ring, of `capacity` each. */
   rings: RingFill[];
   checkpoints: CheckpointStats;
+  /** Per source from a broker (a JetStream stream): messages not read yet, as of its latest pull. */
+  sourceLag: Array<{ source: string; messages: number }>;
 }
 
 export interface EngineSummary extends EngineStats {
@@ -45,7 +47,7 @@ export function statsOf({ dispatch: { counts, inputErrors }, ingestion }: Engine
   return { events: ingestion.eventsIn, results: sum((c) => c.results), late: sum((c) => c.late), errors: sum((c) => c.errors) + inputErrors };
 }
 
-export function metricsOf({ router, ingestion, dispatch, actors, coordinator }: EngineParts, pipelines: readonly Pipeline[]): EngineMetrics {
+export function metricsOf({ router, ingestion, dispatch, actors, coordinator, sources }: EngineParts, pipelines: readonly Pipeline[]): EngineMetrics {
   const watermarks = router.watermarks();
   return {
     eventsIn: ingestion.eventsIn,
@@ -53,5 +55,6 @@ export function metricsOf({ router, ingestion, dispatch, actors, coordinator }: 
     inputErrors: dispatch.inputErrors,
     rings: actors.rings(),
     checkpoints: { ...coordinator.stats },
+    sourceLag: [...sources.lag].map(([source, messages]) => ({ source, messages })),
   };
 }

@@ -212,7 +212,8 @@ export class Engine {
       resumePosition: (id: string) => sources.positions.get(id),
       onComplete: (listener: (record: CheckpointRecord) => void) => coordinator.onComplete(listener),
     };
-    await parallel.read(options.signal, (signal) => ingestJetStream({ ...options, signal }, parallel.context, { checkpoints, atRelease: (close) => this.parts.atRelease(close) }));
+    const engine = { checkpoints, atRelease: (close: () => Promise<void>) => this.parts.atRelease(close), lag: (id: string, n: number) => sources.lag.set(id, n) };
+    await parallel.read(options.signal, (signal) => ingestJetStream({ ...options, signal }, parallel.context, engine));
   }
 
   /** End at once, as a failure would: no drain, no final checkpoint. Released outputs still reach the sinks, uncommitted. */

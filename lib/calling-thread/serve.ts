@@ -149,6 +149,13 @@ function metricsRegistry(engine: Engine): Registry {
     },
   });
   new Gauge({
+    name: 'keyflow_source_lag_messages', help: 'Messages a broker source has not read yet, per source (a JetStream stream and subject)', labelNames: ['source'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const { source, messages } of m().sourceLag) this.set({ source }, messages);
+    },
+  });
+  new Gauge({
     name: 'keyflow_wal_bytes', help: 'Bytes of write-ahead log on disk', registers: [registry],
     collect() { this.set(engine.stateDir ? walBytes(engine.stateDir) : 0); },
   });

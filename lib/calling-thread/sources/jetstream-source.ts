@@ -43,6 +43,8 @@ export interface JetStreamSourceEngine {
   checkpoints: { resumePosition(sourceId: string): number | undefined; onComplete(listener: (record: CheckpointRecord) => void): () => void } | null;
   /** Runs `close` as the engine lets go of its resources (after its final checkpoint). */
   atRelease(close: () => Promise<void>): void;
+  /** Messages the stream holds past the last one read (the consumer's pending count), for the metrics. */
+  lag(sourceId: string, messages: number): void;
 }
 
 const PULL_EXPIRES_MS = 1000;
@@ -87,6 +89,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
     if (position !== undefined) acks.upTo(position);
   }) ?? stopListening;
   let left = options.untilCaughtUp ? consumerInfo.num_pending : Infinity;
+  engine.lag(sourceId, consumerInfo.num_pending);
   const retryForMs = options.retryForMs ?? 60_000;
   let failingSince: number | null = null;
   /** A pull failed: wait and pull again while the server may come back; throw if it cannot be read. */
@@ -120,6 +123,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
         continue;
       }
       // Caught up though fewer messages came than were pending (the stream's limits removed some): done.
+      if (batch.length > 0) engine.lag(sourceId, batch[batch.length - 1].info.pending);
       if (batch.length === 0 && options.untilCaughtUp && (await consumer.info().catch(() => null))?.num_pending === 0) return;
       let lines: Uint8Array[] = [];
       let first = next;

@@ -11,6 +11,8 @@ export class SourceRegistry {
   private readonly kinds: Array<Location['kind']> = [];
   /** Exactly-once sources: highest position routed, for checkpoints. */
   readonly positions = new Map<string, number>();
+  /** Sources from a broker: messages its stream holds past the last one read (for the metrics). */
+  readonly lag = new Map<string, number>();
 
   /** The id of a source; `isNew` when this call registered it (announce it to the actors then). */
   id(name: string, kind: Location['kind']): { id: number; isNew: boolean } {
