@@ -18,6 +18,7 @@ import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import './helpers/start.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
 import { within } from './helpers/wait.js';
+import { keyflow } from './helpers/cli.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/partition-child.js', import.meta.url));
 const PARTITIONS = 8;
@@ -108,6 +109,11 @@ t.test('three processes share 8 partitions, two are killed, the others take over
   await kill('A');
   await within(owners.until(() => everyPartition(['C'])), 'C takes over every partition and catches up on each', 90_000);
   t.pass(`C runs every partition: ${owners.owner.join(' ')}`);
+  const inspected = await keyflow(['inspect', server.url, '--stream', 'EV']);
+  t.equal(inspected.code, 0, inspected.stderr);
+  const rows = inspected.stdout.split('\n').filter((l) => /^ {2}p\d: /.test(l));
+  t.equal(rows.length, PARTITIONS, 'keyflow inspect lists the 8 partitions');
+  t.ok(rows.every((r) => /lease held by .*; checkpoint \d+ of .* at nats:EV:ev\.\d \d+; lag 0 messages$/.test(r)), 'each held, with a checkpoint kept in JetStream and no lag');
 
   const c = kids.get('C')!;
   c.child.kill('SIGTERM');

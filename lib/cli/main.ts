@@ -13,6 +13,7 @@ const USAGE = `usage:
   keyflow run <pipeline-module> --from nats://HOST:PORT --stream STREAM [--subject SUBJECT] [--until-caught-up]
               --output <results.ndjson|-> [the options above]
   keyflow inspect <state-dir>
+  keyflow inspect nats://HOST:PORT [--bucket NAME (default keyflow)] [--stream STREAM]   # a partition group
   keyflow demo [--events N] [--workers N] [--seed S]
   keyflow generate --events N [--seed S] [--rate EVENTS_PER_S] [--out-of-order MS] > events.ndjson
   keyflow help`;
@@ -96,8 +97,14 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'inspect': {
-      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
-      if (positionals.length !== 1) throw new UsageError('inspect takes one state directory');
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { bucket: { type: 'string' }, stream: { type: 'string' } } });
+      if (positionals.length !== 1) throw new UsageError('inspect takes one state directory, or the nats:// URL of a partition group\'s server');
+      if (positionals[0].startsWith('nats://')) {
+        const { inspectPartitions } = await import('./inspect-partitions.js');
+        process.stdout.write(await inspectPartitions(positionals[0], values.bucket ?? 'keyflow', values.stream));
+        return 0;
+      }
+      if (values.bucket !== undefined || values.stream !== undefined) throw new UsageError('--bucket and --stream go with inspect nats://HOST:PORT');
       const { inspect } = await import('./inspect.js');
       const { text, corrupt } = inspect(positionals[0]);
       process.stdout.write(text);

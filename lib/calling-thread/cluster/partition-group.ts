@@ -25,6 +25,7 @@ import { connectJetStream, type JetStreamServers } from '../jetstream-connection
 import type { StartOptions } from '../options.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { PartitionLease } from './partition-lease.js';
+import { DEFAULT_BUCKET, checkpointsBucket, leasesBucket, partitionConsumer, partitionKey, snapshotsBucket } from './names.js';
 
 export interface PartitionGroupOptions extends JetStreamServers {
   /** The pipeline module (as for start()) and, optionally, which of its pipelines run. */
@@ -86,11 +87,11 @@ export async function joinPartitions(options: PartitionGroupOptions, start: (o: 
   const prefer = options.prefer ?? Array.from({ length: partitions }, (_, p) => p);
   if (prefer.some((p) => !Number.isSafeInteger(p) || p < 0 || p >= partitions)) throw configError(`joinPartitions(): prefer names partitions from 0 to ${partitions - 1}`);
   const ttl = options.leaseTtlMs ?? 10_000;
-  const bucket = options.bucket ?? 'keyflow';
+  const bucket = options.bucket ?? DEFAULT_BUCKET;
   const { nc } = await connectJetStream(options, `partitions of ${options.stream}`);
-  const leases = await new Kvm(nc).create(`${bucket}-leases`, { ttl, history: 1 });
-  const pointers = await new Kvm(nc).create(`${bucket}-checkpoints`, { history: 1 });
-  const objects = await new Objm(nc).create(`${bucket}-snapshots`);
+  const leases = await new Kvm(nc).create(leasesBucket(bucket), { ttl, history: 1 });
+  const pointers = await new Kvm(nc).create(checkpointsBucket(bucket), { history: 1 });
+  const objects = await new Objm(nc).create(snapshotsBucket(bucket));
   const group = new Group(options, start, nc, leases, pointers, objects, prefer, ttl);
   await group.scan();
   group.keepUp();
@@ -151,18 +152,18 @@ class Group implements PartitionGroup {
       const preferred = this.prefer.includes(p);
       if (!preferred && !takeover) continue;
       // Not preferred: only a partition that has run before and whose owner is gone, or, after a grace time, any.
-      if (!preferred && !graceOver && (await this.pointers.get(key(p)))?.operation !== 'PUT') continue;
+      if (!preferred && !graceOver && (await this.pointers.get(partitionKey(p)))?.operation !== 'PUT') continue;
       await this.take(p).catch((err: unknown) => this.options.onChange?.({ partition: p, event: 'failed', detail: describeThrown(err) }));
     }
   }
 
   private async take(p: number): Promise<void> {
-    const lease = await PartitionLease.acquire(this.leases, key(p), this.owner, this.ttl);
+    const lease = await PartitionLease.acquire(this.leases, partitionKey(p), this.owner, this.ttl);
     if (lease === null) return;
     try {
-      const store = new CheckpointStore(this.pointers, this.objects, key(p));
+      const store = new CheckpointStore(this.pointers, this.objects, partitionKey(p));
       const pointer = await store.claim(this.owner);
-      const dir = join(this.options.stateDir, key(p));
+      const dir = join(this.options.stateDir, partitionKey(p));
       await rm(dir, { recursive: true, force: true });
       await store.restore(pointer, dir);
       const engine = await this.start({
@@ -181,7 +182,7 @@ class Group implements PartitionGroup {
       this.options.onChange?.({ partition: p, event: 'taken' });
       r.reading = engine.ingestJetStream({
         servers: this.options.servers, stream: this.options.stream, subject: `${this.options.subjectPrefix}.${p}`,
-        consumer: `${this.options.bucket ?? 'keyflow'}-${key(p)}`, untilCaughtUp: this.options.untilCaughtUp ?? false,
+        consumer: partitionConsumer(this.options.bucket ?? DEFAULT_BUCKET, p), untilCaughtUp: this.options.untilCaughtUp ?? false,
       }).then(() => this.options.onChange?.({ partition: p, event: 'caught-up' }), async (err: unknown) => {
         if (this.running.get(p) === r) await this.lose(p, `its engine failed: ${describeThrown(err)}`);
       });
@@ -200,7 +201,7 @@ class Group implements PartitionGroup {
       const latest = r.next!;
       r.next = null;
       // A checkpoint that cannot be kept (the server away) leaves the previous one to take over from.
-      const kept = await r.store.upload(join(this.options.stateDir, key(p)), latest, this.owner, r.stateId).catch(() => true);
+      const kept = await r.store.upload(join(this.options.stateDir, partitionKey(p)), latest, this.owner, r.stateId).catch(() => true);
       if (!kept && this.running.get(p) === r) await this.lose(p, 'another process took it over');
     });
   }
@@ -229,5 +230,3 @@ class Group implements PartitionGroup {
     await this.nc.close().catch(abandoned);
   }
 }
-
-const key = (p: number) => `p${p}`;
