@@ -7,7 +7,7 @@ import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectJetStream } from '../calling-thread/jetstream-connection.js';
 import type { CheckpointPointer } from '../calling-thread/cluster/checkpoint-store.js';
-import { checkpointsBucket, leasesBucket, partitionConsumer } from '../calling-thread/cluster/names.js';
+import { checkpointsBucket, leasesBucket } from '../calling-thread/cluster/names.js';
 
 export async function inspectPartitions(servers: string, bucket: string, stream: string | undefined): Promise<string> {
   const { nc } = await connectJetStream({ servers }, 'inspect');
@@ -25,15 +25,17 @@ export async function inspectPartitions(servers: string, bucket: string, stream:
       const pointer = await pointers.get(`p${p}`);
       const held = lease?.operation === 'PUT' ? `lease held by ${lease.string()} (written ${ago(lease.created)})` : 'no lease (nobody runs it)';
       let kept = 'no checkpoint';
+      let consumer: string | undefined;
       if (pointer?.operation === 'PUT') {
         const { owner, stateId, manifest } = pointer.json<CheckpointPointer>();
+        consumer = pointer.json<CheckpointPointer>().consumer;
         const c = manifest?.checkpoints[0];
         kept = c === undefined ? `claimed by ${owner}, no checkpoint yet (state ${stateId})`
           : `checkpoint ${c.id} of ${c.completedAt} by ${owner} (state ${stateId}), at ${c.sources.map(([id, at]) => `${id} ${at}`).join(', ') || 'no position'}`;
       }
       let lag = '';
-      if (stream) {
-        const info = await jsm.consumers.info(stream, partitionConsumer(bucket, p)).catch(() => null);
+      if (stream && consumer) {
+        const info = await jsm.consumers.info(stream, consumer).catch(() => null);
         lag = info === null ? '; no consumer' : `; lag ${info.num_pending} messages`;
       }
       lines.push(`  p${p}: ${held}; ${kept}${lag}`);

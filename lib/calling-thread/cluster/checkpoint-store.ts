@@ -18,8 +18,9 @@ import { idPath, snapshotDir, snapshotFiles } from '../../shared/durability/stat
 
 /** What the pointer of a partition holds. */
 export interface CheckpointPointer {
-  /** The process that owns the partition (its last claim). */
+  /** The process that owns the partition (its last claim), and the durable consumer it reads with. */
   owner: string;
+  consumer?: string;
   /** The partition's state directory id: the same on every host, so that its outputs' message ids are. */
   stateId: string;
   /** The latest checkpoint kept in the object store, if any: its manifest (that checkpoint alone) and files. */
@@ -33,17 +34,19 @@ export class CheckpointStore {
   constructor(private readonly kv: KV, private readonly objects: ObjectStore, private readonly key: string) {}
 
   /**
-   * Become the partition's owner: set the pointer to name `owner` (made, with a new state id, if the
-   * partition never had one). Returns what it points to. Throws if another process keeps changing it.
+   * Become the partition's owner: set the pointer to name `owner` and its `consumer` (made, with a new state
+   * id, if the partition never had one). Returns what it points to, and the previous owner's consumer.
+   * Throws if another process keeps changing it.
    */
-  async claim(owner: string): Promise<CheckpointPointer> {
+  async claim(owner: string, consumer: string): Promise<{ pointer: CheckpointPointer; previousConsumer: string | undefined }> {
     for (let tries = 0; tries < 10; tries++) {
       const entry = await this.kv.get(this.key);
       const live = entry !== null && entry.operation === 'PUT';
-      const pointer: CheckpointPointer = live ? { ...entry.json<CheckpointPointer>(), owner } : { owner, stateId: randomUUID(), manifest: null, files: [] };
+      const before = live ? entry.json<CheckpointPointer>() : null;
+      const pointer: CheckpointPointer = before ? { ...before, owner, consumer } : { owner, consumer, stateId: randomUUID(), manifest: null, files: [] };
       try {
         this.revision = live ? await this.kv.update(this.key, JSON.stringify(pointer), entry.revision) : await this.kv.create(this.key, JSON.stringify(pointer));
-        return pointer;
+        return { pointer, previousConsumer: before?.consumer };
       } catch {
         // Another process wrote it between the read and the write: read again.
       }
@@ -70,20 +73,24 @@ export class CheckpointStore {
    * Keep checkpoint `record` of state directory `dir` here. False if the partition was taken over (the
    * pointer changed since this process last set it): the caller must stop working on it.
    */
-  async upload(dir: string, record: CheckpointRecord, owner: string, stateId: string): Promise<boolean> {
+  async upload(dir: string, record: CheckpointRecord, owner: string, stateId: string, consumer: string): Promise<boolean> {
     const manifest = readManifest(dir);
     if (manifest === null) return true;
     const files: string[] = [];
+    // Names of this owner's own: another owner that restored the same checkpoint numbers its next one the same.
+    const prefix = `${this.key}/${owner}-${record.id}`;
     for (const path of snapshotFiles(dir, record.id)) {
-      const name = `${this.key}/${record.id}/${basename(path)}`;
+      const name = `${prefix}/${basename(path)}`;
       await this.objects.putBlob({ name }, readFileSync(path));
       files.push(name);
     }
     const previous = await this.kv.get(this.key);
-    const pointer: CheckpointPointer = { owner, stateId, manifest: { ...manifest, checkpoints: [record] }, files };
+    const pointer: CheckpointPointer = { owner, consumer, stateId, manifest: { ...manifest, checkpoints: [record] }, files };
     try {
       this.revision = await this.kv.update(this.key, JSON.stringify(pointer), this.revision);
     } catch {
+      // Taken over: these files are nobody's.
+      for (const name of files) await this.objects.delete(name).catch(abandoned);
       return false;
     }
     // The previous checkpoint's files are no longer pointed at.

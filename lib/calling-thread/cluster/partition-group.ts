@@ -26,6 +26,7 @@ import type { StartOptions } from '../options.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { PartitionLease } from './partition-lease.js';
 import { DEFAULT_BUCKET, checkpointsBucket, leasesBucket, partitionConsumer, partitionKey, snapshotsBucket } from './names.js';
+import { jetstreamManager } from '@nats-io/jetstream';
 
 export interface PartitionGroupOptions extends JetStreamServers {
   /** The pipeline module (as for start()) and, optionally, which of its pipelines run. */
@@ -71,10 +72,11 @@ export interface PartitionGroup {
 
 /** One partition run here. */
 interface Running {
-  lease: PartitionLease;
   store: CheckpointStore;
   engine: Engine;
   stateId: string;
+  /** The durable consumer this owner reads the partition with. */
+  consumer: string;
   reading: Promise<void>;
   /** Checkpoints are kept in order, one at a time; the latest waiting one replaces an older. */
   uploading: Promise<void>;
@@ -89,22 +91,33 @@ export async function joinPartitions(options: PartitionGroupOptions, start: (o: 
   const ttl = options.leaseTtlMs ?? 10_000;
   const bucket = options.bucket ?? DEFAULT_BUCKET;
   const { nc } = await connectJetStream(options, `partitions of ${options.stream}`);
-  const leases = await new Kvm(nc).create(leasesBucket(bucket), { ttl, history: 1 });
-  const pointers = await new Kvm(nc).create(checkpointsBucket(bucket), { history: 1 });
-  const objects = await new Objm(nc).create(snapshotsBucket(bucket));
-  const group = new Group(options, start, nc, leases, pointers, objects, prefer, ttl);
-  await group.scan();
-  group.keepUp();
-  return group;
+  let group: Group | null = null;
+  try {
+    const leases = await new Kvm(nc).create(leasesBucket(bucket), { ttl, history: 1 });
+    const pointers = await new Kvm(nc).create(checkpointsBucket(bucket), { history: 1 });
+    const objects = await new Objm(nc).create(snapshotsBucket(bucket));
+    group = new Group(options, start, nc, leases, pointers, objects, prefer, ttl);
+    group.keepUp();
+    await group.scan();
+    return group;
+  } catch (err) {
+    if (group) await group.stop();
+    else await nc.close().catch(abandoned);
+    throw err;
+  }
 }
 
 class Group implements PartitionGroup {
   readonly owner = randomUUID();
+  /** The leases this process holds, from the moment each is acquired (renewed while a partition is being taken too). */
+  private readonly held = new Map<number, PartitionLease>();
   private readonly running = new Map<number, Running>();
   private readonly startedAt = performance.now();
-  private readonly timers: NodeJS.Timeout[] = [];
-  /** Renewals and scans under way: stop() waits for them. */
-  private readonly ticking = new Set<Promise<void>>();
+  private scanTimer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  /** Scans and partitions being let go, and renewals: stop() waits for them (the renewals, last). */
+  private readonly pending = new Set<Promise<void>>();
+  private readonly renewals = new Set<Promise<void>>();
   private stopping = false;
 
   constructor(private readonly options: PartitionGroupOptions, private readonly start: (o: StartOptions) => Promise<Engine>,
@@ -121,72 +134,90 @@ class Group implements PartitionGroup {
    */
   keepUp(): void {
     const every = Math.max(50, this.ttl / 3);
-    const renewing = this.serialized(() => this.renew());
-    const scanning = this.serialized(() => this.scan());
-    this.timers.push(setInterval(renewing, every), setInterval(scanning, every));
+    this.renewTimer = setInterval(this.serialized(() => this.renew(), this.renewals), every);
+    this.scanTimer = setInterval(this.serialized(() => this.scan(), this.pending), every);
   }
 
-  /** `task` run by a timer, never twice at once; a failure (the server away, say) waits for the next tick. */
-  private serialized(task: () => Promise<void>): () => void {
+  /** `task` run by a timer, never twice at once, kept `in` a set; a failure (the server away, say) waits for the next tick. */
+  private serialized(task: () => Promise<void>, into: Set<Promise<void>>): () => void {
     let running: Promise<void> | null = null;
     return () => {
-      running ??= task().catch(() => undefined).then(() => { running = null; });
-      this.ticking.add(running);
-      void running.then(() => this.ticking.delete(running!));
+      if (running !== null) return;
+      const run: Promise<void> = task().catch(() => undefined).then(() => { running = null; });
+      running = run;
+      this.track(run, into);
     };
   }
 
-  /** Renew the leases held: a partition whose lease is lost stops at once. */
+  /** Keep `work` until it settles, for stop() to wait on. */
+  private track(work: Promise<void>, into = this.pending): void {
+    into.add(work);
+    void work.then(() => into.delete(work));
+  }
+
+  /** Renew the leases held: a partition whose lease is lost stops at once (without holding up the other renewals). */
   private async renew(): Promise<void> {
-    await Promise.all([...this.running].map(async ([p, r]) => {
-      if (!(await r.lease.renew())) await this.lose(p, 'its lease was taken');
+    await Promise.all([...this.held].map(async ([p, lease]) => {
+      if (await lease.renew()) return;
+      if (this.held.get(p) === lease) this.held.delete(p);
+      this.track(this.lose(p, 'its lease was taken'));
     }));
   }
 
-  /** Take the partitions due: those preferred, and those of a process gone (see `takeover`). */
+  /**
+   * Take the partitions due: those preferred, and, once this process has run three lease times (so that
+   * the processes of a group starting together each get what they prefer), any other whose lease is free:
+   * a process gone (see `takeover`), or a partition nobody prefers.
+   */
   async scan(): Promise<void> {
-    const takeover = this.options.takeover ?? true;
-    const graceOver = performance.now() - this.startedAt > 3 * this.ttl;
+    const takeover = (this.options.takeover ?? true) && performance.now() - this.startedAt > 3 * this.ttl;
     for (let p = 0; p < this.options.partitions && !this.stopping; p++) {
-      if (this.running.has(p)) continue;
-      const preferred = this.prefer.includes(p);
-      if (!preferred && !takeover) continue;
-      // Not preferred: only a partition that has run before and whose owner is gone, or, after a grace time, any.
-      if (!preferred && !graceOver && (await this.pointers.get(partitionKey(p)))?.operation !== 'PUT') continue;
-      await this.take(p).catch((err: unknown) => this.options.onChange?.({ partition: p, event: 'failed', detail: describeThrown(err) }));
+      if (this.held.has(p) || (!takeover && !this.prefer.includes(p))) continue;
+      await this.take(p).catch((err: unknown) => this.tell({ partition: p, event: 'failed', detail: describeThrown(err) }));
     }
   }
 
   private async take(p: number): Promise<void> {
     const lease = await PartitionLease.acquire(this.leases, partitionKey(p), this.owner, this.ttl);
     if (lease === null) return;
+    this.held.set(p, lease);
+    let engine: Engine | null = null;
     try {
       const store = new CheckpointStore(this.pointers, this.objects, partitionKey(p));
-      const pointer = await store.claim(this.owner);
+      // Each owner reads with a consumer of its own; the claim deletes the previous owner's, so that one,
+      // should it still be pulling (paused past its lease), fails instead of taking messages from this one.
+      const consumer = `${partitionConsumer(this.options.bucket ?? DEFAULT_BUCKET, p)}-${this.owner.slice(0, 8)}`;
+      const { pointer, previousConsumer } = await store.claim(this.owner, consumer);
+      if (previousConsumer !== undefined && previousConsumer !== consumer) {
+        await this.jsm().then((jsm) => jsm.consumers.delete(this.options.stream, previousConsumer)).catch(abandoned);
+      }
       const dir = join(this.options.stateDir, partitionKey(p));
       await rm(dir, { recursive: true, force: true });
       await store.restore(pointer, dir);
-      const engine = await this.start({
+      engine = await this.start({
         module: this.options.module, ...(this.options.pipelines ? { pipelines: this.options.pipelines } : {}),
         workers: 1, sourceThreads: 0, ...this.options.engine,
         stateDir: dir, durability: 'none', snapshotEveryMs: this.options.snapshotEveryMs ?? 5_000,
       });
-      const r: Running = { lease, store, engine, stateId: pointer.stateId, reading: Promise.resolve(), uploading: Promise.resolve(), next: null };
+      const r: Running = { store, engine, stateId: pointer.stateId, consumer, reading: Promise.resolve(), uploading: Promise.resolve(), next: null };
       engine.onCheckpoint((record) => this.keep(p, r, record));
       for (const o of this.options.outputs) {
         const sink = { servers: this.options.servers, subject: o.subject, atEnd: this.options.atEnd ?? 'hold' };
         if (o.output === 'late') await engine.publishLateTo(o.pipeline, sink);
         else await engine.publishResultsTo(o.pipeline, sink);
       }
+      if (this.held.get(p) !== lease || this.stopping) throw new Error('the lease was lost while the partition was being taken');
       this.running.set(p, r);
-      this.options.onChange?.({ partition: p, event: 'taken' });
+      this.tell({ partition: p, event: 'taken' });
       r.reading = engine.ingestJetStream({
         servers: this.options.servers, stream: this.options.stream, subject: `${this.options.subjectPrefix}.${p}`,
-        consumer: partitionConsumer(this.options.bucket ?? DEFAULT_BUCKET, p), untilCaughtUp: this.options.untilCaughtUp ?? false,
-      }).then(() => this.options.onChange?.({ partition: p, event: 'caught-up' }), async (err: unknown) => {
+        consumer, untilCaughtUp: this.options.untilCaughtUp ?? false,
+      }).then(() => this.tell({ partition: p, event: 'caught-up' }), async (err: unknown) => {
         if (this.running.get(p) === r) await this.lose(p, `its engine failed: ${describeThrown(err)}`);
       });
     } catch (err) {
+      if (this.held.get(p) === lease) this.held.delete(p);
+      await engine?.abort();
       await lease.release();
       throw err;
     }
@@ -201,32 +232,52 @@ class Group implements PartitionGroup {
       const latest = r.next!;
       r.next = null;
       // A checkpoint that cannot be kept (the server away) leaves the previous one to take over from.
-      const kept = await r.store.upload(join(this.options.stateDir, partitionKey(p)), latest, this.owner, r.stateId).catch(() => true);
-      if (!kept && this.running.get(p) === r) await this.lose(p, 'another process took it over');
+      const kept = await r.store.upload(join(this.options.stateDir, partitionKey(p)), latest, this.owner, r.stateId, r.consumer).catch(() => true);
+      if (!kept && this.running.get(p) === r) this.track(this.lose(p, 'another process took it over'));
     });
   }
 
   /** Stop running partition `p` at once (no final checkpoint: another process owns it now, or its engine failed). */
   private async lose(p: number, why: string): Promise<void> {
     const r = this.running.get(p);
+    const lease = this.held.get(p);
+    this.held.delete(p);
     if (r === undefined) return;
     this.running.delete(p);
-    this.options.onChange?.({ partition: p, event: 'lost', detail: why });
+    this.tell({ partition: p, event: 'lost', detail: why });
     await r.engine.abort();
-    await r.lease.release();
+    await lease?.release();
   }
 
+  /** Tell the listener; a listener that throws is not the group's failure. */
+  private tell(change: Parameters<NonNullable<PartitionGroupOptions['onChange']>>[0]): void {
+    try {
+      this.options.onChange?.(change);
+    } catch {
+      // The listener's own error: the partitions go on.
+    }
+  }
+
+  private jsm(): ReturnType<typeof jetstreamManager> {
+    return jetstreamManager(this.nc);
+  }
+
+  /** Stop taking partitions; stop each one's engine (its final checkpoint kept), renewing the leases until then; let them go. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const timer of this.timers) clearInterval(timer);
-    await Promise.all(this.ticking);
+    if (this.scanTimer) clearInterval(this.scanTimer);
+    while (this.pending.size > 0) await Promise.all(this.pending);
     await Promise.all([...this.running].map(async ([p, r]) => {
       this.running.delete(p);
       await r.engine.stop().catch(reportedElsewhere);
       await r.reading;
       await r.uploading;
-      await r.lease.release();
     }));
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await Promise.all(this.renewals);
+    while (this.pending.size > 0) await Promise.all(this.pending);
+    await Promise.all([...this.held.values()].map((lease) => lease.release()));
+    this.held.clear();
     await this.nc.close().catch(abandoned);
   }
 }
