@@ -39,7 +39,7 @@ export interface PartitionGroupOptions extends JetStreamServers {
   partitions: number;
   /** Partitions this process takes when it starts (default: all). */
   prefer?: number[];
-  /** Take over partitions whose owner's lease expired, and, after three lease times, any partition nobody runs (default true). */
+  /** After three lease times, take any partition whose lease is free: a dead process's, or one nobody prefers (default true). */
   takeover?: boolean;
   /** Outputs, each to a subject, exactly once (see Engine.publishResultsTo()). */
   outputs: Array<{ pipeline: string; subject: string; output?: 'results' | 'late' }>;
