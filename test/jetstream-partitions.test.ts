@@ -13,12 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { partitionOf } from '../lib/index.js';
-import { sorted } from './helpers/collect.js';
+import { fixture, sorted } from './helpers/collect.js';
 import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import './helpers/start.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
 import { within } from './helpers/wait.js';
-import { keyflow } from './helpers/cli.js';
+import { CLI, keyflow, spawnNode } from './helpers/cli.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/partition-child.js', import.meta.url));
 const PARTITIONS = 8;
@@ -124,3 +124,32 @@ t.test('three processes share 8 partitions, two are killed, the others take over
   t.same(sorted(of('results')), sorted(expected.flatMap((e) => e.results)), 'every window once and complete');
   t.same(sorted(of('late')), sorted(expected.flatMap((e) => e.late)), 'every late bid once');
 });
+
+t.test('keyflow group runs a share of the partitions from the command line, and leaves the group on SIGTERM', { skip: natsServerMissing() ?? false }, async (t) => {
+  const server = await NatsServer.start(t);
+  const { js, jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev.>'] });
+  await jsm.streams.add({ name: 'OUT', subjects: ['out.>'], duplicate_window: 600e9 });
+  const some = events.slice(0, 10_000);
+  await Promise.all(some.map((e) => js.publish(`ev.${partition(e)}`, JSON.stringify(e))));
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-group-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const live = spawnNode([CLI, 'group', fileURLToPath(fixture('nexmark')), '--pipeline', 'tumbling-bids', '--from', server.url, '--stream', 'EV',
+    '--subject-prefix', 'ev', '--partitions', String(PARTITIONS), '--results-to', 'out.results', '--late-to', 'out.late', '--state', dir,
+    '--checkpoint-ms', '100', '--until-caught-up', '--at-end', 'publish']);
+  await within(until(() => (live.stderr().match(/: caught-up/g) ?? []).length === PARTITIONS), 'every partition caught up', 60_000);
+  live.child.kill('SIGTERM');
+  const { code } = await live.done;
+  t.equal(code, 143, 'it exits as a process ended by SIGTERM does');
+  t.match(live.stderr(), /left the group: every partition checkpointed and let go/);
+  const out = await readStream(js, jsm, 'OUT');
+  const expectedHere = Array.from({ length: PARTITIONS }, (_, p) => tumblingBidsReference(some.filter((e) => partition(e) === p)));
+  const of = (kind: string) => out.filter((m) => m.id!.includes(`:${kind}:`)).map((m) => JSON.parse(m.text) as unknown);
+  t.same(sorted(of('results')), sorted(expectedHere.flatMap((e) => e.results)), 'every window once');
+  t.same(sorted(of('late')), sorted(expectedHere.flatMap((e) => e.late)), 'every late bid once');
+});
+
+/** Resolves once `done()` holds, checked every 50 ms. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setTimeout(r, 50));
+}

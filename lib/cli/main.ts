@@ -12,6 +12,9 @@ const USAGE = `usage:
               [--state DIR [--durability batch|sync|none] [--repair]] [--serve PORT]
   keyflow run <pipeline-module> --from nats://HOST:PORT --stream STREAM [--subject SUBJECT] [--until-caught-up]
               --output <results.ndjson|-> [the options above]
+  keyflow group <pipeline-module> --pipeline NAME --from nats://HOST:PORT --stream STREAM --subject-prefix PREFIX
+              --partitions N --results-to SUBJECT [--late-to SUBJECT] --state DIR [--prefer 0-2,5] [--bucket NAME]
+              [--lease-ms MS] [--checkpoint-ms MS] [--until-caught-up] [--at-end hold|publish]
   keyflow inspect <state-dir>
   keyflow inspect nats://HOST:PORT [--bucket NAME (default keyflow)] [--stream STREAM]   # a partition group
   keyflow demo [--events N] [--workers N] [--seed S]
@@ -94,6 +97,40 @@ async function main(argv: string[]): Promise<number> {
         ...(values.serve !== undefined ? { serve: int('serve', values.serve) } : {}),
         ...(values['max-call-ms'] !== undefined ? { maxCallMs: int('max-call-ms', values['max-call-ms']) } : {}),
         ...(values['source-threads'] !== undefined ? { sourceThreads: int('source-threads', values['source-threads']) } : {}),
+      });
+    }
+    case 'group': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          from: { type: 'string' }, stream: { type: 'string' }, 'subject-prefix': { type: 'string' }, partitions: { type: 'string' },
+          prefer: { type: 'string' }, 'results-to': { type: 'string' }, 'late-to': { type: 'string' }, state: { type: 'string' },
+          pipeline: { type: 'string', short: 'p' }, bucket: { type: 'string' }, 'lease-ms': { type: 'string' }, 'checkpoint-ms': { type: 'string' },
+          'until-caught-up': { type: 'boolean' }, 'at-end': { type: 'string' },
+        },
+      });
+      if (positionals.length !== 1) throw new UsageError('group takes exactly one pipeline module');
+      for (const flag of ['from', 'stream', 'subject-prefix', 'partitions', 'results-to', 'state'] as const) {
+        if (!values[flag]) throw new UsageError(`group needs --${flag}`);
+      }
+      const { group, partitionList } = await import('./group.js');
+      const prefer = values.prefer === undefined ? undefined : partitionList(values.prefer);
+      if (prefer === null) throw new UsageError(`--prefer takes partitions like 0-2,5, got '${values.prefer}'`);
+      const pipeline = values.pipeline ?? '';
+      if (!pipeline) throw new UsageError('group needs --pipeline: the pipeline whose results it publishes');
+      const atEnd = values['at-end'];
+      if (atEnd !== undefined && atEnd !== 'hold' && atEnd !== 'publish') throw new UsageError(`--at-end takes hold or publish, got '${atEnd}'`);
+      return group({
+        module: positionals[0], servers: values.from!, stream: values.stream!, subjectPrefix: values['subject-prefix']!,
+        partitions: intAtLeast('partitions', values.partitions, 1)!, state: values.state!, pipelines: [pipeline],
+        outputs: [{ pipeline, subject: values['results-to']! }, ...(values['late-to'] ? [{ pipeline, subject: values['late-to'], output: 'late' as const }] : [])],
+        ...(prefer ? { prefer } : {}),
+        ...(values.bucket ? { bucket: values.bucket } : {}),
+        ...(values['lease-ms'] !== undefined ? { leaseTtlMs: intAtLeast('lease-ms', values['lease-ms'], 100) } : {}),
+        ...(values['checkpoint-ms'] !== undefined ? { snapshotEveryMs: intAtLeast('checkpoint-ms', values['checkpoint-ms'], 1) } : {}),
+        ...(values['until-caught-up'] ? { untilCaughtUp: true } : {}),
+        ...(atEnd ? { atEnd } : {}),
       });
     }
     case 'inspect': {
