@@ -43,7 +43,8 @@ export async function group(args: GroupArgs): Promise<number> {
       onChange: ({ partition, event, detail }) => process.stderr.write(`partition ${partition}: ${event}${detail ? `: ${detail}` : ''}\n`),
     });
     process.stderr.write(`joined the group of ${args.stream} as ${joined.owner}; SIGINT or SIGTERM to leave it\n`);
-    await new Promise<void>((done) => stop.signal.addEventListener('abort', () => done(), { once: true }));
+    // A signal may have come while joining.
+    if (!stop.signal.aborted) await new Promise<void>((done) => stop.signal.addEventListener('abort', () => done(), { once: true }));
     await joined.stop();
     process.stderr.write('left the group: every partition checkpointed and let go\n');
     return stop.exitCode ?? 0;

@@ -73,12 +73,13 @@ export class CheckpointStore {
    * Keep checkpoint `record` of state directory `dir` here. False if the partition was taken over (the
    * pointer changed since this process last set it): the caller must stop working on it.
    */
-  async upload(dir: string, record: CheckpointRecord, owner: string, stateId: string, consumer: string): Promise<boolean> {
+  async upload(dir: string, record: CheckpointRecord, owner: string, run: string, stateId: string, consumer: string): Promise<boolean> {
     const manifest = readManifest(dir);
     if (manifest === null) return true;
     const files: string[] = [];
-    // Names of this owner's own: another owner that restored the same checkpoint numbers its next one the same.
-    const prefix = `${this.key}/${owner}-${record.id}`;
+    // Names of this run's own: another run that restored the same checkpoint (another owner's, or this
+    // owner's after it lost the partition and took it again) numbers its next one the same.
+    const prefix = `${this.key}/${run}-${record.id}`;
     for (const path of snapshotFiles(dir, record.id)) {
       const name = `${prefix}/${basename(path)}`;
       await this.objects.putBlob({ name }, readFileSync(path));
@@ -88,8 +89,10 @@ export class CheckpointStore {
     const pointer: CheckpointPointer = { owner, consumer, stateId, manifest: { ...manifest, checkpoints: [record] }, files };
     try {
       this.revision = await this.kv.update(this.key, JSON.stringify(pointer), this.revision);
-    } catch {
-      // Taken over: these files are nobody's.
+    } catch (err) {
+      // Refused: taken over, and these files are nobody's. Any other failure (the server away, a reply lost)
+      // may have set the pointer after all: the files stay, and the caller keeps the previous checkpoint's word.
+      if (!/wrong last sequence/.test((err as Error).message)) throw err;
       for (const name of files) await this.objects.delete(name).catch(abandoned);
       return false;
     }

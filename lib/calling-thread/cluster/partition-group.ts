@@ -72,6 +72,10 @@ export interface PartitionGroup {
 
 /** One partition run here. */
 interface Running {
+  /** This run's id: names its checkpoint objects (a partition lost and taken again is another run). */
+  id: string;
+  /** Set once the partition is lost: its uploads stop. */
+  lost: boolean;
   store: CheckpointStore;
   engine: Engine;
   stateId: string;
@@ -112,6 +116,8 @@ class Group implements PartitionGroup {
   /** The leases this process holds, from the moment each is acquired (renewed while a partition is being taken too). */
   private readonly held = new Map<number, PartitionLease>();
   private readonly running = new Map<number, Running>();
+  /** Partitions being let go (see lose()): not taken again until they are. */
+  private readonly leaving = new Set<number>();
   private readonly startedAt = performance.now();
   private scanTimer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
@@ -119,6 +125,7 @@ class Group implements PartitionGroup {
   private readonly pending = new Set<Promise<void>>();
   private readonly renewals = new Set<Promise<void>>();
   private stopping = false;
+  private stopped: Promise<void> | null = null;
 
   constructor(private readonly options: PartitionGroupOptions, private readonly start: (o: StartOptions) => Promise<Engine>,
               private readonly nc: NatsConnection, private readonly leases: KV, private readonly pointers: KV,
@@ -158,8 +165,8 @@ class Group implements PartitionGroup {
   /** Renew the leases held: a partition whose lease is lost stops at once (without holding up the other renewals). */
   private async renew(): Promise<void> {
     await Promise.all([...this.held].map(async ([p, lease]) => {
-      if (await lease.renew()) return;
-      if (this.held.get(p) === lease) this.held.delete(p);
+      // A lease that is not the partition's any more (lost meanwhile, and taken again) says nothing of the new run.
+      if (await lease.renew() || this.held.get(p) !== lease) return;
       this.track(this.lose(p, 'its lease was taken'));
     }));
   }
@@ -172,7 +179,7 @@ class Group implements PartitionGroup {
   async scan(): Promise<void> {
     const takeover = (this.options.takeover ?? true) && performance.now() - this.startedAt > 3 * this.ttl;
     for (let p = 0; p < this.options.partitions && !this.stopping; p++) {
-      if (this.held.has(p) || (!takeover && !this.prefer.includes(p))) continue;
+      if (this.held.has(p) || this.leaving.has(p) || (!takeover && !this.prefer.includes(p))) continue;
       await this.take(p).catch((err: unknown) => this.tell({ partition: p, event: 'failed', detail: describeThrown(err) }));
     }
   }
@@ -199,14 +206,15 @@ class Group implements PartitionGroup {
         workers: 1, sourceThreads: 0, ...this.options.engine,
         stateDir: dir, durability: 'none', snapshotEveryMs: this.options.snapshotEveryMs ?? 5_000,
       });
-      const r: Running = { store, engine, stateId: pointer.stateId, consumer, reading: Promise.resolve(), uploading: Promise.resolve(), next: null };
+      const r: Running = { id: `${this.owner}-${randomUUID().slice(0, 8)}`, lost: false, store, engine, stateId: pointer.stateId, consumer, reading: Promise.resolve(), uploading: Promise.resolve(), next: null };
       engine.onCheckpoint((record) => this.keep(p, r, record));
       for (const o of this.options.outputs) {
         const sink = { servers: this.options.servers, subject: o.subject, atEnd: this.options.atEnd ?? 'hold' };
         if (o.output === 'late') await engine.publishLateTo(o.pipeline, sink);
         else await engine.publishResultsTo(o.pipeline, sink);
       }
-      if (this.held.get(p) !== lease || this.stopping) throw new Error('the lease was lost while the partition was being taken');
+      if (this.stopping) throw new Error('the group is stopping');
+      if (this.held.get(p) !== lease) throw new Error('the lease was lost while the partition was being taken');
       this.running.set(p, r);
       this.tell({ partition: p, event: 'taken' });
       r.reading = engine.ingestJetStream({
@@ -231,22 +239,33 @@ class Group implements PartitionGroup {
     r.uploading = r.uploading.then(async () => {
       const latest = r.next!;
       r.next = null;
+      if (r.lost) return;
       // A checkpoint that cannot be kept (the server away) leaves the previous one to take over from.
-      const kept = await r.store.upload(join(this.options.stateDir, partitionKey(p)), latest, this.owner, r.stateId, r.consumer).catch(() => true);
+      const kept = await r.store.upload(join(this.options.stateDir, partitionKey(p)), latest, this.owner, r.id, r.stateId, r.consumer).catch(() => true);
       if (!kept && this.running.get(p) === r) this.track(this.lose(p, 'another process took it over'));
     });
   }
 
-  /** Stop running partition `p` at once (no final checkpoint: another process owns it now, or its engine failed). */
+  /**
+   * Stop running partition `p` at once (no final checkpoint: another process owns it now, or its engine
+   * failed). Not taken again here until its engine and uploads are done and its lease let go.
+   */
   private async lose(p: number, why: string): Promise<void> {
     const r = this.running.get(p);
     const lease = this.held.get(p);
     this.held.delete(p);
     if (r === undefined) return;
     this.running.delete(p);
+    r.lost = true;
+    this.leaving.add(p);
     this.tell({ partition: p, event: 'lost', detail: why });
-    await r.engine.abort();
-    await lease?.release();
+    try {
+      await r.engine.abort();
+      await r.uploading;
+      await lease?.release();
+    } finally {
+      this.leaving.delete(p);
+    }
   }
 
   /** Tell the listener; a listener that throws is not the group's failure. */
@@ -263,7 +282,12 @@ class Group implements PartitionGroup {
   }
 
   /** Stop taking partitions; stop each one's engine (its final checkpoint kept), renewing the leases until then; let them go. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopped ??= this.leave();
+    return this.stopped;
+  }
+
+  private async leave(): Promise<void> {
     this.stopping = true;
     if (this.scanTimer) clearInterval(this.scanTimer);
     while (this.pending.size > 0) await Promise.all(this.pending);
