@@ -7,7 +7,8 @@ import { readManifest } from '../lib/calling-thread/durability/manifest.js';
 import { listSegments, snapshotDir } from '../lib/shared/durability/state-layout.js';
 import { start } from './helpers/start.js';
 import { expectedResults } from './fixtures/crash-events.js';
-import { compareResults, runChild } from './helpers/crash.js';
+import { runChild } from './helpers/crash.js';
+import { compareResults } from './helpers/results-file.js';
 import { fixture } from './helpers/collect.js';
 
 const EVENTS = 50_000;

@@ -5,7 +5,6 @@
  * no result ever exists for input a crash could lose. Watermarks, barriers and the end marker arrive in
  * band, between events.
  */
-import { truncateSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/control-endpoint.js';
@@ -18,7 +17,7 @@ import { FrameSender, type Unsendable } from '../shared/codec/frame-sender.js';
 import { Kind } from '../shared/codec/records.js';
 import { encodeSnapshot, readSnapshot, writeSnapshot } from '../shared/durability/snapshot-file.js';
 import { listSegments, snapshotDir, snapshotFiles, snapshotPath, walDir } from '../shared/durability/state-layout.js';
-import { WalWriter, readSegment } from '../shared/durability/wal.js';
+import { WalWriter, cutTornTail, readSegment } from '../shared/durability/wal.js';
 import { unsendableProblem } from '../shared/dead-letter.js';
 import { codes, describeThrown } from '../shared/errors.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
@@ -226,7 +225,7 @@ function readWal(): WalTail {
     frames.push(...read.frames);
     if (read.tornBytes > 0) {
       tornBytes = read.tornBytes;
-      truncateSync(path, read.frames.reduce((n, f) => n + 8 + f.length, 0));
+      cutTornTail(path, read.frames.reduce((n, f) => n + 8 + f.length, 0));
     }
   });
   return { frames, tornBytes, lastSegment: segments.at(-1)?.[0] ?? from };

@@ -95,7 +95,10 @@ export class EngineParts {
     // though the actor's larger stack could write it) ends the run with a message, never a bare stack.
     this.pumping = this.pump.run().catch((err: unknown) => fail(new KeyflowError(codes.WORKER, `cannot read the actors' output: ${describeThrown(err)}`, err)));
     const planner = new OutputPlanner(pipelines, this.outputs, this.sinks, this.actors, () => dispatch.captured !== null);
-    this.replay = new Replay(this.actors, dispatch, planner, failure, setup.carried, recovery?.checkpoint?.id ?? null, setup.startedAt, this.router);
+    // A checkpoint restored but not in the manifest was taken by a rescaling pre-run (see start.ts).
+    const restored = recovery?.checkpoint;
+    const adopt = restored && !recovery.manifest?.checkpoints.some((c) => c.id === restored.id) ? () => coordinator.adopt(restored) : null;
+    this.replay = new Replay(this.actors, dispatch, planner, failure, setup.carried, restored?.id ?? null, setup.startedAt, this.router, adopt);
     const recover = () => this.replay.run();
     this.ingestion = new Ingestion(this.router, this.actors, sources, this.routing, failure, (p, pipe, src, pos) => dispatch.problem(p, pipe, src, pos), recover,
       () => this.checkpoints.afterBatch());

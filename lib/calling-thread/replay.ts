@@ -1,6 +1,6 @@
 /**
  * Recovery's second half, run once before the first batch, query or checkpoint: deliver what a rescaling
- * pre-run carried over, tell the actors in which form to send outputs (see output-plan.ts), then have every
+ * pre-run carried over and record that run's checkpoint (see CheckpointCoordinator.adopt), tell the actors in which form to send outputs (see output-plan.ts), then have every
  * actor re-apply its WAL tail after the restored checkpoint (the snapshots were restored when the actors
  * started). Resolves even if the engine fails meanwhile.
  */
@@ -10,6 +10,7 @@ import type { Failure } from './failure.js';
 import type { CarriedOutput, OutputDispatch } from './output-dispatch.js';
 import type { OutputPlanner } from './output-plan.js';
 import type { Router } from '../shared/router.js';
+import { reportedElsewhere } from '../shared/ignore.js';
 
 export class Replay {
   /** What recovery found and did, once done. */
@@ -18,7 +19,9 @@ export class Replay {
 
   constructor(private readonly actors: ActorSet, private readonly dispatch: OutputDispatch, private readonly planner: OutputPlanner, private readonly failure: Failure,
               private readonly carried: CarriedOutput[], private readonly checkpoint: number | null, private readonly startedAt: number,
-              private readonly router: Router) {}
+              private readonly router: Router,
+              /** Records the restored checkpoint, when a rescaling pre-run took it (null otherwise). */
+              private readonly adopt: (() => Promise<void>) | null) {}
 
   /** Also waits for a change of the output plan on its way to the actors (a stream asked for since). */
   run(): Promise<void> {
@@ -34,6 +37,7 @@ export class Replay {
 
   private async replay(): Promise<void> {
     for (const o of this.carried.splice(0)) this.dispatch.deliver(o);
+    if (this.adopt) await this.failure.race(this.adopt()).catch(reportedElsewhere);
     // The router's watermark stays where the checkpoint left it, though the replayed WAL may hold later
     // events: a producer resends from the checkpoint, and its events must carry the watermark they
     // carried the first time, or an actor that had not logged them would now find them late.

@@ -5,6 +5,7 @@ import { createActivity } from '../shared/activity.js';
 import { ActorLink } from './actor-link.js';
 import type { Lock } from './durability/lock.js';
 import { lockStateDir, openStateDir, type Recovery } from './durability/state-dir.js';
+import { walWorkersOf } from './durability/manifest.js';
 import { Engine } from './engine.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import { KeyflowError, codes, configError } from '../shared/errors.js';
@@ -190,11 +191,11 @@ async function startWith(options: StartOptions, callers: readonly string[], pres
     let recovery = open();
     const previous = recovery?.checkpoint;
     let carried: CarriedOutput[] = [];
-    if (previous && previous.workers !== resolved.workers) {
+    if (previous && walWorkersOf(previous) !== resolved.workers) {
       // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
       // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
       // the replay emitted is carried over and delivered by the new engine.
-      const old = await launch(found, { ...resolved, workers: previous.workers, snapshotEveryMs: 0, prestartSourceThreads: false }, recovery, startedAt, prestarted);
+      const old = await launch(found, { ...resolved, workers: walWorkersOf(previous), snapshotEveryMs: 0, prestartSourceThreads: false }, recovery, startedAt, prestarted);
       const handover = await old.checkpointAndClose();
       carried = handover.outputs;
       recovery = { ...open()!, checkpoint: handover.checkpoint };

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { durableFs as fs } from '../../shared/durability/durable-fs.js';
 import type { SnapshotAck } from '../../shared/codec/records.js';
 import { writeManifest, type CheckpointRecord, type Manifest } from './manifest.js';
 import { truncateBefore } from '../../shared/durability/wal.js';
@@ -55,6 +55,27 @@ export class CheckpointCoordinator {
 
   expect(record: Pending['record'], provisional = false): Promise<CheckpointRecord> {
     return new Promise((done) => this.pending.set(record.id, { record, provisional, acks: [], startedAt: performance.now(), done }));
+  }
+
+  /**
+   * Record a checkpoint this engine restored but did not take: a rescaling pre-run's, which that run left
+   * out of the manifest because the outputs its replay emitted were not in the sinks yet. Called once this
+   * engine has handed them to its sinks, before it acknowledges any input: that input is logged after
+   * this checkpoint, and until the manifest names it a crash would recover from an older one and never
+   * replay it. Resolves once recorded; a failure fails the engine (and the promise never settles).
+   */
+  adopt(restored: CheckpointRecord): Promise<void> {
+    const record = { ...restored, walWorkers: this.workers };
+    return new Promise((resolve) => {
+      const p: Pending = { record, provisional: false, acks: [], startedAt: performance.now(), done: () => resolve() };
+      try {
+        const completion = this.complete(p, record);
+        if (completion) this.waitFor(completion);
+      } catch (err) {
+        this.failed = true;
+        this.fail(err);
+      }
+    });
   }
 
   ack(checkpoint: number, ack: SnapshotAck): void {
@@ -120,7 +141,7 @@ export class CheckpointCoordinator {
     const dir = this.stateDir!;
     for (const actor of listWalDirs(dir)) truncateBefore(actor.path, oldestKept);
     for (const [id, path] of listSnapshotDirs(dir)) {
-      if (id < oldestKept && !this.pending.has(id)) rmSync(path, { recursive: true, force: true });
+      if (id < oldestKept && !this.pending.has(id)) fs.rmSync(path, { recursive: true, force: true });
     }
   }
 }

@@ -1,4 +1,5 @@
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { durableFs as fs } from '../../shared/durability/durable-fs.js';
 import { KeyflowError, codes } from '../../shared/errors.js';
 import { lockClaimPath, staleLockPath } from '../../shared/durability/state-layout.js';
 
@@ -20,10 +21,10 @@ let exitHookInstalled = false;
 export function acquireLock(path: string, what: string): Lock {
   const mine = lockClaimPath(path, process.pid);
   try {
-    writeFileSync(mine, `${process.pid}\n`);
+    fs.writeFileSync(mine, `${process.pid}\n`);
     for (let attempt = 0; ; attempt++) {
       try {
-        linkSync(mine, path);
+        fs.linkSync(mine, path);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -43,13 +44,13 @@ export function acquireLock(path: string, what: string): Lock {
     if (err instanceof KeyflowError) throw err;
     throw new KeyflowError(codes.STATE_DIR, `cannot lock ${what} (${path}): ${(err as Error).message}`, { path });
   } finally {
-    rmSync(mine, { force: true });
+    fs.rmSync(mine, { force: true });
   }
   const lock: Lock = {
     path,
     release: () => {
       if (!held.delete(lock)) return;
-      if (readPid(path) === process.pid) rmSync(path, { force: true });
+      if (readPid(path) === process.pid) fs.rmSync(path, { force: true });
     },
   };
   held.add(lock);
@@ -85,14 +86,14 @@ function isAlive(pid: number): boolean {
 function removeStale(path: string, deadOwner: number | null): void {
   const aside = staleLockPath(path, process.pid);
   try {
-    renameSync(path, aside);
+    fs.renameSync(path, aside);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
   const owner = readPid(aside);
   if (owner !== deadOwner && owner !== null && isAlive(owner)) {
-    try { linkSync(aside, path); } catch { /* a third process has it now; the next attempt sees its pid */ }
+    try { fs.linkSync(aside, path); } catch { /* a third process has it now; the next attempt sees its pid */ }
   }
-  rmSync(aside, { force: true });
+  fs.rmSync(aside, { force: true });
 }

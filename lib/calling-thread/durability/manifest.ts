@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { KeyflowError, codes } from '../../shared/errors.js';
 import { crc32c } from '../../shared/durability/crc32c.js';
+import { durableFs as fs } from '../../shared/durability/durable-fs.js';
 import { stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
 import { manifestPath } from '../../shared/durability/state-layout.js';
 
@@ -9,6 +10,11 @@ export interface CheckpointRecord {
   id: number;
   /** Worker count when it was taken: snapshot files are per actor of that run. */
   workers: number;
+  /**
+   * Worker count of the run whose WAL segments follow it, when not `workers`: a rescaling pre-run's
+   * checkpoint, recorded by the engine of the new count that logs after it (see CheckpointCoordinator.adopt).
+   */
+  walWorkers?: number;
   completedAt: string;
   /** Router state at the barrier: per pipeline, each source's largest event time (name → ms). */
   eventTimes: Array<Array<[string, number]>>;
@@ -26,6 +32,9 @@ export interface Manifest {
   /** The latest completed checkpoints, oldest first (the previous one is kept for repair). */
   checkpoints: CheckpointRecord[];
 }
+
+/** The worker count whose WALs hold what came after checkpoint `c`: recovery replays them under that count. */
+export const walWorkersOf = (c: CheckpointRecord): number => c.walWorkers ?? c.workers;
 
 export function readManifest(stateDir: string): Manifest | null {
   let text: string;
@@ -48,7 +57,7 @@ export function writeManifest(stateDir: string, manifest: Manifest): void {
   const path = manifestPath(stateDir);
   const body = JSON.stringify(manifest, null, 2);
   try {
-    mkdirSync(stateDir, { recursive: true }); // made durable when the engine took it (lockStateDir)
+    fs.mkdirSync(stateDir, { recursive: true }); // made durable when the engine took it (lockStateDir)
     writeFileAtomic(path, Buffer.from(`${crc32c(Buffer.from(body))}\n${body}`));
   } catch (err) {
     throw stateFileError('write', path, err);

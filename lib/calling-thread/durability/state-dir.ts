@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { KeyflowError, codes, configError } from '../../shared/errors.js';
+import { durableFs as fs } from '../../shared/durability/durable-fs.js';
 import { fsyncDir, mkdirDurable, stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
 import { acquireLock, type Lock } from './lock.js';
 import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
@@ -57,13 +58,13 @@ function stateDirId(stateDir: string): string {
 /** Is the directory there and writable? Fail now, with a clear error, rather than at the first WAL write. */
 function checkWritable(stateDir: string): void {
   try {
-    mkdirSync(stateDir, { recursive: true }); // made durable when the engine took it (lockStateDir)
+    fs.mkdirSync(stateDir, { recursive: true }); // made durable when the engine took it (lockStateDir)
     const probe = writeProbePath(stateDir);
-    const fd = openSync(probe, 'w');
-    writeSync(fd, 'ok');
-    fsyncSync(fd);
-    closeSync(fd);
-    rmSync(probe);
+    const fd = fs.openSync(probe, 'w');
+    fs.writeSync(fd, Buffer.from('ok'));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.rmSync(probe);
   } catch (err) {
     throw new KeyflowError(codes.STATE_DIR, `state directory ${stateDir} is not writable: ${(err as Error).message}`);
   }

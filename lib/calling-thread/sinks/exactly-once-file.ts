@@ -1,7 +1,9 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { durableFs as fs } from '../../shared/durability/durable-fs.js';
 import { KeyflowError, codes } from '../../shared/errors.js';
 import { crc32c } from '../../shared/durability/crc32c.js';
-import { writeFileAtomic } from '../../shared/durability/files.js';
+import { fsyncDir, writeFileAtomic } from '../../shared/durability/files.js';
 import { commitPath, outputLockPath } from '../../shared/durability/state-layout.js';
 import { acquireLock, type Lock } from '../durability/lock.js';
 import { ndjsonLineOrError, type LineBatchView } from '../../shared/codec/line-batch.js';
@@ -53,16 +55,19 @@ export class ExactlyOnceFileSink {
       this.length = commit?.length ?? 0;
       const stat = fstatSync(this.fd);
       if (!stat.isFile()) {
-        closeSync(this.fd);
+        fs.closeSync(this.fd);
         throw new KeyflowError(codes.OUTPUT, `${path} is not a regular file: an output written exactly once must be one (it is cut back to its last commit on restart)`, { path });
       }
       if (stat.size < this.length) {
-        closeSync(this.fd);
+        fs.closeSync(this.fd);
         throw new KeyflowError(codes.STATE_DIR, `${path} is shorter than ${commitPath(path)} records (${this.length} bytes): it was cut or replaced. `
           + `To start over, remove ${path}, ${commitPath(path)} and the state directory`, { path });
       }
       if (commit) commit.high.forEach(([kg, n]) => (this.high[kg] = n));
-      ftruncateSync(this.fd, this.length);
+      fs.ftruncateSync(this.fd, this.length);
+      // The file's name is durable before any commit record names its length: a power cut could
+      // otherwise keep the record's rename and lose the name of a file made by this open.
+      fsyncDir(dirname(path));
       this.committed = this.length;
     } catch (err) {
       this.lock.release();
@@ -136,7 +141,7 @@ export class ExactlyOnceFileSink {
     if (this.error) throw this.error;
     if (this.length === this.committed) return;
     try {
-      fsyncSync(this.fd);
+      fs.fsyncSync(this.fd);
       if (this.owner.stateId !== null) {
         const high: Array<[number, number]> = [];
         this.high.forEach((n, kg) => { if (n > 0) high.push([kg, n]); });
@@ -160,12 +165,12 @@ export class ExactlyOnceFileSink {
     this.flush();
     if (!this.error && this.length !== this.committed) {
       try {
-        fsyncSync(this.fd);
+        fs.fsyncSync(this.fd);
       } catch (err) {
         this.failed(err);
       }
     }
-    closeSync(this.fd);
+    fs.closeSync(this.fd);
     this.lock.release();
   }
 
@@ -175,7 +180,7 @@ export class ExactlyOnceFileSink {
     this.pending = [];
     this.pendingBytes = 0;
     try {
-      for (let at = 0; at < data.length;) at += writeSync(this.fd, data, at, data.length - at, null);
+      for (let at = 0; at < data.length;) at += fs.writeSync(this.fd, data, at, data.length - at, null);
       this.length += data.length;
     } catch (err) {
       this.failed(err);
@@ -199,7 +204,7 @@ interface CommitRecord {
 
 function openFile(path: string): number {
   try {
-    return openSync(path, 'a+');
+    return fs.openSync(path, 'a+');
   } catch (err) {
     throw new KeyflowError(codes.OUTPUT, `cannot open ${path} for writing: ${(err as Error).message}`, { path });
   }

@@ -1,7 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KeyflowError, codes } from '../errors.js';
+import { durableFs as fs } from './durable-fs.js';
 import { tempPath } from './state-layout.js';
 
 const REMEDY: Record<string, string> = {
@@ -26,11 +25,11 @@ export function stateFileError(doing: 'read' | 'write', path: string, err: unkno
 
 /** fsync a directory, so a rename or a new file in it survives power loss. */
 export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
+  const fd = fs.openSync(dir, 'r');
   try {
-    fsyncSync(fd);
+    fs.fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
@@ -44,7 +43,7 @@ export function fsyncDir(dir: string): void {
  */
 export function mkdirDurable(dir: string): void {
   const path = resolve(dir);
-  const first = mkdirSync(path, { recursive: true });
+  const first = fs.mkdirSync(path, { recursive: true });
   const created: string[] = [];
   if (first !== undefined) {
     for (let d = path; ; d = dirname(d)) {
@@ -61,27 +60,27 @@ export function mkdirDurable(dir: string): void {
  */
 export function writeFileAtomic(path: string, data: Uint8Array): void {
   const tmp = tempPath(path);
-  const fd = openSync(tmp, 'w');
+  const fd = fs.openSync(tmp, 'w');
   try {
-    for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at);
-    fsyncSync(fd);
+    for (let at = 0; at < data.length;) at += fs.writeSync(fd, data, at, data.length - at);
+    fs.fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
-  renameSync(tmp, path);
+  fs.renameSync(tmp, path);
   fsyncDir(dirname(path));
 }
 
 /** writeFileAtomic, with the write and fsync done off the calling thread (by libuv's pool). */
 export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
   const tmp = tempPath(path);
-  const file = await open(tmp, 'w');
+  const fd = await fs.open(tmp, 'w');
   try {
-    await file.writeFile(data);
-    await file.sync();
+    for (let at = 0; at < data.length;) at += (await fs.write(fd, data, at, data.length - at, null)).bytesWritten;
+    await fs.fsync(fd);
   } finally {
-    await file.close();
+    await fs.close(fd);
   }
-  await rename(tmp, path);
+  await fs.rename(tmp, path);
   fsyncDir(dirname(path));
 }

@@ -1,6 +1,7 @@
-import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, statSync, writevSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { KeyflowError, codes } from '../errors.js';
 import { crc32c } from './crc32c.js';
+import { durableFs as fs } from './durable-fs.js';
 import { fsyncDir, mkdirDurable, stateFileError } from './files.js';
 import { listDir, listSegments, listWalDirs, segmentPath } from './state-layout.js';
 
@@ -22,7 +23,7 @@ export function walBytes(stateDir: string): number {
 
 /** Delete an actor's segments wholly before `checkpoint` (their content is in that checkpoint's snapshots). */
 export function truncateBefore(dir: string, checkpoint: number): void {
-  for (const [id, path] of listSegments(dir)) if (id < checkpoint) rmSync(path, { force: true });
+  for (const [id, path] of listSegments(dir)) if (id < checkpoint) fs.rmSync(path, { force: true });
 }
 
 /** Failures to write name the segment and carry ERR_KEYFLOW_STATE_DIR (see stateFileError). */
@@ -38,7 +39,7 @@ export class WalWriter {
     this.path = segmentPath(dir, checkpoint);
     try {
       mkdirDurable(dir);
-      this.fd = openSync(this.path, 'a');
+      this.fd = fs.openSync(this.path, 'a');
       fsyncDir(dir);
     } catch (err) {
       throw stateFileError('write', this.path, err);
@@ -49,7 +50,7 @@ export class WalWriter {
     this.header.writeUInt32LE(frame.length, 0);
     this.header.writeUInt32LE(crc32c(frame), 4);
     try {
-      writevSync(this.fd, [this.header, frame]);
+      fs.writevSync(this.fd, [this.header, frame]);
     } catch (err) {
       throw stateFileError('write', this.path, err);
     }
@@ -60,7 +61,7 @@ export class WalWriter {
   sync(): void {
     if (this.unsynced === 0) return;
     try {
-      fdatasyncSync(this.fd);
+      fs.fdatasyncSync(this.fd);
     } catch (err) {
       throw stateFileError('write', this.path, err);
     }
@@ -70,10 +71,10 @@ export class WalWriter {
   /** Start the segment that follows barrier `checkpoint` (everything before it is synced first). */
   rotate(checkpoint: number): void {
     this.sync();
-    closeSync(this.fd);
+    fs.closeSync(this.fd);
     this.path = segmentPath(this.dir, checkpoint);
     try {
-      this.fd = openSync(this.path, 'a');
+      this.fd = fs.openSync(this.path, 'a');
       fsyncDir(this.dir);
     } catch (err) {
       throw stateFileError('write', this.path, err);
@@ -82,7 +83,26 @@ export class WalWriter {
 
   close(): void {
     this.sync();
-    closeSync(this.fd);
+    fs.closeSync(this.fd);
+  }
+}
+
+/**
+ * Cut a torn tail off a segment, durably: new records follow the intact ones, and a later segment (the
+ * next barrier's) must never sit after a tail that a power cut could bring back, or that segment's
+ * predecessor would read as corrupt in the middle of the log.
+ */
+export function cutTornTail(path: string, intactBytes: number): void {
+  try {
+    fs.truncateSync(path, intactBytes);
+    const fd = fs.openSync(path, 'r+');
+    try {
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw stateFileError('write', path, err);
   }
 }
 
@@ -104,6 +124,11 @@ export function readSegment(path: string, isLast: boolean): WalReadResult {
   } catch (err) {
     throw stateFileError('read', path, err);
   }
+  return parseSegment(data, path, isLast);
+}
+
+/** readSegment on a segment's bytes (`path` names it in errors). */
+export function parseSegment(data: Buffer, path: string, isLast: boolean): WalReadResult {
   const frames: Uint8Array[] = [];
   let at = 0;
   while (at < data.length) {
