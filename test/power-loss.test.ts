@@ -22,47 +22,20 @@
  */
 import './helpers/start.js';
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CheckJob } from './fixtures/power-loss-child.js';
 import { CrashModel, readTree, writeTree, type Tree } from './helpers/power-loss/crash-states.js';
-import type { TraceOp } from './helpers/power-loss/fs-recorder.js';
+import { killedRun, readTrace, run } from './helpers/power-loss/child.js';
 import { recoveryView } from './helpers/power-loss/recovery-view.js';
 
-const RECORDER = fileURLToPath(new URL('./helpers/power-loss/fs-recorder.js', import.meta.url));
-const CHILD = fileURLToPath(new URL('./fixtures/power-loss-child.js', import.meta.url));
 const SOAK = process.env.KEYFLOW_POWER_LOSS_SOAK === '1';
-const EVENTS = SOAK ? 30_000 : 10_000;
+const EVENTS = SOAK ? 30_000 : 6_000;
 /** States tried per crash point beyond the minimal and the full one. */
-const BUDGET = SOAK ? { subsets: 64, tears: 512 } : { subsets: 16, tears: 128 };
+const BUDGET = SOAK ? { subsets: 64, tears: 1024 } : { subsets: 16, tears: 256 };
 const KEYS = 1009;
-
-/** A child still running after this long has hung: it is killed and the test fails saying so. */
-const CHILD_TIMEOUT_MS = 240_000;
-
-/** Run the power-loss child (under the recorder when `recorded`). */
-function run(args: string[], env: Record<string, string> = {}, recorded = true): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(recorded ? ['--import', RECORDER] : []), CHILD, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const hang = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the power-loss child (${args.join(' ')}) still ran after ${CHILD_TIMEOUT_MS / 1000} s: killed. stderr:\n${stderr}`));
-    }, CHILD_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(hang);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 /** The last event index of each window (`key|windowStart`), as crash-events.ts numbers them. */
 function lastEventOfWindow(total: number): Map<string, number> {
@@ -88,22 +61,16 @@ interface Scenario {
   prepare?: (root: string) => Promise<void>;
 }
 
-/** A run of 2 workers killed with SIGKILL once event `after` was acknowledged, leaving its state behind. */
-async function killedRun(root: string, after: number): Promise<void> {
-  const r = await run(['record', root, String(EVENTS), '2', 'batch'], { KILL_AFTER: String(after) }, false);
-  if (r.signal !== 'SIGKILL') throw new Error(`the run to prepare from was not killed: ${r.code} ${r.stderr}`);
-}
-
 const SCENARIOS: Scenario[] = [
   { name: 'batch durability, 2 workers, from an empty directory', workers: 2, durability: 'batch' },
   { name: 'sync durability, 2 workers, from an empty directory', workers: 2, durability: 'sync' },
-  { name: 'rescaling: the state of 2 killed workers recovered by 3', workers: 3, durability: 'batch', prepare: (root) => killedRun(root, EVENTS / 2) },
+  { name: 'rescaling: the state of 2 killed workers recovered by 3', workers: 3, durability: 'batch', prepare: (root) => killedRun(root, EVENTS, 2, EVENTS / 2) },
   {
     name: 'recovery of a WAL whose last record is torn',
     workers: 2,
     durability: 'batch',
     prepare: async (root) => {
-      await killedRun(root, EVENTS / 3);
+      await killedRun(root, EVENTS, 2, EVENTS / 3);
       const dir = join(root, 'state', 'wal', 'w2-actor-0');
       const last = readdirSync(dir).sort().at(-1);
       // A record header promising more bytes than follow, as a write cut short leaves it.
@@ -129,7 +96,7 @@ t.test('power loss at every file call: every acknowledged event and released res
     const base = readTree(root);
     const recorded = await run(['record', root, String(EVENTS), String(scenario.workers), scenario.durability], { KEYFLOW_FS_TRACE: join(scratch, `run-${s}.trace`) });
     t.equal(recorded.code, 0, `${scenario.name}: the traced run finished (${recorded.stderr})`);
-    const trace = readFileSync(join(scratch, `run-${s}.trace`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TraceOp);
+    const trace = readTrace(join(scratch, `run-${s}.trace`));
     const model = new CrashModel(root, base, trace);
     const seen = new Set<string>();
     const classes = new Map<string, ViewClass>();

@@ -5,7 +5,6 @@ import { createActivity } from '../shared/activity.js';
 import { ActorLink } from './actor-link.js';
 import type { Lock } from './durability/lock.js';
 import { lockStateDir, openStateDir, type Recovery } from './durability/state-dir.js';
-import { walWorkersOf } from './durability/manifest.js';
 import { Engine } from './engine.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import { KeyflowError, codes, configError } from '../shared/errors.js';
@@ -187,15 +186,15 @@ async function startWith(options: StartOptions, callers: readonly string[], pres
   // One engine per state directory: held from here (across a rescaling pre-run) until the engine stops.
   const lock = resolved.stateDir ? lockStateDir(resolved.stateDir) : null;
   try {
-    const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair) : null);
+    const open = () => (resolved.stateDir ? openStateDir(resolved.stateDir, resolved.maxKeyGroups, names, resolved.repair, resolved.workers) : null);
     let recovery = open();
-    const previous = recovery?.checkpoint;
+    const logged = recovery?.walWorkers ?? null;
     let carried: CarriedOutput[] = [];
-    if (previous && walWorkersOf(previous) !== resolved.workers) {
-      // Rescaling: recover under the worker count that wrote the state (its WALs are per actor), take a
+    if (logged !== null && logged !== resolved.workers) {
+      // Rescaling: recover under the worker count that logged since the checkpoint (its WALs are per actor), take a
       // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
       // the replay emitted is carried over and delivered by the new engine.
-      const old = await launch(found, { ...resolved, workers: walWorkersOf(previous), snapshotEveryMs: 0, prestartSourceThreads: false }, recovery, startedAt, prestarted);
+      const old = await launch(found, { ...resolved, workers: logged, snapshotEveryMs: 0, prestartSourceThreads: false }, recovery, startedAt, prestarted);
       const handover = await old.checkpointAndClose();
       carried = handover.outputs;
       recovery = { ...open()!, checkpoint: handover.checkpoint };

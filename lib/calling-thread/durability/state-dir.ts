@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { KeyflowError, codes, configError } from '../../shared/errors.js';
 import { durableFs as fs } from '../../shared/durability/durable-fs.js';
 import { fsyncDir, mkdirDurable, stateFileError, writeFileAtomic } from '../../shared/durability/files.js';
 import { acquireLock, type Lock } from './lock.js';
-import { readManifest, type CheckpointRecord, type Manifest } from './manifest.js';
+import { readManifest, walWorkersOf, type CheckpointRecord, type Manifest } from './manifest.js';
 import { verifySnapshot } from '../../shared/durability/snapshot-file.js';
-import { idPath, listSegments, listSnapshotDirs, listWalDirs, lockPath, snapshotPath, writeProbePath } from '../../shared/durability/state-layout.js';
+import { idPath, listSegments, listSnapshotDirs, listWalDirs, lockPath, snapshotPath, walDirWorkers, writeProbePath } from '../../shared/durability/state-layout.js';
 
 export interface Recovery {
   manifest: Manifest | null;
@@ -16,6 +16,11 @@ export interface Recovery {
   nextCheckpoint: number;
   /** The directory's identity (see stateDirId). */
   id: string;
+  /**
+   * The worker count whose WALs hold what came after the checkpoint (after nothing, without one): recovery
+   * replays them under that count, rescaling afterwards if another is asked for. Null: nothing was logged.
+   */
+  walWorkers: number | null;
 }
 
 /**
@@ -80,7 +85,7 @@ function verifyCheckpoint(stateDir: string, c: CheckpointRecord): void {
  * choose the checkpoint to recover from. With `repair`, a latest checkpoint whose snapshot is corrupt is
  * passed over for the one before it (whose WAL segments are kept for exactly this).
  */
-export function openStateDir(stateDir: string, maxKeyGroups: number, pipelines: string[], repair: boolean): Recovery {
+export function openStateDir(stateDir: string, maxKeyGroups: number, pipelines: string[], repair: boolean, workers: number): Recovery {
   checkWritable(stateDir);
   const manifest = readManifest(stateDir);
   if (manifest) {
@@ -103,7 +108,21 @@ export function openStateDir(stateDir: string, maxKeyGroups: number, pipelines: 
     }
   }
   const taken = [...(manifest?.checkpoints.map((c) => c.id) ?? []), ...listSnapshotDirs(stateDir).map(([id]) => id), ...allSegmentIds(stateDir)];
-  return { manifest, checkpoint, nextCheckpoint: Math.max(0, ...taken) + 1, id: stateDirId(stateDir) };
+  return { manifest, checkpoint, nextCheckpoint: Math.max(0, ...taken) + 1, id: stateDirId(stateDir), walWorkers: checkpoint ? walWorkersOf(checkpoint) : loggedWorkers(stateDir, workers) };
+}
+
+/**
+ * Without a checkpoint, the worker count that logged input: the one whose WAL segments hold bytes (a run
+ * that never completed a checkpoint acknowledged what it logged there). Should several (a state left by a
+ * release that did not rescale such a run), the count asked for if it is one of them.
+ */
+function loggedWorkers(stateDir: string, asked: number): number | null {
+  const counts = new Set<number>();
+  for (const actor of listWalDirs(stateDir)) {
+    const count = walDirWorkers(actor.name);
+    if (count !== null && listSegments(actor.path).some(([, path]) => (statSync(path, { throwIfNoEntry: false })?.size ?? 0) > 0)) counts.add(count);
+  }
+  return counts.has(asked) ? asked : counts.size > 0 ? Math.max(...counts) : null;
 }
 
 function allSegmentIds(stateDir: string): number[] {

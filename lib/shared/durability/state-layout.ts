@@ -26,6 +26,7 @@ const LMDB = 'lmdb';
 const SNAPSHOT_FILE = /^actor-(\d+)\.snap$/;
 const SEGMENT_FILE = /^(\d{8})\.wal$/;
 const CHECKPOINT_DIR = /^\d+$/;
+const WAL_DIR = /^w(\d+)-actor-\d+$/;
 
 const padded = (checkpoint: number) => String(checkpoint).padStart(8, '0');
 
@@ -98,6 +99,12 @@ export const walRoot = (stateDir: string) => join(stateDir, WAL);
  * to a log that a repeated recovery under the old layout would read back.
  */
 export const walDir = (stateDir: string, workers: number, actor: number) => join(walRoot(stateDir), `w${workers}-actor-${actor}`);
+
+/** The worker count of a WAL directory's name (null for a name that is not one). */
+export function walDirWorkers(name: string): number | null {
+  const m = WAL_DIR.exec(name);
+  return m ? Number(m[1]) : null;
+}
 
 /** Every actor's WAL directory, of every worker count there has been. */
 export const listWalDirs = (stateDir: string) => listDir(walRoot(stateDir));

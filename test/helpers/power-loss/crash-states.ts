@@ -50,6 +50,8 @@ const SECTOR = 512;
 export class CrashModel {
   private readonly base: Inode[] = [];
   private readonly ops: ModelOp[] = [];
+  /** The call each op came from. */
+  private readonly calls: TraceOp[] = [];
   /** For each op, the index of the sync that made it durable (Infinity: none did). */
   private readonly durableAt: number[] = [];
   /** The marks made before each point. */
@@ -111,6 +113,7 @@ export class CrashModel {
         }
         case 'mark': this.ops.push({ kind: 'mark', mark: op.mark }); break;
       }
+      while (this.calls.length < this.ops.length) this.calls.push(op);
     }
     // An op is durable from the first later sync of its inode (a file's data, a directory's entries).
     const nextSync = new Map<number, number>();
@@ -152,6 +155,17 @@ export class CrashModel {
       this.pending = this.pending.filter((j) => this.durableAt[j] !== now);
       this.durable = apply(this.durable, covered.map((j) => this.ops[j]));
     }
+  }
+
+  /** The call op `index` came from (a call is one op, or more when a directory's parent is made first). */
+  callOf(index: number): TraceOp {
+    return this.calls[index];
+  }
+
+  /** The calls made before `point` that were not durable yet (points in increasing order, as for statesAt). */
+  pendingAt(point: number): TraceOp[] {
+    this.advance(point);
+    return this.pending.map((j) => this.calls[j]);
   }
 
   /**
