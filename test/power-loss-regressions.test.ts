@@ -70,3 +70,22 @@ t.test("an exactly-once output's name is durable before any commit record names 
   t.ok(committed, 'the run committed its output');
   t.same(exposed, [], 'at no point could the commit record outlive the output');
 });
+
+t.test('what recovery replays from the WAL is durable before any result of it is released', async (t) => {
+  const dir = await scratch(t);
+  const root = join(dir, 'run');
+  mkdirSync(root);
+  // Killed once its last batch is acknowledged: windows fired, nothing checkpointed; its WAL may still be in
+  // the page cache alone (its last records not yet synced when it died).
+  await killedRun(root, EVENTS, 2, EVENTS - 1, { CHECKPOINT_EVERY: '0' });
+  const recorded = await run(['record', root, String(EVENTS), '2', 'batch'], { KEYFLOW_FS_TRACE: join(dir, 'trace') });
+  t.equal(recorded.code, 0, recorded.stderr);
+  const trace = readTrace(join(dir, 'trace'));
+  const firstRelease = trace.findIndex((op) => op.op === 'mark' && 'release' in op.mark);
+  t.ok(firstRelease > 0, 'the replay released results');
+  const segments = ['w2-actor-0', 'w2-actor-1'].map((actor) => join(root, 'state', 'wal', actor, '00000000.wal'));
+  for (const segment of segments) {
+    const synced = trace.findIndex((op) => op.op === 'fsync' && op.path === segment);
+    t.ok(synced >= 0 && synced < firstRelease, `${segment.slice(root.length + 1)} is fsynced (call ${synced}) before the first result is released (call ${firstRelease})`);
+  }
+});

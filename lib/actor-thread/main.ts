@@ -17,7 +17,8 @@ import { FrameSender, type Unsendable } from '../shared/codec/frame-sender.js';
 import { Kind } from '../shared/codec/records.js';
 import { encodeSnapshot, readSnapshot, writeSnapshot } from '../shared/durability/snapshot-file.js';
 import { listSegments, snapshotDir, snapshotFiles, snapshotPath, walDir } from '../shared/durability/state-layout.js';
-import { WalWriter, cutTornTail, readSegment } from '../shared/durability/wal.js';
+import { WalWriter, readSegment, syncForReplay } from '../shared/durability/wal.js';
+import { fsyncDir } from '../shared/durability/files.js';
 import { unsendableProblem } from '../shared/dead-letter.js';
 import { codes, describeThrown } from '../shared/errors.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
@@ -212,7 +213,8 @@ interface WalTail {
 
 /**
  * Read and check what the WAL holds after the restored checkpoint, at start (so corruption stops
- * start()), cutting off a torn tail so new records follow intact ones.
+ * start()), cutting off a torn tail so new records follow intact ones, and make it durable before it is
+ * replayed (see syncForReplay).
  */
 function readWal(): WalTail {
   const from = durable?.restore?.checkpoint ?? 0;
@@ -223,11 +225,11 @@ function readWal(): WalTail {
   segments.forEach(([, path], i) => {
     const read = readSegment(path, i === segments.length - 1);
     frames.push(...read.frames);
-    if (read.tornBytes > 0) {
-      tornBytes = read.tornBytes;
-      cutTornTail(path, read.frames.reduce((n, f) => n + 8 + f.length, 0));
-    }
+    if (read.tornBytes > 0) tornBytes = read.tornBytes;
+    syncForReplay(path, read.tornBytes > 0 ? read.frames.reduce((n, f) => n + 8 + f.length, 0) : null);
   });
+  // The segments' names too: a run killed between making a segment and fsyncing its directory.
+  if (segments.length > 0) fsyncDir(walDir(durable.stateDir, init.workers, init.actor));
   return { frames, tornBytes, lastSegment: segments.at(-1)?.[0] ?? from };
 }
 

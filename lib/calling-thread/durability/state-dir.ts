@@ -6,7 +6,7 @@ import { fsyncDir, mkdirDurable, stateFileError, writeFileAtomic } from '../../s
 import { acquireLock, type Lock } from './lock.js';
 import { readManifest, walWorkersOf, type CheckpointRecord, type Manifest } from './manifest.js';
 import { verifySnapshot } from '../../shared/durability/snapshot-file.js';
-import { idPath, listSegments, listSnapshotDirs, listWalDirs, lockPath, snapshotPath, walDirWorkers, writeProbePath } from '../../shared/durability/state-layout.js';
+import { idPath, listSegments, listSnapshotDirs, listWalDirs, lockPath, snapshotPath, walDirWorkers, walRoot, writeProbePath } from '../../shared/durability/state-layout.js';
 
 export interface Recovery {
   manifest: Manifest | null;
@@ -102,7 +102,9 @@ export function openStateDir(stateDir: string, maxKeyGroups: number, pipelines: 
       verifyCheckpoint(stateDir, checkpoint);
     } catch (err) {
       const previous = manifest!.checkpoints.at(-2);
-      if (!repair || !previous) throw err;
+      // Falling back replays the WAL from the previous checkpoint on: only possible if one worker count
+      // logged everything since (a rescale in between split it across two sets of WAL directories).
+      if (!repair || !previous || walWorkersOf(previous) !== walWorkersOf(checkpoint)) throw err;
       verifyCheckpoint(stateDir, previous);
       checkpoint = previous;
     }
@@ -114,7 +116,8 @@ export function openStateDir(stateDir: string, maxKeyGroups: number, pipelines: 
 /**
  * Without a checkpoint, the worker count that logged input: the one whose WAL segments hold bytes (a run
  * that never completed a checkpoint acknowledged what it logged there). Should several (a state left by a
- * release that did not rescale such a run), the count asked for if it is one of them.
+ * release that did not rescale such a run), the count asked for if it is one of them; otherwise which one
+ * came last cannot be told, and recovery refuses rather than drop either.
  */
 function loggedWorkers(stateDir: string, asked: number): number | null {
   const counts = new Set<number>();
@@ -122,7 +125,9 @@ function loggedWorkers(stateDir: string, asked: number): number | null {
     const count = walDirWorkers(actor.name);
     if (count !== null && listSegments(actor.path).some(([, path]) => (statSync(path, { throwIfNoEntry: false })?.size ?? 0) > 0)) counts.add(count);
   }
-  return counts.has(asked) ? asked : counts.size > 0 ? Math.max(...counts) : null;
+  if (counts.size <= 1 || counts.has(asked)) return counts.has(asked) ? asked : counts.values().next().value ?? null;
+  throw new KeyflowError(codes.CORRUPT, `the WALs in ${walRoot(stateDir)} of several worker counts (${[...counts].join(', ')}) hold input and no checkpoint says which came last; `
+    + `start with one of those counts`, { path: walRoot(stateDir) });
 }
 
 function allSegmentIds(stateDir: string): number[] {

@@ -88,13 +88,15 @@ export class WalWriter {
 }
 
 /**
- * Cut a torn tail off a segment, durably: new records follow the intact ones, and a later segment (the
- * next barrier's) must never sit after a tail that a power cut could bring back, or that segment's
- * predecessor would read as corrupt in the middle of the log.
+ * Make a segment about to be replayed durable as it will be read: cut a torn tail off (`intactBytes`, so
+ * new records follow intact ones) and fdatasync it. A run killed before its group commit leaves records in
+ * the page cache that the next run reads and replays; until they are synced a power cut could still take
+ * them, and with them the input of the results the replay releases. The cut must be durable too: a later
+ * segment must never follow a tail that a power cut could bring back.
  */
-export function cutTornTail(path: string, intactBytes: number): void {
+export function syncForReplay(path: string, intactBytes: number | null): void {
   try {
-    fs.truncateSync(path, intactBytes);
+    if (intactBytes !== null) fs.truncateSync(path, intactBytes);
     const fd = fs.openSync(path, 'r+');
     try {
       fs.fdatasyncSync(fd);

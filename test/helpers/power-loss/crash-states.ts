@@ -84,10 +84,10 @@ export class CrashModel {
       this.ops.push({ kind: 'entry', ino: dir, changes });
     };
     const made = (p: string, dir: boolean) => {
-      // Threads log their calls after making them, so one thread's mkdir of a directory inside another's new
-      // one may come first: the parent is made then, and its own line later finds it there.
+      // Threads log their calls after making them, so one thread's mkdir of (or file in) a directory another
+      // has just made may come first: the parent is made then, and its own line later finds it there.
       if (dir && this.resolve(live, rel(p)) !== null) return;
-      if (dir && this.resolve(live, rel(dirname(p))) === null) made(dirname(p), true);
+      if (this.resolve(live, rel(dirname(p))) === null) made(dirname(p), true);
       const { dir: parent, name } = inDir(p);
       live.push(dir ? { dir: true, entries: new Map() } : { dir: false, data: Buffer.alloc(0) });
       this.base.push(dir ? { dir: true, entries: new Map() } : { dir: false, data: Buffer.alloc(0) });
@@ -172,7 +172,7 @@ export class CrashModel {
    * States a crash after `point` operations could leave (points in increasing order): the minimal one, the
    * one with everything (what a process crash leaves), and more: every subset of what was not yet durable
    * when there are at most `budget.subsets` of them, a sample of that many otherwise (each one left out
-   * alone, prefixes, random subsets), and up to `budget.tears` torn writes.
+   * alone, prefixes, random subsets), and torn writes (about `budget.tears`, shared by the pending writes).
    */
   statesAt(point: number, budget: { subsets: number; tears: number }, random: () => number): CrashState[] {
     this.advance(point);
@@ -186,13 +186,18 @@ export class CrashModel {
       for (let i = 0; i < budget.subsets / 3; i++) choices.push({ keep: pending.slice(0, pick(pending.length)) });
       for (let i = 0; i < budget.subsets / 3; i++) choices.push({ keep: pending.filter(() => random() < 0.5) });
     }
-    // Torn writes: pending writes cut at each of their sector boundaries, as far as the budget goes.
-    let tears = 0;
-    for (const w of pending) {
-      const op = this.ops[w];
-      if (op.kind !== 'write') continue;
-      for (let c = Math.ceil((op.at + 1) / SECTOR) * SECTOR; c < op.at + op.bytes.length && tears < budget.tears; c += SECTOR, tears++) {
-        choices.push({ keep: pending.filter((j) => j <= w || random() < 0.5), tear: [w, c - op.at] });
+    // Torn writes: each pending write, the newest first, cut at some of its sector boundaries (its share
+    // of the budget), with the calls before it kept or a random subset of them.
+    const writes = pending.filter((j) => this.ops[j].kind === 'write').reverse();
+    const share = Math.max(4, Math.floor(budget.tears / Math.max(1, writes.length)));
+    for (const w of writes) {
+      const op = this.ops[w] as { at: number; bytes: Buffer };
+      const cuts = [];
+      for (let c = Math.ceil((op.at + 1) / SECTOR) * SECTOR; c < op.at + op.bytes.length; c += SECTOR) cuts.push(c - op.at);
+      for (let i = 0; i < Math.min(cuts.length, share); i++) {
+        const cut = cuts.length <= share ? cuts[i] : cuts[Math.floor(random() * cuts.length)];
+        const keepEarlier = i % 2 === 0;
+        choices.push({ keep: pending.filter((j) => j === w || (j < w && keepEarlier) || random() < 0.5), tear: [w, cut] });
       }
     }
     const states = new Map<string, CrashState>();
