@@ -5,7 +5,7 @@ import { lockClaimPath, staleLockPath } from '../../shared/durability/state-layo
 
 /**
  * A lock file that gives one process at a time a state directory or an exactly-once output. It holds
- * the owner's pid and is created atomically, content and all (written aside, then hard-linked into
+ * the owner's pid (and the machine's boot, see BOOT_ID) and is created atomically, content and all (written aside, then hard-linked into
  * place, which fails if the name exists). A lock whose pid is no longer running (a crashed or killed
  * run) is taken over at once; a live one is refused. Released by `release()`, or when the process exits.
  */
@@ -21,7 +21,7 @@ let exitHookInstalled = false;
 export function acquireLock(path: string, what: string): Lock {
   const mine = lockClaimPath(path, process.pid);
   try {
-    fs.writeFileSync(mine, `${process.pid}\n`);
+    fs.writeFileSync(mine, `${process.pid}\n${BOOT_ID}\n`);
     for (let attempt = 0; ; attempt++) {
       try {
         fs.linkSync(mine, path);
@@ -61,9 +61,27 @@ export function acquireLock(path: string, what: string): Lock {
   return lock;
 }
 
+/**
+ * This boot of the machine (Linux; empty elsewhere). A lock names its owner's boot as well as its pid: after
+ * a power cut or a reboot, a lock left behind names a process of another boot, stale whatever now runs
+ * with that pid.
+ */
+const BOOT_ID = readBootId();
+
+function readBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The pid a lock names, or null: none, unreadable, or a process of another boot. */
 function readPid(path: string): number | null {
   try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
+    const [first, boot] = readFileSync(path, 'utf8').split('\n');
+    const pid = Number(first.trim());
+    if (boot && BOOT_ID && boot.trim() !== BOOT_ID) return null;
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
