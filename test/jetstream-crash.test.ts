@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { sorted } from './helpers/collect.js';
+import { nodeCommand } from './helpers/node-child.js';
 import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import './helpers/start.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
@@ -27,7 +28,7 @@ interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: stri
 /** Run the child; `killAfterMs`: SIGKILL it that long after it starts reading. */
 function child(url: string, stateDir: string, atEnd: 'hold' | 'publish', killAfterMs?: number, onReading?: () => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CHILD, url, stateDir, atEnd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(...nodeCommand([CHILD, url, stateDir, atEnd]), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const hang = setTimeout(() => p.kill('SIGKILL'), 120_000);

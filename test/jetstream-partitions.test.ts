@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { nodeCommand } from './helpers/node-child.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +74,7 @@ t.test('three processes share 8 partitions, two are killed, the others take over
   const owners = new Owners();
   const kids = new Map<string, { child: ChildProcess; exited: Promise<number | null>; stderr: string[] }>();
   const spawnKid = (name: string, prefer: number[]) => {
-    const child = spawn(process.execPath, [CHILD, server.url, join(dir, name), prefer.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...nodeCommand([CHILD, server.url, join(dir, name), prefer.join(',')]), { stdio: ['ignore', 'pipe', 'pipe'] });
     const stderr: string[] = [];
     let pending = '';
     child.stdout.on('data', (d: Buffer) => {

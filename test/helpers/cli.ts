@@ -2,6 +2,7 @@
 // Child processes run without the test runner's module hooks (see start.ts).
 import './start.js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { nodeCommand } from './node-child.js';
 import { fileURLToPath } from 'node:url';
 import { until } from './wait.js';
 
@@ -26,7 +27,7 @@ export interface Live {
 
 /** `node …args`, stdin left open; killed (and reported as timedOut) if it runs past `timeoutMs`. */
 export function spawnNode(args: string[], { timeoutMs = 60_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {}): Live {
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(...nodeCommand(args), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   let timedOut = false;

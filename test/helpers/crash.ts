@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expectedResults } from '../fixtures/crash-events.js';
 import { compareResults } from './results-file.js';
+import { nodeCommand } from './node-child.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/crash-child.js', import.meta.url));
 
@@ -36,7 +37,7 @@ export interface KillPlan {
 /** Run the crash child, killing it with SIGKILL as planned (if a plan is given); a hang fails the test. */
 export function runChild(args: string[], kill?: KillPlan, env: Record<string, string> = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(...nodeCommand([CHILD, ...args]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { nodeCommand } from '../node-child.js';
 import type { TraceOp } from './fs-recorder.js';
 
 const RECORDER = fileURLToPath(new URL('./fs-recorder.js', import.meta.url));
@@ -13,10 +14,7 @@ const CHILD_TIMEOUT_MS = 240_000;
 /** Run the power-loss child (under the recorder when `recorded`). */
 export function run(args: string[], env: Record<string, string> = {}, recorded = true): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    // Through env(1), which takes NODE_OPTIONS out again: tap's process tracking puts its module hooks back in
-    // for every child it sees spawned, and on Node 20 each of the child's threads then runs a hooks thread.
-    const node = [process.execPath, ...(recorded ? ['--import', RECORDER] : []), CHILD, ...args];
-    const child = spawn('env', ['-u', 'NODE_OPTIONS', ...node], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...nodeCommand([...(recorded ? ['--import', RECORDER] : []), CHILD, ...args]), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
