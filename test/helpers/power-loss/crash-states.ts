@@ -54,10 +54,13 @@ export class CrashModel {
   private readonly calls: TraceOp[] = [];
   /** For each op, the index of the sync that made it durable (Infinity: none did). */
   private readonly durableAt: number[] = [];
-  /** The marks made before each point. */
-  readonly marksBefore: Array<Array<Record<string, unknown>>> = [];
+  /** The marks the traced run made (acknowledgements, released results), with the point each came at. */
+  private readonly marks: Array<{ at: number; mark: Record<string, unknown> }> = [];
 
-  /** `root`: the directory as it was when the traced run began (taken to be durable); `trace`: its calls. */
+  /**
+   * `root`: the directory the traced run worked in; `baseFiles`: what it held when the run began (see
+   * readTree; taken to be durable); `trace`: the run's calls.
+   */
   constructor(root: string, baseFiles: Map<string, Buffer | null>, trace: TraceOp[]) {
     this.base.push({ dir: true, entries: new Map() });
     for (const [path, data] of [...baseFiles].sort(([a], [b]) => a.split('/').length - b.split('/').length)) {
@@ -93,7 +96,6 @@ export class CrashModel {
       this.base.push(dir ? { dir: true, entries: new Map() } : { dir: false, data: Buffer.alloc(0) });
       entry(parent, [[name, live.length - 1]]);
     };
-    const marks: Array<Record<string, unknown>> = [];
     for (const op of trace) {
       switch (op.op) {
         case 'mkdir': made(op.path, true); break;
@@ -122,11 +124,12 @@ export class CrashModel {
       if (op.kind === 'sync') nextSync.set(op.ino, i);
       this.durableAt[i] = op.kind === 'mark' || op.kind === 'sync' ? -1 : nextSync.get(op.ino) ?? Infinity;
     }
-    for (let k = 0; k <= this.ops.length; k++) {
-      this.marksBefore.push([...marks]);
-      const op = this.ops[k];
-      if (op?.kind === 'mark') marks.push(op.mark);
-    }
+    this.ops.forEach((op, at) => { if (op.kind === 'mark') this.marks.push({ at, mark: op.mark }); });
+  }
+
+  /** The marks made before a crash after `point` operations. */
+  marksBefore(point: number): Array<Record<string, unknown>> {
+    return this.marks.filter((m) => m.at < point).map((m) => m.mark);
   }
 
   get length(): number {

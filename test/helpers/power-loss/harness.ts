@@ -117,7 +117,7 @@ export function testPowerLoss(scenario: Scenario): void {
     const { classes, model } = await crashStates(t, scratch, scenario);
     const lastOfWindow = lastEventOfWindow(EVENTS);
     const jobs: CheckJob[] = classes.map((cls, id) => {
-      const marks = model.marksBefore[cls.point];
+      const marks = model.marksBefore(cls.point);
       const acked = Math.max(-1, ...marks.filter((m) => 'acked' in m).map((m) => m.acked as number));
       const released: Record<string, number> = {};
       for (const m of marks) {
