@@ -111,7 +111,8 @@ async function recoverAll(scratch: string, jobs: CheckJob[]): Promise<Outcome[]>
 type Tap = Test;
 
 export function testPowerLoss(scenario: Scenario): void {
-  t.test(`power loss at every file call (${scenario.name}): every acknowledged event and released result survives, exactly once`, async (t) => {
+  // A soak run takes as long as it takes (run it with tap's --timeout raised too).
+  t.test(`power loss at every file call (${scenario.name}): every acknowledged event and released result survives, exactly once`, { timeout: SOAK ? 0 : undefined }, async (t) => {
     const scratch = await mkdtemp(join(tmpdir(), 'keyflow-power-loss-'));
     t.teardown(() => rm(scratch, { recursive: true, force: true }));
     const { classes, model } = await crashStates(t, scratch, scenario);
