@@ -14,12 +14,11 @@ import { CrashModel } from './helpers/power-loss/crash-states.js';
 
 const EVENTS = 6_000;
 
-async function scratch(t: Tap): Promise<string> {
+async function scratch(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-power-loss-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
-type Tap = Test;
 
 /** Recover on `dir` with `workers`, send the events from `fromEvent` on, stop: how the output compares. */
 async function recoverAndFinish(dir: string, workers: number, fromEvent: number): Promise<Record<string, unknown>> {

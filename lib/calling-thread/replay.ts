@@ -1,8 +1,9 @@
 /**
  * Recovery's second half, run once before the first batch, query or checkpoint: deliver what a rescaling
- * pre-run carried over and record that run's checkpoint (see CheckpointCoordinator.adopt), tell the actors in which form to send outputs (see output-plan.ts), then have every
- * actor re-apply its WAL tail after the restored checkpoint (the snapshots were restored when the actors
- * started). Resolves even if the engine fails meanwhile.
+ * pre-run carried over and record that run's checkpoint (see CheckpointCoordinator.adopt), tell the
+ * actors in which form to send outputs (see output-plan.ts), then have every actor re-apply its WAL tail
+ * after the restored checkpoint (the snapshots were restored when the actors started). Resolves even if
+ * the engine fails meanwhile.
  */
 import type { ActorSet } from './actor-set.js';
 import type { RecoveryInfo } from './engine-stats.js';

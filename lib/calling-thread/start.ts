@@ -191,8 +191,8 @@ async function startWith(options: StartOptions, callers: readonly string[], pres
     const logged = recovery?.walWorkers ?? null;
     let carried: CarriedOutput[] = [];
     if (logged !== null && logged !== resolved.workers) {
-      // Rescaling: recover under the worker count that logged since the checkpoint (its WALs are per actor), take a
-      // checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
+      // Rescaling: recover under the worker count that logged since the checkpoint (its WALs are per
+      // actor), take a checkpoint, then start the new count from that checkpoint's per-key-group snapshots alone. What
       // the replay emitted is carried over and delivered by the new engine.
       const old = await launch(found, { ...resolved, workers: logged, snapshotEveryMs: 0, prestartSourceThreads: false }, recovery, startedAt, prestarted);
       const handover = await old.checkpointAndClose();

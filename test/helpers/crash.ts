@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expectedResults } from '../fixtures/crash-events.js';
 import { compareResults } from './results-file.js';
+import { prng } from './prng.js';
 import { nodeCommand } from './node-child.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/crash-child.js', import.meta.url));
@@ -75,12 +76,6 @@ function lineCount(path: string): number {
   }
 }
 
-/** A small deterministic PRNG for kill times, so a failing run can be reproduced. */
-function killTimes(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-}
-
 /**
  * Run the producer child again and again on one state directory, killing it with SIGKILL at random
  * moments, `kills` times over the given worker counts, then let a last run finish. Every fourth kill comes
@@ -89,7 +84,7 @@ function killTimes(seed: number): () => number {
  * many kills fell mid-ingest.
  */
 async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array<{ workers: number; kills: number }>, seed: number, env: Record<string, string>) {
-  const random = killTimes(seed);
+  const random = prng(seed);
   const acks = join(dir, 'acks.log');
   let midIngest = 0;
   let kills = 0;

@@ -5,8 +5,8 @@ import { lockClaimPath, staleLockPath } from '../../shared/durability/state-layo
 
 /**
  * A lock file that gives one process at a time a state directory or an exactly-once output. It holds
- * the owner's pid (and the machine's boot, see BOOT_ID) and is created atomically, content and all (written aside, then hard-linked into
- * place, which fails if the name exists). A lock whose pid is no longer running (a crashed or killed
+ * the owner's pid (and the machine's boot, see BOOT_ID) and is created atomically, content and all
+ * (written aside, then hard-linked into place, which fails if the name exists). A lock whose pid is no longer running (a crashed or killed
  * run) is taken over at once; a live one is refused. Released by `release()`, or when the process exits.
  */
 export interface Lock {

@@ -125,7 +125,8 @@ function loggedWorkers(stateDir: string, asked: number): number | null {
     const count = walDirWorkers(actor.name);
     if (count !== null && listSegments(actor.path).some(([, path]) => (statSync(path, { throwIfNoEntry: false })?.size ?? 0) > 0)) counts.add(count);
   }
-  if (counts.size <= 1 || counts.has(asked)) return counts.has(asked) ? asked : counts.values().next().value ?? null;
+  if (counts.has(asked)) return asked;
+  if (counts.size <= 1) return counts.values().next().value ?? null;
   throw new KeyflowError(codes.CORRUPT, `the WALs in ${walRoot(stateDir)} of several worker counts (${[...counts].join(', ')}) hold input and no checkpoint says which came last; `
     + `start with one of those counts`, { path: walRoot(stateDir) });
 }

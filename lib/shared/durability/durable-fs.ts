@@ -30,5 +30,3 @@ export const durableFs = {
   close: promisify(fs.close),
   rename: promisify(fs.rename),
 };
-
-export type DurableFs = typeof durableFs;

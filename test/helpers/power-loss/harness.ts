@@ -26,7 +26,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lastEventOfWindow } from '../../fixtures/crash-events.js';
 import type { CheckJob } from '../../fixtures/power-loss-child.js';
+import { prng } from '../prng.js';
 import { CrashModel, readTree, writeTree, type Tree } from './crash-states.js';
 import { readTrace, run } from './child.js';
 import { recoveryView } from './recovery-view.js';
@@ -35,7 +37,6 @@ const SOAK = process.env.KEYFLOW_POWER_LOSS_SOAK === '1';
 export const EVENTS = SOAK ? 30_000 : 6_000;
 /** States tried per crash point beyond the minimal and the full one. */
 const BUDGET = SOAK ? { subsets: 64, tears: 1024 } : { subsets: 16, tears: 256 };
-const KEYS = 1009;
 
 export interface Scenario {
   name: string;
@@ -47,27 +48,11 @@ export interface Scenario {
   minStates: number;
 }
 
-/** The last event index of each window (`key|windowStart`), as crash-events.ts numbers them. */
-function lastEventOfWindow(total: number): Map<string, number> {
-  const last = new Map<string, number>();
-  for (let i = 0; i < total; i++) {
-    const ms = Math.floor(i / 50);
-    last.set(`k${i % KEYS}|${ms - (ms % 100)}`, i);
-  }
-  return last;
-}
-
-/** A deterministic PRNG, so a failure can be reproduced. */
-function prng(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-}
-
 interface ViewClass { tree: Tree; point: number; minimal: boolean }
 interface Outcome { id: number; error?: string; code?: string; duplicates?: string[]; missing?: number; wrong?: number; extra?: number }
 
 /** The crash states of one traced run, one of each kind recovery can tell apart. */
-async function crashStates(t: Tap, scratch: string, scenario: Scenario): Promise<{ classes: ViewClass[]; model: CrashModel }> {
+async function crashStates(t: Test, scratch: string, scenario: Scenario): Promise<{ classes: ViewClass[]; model: CrashModel }> {
   const root = join(scratch, 'run');
   mkdirSync(root);
   await (scenario.prepare?.(root) ?? Promise.resolve());
@@ -108,7 +93,6 @@ async function recoverAll(scratch: string, jobs: CheckJob[]): Promise<Outcome[]>
   }))).flat();
 }
 
-type Tap = Test;
 
 export function testPowerLoss(scenario: Scenario): void {
   // A soak run takes as long as it takes (run it with tap's --timeout raised too).
