@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder, Encoder } from '../lib/shared/codec/cbor.js';
 import t from 'tap';
 import { FrameBuilder, FrameView } from '../lib/shared/codec/frame.js';
 import { FRAME_BEFORE_ARRAYS, keysBeforeArrays, valuesBeforeArrays } from './fixtures/frame-before-arrays.js';

@@ -5,6 +5,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { DecodingBuffer } from './codec/buffer-slices.js';
 import { codes, describeThrown, type ErrorCode } from './errors.js';
+import { JsonShapes } from './json-shapes.js';
 
 export interface BadLine {
   line: number;
@@ -25,8 +26,12 @@ export interface NdjsonBatch {
 }
 
 const NEWLINE = 0x0a;
+const CR = 0x0d;
 const BOM = 0xfeff;
 const RAW_SHOWN = 1000;
+
+/** The object shapes this thread has seen, shared by every input it reads (see json-shapes.ts). */
+const shapes = new JsonShapes();
 
 /** Turns whole lines into events and bad lines, numbering them, and cuts batches of `batchSize`. */
 export class LineBatcher {
@@ -64,7 +69,9 @@ export class LineBatcher {
       for (let start = 0; ;) {
         const nl = region.indexOf(NEWLINE, start);
         const end = nl < 0 ? region.length : nl;
-        this.take(ascii ? text.latin1Slice(start, end) : text.utf8Slice(start, end));
+        const value = shapes.parse(text, start, end > start && region[end - 1] === CR ? end - 1 : end, !ascii);
+        if (value === undefined) this.take(ascii ? text.latin1Slice(start, end) : text.utf8Slice(start, end));
+        else this.push(value, ++this.lineNo);
         if (this.pending >= this.batchSize) yield this.flush(bytes);
         if (nl < 0) return;
         start = nl + 1;
@@ -87,12 +94,20 @@ export class LineBatcher {
     let line = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (lineNo === 1 && this.atStart && line.charCodeAt(0) === BOM) line = line.slice(1);
     if (line.trim().length === 0) return;
+    let value: unknown;
     try {
-      this.batch.events.push(JSON.parse(line));
-      this.batch.lines.push(lineNo);
+      value = JSON.parse(line);
     } catch (err) {
       this.batch.bad.push({ line: lineNo, raw: shown(line), detail: `not valid JSON: ${describeThrown(err)}`, code: codes.BAD_JSON });
+      return;
     }
+    this.push(value, lineNo);
+    shapes.learn(value);
+  }
+
+  private push(event: unknown, lineNo: number): void {
+    this.batch.events.push(event);
+    this.batch.lines.push(lineNo);
   }
 
   private notUtf8(bytes: Buffer): void {

@@ -1,4 +1,4 @@
-import { addExtension } from 'cbor-x';
+import { addExtension } from '../../shared/codec/cbor.js';
 
 /**
  * State time-to-live, as Flink's StateTtlConfig: an entry written at time T expires at T + ttlMs and is

@@ -1,4 +1,4 @@
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder, Encoder } from '../../shared/codec/cbor.js';
 import type { Database, RootDatabase } from 'lmdb';
 import type { StateKey } from '../../shared/keygroups.js';
 import type { StateCodec, StateStore } from './state-store.js';

@@ -1,4 +1,4 @@
-import { Decoder } from 'cbor-x';
+import { Decoder } from './cbor.js';
 import { Kind, type SnapshotAck, type SourceInfo, type Unwritable } from './records.js';
 import { ColumnReader, ColumnWriter } from './value-columns.js';
 

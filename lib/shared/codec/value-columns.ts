@@ -1,4 +1,4 @@
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder, Encoder } from './cbor.js';
 import type { DecodingBuffer } from './buffer-slices.js';
 import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './object-shapes.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder, Encoder } from '../codec/cbor.js';
 import type { SourceInfo } from '../codec/records.js';
 import type { WaitingRecord } from '../../actor-thread/shuffle.js';
 import { KeyflowError, codes } from '../errors.js';
