@@ -5,6 +5,7 @@ export type { Engine } from './calling-thread/engine.js';
 export type { EngineMetrics, EngineStats, EngineSummary, RecoveryInfo } from './calling-thread/engine-stats.js';
 export type { IngestOptions } from './calling-thread/ingestion.js';
 export type { NdjsonOptions } from './calling-thread/sources/parallel-ndjson.js';
+export { ndjsonFile, type NdjsonFile } from './shared/ndjson-file.js';
 export type { NexmarkOptions } from './calling-thread/sources/parallel-nexmark.js';
 export type { ServeOptions, Serving } from './calling-thread/serve.js';
 export type { StartOptions, OnError } from './calling-thread/options.js';

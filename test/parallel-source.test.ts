@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DeadLetter, type NdjsonOptions, type StartOptions } from '../lib/index.js';
+import { ndjsonFile, type DeadLetter, type NdjsonOptions, type StartOptions } from '../lib/index.js';
 import { start } from './helpers/start.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import { fixture, sorted } from './helpers/collect.js';
@@ -31,7 +31,11 @@ function events(n: number, seed: number): string {
 
 interface Outputs { results: string[]; late: string[]; errors: DeadLetter[] }
 
-async function runOn(file: string, options: Partial<StartOptions>, ndjson: NdjsonOptions = {}): Promise<Outputs> {
+/** The file as a stream (cut into chunks on the calling thread), or as ndjsonFile() (byte ranges the source threads read). */
+type Reading = 'stream' | 'file';
+const inputOf = (file: string, reading: Reading) => (reading === 'file' ? ndjsonFile(file) : createReadStream(file));
+
+async function runOn(file: string, options: Partial<StartOptions>, ndjson: NdjsonOptions = {}, reading: Reading = 'stream'): Promise<Outputs> {
   const engine = await start({ module: JOB, ...options });
   const results: unknown[] = [];
   const late: unknown[] = [];
@@ -39,7 +43,7 @@ async function runOn(file: string, options: Partial<StartOptions>, ndjson: Ndjso
   engine.results('bids-per-auction').on('data', (r) => results.push(r));
   engine.late('bids-per-auction').on('data', (e) => late.push(e));
   engine.errors().on('data', (e) => errors.push(e));
-  await engine.ingestNdjson(createReadStream(file), { source: 'events.ndjson', ...ndjson });
+  await engine.ingestNdjson(inputOf(file, reading), { source: 'events.ndjson', ...ndjson });
   await engine.stop();
   return { results: sorted(results), late: sorted(late), errors };
 }
@@ -52,9 +56,11 @@ t.test('the same results and late events for every pool size and worker count as
   t.ok(want.late.length > 100, `${want.late.length} late events`);
   for (const workers of [1, 2, 4]) {
     for (const sourceThreads of [1, 2, 4]) {
-      const got = await runOn(file, { workers, sourceThreads }, { chunkBytes: 256 * 1024 });
+      // Read as a stream and as a file, in turn (a file's ranges are cut at other bytes than a stream's chunks).
+      const reading: Reading = (workers + sourceThreads) % 2 === 0 ? 'file' : 'stream';
+      const got = await runOn(file, { workers, sourceThreads }, { chunkBytes: 256 * 1024 }, reading);
       t.ok(got.results.join('\n') === want.results.join('\n') && got.late.join('\n') === want.late.join('\n'),
-        `workers ${workers}, source threads ${sourceThreads}: ${got.results.length} results and ${got.late.length} late events, as routed one by one`);
+        `workers ${workers}, source threads ${sourceThreads}, read as a ${reading}: ${got.results.length} results and ${got.late.length} late events, as routed one by one`);
     }
   }
 });
@@ -68,13 +74,15 @@ t.test('bad lines found by pool threads are dead letters naming the file and the
   lines.push('{"kind":"bid"');
   await writeFile(file, lines.join('\n'));
   const want = await runOn(file, { workers: 2, sourceThreads: 0 });
-  const got = await runOn(file, { workers: 2, sourceThreads: 2 }, { chunkBytes: 4096 });
   const where = (errors: DeadLetter[]) => errors.map((e) => `${e.code} ${e.source}:${e.position}`);
-  t.same(where(got.errors), ['ERR_KEYFLOW_BAD_JSON events.ndjson:1', 'ERR_KEYFLOW_BAD_JSON events.ndjson:57', 'ERR_KEYFLOW_BAD_JSON events.ndjson:1234',
-    'ERR_KEYFLOW_BAD_JSON events.ndjson:2999', 'ERR_KEYFLOW_BAD_JSON events.ndjson:3001'], 'every bad line, by its line in the file; the blank one skipped');
-  t.same(where(got.errors), where(want.errors), 'as found on the calling thread');
-  t.same(got.errors.map((e) => e.raw), want.errors.map((e) => e.raw), 'with the same raw text');
-  t.ok(got.results.join('\n') === want.results.join('\n'), `the same ${got.results.length} results`);
+  for (const reading of ['stream', 'file'] as const) {
+    const got = await runOn(file, { workers: 2, sourceThreads: 2 }, { chunkBytes: 4096 }, reading);
+    t.same(where(got.errors), ['ERR_KEYFLOW_BAD_JSON events.ndjson:1', 'ERR_KEYFLOW_BAD_JSON events.ndjson:57', 'ERR_KEYFLOW_BAD_JSON events.ndjson:1234',
+      'ERR_KEYFLOW_BAD_JSON events.ndjson:2999', 'ERR_KEYFLOW_BAD_JSON events.ndjson:3001'], `read as a ${reading}: every bad line, by its line in the file; the blank one skipped`);
+    t.same(where(got.errors), where(want.errors), 'as found on the calling thread');
+    t.same(got.errors.map((e) => e.raw), want.errors.map((e) => e.raw), 'with the same raw text');
+    t.ok(got.results.join('\n') === want.results.join('\n'), `the same ${got.results.length} results`);
+  }
 });
 
 t.test('a reader that stops reading stops the input being read: memory stays bounded', async (t) => {
@@ -146,7 +154,7 @@ t.test('exactly once across an abort with a bad line before the checkpoint: the 
   const text = lines.join('\n') + '\n';
   const third = (n: number) => text.indexOf('\n', (n * text.length) / 3) + 1;
   const written: string[][] = [];
-  for (const sourceThreads of [0, 2]) {
+  for (const [sourceThreads, reading] of [[0, 'stream'], [2, 'stream'], [2, 'file']] as const) {
     const dir = await scratch(t);
     const out = join(dir, 'out.ndjson');
     const open = async () => {
@@ -156,7 +164,13 @@ t.test('exactly once across an abort with a bad line before the checkpoint: the 
       return engine;
     };
     let engine = await open();
-    const feed = (upTo: number) => engine.ingestNdjson(Readable.from([Buffer.from(text.slice(0, upTo))]), { sourceId: 'events', chunkBytes: 500, skipLines: engine.resumePosition('events') ?? 0 });
+    // The input so far: a stream of it, or a file it has been written to (resumed by the line after the checkpoint's).
+    const input = join(dir, 'in.ndjson');
+    const feed = async (upTo: number) => {
+      if (reading === 'file') await writeFile(input, text.slice(0, upTo));
+      const from = reading === 'file' ? ndjsonFile(input) : Readable.from([Buffer.from(text.slice(0, upTo))]);
+      await engine.ingestNdjson(from, { sourceId: 'events', chunkBytes: 500, skipLines: engine.resumePosition('events') ?? 0 });
+    };
     await feed(third(1));
     await engine.checkpoint();
     await feed(third(2));
@@ -168,4 +182,5 @@ t.test('exactly once across an abort with a bad line before the checkpoint: the 
   }
   t.equal(written[0].length, 299, 'each event once');
   t.same(written[1], written[0], 'a pool of source threads writes the same');
+  t.same(written[2], written[0], 'and so does a pool reading the file itself');
 });

@@ -8,8 +8,7 @@ import type { DeadLetter } from '../shared/dead-letter.js';
 import type { Durability } from '../shared/actor-protocol.js';
 import type { OnError } from '../calling-thread/options.js';
 import { NdjsonSink } from '../calling-thread/sinks/ndjson.js';
-import { fileChunks } from '../calling-thread/sources/file-chunks.js';
-import { CHUNK_BYTES } from '../calling-thread/sources/parallel-ndjson.js';
+import { ndjsonFile } from '../shared/ndjson-file.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import { afterFailure, handledWhereAwaited } from '../shared/ignore.js';
 import { Progress } from './progress.js';
@@ -153,7 +152,7 @@ export async function run(args: RunArgs): Promise<number> {
     // A stream resumes by itself after the checkpoint's stream sequence (see jetstream-source.ts).
     const ingesting = args.from !== undefined
       ? engine.ingestJetStream({ ...args.from, signal: stop.signal })
-      : engine.ingestNdjson(stdin ?? fileChunks(args.input!, CHUNK_BYTES), {
+      : engine.ingestNdjson(stdin ?? ndjsonFile(args.input!), {
         ...(args.state ? { sourceId: source } : { source }),
         skipLines: resumeAfter,
         live: args.input === '-',

@@ -1,6 +1,6 @@
 /**
- * A pool thread of a parallel source (run by piscina): parse a chunk of NDJSON (or generate a range of
- * Nexmark events), run every pipeline's
+ * A pool thread of a parallel source (run by piscina): parse a chunk of NDJSON (handed over, or read from
+ * a file), or generate a range of Nexmark events, run every pipeline's
  * stateless part (filter, map, key, event time) on its events, and encode them into frames per actor.
  * The same Router as on the calling thread does the work, stamping each event with the largest event
  * time before it in the chunk instead of a watermark (see shared/router.ts). The frames' buffers are
@@ -12,6 +12,7 @@ import { FrameSealer } from '../shared/codec/frame-sender.js';
 import type { Problem } from '../shared/dead-letter.js';
 import { describeThrown } from '../shared/errors.js';
 import { forEachBatch, type BadLine } from '../shared/ndjson-lines.js';
+import { readRange } from './file-range.js';
 import { NexmarkGenerator } from '../nexmark/generator.js';
 import { Router } from '../shared/router.js';
 import { RoutingActivity } from '../shared/routing-activity.js';
@@ -56,21 +57,26 @@ export default function routeChunk(task: ChunkTask): unknown {
 
 /** Route a chunk's events, each with its line (or its number in the range) counted from 1. */
 function routeInput(input: ChunkInput, src: number): Pick<ChunkResult, 'lines' | 'events' | 'bad'> {
-  if ('ndjson' in input) {
-    const region = Buffer.from(input.ndjson.buffer, input.ndjson.byteOffset, input.ndjson.byteLength);
-    const bad: BadLine[] = [];
-    let events = 0;
-    const lines = forEachBatch(region, input.atStart, ROUTED_LINES, (batch) => {
-      for (let i = 0; i < batch.events.length; i++) router.route(batch.events[i], src, batch.lines[i]);
-      events += batch.events.length;
-      for (const b of batch.bad) bad.push(b);
-    });
-    return { lines, events, bad };
+  if ('ndjson' in input) return routeLines(Buffer.from(input.ndjson.buffer, input.ndjson.byteOffset, input.ndjson.byteLength), input.atStart, src);
+  if ('file' in input) {
+    const region = readRange(input.file);
+    return region === null ? { lines: 0, events: 0, bad: [] } : routeLines(region, input.file.from === 0, src);
   }
   const { count } = input.nexmark;
   const generator = new NexmarkGenerator(input.nexmark);
   for (let i = 1; i <= count; i++) router.route(generator.next(), src, i);
   return { lines: count, events: count, bad: [] };
+}
+
+function routeLines(region: Buffer, atStart: boolean, src: number): Pick<ChunkResult, 'lines' | 'events' | 'bad'> {
+  const bad: BadLine[] = [];
+  let events = 0;
+  const lines = forEachBatch(region, atStart, ROUTED_LINES, (batch) => {
+    for (let i = 0; i < batch.events.length; i++) router.route(batch.events[i], src, batch.lines[i]);
+    events += batch.events.length;
+    for (const b of batch.bad) bad.push(b);
+  });
+  return { lines, events, bad };
 }
 
 /** A problem whose event or key cannot be sent to another thread (a map() that returned a function) says so instead. */

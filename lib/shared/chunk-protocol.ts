@@ -25,10 +25,23 @@ export interface PoolSetup {
   maxFrame: number;
 }
 
-/** What a chunk holds: whole lines of NDJSON, or a range of generated Nexmark events. */
+/**
+ * NDJSON lines of a file, by where they start: those that start at a byte in [from, to) (a line starts
+ * at 0 or after a newline), the last one read on to its newline or the file's end. Ranges that meet
+ * give every line once, wherever they are cut. From 0: the input's first line (a byte order mark there is dropped).
+ */
+export interface FileRange {
+  path: string;
+  from: number;
+  to: number;
+}
+
+/** What a chunk holds: whole lines of NDJSON, a range of a file's lines, or a range of generated Nexmark events. */
 export type ChunkInput =
   /** Whole lines; the last may lack its newline (the end of the input). Its own buffer (transferred). atStart: the first line is the input's first (a byte order mark there is dropped). */
   | { ndjson: Uint8Array; atStart: boolean }
+  /** Read by the pool thread itself (see pool-thread/file-range.ts). */
+  | { file: FileRange }
   /** Events first .. first + count - 1 of a generator with these options (see nexmark/generator.ts). */
   | { nexmark: GeneratorOptions & { first: number; count: number } };
 

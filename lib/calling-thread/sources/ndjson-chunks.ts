@@ -1,10 +1,8 @@
 /**
  * An NDJSON input in chunks of whole lines for the source threads (see parallel-ndjson.ts): each chunk is
  * cut at the last newline once it holds `chunkBytes` (or at every read of a live stream), and lands in an
- * ArrayBuffer of its own, so it can be transferred to a pool thread rather than copied again. An input
- * already in such chunks (file-chunks.ts) is passed on as it is.
+ * ArrayBuffer of its own, so it can be transferred to a pool thread rather than copied again.
  */
-import { isWholeLineChunks } from './file-chunks.js';
 import { bytesOf } from './ndjson.js';
 
 const NEWLINE = 0x0a;
@@ -18,7 +16,6 @@ export async function* chunksOf(input: AsyncIterable<Uint8Array | string>, skip:
   let pendingBytes = 0;
   let toSkip = skip;
   let read = 0;
-  const whole = isWholeLineChunks(input);
   for await (const piece of input) {
     let buf = bytesOf(piece);
     read += buf.length;
@@ -32,11 +29,6 @@ export async function* chunksOf(input: AsyncIterable<Uint8Array | string>, skip:
       buf = buf.subarray(nl + 1);
     }
     if (buf.length === 0) continue;
-    if (whole) {
-      // Already a chunk in a buffer of its own: as cut below, without the newline that ends it.
-      yield { bytes: buf[buf.length - 1] === NEWLINE ? buf.subarray(0, buf.length - 1) : buf, read };
-      continue;
-    }
     pending.push(buf);
     pendingBytes += buf.length;
     if (pendingBytes < chunkBytes && !live) continue;

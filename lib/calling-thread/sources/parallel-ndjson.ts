@@ -1,16 +1,17 @@
 /**
  * NDJSON as a parallel source (engine.ingestNdjson(), `keyflow run`): the input is cut into chunks of
- * whole lines, which the source threads parse and route (see parallel-sources.ts).
+ * whole lines, which the source threads parse and route (see parallel-sources.ts); a file (ndjsonFile())
+ * into byte ranges that they read themselves.
  *
  * With no pool (sourceThreads 0), the same input is parsed and routed on the calling thread, as
  * ingest() does; the results are the same either way.
  */
 import type { Ingestion } from '../ingestion.js';
 import { ndjsonBatches } from './ndjson.js';
-import type { ChunkInput } from '../../shared/chunk-protocol.js';
-import { isWholeLineChunks } from './file-chunks.js';
 import { chunksOf } from './ndjson-chunks.js';
-import { ingestChunks, type SourceContext } from './parallel-sources.js';
+import { fileRanges } from './file-ranges.js';
+import { ndjsonFilePath } from '../../shared/ndjson-file.js';
+import { ingestChunks, type Chunk, type SourceContext } from './parallel-sources.js';
 import { untilAborted } from './until-aborted.js';
 
 export interface NdjsonOptions {
@@ -43,19 +44,22 @@ export async function ingestNdjson(input: AsyncIterable<Uint8Array | string>, op
   // Announced before any line is reported: a bad first line must not register the source untracked.
   const src = await ingestion.lineSource(name, options.sourceId !== undefined);
   if (pool === null) return ingestOnThisThread(input, options, name, skip, ingestion);
-  let atStart = skip === 0;
-  const chunks = (async function* () {
-    for await (const { bytes, read } of chunksOf(input, skip, options.chunkBytes ?? CHUNK_BYTES, options.live ?? false)) {
-      yield { input: { ndjson: bytes, atStart }, read };
-      atStart = false;
-    }
-  })();
-  // A file's chunk buffers are read into again once their chunks are in (see file-chunks.ts).
-  const recycle = isWholeLineChunks(input) ? (i: ChunkInput) => ('ndjson' in i ? input.recycle(i.ndjson.buffer as ArrayBuffer) : undefined) : undefined;
+  const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
+  const path = ndjsonFilePath(input);
+  const chunks = path === undefined ? handedOver(input, skip, chunkBytes, options.live ?? false) : fileRanges(path, skip, chunkBytes);
   await ingestChunks(chunks, {
     name, src, sourceId: options.sourceId, skip, signal: options.signal,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(recycle ? { recycle } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   }, pool, context);
+}
+
+/** A stream's lines, cut here into chunks that the pool threads are handed. */
+async function* handedOver(input: AsyncIterable<Uint8Array | string>, skip: number, chunkBytes: number, live: boolean): AsyncGenerator<Chunk> {
+  let atStart = skip === 0;
+  for await (const { bytes, read } of chunksOf(input, skip, chunkBytes, live)) {
+    yield { input: { ndjson: bytes, atStart }, read };
+    atStart = false;
+  }
 }
 
 /** The sequential way: batches of lines parsed here and routed by ingest(). */

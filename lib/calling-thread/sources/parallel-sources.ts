@@ -68,8 +68,6 @@ export interface ChunkedRead {
   signal: AbortSignal;
   /** Called as chunks are cut, with how far the input has been read. */
   onProgress?: (read: number) => void;
-  /** A chunk's input, given back by its pool thread (see ChunkResult.input), once the chunk is taken in. */
-  recycle?: (input: ChunkInput) => void;
 }
 
 /**
@@ -115,7 +113,6 @@ export async function ingestChunks(chunks: AsyncIterable<Chunk>, read: ChunkedRe
           head = null;
           await ingestion.admitChunk(chunk, read.src, lineOffset, read.sourceId, reroute);
           lineOffset += chunk.lines;
-          if (chunk.input !== undefined) read.recycle?.(chunk.input);
         });
         // A failure is thrown by the await below or the last one; the chunks after it are dropped with it.
         routed.catch(handledWhereAwaited);

@@ -1,0 +1,63 @@
+/**
+ * A pool thread reads its chunk of an NDJSON file itself (see FileRange): the calling thread hands out
+ * byte ranges and never touches the bytes. Reading there cost the calling thread a tenth of its time in a
+ * `keyflow run` (the reads, their buffers, and the garbage collections that a megabyte of external memory
+ * per chunk set off), and the chunks went to the pool threads as transfers.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { FileRange } from '../shared/chunk-protocol.js';
+
+const NEWLINE = 0x0a;
+/** Read on in steps of this to reach the newline that ends a range's last line. */
+const READ_ON = 64 * 1024;
+
+/** The buffer this thread reads into: a chunk's lines are routed before the next chunk is read. */
+let buffer = Buffer.allocUnsafe(0);
+
+/**
+ * `range`'s lines as one region of bytes (valid until the next call), without the newline that ends the
+ * last; null if no line starts in the range (one line longer than the range started before it).
+ */
+export function readRange({ path, from, to }: FileRange): Buffer | null {
+  const fd = openSync(path, 'r');
+  try {
+    // From the byte before `from`: a newline there means a line starts at `from`.
+    const at = Math.max(0, from - 1);
+    let filled = readAt(fd, at, 0, to - at);
+    let begin = 0;
+    if (from > 0) {
+      const nl = buffer.indexOf(NEWLINE);
+      if (nl < 0 || nl >= filled) return null;
+      begin = nl + 1;
+    }
+    if (at + begin >= to) return null;
+    // The last line that starts before `to` ends at the first newline from `to - 1` on.
+    let search = to - 1 - at;
+    for (;;) {
+      const nl = buffer.indexOf(NEWLINE, search);
+      if (nl >= 0 && nl < filled) return buffer.subarray(begin, nl);
+      search = filled;
+      const more = readAt(fd, at + filled, filled, READ_ON);
+      if (more === 0) return buffer.subarray(begin, filled);
+      filled += more;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read up to `length` bytes at `position` of the file into the buffer at `offset` (grown to hold them); returns how many. */
+function readAt(fd: number, position: number, offset: number, length: number): number {
+  if (buffer.length < offset + length) {
+    const grown = Buffer.allocUnsafe(Math.max(offset + length, buffer.length * 2));
+    buffer.copy(grown, 0, 0, offset);
+    buffer = grown;
+  }
+  let read = 0;
+  while (read < length) {
+    const n = readSync(fd, buffer, offset + read, length - read, position + read);
+    if (n === 0) break;
+    read += n;
+  }
+  return read;
+}

@@ -1,0 +1,25 @@
+/**
+ * An NDJSON file as a parallel source's input: `engine.ingestNdjson(ndjsonFile(path))`, as `keyflow run
+ * --input` reads. With source threads, the calling thread only cuts the file into byte ranges and the
+ * source threads read their own (see calling-thread/sources/file-ranges.ts); with none, it is read as a stream.
+ */
+import { createReadStream } from 'node:fs';
+
+const NDJSON_FILE = Symbol('keyflow.ndjsonFile');
+
+export interface NdjsonFile extends AsyncIterable<Buffer> {
+  readonly [NDJSON_FILE]: string;
+}
+
+/** The NDJSON file at `path`, for engine.ingestNdjson(). */
+export function ndjsonFile(path: string): NdjsonFile {
+  return {
+    [NDJSON_FILE]: path,
+    [Symbol.asyncIterator]: () => createReadStream(path)[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
+  };
+}
+
+/** The path of an input made by ndjsonFile(), or undefined. */
+export function ndjsonFilePath(input: AsyncIterable<Uint8Array | string>): string | undefined {
+  return (input as Partial<NdjsonFile>)[NDJSON_FILE];
+}
