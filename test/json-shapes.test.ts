@@ -71,6 +71,15 @@ function randomObject(rand: () => number, depth: number): Record<string, unknown
   return o;
 }
 
+/** JSON with a space after each comma and colon (as Python's json.dumps writes it), or a tab. */
+function spaced(value: unknown, gap: string): string {
+  if (Array.isArray(value)) return `[${value.map((v) => spaced(v, gap)).join(`,${gap}`)}]`;
+  if (typeof value === 'object' && value !== null) {
+    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${gap}${spaced(v, gap)}`).join(`,${gap}`)}}`;
+  }
+  return JSON.stringify(value);
+}
+
 /** A line's text with one kind of damage (most of it breaks the JSON, some of it keeps it valid in another form). */
 function damaged(text: string, rand: () => number): string {
   const at = Math.floor(rand() * (text.length + 1));
@@ -95,7 +104,9 @@ t.test('what it takes equals JSON.parse, for random objects of repeated shapes a
     for (let i = 0; i < 500; i++) {
       // Same keys and kinds as a template, other values of those kinds.
       const template = templates[Math.floor(rand() * templates.length)];
-      const text = JSON.stringify(template, (_k, v: unknown) => (typeof v === 'number' && rand() < 0.5 ? Number(NUMBERS[Math.floor(rand() * 9)]) : v));
+      const compact = JSON.stringify(template, (_k, v: unknown) => (typeof v === 'number' && rand() < 0.5 ? Number(NUMBERS[Math.floor(rand() * 9)]) : v));
+      const form = rand();
+      const text = form < 0.7 ? compact : spaced(JSON.parse(compact), form < 0.9 ? ' ' : '\t');
       const value = reference(text);
       if (check(t, shapes, text)) taken++;
       else if (value !== 'throws') shapes.learn(value);
@@ -141,16 +152,20 @@ t.test('shapes it cannot build as JSON.parse does are not learned', async (t) =>
   t.equal(proto, undefined);
 });
 
-t.test('keys: another order, a duplicate, whitespace or a different key are declined', async (t) => {
+t.test('keys: another order, a duplicate or a different key are declined; spaces and tabs between tokens are JSON', async (t) => {
   const shapes = new JsonShapes();
-  shapes.learn({ a: 1, b: 'x' });
-  t.ok(check(t, shapes, '{"a":2,"b":"y"}'));
-  for (const text of ['{"b":"y","a":2}', '{"a":1,"a":2,"b":"y"}', '{ "a":1,"b":"y"}', '{"a":1,"c":"y"}', '{"a":1,"b":"y"} ', '{"a":1,"b":"y"}x', '{"a":1}']) {
-    t.notOk(check(t, shapes, text), `${text} declined`);
+  shapes.learn({ a: 1, b: 'x', c: { d: null } });
+  t.ok(check(t, shapes, '{"a":2,"b":"y","c":{"d":null}}'));
+  for (const text of ['{ "a": 2, "b": "y", "c": { "d": null } }', ' {"a":2 ,\t"b" :"y","c":{"d":null}}\t', '{"a":-0.5e-3,"b":"","c":{ }}'.replace('{ }', '{"d":null}')]) {
+    t.ok(check(t, shapes, text), `${JSON.stringify(text)} taken`);
   }
-  const b = bytes('{"a":1,"b":"y"}\n{"a":2,"b":"z"}');
-  t.same(shapes.parse(b, 0, 15, false), { a: 1, b: 'y' }, 'a line ends where it is told to');
-  t.equal(shapes.parse(b, 0, 14, false), undefined, 'and not before');
+  for (const text of ['{"b":"y","a":2,"c":{"d":null}}', '{"a":1,"a":2,"b":"y","c":{"d":null}}', '{"a":1,"c":"y","b":{"d":null}}', '{"a":1,"b":"y","c":{"d":null}}x',
+    '{"a":1,"b":"y"}', '{"a":1,"b":"y","c":{"d":null}}\r', '{"a":1,"b":"y","c":{"d":null}}\u00a0', '{"a":- 1,"b":"y","c":{"d":null}}', '{"a":1 2,"b":"y","c":{"d":null}}']) {
+    t.notOk(check(t, shapes, text), `${JSON.stringify(text)} declined`);
+  }
+  const b = bytes('{"a":1,"b":"y","c":{"d":null}}\n{"a":2,"b":"z","c":{"d":null}}');
+  t.same(shapes.parse(b, 0, 30, false), { a: 1, b: 'y', c: { d: null } }, 'a line ends where it is told to');
+  t.equal(shapes.parse(b, 0, 29, false), undefined, 'and not before');
 });
 
 t.test('the NDJSON reader gives the same events, line numbers and bad lines with shapes learned', async (t) => {

@@ -7,9 +7,9 @@
  * from the bytes, and builds the object with one literal. About half the cost of a string and
  * `JSON.parse` on Nexmark lines.
  *
- * It is exact or it declines: a line is taken only if its bytes are the learned shape with no
- * whitespace, strings without escapes or control characters, and numbers in JSON's grammar; anything else
- * (another shape, an escape, a float in exponent form, a broken line) returns undefined, and the caller
+ * It is exact or it declines: a line is taken only if its bytes are the learned shape (spaces and tabs
+ * between tokens allowed, as JSON allows them), strings without escapes or control characters, and numbers
+ * in JSON's grammar; anything else (another shape, an escape, a broken line) returns undefined, and the caller
  * parses the line with `JSON.parse` as before, so a value is always the one `JSON.parse` gives and a bad
  * line is reported as before. Shapes it cannot build with an object literal exactly as `JSON.parse` would
  * (a `__proto__` key, keys that are not plain printable ASCII) and values it does not read (arrays) are
@@ -25,8 +25,9 @@ type ShapeParser = (bytes: DecodingBuffer, at: number, end: number, utf8: boolea
 
 /** Shapes kept per thread (most recently matched first): Nexmark has three. */
 const MAX_SHAPES = 8;
-/** Lines whose shape could not be learned, after which no more are tried (the input does not repeat shapes). */
-const MAX_REFUSED = 64;
+/** Lines that taught it nothing (the input does not repeat shapes, or its lines are declined), after which it learns from one line in SAMPLE. */
+const MAX_FRUITLESS = 64;
+const SAMPLE = 1024;
 const MAX_DEPTH = 8;
 const MAX_KEYS = 64;
 /** Keys written in the generated code as they are: printable ASCII, no quote or backslash. */
@@ -35,7 +36,8 @@ const PLAIN_KEY = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
 export class JsonShapes {
   private readonly parsers: ShapeParser[] = [];
   private readonly known = new Set<string>();
-  private refused = 0;
+  private fruitless = 0;
+  private passed = 0;
 
   /** The value of the JSON text in `bytes[start, end)` if it has a learned shape, else undefined. `utf8`: the bytes are not all ASCII. */
   parse(bytes: DecodingBuffer, start: number, end: number, utf8: boolean): unknown {
@@ -56,14 +58,16 @@ export class JsonShapes {
 
   /** A value `JSON.parse` gave for a line: learn its shape, if it is an object whose shape is new and can be learned. */
   learn(value: unknown): void {
-    if (this.parsers.length >= MAX_SHAPES || this.refused >= MAX_REFUSED || !isRecord(value)) return;
+    if (this.parsers.length >= MAX_SHAPES || !isRecord(value)) return;
+    // Learning walks the value: once many lines have taught nothing, only one in SAMPLE is tried.
+    if (this.fruitless >= MAX_FRUITLESS && ++this.passed % SAMPLE !== 0) return;
     const shape = shapeOf(value, 0);
-    if (shape === null) {
-      this.refused++;
+    const signature = shape === null ? null : JSON.stringify(shape);
+    // A shape it cannot learn, or one it knows whose line was declined for what it holds (an escape…).
+    if (shape === null || signature === null || this.known.has(signature)) {
+      this.fruitless++;
       return;
     }
-    const signature = JSON.stringify(shape);
-    if (this.known.has(signature)) return;
     this.known.add(signature);
     this.parsers.push(compile(shape));
   }
@@ -98,28 +102,43 @@ const QUOTE = 0x22;
 function compile(shape: Shape): ShapeParser {
   const code: string[] = [];
   let vars = 0;
+  /** Code that checks for `text` at `p` and moves past it. */
+  const expect = (text: string) => {
+    code.push(`if (${[...text].map((ch, j) => `b[p + ${j}] !== ${ch.charCodeAt(0)}`).join(' || ')}) return;`, `p += ${text.length};`);
+  };
   const object = (s: Shape): string => {
     const fields: string[] = [];
+    expect('{');
     s.forEach(([key, kind], i) => {
-      const literal = `${i === 0 ? '{' : ','}"${key}":`;
-      code.push(`if (${[...literal].map((ch, j) => `b[p + ${j}] !== ${ch.charCodeAt(0)}`).join(' || ')}) return;`, `p += ${literal.length};`);
+      if (i > 0) expect(',');
+      code.push(SKIP_WHITESPACE);
+      expect(`"${key}"`);
+      code.push(SKIP_WHITESPACE);
+      expect(':');
+      code.push(SKIP_WHITESPACE);
       const v = `v${vars++}`;
       if (typeof kind !== 'string') {
         code.push(`const ${v} = ${object(kind)};`);
       } else {
         code.push(`let ${v};`, ...VALUE_CODE[kind](v));
       }
+      code.push(SKIP_WHITESPACE);
       fields.push(`${JSON.stringify(key)}: ${v}`);
     });
-    if (s.length === 0) code.push("if (b[p] !== 123) return;", 'p++;');
-    code.push('if (b[p] !== 125) return;', 'p++;');
+    if (s.length === 0) code.push(SKIP_WHITESPACE);
+    expect('}');
     return `{ ${fields.join(', ')} }`;
   };
+  code.push(SKIP_WHITESPACE);
   const built = object(shape);
+  code.push(SKIP_WHITESPACE);
   const body = `'use strict';\nlet p = at;\n${code.join('\n')}\nif (p !== end) return;\nreturn ${built};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- made from the shape's keys (plain ASCII, checked) and fixed text
   return new Function('b', 'at', 'end', 'utf8', body) as ShapeParser;
 }
+
+/** JSON's whitespace between tokens (a line holds no newline, and the reader has cut a CR at its end). */
+const SKIP_WHITESPACE = 'while (b[p] === 32 || b[p] === 9) p++;';
 
 /** Code that reads a value of each kind at `p` into `v`, or returns. */
 const VALUE_CODE: Record<'number' | 'string' | 'boolean' | 'null', (v: string) => string[]> = {
