@@ -142,9 +142,10 @@ t.test('strings: without escapes or control characters taken (UTF-8 too), others
   t.notOk(check(t, shapes, '{"s":1}'), 'another kind declined');
 });
 
-t.test('shapes it cannot build as JSON.parse does are not learned', async (t) => {
+t.test('shapes it cannot build as JSON.parse does, or too large, are not learned', async (t) => {
   const shapes = new JsonShapes();
-  for (const text of ['{"__proto__":{"x":1}}', '{"a":{"__proto__":null}}', '{"q\\"k":1}', '{"ключ":1}', '{"a":[1,2]}']) {
+  const wide = JSON.stringify(Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, Object.fromEntries(Array.from({ length: 17 }, (_, j) => [`f${j}`, j]))])));
+  for (const text of ['{"__proto__":{"x":1}}', '{"a":{"__proto__":null}}', '{"q\\"k":1}', '{"ключ":1}', '{"a":[1,2]}', '{"b":1,"1":2}', '{"1":2,"b":1}', wide]) {
     shapes.learn(JSON.parse(text));
     t.notOk(check(t, shapes, text), `${text} declined`);
   }

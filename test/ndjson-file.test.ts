@@ -1,10 +1,15 @@
 import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileRanges } from '../lib/calling-thread/sources/file-ranges.js';
 import { readRange } from '../lib/pool-thread/file-range.js';
 import type { FileRange } from '../lib/shared/chunk-protocol.js';
+import { ndjsonFile } from '../lib/index.js';
+import { start } from './helpers/start.js';
+import { fixture } from './helpers/collect.js';
 
 // An NDJSON file is cut into byte ranges on the calling thread and each range's lines are read by a source
 // thread (file-ranges.ts, file-range.ts): the ranges together must give every line once, in order, wherever
@@ -77,4 +82,18 @@ t.test('a file that grows while it is read is read on to its new end', async (t)
     }
   }
   t.same(lines, ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
+});
+
+t.test('a named pipe given as a file is read as a stream, every line of it', async (t) => {
+  const dir = await scratch(t);
+  const fifo = join(dir, 'in.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const engine = await start({ module: fixture('passthrough'), workers: 1, sourceThreads: 2 });
+  let results = 0;
+  engine.results('echo').on('data', () => results++);
+  const writer = createWriteStream(fifo);
+  writer.end(Array.from({ length: 2_000 }, (_, id) => JSON.stringify({ id, pad: 'x' })).join('\n') + '\n');
+  await engine.ingestNdjson(ndjsonFile(fifo), { chunkBytes: 4_096 });
+  await engine.stop();
+  t.equal(results, 2_000, 'every line read');
 });

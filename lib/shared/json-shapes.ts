@@ -12,8 +12,9 @@
  * in JSON's grammar; anything else (another shape, an escape, a broken line) returns undefined, and the caller
  * parses the line with `JSON.parse` as before, so a value is always the one `JSON.parse` gives and a bad
  * line is reported as before. Shapes it cannot build with an object literal exactly as `JSON.parse` would
- * (a `__proto__` key, keys that are not plain printable ASCII) and values it does not read (arrays) are
- * not learned.
+ * (a `__proto__` key, keys that hold a quote, a backslash or anything but printable ASCII, index-like keys,
+ * which an object lists first), values it does not read (arrays) and shapes too large (MAX_DEPTH,
+ * MAX_FIELDS) are not learned.
  */
 import type { DecodingBuffer } from './codec/buffer-slices.js';
 
@@ -28,10 +29,12 @@ const MAX_SHAPES = 8;
 /** Lines that taught it nothing (the input does not repeat shapes, or its lines are declined), after which it learns from one line in SAMPLE. */
 const MAX_FRUITLESS = 64;
 const SAMPLE = 1024;
+/** Shapes deeper than this, or with more fields than this in all, are not learned (the generated code stays small). */
 const MAX_DEPTH = 8;
-const MAX_KEYS = 64;
+const MAX_FIELDS = 256;
 /** Keys written in the generated code as they are: printable ASCII, no quote or backslash. */
 const PLAIN_KEY = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+const INDEX_LIKE = /^(0|[1-9][0-9]*)$/;
 
 export class JsonShapes {
   private readonly parsers: ShapeParser[] = [];
@@ -62,9 +65,9 @@ export class JsonShapes {
     // Learning walks the value: once many lines have taught nothing, only one in SAMPLE is tried.
     if (this.fruitless >= MAX_FRUITLESS && ++this.passed % SAMPLE !== 0) return;
     const shape = shapeOf(value, 0);
-    const signature = shape === null ? null : JSON.stringify(shape);
+    const signature = JSON.stringify(shape);
     // A shape it cannot learn, or one it knows whose line was declined for what it holds (an escape…).
-    if (shape === null || signature === null || this.known.has(signature)) {
+    if (shape === null || this.known.has(signature)) {
       this.fruitless++;
       return;
     }
@@ -77,15 +80,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function shapeOf(value: Record<string, unknown>, depth: number): Shape | null {
+/** The shape of `value`, or null if it cannot be learned; `fields`: how many fields may still be taken, nested ones included. */
+function shapeOf(value: Record<string, unknown>, depth: number, fields = { left: MAX_FIELDS }): Shape | null {
   const keys = Object.keys(value);
-  if (depth >= MAX_DEPTH || keys.length > MAX_KEYS) return null;
+  fields.left -= keys.length;
+  if (depth >= MAX_DEPTH || fields.left < 0) return null;
   const shape: Array<readonly [string, Kind]> = [];
   for (const key of keys) {
-    if (key === '__proto__' || !PLAIN_KEY.test(key)) return null;
+    // An index-like key is listed before the others whatever the text's order, so the shape would not match the bytes.
+    if (key === '__proto__' || !PLAIN_KEY.test(key) || INDEX_LIKE.test(key)) return null;
     const v = value[key];
     const kind: Kind | null = typeof v === 'number' ? 'number' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'boolean'
-      : v === null ? 'null' : isRecord(v) ? shapeOf(v, depth + 1) : null;
+      : v === null ? 'null' : isRecord(v) ? shapeOf(v, depth + 1, fields) : null;
     if (kind === null) return null;
     shape.push([key, kind]);
   }
@@ -137,7 +143,7 @@ function compile(shape: Shape): ShapeParser {
   return new Function('b', 'at', 'end', 'utf8', body) as ShapeParser;
 }
 
-/** JSON's whitespace between tokens (a line holds no newline, and the reader has cut a CR at its end). */
+/** Spaces and tabs between tokens; JSON's other whitespace (a CR inside a line) makes the line declined. */
 const SKIP_WHITESPACE = 'while (b[p] === 32 || b[p] === 9) p++;';
 
 /** Code that reads a value of each kind at `p` into `v`, or returns. */

@@ -4,6 +4,7 @@
  * source threads read their own (see calling-thread/sources/file-ranges.ts); with none, it is read as a stream.
  */
 import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
 
 const NDJSON_FILE = Symbol('keyflow.ndjsonFile');
 
@@ -11,11 +12,15 @@ export interface NdjsonFile extends AsyncIterable<Buffer> {
   readonly [NDJSON_FILE]: string;
 }
 
-/** The NDJSON file at `path`, for engine.ingestNdjson(). */
+/**
+ * The NDJSON file at `path` (resolved now: the source threads open it by path, range by range), for
+ * engine.ingestNdjson(). A path that is not a regular file (a pipe, /dev/stdin) is read as a stream.
+ */
 export function ndjsonFile(path: string): NdjsonFile {
+  const absolute = resolve(path);
   return {
-    [NDJSON_FILE]: path,
-    [Symbol.asyncIterator]: () => createReadStream(path)[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
+    [NDJSON_FILE]: absolute,
+    [Symbol.asyncIterator]: () => createReadStream(absolute)[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
   };
 }
 

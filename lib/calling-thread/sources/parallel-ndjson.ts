@@ -8,6 +8,7 @@
  */
 import type { Ingestion } from '../ingestion.js';
 import { ndjsonBatches } from './ndjson.js';
+import { stat } from 'node:fs/promises';
 import { chunksOf } from './ndjson-chunks.js';
 import { fileRanges } from './file-ranges.js';
 import { ndjsonFilePath } from '../../shared/ndjson-file.js';
@@ -46,7 +47,9 @@ export async function ingestNdjson(input: AsyncIterable<Uint8Array | string>, op
   if (pool === null) return ingestOnThisThread(input, options, name, skip, ingestion);
   const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
   const path = ndjsonFilePath(input);
-  const chunks = path === undefined ? handedOver(input, skip, chunkBytes, options.live ?? false) : fileRanges(path, skip, chunkBytes);
+  // A pipe has no size to cut into ranges, nor offsets to read them at.
+  const ranged = path !== undefined && (await stat(path)).isFile();
+  const chunks = ranged ? fileRanges(path, skip, chunkBytes) : handedOver(input, skip, chunkBytes, options.live ?? false);
   await ingestChunks(chunks, {
     name, src, sourceId: options.sourceId, skip, signal: options.signal,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
