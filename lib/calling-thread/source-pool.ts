@@ -11,17 +11,8 @@ import { handledWhereAwaited } from '../shared/ignore.js';
 import { createMailbox, post } from '../shared/mailbox.js';
 import { threadOptionsError } from './options.js';
 
-const TASK_URL = new URL('../pool-thread/route-chunk.js', import.meta.url);
-
-/**
- * piscina loads a task module with require() first, and with import() if that throws. Node's require() of
- * an ES module (on by default since 20.19) meeting route-chunk.js while an import() of it is still linking
- * aborts the whole process (a V8 fatal error, "IsGraphAsync must be used on an instantiated module": Node's
- * require(esm) cannot handle a module below "instantiated"), seen under load in a test whose source threads
- * fail to load a pipeline. Without require(esm) in the pool's threads, require() throws at once and piscina
- * imports the module, as on Node before 20.19.
- */
-const IMPORT_ONLY = process.allowedNodeEnvironmentFlags.has('--experimental-require-module') ? ['--no-experimental-require-module'] : [];
+/** The source threads' task module (see pool-thread/task.cts). */
+const TASK_URL = new URL('../pool-thread/task.cjs', import.meta.url);
 
 export class SourcePool {
   private pool: Piscina | null = null;
@@ -77,7 +68,7 @@ export class SourcePool {
     if (this.pool) return this.pool;
     try {
       this.pool = new Piscina({ filename: TASK_URL.href, minThreads: this.threads, maxThreads: this.threads, workerData: { setup: this.setup } satisfies PoolThreadData, idleTimeout: Infinity,
-        execArgv: [...(this.execArgv ?? process.execArgv), ...IMPORT_ONLY] });
+        ...(this.execArgv ? { execArgv: this.execArgv } : {}) });
     } catch (err) {
       throw threadOptionsError(err);
     }
