@@ -77,12 +77,17 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   // Sequences before the stream's first are gone (its limits removed them): they cannot be read again.
   const from = Math.max((engine.checkpoints?.resumePosition(sourceId) ?? 0) + 1, first, 1);
   // keyflow's checkpoint, not the consumer, says where to resume: the consumer starts there each time.
-  await jsm.consumers.delete(stream, durable).catch(() => false);
-  const consumerInfo = await jsm.consumers.add(stream, {
-    durable_name: durable, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from,
-    ack_wait: ACK_WAIT_NS, max_ack_pending: -1, ...(subject === undefined ? {} : { filter_subject: subject }),
-  });
-  const consumer = await js.consumers.get(stream, durable);
+  const open = async (start: number) => {
+    await jsm.consumers.delete(stream, durable).catch(() => false);
+    const info = await jsm.consumers.add(stream, {
+      durable_name: durable, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start,
+      ack_wait: ACK_WAIT_NS, max_ack_pending: -1, ...(subject === undefined ? {} : { filter_subject: subject }),
+    });
+    return { info, consumer: await js.consumers.get(stream, durable) };
+  };
+  const opened = await open(from);
+  const consumerInfo = opened.info;
+  let consumer = opened.consumer;
   const acks = new CheckpointAcks();
   stopListening = engine.checkpoints?.onComplete((record) => {
     const position = record.sources.find(([id]) => id === sourceId)?.[1];
@@ -92,9 +97,9 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   engine.lag(sourceId, consumerInfo.num_pending);
   const retryForMs = options.retryForMs ?? 60_000;
   let failingSince: number | null = null;
-  /** A pull failed: wait and pull again while the server may come back; throw if it cannot be read. */
-  const failed = async (err: unknown) => {
-    const info = await jsm.consumers.info(stream, durable).catch((e: unknown) => e);
+  /** A pull failed: wait and pull again while the server may come back; throw if it cannot be read. `made`: the consumer was made (not while it is made anew). */
+  const failed = async (err: unknown, made: boolean) => {
+    const info = made ? await jsm.consumers.info(stream, durable).catch((e: unknown) => e) : null;
     if (info instanceof JetStreamApiError) {
       throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} with consumer ${durable}: ${info.message} (another source using the same consumer?)`, { stream });
     }
@@ -112,14 +117,26 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const chunks = (async function* (): AsyncGenerator<Chunk> {
     /** The sequence after the last one read. */
     let next = from;
+    /** A pull failed: the consumer is made anew before the next. */
+    let reopen = false;
     while (left > 0 && !signal.aborted) {
       const batch: JsMsg[] = [];
       try {
+        if (reopen) {
+          consumer = (await open(next)).consumer;
+          // Acknowledgements name the old consumer's deliveries; the new one's are acknowledged from here.
+          acks.forget();
+          reopen = false;
+        }
         for await (const m of await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS })) batch.push(m);
         failingSince = null;
       } catch (err) {
         if (nc.isClosed() || signal.aborted) return;
-        await failed(err);
+        await failed(err, !reopen);
+        // What a failed pull delivered (a server restarting, a connection lost mid-batch) is the consumer's,
+        // unacknowledged, and would come again only after ack_wait: read as skipped sequences, it was lost.
+        // The consumer starts anew at the first sequence not read.
+        reopen = true;
         continue;
       }
       // Caught up though fewer messages came than were pending (the stream's limits removed some): done.
@@ -196,6 +213,11 @@ class CheckpointAcks {
 
   add(last: JsMsg): void {
     this.waiting.push(last);
+  }
+
+  /** The consumer was made anew: what waits names deliveries of the old one, which an acknowledgement now must not reach. */
+  forget(): void {
+    this.waiting.length = 0;
   }
 
   upTo(position: number): void {
