@@ -10,7 +10,7 @@
  * checkpoint's position once the checkpoint is complete, never before. Without a state directory there is
  * nothing to resume from: messages are acknowledged as they are read.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { KeyflowError, codes, configError, describeThrown } from '../../shared/errors.js';
 import { forEachBatch } from '../../shared/ndjson-lines.js';
 import type { CheckpointRecord } from '../durability/manifest.js';
@@ -78,11 +78,15 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const from = Math.max((engine.checkpoints?.resumePosition(sourceId) ?? 0) + 1, first, 1);
   // keyflow's checkpoint, not the consumer, says where to resume: the consumer starts there each time.
   const open = async (start: number) => {
-    await jsm.consumers.delete(stream, durable).catch(() => false);
+    await jsm.consumers.delete(stream, durable).catch((err: unknown) => {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    });
     const info = await jsm.consumers.add(stream, {
       durable_name: durable, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start,
       ack_wait: ACK_WAIT_NS, max_ack_pending: -1, ...(subject === undefined ? {} : { filter_subject: subject }),
     });
+    // An old consumer that survived (the add found it, same settings) would keep what it delivered and nobody read.
+    if (info.delivered.consumer_seq !== 0) throw new Error(`consumer ${durable} was not made anew`);
     return { info, consumer: await js.consumers.get(stream, durable) };
   };
   const opened = await open(from);
@@ -117,7 +121,14 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const chunks = (async function* (): AsyncGenerator<Chunk> {
     /** The sequence after the last one read. */
     let next = from;
-    /** A pull failed: the consumer is made anew before the next. */
+    /**
+     * The consumer's delivery count so far: its deliveries are numbered one after another, so one missing
+     * is a message it delivered that never arrived (a connection lost mid-pull, which the client may pull
+     * past without an error). It is unacknowledged and would come again only after ack_wait: read as
+     * sequences that are not there, it would be lost. The consumer is then made anew at the first sequence
+     * not read (`reopen`), as after a pull that failed.
+     */
+    let delivered = 0;
     let reopen = false;
     while (left > 0 && !signal.aborted) {
       const batch: JsMsg[] = [];
@@ -126,6 +137,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
           consumer = (await open(next)).consumer;
           // Acknowledgements name the old consumer's deliveries; the new one's are acknowledged from here.
           acks.forget();
+          delivered = 0;
           reopen = false;
         }
         for await (const m of await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS })) batch.push(m);
@@ -133,19 +145,28 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
       } catch (err) {
         if (nc.isClosed() || signal.aborted) return;
         await failed(err, !reopen);
-        // What a failed pull delivered (a server restarting, a connection lost mid-batch) is the consumer's,
-        // unacknowledged, and would come again only after ack_wait: read as skipped sequences, it was lost.
-        // The consumer starts anew at the first sequence not read.
+        // What a failed pull delivered is the consumer's (see `delivered`).
         reopen = true;
         continue;
       }
-      // Caught up though fewer messages came than were pending (the stream's limits removed some): done.
       if (batch.length > 0) engine.lag(sourceId, batch[batch.length - 1].info.pending);
-      if (batch.length === 0 && options.untilCaughtUp && (await consumer.info().catch(() => null))?.num_pending === 0) return;
+      if (batch.length === 0) {
+        const info = await consumer.info().catch(() => null);
+        // Delivered more than arrived, the last of the stream among them: pending says 0 without them.
+        if (info !== null && info.delivered.consumer_seq > delivered) reopen = true;
+        // Caught up though fewer messages came than were pending (the stream's limits removed some): done.
+        else if (options.untilCaughtUp && info?.num_pending === 0) return;
+        continue;
+      }
       let lines: Uint8Array[] = [];
       let first = next;
       let last: JsMsg | null = null;
       for (const m of batch) {
+        if (m.info.deliverySequence !== delivered + 1) {
+          reopen = true;
+          break;
+        }
+        delivered = m.info.deliverySequence;
         if (m.seq < next) continue; // sent again after ack_wait: routed already
         // A long run of sequences the consumer skips (other subjects') starts a chunk of its own, rather than as many blank lines.
         if (m.seq - next > MAX_BLANK_LINES) {
