@@ -17,6 +17,7 @@ import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import { start } from './helpers/start.js';
 import { keyflow } from './helpers/cli.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
+import { RetentionPolicy } from '@nats-io/jetstream';
 
 const EVENTS = 20_000;
 // 20 s of event time, up to 3 s out of order while the pipeline allows 2 s: windows close while the input is read, and some bids are late.
@@ -167,4 +168,14 @@ t.test('deliveries that never reach the source (taken from its consumer by anoth
   await engine.stop();
   t.ok(taken > 0, `${taken} messages were taken from the source's consumer while it read`);
   t.same(sorted(results), sorted(expected.results), 'every window complete, as the reference');
+});
+
+t.test('a stream with interest retention is refused: making the consumer anew would drop unread messages', { skip: missing ?? false }, async (t) => {
+  const server = await NatsServer.start(t);
+  const { js, jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention: RetentionPolicy.Interest });
+  await js.publish('ev', JSON.stringify(events[0]));
+  const engine = await start({ module: fixture('nexmark'), sourceThreads: 0 });
+  await t.rejects(engine.ingestJetStream({ servers: server.url, stream: 'EV', untilCaughtUp: true }), { code: 'ERR_KEYFLOW_CONFIG', message: /interest retention/ });
+  await engine.stop();
 });

@@ -10,7 +10,7 @@
  * checkpoint's position once the checkpoint is complete, never before. Without a state directory there is
  * nothing to resume from: messages are acknowledged as they are read.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { KeyflowError, codes, configError, describeThrown } from '../../shared/errors.js';
 import { forEachBatch } from '../../shared/ndjson-lines.js';
 import type { CheckpointRecord } from '../durability/manifest.js';
@@ -71,9 +71,15 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
     await nc.close();
   });
   const jsm = await jetstreamManager(nc);
-  const first = await jsm.streams.info(stream).then((info) => info.state.first_seq, (err: unknown) => {
+  const streamInfo = await jsm.streams.info(stream).catch((err: unknown) => {
     throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream}: ${describeThrown(err)}`, { stream });
   });
+  // The consumer is made anew at every start and after a lost delivery: with interest retention the server
+  // then drops the messages nobody is interested in, unread ones too.
+  if (streamInfo.config.retention === RetentionPolicy.Interest) {
+    throw configError(`ingestJetStream(): stream ${stream} has interest retention, which drops unread messages whenever keyflow makes its consumer anew; use limits or work-queue retention`);
+  }
+  const first = streamInfo.state.first_seq;
   // Sequences before the stream's first are gone (its limits removed them): they cannot be read again.
   const from = Math.max((engine.checkpoints?.resumePosition(sourceId) ?? 0) + 1, first, 1);
   // keyflow's checkpoint, not the consumer, says where to resume: the consumer starts there each time.
