@@ -1,8 +1,8 @@
 /**
  * A pool thread reads its chunk of an NDJSON file itself (see FileRange): the calling thread hands out
- * byte ranges and does not read the bytes (except once, to find where a resumed input starts). Reading there cost the calling thread a tenth of its time in a
- * `keyflow run` (the reads, their buffers, and the garbage collections that a megabyte of external memory
- * per chunk set off), and the chunks went to the pool threads as transfers.
+ * byte ranges and does not read the bytes (except once, to find where a resumed input starts). Reading
+ * them there cost the calling thread a tenth of its time in a `keyflow run` (the reads, their buffers, and
+ * the garbage collections that a megabyte of external memory per chunk set off).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { FileRange } from '../shared/chunk-protocol.js';
@@ -28,17 +28,19 @@ export function readRange({ path, from, to }: FileRange): Buffer | null {
     if (buffer.length > KEPT_BYTES && to - at + READ_ON <= KEPT_BYTES) buffer = Buffer.allocUnsafe(0);
     let filled = readAt(fd, at, 0, to - at);
     let begin = 0;
+    // Searched only up to `filled`: past it are an earlier range's bytes.
+    const newline = (start: number) => buffer.subarray(0, filled).indexOf(NEWLINE, start);
     if (from > 0) {
-      const nl = buffer.indexOf(NEWLINE);
-      if (nl < 0 || nl >= filled) return null;
+      const nl = newline(0);
+      if (nl < 0) return null;
       begin = nl + 1;
     }
     if (at + begin >= to) return null;
     // The last line that starts before `to` ends at the first newline from `to - 1` on.
     let search = to - 1 - at;
     for (;;) {
-      const nl = buffer.indexOf(NEWLINE, search);
-      if (nl >= 0 && nl < filled) return buffer.subarray(begin, nl);
+      const nl = newline(search);
+      if (nl >= 0) return buffer.subarray(begin, nl);
       search = filled;
       const more = readAt(fd, at + filled, filled, READ_ON);
       if (more === 0) return buffer.subarray(begin, filled);
