@@ -1,0 +1,51 @@
+/**
+ * Values of every kind a process function keeps in its state (Maps, Sets, Dates, objects of one shape over
+ * and over and of many shapes, numbers of every width, undefined) come back as they were: within a run, and
+ * restored from a checkpoint's snapshot by the next run on the same state directory.
+ */
+import t, { type Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StartOptions } from '../lib/index.js';
+import { start } from './helpers/start.js';
+import { fixture } from './helpers/collect.js';
+import { kept, type Ev } from './fixtures/kinds-in-state.js';
+
+const KEYS = Array.from({ length: 40 }, (_, i) => `k${i}`);
+
+async function run(options: StartOptions, events: Ev[]): Promise<Array<{ key: string; kept: Record<string, unknown> }>> {
+  const engine = await start({ module: fixture('kinds-in-state'), workers: 2, ...options });
+  const results: Array<{ key: string; kept: Record<string, unknown> }> = [];
+  engine.results('kinds').on('data', (r) => results.push(r));
+  await engine.ingest(events);
+  await engine.stop();
+  return results.sort((a, b) => a.key.localeCompare(b.key, 'en'));
+}
+
+function check(t: Test, results: Array<{ key: string; kept: Record<string, unknown> }>): void {
+  t.equal(results.length, KEYS.length, 'a result per key');
+  for (const r of results) {
+    const want = kept(Number(r.key.slice(1)));
+    t.same(r.kept, want, `${r.key}: what it kept`);
+    t.ok(r.kept.map instanceof Map && (r.kept.map as Map<unknown, unknown>).get('x') instanceof Map, `${r.key}: Maps are Maps`);
+    t.ok(r.kept.emptyMap instanceof Map && r.kept.set instanceof Set && r.kept.date instanceof Date, `${r.key}: an empty Map, a Set and a Date are too`);
+    t.same(Object.keys(r.kept), Object.keys(want), `${r.key}: its fields in their order`);
+  }
+}
+
+const keep: Ev[] = KEYS.map((k, n) => ({ k, op: 'keep', n }));
+const flush: Ev[] = KEYS.map((k) => ({ k, op: 'flush' }));
+
+t.test('within a run', async (t) => {
+  check(t, await run({}, [...keep, ...flush]));
+});
+
+for (const stateBackend of ['memory', 'lmdb'] as const) {
+  t.test(`restored from a snapshot by the next run (${stateBackend} state)`, async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-state-values-'));
+    t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+    t.same(await run({ stateDir, stateBackend }, keep), [], 'keeping emits nothing');
+    check(t, await run({ stateDir, stateBackend }, flush));
+  });
+}
