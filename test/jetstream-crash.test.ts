@@ -1,7 +1,9 @@
 /**
  * The JetStream source and sink under failure: a child process killed with SIGKILL at random moments and
- * run again on its state directory, and the server restarted under a running child. Every window and late
- * bid must be in the output stream exactly once: by message id, and by content against the reference.
+ * run again on its state directory, and the server restarted under a running child (down for a moment, and
+ * for longer than a request waits). Every window and late bid must be in the output stream exactly once: by
+ * message id, and by content against the reference. A server gone for good fails the read, or the engine,
+ * with an error that names the stream or subject, once `retryForMs` has run out: it does not hang.
  */
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
@@ -14,7 +16,8 @@ import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { sorted } from './helpers/collect.js';
 import { nodeCommand } from './helpers/node-child.js';
 import { tumblingBidsReference } from './helpers/tumbling-bids.js';
-import './helpers/start.js';
+import { fixture } from './helpers/collect.js';
+import { start } from './helpers/start.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/jetstream-child.js', import.meta.url));
@@ -93,4 +96,69 @@ t.test('the server restarted under a running engine: it waits for the server, an
   t.equal(run.code, 0, `the run ends well: ${run.stderr}`);
   t.match(run.stdout, /done 40000/, 'having read every event once');
   await check();
+});
+
+t.test('the server down for longer than a request waits (7 s), within retryForMs: the run waits it out, every output published once', { skip: missing ?? false }, async (t) => {
+  const { server, stateDir, check } = await setUp(t);
+  let restarted: Promise<void> = Promise.resolve();
+  const run = await child(server.url, stateDir, 'publish', undefined, () => {
+    restarted = new Promise((r) => setTimeout(r, 150)).then(() => server.restart(7_000));
+  });
+  await restarted;
+  t.equal(run.code, 0, `the run ends well: ${run.stderr}`);
+  t.match(run.stdout, /done 40000/, 'having read every event once');
+  await check();
+});
+
+/** How long past `retryForMs` a failure may take: the request under way when it ran out waits its timeout (5 s). */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** Far more than a failure takes: a read or a stop() still pending then hangs. */
+const HANG_MS = 60_000;
+
+/** What `p` came to within `ms`: its value, its error, or that it still waits. */
+function within<T>(p: Promise<T>, ms: number): Promise<{ value: T } | { error: unknown } | 'pending'> {
+  return Promise.race([
+    p.then((value) => ({ value }), (error: unknown) => ({ error })),
+    new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms).unref()),
+  ]);
+}
+
+t.test('the server gone for good while the source reads: the read fails once retryForMs has run out, naming the stream', { skip: missing ?? false }, async (t) => {
+  const server = await NatsServer.start(t);
+  const { js, jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
+  await Promise.all(events.slice(0, 2_000).map((e) => js.publish('ev', JSON.stringify(e))));
+  const engine = await start({ module: fixture('nexmark'), sourceThreads: 1 });
+  const results: unknown[] = [];
+  engine.results('tumbling-bids').on('data', (r) => results.push(r));
+  // Not untilCaughtUp: once the stream is read, the source waits for more, pulling.
+  const reading = engine.ingestJetStream({ servers: server.url, stream: 'EV', retryForMs: 1_000 });
+  while ((await jsm.consumers.info('EV', 'keyflow-nats_EV').catch(() => null))?.num_pending !== 0) await new Promise((r) => setTimeout(r, 20));
+  await server.stop();
+  const gone = performance.now();
+  const read = await within(reading, HANG_MS);
+  const tookMs = performance.now() - gone;
+  t.not(read, 'pending', 'the read does not hang');
+  t.match(read, { error: { code: 'ERR_KEYFLOW_INPUT', message: /cannot read JetStream stream EV for 1000 ms/ } }, 'it fails, naming the stream');
+  t.ok(tookMs >= 1_000 && tookMs < 1_000 + REQUEST_TIMEOUT_MS + 2_000, `after retryForMs (${Math.round(tookMs)} ms)`);
+  t.same(await within(engine.stop().then(() => 'stopped'), HANG_MS), { value: 'stopped' }, 'stop() ends the engine');
+  t.ok(results.length > 0, `what was read before is processed (${results.length} windows)`);
+});
+
+t.test('the server gone for good under the sink: the engine fails once retryForMs has run out, naming the subject', { skip: missing ?? false }, async (t) => {
+  const server = await NatsServer.start(t);
+  const { jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'OUT', subjects: ['out.>'] });
+  const engine = await start({ module: fixture('nexmark'), sourceThreads: 0 });
+  await engine.publishResultsTo('tumbling-bids', { servers: server.url, subject: 'out.results', retryForMs: 1_000 });
+  await engine.ingest(events.slice(0, EVENTS / 2));
+  await server.stop();
+  const gone = performance.now();
+  // Windows the rest fires cannot be published; ingest() may take them (the sink fails on its own time).
+  await within(engine.ingest(events.slice(EVENTS / 2)), HANG_MS);
+  const stopped = await within(engine.stop(), HANG_MS);
+  const tookMs = performance.now() - gone;
+  t.not(stopped, 'pending', 'stop() does not hang');
+  t.match(stopped, { error: { code: 'ERR_KEYFLOW_OUTPUT', message: /cannot publish to out\.results/ } }, 'stop() rejects with the sink\'s failure, naming the subject');
+  t.ok(tookMs >= 1_000 && tookMs < 1_000 + REQUEST_TIMEOUT_MS + 2_000, `once retryForMs has run out (${Math.round(tookMs)} ms)`);
 });

@@ -10,7 +10,7 @@
  * checkpoint's position once the checkpoint is complete, never before. Without a state directory there is
  * nothing to resume from: messages are acknowledged as they are read.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, jetstreamManager, type ConsumerInfo, type JsMsg } from '@nats-io/jetstream';
 import { KeyflowError, codes, configError, describeThrown } from '../../shared/errors.js';
 import { forEachBatch } from '../../shared/ndjson-lines.js';
 import type { CheckpointRecord } from '../durability/manifest.js';
@@ -147,7 +147,6 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
           reopen = false;
         }
         for await (const m of await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS })) batch.push(m);
-        failingSince = null;
       } catch (err) {
         if (nc.isClosed() || signal.aborted) return;
         await failed(err, !reopen);
@@ -155,15 +154,26 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
         reopen = true;
         continue;
       }
-      if (batch.length > 0) engine.lag(sourceId, batch[batch.length - 1].info.pending);
       if (batch.length === 0) {
-        const info = await consumer.info().catch(() => null);
+        // A pull ends empty without an error while the server is gone too: only the consumer's info tells.
+        let info: ConsumerInfo;
+        try {
+          info = await consumer.info();
+        } catch (err) {
+          if (nc.isClosed() || signal.aborted) return;
+          await failed(err, true);
+          reopen = true;
+          continue;
+        }
+        failingSince = null;
         // Delivered more than arrived, the last of the stream among them: pending says 0 without them.
-        if (info !== null && info.delivered.consumer_seq > delivered) reopen = true;
+        if (info.delivered.consumer_seq > delivered) reopen = true;
         // Caught up though fewer messages came than were pending (the stream's limits removed some): done.
-        else if (options.untilCaughtUp && info?.num_pending === 0) return;
+        else if (options.untilCaughtUp && info.num_pending === 0) return;
         continue;
       }
+      failingSince = null;
+      engine.lag(sourceId, batch[batch.length - 1].info.pending);
       let lines: Uint8Array[] = [];
       let first = next;
       let last: JsMsg | null = null;
