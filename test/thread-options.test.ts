@@ -2,7 +2,10 @@ import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { runNode } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
-import { start } from '../lib/index.js';
+import { getHeapStatistics } from 'node:v8';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { start, type StartOptions } from '../lib/index.js';
+import { start as testStart } from './helpers/start.js';
 
 // The engine's threads take the process's Node options unless execArgv says otherwise: a loader the
 // process runs under (`--import`) runs in the actors and the source threads too.
@@ -32,5 +35,47 @@ t.test('execArgv that a thread cannot take is a configuration error', async (t) 
   for (const prestartSourceThreads of [false, true]) {
     await t.rejects(start({ module, workers: 1, sourceThreads: 1, prestartSourceThreads, execArgv: ['--max-old-space-size=64'] }),
       { code: 'ERR_KEYFLOW_CONFIG', message: /execArgv: .*max-old-space-size/ }, `source threads started ${prestartSourceThreads ? 'with the actors' : 'on first use'}`);
+  }
+});
+
+t.test('actors run with a young generation of 128 MB where their old one is large (2 GB and more), unless actorResourceLimits says otherwise', async (t) => {
+  const limitsOf = async (options: Partial<StartOptions>) => {
+    const engine = await testStart({ module: fixture('heap-limits'), workers: 2, ...options });
+    const results: Array<{ id: number } & ResourceLimits> = [];
+    engine.results('limits').on('data', (r) => results.push(r));
+    await engine.ingest([1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ id })));
+    await engine.stop();
+    t.equal(results.length, 8, 'every actor answered');
+    // Without the id (JSON leaves out what is undefined).
+    const distinct = [...new Set(results.map((r) => JSON.stringify({ ...r, id: undefined })))];
+    t.equal(distinct.length, 1, 'the same in every actor');
+    return JSON.parse(distinct[0]) as ResourceLimits;
+  };
+  // V8's own young generation, for a thread with no limits given.
+  const v8Young = await new Promise<number>((resolve, reject) => {
+    const w = new Worker('require("node:worker_threads").parentPort.postMessage(require("node:worker_threads").resourceLimits.maxYoungGenerationSizeMb)', { eval: true });
+    w.once('message', (mb: number) => void w.terminate().then(() => resolve(mb)));
+    w.once('error', reject);
+  });
+  t.ok(v8Young < 128, `V8's own is smaller (${v8Young} MB)`);
+  const large = await limitsOf({ actorResourceLimits: { maxOldGenerationSizeMb: 4096 } });
+  t.match(large, { maxYoungGenerationSizeMb: 128, maxOldGenerationSizeMb: 4096 }, 'an old generation of 4 GB given: the young one is 128 MB');
+  const small = await limitsOf({ actorResourceLimits: { maxOldGenerationSizeMb: 512 } });
+  t.match(small, { maxYoungGenerationSizeMb: v8Young, maxOldGenerationSizeMb: 512 }, 'of 512 MB: V8\'s own');
+  const young = await limitsOf({ actorResourceLimits: { maxYoungGenerationSizeMb: 32 } });
+  t.equal(young.maxYoungGenerationSizeMb, 32, 'a young generation given is taken');
+  const heapMb = getHeapStatistics().heap_size_limit / 2 ** 20;
+  t.equal((await limitsOf({})).maxYoungGenerationSizeMb, heapMb >= 2048 ? 128 : v8Young, `nothing given: as large as this process's heap allows (${Math.round(heapMb)} MB)`);
+});
+
+t.test('actorResourceLimits that are not limits are a configuration error', async (t) => {
+  const module = fixture('passthrough');
+  for (const [actorResourceLimits, message] of [
+    [64, /actorResourceLimits must be an object/],
+    [{ maxYoungGenerationSizeMb: 0 }, /maxYoungGenerationSizeMb must be a positive number/],
+    [{ maxOldGenerationSizeMb: '1g' }, /maxOldGenerationSizeMb must be a positive number/],
+    [{ heapMb: 64 }, /unknown limit 'heapMb'/],
+  ] as const) {
+    await t.rejects(start({ module, actorResourceLimits: actorResourceLimits as unknown as ResourceLimits }), { code: 'ERR_KEYFLOW_CONFIG', message }, JSON.stringify(actorResourceLimits));
   }
 });

@@ -11,6 +11,7 @@ import type { ActorControl, ActorInit } from '../shared/actor-protocol.js';
 import { FrameSender } from '../shared/codec/frame-sender.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import { ActorThread } from './actor-thread.js';
+import type { ActorThreadOptions } from './options.js';
 import { DurableCounter } from '../shared/ring/durable-counter.js';
 import { occupancy } from '../shared/ring/layout.js';
 import { RingReader } from '../shared/ring/reader.js';
@@ -58,10 +59,10 @@ export class ActorLink {
   }
 
   /**
-   * Give an actor thread its work (`thread`: one already started, or a new one with the Node options
-   * `execArgv`, undefined: the process's) and wait until it has loaded its pipelines and restored its state.
+   * Give an actor thread its work (`thread`: one already started, or the options to start a new one with)
+   * and wait until it has loaded its pipelines and restored its state.
    */
-  static async start(init: ActorInit, thread: ActorThread | string[] | undefined): Promise<ActorLink> {
+  static async start(init: ActorInit, thread: ActorThread | ActorThreadOptions): Promise<ActorLink> {
     const started = thread instanceof ActorThread ? thread : new ActorThread(thread);
     let worker: Worker;
     try {

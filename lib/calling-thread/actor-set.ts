@@ -31,7 +31,7 @@ export class ActorSet {
     this.watchdog = maxCallMs > 0 ? this.watchCalls(maxCallMs) : null;
     for (const link of links) {
       link.watchCrash((err: Error & { code?: string }) => {
-        const hint = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? ' — give the actors more memory (node --max-old-space-size=MB), or keep keyed state on disk (stateBackend \'lmdb\')' : '';
+        const hint = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? ' — give the actors more memory (node --max-old-space-size=MB, or start() option actorResourceLimits), or keep keyed state on disk (stateBackend \'lmdb\')' : '';
         failure.fail(new KeyflowError(codes.WORKER, `an actor thread crashed (${err.message}); ${this.whereabouts(link)}${hint}`, err));
       });
       link.worker.on('exit', (code) => {

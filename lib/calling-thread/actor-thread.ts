@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ActorInit } from '../shared/actor-protocol.js';
-import { threadOptionsError } from './options.js';
+import { threadOptionsError, type ActorThreadOptions } from './options.js';
 
 const ACTOR_URL = new URL('../actor-thread/main.js', import.meta.url);
 
@@ -15,9 +15,9 @@ export class ActorThread {
   failure: Error | null = null;
 
   /** `execArgv`: its Node options (undefined: the process's). Refused options throw ERR_KEYFLOW_CONFIG. */
-  constructor(execArgv?: string[]) {
+  constructor({ execArgv, actorResourceLimits }: ActorThreadOptions) {
     try {
-      this.worker = new Worker(ACTOR_URL, execArgv ? { execArgv } : {});
+      this.worker = new Worker(ACTOR_URL, { ...(execArgv ? { execArgv } : {}), resourceLimits: actorResourceLimits });
     } catch (err) {
       throw threadOptionsError(err);
     }

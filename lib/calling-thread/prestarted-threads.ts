@@ -24,7 +24,7 @@ export class PrestartedThreads {
     const { workers, execArgv, sourceThreads } = resolved;
     const actors: ActorThread[] = [];
     try {
-      while (actors.length < workers) actors.push(new ActorThread(execArgv));
+      while (actors.length < workers) actors.push(new ActorThread(resolved));
     } catch {
       // Node options a thread refuses: the engine's own attempt reports them.
     }

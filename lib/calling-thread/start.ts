@@ -151,7 +151,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     backend.cleanup();
     throw err;
   }
-  const settled = await Promise.allSettled(inits.map((init) => ActorLink.start(init, prestarted?.takeActor() ?? options.execArgv)));
+  const settled = await Promise.allSettled(inits.map((init) => ActorLink.start(init, prestarted?.takeActor() ?? options)));
   const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   // An actor's failure first (it says what is wrong with the module), else a prestarted source thread's.
   const failure = (settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason as Error | undefined) ?? sourcePool?.startFailure;
