@@ -14,7 +14,10 @@ export class ActorThread {
   /** How it failed before anyone else listened (an 'error' event nobody hears would end the process). */
   failure: Error | null = null;
 
-  /** `execArgv`: its Node options (undefined: the process's). Refused options throw ERR_KEYFLOW_CONFIG. */
+  /**
+   * `execArgv`: its Node options (undefined: the process's); refused options throw ERR_KEYFLOW_CONFIG.
+   * `actorResourceLimits`: its V8 heap limits (see options.ts).
+   */
   constructor({ execArgv, actorResourceLimits }: ActorThreadOptions) {
     try {
       this.worker = new Worker(ACTOR_URL, { ...(execArgv ? { execArgv } : {}), resourceLimits: actorResourceLimits });

@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
 import { configError } from '../shared/errors.js';
 import { DEFAULT_MAX_KEY_GROUPS, MAX_KEY_GROUPS_LIMIT } from '../shared/keygroups.js';
@@ -83,41 +82,27 @@ export interface StartOptions {
    */
   execArgv?: string[];
   /**
-   * V8 heap limits of each actor's thread, as `new Worker()` takes them. Default: V8's, with a young
-   * generation of up to 128 MB (ACTOR_YOUNG_GENERATION_MB) where the old one is large enough for it. What is
-   * given is taken over that: `maxYoungGenerationSizeMb` to change it, `maxOldGenerationSizeMb` to cap an
-   * actor's heap (an actor past it fails the engine).
+   * V8 heap limits of each actor's thread, as `new Worker()` takes them (default: V8's own).
+   * `maxOldGenerationSizeMb` caps an actor's heap (an actor past it fails the engine, naming what it was
+   * applying). `maxYoungGenerationSizeMb` is a trade, measured both ways (see the README's Performance):
+   * 128 MB instead of V8's 48 made the actors of joins and later stages, which keep what they receive for a
+   * while, 12-18 % faster per core (q4, q9), and the actor of a job that only adds keyed state 25 % slower,
+   * with 80-100 MB more RSS. Keep it well under the old generation: when a scavenge cannot promote what
+   * survives it, V8 aborts the whole process.
    */
   actorResourceLimits?: ResourceLimits;
 }
 
-/**
- * The young generation an actor's heap may grow to, against V8's default of 48 MB on a large heap. An actor
- * that keeps what it receives for a while (a join's events, a later stage's waiting input) promoted much of
- * it to the old generation, to die there: q9 spent a fifth of its actor's time collecting garbage, and ran
- * 16 % faster per core with 128 MB (q4 11 %; the other workloads alike, their peak RSS within 35 MB; 256 MB
- * was no faster and took more memory). See the README's Performance.
- */
-export const ACTOR_YOUNG_GENERATION_MB = 128;
-/**
- * The least old generation the larger young one is given with. A scavenge must be able to promote what
- * survives it; when the old generation cannot take it V8 aborts the whole process, not the thread (seen
- * with a young generation of 128 MB and `--max-old-space-size=96`), so a small heap keeps V8's own sizes.
- */
-const OLD_GENERATION_FOR_YOUNG_MB = 16 * ACTOR_YOUNG_GENERATION_MB;
-
 const RESOURCE_LIMITS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
 function resourceLimits(given: unknown): ResourceLimits {
-  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) throw configError(`actorResourceLimits must be an object, got ${JSON.stringify(given)}`);
-  for (const [name, value] of Object.entries(given ?? {})) {
+  if (given === undefined) return {};
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw configError(`actorResourceLimits must be an object, got ${JSON.stringify(given)}`);
+  for (const [name, value] of Object.entries(given)) {
     if (!(RESOURCE_LIMITS as readonly string[]).includes(name)) throw configError(`actorResourceLimits: unknown limit '${name}' (one of ${RESOURCE_LIMITS.join(', ')})`);
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw configError(`actorResourceLimits.${name} must be a positive number of megabytes, got ${String(value)}`);
   }
-  const limits = (given ?? {}) as ResourceLimits;
-  // Without a limit of its own, an actor's heap is as large as this thread's (V8's flags apply to every thread).
-  const oldMb = limits.maxOldGenerationSizeMb ?? getHeapStatistics().heap_size_limit / 2 ** 20;
-  return oldMb >= OLD_GENERATION_FOR_YOUNG_MB ? { maxYoungGenerationSizeMb: ACTOR_YOUNG_GENERATION_MB, ...limits } : { ...limits };
+  return { ...given };
 }
 
 /** What an actor's thread is started with. */

@@ -56,7 +56,7 @@ export interface PartitionGroupOptions extends JetStreamServers {
   /** End each partition's read once caught up with what its subject held when it began (default: read until stop()). */
   untilCaughtUp?: boolean;
   /** Options for each partition's engine (workers default 1, sourceThreads 0). */
-  engine?: Pick<StartOptions, 'workers' | 'sourceThreads' | 'maxKeyGroups' | 'execArgv' | 'onError'>;
+  engine?: Pick<StartOptions, 'workers' | 'sourceThreads' | 'maxKeyGroups' | 'execArgv' | 'actorResourceLimits' | 'onError'>;
   /** Hears of this process taking, catching up on and losing partitions. */
   onChange?: (change: { partition: number; event: 'taken' | 'caught-up' | 'lost' | 'failed'; detail?: string }) => void;
 }
