@@ -95,6 +95,20 @@ t.test('-0 decodes as 0, as it did through cbor-x (and does from snapshots)', as
   t.ok(Object.is(floats.keys[0], 0) && Object.is(floats.values[1], 0), 'among numbers that are not int32s too');
 });
 
+t.test('a column of int32s that meets a number that is not one, at any place, is read back whole', async (t) => {
+  const ints = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 7, -0, 123_456];
+  for (const odd of [2 ** 31, -(2 ** 31) - 1, 0.5, NaN, Infinity, 1e300]) {
+    for (let at = 0; at <= ints.length; at++) {
+      const numbers = [...ints.slice(0, at), odd, ...ints.slice(at)];
+      // As keys, as values, and as a field of objects of one shape (each its own column).
+      const got = roundTrip(numbers, numbers.map((x) => ({ x })));
+      const want = numbers.map((x) => (Object.is(x, -0) ? 0 : x));
+      t.equal(canon(got.keys), canon(want), `${odd} at ${at}: keys`);
+      t.equal(canon(got.values), canon(want.map((x) => ({ x }))), `${odd} at ${at}: a field`);
+    }
+  }
+});
+
 t.test('string columns that repeat a few values (written as a dictionary) round-trip, and take less room', async (t) => {
   const base = ['https://www.nexmark.com/google/item.htm?query=1', 'päivää', '', '日本語', '🦊', 'a', 'ab\u0000cd'];
   // Fresh strings each time (as JSON.parse makes them), not the same string objects over and over.

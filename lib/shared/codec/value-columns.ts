@@ -211,20 +211,27 @@ export class ColumnWriter {
 
   private numbers(numbers: number[]): void {
     const n = numbers.length;
+    // Room for either layout: the width, padding to 8, and every value as a float64.
+    this.room(1 + 7 + n * 8);
+    const widthAt = this.at++;
+    this.pad(4);
+    // As int32s while every value is one, each written as it is checked (one pass; a typed array's set()
+    // from an array costs more than the loop).
+    const ints = new Int32Array(this.buf.buffer, this.buf.byteOffset + this.at, n);
     let i = 0;
-    while (i < n && (numbers[i] | 0) === numbers[i]) i++;
-    const int32 = i === n;
-    this.room(1);
-    this.buf[this.at++] = int32 ? 4 : 8;
-    if (int32) {
-      this.pad(4);
-      this.room(n * 4);
-      new Int32Array(this.buf.buffer, this.buf.byteOffset + this.at, n).set(numbers);
+    for (; i < n; i++) {
+      const v = numbers[i];
+      if ((v | 0) !== v) break;
+      ints[i] = v;
+    }
+    if (i === n) {
+      this.buf[widthAt] = 4;
       this.at += n * 4;
       return;
     }
+    this.buf[widthAt] = 8;
+    this.at = widthAt + 1;
     this.pad(8);
-    this.room(n * 8);
     const floats = new Float64Array(this.buf.buffer, this.buf.byteOffset + this.at, n);
     // -0 is written as 0 (-0 + 0 is 0), as cbor-x wrote it (and snapshots still do: a restored run sees what a live one saw).
     for (let k = 0; k < n; k++) floats[k] = numbers[k] + 0;
