@@ -8,8 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartOptions } from '../lib/index.js';
-import { Encoder } from '../lib/shared/codec/cbor.js';
-import { decodeGroup, encodeGroup } from '../lib/shared/durability/snapshot-file.js';
 import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import { kept, type Ev } from './fixtures/kinds-in-state.js';
@@ -52,11 +50,3 @@ for (const stateBackend of ['memory', 'lmdb'] as const) {
   });
 }
 
-t.test('a key-group written as plain CBOR maps (as snapshots were before records) reads as it did', async (t) => {
-  const group = { outputs: [3, 0], sources: [['file:a', 17]] as Array<[string, number]>, operators: [KEYS.map((k, n) => [k, kept(n)])] };
-  const before = new Encoder({ useRecords: false }).encode(group);
-  t.same(decodeGroup(before), group, 'the same values, Maps, Sets and Dates included');
-  const now = encodeGroup(group);
-  t.same(decodeGroup(now), group, 'and as written now');
-  t.ok(now.length < before.length * 0.8, `records make it smaller: ${now.length} bytes against ${before.length}`);
-});

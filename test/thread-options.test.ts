@@ -68,6 +68,7 @@ t.test('actorResourceLimits that are not limits are a configuration error', asyn
     [{ maxYoungGenerationSizeMb: 0 }, /maxYoungGenerationSizeMb must be a positive number/],
     [{ maxOldGenerationSizeMb: '1g' }, /maxOldGenerationSizeMb must be a positive number/],
     [{ heapMb: 64 }, /unknown limit 'heapMb'/],
+    [{ stackSizeMb: 0.1 }, /stackSizeMb must be at least 1/],
   ] as const) {
     await t.rejects(start({ module, actorResourceLimits: actorResourceLimits as unknown as ResourceLimits }), { code: 'ERR_KEYFLOW_CONFIG', message }, JSON.stringify(actorResourceLimits));
   }

@@ -84,11 +84,10 @@ export interface StartOptions {
   /**
    * V8 heap limits of each actor's thread, as `new Worker()` takes them (default: V8's own).
    * `maxOldGenerationSizeMb` caps an actor's heap (an actor past it fails the engine, naming what it was
-   * applying). `maxYoungGenerationSizeMb` is a trade, measured both ways (see the README's Performance):
-   * 128 MB instead of V8's 48 made the actors of joins and later stages, which keep what they receive for a
-   * while, 12-18 % faster per core (q4, q9), and the actor of a job that only adds keyed state 25 % slower,
-   * with 80-100 MB more RSS. Keep it well under the old generation: when a scavenge cannot promote what
-   * survives it, V8 aborts the whole process.
+   * applying), unless the process runs with --max-old-space-size, which V8 applies to every thread.
+   * `maxYoungGenerationSizeMb` is a trade, measured both ways: 128 MB instead of V8's 48 made the actors of
+   * joins and later stages, which keep what they receive for a while, 12-18 % faster per core (q4, q9), and
+   * the actor of a job that only adds keyed state 25 % slower, with 80-100 MB more RSS.
    */
   actorResourceLimits?: ResourceLimits;
 }
@@ -101,6 +100,8 @@ function resourceLimits(given: unknown): ResourceLimits {
   for (const [name, value] of Object.entries(given)) {
     if (!(RESOURCE_LIMITS as readonly string[]).includes(name)) throw configError(`actorResourceLimits: unknown limit '${name}' (one of ${RESOURCE_LIMITS.join(', ')})`);
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw configError(`actorResourceLimits.${name} must be a positive number of megabytes, got ${String(value)}`);
+    // A thread with less stack than this cannot start, or aborts the process when it does.
+    if (name === 'stackSizeMb' && value < 1) throw configError(`actorResourceLimits.stackSizeMb must be at least 1, got ${value}`);
   }
   return { ...given };
 }

@@ -48,6 +48,8 @@ export interface JetStreamSourceEngine {
 }
 
 const PULL_EXPIRES_MS = 1000;
+/** How long a pull may take before it counts as failed (the server's answer is due within PULL_EXPIRES_MS). */
+const PULL_DEADLINE_MS = PULL_EXPIRES_MS + 4000;
 /** Unacknowledged messages are sent again after this long: longer than checkpoints are apart, or they come twice (and are passed over). */
 const ACK_WAIT_NS = 3_600 * 1e9;
 const SPACE = 0x20;
@@ -146,7 +148,14 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
           delivered = 0;
           reopen = false;
         }
-        for await (const m of await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS })) batch.push(m);
+        const pull = await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS });
+        // A pull under way when the connection drops is never ended by the client: it fails here instead.
+        const deadline = setTimeout(() => pull.stop(new Error(`a pull got no answer in ${PULL_DEADLINE_MS} ms`)), PULL_DEADLINE_MS);
+        try {
+          for await (const m of pull) batch.push(m);
+        } finally {
+          clearTimeout(deadline);
+        }
       } catch (err) {
         if (nc.isClosed() || signal.aborted) return;
         await failed(err, !reopen);
@@ -155,7 +164,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
         continue;
       }
       if (batch.length === 0) {
-        // A pull ends empty without an error while the server is gone too: only the consumer's info tells.
+        // Once the stream is read, an empty pull says nothing of the server: the consumer's info tells.
         let info: ConsumerInfo;
         try {
           info = await consumer.info();

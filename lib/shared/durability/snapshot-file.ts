@@ -12,19 +12,8 @@ import { mkdirDurable, stateFileError, writeFileAtomicAsync } from './files.js';
  *   u32 magic 'KFSN' | u32 crc32c(body) | body (cbor)
  */
 const MAGIC = 0x4e53464b;
-/**
- * Records (cbor-x's record extension): the keys of a repeated object shape are written once per encode, not
- * per object. State is mostly such objects (windows' accumulators, a join's events): encoding takes about
- * half as long, decoding a third, and snapshots are less than half the size. mapsAsObjects: a Map is
- * written with its tag (259) and stays a Map; without it the record encoder writes a Map as a plain CBOR
- * map, which decodes as an object.
- */
-const encoder = new Encoder({ useRecords: true, mapsAsObjects: true });
-/**
- * useRecords false: plain CBOR maps (every snapshot written before records, and a record's fields) decode as
- * objects, as they always did; records decode either way. copyBuffers: byte arrays in restored state are its
- * own, not views that keep the whole file alive.
- */
+const encoder = new Encoder({ useRecords: false });
+/** copyBuffers: byte arrays in restored state are its own, not views that keep the whole file alive. */
 const decoder = new Decoder({ useRecords: false, copyBuffers: true });
 
 export interface ActorSnapshot {
