@@ -86,29 +86,20 @@ t.test('SIGKILL at random moments, then a run to the end: every window and late 
   await check();
 });
 
-t.test('the server restarted under a running engine: it waits for the server, and every output is published once', { skip: missing ?? false }, async (t) => {
-  const { server, stateDir, check } = await setUp(t);
-  let restarted: Promise<void> = Promise.resolve();
-  const run = await child(server.url, stateDir, 'publish', undefined, () => {
-    restarted = new Promise((r) => setTimeout(r, 150)).then(() => server.restart(500));
+// Down for a moment, and for longer than a pull or a request waits (5 s), within retryForMs.
+for (const downMs of [500, 7_000]) {
+  t.test(`the server restarted under a running engine, down ${downMs} ms: it waits for the server, and every output is published once`, { skip: missing ?? false }, async (t) => {
+    const { server, stateDir, check } = await setUp(t);
+    let restarted: Promise<void> = Promise.resolve();
+    const run = await child(server.url, stateDir, 'publish', undefined, () => {
+      restarted = new Promise((r) => setTimeout(r, 150)).then(() => server.restart(downMs));
+    });
+    await restarted;
+    t.equal(run.code, 0, `the run ends well: ${run.stderr}`);
+    t.match(run.stdout, /done 40000/, 'having read every event once');
+    await check();
   });
-  await restarted;
-  t.equal(run.code, 0, `the run ends well: ${run.stderr}`);
-  t.match(run.stdout, /done 40000/, 'having read every event once');
-  await check();
-});
-
-t.test('the server down for longer than a request waits (7 s), within retryForMs: the run waits it out, every output published once', { skip: missing ?? false }, async (t) => {
-  const { server, stateDir, check } = await setUp(t);
-  let restarted: Promise<void> = Promise.resolve();
-  const run = await child(server.url, stateDir, 'publish', undefined, () => {
-    restarted = new Promise((r) => setTimeout(r, 150)).then(() => server.restart(7_000));
-  });
-  await restarted;
-  t.equal(run.code, 0, `the run ends well: ${run.stderr}`);
-  t.match(run.stdout, /done 40000/, 'having read every event once');
-  await check();
-});
+}
 
 /** How long past `retryForMs` a failure may take: what is under way when it runs out (a pull, then a request of the consumer's info) waits up to 5 s each. */
 const REQUEST_TIMEOUT_MS = 10_000;
