@@ -86,3 +86,23 @@ t.test('a process function emitting a cyclic object gets a dead letter; the run 
   t.match(errors, [{ code: 'ERR_KEYFLOW_BAD_VALUE', pipeline: 'emitter', detail: /cannot be encoded \(RangeError: Maximum call stack size exceeded\)/ }]);
   t.equal(errors.length, 1);
 });
+
+t.test("a value holding a field named '__keys__' (which cbor-x reserves) is a dead letter, and the values after it are intact", async (t) => {
+  const engine = await start({ module: fixture('bytes'), workers: 1 });
+  const errors: any[] = [];
+  const results: any[] = [];
+  engine.errors().on('data', (e) => errors.push(e));
+  engine.results('bytes').on('data', (r) => results.push(r));
+  // One-off shapes, Maps and Dates cross as cbor: an object with that key there wrote later objects with wrong keys.
+  const values: unknown[] = [{ a: 1, __keys__: 2 }, { a: 5 }, new Map([[1, { a: 6 }]]), [{ b: 7, c: new Date(8) }]];
+  for (const [seq, bytes] of values.entries()) await within(engine.ingest({ k: 'a', op: 'echo', seq, bytes }), `ingest() ${seq}`);
+  await within(engine.ingest({ k: 'a', op: 'echo', seq: 9, bytes: new Map([[2, { a: 10 }]]) }), 'a later ingest()');
+  await within(engine.stop(), 'stop()');
+  t.match(errors, [{ code: 'ERR_KEYFLOW_BAD_VALUE', stage: 'route', message: /'__keys__'/ }], 'the value holding it is a dead letter, saying why');
+  t.equal(errors.length, 1);
+  t.same(results.map((r) => r.seq), [1, 2, 3, 9], 'the rest go through');
+  t.same(results[0].bytes, { a: 5 });
+  t.same([...results[1].bytes], [[1, { a: 6 }]]);
+  t.same(results[2].bytes, [{ b: 7, c: new Date(8) }]);
+  t.same([...results[3].bytes], [[2, { a: 10 }]], 'in later frames too');
+});

@@ -71,6 +71,31 @@ const KEPT_BUFFER = 1 << 20;
 const SLICED_STRING_MIN = 13;
 
 const cborEncoder = new Encoder({ useRecords: true });
+/**
+ * cbor-x's record encoder keeps each shape's list of keys under this property of its own objects: an
+ * object with a key of that name makes it write later objects with the wrong keys (they decode as
+ * `{ undefined: … }`), in that frame and every frame after. Values that would reach it holding such a key
+ * anywhere are refused instead.
+ */
+const RESERVED_KEY = '__keys__';
+/** How deep holdsReservedKey() looks (cbor-x refuses deeper values itself). */
+const RESERVED_KEY_DEPTH = 128;
+
+function holdsReservedKey(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null || depth > RESERVED_KEY_DEPTH || ArrayBuffer.isView(v)) return false;
+  if (v instanceof Map) {
+    for (const [k, x] of v) if (holdsReservedKey(k, depth + 1) || holdsReservedKey(x, depth + 1)) return true;
+    return false;
+  }
+  if (v instanceof Set) {
+    for (const x of v) if (holdsReservedKey(x, depth + 1)) return true;
+    return false;
+  }
+  if (Array.isArray(v)) return v.some((x) => holdsReservedKey(x, depth + 1));
+  if (Object.hasOwn(v, RESERVED_KEY)) return true;
+  for (const k in v) if (holdsReservedKey((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
 /** copyBuffers: byte values must not be views into a ring buffer that the next frame overwrites. */
 const cborDecoder = new Decoder({ useRecords: true, copyBuffers: true });
 
@@ -187,6 +212,8 @@ export class ColumnWriter {
     for (const shape of shapes.shapes) this.shape(shape, depth);
     if (arrays.length > 0) this.arrays(arrays, depth);
     if (others.length > 0) {
+      // Thrown before cbor-x sees it: the record whose value it is becomes a dead letter (FrameSealer finds it).
+      if (others.some((v) => holdsReservedKey(v, 0))) throw new Error(`a field named '${RESERVED_KEY}' cannot be encoded here (cbor-x reserves the name)`);
       const cbor = cborEncoder.encode(others);
       this.u32(cbor.length);
       this.room(cbor.length);
