@@ -78,22 +78,21 @@ const cborEncoder = new Encoder({ useRecords: true });
  * anywhere are refused instead.
  */
 const RESERVED_KEY = '__keys__';
-/** How deep holdsReservedKey() looks (cbor-x refuses deeper values itself). */
-const RESERVED_KEY_DEPTH = 128;
-
-function holdsReservedKey(v: unknown, depth: number): boolean {
-  if (typeof v !== 'object' || v === null || depth > RESERVED_KEY_DEPTH || ArrayBuffer.isView(v)) return false;
+/** Whether `v` holds an object with a key named RESERVED_KEY; each object looked at once (values may hold cycles, which cbor-x then refuses). */
+function holdsReservedKey(v: unknown, seen = new Set<object>()): boolean {
+  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || seen.has(v)) return false;
+  seen.add(v);
   if (v instanceof Map) {
-    for (const [k, x] of v) if (holdsReservedKey(k, depth + 1) || holdsReservedKey(x, depth + 1)) return true;
+    for (const [k, x] of v) if (holdsReservedKey(k, seen) || holdsReservedKey(x, seen)) return true;
     return false;
   }
   if (v instanceof Set) {
-    for (const x of v) if (holdsReservedKey(x, depth + 1)) return true;
+    for (const x of v) if (holdsReservedKey(x, seen)) return true;
     return false;
   }
-  if (Array.isArray(v)) return v.some((x) => holdsReservedKey(x, depth + 1));
+  if (Array.isArray(v)) return v.some((x) => holdsReservedKey(x, seen));
   if (Object.hasOwn(v, RESERVED_KEY)) return true;
-  for (const k in v) if (holdsReservedKey((v as Record<string, unknown>)[k], depth + 1)) return true;
+  for (const k in v) if (holdsReservedKey((v as Record<string, unknown>)[k], seen)) return true;
   return false;
 }
 /** copyBuffers: byte values must not be views into a ring buffer that the next frame overwrites. */
@@ -213,7 +212,7 @@ export class ColumnWriter {
     if (arrays.length > 0) this.arrays(arrays, depth);
     if (others.length > 0) {
       // Thrown before cbor-x sees it: the record whose value it is becomes a dead letter (FrameSealer finds it).
-      if (others.some((v) => holdsReservedKey(v, 0))) throw new Error(`a field named '${RESERVED_KEY}' cannot be encoded here (cbor-x reserves the name)`);
+      if (others.some((v) => holdsReservedKey(v))) throw new Error(`a field named '${RESERVED_KEY}' cannot be encoded here (cbor-x reserves the name)`);
       const cbor = cborEncoder.encode(others);
       this.u32(cbor.length);
       this.room(cbor.length);
