@@ -17,7 +17,7 @@ import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import { start } from './helpers/start.js';
 import { keyflow } from './helpers/cli.js';
 import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
-import { RetentionPolicy } from '@nats-io/jetstream';
+import { RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
 
 const EVENTS = 20_000;
 // 20 s of event time, up to 3 s out of order while the pipeline allows 2 s: windows close while the input is read, and some bids are late.
@@ -25,6 +25,13 @@ const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 11, outOfOrderMs: 3_
 const expected = tumblingBidsReference(events);
 
 const missing = natsServerMissing();
+
+/** The messages a stream holds once the acknowledgements sent to it have arrived (0 on a work queue read to its end). */
+async function emptied(jsm: JetStreamManager, stream: string): Promise<number> {
+  let n = -1;
+  for (let tries = 0; tries < 100 && n !== 0; tries++, await new Promise((r) => setTimeout(r, 20))) n = (await jsm.streams.info(stream)).state.messages;
+  return n;
+}
 
 t.test('partitionOf() puts a key where its key-group goes, as actors share key-groups', async (t) => {
   for (const key of ['a', 'auction-17', 42, 7.5]) {
@@ -84,34 +91,38 @@ t.test('a JetStream stream in, windows and late events out to JetStream exactly 
   }
 });
 
-t.test('a run resumed on the same state reads only new messages and publishes the windows the first held at its end', { skip: missing ?? false }, async (t) => {
-  const server = await NatsServer.start(t);
-  const { js, jsm } = await server.client(t);
-  await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
-  await jsm.streams.add({ name: 'OUT', subjects: ['out'], duplicate_window: 600e9 });
-  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
-  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
-  const half = EVENTS / 2;
-  const publish = (list: NexmarkEvent[]) => Promise.all(list.map((e) => js.publish('ev', JSON.stringify(e))));
-  const run = async (atEnd: 'hold' | 'publish') => {
-    const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });
-    await engine.publishResultsTo('tumbling-bids', { servers: server.url, subject: 'out', atEnd });
-    let fired = 0;
-    engine.results('tumbling-bids').on('data', () => fired++);
-    await engine.ingestJetStream({ servers: server.url, stream: 'EV', untilCaughtUp: true });
-    return { ...await engine.stop(), fired };
-  };
-  await publish(events.slice(0, half));
-  const first = await run('hold');
-  const held = (await jsm.streams.info('OUT')).state.messages;
-  t.ok(held > 0 && held < first.fired, `the first run published the ${held} windows it fired while reading, not the ${first.fired - held} it fired at its end`);
-  await publish(events.slice(half));
-  const second = await run('publish');
-  t.equal(first.events, half, 'the first run read the first half');
-  t.equal(second.events, EVENTS - half, 'the second read only the messages after its checkpoint');
-  const results = (await readStream(js, jsm, 'OUT')).map((m) => JSON.parse(m.text));
-  t.same(sorted(results), sorted(expected.results), 'every window once, complete');
-});
+for (const retention of [RetentionPolicy.Limits, RetentionPolicy.Workqueue]) {
+  t.test(`a run resumed on the same state reads only new messages and publishes the windows the first held at its end (${retention} retention)`, { skip: missing ?? false }, async (t) => {
+    const server = await NatsServer.start(t);
+    const { js, jsm } = await server.client(t);
+    await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention });
+    await jsm.streams.add({ name: 'OUT', subjects: ['out'], duplicate_window: 600e9 });
+    const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
+    t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+    const half = EVENTS / 2;
+    const publish = (list: NexmarkEvent[]) => Promise.all(list.map((e) => js.publish('ev', JSON.stringify(e))));
+    const run = async (atEnd: 'hold' | 'publish') => {
+      const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });
+      await engine.publishResultsTo('tumbling-bids', { servers: server.url, subject: 'out', atEnd });
+      let fired = 0;
+      engine.results('tumbling-bids').on('data', () => fired++);
+      await engine.ingestJetStream({ servers: server.url, stream: 'EV', untilCaughtUp: true });
+      return { ...await engine.stop(), fired };
+    };
+    await publish(events.slice(0, half));
+    const first = await run('hold');
+    const published = (await jsm.streams.info('OUT')).state.messages;
+    t.ok(published > 0 && published < first.fired, `the first run published the ${published} windows it fired while reading, not the ${first.fired - published} it fired at its end`);
+    if (retention === RetentionPolicy.Workqueue) t.equal(await emptied(jsm, 'EV'), 0, 'the work queue let go of every message the final checkpoint covered');
+    await publish(events.slice(half));
+    const second = await run('publish');
+    t.equal(first.events, half, 'the first run read the first half');
+    t.equal(second.events, EVENTS - half, 'the second read only the messages after its checkpoint');
+    if (retention === RetentionPolicy.Workqueue) t.equal(await emptied(jsm, 'EV'), 0, 'and the work queue let go of those too');
+    const results = (await readStream(js, jsm, 'OUT')).map((m) => JSON.parse(m.text));
+    t.same(sorted(results), sorted(expected.results), 'every window once, complete');
+  });
+}
 
 t.test('keyflow run --from a JetStream stream writes what --input of the same events writes', { skip: missing ?? false }, async (t) => {
   const server = await NatsServer.start(t);
@@ -137,38 +148,42 @@ t.test('keyflow run --from a JetStream stream writes what --input of the same ev
   t.same(late(fromStream.stdout), late(fromFile.stdout), 'and the same late bids');
 });
 
-t.test('deliveries that never reach the source (taken from its consumer by another client) are read again, not passed over', { skip: missing ?? false }, async (t) => {
-  const server = await NatsServer.start(t);
-  const { js, jsm } = await server.client(t);
-  await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
-  for (let i = 0; i < EVENTS; i += 1_000) await Promise.all(events.slice(i, i + 1_000).map((e) => js.publish('ev', JSON.stringify(e))));
-  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
-  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
-  const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });
-  const results: unknown[] = [];
-  engine.results('tumbling-bids').on('data', (r) => results.push(r));
-  // Small pulls, so that the read is still going when the messages are taken.
-  const reading = engine.ingestJetStream({ servers: server.url, stream: 'EV', batch: 50, untilCaughtUp: true });
-  // As a delivery lost with a connection would be: the consumer counts it delivered, the source never sees it.
-  let taken = 0;
-  for (let tries = 0; tries < 2_000 && taken === 0; tries++) {
-    const info = await jsm.consumers.info('EV', 'keyflow-nats_EV').catch(() => null);
-    if (info !== null && info.delivered.consumer_seq >= 1_000 && info.num_pending > 1_000) {
-      const consumer = await js.consumers.get('EV', 'keyflow-nats_EV');
-      try {
-        for await (const m of await consumer.fetch({ max_messages: 300, expires: 1_000 })) if (m.seq > 0) taken++;
-      } catch {
-        // The source made its consumer anew under this pull: what it delivered by then is counted.
+for (const retention of [RetentionPolicy.Limits, RetentionPolicy.Workqueue]) {
+  t.test(`deliveries that never reach the source (taken from its consumer by another client) are read again, not passed over (${retention} retention)`, { skip: missing ?? false }, async (t) => {
+    const server = await NatsServer.start(t);
+    const { js, jsm } = await server.client(t);
+    await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention });
+    for (let i = 0; i < EVENTS; i += 1_000) await Promise.all(events.slice(i, i + 1_000).map((e) => js.publish('ev', JSON.stringify(e))));
+    const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
+    t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+    const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });
+    const results: unknown[] = [];
+    engine.results('tumbling-bids').on('data', (r) => results.push(r));
+    // Small pulls, so that the read is still going when the messages are taken.
+    const reading = engine.ingestJetStream({ servers: server.url, stream: 'EV', batch: 50, untilCaughtUp: true });
+    // As a delivery lost with a connection would be: the consumer counts it delivered, the source never sees it.
+    let taken = 0;
+    for (let tries = 0; tries < 2_000 && taken === 0; tries++) {
+      const info = await jsm.consumers.info('EV', 'keyflow-nats_EV').catch(() => null);
+      if (info !== null && info.delivered.consumer_seq >= 1_000 && info.num_pending > 1_000) {
+        const consumer = await js.consumers.get('EV', 'keyflow-nats_EV');
+        try {
+          for await (const m of await consumer.fetch({ max_messages: 300, expires: 1_000 })) if (m.seq > 0) taken++;
+        } catch {
+          // The source made its consumer anew under this pull: what it delivered by then is counted.
+        }
+      } else {
+        await new Promise((r) => setTimeout(r, 2));
       }
-    } else {
-      await new Promise((r) => setTimeout(r, 2));
     }
-  }
-  await reading;
-  await engine.stop();
-  t.ok(taken > 0, `${taken} messages were taken from the source's consumer while it read`);
-  t.same(sorted(results), sorted(expected.results), 'every window complete, as the reference');
-});
+    await reading;
+    await engine.stop();
+    t.ok(taken > 0, `${taken} messages were taken from the source's consumer while it read`);
+    t.same(sorted(results), sorted(expected.results), 'every window complete, as the reference');
+    // Delivered to the source twice (by its consumer made anew), acknowledged at the final checkpoint all the same.
+    if (retention === RetentionPolicy.Workqueue) t.equal(await emptied(jsm, 'EV'), 0, 'the work queue let go of every message');
+  });
+}
 
 t.test('a stream with interest retention is refused: making the consumer anew would drop unread messages', { skip: missing ?? false }, async (t) => {
   const server = await NatsServer.start(t);

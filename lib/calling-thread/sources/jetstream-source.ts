@@ -7,8 +7,9 @@
  *
  * Exactly once: checkpoints keep the highest sequence routed (the source's position), and a run on the same
  * state directory starts its consumer after it. The consumer acknowledges (ack policy "all") up to a
- * checkpoint's position once the checkpoint is complete, never before. Without a state directory there is
- * nothing to resume from: messages are acknowledged as they are read.
+ * checkpoint's position once the checkpoint is complete, never before; on a work-queue stream, which takes
+ * only explicit acknowledgements, each message is acknowledged (and so removed from the stream) then. Without
+ * a state directory there is nothing to resume from: messages are acknowledged as they are read.
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, jetstreamManager, type ConsumerInfo, type JsMsg } from '@nats-io/jetstream';
 import { KeyflowError, codes, configError, describeThrown } from '../../shared/errors.js';
@@ -81,16 +82,22 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   if (streamInfo.config.retention === RetentionPolicy.Interest) {
     throw configError(`ingestJetStream(): stream ${stream} has interest retention, which drops unread messages whenever keyflow makes its consumer anew; use limits or work-queue retention`);
   }
+  // A work-queue stream holds only messages not acknowledged yet, and its consumers must deliver them all and
+  // acknowledge each; elsewhere keyflow's checkpoint says where to start, and one acknowledgement covers those before it.
+  const workQueue = streamInfo.config.retention === RetentionPolicy.Workqueue;
+  const ackPolicy = workQueue ? AckPolicy.Explicit : AckPolicy.All;
   const first = streamInfo.state.first_seq;
   // Sequences before the stream's first are gone (its limits removed them): they cannot be read again.
   const from = Math.max((engine.checkpoints?.resumePosition(sourceId) ?? 0) + 1, first, 1);
-  // keyflow's checkpoint, not the consumer, says where to resume: the consumer starts there each time.
+  // keyflow's checkpoint, not the consumer, says where to resume: the consumer starts there each time (on a
+  // work queue, at the first message not acknowledged: those before `start` among them are passed over).
   const open = async (start: number) => {
     await jsm.consumers.delete(stream, durable).catch((err: unknown) => {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
     });
     const info = await jsm.consumers.add(stream, {
-      durable_name: durable, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start,
+      durable_name: durable, ack_policy: ackPolicy,
+      ...(workQueue ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
       ack_wait: ACK_WAIT_NS, max_ack_pending: -1, ...(subject === undefined ? {} : { filter_subject: subject }),
     });
     // An old consumer that survived (the add found it, same settings) would keep what it delivered and nobody read.
@@ -100,7 +107,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const opened = await open(from);
   const consumerInfo = opened.info;
   let consumer = opened.consumer;
-  const acks = new CheckpointAcks();
+  const acks = new CheckpointAcks(ackPolicy);
   stopListening = engine.checkpoints?.onComplete((record) => {
     const position = record.sources.find(([id]) => id === sourceId)?.[1];
     if (position !== undefined) acks.upTo(position);
@@ -119,10 +126,11 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
     if (performance.now() - failingSince > retryForMs) throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} for ${retryForMs} ms: ${describeThrown(err)}`, { stream });
     await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
   };
-  /** A chunk of `lines` from sequence `first`, acknowledged with `last` once a checkpoint covers it. */
-  const chunkOf = (lines: Uint8Array[], first: number, last: JsMsg): Chunk => {
-    if (engine.checkpoints === null) last.ack();
-    else acks.add(last);
+  /** A chunk of `lines` from sequence `first`, holding `messages`: acknowledged once a checkpoint covers them. */
+  const chunkOf = (lines: Uint8Array[], first: number, messages: JsMsg[]): Chunk => {
+    const last = messages[messages.length - 1];
+    acks.add(messages);
+    if (engine.checkpoints === null) acks.upTo(last.seq);
     return { input: { ndjson: joinLines(lines), atStart: false }, read: last.seq + 1 - from, first };
   };
   const { signal } = options;
@@ -185,28 +193,33 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
       engine.lag(sourceId, batch[batch.length - 1].info.pending);
       let lines: Uint8Array[] = [];
       let first = next;
-      let last: JsMsg | null = null;
+      let messages: JsMsg[] = [];
       for (const m of batch) {
         if (m.info.deliverySequence !== delivered + 1) {
           reopen = true;
           break;
         }
         delivered = m.info.deliverySequence;
-        if (m.seq < next) continue; // sent again after ack_wait: routed already
+        if (m.seq < next) {
+          // Routed already: sent again after ack_wait, or, on a work queue, not acknowledged yet when its consumer was made.
+          acks.again(m);
+          if (engine.checkpoints === null) acks.upTo(m.seq);
+          continue;
+        }
         // A long run of sequences the consumer skips (other subjects') starts a chunk of its own, rather than as many blank lines.
         if (m.seq - next > MAX_BLANK_LINES) {
-          if (last !== null) yield chunkOf(lines, first, last);
+          if (messages.length > 0) yield chunkOf(lines, first, messages);
           lines = [];
-          last = null;
+          messages = [];
           next = first = m.seq;
         }
         for (; next < m.seq; next++) lines.push(EMPTY);
         lines.push(oneLine(m.data));
         next = m.seq + 1;
-        last = m;
+        messages.push(m);
         left--;
       }
-      if (last !== null) yield chunkOf(lines, first, last);
+      if (messages.length > 0) yield chunkOf(lines, first, messages);
     }
   })();
   const src = await context.ingestion.lineSource(sourceId, true);
@@ -253,12 +266,24 @@ function joinLines(lines: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The last message of each batch read, acknowledged (with everything before it) once a checkpoint covers it. */
+/**
+ * Messages read, acknowledged once a checkpoint covers them: with ack policy "all" only the last of each
+ * chunk is kept (its acknowledgement covers every message before it); with "explicit", each.
+ */
 class CheckpointAcks {
-  private readonly waiting: JsMsg[] = [];
+  private waiting: JsMsg[] = [];
 
-  add(last: JsMsg): void {
-    this.waiting.push(last);
+  constructor(private readonly policy: AckPolicy) {}
+
+  add(messages: readonly JsMsg[]): void {
+    if (this.policy === AckPolicy.Explicit) for (const m of messages) this.waiting.push(m);
+    else this.waiting.push(messages[messages.length - 1]);
+  }
+
+  /** A message routed already, delivered again: one acknowledged explicitly is acknowledged again (its first acknowledgement may not have arrived). */
+  again(m: JsMsg): void {
+    // With ack policy "all" its acknowledgement would cover every delivery before it, those not checkpointed too.
+    if (this.policy === AckPolicy.Explicit) this.waiting.push(m);
   }
 
   /** The consumer was made anew: what waits names deliveries of the old one, which an acknowledgement now must not reach. */
@@ -267,8 +292,15 @@ class CheckpointAcks {
   }
 
   upTo(position: number): void {
-    let covered: JsMsg | undefined;
-    while (this.waiting.length > 0 && this.waiting[0].seq <= position) covered = this.waiting.shift();
-    covered?.ack();
+    if (this.policy === AckPolicy.Explicit) {
+      // Not in order: messages delivered again come after later ones.
+      const left: JsMsg[] = [];
+      for (const m of this.waiting) if (m.seq <= position) m.ack(); else left.push(m);
+      this.waiting = left;
+      return;
+    }
+    let n = 0;
+    while (n < this.waiting.length && this.waiting[n].seq <= position) n++;
+    this.waiting.splice(0, n).at(-1)?.ack();
   }
 }
