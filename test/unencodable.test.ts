@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from './helpers/start.js';
-import { fixture } from './helpers/collect.js';
+import { collectOutputs, fixture } from './helpers/collect.js';
 import { keyflow, parseLines } from './helpers/cli.js';
 import { within } from './helpers/wait.js';
 
@@ -58,10 +58,7 @@ t.test('keyflow run --state --source-threads 0: an event nested 2,000 levels dee
 
 t.test('ingest() of an event that cannot be encoded resolves, and errors() reports it', async (t) => {
   const engine = await start({ module: fixture('bad-input'), workers: 1 });
-  const errors: any[] = [];
-  const results: any[] = [];
-  engine.errors().on('data', (e) => errors.push(e));
-  engine.results('guarded').on('data', (r) => results.push(r));
+  const { errors, results } = collectOutputs(engine, 'guarded');
   const bad = { k: 'b', t: 2, v: 1, deep: deep(2000) };
   // An exactly-once source: its events cross to their actors as themselves (they are never combined).
   await within(engine.ingest([{ k: 'a', t: 1, v: 1 }, bad, { k: 'a', t: 3, v: 1 }], { sourceId: 'events', seq: 0 }), 'ingest()');
@@ -75,10 +72,7 @@ t.test('ingest() of an event that cannot be encoded resolves, and errors() repor
 
 t.test('a process function emitting a cyclic object gets a dead letter; the run goes on', async (t) => {
   const engine = await start({ module: fixture('emitter'), workers: 2 });
-  const errors: any[] = [];
-  const results: any[] = [];
-  engine.errors().on('data', (e) => errors.push(e));
-  engine.results('emitter').on('data', (r) => results.push(r));
+  const { errors, results } = collectOutputs(engine, 'emitter');
   await within(engine.ingest([{ k: 'x', i: 0 }, { k: 'y', i: 1 }, { k: 'x', i: 2, cyclic: true }, { k: 'x', i: 3 }, { k: 'y', i: 4 }]), 'ingest()');
   await within(engine.ingest([{ k: 'x', i: 5 }]), 'the next ingest()');
   await within(engine.stop(), 'stop()');
@@ -89,10 +83,7 @@ t.test('a process function emitting a cyclic object gets a dead letter; the run 
 
 t.test("a value holding a field named '__keys__' (which cbor-x reserves) is a dead letter, and the values after it are intact", async (t) => {
   const engine = await start({ module: fixture('bytes'), workers: 1 });
-  const errors: any[] = [];
-  const results: any[] = [];
-  engine.errors().on('data', (e) => errors.push(e));
-  engine.results('bytes').on('data', (r) => results.push(r));
+  const { errors, results } = collectOutputs(engine, 'bytes');
   // One-off shapes, Maps and Dates cross as cbor: an object with that key there wrote later objects with wrong keys.
   const values: unknown[] = [{ a: 1, __keys__: 2 }, { a: 5 }, new Map([[1, { a: 6 }]]), [{ b: 7, c: new Date(8) }]];
   for (const [seq, bytes] of values.entries()) await within(engine.ingest({ k: 'a', op: 'echo', seq, bytes }), `ingest() ${seq}`);

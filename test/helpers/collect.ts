@@ -1,4 +1,4 @@
-import type { DeadLetter, EngineSummary, IngestOptions, StartOptions } from '../../lib/index.js';
+import type { DeadLetter, Engine, EngineSummary, IngestOptions, StartOptions } from '../../lib/index.js';
 import { start } from './start.js';
 
 export interface Collected {
@@ -21,6 +21,14 @@ export async function runEngine(options: StartOptions, batches: unknown[][], ing
   for (const b of batches) await engine.ingest(b, ingest);
   const summary = await engine.stop();
   return { ...out, summary };
+}
+
+/** The dead letters and `pipeline`'s results, as the engine delivers them. */
+export function collectOutputs(engine: Engine, pipeline: string): { errors: any[]; results: any[] } {
+  const out = { errors: [] as any[], results: [] as any[] };
+  engine.errors().on('data', (e) => out.errors.push(e));
+  engine.results(pipeline).on('data', (r) => out.results.push(r));
+  return out;
 }
 
 /** Canonical form for comparing outputs whose order across actors is not defined. */
