@@ -1,6 +1,6 @@
 import t from 'tap';
 import { AggregateSet } from '../lib/pipeline/aggregates/aggregate-set.js';
-import { avg, count, distinctCount, first, last, max, min, sum } from '../lib/index.js';
+import { avg, count, distinctCount, first, last, max, min, sum, topCount } from '../lib/index.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 import { addedAndMerged } from './helpers/aggregate-merge.js';
 
@@ -32,6 +32,40 @@ t.test('merging accumulators equals adding everything to one', async (t) => {
   t.same(b, a);
   // 5 - 2 + 9 + 9 + 0 + 3.5 - 7 + 11 = 28.5; residues mod 3: 2, -2, 0, 0.5, -1
   t.same(a, { count: 8, sum: 28.5, min: -7, max: 11, avg: 28.5 / 8, first: 5, last: 11, distinct: 5 });
+});
+
+t.test("a window pane's inputs added in one run leave each accumulator as adding its events one by one does", async (t) => {
+  type E = { v: number; c: string };
+  const set = new AggregateSet({
+    n: count(), sum: sum((e: E) => e.v), avg: avg((e: E) => e.v), min: min((e: E) => e.v), max: max((e: E) => e.v),
+    first: first((e: E) => e.c), last: last((e: E) => e.c), distinct: distinctCount((e: E) => e.c), top: topCount(2, (e: E) => e.c),
+  });
+  // Sums of these depend on the order they are added in (0.1 + 0.2 + 0.3 and 0.3 + 0.2 + 0.1 differ; 1e16 swallows a 1).
+  const values = [0.1, 0.2, 0.3, 1e16, 1, -1e16, -0, 0, 2.5, 0.7, -3, 7];
+  const events: E[] = values.map((v, i) => ({ v, c: 'xyzx'[i % 4] }));
+  // Two windows, one holding earlier events already (a sliding window's pane goes into several).
+  const earlier = { v: 0.3, c: 'w' };
+  const byEvent = [set.create(), set.create()];
+  const byRun = [set.create(), set.create()];
+  t.equal(set.extract(earlier), null);
+  set.addAll([byEvent[0]], 0);
+  set.addAll([byRun[0]], 0);
+  const inputs: unknown[] = [];
+  events.forEach((e, i) => {
+    t.equal(set.extract(e), null);
+    set.addAll(byEvent, 1 + i);
+    inputs.push(...set.extractInputs(e)!);
+  });
+  set.addInputs(byRun, { count: events.length, inputs: ['before', ...inputs], at: 1 }, 1);
+  t.same(byRun, byEvent, 'the same accumulators');
+  for (let w = 0; w < 2; w++) {
+    const [a, b]: Array<Record<string, unknown>> = [{}, {}];
+    set.writeResults(byRun[w], a);
+    set.writeResults(byEvent[w], b);
+    t.strictSame(a, b, `window ${w}: the same results`);
+    t.ok(Object.is(a.sum, b.sum) && Object.is(a.avg, b.avg) && Object.is(a.min, b.min), `window ${w}: sum ${a.sum as number}, avg and min bit for bit`);
+  }
+  t.not(values.reduce((x, y) => x + y, 0), [...values].reverse().reduce((x, y) => x + y, 0), 'the test sees sums that depend on order');
 });
 
 t.test('empty accumulators give null where there is no value', async (t) => {

@@ -25,6 +25,8 @@ export class AggregateSet {
   private readonly staged: unknown[];
   /** The built-ins that read an input with a field function (count() reads none); see extractInputs. */
   private readonly inputSlots: number[];
+  /** Per aggregate, where its input is among an event's inputs (0 for those that read none). */
+  private readonly inputOf: number[];
   private readonly inputs: unknown[];
 
   constructor(spec: AggregateSpec) {
@@ -34,6 +36,7 @@ export class AggregateSet {
     this.staged = new Array(this.aggs.length);
     this.userSlots = this.aggs.flatMap((a, i) => (a.userCode ? [i] : []));
     this.inputSlots = this.aggs.flatMap((a, i) => (a.extract !== null ? [i] : []));
+    this.inputOf = this.aggs.map((_, i) => Math.max(0, this.inputSlots.indexOf(i)));
     this.inputs = new Array(this.inputSlots.length);
     this.builtinSlots = this.aggs.flatMap((a, i) => (a.userCode ? [] : [i]));
   }
@@ -59,14 +62,18 @@ export class AggregateSet {
     return inputs;
   }
 
-  /** Add the inputs of a pane's events (see window-combiner.ts), event by event as `addAll` adds an event's; the first's `seq` is `seq`. */
+  /**
+   * Add the inputs of a pane's events (see window-combiner.ts) as `addAll` would add each event's in turn
+   * (the first's `seq` is `seq`): each accumulator gets the same adds in the same order, a run per
+   * aggregate. Only built-ins, which do not throw, are combined.
+   */
   addInputs(accs: unknown[][], pane: PaneView, seq: number): void {
-    const { inputSlots, values } = this;
-    const { count, inputs } = pane;
-    let at = pane.at;
-    for (let e = 0; e < count; e++) {
-      for (let s = 0; s < inputSlots.length; s++) values[inputSlots[s]] = inputs[at++];
-      this.addAll(accs, seq + e);
+    const { aggs, inputOf } = this;
+    const stride = this.inputSlots.length;
+    const { count, inputs, at } = pane;
+    for (let w = 0; w < accs.length; w++) {
+      const acc = accs[w];
+      for (let i = 0; i < aggs.length; i++) acc[i] = aggs[i].addRun(acc[i], inputs, at + inputOf[i], stride, count, seq);
     }
   }
 

@@ -27,6 +27,12 @@ export interface Aggregate<V = any, A = any, R = any, E = any> {
   init(): A;
   /** `seq` increases with arrival order at the actor; first()/last() use it to merge. */
   add(acc: A, value: V, seq: number): A;
+  /**
+   * `add` of `count` values in turn, the e-th `inputs[at + e * stride]` with `seq + e`: a window pane's
+   * inputs (see window-combiner.ts). The same adds in the same order, so the same accumulator; the
+   * built-ins that many events go through do it in a loop of their own.
+   */
+  addRun(acc: A, inputs: ArrayLike<unknown>, at: number, stride: number, count: number, seq: number): A;
   merge: ((a: A, b: A) => A) | null;
   result(acc: A): R;
 }
@@ -43,9 +49,17 @@ export interface UserAggregate<E = any, A = any, R = any> {
 const BUILTIN = Symbol.for('keyflow.aggregate');
 
 export function builtin<V, A, R, E = any>(
-  spec: Omit<Aggregate<V, A, R, E>, 'userCode' | 'check' | 'combinable'> & { check?: (v: V) => string | null; combinable?: boolean },
+  spec: Omit<Aggregate<V, A, R, E>, 'userCode' | 'check' | 'combinable' | 'addRun'> & Partial<Pick<Aggregate<V, A, R, E>, 'check' | 'combinable' | 'addRun'>>,
 ): Aggregate<V, A, R, E> {
-  return Object.assign({ check: () => null, userCode: false, combinable: true, [BUILTIN]: true }, spec);
+  return Object.assign({ check: () => null, userCode: false, combinable: true, addRun: addEach(spec.add), [BUILTIN]: true }, spec);
+}
+
+/** An aggregate's addRun() as one add() after another. */
+function addEach<V, A>(add: (acc: A, value: V, seq: number) => A): Aggregate<V, A>['addRun'] {
+  return (acc, inputs, at, stride, count, seq) => {
+    for (let e = 0; e < count; e++) acc = add(acc, inputs[at + e * stride] as V, seq + e);
+    return acc;
+  };
 }
 
 export function isBuiltin(x: unknown): x is Aggregate {
@@ -53,6 +67,7 @@ export function isBuiltin(x: unknown): x is Aggregate {
 }
 
 export function fromUser(user: UserAggregate): Aggregate {
+  const add: Aggregate['add'] = (acc, event) => user.add(acc, event);
   return {
     label: 'custom',
     extract: null,
@@ -60,7 +75,8 @@ export function fromUser(user: UserAggregate): Aggregate {
     userCode: true,
     combinable: false,
     init: () => user.init(),
-    add: (acc, event) => user.add(acc, event),
+    add,
+    addRun: addEach(add),
     merge: typeof user.merge === 'function' ? (a, b) => user.merge!(a, b) : null,
     result: (acc) => user.result(acc),
   };

@@ -6,6 +6,7 @@ export const count = () => builtin<unknown, number, number>({
   extract: null,
   init: () => 0,
   add: (acc) => acc + 1,
+  addRun: (acc, _inputs, _at, _stride, count) => acc + count,
   merge: (a, b) => a + b,
   result: (acc) => acc,
 });

@@ -9,6 +9,13 @@ export function extremum<E>(label: 'min' | 'max', fn: (event: E) => number) {
     check: (v) => numberProblem(label, v),
     init: () => null,
     add: (acc, v) => (acc === null || better(v, acc) ? v : acc),
+    addRun: (acc, inputs, at, stride, count) => {
+      for (let e = 0; e < count; e++) {
+        const v = inputs[at + e * stride] as number;
+        if (acc === null || better(v, acc)) acc = v;
+      }
+      return acc;
+    },
     merge: (a, b) => (a === null ? b : b === null ? a : better(b, a) ? b : a),
     result: (acc) => acc,
   });

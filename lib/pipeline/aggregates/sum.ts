@@ -7,6 +7,10 @@ export const sum = <E>(fn: (event: E) => number) => builtin<number, number, numb
   check: (v) => numberProblem('sum', v),
   init: () => 0,
   add: (acc, v) => acc + v,
+  addRun: (acc, inputs, at, stride, count) => {
+    for (let e = 0; e < count; e++) acc += inputs[at + e * stride] as number;
+    return acc;
+  },
   merge: (a, b) => a + b,
   result: (acc) => acc,
 });

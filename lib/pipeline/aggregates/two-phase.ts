@@ -28,6 +28,7 @@ export function partialAggregates(spec: AggregateSpec): AggregateSpec {
       extract: agg.extract,
       init: () => agg.init(),
       add: (acc: unknown, value: unknown, seq: number) => agg.add(acc, value, seq),
+      addRun: (acc: unknown, inputs: ArrayLike<unknown>, at: number, stride: number, count: number, seq: number) => agg.addRun(acc, inputs, at, stride, count, seq),
       merge: (x: unknown, y: unknown) => agg.merge!(x, y),
       result: (acc: unknown) => acc,
       check: (value: unknown) => agg.check(value),
