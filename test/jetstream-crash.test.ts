@@ -18,7 +18,8 @@ import { nodeCommand } from './helpers/node-child.js';
 import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import { fixture } from './helpers/collect.js';
 import { start } from './helpers/start.js';
-import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
+import { NatsServer, emptied, natsServerMissing, readStream } from './helpers/nats-server.js';
+import { RetentionPolicy } from '@nats-io/jetstream';
 
 const CHILD = fileURLToPath(new URL('./fixtures/jetstream-child.js', import.meta.url));
 const EVENTS = 40_000;
@@ -52,10 +53,10 @@ function child(url: string, stateDir: string, atEnd: 'hold' | 'publish', killAft
   });
 }
 
-async function setUp(t: Test): Promise<{ server: NatsServer; stateDir: string; check: () => Promise<void> }> {
+async function setUp(t: Test, retention: RetentionPolicy = RetentionPolicy.Limits): Promise<{ server: NatsServer; stateDir: string; check: () => Promise<void> }> {
   const server = await NatsServer.start(t);
   const { js, jsm } = await server.client(t);
-  await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
+  await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention });
   await jsm.streams.add({ name: 'OUT', subjects: ['out.>'], duplicate_window: 600e9 });
   for (let i = 0; i < EVENTS; i += 1000) await Promise.all(events.slice(i, i + 1000).map((e) => js.publish('ev', JSON.stringify(e))));
   const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-crash-'));
@@ -66,25 +67,28 @@ async function setUp(t: Test): Promise<{ server: NatsServer; stateDir: string; c
     const of = (kind: string) => out.filter((m) => m.id!.includes(`:${kind}:`)).map((m) => JSON.parse(m.text));
     t.same(sorted(of('results')), sorted(expected.results), `every window once and complete (${expected.results.length})`);
     t.same(sorted(of('late')), sorted(expected.late), `every late bid once (${expected.late.length})`);
+    if (retention === RetentionPolicy.Workqueue) t.equal(await emptied(jsm, 'EV'), 0, 'the work queue let go of every message');
   };
   return { server, stateDir, check };
 }
 
-t.test('SIGKILL at random moments, then a run to the end: every window and late bid published once', { skip: missing ?? false }, async (t) => {
-  const { server, stateDir, check } = await setUp(t);
-  let seed = 77;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  let kills = 0;
-  for (let i = 0; i < 8; i++) {
-    const run = await child(server.url, stateDir, 'hold', Math.floor(random() * 600));
-    if (run.signal === 'SIGKILL') kills++;
-    else t.equal(run.code, 0, `a run that was not killed ends well: ${run.stderr}`);
-  }
-  t.ok(kills >= 5, `${kills} of 8 runs killed`);
-  const last = await child(server.url, stateDir, 'publish');
-  t.equal(last.code, 0, `the last run ends well: ${last.stderr}`);
-  await check();
-});
+for (const retention of [RetentionPolicy.Limits, RetentionPolicy.Workqueue]) {
+  t.test(`SIGKILL at random moments, then a run to the end: every window and late bid published once (${retention} retention)`, { skip: missing ?? false }, async (t) => {
+    const { server, stateDir, check } = await setUp(t, retention);
+    let seed = 77;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    let kills = 0;
+    for (let i = 0; i < 8; i++) {
+      const run = await child(server.url, stateDir, 'hold', Math.floor(random() * 600));
+      if (run.signal === 'SIGKILL') kills++;
+      else t.equal(run.code, 0, `a run that was not killed ends well: ${run.stderr}`);
+    }
+    t.ok(kills >= 5, `${kills} of 8 runs killed`);
+    const last = await child(server.url, stateDir, 'publish');
+    t.equal(last.code, 0, `the last run ends well: ${last.stderr}`);
+    await check();
+  });
+}
 
 // Down for a moment, and for longer than a pull or a request waits (5 s), within retryForMs.
 for (const downMs of [500, 7_000]) {

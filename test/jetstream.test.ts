@@ -16,8 +16,8 @@ import { fixture, sorted } from './helpers/collect.js';
 import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import { start } from './helpers/start.js';
 import { keyflow } from './helpers/cli.js';
-import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
-import { RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { NatsServer, emptied, natsServerMissing, readStream } from './helpers/nats-server.js';
+import { RetentionPolicy } from '@nats-io/jetstream';
 
 const EVENTS = 20_000;
 // 20 s of event time, up to 3 s out of order while the pipeline allows 2 s: windows close while the input is read, and some bids are late.
@@ -25,13 +25,6 @@ const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 11, outOfOrderMs: 3_
 const expected = tumblingBidsReference(events);
 
 const missing = natsServerMissing();
-
-/** The messages a stream holds once the acknowledgements sent to it have arrived (0 on a work queue read to its end). */
-async function emptied(jsm: JetStreamManager, stream: string): Promise<number> {
-  let n = -1;
-  for (let tries = 0; tries < 100 && n !== 0; tries++, await new Promise((r) => setTimeout(r, 20))) n = (await jsm.streams.info(stream)).state.messages;
-  return n;
-}
 
 t.test('partitionOf() puts a key where its key-group goes, as actors share key-groups', async (t) => {
   for (const key of ['a', 'auction-17', 42, 7.5]) {
