@@ -118,11 +118,12 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   let failingSince: number | null = null;
   /** A pull failed: wait and pull again while the server may come back; throw if it cannot be read. `made`: the consumer was made (not while it is made anew). */
   const failed = async (err: unknown, made: boolean) => {
+    // The clock runs from this failure, not from the answer below (which may take a request's timeout).
+    failingSince ??= performance.now();
     const info = made ? await jsm.consumers.info(stream, durable).catch((e: unknown) => e) : null;
     if (info instanceof JetStreamApiError) {
       throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} with consumer ${durable}: ${info.message} (another source using the same consumer?)`, { stream });
     }
-    failingSince ??= performance.now();
     if (performance.now() - failingSince > retryForMs) throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} for ${retryForMs} ms: ${describeThrown(err)}`, { stream });
     await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
   };
