@@ -112,14 +112,22 @@ class Log {
 
   /** fsync, then acknowledge the frames and release the outputs they produced (to the next stages too). */
   async commit(): Promise<void> {
-    this.wal?.sync();
-    acknowledged.publish(this.framesIn);
+    this.acknowledge();
     if (stages) {
       stages.shuffle.forward(stages.actor.currentWatermarks());
       stages.shuffle.flush();
     }
     seal();
     await out.push();
+  }
+
+  /**
+   * fsync, then acknowledge the frames logged so far, applied or not: a logged frame is replayed after a
+   * crash. What they produced goes out at the next commit(), never before its input is durable.
+   */
+  acknowledge(): void {
+    this.wal?.sync();
+    acknowledged.publish(this.framesIn);
   }
 
   rotate(checkpoint: number): void {
@@ -293,6 +301,9 @@ async function run(actor: Actor): Promise<void> {
     }
     tick(actor, clock, frame);
     log.append(bytes);
+    // The last frame sent so far: the calling thread waits to hear its input is durable (ingest() resolves
+    // then), so it hears it now, and goes on while the frame is applied, rather than after.
+    if (!reader.hasData()) log.acknowledge();
     const ended = applyFrame(actor, frame.decode(bytes), false);
     if (ended) {
       await settleSnapshots(actor);
