@@ -68,6 +68,26 @@ t.test("a window pane's inputs added in one run leave each accumulator as adding
   t.not(values.reduce((x, y) => x + y, 0), [...values].reverse().reduce((x, y) => x + y, 0), 'the test sees sums that depend on order');
 });
 
+t.test('numeric pane inputs in a float64 block, and a built-in of an older keyflow (no addRun), add up as event by event', async (t) => {
+  type E = { v: number };
+  const older = { ...sum((e: E) => e.v) } as Partial<ReturnType<typeof sum>>;
+  delete older.addRun;
+  const set = new AggregateSet({ n: count(), total: sum((e: E) => e.v), older: older as ReturnType<typeof sum>, low: min((e: E) => e.v), mean: avg((e: E) => e.v) });
+  const values = [0.1, 0.2, 0.3, 1e16, 1, -1e16, 2.5];
+  const byEvent = set.create();
+  const block = new Float64Array(1 + values.length * 4);
+  block[0] = values.length;
+  values.forEach((v, i) => {
+    t.equal(set.extract({ v }), null);
+    set.addAll([byEvent], i);
+    block.set(set.extractInputs({ v }) as number[], 1 + i * 4);
+  });
+  const byRun = set.create();
+  set.addInputs([byRun], { count: values.length, inputs: block, at: 1 }, 0);
+  t.same(byRun, byEvent);
+  t.ok(Object.is(byRun[1], byEvent[1]) && Object.is(byRun[2], byEvent[2]), `the sums bit for bit (${byRun[1] as number})`);
+});
+
 t.test('empty accumulators give null where there is no value', async (t) => {
   const set = new AggregateSet({ min: min((v: number) => v), max: max((v: number) => v), avg: avg((v: number) => v), first: first((v: number) => v), n: count() });
   const r: Record<string, unknown> = {};

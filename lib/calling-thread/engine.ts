@@ -211,6 +211,7 @@ export class Engine {
     const checkpoints = this.stateDir === null ? null : {
       resumePosition: (id: string) => sources.positions.get(id),
       onComplete: (listener: (record: CheckpointRecord) => void) => coordinator.onComplete(listener),
+      request: () => void this.checkpoint().catch(reportedElsewhere),
     };
     const engine = { checkpoints, atRelease: (close: () => Promise<void>) => this.parts.atRelease(close), lag: (id: string, n: number) => sources.lag.set(id, n) };
     await parallel.read(options.signal, (signal) => ingestJetStream({ ...options, signal }, parallel.context, engine));

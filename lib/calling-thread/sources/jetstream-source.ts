@@ -6,12 +6,14 @@
  * (see parallel-sources.ts): a bad message is a dead letter naming the stream and its sequence as the line.
  *
  * Exactly once: checkpoints keep the highest sequence routed (the source's position), and a run on the same
- * state directory starts its consumer after it. The consumer acknowledges (ack policy "all") up to a
- * checkpoint's position once the checkpoint is complete, never before; on a work-queue stream, which takes
- * only explicit acknowledgements, each message is acknowledged (and so removed from the stream) then. Without
- * a state directory there is nothing to resume from: messages are acknowledged as they are read.
+ * state directory starts its consumer after it (on a work queue, at the first message not acknowledged,
+ * passing over those up to it). The consumer acknowledges (ack policy "all") up to a checkpoint's position
+ * once the checkpoint is complete, never before; on a work-queue stream, which takes only explicit
+ * acknowledgements, each message is acknowledged (and so removed from the stream) then. Without a state
+ * directory there is nothing to resume from: messages are acknowledged as they are read.
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, jetstreamManager, type ConsumerInfo, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { KeyflowError, codes, configError, describeThrown } from '../../shared/errors.js';
 import { forEachBatch } from '../../shared/ndjson-lines.js';
 import type { CheckpointRecord } from '../durability/manifest.js';
@@ -41,7 +43,12 @@ export interface JetStreamSourceOptions extends JetStreamServers {
 /** What the source needs of the engine beyond the parallel sources' context. */
 export interface JetStreamSourceEngine {
   /** The state directory's checkpoints: null without one (nothing resumes, so messages are acknowledged as read). */
-  checkpoints: { resumePosition(sourceId: string): number | undefined; onComplete(listener: (record: CheckpointRecord) => void): () => void } | null;
+  checkpoints: {
+    resumePosition(sourceId: string): number | undefined;
+    onComplete(listener: (record: CheckpointRecord) => void): () => void;
+    /** Take a checkpoint soon: a work queue's acknowledgements wait for one. */
+    request(): void;
+  } | null;
   /** Runs `close` as the engine lets go of its resources (after its final checkpoint). */
   atRelease(close: () => Promise<void>): void;
   /** Messages the stream holds past the last one read (the consumer's pending count), for the metrics. */
@@ -51,12 +58,16 @@ export interface JetStreamSourceEngine {
 const PULL_EXPIRES_MS = 1000;
 /** How long a pull may take before it counts as failed (the server's answer is due within PULL_EXPIRES_MS). */
 const PULL_DEADLINE_MS = PULL_EXPIRES_MS + 4000;
-/** Unacknowledged messages are sent again after this long: longer than checkpoints are apart, or they come twice (and are passed over). */
+/** Unacknowledged messages are sent again after this long: longer than checkpoints are apart, or they come twice (and are passed over, and on a work queue acknowledged again). */
 const ACK_WAIT_NS = 3_600 * 1e9;
 const SPACE = 0x20;
 /** Sequences skipped within a chunk as blank lines; a longer gap starts a chunk at the next message. */
 const MAX_BLANK_LINES = 4096;
 const RETRY_PAUSE_MS = 250;
+/** On a work queue, the source asks for a checkpoint once this many messages wait for one to be acknowledged (about 100 bytes each). */
+const MAX_WAITING_ACKS = 500_000;
+/** The payload JetStream takes as a message's acknowledgement, on the message's reply subject. */
+const ACK = new TextEncoder().encode('+ACK');
 
 export async function ingestJetStream(options: JetStreamSourceOptions & { signal: AbortSignal }, context: SourceContext, engine: JetStreamSourceEngine): Promise<void> {
   const batchSize = options.batch ?? 1000;
@@ -107,11 +118,13 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const opened = await open(from);
   const consumerInfo = opened.info;
   let consumer = opened.consumer;
-  const acks = new CheckpointAcks(ackPolicy);
+  const acks = new CheckpointAcks(nc, ackPolicy, engine.checkpoints === null);
   stopListening = engine.checkpoints?.onComplete((record) => {
     const position = record.sources.find(([id]) => id === sourceId)?.[1];
     if (position !== undefined) acks.upTo(position);
+    requested = false;
   }) ?? stopListening;
+  // On a work queue the count includes the messages before `from`, passed over (see `passedOver`).
   let left = options.untilCaughtUp ? consumerInfo.num_pending : Infinity;
   engine.lag(sourceId, consumerInfo.num_pending);
   const retryForMs = options.retryForMs ?? 60_000;
@@ -124,15 +137,20 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
     if (info instanceof JetStreamApiError) {
       throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} with consumer ${durable}: ${info.message} (another source using the same consumer?)`, { stream });
     }
-    if (performance.now() - failingSince > retryForMs) throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} for ${retryForMs} ms: ${describeThrown(err)}`, { stream });
+    // The server answered: it is back (the pull may work now), so this failure does not end the read.
+    const answered = info !== null && !(info instanceof Error);
+    if (!answered && performance.now() - failingSince > retryForMs) throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} for ${retryForMs} ms: ${describeThrown(err)}`, { stream });
     await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
   };
+  let requested = false;
   /** A chunk of `lines` from sequence `first`, holding `messages`: acknowledged once a checkpoint covers them. */
   const chunkOf = (lines: Uint8Array[], first: number, messages: JsMsg[]): Chunk => {
-    const last = messages[messages.length - 1];
     acks.add(messages);
-    if (engine.checkpoints === null) acks.upTo(last.seq);
-    return { input: { ndjson: joinLines(lines), atStart: false }, read: last.seq + 1 - from, first };
+    if (acks.size >= MAX_WAITING_ACKS && !requested) {
+      requested = true;
+      engine.checkpoints?.request();
+    }
+    return { input: { ndjson: joinLines(lines), atStart: false }, read: messages[messages.length - 1].seq + 1 - from, first };
   };
   const { signal } = options;
   const chunks = (async function* (): AsyncGenerator<Chunk> {
@@ -143,10 +161,12 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
      * is a message it delivered that never arrived (a connection lost mid-pull, which the client may pull
      * past without an error). It is unacknowledged and would come again only after ack_wait: read as
      * sequences that are not there, it would be lost. The consumer is then made anew at the first sequence
-     * not read (`reopen`), as after a pull that failed.
+     * not read (`reopen`), as after a pull that failed (on a work queue, at the first not acknowledged).
      */
     let delivered = 0;
     let reopen = false;
+    /** Whether the first consumer's deliveries before `from` (on a work queue) count toward `left`: they are in its pending count. */
+    let passedOver = true;
     while (left > 0 && !signal.aborted) {
       const batch: JsMsg[] = [];
       try {
@@ -156,6 +176,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
           acks.forget();
           delivered = 0;
           reopen = false;
+          passedOver = false;
         }
         const pull = await consumer.fetch({ max_messages: Math.min(batchSize, left), expires: PULL_EXPIRES_MS });
         // A pull under way when the connection drops is never ended by the client: it fails here instead.
@@ -204,7 +225,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
         if (m.seq < next) {
           // Routed already: sent again after ack_wait, or, on a work queue, not acknowledged yet when its consumer was made.
           acks.again(m);
-          if (engine.checkpoints === null) acks.upTo(m.seq);
+          if (passedOver && m.seq < from) left--;
           continue;
         }
         // A long run of sequences the consumer skips (other subjects') starts a chunk of its own, rather than as many blank lines.
@@ -267,24 +288,52 @@ function joinLines(lines: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** What acknowledges a message: its stream sequence, and its reply subject, on which the server takes it. */
+interface Ack {
+  seq: number;
+  reply: string;
+}
+
+/** What acknowledges `m`: its reply subject is public on the client's message class, though not on the JsMsg interface. */
+function ackOf(m: JsMsg): Ack {
+  const reply = (m as JsMsg & { reply?: unknown }).reply;
+  if (typeof reply !== 'string' || reply === '') throw new Error(`JetStream message ${m.seq} has no reply subject to acknowledge it on`);
+  return { seq: m.seq, reply };
+}
+
 /**
- * Messages read, acknowledged once a checkpoint covers them: with ack policy "all" only the last of each
- * chunk is kept (its acknowledgement covers every message before it); with "explicit", each.
+ * Messages read, acknowledged once a checkpoint covers them (at once when nothing resumes: `immediate`).
+ * With ack policy "all" only the last of each chunk is kept (its acknowledgement covers every delivery
+ * before it); with "explicit", each. What is kept is the sequence and reply subject, not the message, whose
+ * payload and read buffer would stay alive with it (about a kilobyte a message).
  */
 class CheckpointAcks {
-  private waiting: JsMsg[] = [];
+  private waiting: Ack[] = [];
 
-  constructor(private readonly policy: AckPolicy) {}
+  constructor(private readonly nc: NatsConnection, private readonly policy: AckPolicy, private readonly immediate: boolean) {}
 
-  add(messages: readonly JsMsg[]): void {
-    if (this.policy === AckPolicy.Explicit) for (const m of messages) this.waiting.push(m);
-    else this.waiting.push(messages[messages.length - 1]);
+  /** Acknowledgements waiting for a checkpoint. */
+  get size(): number {
+    return this.waiting.length;
   }
 
-  /** A message routed already, delivered again: one acknowledged explicitly is acknowledged again (its first acknowledgement may not have arrived). */
+  add(messages: readonly JsMsg[]): void {
+    const last = messages[messages.length - 1];
+    if (this.policy === AckPolicy.Explicit) for (const m of messages) this.waiting.push(ackOf(m));
+    else this.waiting.push(ackOf(last));
+    if (this.immediate) this.upTo(last.seq);
+  }
+
+  /**
+   * A message routed already, delivered again (after ack_wait; on a work queue, also every message not
+   * acknowledged yet when its consumer was made, those a checkpoint covers and those it does not yet):
+   * acknowledged explicitly, it is acknowledged again once a checkpoint covers it.
+   */
   again(m: JsMsg): void {
     // With ack policy "all" its acknowledgement would cover every delivery before it, those not checkpointed too.
-    if (this.policy === AckPolicy.Explicit) this.waiting.push(m);
+    if (this.policy !== AckPolicy.Explicit) return;
+    this.waiting.push(ackOf(m));
+    if (this.immediate) this.upTo(m.seq);
   }
 
   /** The consumer was made anew: what waits names deliveries of the old one, which an acknowledgement now must not reach. */
@@ -295,13 +344,18 @@ class CheckpointAcks {
   upTo(position: number): void {
     if (this.policy === AckPolicy.Explicit) {
       // Not in order: messages delivered again come after later ones.
-      const left: JsMsg[] = [];
-      for (const m of this.waiting) if (m.seq <= position) m.ack(); else left.push(m);
+      const left: Ack[] = [];
+      for (const a of this.waiting) if (a.seq <= position) this.ack(a); else left.push(a);
       this.waiting = left;
       return;
     }
     let n = 0;
     while (n < this.waiting.length && this.waiting[n].seq <= position) n++;
-    this.waiting.splice(0, n).at(-1)?.ack();
+    const covered = this.waiting.splice(0, n).at(-1);
+    if (covered !== undefined) this.ack(covered);
+  }
+
+  private ack(a: Ack): void {
+    this.nc.publish(a.reply, ACK);
   }
 }

@@ -1,4 +1,4 @@
-import { fromUser, isBuiltin, type Aggregate, type UserAggregate } from './aggregate.js';
+import { addEach, fromUser, isBuiltin, type Aggregate, type UserAggregate } from './aggregate.js';
 import type { PaneView } from '../../shared/codec/frame.js';
 
 export type AggregateLike<E = any> = Aggregate<any, any, any, E> | UserAggregate<E>;
@@ -31,7 +31,7 @@ export class AggregateSet {
 
   constructor(spec: AggregateSpec) {
     this.names = Object.keys(spec);
-    this.aggs = this.names.map((n) => (isBuiltin(spec[n]) ? spec[n] : fromUser(spec[n] as UserAggregate)));
+    this.aggs = this.names.map((n) => (isBuiltin(spec[n]) ? withAddRun(spec[n]) : fromUser(spec[n] as UserAggregate)));
     this.values = new Array(this.aggs.length);
     this.staged = new Array(this.aggs.length);
     this.userSlots = this.aggs.flatMap((a, i) => (a.userCode ? [i] : []));
@@ -136,4 +136,9 @@ export class AggregateSet {
   writeResults(acc: unknown[], into: Record<string, unknown>): void {
     for (let i = 0; i < this.aggs.length; i++) into[this.names[i]] = this.aggs[i].result(acc[i]);
   }
+}
+
+/** A built-in made by another copy of keyflow (they are told by a global symbol) may be older than addRun(). */
+function withAddRun(a: Aggregate): Aggregate {
+  return typeof a.addRun === 'function' ? a : { ...a, addRun: addEach((acc, value, seq) => a.add(acc, value, seq)) };
 }

@@ -55,7 +55,7 @@ export function builtin<V, A, R, E = any>(
 }
 
 /** An aggregate's addRun() as one add() after another. */
-function addEach<V, A>(add: (acc: A, value: V, seq: number) => A): Aggregate<V, A>['addRun'] {
+export function addEach<V, A>(add: (acc: A, value: V, seq: number) => A): Aggregate<V, A>['addRun'] {
   return (acc, inputs, at, stride, count, seq) => {
     for (let e = 0; e < count; e++) acc = add(acc, inputs[at + e * stride] as V, seq + e);
     return acc;
