@@ -2,9 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
-/** The server once it says it is ready (it logs to stderr). */
-export function runNatsServer(port: number, store: string): Promise<ChildProcess> {
-  const p = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** The server once it says it is ready (it logs to stderr); `config`: a configuration file of its own too. */
+export function runNatsServer(port: number, store: string, config?: string): Promise<ChildProcess> {
+  const p = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store, ...(config === undefined ? [] : ['-c', config])], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let log = '';
     p.stderr.on('data', (d: Buffer) => {

@@ -17,6 +17,7 @@ import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import { start } from './helpers/start.js';
 import { keyflow } from './helpers/cli.js';
 import { NatsServer, emptied, natsServerMissing, readStream } from './helpers/nats-server.js';
+import { splitCredentials } from '../lib/calling-thread/jetstream-connection.js';
 import { RetentionPolicy } from '@nats-io/jetstream';
 
 const EVENTS = 20_000;
@@ -35,6 +36,13 @@ t.test('partitionOf() puts a key where its key-group goes, as actors share key-g
   t.same([...seen].sort(), [0, 1, 2, 3, 4, 5, 6, 7], 'every partition gets keys');
   t.throws(() => partitionOf('a', 0), RangeError);
   t.throws(() => partitionOf('a', 129), RangeError);
+});
+
+t.test('credentials are taken out of server URLs (the client takes none from them), and options win', async (t) => {
+  t.same(splitCredentials({ servers: 'nats://u%40x:p%3Aw@h:4222' }), { urls: ['nats://h:4222'], credentials: { user: 'u@x', pass: 'p:w' } });
+  t.same(splitCredentials({ servers: ['h1:4222', 'tok@h2:4222'] }), { urls: ['h1:4222', 'nats://h2:4222'], credentials: { token: 'tok' } });
+  t.same(splitCredentials({ servers: 'nats://u:p@h:1', token: 't' }), { urls: ['nats://h:1'], credentials: { token: 't' } });
+  t.same(splitCredentials({ servers: 'nats://h:1' }), { urls: ['nats://h:1'], credentials: {} });
 });
 
 t.test('a JetStream stream in, windows and late events out to JetStream exactly once, as the reference', { skip: missing ?? false }, async (t) => {
@@ -116,6 +124,46 @@ for (const retention of [RetentionPolicy.Limits, RetentionPolicy.Workqueue]) {
     t.same(sorted(results), sorted(expected.results), 'every window once, complete');
   });
 }
+
+t.test('credentials in the URL or as options; on a work queue, messages a checkpoint covered but whose acknowledgements never arrived are passed over, then acknowledged', { skip: missing ?? false }, async (t) => {
+  // A user that may not acknowledge: its acknowledgements never reach the stream, as if lost when a job stopped.
+  const server = await NatsServer.start(t, `authorization { users = [
+    { user: "admin", password: "s3cret" }
+    { user: "noack", password: "n0-ack", permissions: { publish: { deny: ["$JS.ACK.>"] } } }
+  ] }`);
+  const admin = { user: 'admin', pass: 's3cret' };
+  const { js, jsm } = await server.client(t, admin);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention: RetentionPolicy.Workqueue });
+  await jsm.streams.add({ name: 'OUT', subjects: ['out'], duplicate_window: 600e9 });
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  const at = `127.0.0.1:${server.port}`;
+
+  const refused = await start({ module: fixture('nexmark'), sourceThreads: 0 });
+  const wrong = await refused.ingestJetStream({ servers: `nats://noack:wrong-pass@${at}`, stream: 'EV', untilCaughtUp: true }).then(() => null, (e: unknown) => e as Error);
+  t.match(wrong, { code: 'ERR_KEYFLOW_CONFIG', message: new RegExp(`cannot connect to NATS at nats://${at} `) }, 'a wrong password is refused, naming the server');
+  t.notMatch(wrong?.message, /wrong-pass/, 'without the password');
+  await refused.stop();
+
+  const half = EVENTS / 2;
+  const publish = (list: NexmarkEvent[]) => Promise.all(list.map((e) => js.publish('ev', JSON.stringify(e))));
+  const run = async (source: { servers: string; user?: string; pass?: string }, atEnd: 'hold' | 'publish') => {
+    const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });
+    await engine.publishResultsTo('tumbling-bids', { servers: server.url, ...admin, subject: 'out', atEnd });
+    await engine.ingestJetStream({ ...source, stream: 'EV', untilCaughtUp: true });
+    return engine.stop();
+  };
+  await publish(events.slice(0, half));
+  const first = await run({ servers: `nats://noack:n0-ack@${at}` }, 'hold');
+  t.equal(first.events, half, 'the first run, with credentials in the URL, read the first half');
+  t.equal((await jsm.streams.info('EV')).state.messages, half, 'its acknowledgements never arrived: the work queue holds every message');
+  await publish(events.slice(half));
+  const second = await run({ servers: server.url, ...admin }, 'publish');
+  t.equal(second.events, EVENTS - half, 'the second, with credentials as options, passed over those its checkpoint covered');
+  t.equal(await emptied(jsm, 'EV'), 0, 'and acknowledged them with the rest');
+  const results = (await readStream(js, jsm, 'OUT')).map((m) => JSON.parse(m.text));
+  t.same(sorted(results), sorted(expected.results), 'every window once, complete');
+});
 
 t.test('keyflow run --from a JetStream stream writes what --input of the same events writes', { skip: missing ?? false }, async (t) => {
   const server = await NatsServer.start(t);

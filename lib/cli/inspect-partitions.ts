@@ -5,7 +5,7 @@
  */
 import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectJetStream } from '../calling-thread/jetstream-connection.js';
+import { connectJetStream, splitCredentials } from '../calling-thread/jetstream-connection.js';
 import type { CheckpointPointer } from '../calling-thread/cluster/checkpoint-store.js';
 import { checkpointsBucket, leasesBucket } from '../calling-thread/cluster/names.js';
 
@@ -19,7 +19,7 @@ export async function inspectPartitions(servers: string, bucket: string, stream:
     const keys = new Set<string>();
     for (const kv of [leases, pointers]) for await (const k of await kv.keys()) keys.add(k);
     const partitions = [...keys].map((k) => Number(k.slice(1))).filter(Number.isInteger).sort((a, b) => a - b);
-    const lines = [`partition group '${bucket}' on ${servers}: ${partitions.length} partitions${stream ? `, stream ${stream}` : ''}`];
+    const lines = [`partition group '${bucket}' on ${splitCredentials({ servers }).urls.join(', ')}: ${partitions.length} partitions${stream ? `, stream ${stream}` : ''}`];
     for (const p of partitions) {
       const lease = await leases.get(`p${p}`);
       const pointer = await pointers.get(`p${p}`);

@@ -6,7 +6,7 @@
  */
 import type { Test } from 'tap';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -22,12 +22,14 @@ export function natsServerMissing(): string | null {
 export class NatsServer {
   private process: ChildProcess | null = null;
 
-  private constructor(readonly port: number, private readonly store: string) {}
+  private constructor(readonly port: number, private readonly store: string, private readonly config?: string) {}
 
-  /** A server on a free port, stopped (and its store removed) when `t` ends. */
-  static async start(t: Test): Promise<NatsServer> {
+  /** A server on a free port, stopped (and its store removed) when `t` ends; `config`: the text of a configuration file. */
+  static async start(t: Test, config?: string): Promise<NatsServer> {
     const store = await mkdtemp(join(tmpdir(), 'keyflow-nats-'));
-    const server = new NatsServer(await freePort(), store);
+    let file: string | undefined;
+    if (config !== undefined) await writeFile((file = join(store, 'server.conf')), config);
+    const server = new NatsServer(await freePort(), store, file);
     t.teardown(async () => {
       await server.stop();
       await rm(store, { recursive: true, force: true });
@@ -57,14 +59,14 @@ export class NatsServer {
   }
 
   /** A client connection, closed when `t` ends, with JetStream's client and manager. */
-  async client(t: Test): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
-    const nc = await connect({ servers: this.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  async client(t: Test, credentials: { user?: string; pass?: string } = {}): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
+    const nc = await connect({ servers: this.url, ...credentials, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     t.teardown(() => nc.close());
     return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
   }
 
   private async run(): Promise<void> {
-    this.process = await runNatsServer(this.port, this.store);
+    this.process = await runNatsServer(this.port, this.store, this.config);
   }
 
 }

@@ -21,7 +21,7 @@ import { configError, describeThrown } from '../../shared/errors.js';
 import { abandoned, reportedElsewhere } from '../../shared/ignore.js';
 import type { CheckpointRecord } from '../durability/manifest.js';
 import type { Engine } from '../engine.js';
-import { connectJetStream, type JetStreamServers } from '../jetstream-connection.js';
+import { connectJetStream, credentialsOf, type JetStreamServers } from '../jetstream-connection.js';
 import type { StartOptions } from '../options.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { PartitionLease } from './partition-lease.js';
@@ -209,7 +209,7 @@ class Group implements PartitionGroup {
       const r: Running = { id: `${this.owner}-${randomUUID().slice(0, 8)}`, lost: false, store, engine, stateId: pointer.stateId, consumer, reading: Promise.resolve(), uploading: Promise.resolve(), next: null };
       engine.onCheckpoint((record) => this.keep(p, r, record));
       for (const o of this.options.outputs) {
-        const sink = { servers: this.options.servers, subject: o.subject, atEnd: this.options.atEnd ?? 'hold' };
+        const sink = { servers: this.options.servers, ...credentialsOf(this.options), subject: o.subject, atEnd: this.options.atEnd ?? 'hold' };
         if (o.output === 'late') await engine.publishLateTo(o.pipeline, sink);
         else await engine.publishResultsTo(o.pipeline, sink);
       }
@@ -218,7 +218,7 @@ class Group implements PartitionGroup {
       this.running.set(p, r);
       this.tell({ partition: p, event: 'taken' });
       r.reading = engine.ingestJetStream({
-        servers: this.options.servers, stream: this.options.stream, subject: `${this.options.subjectPrefix}.${p}`,
+        servers: this.options.servers, ...credentialsOf(this.options), stream: this.options.stream, subject: `${this.options.subjectPrefix}.${p}`,
         consumer, untilCaughtUp: this.options.untilCaughtUp ?? false,
       }).then(() => this.tell({ partition: p, event: 'caught-up' }), async (err: unknown) => {
         if (this.running.get(p) === r) await this.lose(p, `its engine failed: ${describeThrown(err)}`);
