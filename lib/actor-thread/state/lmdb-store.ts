@@ -1,11 +1,11 @@
-import { Decoder, Encoder } from '../../shared/codec/cbor.js';
+import { stateDecoder, stateEncoder } from '../../shared/codec/cbor.js';
 import type { Database, RootDatabase } from 'lmdb';
 import type { StateKey } from '../../shared/keygroups.js';
 import type { StateCodec, StateStore } from './state-store.js';
 
-const encoder = new Encoder({ useRecords: false });
-/** copyBuffers: byte arrays in state read back are copies, never views into LMDB's memory. */
-const decoder = new Decoder({ useRecords: false, copyBuffers: true });
+const encoder = stateEncoder();
+/** Byte arrays in state read back are copies, never views into LMDB's memory. */
+const decoder = stateDecoder();
 
 /**
  * Keyed state in LMDB (lmdb-js), so it can outgrow the heap: the `cacheKeys` most recently used keys

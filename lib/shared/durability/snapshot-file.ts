@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Decoder, Encoder } from '../codec/cbor.js';
+import { stateDecoder, stateEncoder } from '../codec/cbor.js';
 import type { SourceInfo } from '../codec/records.js';
 import type { WaitingRecord } from '../../actor-thread/shuffle.js';
 import { KeyflowError, codes } from '../errors.js';
@@ -12,9 +12,9 @@ import { mkdirDurable, stateFileError, writeFileAtomicAsync } from './files.js';
  *   u32 magic 'KFSN' | u32 crc32c(body) | body (cbor)
  */
 const MAGIC = 0x4e53464b;
-const encoder = new Encoder({ useRecords: false });
-/** copyBuffers: byte arrays in restored state are its own, not views that keep the whole file alive. */
-const decoder = new Decoder({ useRecords: false, copyBuffers: true });
+const encoder = stateEncoder();
+/** Byte arrays in restored state are its own, not views that keep the whole file alive. */
+const decoder = stateDecoder();
 
 export interface ActorSnapshot {
   checkpoint: number;
