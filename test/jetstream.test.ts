@@ -40,9 +40,29 @@ t.test('partitionOf() puts a key where its key-group goes, as actors share key-g
 
 t.test('credentials are taken out of server URLs (the client takes none from them), and options win', async (t) => {
   t.same(splitCredentials({ servers: 'nats://u%40x:p%3Aw@h:4222' }), { urls: ['nats://h:4222'], credentials: { user: 'u@x', pass: 'p:w' } });
-  t.same(splitCredentials({ servers: ['h1:4222', 'tok@h2:4222'] }), { urls: ['h1:4222', 'nats://h2:4222'], credentials: { token: 'tok' } });
+  t.same(splitCredentials({ servers: ['h1:4222', 'tok@h2:4222'] }), { urls: ['h1:4222', 'h2:4222'], credentials: { token: 'tok' } });
   t.same(splitCredentials({ servers: 'nats://u:p@h:1', token: 't' }), { urls: ['nats://h:1'], credentials: { token: 't' } });
   t.same(splitCredentials({ servers: 'nats://h:1' }), { urls: ['nats://h:1'], credentials: {} });
+  // What a URL parser would refuse or change: taken as written, up to the last '@'.
+  t.same(splitCredentials({ servers: 'nats://u:p/w#x@[::1]:4222' }), { urls: ['nats://[::1]:4222'], credentials: { user: 'u', pass: 'p/w#x' } });
+  t.same(splitCredentials({ servers: 'u:a://b@h:4222' }), { urls: ['h:4222'], credentials: { user: 'u', pass: 'a://b' } });
+  t.same(splitCredentials({ servers: 'ws://u:@h:80' }), { urls: ['ws://h:80'], credentials: { user: 'u', pass: '' } });
+  t.same(splitCredentials({ servers: 'nats://:pw@h' }), { urls: ['nats://h'], credentials: { user: '', pass: 'pw' } });
+  t.same(splitCredentials({ servers: ['nats://u:p@h1', 'nats://h2', 'nats://u:p@h3'] }).credentials, { user: 'u', pass: 'p' });
+  const refused = (servers: string | string[]) => {
+    try {
+      splitCredentials({ servers });
+      return null;
+    } catch (err) {
+      return err as Error & { code: string };
+    }
+  };
+  const bad = refused('nats://u:s3cr%zz@h:4222');
+  t.match(bad, { code: 'ERR_KEYFLOW_CONFIG', message: /nats:\/\/h:4222 are not valid percent-encoding/ });
+  t.notMatch(JSON.stringify(bad) + String(bad?.message), /s3cr/, 'without the password');
+  const two = refused(['nats://a:one@h1', 'nats://b:two@h2']);
+  t.match(two, { code: 'ERR_KEYFLOW_CONFIG', message: /nats:\/\/h1, nats:\/\/h2 carry different credentials/ });
+  t.notMatch(String(two?.message), /:one|:two/, 'without them');
 });
 
 t.test('a JetStream stream in, windows and late events out to JetStream exactly once, as the reference', { skip: missing ?? false }, async (t) => {

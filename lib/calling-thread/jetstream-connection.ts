@@ -9,10 +9,10 @@ export interface JetStreamServers {
    * them: `nats://user:password@host:port`, or a token as `nats://token@host:port`.
    */
   servers: string | string[];
-  /** The user and password the server asks for (instead of in the URL). */
+  /** The user and password the server asks for (instead of in the URL; given as options, they replace the URL's). */
   user?: string;
   pass?: string;
-  /** The token the server asks for (instead of in the URL). */
+  /** The token the server asks for (instead of in the URL; given as an option, it replaces the URL's). */
   token?: string;
 }
 
@@ -25,20 +25,34 @@ export function credentialsOf({ user, pass, token }: JetStreamServers): Credenti
 
 /**
  * The server URLs without credentials (what is connected to, and named in messages), and the credentials:
- * the options', else the first URL's. The client takes none from a URL itself.
+ * the options' if any are given, else the URLs' (`user:password@` or `token@` before the host, as the NATS
+ * CLI takes them; every URL that carries any must carry the same). The client takes none from a URL itself.
  */
 export function splitCredentials(options: JetStreamServers): { urls: string[]; credentials: Credentials } {
-  let fromUrl: Credentials = {};
+  const found: Credentials[] = [];
   const urls = [options.servers].flat().map((server) => {
-    if (!server.includes('@')) return server;
-    const url = new URL(server.includes('://') ? server : `nats://${server}`);
-    if (url.username === '') return server;
-    const user = decodeURIComponent(url.username);
-    if (Object.keys(fromUrl).length === 0) fromUrl = url.password === '' ? { token: user } : { user, pass: decodeURIComponent(url.password) };
-    return `${url.protocol}//${url.host}`;
+    const at = server.lastIndexOf('@');
+    if (at < 0) return server;
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(server)?.[0] ?? '';
+    const host = server.slice(at + 1);
+    const userinfo = server.slice(scheme.length, at);
+    const colon = userinfo.indexOf(':');
+    const decoded = (part: string) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        throw new KeyflowError(codes.CONFIG, `the credentials in the URL of NATS server ${scheme}${host} are not valid percent-encoding`);
+      }
+    };
+    if (colon >= 0) found.push({ user: decoded(userinfo.slice(0, colon)), pass: decoded(userinfo.slice(colon + 1)) });
+    else if (userinfo !== '') found.push({ token: decoded(userinfo) });
+    return scheme + host;
   });
   const given = credentialsOf(options);
-  return { urls, credentials: Object.keys(given).length > 0 ? given : fromUrl };
+  if (Object.keys(given).length > 0) return { urls, credentials: given };
+  const differ = found.some((c) => c.user !== found[0].user || c.pass !== found[0].pass || c.token !== found[0].token);
+  if (differ) throw new KeyflowError(codes.CONFIG, `the NATS servers ${urls.join(', ')} carry different credentials in their URLs: keyflow connects to them with one set (give it as options)`);
+  return { urls, credentials: found[0] ?? {} };
 }
 
 /** Connect to `servers` for `purpose` (named in the error, ERR_KEYFLOW_CONFIG, if no server answers). */
@@ -46,8 +60,9 @@ export async function connectJetStream(options: JetStreamServers, purpose: strin
   const { urls, credentials } = splitCredentials(options);
   let nc: NatsConnection;
   try {
-    // Reconnect without end: a server restarted mid-run is waited for (publishes and pulls retry meanwhile).
-    nc = await connect({ servers: urls, ...credentials, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    // Reconnect without end: a server restarted mid-run is waited for (publishes and pulls retry meanwhile),
+    // also one that refuses the credentials for a while (the client otherwise gives up after two refusals).
+    nc = await connect({ servers: urls, ...credentials, maxReconnectAttempts: -1, reconnectTimeWait: 250, ignoreAuthErrorAbort: true });
   } catch (err) {
     throw new KeyflowError(codes.CONFIG, `cannot connect to NATS at ${urls.join(', ')} for the ${purpose}: ${describeThrown(err)}`, err);
   }
