@@ -42,9 +42,13 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  /** Stop and start again on the same port and store (what JetStream holds survives). */
-  async restart(downMs = 0): Promise<void> {
+  /** Stop and start again on the same port and store (what JetStream holds survives); `config`: its configuration file's new text. */
+  async restart(downMs = 0, config?: string): Promise<void> {
     await this.stop();
+    if (config !== undefined) {
+      if (this.config === undefined) throw new Error('a server started without a configuration file keeps running without one');
+      await writeFile(this.config, config);
+    }
     await new Promise((r) => setTimeout(r, downMs));
     await this.run();
   }

@@ -80,7 +80,9 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const { nc, js } = await connectJetStream(options, `source ${stream}`);
   // The connection outlives the read: stop()'s final checkpoint is acknowledged on it.
   let stopListening = () => {};
+  let released = false;
   engine.atRelease(async () => {
+    released = true;
     stopListening();
     await nc.close();
   });
@@ -131,6 +133,11 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   let failingSince: number | null = null;
   /** A pull failed: wait and pull again while the server may come back; throw if it cannot be read. `made`: the consumer was made (not while it is made anew). */
   const failed = async (err: unknown, made: boolean) => {
+    // Closed by anything but the engine letting go of it (a fatal error of the client): the read cannot go on, and must not end as if done.
+    if (nc.isClosed() && !released) {
+      const why = await nc.closed();
+      throw new KeyflowError(codes.INPUT, `the connection to NATS closed while reading stream ${stream}: ${describeThrown(why ?? err)}`, { stream });
+    }
     // The clock runs from this failure, not from the answer below (which may take a request's timeout).
     failingSince ??= performance.now();
     const info = made ? await jsm.consumers.info(stream, durable).catch((e: unknown) => e) : null;
@@ -187,7 +194,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
           clearTimeout(deadline);
         }
       } catch (err) {
-        if (nc.isClosed() || signal.aborted) return;
+        if (released || signal.aborted) return;
         await failed(err, !reopen);
         // What a failed pull delivered is the consumer's (see `delivered`).
         reopen = true;
@@ -199,7 +206,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
         try {
           info = await consumer.info();
         } catch (err) {
-          if (nc.isClosed() || signal.aborted) return;
+          if (released || signal.aborted) return;
           await failed(err, true);
           reopen = true;
           continue;
