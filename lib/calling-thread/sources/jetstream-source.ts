@@ -121,6 +121,8 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const consumerInfo = opened.info;
   let consumer = opened.consumer;
   const acks = new CheckpointAcks(nc, ackPolicy, engine.checkpoints === null);
+  /** A checkpoint was asked for (see MAX_WAITING_ACKS) and has not completed yet. */
+  let requested = false;
   stopListening = engine.checkpoints?.onComplete((record) => {
     const position = record.sources.find(([id]) => id === sourceId)?.[1];
     if (position !== undefined) acks.upTo(position);
@@ -149,7 +151,6 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
     if (!answered && performance.now() - failingSince > retryForMs) throw new KeyflowError(codes.INPUT, `cannot read JetStream stream ${stream} for ${retryForMs} ms: ${describeThrown(err)}`, { stream });
     await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
   };
-  let requested = false;
   /** A chunk of `lines` from sequence `first`, holding `messages`: acknowledged once a checkpoint covers them. */
   const chunkOf = (lines: Uint8Array[], first: number, messages: JsMsg[]): Chunk => {
     acks.add(messages);
