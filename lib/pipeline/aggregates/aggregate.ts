@@ -51,7 +51,7 @@ const BUILTIN = Symbol.for('keyflow.aggregate');
 export function builtin<V, A, R, E = any>(
   spec: Omit<Aggregate<V, A, R, E>, 'userCode' | 'check' | 'combinable' | 'addRun'> & Partial<Pick<Aggregate<V, A, R, E>, 'check' | 'combinable' | 'addRun'>>,
 ): Aggregate<V, A, R, E> {
-  return Object.assign({ check: () => null, userCode: false, combinable: true, addRun: addEach(spec.add), [BUILTIN]: true }, spec);
+  return Object.assign({ check: () => null, userCode: false, combinable: true, [BUILTIN]: true }, spec, { addRun: spec.addRun ?? addEach(spec.add) });
 }
 
 /** An aggregate's addRun() as one add() after another. */
