@@ -132,6 +132,27 @@ t.test('string columns that repeat a few values (written as a dictionary) round-
   t.ok(own - repeated > 1024 * 45, `1,024 bids with one of 4 URLs of about 45 characters: ${repeated} bytes, against ${own} with a URL each`);
 });
 
+t.test('a shape\'s fields come back right frame after frame, when their kinds and counts change and when the shape nests in itself', async (t) => {
+  // One builder, as a thread has, so the encoder's arrays kept from frame to frame are reused.
+  const b = new FrameBuilder(2048);
+  const through = (values: unknown[]) => {
+    values.forEach((v, i) => b.event(0, 0, 0, i, 0, i, i, v));
+    const f = new FrameView().decode(new Uint8Array(b.encode()));
+    b.reset();
+    return f.values;
+  };
+  // A chain of objects of one shape (each level's `child` is the next): gathered while the level above is.
+  const chain = (i: number, depth: number): unknown => ({ name: ['ann', 'bob', 'cy'][(i + depth) % 3], child: depth === 0 ? null : chain(i, depth - 1) });
+  const frames: unknown[][] = [
+    Array.from({ length: 1024 }, (_, i) => ({ a: i, b: ['x', 'y', 'z'][i % 3], c: `own ${i}` })),
+    Array.from({ length: 3 }, (_, i) => ({ a: `now a string ${i}`, b: i * 0.5, c: null })),
+    Array.from({ length: 2048 }, (_, i) => ({ a: i % 2 === 0 ? i : String(i), b: `v${i % 300}`, c: { a: i, b: 'in', c: i % 5 } })),
+    Array.from({ length: 40 }, (_, i) => chain(i, 1 + (i % 6))),
+    Array.from({ length: 5 }, (_, i) => ({ a: i, b: 'x', c: 'y' })),
+  ];
+  for (const [k, values] of frames.entries()) t.equal(through(values).map(canon).join('\n'), values.map(canon).join('\n'), `frame ${k}`);
+});
+
 t.test('objects used as dictionaries (keys that are data) round-trip, alone or among repeated shapes', async (t) => {
   const values = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? { [`user-${i}`]: i, [`other-${i % 7}`]: 'x' } : { id: i, name: `n${i}` }));
   const got = roundTrip(values, values).values;
@@ -248,7 +269,7 @@ t.test('a frame from before value columns (a cbor body) is still read: write-ahe
 });
 
 t.test('without code generation (--disallow-code-generation-from-strings), frames still carry objects both ways', async (t) => {
-  const values = Array.from({ length: 50 }, (_, i) => ({ id: i, name: `n${i}`, nested: { ok: i % 2 === 0, tags: ['a'] } }));
+  const values = Array.from({ length: 50 }, (_, i) => ({ id: i, name: `n${i}`, kind: ['x', 'y'][i % 2], nested: { ok: i % 2 === 0, tags: ['a'] } }));
   const builder = new FrameBuilder(values.length);
   values.forEach((v, i) => builder.event(0, 0, 0, i, 0, i, i, v));
   const written = Buffer.from(builder.encode()).toString('base64');

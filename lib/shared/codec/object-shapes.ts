@@ -14,18 +14,36 @@
 /** What a shape's field held in every object gathered: only numbers, only strings, or anything. */
 export const FieldKind = { MIXED: 0, NUMBERS: 1, STRINGS: 2 } as const;
 
-export interface ShapeCode {
-  /** The objects' fields, one array per key, and the kind of each (a FieldKind). */
-  gather: (objects: readonly object[]) => { fields: unknown[][]; kinds: number[] };
-  /** The object at `i` of its fields' columns. */
-  build: (fields: ArrayLike<unknown>[], i: number) => Record<string, unknown>;
+/**
+ * A shape's objects taken apart: one array per key, the objects' fields at [0, count) (the arrays may be
+ * longer), and the kind of each field (a FieldKind).
+ */
+export interface Gathered {
+  fields: unknown[][];
+  count: number;
+  kinds: number[];
 }
+
+export interface ShapeCode {
+  /**
+   * The objects' fields. The arrays are the code's own, reused from frame to frame (arrays made anew per
+   * frame cost the encoder a seventh of its time, most of it changing their element kinds as they fill):
+   * hand them back with release() once written. A shape nested in itself gathers into arrays of its own.
+   */
+  gather(objects: readonly object[], from: number, to: number): Gathered;
+  release(gathered: Gathered): void;
+}
+
+/**
+ * The object at `i` of a shape's field columns. A field whose `indices` are set is read through them: its
+ * column holds the distinct values (a strings dictionary, value-columns.ts), `indices[k][i]` the object's.
+ */
+export type Build = (fields: ArrayLike<unknown>[], indices: (ArrayLike<number> | undefined)[], i: number) => Record<string, unknown>;
 
 export interface Shape {
   keys: string[];
   /** Its position among the column's shapes. */
   index: number;
-  objects: object[];
   code: ShapeCode;
 }
 
@@ -78,7 +96,7 @@ export class ShapeFinder {
     }
     const code = compiledFor(keys, id);
     if (code === undefined) return undefined;
-    shape = { keys, index: this.shapes.length, objects: [], code };
+    shape = { keys, index: this.shapes.length, code };
     this.shapes.push(shape);
     this.met.set(id, shape);
     return (this.last = shape);
@@ -104,33 +122,66 @@ function compiledFor(keys: readonly string[], id: string): ShapeCode | undefined
   return code;
 }
 
-/** The code that builds a shape's objects on the reading side: compiled if it can be, else one key at a time. */
-export function builderFor(keys: readonly string[]): ShapeCode['build'] {
-  const code = canCompile ? compiledFor(keys, JSON.stringify(keys)) : undefined;
-  return code?.build ?? ((fields, i) => build(keys, fields, i));
+/** Compiled builders, by shape and which of its fields are read through indices. */
+const builders = new Map<string, Build>();
+
+/**
+ * The code that builds a shape's objects on the reading side, `throughIndices[k]` when field k is read
+ * through indices (see Build): compiled if it can be, else one key at a time.
+ */
+export function builderFor(keys: readonly string[], throughIndices: readonly boolean[]): Build {
+  const id = JSON.stringify(keys) + throughIndices.map((x) => (x ? 1 : 0)).join('');
+  let code = canCompile ? builders.get(id) : undefined;
+  if (code === undefined && canCompile && builders.size < MAX_COMPILED) {
+    code = compileBuild(keys, throughIndices);
+    builders.set(id, code);
+  }
+  return code ?? ((fields, indices, i) => build(keys, fields, indices, i));
 }
 
-function build(keys: readonly string[], fields: ArrayLike<unknown>[], i: number): Record<string, unknown> {
+function build(keys: readonly string[], fields: ArrayLike<unknown>[], indices: (ArrayLike<number> | undefined)[], i: number): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  for (let k = 0; k < keys.length; k++) o[keys[k]] = fields[k][i];
+  for (let k = 0; k < keys.length; k++) {
+    const at = indices[k];
+    o[keys[k]] = fields[k][at === undefined ? i : at[i]];
+  }
   return o;
 }
 
+/** Keys as JavaScript string literals (JSON string literals are), so nothing else gets into compiled code. */
+const literals = (keys: readonly string[]) => keys.map((k) => JSON.stringify(k));
+
+function compileBuild(keys: readonly string[], throughIndices: readonly boolean[]): Build {
+  const fields = literals(keys).map((k, f) => `${k}: fields[${f}][${throughIndices[f] ? `indices[${f}][i]` : 'i'}]`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('fields', 'indices', 'i', `return { ${fields.join(', ')} };`) as Build;
+}
+
 function compile(keys: readonly string[]): ShapeCode {
-  // Keys are written as JSON string literals, which are JavaScript string literals: nothing else gets in.
-  const names = keys.map((k) => JSON.stringify(k));
+  const names = literals(keys);
   const each = (f: (name: string, i: number) => string, sep = ' ') => names.map(f).join(sep);
-  const gather = `const n = objects.length;
-    ${each((_, f) => `const f${f} = new Array(n); let k${f} = ${FieldKind.NUMBERS | FieldKind.STRINGS};`)}
+  const gatherInto = `const n = to - from;
+    ${each((_, f) => `const f${f} = fields[${f}]; let k${f} = ${FieldKind.NUMBERS | FieldKind.STRINGS};`)}
     for (let i = 0; i < n; i++) {
-      const o = objects[i];
+      const o = objects[from + i];
       ${each((k, f) => `const v${f} = o[${k}]; f${f}[i] = v${f}; if (typeof v${f} !== 'number') k${f} &= ~${FieldKind.NUMBERS}; if (typeof v${f} !== 'string') k${f} &= ~${FieldKind.STRINGS};`)}
     }
-    return { fields: [${each((_, f) => `f${f}`, ', ')}], kinds: [${each((_, f) => `k${f}`, ', ')}] };`;
-  /* eslint-disable @typescript-eslint/no-implied-eval */
+    ${each((_, f) => `kinds[${f}] = k${f};`)}`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const into = new Function('objects', 'from', 'to', 'fields', 'kinds', gatherInto) as (objects: readonly object[], from: number, to: number, fields: unknown[][], kinds: number[]) => void;
+  let free: Gathered | null = null;
   return {
-    gather: new Function('objects', gather) as ShapeCode['gather'],
-    build: new Function('fields', 'i', `return { ${each((k, f) => `${k}: fields[${f}][i]`, ', ')} };`) as ShapeCode['build'],
+    gather(objects, from, to) {
+      const gathered = free ?? { fields: keys.map(() => []), count: 0, kinds: keys.map(() => FieldKind.MIXED) };
+      free = null;
+      into(objects, from, to, gathered.fields, gathered.kinds);
+      gathered.count = to - from;
+      return gathered;
+    },
+    release(gathered) {
+      // Let go of what the objects held (numbers hold nothing, and clearing them would change their arrays' element kind).
+      for (let f = 0; f < keys.length; f++) if (gathered.kinds[f] !== FieldKind.NUMBERS) gathered.fields[f].fill(undefined, 0, gathered.count);
+      free = gathered;
+    },
   };
-  /* eslint-enable @typescript-eslint/no-implied-eval */
 }

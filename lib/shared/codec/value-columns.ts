@@ -55,6 +55,12 @@ const DICTIONARY_MIN = 32;
 const PROBE = 64;
 /** The first distinct strings of a column, looked up by comparison before the map. */
 const FEW = 8;
+/**
+ * Slots by string length (modulo) for the index of the last of the first FEW distinct strings met with that
+ * length: most strings are then found with one comparison. Comparing two strings is a call into V8 unless
+ * both are internalized (as literals are, and strings a program builds or parses mostly are not).
+ */
+const LENGTH_SLOTS = 32;
 /** Deeper objects go through cbor-x (which also reports cycles, as before). */
 const MAX_DEPTH = 8;
 /**
@@ -107,6 +113,7 @@ export class ColumnWriter {
   /** A string column's distinct values and each value's index among them (see distinct()), reused. */
   private readonly seen = new Map<string, number>();
   private readonly few: string[] = new Array<string>(FEW).fill('');
+  private readonly byLength = new Int8Array(LENGTH_SLOTS).fill(-1);
   private indices = new Uint16Array(1024);
   /** Array elements the column being written has flattened so far (see MAX_FLATTENED). */
   private flattened = 0;
@@ -147,96 +154,93 @@ export class ColumnWriter {
     if (n === 0) return;
     this.room(1 + n);
     const tagsAt = this.at + 1;
-    const numbers: number[] = [];
-    const strings: string[] = [];
     const shapes = new ShapeFinder();
-    const arrays: unknown[][] = [];
-    const others: unknown[] = [];
     let uniform = true;
     for (let i = 0; i < n; i++) {
-      const v = values[from + i];
-      let tag: number;
-      switch (typeof v) {
-        case 'number':
-          numbers.push(v);
-          tag = Tag.NUMBER;
-          break;
-        case 'string':
-          strings.push(v);
-          tag = Tag.STRING;
-          break;
-        case 'undefined':
-          tag = Tag.UNDEFINED;
-          break;
-        case 'boolean':
-          tag = v ? Tag.TRUE : Tag.FALSE;
-          break;
-        case 'object': {
-          if (v === null) {
-            tag = Tag.NULL;
-            break;
-          }
-          const proto = depth < MAX_DEPTH ? Object.getPrototypeOf(v) as unknown : null;
-          if (proto === Array.prototype && this.arraysByColumn) {
-            arrays.push(v as unknown[]);
-            tag = Tag.ARRAY;
-            break;
-          }
-          const shape = proto === Object.prototype ? shapes.find(v, i + 1 < n ? values[from + i + 1] : undefined) : undefined;
-          if (shape === undefined) {
-            others.push(v);
-            tag = Tag.CBOR;
-          } else {
-            shape.objects.push(v);
-            tag = FIRST_SHAPE + shape.index;
-          }
-          break;
-        }
-        default:
-          others.push(v);
-          tag = Tag.CBOR;
-      }
+      const tag = this.tagOf(values[from + i], i + 1 < n ? values[from + i + 1] : undefined, shapes, depth);
       this.buf[tagsAt + i] = tag;
       if (tag !== this.buf[tagsAt]) uniform = false;
     }
     if (uniform) {
-      this.buf[this.at] = this.buf[tagsAt];
+      // The common case: one section, written from the values where they are.
+      const tag = this.buf[tagsAt];
+      this.buf[this.at] = tag;
       this.at += 1;
-    } else {
-      this.buf[this.at] = MIXED;
-      this.at = tagsAt + n;
+      this.section(tag, values, from, to, shapes, depth);
+      return;
     }
-    if (numbers.length > 0) this.numbers(numbers);
-    if (strings.length > 0) this.strings(strings);
-    for (const shape of shapes.shapes) this.shape(shape, depth);
-    if (arrays.length > 0) this.arrays(arrays, depth);
-    if (others.length > 0) {
-      // Thrown before cbor-x sees it: the record whose value it is becomes a dead letter (FrameSealer finds it).
-      if (others.some((v) => holdsReservedKey(v))) throw new Error(`a field named '${RESERVED_KEY}' cannot be encoded here (cbor-x reserves the name)`);
-      const cbor = cborEncoder.encode(others);
-      this.u32(cbor.length);
-      this.room(cbor.length);
-      this.buf.set(cbor, this.at);
-      this.at += cbor.length;
+    this.buf[this.at] = MIXED;
+    this.at = tagsAt + n;
+    // Each tag's values, in the order the sections are written.
+    const byTag = new Map<number, unknown[]>();
+    for (let i = 0; i < n; i++) {
+      const tag = this.buf[tagsAt + i];
+      let list = byTag.get(tag);
+      if (list === undefined) byTag.set(tag, (list = []));
+      list.push(values[from + i]);
+    }
+    for (const tag of [Tag.NUMBER, Tag.STRING, ...shapes.shapes.map((shape) => FIRST_SHAPE + shape.index), Tag.ARRAY, Tag.CBOR]) {
+      const list = byTag.get(tag);
+      if (list !== undefined) this.section(tag, list, 0, list.length, shapes, depth);
     }
   }
 
-  private arrays(arrays: readonly unknown[][], depth: number): void {
-    const lengths = new Array<number>(arrays.length);
+  /** The tag `v` is written under (a shape's, if it is an object of a shape `shapes` finds); `next` is the column's next value. */
+  private tagOf(v: unknown, next: unknown, shapes: ShapeFinder, depth: number): number {
+    switch (typeof v) {
+      case 'number': return Tag.NUMBER;
+      case 'string': return Tag.STRING;
+      case 'undefined': return Tag.UNDEFINED;
+      case 'boolean': return v ? Tag.TRUE : Tag.FALSE;
+      case 'object': {
+        if (v === null) return Tag.NULL;
+        const proto = depth < MAX_DEPTH ? Object.getPrototypeOf(v) as unknown : null;
+        if (proto === Array.prototype && this.arraysByColumn) return Tag.ARRAY;
+        const shape = proto === Object.prototype ? shapes.find(v, next) : undefined;
+        return shape === undefined ? Tag.CBOR : FIRST_SHAPE + shape.index;
+      }
+      default: return Tag.CBOR;
+    }
+  }
+
+  /** The section of values[from..to), all of tag `tag`. */
+  private section(tag: number, values: readonly unknown[], from: number, to: number, shapes: ShapeFinder, depth: number): void {
+    switch (tag) {
+      case Tag.NUMBER: return this.numbers(values as readonly number[], from, to);
+      case Tag.STRING: return this.strings(values as readonly string[], from, to);
+      case Tag.UNDEFINED: case Tag.NULL: case Tag.FALSE: case Tag.TRUE: return;
+      case Tag.ARRAY: return this.arrays(values as readonly unknown[][], from, to, depth);
+      case Tag.CBOR: return this.others(values.slice(from, to));
+      default: return this.shape(shapes.shapes[tag - FIRST_SHAPE], values as readonly object[], from, to, depth);
+    }
+  }
+
+  private others(others: unknown[]): void {
+    // Thrown before cbor-x sees it: the record whose value it is becomes a dead letter (FrameSealer finds it).
+    if (others.some((v) => holdsReservedKey(v))) throw new Error(`a field named '${RESERVED_KEY}' cannot be encoded here (cbor-x reserves the name)`);
+    const cbor = cborEncoder.encode(others);
+    this.u32(cbor.length);
+    this.room(cbor.length);
+    this.buf.set(cbor, this.at);
+    this.at += cbor.length;
+  }
+
+  private arrays(arrays: readonly unknown[][], from: number, to: number, depth: number): void {
+    const lengths = new Array<number>(to - from);
     const items: unknown[] = [];
-    for (let a = 0; a < arrays.length; a++) {
+    for (let a = from; a < to; a++) {
       const array = arrays[a];
-      lengths[a] = array.length;
+      lengths[a - from] = array.length;
       this.flattened += array.length;
       if (this.flattened > MAX_FLATTENED) throw TOO_MANY;
       for (let i = 0; i < array.length; i++) items.push(array[i]);
     }
-    this.numbers(lengths);
+    this.numbers(lengths, 0, lengths.length);
     this.columnAt(items, 0, items.length, depth + 1);
   }
 
-  private numbers(numbers: number[]): void {
-    const n = numbers.length;
+  private numbers(numbers: readonly number[], from: number, to: number): void {
+    const n = to - from;
     // Room for either layout: the width, padding to 8, and every value as a float64.
     this.room(1 + 7 + n * 8);
     const widthAt = this.at++;
@@ -246,7 +250,7 @@ export class ColumnWriter {
     const ints = new Int32Array(this.buf.buffer, this.buf.byteOffset + this.at, n);
     let i = 0;
     for (; i < n; i++) {
-      const v = numbers[i];
+      const v = numbers[from + i];
       if ((v | 0) !== v) break;
       ints[i] = v;
     }
@@ -260,58 +264,64 @@ export class ColumnWriter {
     this.pad(8);
     const floats = new Float64Array(this.buf.buffer, this.buf.byteOffset + this.at, n);
     // -0 is written as 0 (-0 + 0 is 0), as cbor-x wrote it (and snapshots still do: a restored run sees what a live one saw).
-    for (let k = 0; k < n; k++) floats[k] = numbers[k] + 0;
+    for (let k = 0; k < n; k++) floats[k] = numbers[from + k] + 0;
     this.at += n * 8;
   }
 
-  private strings(strings: string[]): void {
-    const dictionary = strings.length >= DICTIONARY_MIN ? this.distinct(strings) : 0;
-    if (dictionary > 0) this.dictionary(strings, dictionary);
-    else this.raw(strings);
+  private strings(strings: readonly string[], from: number, to: number): void {
+    const dictionary = to - from >= DICTIONARY_MIN ? this.distinct(strings, from, to) : 0;
+    if (dictionary > 0) this.dictionary(to - from, dictionary);
+    else this.raw(strings, from, to);
     // Let go of the column's strings.
     this.seen.clear();
     this.few.fill('');
   }
 
   /**
-   * The number of distinct strings in `strings`, each value's index among them left in `indices`; or 0 if
-   * they are more than DICTIONARY_SHARE of the values (given up as soon as that is clear).
+   * The number of distinct strings in `strings[from..to)`, each value's index among them left in `indices`;
+   * or 0 if they are more than DICTIONARY_SHARE of the values (given up as soon as that is clear).
    */
-  private distinct(strings: string[]): number {
-    const n = strings.length;
+  private distinct(strings: readonly string[], from: number, to: number): number {
+    const n = to - from;
     // Indices are at most u16s.
     const most = Math.min(Math.floor(n * DICTIONARY_SHARE), 2 ** 16);
     const seen = this.seen;
     if (this.indices.length < n) this.indices = new Uint16Array(Math.max(n, this.indices.length * 2));
     const indices = this.indices;
     const few = this.few;
+    const byLength = this.byLength.fill(-1);
     let m = 0;
     for (let i = 0; i < n; i++) {
-      const s = strings[i];
-      // The first few distinct strings by comparison (the same string is one pointer compare), the rest by the map.
-      let k = 0;
-      while (k < m && k < FEW && few[k] !== s) k++;
-      if (k === FEW) k = seen.get(s) ?? m;
-      if (k === m) {
-        // A new distinct string: too many of them, overall or already among the first values (a column of
-        // names or ids is given up after a few lookups, not a quarter of its values).
-        if (m === most || (i < PROBE && m === PROBE * DICTIONARY_SHARE)) return 0;
-        if (m < FEW) few[m] = s;
-        seen.set(s, m);
-        m++;
+      const s = strings[from + i];
+      const slot = s.length & (LENGTH_SLOTS - 1);
+      let k = byLength[slot];
+      if (k === -1 || few[k] !== s) {
+        // The first few distinct strings by comparison, the rest by the map.
+        k = 0;
+        while (k < m && k < FEW && few[k] !== s) k++;
+        if (k === FEW) k = seen.get(s) ?? m;
+        if (k === m) {
+          // A new distinct string: too many of them, overall or already among the first values (a column of
+          // names or ids is given up after a few lookups, not a quarter of its values).
+          if (m === most || (i < PROBE && m === PROBE * DICTIONARY_SHARE)) return 0;
+          if (m < FEW) few[m] = s;
+          seen.set(s, m);
+          m++;
+        }
+        if (k < FEW) byLength[slot] = k;
       }
       indices[i] = k;
     }
     return m;
   }
 
-  /** `strings` as their `m` distinct values (in the order met, the keys of `seen`) and an index per value (in `indices`). */
-  private dictionary(strings: string[], m: number): void {
+  /** `n` strings as their `m` distinct values (in the order met, the keys of `seen`) and an index per value (in `indices`). */
+  private dictionary(n: number, m: number): void {
     this.room(1);
     this.buf[this.at++] = Strings.DICTIONARY;
     this.u32(m);
-    this.raw([...this.seen.keys()]);
-    const n = strings.length;
+    const distinct = [...this.seen.keys()];
+    this.raw(distinct, 0, m);
     const width = m <= 256 ? 1 : 2;
     this.room(1);
     this.buf[this.at++] = width;
@@ -323,32 +333,33 @@ export class ColumnWriter {
     this.at += n * width;
   }
 
-  private raw(strings: string[]): void {
+  private raw(strings: readonly string[], from: number, to: number): void {
+    const n = to - from;
     const flagAt = this.at;
     this.at += 1;
     this.pad(4);
     const lengthsAt = this.at;
-    this.at += strings.length * 4;
-    const joined = strings.join('');
+    this.at += n * 4;
+    const joined = (from === 0 && to === strings.length ? strings : strings.slice(from, to)).join('');
     this.room(joined.length * 3);
     const written = this.buf.write(joined, this.at, 'utf8');
     const ascii = written === joined.length;
     this.buf[flagAt] = ascii ? Strings.ASCII : Strings.UTF8;
     if (ascii) {
-      for (let i = 0; i < strings.length; i++) this.view.setUint32(lengthsAt + i * 4, strings[i].length, true);
+      for (let i = 0; i < n; i++) this.view.setUint32(lengthsAt + i * 4, strings[from + i].length, true);
       this.at += written;
       return;
     }
     // Some string is not ASCII: its UTF-8 length differs from its length, so write them one by one.
-    for (let i = 0; i < strings.length; i++) {
-      const bytes = this.buf.write(strings[i], this.at, 'utf8');
+    for (let i = 0; i < n; i++) {
+      const bytes = this.buf.write(strings[from + i], this.at, 'utf8');
       this.view.setUint32(lengthsAt + i * 4, bytes, true);
       this.at += bytes;
     }
   }
 
-  private shape(shape: Shape, depth: number): void {
-    const { keys, objects } = shape;
+  private shape(shape: Shape, objects: readonly object[], from: number, to: number, depth: number): void {
+    const { keys } = shape;
     this.room(1);
     this.buf[this.at++] = keys.length;
     for (const key of keys) {
@@ -357,21 +368,24 @@ export class ColumnWriter {
       this.view.setUint16(this.at, bytes, true);
       this.at += 2 + bytes;
     }
-    const { fields, kinds } = shape.code.gather(objects);
+    const gathered = shape.code.gather(objects, from, to);
+    const { fields, kinds } = gathered;
     for (let f = 0; f < fields.length; f++) {
       // A field of one kind throughout (the common case) skips classifying each value.
       if (kinds[f] === FieldKind.NUMBERS) {
         this.room(1);
         this.buf[this.at++] = Tag.NUMBER;
-        this.numbers(fields[f] as number[]);
+        this.numbers(fields[f] as number[], 0, to - from);
       } else if (kinds[f] === FieldKind.STRINGS) {
         this.room(1);
         this.buf[this.at++] = Tag.STRING;
-        this.strings(fields[f] as string[]);
+        this.strings(fields[f] as string[], 0, to - from);
       } else {
-        this.columnAt(fields[f], 0, objects.length, depth + 1);
+        this.columnAt(fields[f], 0, to - from, depth + 1);
       }
     }
+    // Not on a throw: the next gather then makes arrays anew, and these go with the garbage.
+    shape.code.release(gathered);
   }
 
   private u32(x: number): void {
@@ -482,11 +496,23 @@ export class ColumnReader {
     return out;
   }
 
-  /** A column of a shape's field: numbers are read straight from the frame, as its objects are built at once. */
-  private field(n: number): ArrayLike<unknown> {
-    if (this.buf[this.at] !== Tag.NUMBER) return this.column(n);
-    this.at++;
-    return this.numbers(n);
+  /**
+   * A column of a shape's field, `k` of `indices`: numbers are read straight from the frame, and a strings
+   * dictionary as its distinct strings with `indices[k]` set, as its objects are built at once.
+   */
+  private field(n: number, indices: (ArrayLike<number> | undefined)[], k: number): ArrayLike<unknown> {
+    const tag = this.buf[this.at];
+    if (tag === Tag.NUMBER) {
+      this.at++;
+      return this.numbers(n);
+    }
+    if (tag === Tag.STRING && this.buf[this.at + 1] === Strings.DICTIONARY) {
+      this.at++;
+      const { distinct, indices: at } = this.dictionary(n);
+      indices[k] = at;
+      return distinct;
+    }
+    return this.column(n);
   }
 
   private numbers(count: number): Int32Array | Float64Array {
@@ -499,7 +525,12 @@ export class ColumnReader {
 
   private strings(count: number): string[] {
     const buf = this.buf;
-    if (buf[this.at] === Strings.DICTIONARY) return this.dictionary(count);
+    if (buf[this.at] === Strings.DICTIONARY) {
+      const { distinct, indices } = this.dictionary(count);
+      const out: string[] = new Array(count);
+      for (let i = 0; i < count; i++) out[i] = distinct[indices[i]];
+      return out;
+    }
     const ascii = buf[this.at] === Strings.ASCII;
     this.at = (this.at + 1 + 3) & ~3;
     const lengths = new Uint32Array(buf.buffer, buf.byteOffset + this.at, count);
@@ -530,8 +561,8 @@ export class ColumnReader {
     return out;
   }
 
-  /** `count` strings written as a dictionary: each is one of the distinct strings, shared. */
-  private dictionary(count: number): string[] {
+  /** `count` strings written as a dictionary: the distinct strings, and each value's index among them (a view into the frame). */
+  private dictionary(count: number): { distinct: string[]; indices: Uint8Array | Uint16Array } {
     const buf = this.buf;
     const m = buf.readUInt32LE(this.at + 1);
     this.at += 5;
@@ -540,9 +571,7 @@ export class ColumnReader {
     this.at = (this.at + width - 1) & ~(width - 1);
     const indices = width === 1 ? buf.subarray(this.at, this.at + count) : new Uint16Array(buf.buffer, buf.byteOffset + this.at, count);
     this.at += count * width;
-    const out: string[] = new Array(count);
-    for (let i = 0; i < count; i++) out[i] = distinct[indices[i]];
-    return out;
+    return { distinct, indices };
   }
 
   private shape(count: number): unknown[] {
@@ -555,10 +584,11 @@ export class ColumnReader {
       this.at += 2 + len;
     }
     const fields: ArrayLike<unknown>[] = new Array(keyCount);
-    for (let k = 0; k < keyCount; k++) fields[k] = this.field(count);
-    const build = builderFor(keys);
+    const indices = new Array<ArrayLike<number> | undefined>(keyCount).fill(undefined);
+    for (let k = 0; k < keyCount; k++) fields[k] = this.field(count, indices, k);
+    const build = builderFor(keys, indices.map((at) => at !== undefined));
     const out: unknown[] = new Array(count);
-    for (let i = 0; i < count; i++) out[i] = build(fields, i);
+    for (let i = 0; i < count; i++) out[i] = build(fields, indices, i);
     return out;
   }
 
