@@ -171,16 +171,11 @@ export class ColumnWriter {
     }
     this.buf[this.at] = MIXED;
     this.at = tagsAt + n;
-    // Each tag's values, in the order the sections are written.
-    const byTag = new Map<number, unknown[]>();
-    for (let i = 0; i < n; i++) {
-      const tag = this.buf[tagsAt + i];
-      let list = byTag.get(tag);
-      if (list === undefined) byTag.set(tag, (list = []));
-      list.push(values[from + i]);
-    }
+    // Each tag's values (tags are small numbers), in the order the sections are written.
+    const byTag: Array<unknown[] | undefined> = [];
+    for (let i = 0; i < n; i++) (byTag[this.buf[tagsAt + i]] ??= []).push(values[from + i]);
     for (const tag of [Tag.NUMBER, Tag.STRING, ...shapes.shapes.map((shape) => FIRST_SHAPE + shape.index), Tag.ARRAY, Tag.CBOR]) {
-      const list = byTag.get(tag);
+      const list = byTag[tag];
       if (list !== undefined) this.section(tag, list, 0, list.length, shapes, depth);
     }
   }
