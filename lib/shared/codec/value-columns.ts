@@ -5,7 +5,7 @@ import { FieldKind, MAX_SHAPES, ShapeFinder, builderFor, type Shape } from './ob
 /**
  * A column of arbitrary values (a frame's keys, or its values), laid out for what streams carry: the same
  * few shapes over and over. Frames of Nexmark bids through cbor-x cost about 0.4 µs per bid to encode and
- * decode; in this layout about half that (benchmarks/frame-codec.ts):
+ * decode; in this layout about a third of that (benchmarks/frame-codec.ts):
  *
  * - numbers are int32s when every one of a column is, else float64s; strings one run of UTF-8 with their
  *   lengths, or, when a column repeats a few strings, those once and an index per value (the values
