@@ -18,6 +18,7 @@ import { start } from './helpers/start.js';
 import { keyflow } from './helpers/cli.js';
 import { NatsServer, emptied, natsServerMissing, readStream } from './helpers/nats-server.js';
 import { splitCredentials } from '../lib/calling-thread/jetstream-connection.js';
+import { MAX_WAITING_ACKS } from '../lib/calling-thread/sources/jetstream-source.js';
 import { RetentionPolicy } from '@nats-io/jetstream';
 
 const EVENTS = 20_000;
@@ -183,6 +184,40 @@ t.test('credentials in the URL or as options; on a work queue, messages a checkp
   t.equal(await emptied(jsm, 'EV'), 0, 'and acknowledged them with the rest');
   const results = (await readStream(js, jsm, 'OUT')).map((m) => JSON.parse(m.text));
   t.same(sorted(results), sorted(expected.results), 'every window once, complete');
+});
+
+t.test('on a work queue, a source with MAX_WAITING_ACKS messages waiting for their acknowledgement asks for a checkpoint, which acknowledges them', { skip: missing ?? false }, async (t) => {
+  const server = await NatsServer.start(t);
+  const { nc, jsm } = await server.client(t);
+  await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention: RetentionPolicy.Workqueue });
+  const messages = MAX_WAITING_ACKS + 20_000;
+  // Published without waiting for each one's acknowledgement (the stream takes them as they come); a few
+  // thousand distinct events over and over.
+  const payloads = events.slice(0, 4000).map((e) => JSON.stringify(e));
+  for (let i = 0; i < messages; i++) {
+    nc.publish('ev', payloads[i % payloads.length]);
+    if (i % 20_000 === 0) await nc.flush();
+  }
+  await nc.flush();
+  for (let tries = 0; (await jsm.streams.info('EV')).state.messages < messages; tries++) {
+    if (tries === 300) throw new Error('the stream did not take every message');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  // Neither time nor input size asks for a checkpoint here: only the source can.
+  const engine = await start({ module: fixture('nexmark'), stateDir, snapshotEveryMs: 3_600_000, sourceThreads: 1 });
+  engine.results('tumbling-bids').resume();
+  await engine.ingestJetStream({ servers: server.url, stream: 'EV', batch: 5000, untilCaughtUp: true });
+  // The checkpoint covers what was routed when it was asked for: all but the chunks on their way by then.
+  const covered = MAX_WAITING_ACKS * 0.8;
+  let left = messages;
+  for (let tries = 0; tries < 500 && left > messages - covered; tries++, await new Promise((r) => setTimeout(r, 20))) left = (await jsm.streams.info('EV')).state.messages;
+  t.ok(engine.checkpointStats().completed >= 1, 'a checkpoint was taken before the engine stopped');
+  t.ok(left <= messages - covered, `it acknowledged the messages it covered: ${messages - left} of ${messages} gone from the work queue before the engine stopped`);
+  const stopped = await engine.stop();
+  t.equal(stopped.events, messages, 'every message read once');
+  t.equal(await emptied(jsm, 'EV'), 0, 'the final checkpoint acknowledged the rest');
 });
 
 t.test('keyflow run --from a JetStream stream writes what --input of the same events writes', { skip: missing ?? false }, async (t) => {

@@ -65,7 +65,7 @@ const SPACE = 0x20;
 const MAX_BLANK_LINES = 4096;
 const RETRY_PAUSE_MS = 250;
 /** On a work queue, the source asks for a checkpoint once this many messages wait for one to be acknowledged (about 100 bytes each). */
-const MAX_WAITING_ACKS = 500_000;
+export const MAX_WAITING_ACKS = 500_000;
 /** The payload JetStream takes as a message's acknowledgement, on the message's reply subject. */
 const ACK = new TextEncoder().encode('+ACK');
 
