@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartOptions } from '../lib/index.js';
 import { Encoder } from '../lib/shared/codec/cbor.js';
-import { decodeGroup, encodeGroup } from '../lib/shared/durability/snapshot-file.js';
+import { decodeGroup, encodeGroup, encodeSnapshot, readSnapshot, type ActorSnapshot } from '../lib/shared/durability/snapshot-file.js';
+import { stateEncoder } from '../lib/shared/codec/cbor.js';
+import { writeFile } from 'node:fs/promises';
 import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import { kept, type Ev } from './fixtures/kinds-in-state.js';
@@ -57,4 +59,23 @@ t.test('a key-group written as snapshots were before (cbor-x walking each object
   const before = decodeGroup(new Encoder({ useRecords: false }).encode(group));
   t.same(before, group, 'the same values, Maps, Sets and Dates included');
   t.same(decodeGroup(encodeGroup(group)), before, 'and as written now');
+});
+
+t.test('a snapshot file holds, byte for byte, the CBOR of its whole snapshot (its key-groups\' bytes put in place, not encoded again), and reads back', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-snapshot-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const group = (kg: number, length: number) => Uint8Array.from({ length }, (_, i) => (kg + i) & 0xff);
+  // Key-group counts and byte lengths at each width of a CBOR count (1, 2, 3 and 5 bytes).
+  for (const [count, length] of [[0, 0], [1, 0], [1, 23], [23, 24], [24, 255], [300, 256], [3, 65_535], [2, 65_536]]) {
+    const snapshot: ActorSnapshot = {
+      checkpoint: 7, watermarks: [1_700_000_000_000.5, -Infinity], seq: 12, sources: [[0, { name: 'file:a.ndjson', tracked: true }]],
+      operatorState: [null, { kept: [1, 2] }], waiting: [[1, 3, 10, 2, 5, 'key', { v: 1 }]],
+      groups: Object.fromEntries(Array.from({ length: count }, (_, i) => [(i * 37) % 32_768, group(i, length)])),
+    };
+    const file = encodeSnapshot(snapshot);
+    t.same(file.subarray(8), Buffer.from(stateEncoder().encode(snapshot)), `${count} key-groups of ${length} bytes: the bytes cbor-x writes`);
+    const path = join(dir, `${count}-${length}.snap`);
+    await writeFile(path, file);
+    t.same(readSnapshot(path), snapshot, 'read back (the CRC checked)');
+  }
 });
