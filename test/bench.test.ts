@@ -43,6 +43,7 @@ t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baselin
   const busy = cliPath.callingThread.busy;
   t.ok(busy > 0 && busy <= 1 && cliPath.callingThread.gc < busy, `calling thread busy ${busy} of the run, from its profile`);
   t.ok(cliPath.callingThread.top.length > 0, 'where the calling thread spent its time');
+  t.same(cliPath.callingThreadRuns.length, cliPath.runs['keyflow run'].eventsPerSecond.length, 'a profiled run per timed run');
 
   t.match(stdout, /Scaling of the CLI path[^]*\| 0 \(calling thread\) \| 1 \|[^]*Projection[^]*\| 16 \|/);
   const { scaling } = report;
