@@ -212,7 +212,7 @@ t.test('on a work queue, a source with MAX_WAITING_ACKS messages waiting for the
   // The checkpoint covers what was routed when it was asked for: all but the chunks on their way by then.
   const covered = MAX_WAITING_ACKS * 0.8;
   let left = messages;
-  for (let tries = 0; tries < 500 && left > messages - covered; tries++, await new Promise((r) => setTimeout(r, 20))) left = (await jsm.streams.info('EV')).state.messages;
+  for (let tries = 0; tries < 1500 && left > messages - covered; tries++, await new Promise((r) => setTimeout(r, 20))) left = (await jsm.streams.info('EV')).state.messages;
   t.ok(engine.checkpointStats().completed >= 1, 'a checkpoint was taken before the engine stopped');
   t.ok(left <= messages - covered, `it acknowledged the messages it covered: ${messages - left} of ${messages} gone from the work queue before the engine stopped`);
   const stopped = await engine.stop();
