@@ -200,7 +200,7 @@ t.test('on a work queue, a source with MAX_WAITING_ACKS messages waiting for the
   }
   await nc.flush();
   for (let tries = 0; (await jsm.streams.info('EV')).state.messages < messages; tries++) {
-    if (tries === 300) throw new Error('the stream did not take every message');
+    if (tries === 1500) throw new Error('the stream did not take every message');
     await new Promise((r) => setTimeout(r, 20));
   }
   const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
