@@ -94,6 +94,6 @@ export async function readStream(js: JetStreamClient, jsm: JetStreamManager, str
 /** The messages a stream holds once the acknowledgements sent to it have arrived (0 on a work queue read to its end). */
 export async function emptied(jsm: JetStreamManager, stream: string): Promise<number> {
   let n = -1;
-  for (let tries = 0; tries < 100 && n !== 0; tries++, await new Promise((r) => setTimeout(r, 20))) n = (await jsm.streams.info(stream)).state.messages;
+  for (let tries = 0; tries < 500 && n !== 0; tries++, await new Promise((r) => setTimeout(r, 20))) n = (await jsm.streams.info(stream)).state.messages;
   return n;
 }
