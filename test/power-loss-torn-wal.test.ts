@@ -3,7 +3,7 @@ import './helpers/start.js';
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { killedRun } from './helpers/power-loss/child.js';
-import { EVENTS, testPowerLoss } from './helpers/power-loss/harness.js';
+import { EVENTS, MIN_CRASH_STATES, testPowerLoss } from './helpers/power-loss/harness.js';
 
 testPowerLoss({
   name: 'recovery of a WAL whose last record is torn',
@@ -16,5 +16,5 @@ testPowerLoss({
     // A record header promising more bytes than follow, as a write cut short leaves it.
     appendFileSync(join(dir, last), Buffer.from([0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7]));
   },
-  minStates: 2_000,
+  minStates: MIN_CRASH_STATES,
 });
