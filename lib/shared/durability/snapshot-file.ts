@@ -65,10 +65,10 @@ export function encodeSnapshot(snapshot: ActorSnapshot): Buffer {
   const fields = head[0] - MAP;
   // A map of fewer than 23 fields: its first byte counts them (a bigger one cannot be an ActorSnapshot).
   if (fields < 0 || fields >= 23) throw new Error(`a snapshot's header encoded as ${head[0]}`);
-  const kgs = Object.keys(groups);
-  const keys = kgs.map((kg) => Buffer.from(kg, 'latin1'));
-  let size = head.length + GROUPS.length + sizeHeader(kgs.length);
-  kgs.forEach((kg, i) => (size += 1 + keys[i].length + TYPED_BYTES.length + sizeHeader(groups[Number(kg)].length) + groups[Number(kg)].length));
+  // In Object.keys order (key-groups ascending), as cbor-x walks the object.
+  const entries = Object.entries(groups);
+  let size = head.length + GROUPS.length + sizeHeader(entries.length);
+  for (const [kg, bytes] of entries) size += 1 + kg.length + TYPED_BYTES.length + sizeHeader(bytes.length) + bytes.length;
   const out = Buffer.allocUnsafe(8 + size);
   let at = 8;
   out[at++] = MAP + fields + 1;
@@ -76,20 +76,18 @@ export function encodeSnapshot(snapshot: ActorSnapshot): Buffer {
   at += head.length - 1;
   out.set(GROUPS, at);
   at += GROUPS.length;
-  at = writeHeader(out, at, MAP, kgs.length);
-  kgs.forEach((kg, i) => {
-    const bytes = groups[Number(kg)];
+  at = writeHeader(out, at, MAP, entries.length);
+  for (const [kg, bytes] of entries) {
     // The key as cbor-x writes an object's key: a text string (a key-group number has fewer than 24 digits).
-    out[at++] = TEXT + keys[i].length;
-    out.set(keys[i], at);
-    at += keys[i].length;
+    out[at++] = TEXT + kg.length;
+    at += out.write(kg, at, 'latin1');
     // The value as cbor-x writes a Uint8Array: its typed-array tag, then a byte string.
     out.set(TYPED_BYTES, at);
     at += TYPED_BYTES.length;
     at = writeHeader(out, at, BYTES, bytes.length);
     out.set(bytes, at);
     at += bytes.length;
-  });
+  }
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(crc32c(out.subarray(8)), 4);
   return out;
