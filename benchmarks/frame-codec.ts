@@ -23,7 +23,8 @@ export const CODEC_TARGET_NS = 150;
 const FRAME = 1024;
 /** Distinct frames of bids, used in turn: the generator's variety, not one frame over and over. */
 const DISTINCT = 64;
-const WARMUP = 20;
+/** Frames encoded and decoded, untimed, before each run: a process of its own starts cold (with 20, a quick run's single run measured 300 ns and more). */
+const WARMUP = 200;
 
 export interface CodecReport {
   bidsPerFrame: number;
