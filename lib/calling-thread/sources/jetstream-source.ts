@@ -15,6 +15,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, jetstreamManager, type ConsumerInfo, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { KeyflowError, codes, configError, describeThrown } from '../../shared/errors.js';
+import { abandoned } from '../../shared/ignore.js';
 import { forEachBatch } from '../../shared/ndjson-lines.js';
 import type { CheckpointRecord } from '../durability/manifest.js';
 import { connectJetStream, type JetStreamServers } from '../jetstream-connection.js';
@@ -64,6 +65,8 @@ const SPACE = 0x20;
 /** Sequences skipped within a chunk as blank lines; a longer gap starts a chunk at the next message. */
 const MAX_BLANK_LINES = 4096;
 const RETRY_PAUSE_MS = 250;
+/** How long stop() waits for the server to take the last acknowledgements. */
+const FLUSH_MS = 5_000;
 /** On a work queue, the source asks for a checkpoint once this many messages wait for one to be acknowledged (about 100 bytes each). */
 export const MAX_WAITING_ACKS = 500_000;
 /** The payload JetStream takes as a message's acknowledgement, on the message's reply subject. */
@@ -84,6 +87,10 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   engine.atRelease(async () => {
     released = true;
     stopListening();
+    // The final checkpoint's acknowledgements were just published: close() would drop what the client has not
+    // written yet (hundreds of thousands on a work queue). A server that does not answer in time gets them
+    // again from the next run, which passes those messages over and acknowledges them.
+    await Promise.race([nc.flush(), new Promise((r) => setTimeout(r, FLUSH_MS).unref())]).catch(abandoned);
     await nc.close();
   });
   const jsm = await jetstreamManager(nc);
