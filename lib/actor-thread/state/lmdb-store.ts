@@ -1,9 +1,11 @@
-import { stateDecoder, stateEncoder } from '../../shared/codec/cbor.js';
+import { stateDecoder } from '../../shared/codec/cbor.js';
+import { StateWriter } from '../../shared/codec/state-writer.js';
 import type { Database, RootDatabase } from 'lmdb';
 import type { StateKey } from '../../shared/keygroups.js';
 import type { StateCodec, StateStore } from './state-store.js';
 
-const encoder = stateEncoder();
+/** cbor-x's bytes, written without its encoder (see state-writer.ts). */
+const writer = new StateWriter();
 /** Byte arrays in state read back are copies, never views into LMDB's memory. */
 const decoder = stateDecoder();
 
@@ -106,7 +108,7 @@ export class LmdbStore<S> implements StateStore<S> {
         // A state with no entries left encodes as null: nothing to keep.
         const data = this.codec.encode(state);
         if (data === null) void this.db.remove(Buffer.from(id, 'utf8'));
-        else void this.db.put(Buffer.from(id, 'utf8'), encoder.encode(data));
+        else void this.db.put(Buffer.from(id, 'utf8'), writer.encode(data));
       }
     });
   }

@@ -4,6 +4,7 @@ import { stateDecoder, stateEncoder } from '../codec/cbor.js';
 import type { SourceInfo } from '../codec/records.js';
 import type { WaitingRecord } from '../../actor-thread/shuffle.js';
 import { KeyflowError, codes } from '../errors.js';
+import { StateWriter } from '../codec/state-writer.js';
 import { crc32c } from './crc32c.js';
 import { mkdirDurable, stateFileError, writeFileAtomicAsync } from './files.js';
 
@@ -44,8 +45,11 @@ export interface GroupSnapshot {
   operators: unknown[];
 }
 
+const groupWriter = new StateWriter();
+
+/** A key-group's snapshot: the bytes `encoder.encode(group)` writes, written by a StateWriter (see there why). */
 export function encodeGroup(group: GroupSnapshot): Uint8Array {
-  return encoder.encode(group);
+  return groupWriter.encode(group);
 }
 
 export function decodeGroup(bytes: Uint8Array): GroupSnapshot {
