@@ -11,6 +11,7 @@
  * has no loop; arrays and objects of up to UNROLLED items are written without one either, and a longer
  * one's loop, if replaced on the stack, is entered from its few interpreted instructions.
  */
+import { ARRAY, MAP, NEGINT, TEXT, UINT, writeHeader } from './cbor-header.js';
 import { stateEncoder } from './cbor.js';
 
 const cbor = stateEncoder();
@@ -24,12 +25,6 @@ const KEYS_KEPT = 4096;
 
 /** String.prototype.isWellFormed (Node 20), not in the TypeScript library this project targets. */
 type WellFormed = string & { isWellFormed(): boolean };
-
-const UINT = 0x00;
-const NEGINT = 0x20;
-const TEXT = 0x60;
-const ARRAY = 0x80;
-const MAP = 0xa0;
 
 export class StateWriter {
   private buf = Buffer.allocUnsafe(1 << 16);
@@ -132,24 +127,9 @@ export class StateWriter {
     this.value(o[key]);
   }
 
-  /** The shortest CBOR header of a major type for `n` (below 2³²). */
   private header(major: number, n: number): void {
     this.room(5);
-    const b = this.buf;
-    if (n < 24) {
-      b[this.at++] = major + n;
-    } else if (n < 0x100) {
-      b[this.at++] = major + 24;
-      b[this.at++] = n;
-    } else if (n < 0x10000) {
-      b[this.at++] = major + 25;
-      b.writeUInt16BE(n, this.at);
-      this.at += 2;
-    } else {
-      b[this.at++] = major + 26;
-      b.writeUInt32BE(n, this.at);
-      this.at += 4;
-    }
+    this.at = writeHeader(this.buf, this.at, major, n);
   }
 
   private byte(b: number): void {

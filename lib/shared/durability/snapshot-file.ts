@@ -4,6 +4,7 @@ import { stateDecoder, stateEncoder } from '../codec/cbor.js';
 import type { SourceInfo } from '../codec/records.js';
 import type { WaitingRecord } from '../../actor-thread/shuffle.js';
 import { KeyflowError, codes } from '../errors.js';
+import { BYTES, MAP, TEXT, sizeHeader, writeHeader } from '../codec/cbor-header.js';
 import { StateWriter } from '../codec/state-writer.js';
 import { crc32c } from './crc32c.js';
 import { mkdirDurable, stateFileError, writeFileAtomicAsync } from './files.js';
@@ -97,40 +98,10 @@ export function encodeSnapshot(snapshot: ActorSnapshot): Buffer {
   return out;
 }
 
-/** CBOR major types, as the first byte's top three bits. */
-const BYTES = 0x40;
-const TEXT = 0x60;
-const MAP = 0xa0;
 /** The key `groups`, as cbor-x writes it. */
 const GROUPS = Buffer.from([TEXT + 6, ...Buffer.from('groups')]);
 /** Tag 64 (RFC 8746: a Uint8Array). */
 const TYPED_BYTES = Buffer.from([0xd8, 0x40]);
-
-/** Bytes of the shortest CBOR header for a count. */
-function sizeHeader(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-}
-
-/** The shortest CBOR header of major type `major` for count `n` at `at`; where the next byte goes. */
-function writeHeader(out: Buffer, at: number, major: number, n: number): number {
-  if (n < 24) {
-    out[at] = major + n;
-    return at + 1;
-  }
-  if (n < 0x100) {
-    out[at] = major + 24;
-    out[at + 1] = n;
-    return at + 2;
-  }
-  if (n < 0x10000) {
-    out[at] = major + 25;
-    out.writeUInt16BE(n, at + 1);
-    return at + 3;
-  }
-  out[at] = major + 26;
-  out.writeUInt32BE(n, at + 1);
-  return at + 5;
-}
 
 /** Write a snapshot atomically, off the calling thread's critical path. */
 export async function writeSnapshot(path: string, bytes: Uint8Array): Promise<void> {
