@@ -1,5 +1,5 @@
 /**
- * A key-group's state as CBOR for a snapshot: the bytes cbor-x's state encoder (cbor.ts) writes, for the
+ * State as CBOR, for snapshots and the LMDB backend: the bytes cbor-x's state encoder (cbor.ts) writes, for the
  * values state is mostly made of (numbers, strings, booleans, null, undefined, arrays, plain objects),
  * written here; any other value (a Map, a Date, a typed array, a bigint, …) is handed to cbor-x whole.
  *
@@ -18,7 +18,10 @@ const cbor = stateEncoder();
 
 /** Arrays and objects up to this many items are written item by item, without a loop. */
 const UNROLLED = 8;
-/** Strings shorter than this are written by char codes, as cbor-x does (a lone surrogate as three bytes, not U+FFFD). */
+/**
+ * cbor-x writes strings shorter than this by char codes, a lone surrogate as three bytes (Buffer writes U+FFFD):
+ * such a string goes to cbor-x, an ASCII one is written by char codes here.
+ */
 const BY_CHAR = 0x40;
 /** Object keys whose bytes are kept, at most (cleared when full). */
 const KEYS_KEPT = 4096;
