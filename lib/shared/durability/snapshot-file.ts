@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { stateDecoder, stateEncoder } from '../codec/cbor.js';
+import { stateDecoder } from '../codec/cbor.js';
 import type { SourceInfo } from '../codec/records.js';
 import type { WaitingRecord } from '../../actor-thread/shuffle.js';
 import { KeyflowError, codes } from '../errors.js';
@@ -14,7 +14,8 @@ import { mkdirDurable, stateFileError, writeFileAtomicAsync } from './files.js';
  *   u32 magic 'KFSN' | u32 crc32c(body) | body (cbor)
  */
 const MAGIC = 0x4e53464b;
-const encoder = stateEncoder();
+/** cbor-x's bytes (its state encoder's), written without its encoder: see state-writer.ts. */
+const writer = new StateWriter();
 /** Byte arrays in restored state are its own, not views that keep the whole file alive. */
 const decoder = stateDecoder();
 
@@ -46,11 +47,9 @@ export interface GroupSnapshot {
   operators: unknown[];
 }
 
-const groupWriter = new StateWriter();
-
-/** A key-group's snapshot: the bytes `encoder.encode(group)` writes, written by a StateWriter (see there why). */
+/** A key-group's snapshot, encoded on its own. */
 export function encodeGroup(group: GroupSnapshot): Uint8Array {
-  return groupWriter.encode(group);
+  return writer.encode(group);
 }
 
 export function decodeGroup(bytes: Uint8Array): GroupSnapshot {
@@ -58,15 +57,15 @@ export function decodeGroup(bytes: Uint8Array): GroupSnapshot {
 }
 
 /**
- * The snapshot file's bytes: header, CRC, body. The body is what `encoder.encode(snapshot)` writes (with
- * `groups` last, as actors build it), put together here: cbor-x would copy every key-group's bytes into a
- * buffer it grows by copying (by a quarter at a time past 64 MB), and the file took one more copy of it all.
- * With a large state that was most of a checkpoint: q9 over 5 M events, 8.8 s of its actor's 13 s finishing
- * snapshots.
+ * The snapshot file's bytes: header, CRC, body. The body is what cbor-x's `stateEncoder().encode(snapshot)`
+ * writes (with `groups` last, as actors build it), put together here: cbor-x would copy every key-group's
+ * bytes into a buffer it grows by copying (by a quarter at a time past 64 MB), and the file took one more
+ * copy of it all. With a large state that was most of a checkpoint: q9 over 5 M events, 8.8 s of its
+ * actor's 13 s finishing snapshots.
  */
 export function encodeSnapshot(snapshot: ActorSnapshot): Buffer {
   const { groups, ...header } = snapshot;
-  const head = encoder.encode(header);
+  const head = writer.encode(header);
   const fields = head[0] - MAP;
   // A map of fewer than 23 fields: its first byte counts them (a bigger one cannot be an ActorSnapshot).
   if (fields < 0 || fields >= 23) throw new Error(`a snapshot's header encoded as ${head[0]}`);
