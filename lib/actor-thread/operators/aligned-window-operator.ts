@@ -1,5 +1,6 @@
 import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
 import type { StateKey } from '../../shared/keygroups.js';
+import type { Snapshotted } from '../../shared/codec/state-writer.js';
 import type { PaneView } from '../../shared/codec/frame.js';
 import type { StateCodec, StoreFactory } from '../state/state-store.js';
 import { alignDown, type AlignedWindowSpec } from '../../pipeline/windows/window.js';
@@ -20,7 +21,7 @@ interface Open {
  * this and its accumulator, where an array of window objects made four: fewer to allocate per window, and
  * for the garbage collector to copy for as long as the window is open.
  */
-interface KeyWindows {
+interface KeyWindows extends Snapshotted {
   key: unknown;
   /** The first window opened of those still open; acc null once the key has none. */
   start: number;
@@ -28,6 +29,11 @@ interface KeyWindows {
   id: number;
   /** The others, in the order they opened (null: none yet). */
   more: Open[] | null;
+}
+
+/** A key's windows object: always made here, with the same fields. */
+function keyWindows(key: unknown, start: number, acc: unknown[] | null, id: number, more: Open[] | null): KeyWindows {
+  return { key, start, acc, id, more, snapIn: undefined, snapStart: 0, snapEnd: 0 };
 }
 
 /** A key's windows in a snapshot (and in LMDB), in the order they opened. */
@@ -43,8 +49,8 @@ const codec: StateCodec<KeyWindows, WindowsData> = {
   encode: (s) => [s.key, opened(s).map((w) => [w.start, w.acc, w.id])],
   decode: ([key, windows]) => {
     const [first, ...more] = windows;
-    if (first === undefined) return { key, start: NaN, acc: null, id: 0, more: null };
-    return { key, start: first[0], acc: first[1], id: first[2], more: more.length === 0 ? null : more.map(([start, acc, id]) => ({ start, acc, id })) };
+    if (first === undefined) return keyWindows(key, NaN, null, 0, null);
+    return keyWindows(key, first[0], first[1], first[2], more.length === 0 ? null : more.map(([start, acc, id]) => ({ start, acc, id })));
   },
 };
 
@@ -137,7 +143,7 @@ export class AlignedWindowOperator extends WindowOperator<KeyWindows, WindowsDat
   /** Open a window for the key (in its own object if it has none open); returns the key's windows. */
   private open(kg: number, sk: StateKey, key: unknown, state: KeyWindows | undefined, start: number, acc: unknown[], id: number): KeyWindows {
     if (state === undefined) {
-      const created: KeyWindows = { key, start, acc, id, more: null };
+      const created = keyWindows(key, start, acc, id, null);
       this.store.set(kg, sk, created);
       return created;
     }

@@ -13,8 +13,9 @@ import { TimerHeap } from './timer-heap.js';
 // In the store, expired entries are kept until reclaimed (reads skip them); snapshots leave them out.
 const codec: StateCodec<KeyState> = { encode: (s) => toData(s, -Infinity), decode: (data) => fromData(data as KeyStateData) };
 
-interface GroupData {
-  keys: KeyStateData[];
+/** A key-group's state: its keys' data (`K`: as restored; as snapshotted, maybe KeySlots), its timers. */
+interface GroupData<K = KeyStateData> {
+  keys: K[];
   /** Pending timers as [time, key] (and for a timer set behind the watermark, that watermark): event time, and processing time. */
   timers: Array<[number, unknown, number?]>;
   processingTimers?: Array<[number, unknown, number?]>;
@@ -78,15 +79,12 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
   }
 
   /** A key-group's live keys with their state, and its timers. */
-  snapshotGroup(kg: number): GroupData | undefined {
+  snapshotGroup(kg: number): GroupData<unknown> | undefined {
     const timers = this.frozen?.timers.get(kg) ?? [];
     const processingTimers = this.frozen?.processingTimers.get(kg) ?? [];
     const now = this.usesTtl ? this.frozen?.now ?? this.ttlNow() : -Infinity;
-    const keys: KeyStateData[] = [];
-    for (const s of this.store.values(kg)) {
-      const data = toData(s, now);
-      if (data !== null) keys.push(data);
-    }
+    // With a TTL a key's data depends on the time (what has expired by then): no bytes from before.
+    const keys = this.store.snapshot(kg, (s) => toData(s, now), !this.usesTtl);
     if (keys.length === 0 && timers.length === 0 && processingTimers.length === 0) return undefined;
     return { keys, timers, processingTimers };
   }

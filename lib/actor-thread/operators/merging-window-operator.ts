@@ -1,5 +1,6 @@
 import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
 import type { StateKey } from '../../shared/keygroups.js';
+import type { Snapshotted } from '../../shared/codec/state-writer.js';
 import type { StateCodec, StoreFactory } from '../state/state-store.js';
 import { sessionsTouch } from '../../pipeline/windows/session.js';
 import type { WindowBounds } from '../../pipeline/windows/bounded.js';
@@ -16,10 +17,15 @@ interface Session {
   timerId: number;
 }
 
-interface KeySessions {
+interface KeySessions extends Snapshotted {
   key: unknown;
   /** Disjoint (sessions do not even touch), sorted by start. */
   sessions: Session[];
+}
+
+/** A key's sessions object: always made here, with the same fields. */
+function keySessions(key: unknown, sessions: Session[]): KeySessions {
+  return { key, sessions, snapIn: undefined, snapStart: 0, snapEnd: 0 };
 }
 
 /** A key's sessions in a snapshot (and in LMDB). */
@@ -27,7 +33,7 @@ type SessionsData = [key: unknown, sessions: Array<[start: number, end: number, 
 
 const codec: StateCodec<KeySessions, SessionsData> = {
   encode: (s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])],
-  decode: ([key, list]) => ({ key, sessions: list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId })) }),
+  decode: ([key, list]) => keySessions(key, list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId }))),
 };
 
 /**
@@ -81,7 +87,7 @@ export class MergingWindowOperator extends WindowOperator<KeySessions, SessionsD
       let i = 0;
       while (i < kept.length && kept[i].start < start) i++;
       kept.splice(i, 0, merged);
-      if (state === undefined) this.store.set(kg, sk, { key, sessions: kept });
+      if (state === undefined) this.store.set(kg, sk, keySessions(key, kept));
       else state.sessions = kept;
       this.timers.schedule(merged.timerId, kg, sk, start, end);
     }

@@ -46,8 +46,11 @@ export interface Operator<S = unknown, O = unknown> {
   nextProcessingTime?(): number;
   /** Prepare to snapshot the state as it is now (before snapshotGroup calls, which may come later). */
   beginSnapshot(): void;
-  /** One key-group's state as plain data (cbor-encodable), or undefined if it holds none. */
-  snapshotGroup(kg: number): S | undefined;
+  /**
+   * One key-group's state as plain data (cbor-encodable; keys may be KeySlots, see StateStore.snapshot), or
+   * undefined if it holds none; what it decodes to is what restore() gets.
+   */
+  snapshotGroup(kg: number): unknown;
   /** The actor's operator state (not keyed; see OperatorState), copied as of now, or null if none. */
   snapshotOperatorState?(): O | null;
   /** Take this actor's share of the old actors' operator state (in old actor order). */

@@ -1,6 +1,7 @@
 import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
 import { stateKeyOf, type StateKey } from '../../shared/keygroups.js';
-import { groupData, type StateCodec, type StateStore, type StoreFactory } from '../state/state-store.js';
+import type { Snapshotted } from '../../shared/codec/state-writer.js';
+import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
 import type { Operator, OperatorOutput } from './operator.js';
 import { WindowEmitter } from './window-emitter.js';
 import { WindowTimers, type WindowTimer } from './window-timers.js';
@@ -11,7 +12,7 @@ import { WindowTimers, type WindowTimer } from './window-timers.js';
  * queries. A subclass assigns events to windows (`onEvent`) and says how a key holds its windows: `K` is
  * one key's windows in the store, `D` the same as plain data (its codec's), a snapshot being a list of `D`.
  */
-export abstract class WindowOperator<K extends { key: unknown }, D> implements Operator<D[]> {
+export abstract class WindowOperator<K extends { key: unknown } & Snapshotted, D> implements Operator<D[]> {
   protected readonly store: StateStore<K>;
   protected readonly timers: WindowTimers;
   protected readonly emitter: WindowEmitter;
@@ -58,8 +59,10 @@ export abstract class WindowOperator<K extends { key: unknown }, D> implements O
   /** Timers follow from the windows, so a snapshot is the keys' windows alone. */
   beginSnapshot(): void {}
 
-  snapshotGroup(kg: number): D[] | undefined {
-    return groupData(this.store, kg, this.codec);
+  /** Each key's windows through the codec (see StateStore.snapshot). */
+  snapshotGroup(kg: number): unknown[] | undefined {
+    const keys = this.store.snapshot(kg, (s) => this.codec.encode(s), true);
+    return keys.length > 0 ? keys : undefined;
   }
 
   /** Each key's windows into the store, then their timers re-registered in id order (see `timerIds`). */

@@ -1,10 +1,11 @@
+import type { Snapshotted } from '../../shared/codec/state-writer.js';
 import { EXPIRED, Expiring, liveValue } from './ttl.js';
 
 /**
  * One key's state in a process function, by state name. Entries are stored raw: a value, or an
  * Expiring around it when its state has a TTL (per value, per map entry, per list element).
  */
-export interface KeyState {
+export interface KeyState extends Snapshotted {
   key: unknown;
   values: Map<string, unknown>;
   maps: Map<string, Map<unknown, unknown>>;
@@ -54,7 +55,12 @@ export function toData(s: KeyState, now: number): KeyStateData | null {
 }
 
 export function fromData([key, values, maps, lists]: KeyStateData): KeyState {
-  return { key, values: new Map(values), maps: new Map(maps.map(([n, m]) => [n, new Map(m)])), lists: new Map(lists) };
+  return newKeyState(key, new Map(values), new Map(maps.map(([n, m]) => [n, new Map(m)])), new Map(lists));
+}
+
+/** A key's state object: always made here, so that every one has the same fields (and shape). */
+export function newKeyState(key: unknown, values = new Map<string, unknown>(), maps = new Map<string, Map<unknown, unknown>>(), lists = new Map<string, unknown[]>()): KeyState {
+  return { key, values, maps, lists, snapIn: undefined, snapStart: 0, snapEnd: 0 };
 }
 
 /** Every Expiring entry of a key (to queue its reclaim after a restore). */

@@ -1,6 +1,6 @@
 import { KeyflowError, codes } from '../../shared/errors.js';
 import type { StateKey } from '../../shared/keygroups.js';
-import { isEmpty, type KeyState } from './key-state.js';
+import { isEmpty, newKeyState, type KeyState } from './key-state.js';
 import type { StateStore } from '../state/state-store.js';
 import type { OperatorListState, OperatorState, OperatorStateOptions } from './operator-state.js';
 import type { ListState, MapState, ProcessContext, TimeDomain, TimerControl, ValueState } from '../../pipeline/process-function.js';
@@ -316,7 +316,7 @@ export class Context implements ProcessContext {
   private writable(): KeyState {
     this.assertInCall();
     if (this.state === undefined) {
-      this.state = { key: this.key, values: new Map(), maps: new Map(), lists: new Map() };
+      this.state = newKeyState(this.key);
       this.host.store.set(this.kg, this.sk, this.state);
     }
     return this.state;

@@ -2,7 +2,7 @@ import { stateDecoder } from '../../shared/codec/cbor.js';
 import { StateWriter } from '../../shared/codec/state-writer.js';
 import type { Database, RootDatabase } from 'lmdb';
 import type { StateKey } from '../../shared/keygroups.js';
-import type { StateCodec, StateStore } from './state-store.js';
+import { dataOf, type StateCodec, type StateStore } from './state-store.js';
 
 /** cbor-x's bytes, written without its encoder (see state-writer.ts). */
 const writer = new StateWriter();
@@ -59,6 +59,11 @@ export class LmdbStore<S> implements StateStore<S> {
     const id = dbKey(kg, key);
     this.forget(id, kg);
     this.deleted.add(id);
+  }
+
+  /** Every key's data (`reuse` aside): a key read from the database is a new object each time. */
+  snapshot(kg: number, data: (state: S) => unknown): unknown[] {
+    return dataOf(this.values(kg), data);
   }
 
   *values(kg: number): IterableIterator<S> {

@@ -1,3 +1,4 @@
+import type { Snapshotted } from '../../shared/codec/state-writer.js';
 import type { StateKey } from '../../shared/keygroups.js';
 
 /**
@@ -14,6 +15,12 @@ export interface StateStore<S> {
   delete(kg: number, key: StateKey): void;
   /** Every key's state in a key-group (read-only use: snapshots). */
   values(kg: number): Iterable<S>;
+  /**
+   * A key-group's keys for a snapshot: each key's `data(state)` (null: left out). With `reuse`, a store may
+   * give a key as a KeySlot, which a StateWriter writes with the bytes the key had in the last snapshot if it
+   * has not been got or set since (every change to a key's state comes after a get or set of it).
+   */
+  snapshot(kg: number, data: (state: S) => unknown, reuse: boolean): unknown[];
 }
 
 /**
@@ -25,11 +32,15 @@ export interface StateCodec<S, D = unknown> {
   decode(data: D): S;
 }
 
-/** A key-group's state as snapshot data (each key through the codec), or undefined if it holds none. */
-export function groupData<S, D>(store: StateStore<S>, kg: number, codec: StateCodec<S, D>): D[] | undefined {
-  const keys = [...store.values(kg)].map((s) => codec.encode(s));
-  return keys.length > 0 ? keys : undefined;
+/** Each key's `data(state)`, from `states` (null: left out). */
+export function dataOf<S>(states: Iterable<S>, data: (state: S) => unknown): unknown[] {
+  const out: unknown[] = [];
+  for (const s of states) {
+    const d = data(s);
+    if (d !== null) out.push(d);
+  }
+  return out;
 }
 
 /** Makes an operator's store (one per operator in an actor). */
-export type StoreFactory = <S>(codec: StateCodec<S>) => StateStore<S>;
+export type StoreFactory = <S extends Snapshotted>(codec: StateCodec<S>) => StateStore<S>;

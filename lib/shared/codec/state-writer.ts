@@ -29,16 +29,43 @@ const KEYS_KEPT = 4096;
 /** String.prototype.isWellFormed (Node 20), not in the TypeScript library this project targets. */
 type WellFormed = string & { isWellFormed(): boolean };
 
+/**
+ * A key's state that keeps where its bytes are in the last snapshot that wrote it: `snapIn` (undefined when
+ * its store has let them go: the key was got or set since), from `snapStart` to `snapEnd`. Fields of the
+ * state object itself, set when it is made: a get then costs one store, not one more object to reach.
+ */
+export interface Snapshotted {
+  snapIn: Buffer | undefined;
+  snapStart: number;
+  snapEnd: number;
+}
+
+/** A key in a key-group's snapshot: written with the bytes its state kept, if any, else as `data`. */
+export class KeySlot {
+  constructor(readonly state: Snapshotted, readonly data: unknown) {}
+}
+
 export class StateWriter {
   private buf = Buffer.allocUnsafe(1 << 16);
   private at = 0;
   private readonly keys = new Map<string, Buffer>();
+  /** The KeySlots of the value being encoded: slot, start, end, … */
+  private readonly slots: Array<KeySlot | number> = [];
 
-  /** `value` as CBOR, in a buffer of its own. */
+  /** `value` as CBOR, in a buffer of its own; each KeySlot's state then keeps where it is in it. */
   encode(value: unknown): Buffer {
     this.at = 0;
     this.value(value);
-    return Buffer.from(this.buf.subarray(0, this.at));
+    const out = Buffer.from(this.buf.subarray(0, this.at));
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i += 3) {
+      const state = (slots[i] as KeySlot).state;
+      state.snapIn = out;
+      state.snapStart = slots[i + 1] as number;
+      state.snapEnd = slots[i + 2] as number;
+    }
+    slots.length = 0;
+    return out;
   }
 
   private value(v: unknown): void {
@@ -51,8 +78,21 @@ export class StateWriter {
         if (v === null) return this.byte(0xf6);
         if (v.constructor === Array) return this.array(v as unknown[]);
         if (v.constructor === Object) return this.object(v as Record<string, unknown>);
+        if (v instanceof KeySlot) return this.slot(v);
     }
     this.bytes(cbor.encode(v));
+  }
+
+  private slot(s: KeySlot): void {
+    const start = this.at;
+    const { snapIn, snapStart, snapEnd } = s.state;
+    if (snapIn !== undefined) {
+      this.room(snapEnd - snapStart);
+      this.at += snapIn.copy(this.buf, this.at, snapStart, snapEnd);
+    } else {
+      this.value(s.data);
+    }
+    this.slots.push(s, start, this.at);
   }
 
   /** As cbor-x: an integer of up to 32 bits as a CBOR integer, any other number as a float64. */

@@ -1,0 +1,78 @@
+/**
+ * A snapshot writes a key not got or set since the last one with the bytes it had there (KeyedStore and
+ * StateWriter): every key changed since is encoded anew, in process-function state and in windows alike,
+ * and a run restored from the latest of several checkpoints has every key as it was at that checkpoint.
+ */
+import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StateWriter, type Snapshotted } from '../lib/shared/codec/state-writer.js';
+import { stateDecoder, stateEncoder } from '../lib/shared/codec/cbor.js';
+import { KeyedStore } from '../lib/actor-thread/state/keyed-store.js';
+import { start } from './helpers/start.js';
+import { fixture } from './helpers/collect.js';
+import type { Ev } from './fixtures/snapshot-reuse.js';
+
+const decoder = stateDecoder();
+type State = Snapshotted & { key: string; n: number[] };
+const state = (key: string, n: number[]): State => ({ key, n, snapIn: undefined, snapStart: 0, snapEnd: 0 });
+
+t.test('a key-group\'s keys: each written anew once got or set, else with the bytes it had in the last snapshot', async (t) => {
+  const store = new KeyedStore<State>(4);
+  const writer = new StateWriter();
+  const a = state('a', [0]);
+  store.set(1, 'a', a);
+  for (const key of ['b', 'c']) store.set(1, key, state(key, [0]));
+  const data = (s: State) => [s.key, s.n];
+  const snapshot = () => writer.encode({ keys: store.snapshot(1, data, true) });
+  const first = snapshot();
+  t.same(decoder.decode(first), { keys: [['a', [0]], ['b', [0]], ['c', [0]]] }, 'every key encoded');
+  t.same(first, stateEncoder().encode({ keys: [['a', [0]], ['b', [0]], ['c', [0]]] }), 'as cbor-x writes it');
+  t.equal(a.snapIn, first, 'a key keeps where it is in the snapshot');
+  store.get(1, 'b')!.n.push(1);
+  store.set(1, 'c', state('c', [2]));
+  const second = snapshot();
+  t.same(decoder.decode(second), { keys: [['a', [0]], ['b', [0, 1]], ['c', [2]]] }, 'the keys got or set since as they are now');
+  t.equal(a.snapIn, second, 'the untouched key now points into the second snapshot');
+  // A key's state changed behind the store's back (no get or set) is written as it was: what reuse relies on.
+  a.n.push(9);
+  t.same(decoder.decode(snapshot()), { keys: [['a', [0]], ['b', [0, 1]], ['c', [2]]] }, 'the untouched key\'s bytes are reused');
+  t.same(decoder.decode(writer.encode({ keys: store.snapshot(1, data, false) })), { keys: [['a', [0, 9]], ['b', [0, 1]], ['c', [2]]] }, 'without reuse, every key encoded from its state');
+  t.same(store.snapshot(2, data, true), [], 'an empty key-group has no keys');
+});
+
+const KEYS = Array.from({ length: 40 }, (_, i) => `k${i}`);
+const at = (keys: string[], t: number, v: number): Ev[] => keys.map((k) => ({ k, t, v }));
+const order = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1));
+type Window = { key: string; n: number; total: number };
+
+for (const workers of [1, 2]) {
+  t.test(`restored from the last of three checkpoints, between which only some keys changed (${workers} worker(s))`, async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-snapshot-reuse-'));
+    t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+    const options = { module: fixture('snapshot-reuse'), workers, stateDir };
+    const first = await start(options);
+    await first.ingest(at(KEYS, 1, 1));
+    await first.checkpoint();
+    await first.ingest(at(KEYS.slice(0, 10), 2, 2));
+    await first.checkpoint();
+    await first.ingest(at(KEYS.slice(5, 15), 3, 3));
+    await first.checkpoint();
+    await first.abort();
+
+    const second = await start(options);
+    const latest: Array<{ k: string; v: number }> = [];
+    const windows: Record<string, Window[]> = { sums: [], sessions: [] };
+    second.results('latest').on('data', (r) => latest.push(r));
+    for (const name of ['sums', 'sessions']) second.results(name).on('data', (r) => windows[name].push(r));
+    await second.ingest(at(KEYS, 4, -1));
+    await second.stop();
+
+    const expected = (i: number) => (i < 5 ? { v: 2, n: 2, total: 3 } : i < 10 ? { v: 3, n: 3, total: 6 } : i < 15 ? { v: 3, n: 2, total: 4 } : { v: 1, n: 1, total: 1 });
+    t.same(latest.sort((a, b) => order(a.k, b.k)).map((r) => [r.k, r.v]), KEYS.map((k, i) => [k, expected(i).v]), 'each key\'s latest value, as at the last checkpoint');
+    for (const name of ['sums', 'sessions']) {
+      t.same(windows[name].sort((a, b) => order(a.key, b.key)).map((r) => [r.key, r.n, r.total]), KEYS.map((k, i) => [k, expected(i).n, expected(i).total]), `each key's ${name} window, as at the last checkpoint`);
+    }
+  });
+}
