@@ -76,3 +76,16 @@ for (const workers of [1, 2]) {
     }
   });
 }
+
+t.test('an encoding that throws leaves nothing behind for the next', async (t) => {
+  const store = new KeyedStore<State>(4);
+  const writer = new StateWriter();
+  const good = state('good', [1]);
+  store.set(0, 'good', good);
+  const bad = { f: () => 1 };
+  t.throws(() => writer.encode({ keys: store.snapshot(0, (s) => [s.key, s.n], true), bad }), 'a function in state is refused');
+  t.equal(good.snapIn, undefined, 'the key of the encoding that threw keeps no bytes');
+  const next = writer.encode([1, 2]);
+  t.same(decoder.decode(next), [1, 2], 'the next encoding is its own');
+  t.equal(good.snapIn, undefined, 'and gives that key no bytes of it');
+});

@@ -55,6 +55,8 @@ export class StateWriter {
   /** `value` as CBOR, in a buffer of its own; each KeySlot's state then keeps where it is in it. */
   encode(value: unknown): Buffer {
     this.at = 0;
+    // Slots of an encoding that threw (a function in state) are not this one's.
+    this.slots.length = 0;
     this.value(value);
     const out = Buffer.from(this.buf.subarray(0, this.at));
     const slots = this.slots;
