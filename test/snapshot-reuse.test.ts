@@ -1,7 +1,8 @@
 /**
  * A snapshot writes a key not got or set since the last one with the bytes it had there (KeyedStore and
  * StateWriter): every key changed since is encoded anew, in process-function state and in windows alike,
- * and a run restored from the latest of several checkpoints has every key as it was at that checkpoint.
+ * and a run restored from the latest of several checkpoints has every key as it was at that checkpoint; a key
+ * with a TTL is encoded anew each time (what has expired depends on the time).
  */
 import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { StateWriter, type Snapshotted } from '../lib/shared/codec/state-writer.js';
 import { stateDecoder, stateEncoder } from '../lib/shared/codec/cbor.js';
 import { KeyedStore } from '../lib/actor-thread/state/keyed-store.js';
+import { decodeGroup, readSnapshot } from '../lib/shared/durability/snapshot-file.js';
 import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import type { Ev } from './fixtures/snapshot-reuse.js';
@@ -51,7 +53,7 @@ for (const workers of [1, 2]) {
   t.test(`restored from the last of three checkpoints, between which only some keys changed (${workers} worker(s))`, async (t) => {
     const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-snapshot-reuse-'));
     t.teardown(() => rm(stateDir, { recursive: true, force: true }));
-    const options = { module: fixture('snapshot-reuse'), workers, stateDir };
+    const options = { module: fixture('snapshot-reuse'), pipelines: ['latest', 'sums', 'sessions'], workers, stateDir };
     const first = await start(options);
     await first.ingest(at(KEYS, 1, 1));
     await first.checkpoint();
@@ -88,4 +90,22 @@ t.test('an encoding that throws leaves nothing behind for the next', async (t) =
   const next = writer.encode([1, 2]);
   t.same(decoder.decode(next), [1, 2], 'the next encoding is its own');
   t.equal(good.snapIn, undefined, 'and gives that key no bytes of it');
+});
+
+t.test('a key whose entries expired since the last snapshot, though nobody called it, is left out of the next', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-snapshot-reuse-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  const engine = await start({ module: fixture('snapshot-reuse'), pipelines: ['expiring'], workers: 1, stateDir });
+  const keysIn = (checkpoint: number) => {
+    const snap = readSnapshot(join(stateDir, 'snapshots', String(checkpoint).padStart(8, '0'), 'actor-0.snap'));
+    return Object.values(snap.groups).flatMap((bytes) => (decodeGroup(bytes).operators[0] as { keys: Array<[string]> } | null)?.keys ?? []).map(([key]) => key).sort();
+  };
+  await engine.ingest([{ k: 'a', t: 0, v: 1 }]);
+  await engine.checkpoint();
+  t.same(keysIn(1), ['a'], 'the key while its value lives');
+  // The watermark passes 0 + 100 (a's value expires), not yet the second its reclaim is queued for.
+  await engine.ingest([{ k: 'b', t: 500, v: 2 }]);
+  await engine.checkpoint();
+  t.same(keysIn(2), ['b'], 'a is left out: its bytes from the last snapshot are not reused');
+  await engine.stop();
 });
