@@ -55,7 +55,7 @@ export class StateWriter {
   /** `value` as CBOR, in a buffer of its own; each KeySlot's state then keeps where it is in it. */
   encode(value: unknown): Buffer {
     this.at = 0;
-    // Slots of an encoding that threw (a function in state) are not this one's.
+    // Emptied here, not after: an encoding that threw (a function in state) leaves its slots behind.
     this.slots.length = 0;
     this.value(value);
     const out = Buffer.from(this.buf.subarray(0, this.at));
@@ -66,7 +66,6 @@ export class StateWriter {
       state.snapStart = slots[i + 1] as number;
       state.snapEnd = slots[i + 2] as number;
     }
-    slots.length = 0;
     return out;
   }
 
