@@ -18,7 +18,7 @@ import type { Ev } from './fixtures/snapshot-reuse.js';
 
 const decoder = stateDecoder();
 type State = Snapshotted & { key: string; n: number[] };
-const state = (key: string, n: number[]): State => ({ key, n, snapIn: undefined, snapStart: 0, snapEnd: 0 });
+const state = (key: string, n: number[]): State => ({ key, n, snap: undefined });
 
 t.test('a key-group\'s keys: each written anew once got or set, else with the bytes it had in the last snapshot', async (t) => {
   const store = new KeyedStore<State>(4);
@@ -31,12 +31,12 @@ t.test('a key-group\'s keys: each written anew once got or set, else with the by
   const first = snapshot();
   t.same(decoder.decode(first), { keys: [['a', [0]], ['b', [0]], ['c', [0]]] }, 'every key encoded');
   t.same(first, stateEncoder().encode({ keys: [['a', [0]], ['b', [0]], ['c', [0]]] }), 'as cbor-x writes it');
-  t.equal(a.snapIn, first, 'a key keeps where it is in the snapshot');
+  t.equal(a.snap?.in, first, 'a key keeps where it is in the snapshot');
   store.get(1, 'b')!.n.push(1);
   store.set(1, 'c', state('c', [2]));
   const second = snapshot();
   t.same(decoder.decode(second), { keys: [['a', [0]], ['b', [0, 1]], ['c', [2]]] }, 'the keys got or set since as they are now');
-  t.equal(a.snapIn, second, 'the untouched key now points into the second snapshot');
+  t.equal(a.snap?.in, second, 'the untouched key now points into the second snapshot');
   // A key's state changed behind the store's back (no get or set) is written as it was: what reuse relies on.
   a.n.push(9);
   t.same(decoder.decode(snapshot()), { keys: [['a', [0]], ['b', [0, 1]], ['c', [2]]] }, 'the untouched key\'s bytes are reused');
@@ -86,10 +86,10 @@ t.test('an encoding that throws leaves nothing behind for the next', async (t) =
   store.set(0, 'good', good);
   const bad = { f: () => 1 };
   t.throws(() => writer.encode({ keys: store.snapshot(0, (s) => [s.key, s.n], true), bad }), 'a function in state is refused');
-  t.equal(good.snapIn, undefined, 'the key of the encoding that threw keeps no bytes');
+  t.equal(good.snap?.in, undefined, 'the key of the encoding that threw keeps no bytes');
   const next = writer.encode([1, 2]);
   t.same(decoder.decode(next), [1, 2], 'the next encoding is its own');
-  t.equal(good.snapIn, undefined, 'and gives that key no bytes of it');
+  t.equal(good.snap?.in, undefined, 'and gives that key no bytes of it');
 });
 
 t.test('a key whose entries expired since the last snapshot, though nobody called it, is left out of the next', async (t) => {

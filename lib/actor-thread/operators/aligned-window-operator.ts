@@ -33,7 +33,7 @@ interface KeyWindows extends Snapshotted {
 
 /** A key's windows object: always made here, with the same fields. */
 function keyWindows(key: unknown, start: number, acc: unknown[] | null, id: number, more: Open[] | null): KeyWindows {
-  return { key, start, acc, id, more, snapIn: undefined, snapStart: 0, snapEnd: 0 };
+  return { key, start, acc, id, more, snap: undefined };
 }
 
 /** A key's windows in a snapshot (and in LMDB), in the order they opened. */

@@ -25,7 +25,7 @@ interface KeySessions extends Snapshotted {
 
 /** A key's sessions object: always made here, with the same fields. */
 function keySessions(key: unknown, sessions: Session[]): KeySessions {
-  return { key, sessions, snapIn: undefined, snapStart: 0, snapEnd: 0 };
+  return { key, sessions, snap: undefined };
 }
 
 /** A key's sessions in a snapshot (and in LMDB). */

@@ -60,7 +60,7 @@ export function fromData([key, values, maps, lists]: KeyStateData): KeyState {
 
 /** A key's state object: always made here, so that every one has the same fields (and shape). */
 export function newKeyState(key: unknown, values = new Map<string, unknown>(), maps = new Map<string, Map<unknown, unknown>>(), lists = new Map<string, unknown[]>()): KeyState {
-  return { key, values, maps, lists, snapIn: undefined, snapStart: 0, snapEnd: 0 };
+  return { key, values, maps, lists, snap: undefined };
 }
 
 /** Every Expiring entry of a key (to queue its reclaim after a restore). */

@@ -17,14 +17,14 @@ export class KeyedStore<S extends Snapshotted> implements StateStore<S> {
 
   get(kg: number, key: StateKey): S | undefined {
     const state = this.groupMaps[kg]?.get(key);
-    if (state !== undefined) state.snapIn = undefined;
+    if (state !== undefined) state.snap = undefined;
     return state;
   }
 
   set(kg: number, key: StateKey, state: S): void {
     let group = this.groupMaps[kg];
     if (group === undefined) this.groupMaps[kg] = group = new Map();
-    state.snapIn = undefined;
+    state.snap = undefined;
     group.set(key, state);
   }
 
@@ -40,12 +40,12 @@ export class KeyedStore<S extends Snapshotted> implements StateStore<S> {
     if (!reuse) return dataOf(this.values(kg), data);
     const out: KeySlot[] = [];
     for (const state of this.values(kg)) {
-      if (state.snapIn !== undefined) {
-        out.push(new KeySlot(state, undefined));
-        continue;
+      if (state.snap === undefined) {
+        const d = data(state);
+        if (d === null) continue;
+        state.snap = new KeySlot(d);
       }
-      const d = data(state);
-      if (d !== null) out.push(new KeySlot(state, d));
+      out.push(state.snap);
     }
     return out;
   }

@@ -30,19 +30,20 @@ const KEYS_KEPT = 4096;
 type WellFormed = string & { isWellFormed(): boolean };
 
 /**
- * A key's state that keeps where its bytes are in the last snapshot that wrote it: `snapIn` (undefined when
- * its store has let them go: the key was got or set since), from `snapStart` to `snapEnd`. Fields of the
- * state object itself, set when it is made: a get then costs one store, not one more object to reach.
+ * A key in a key-group's snapshot: its `data`, until a StateWriter has written it; from then on where its
+ * bytes are in that snapshot (`in`, from `start` to `end`), which the next snapshot copies. Its key's state
+ * keeps it (Snapshotted) until its store lets it go: the key was got or set since.
  */
-export interface Snapshotted {
-  snapIn: Buffer | undefined;
-  snapStart: number;
-  snapEnd: number;
+export class KeySlot {
+  in: Buffer | undefined = undefined;
+  start = 0;
+  end = 0;
+  constructor(public data: unknown) {}
 }
 
-/** A key in a key-group's snapshot: written with the bytes its state kept, if any, else as `data`. */
-export class KeySlot {
-  constructor(readonly state: Snapshotted, readonly data: unknown) {}
+/** A key's state that keeps its KeySlot: one field of the state object itself, set when it is made. */
+export interface Snapshotted {
+  snap: KeySlot | undefined;
 }
 
 export class StateWriter {
@@ -52,7 +53,7 @@ export class StateWriter {
   /** The KeySlots of the value being encoded: slot, start, end, … */
   private readonly slots: Array<KeySlot | number> = [];
 
-  /** `value` as CBOR, in a buffer of its own; each KeySlot's state then keeps where it is in it. */
+  /** `value` as CBOR, in a buffer of its own; each KeySlot in it then holds where it is in that buffer. */
   encode(value: unknown): Buffer {
     this.at = 0;
     // Emptied here, not after: an encoding that threw (a function in state) leaves its slots behind.
@@ -61,10 +62,11 @@ export class StateWriter {
     const out = Buffer.from(this.buf.subarray(0, this.at));
     const slots = this.slots;
     for (let i = 0; i < slots.length; i += 3) {
-      const state = (slots[i] as KeySlot).state;
-      state.snapIn = out;
-      state.snapStart = slots[i + 1] as number;
-      state.snapEnd = slots[i + 2] as number;
+      const slot = slots[i] as KeySlot;
+      slot.in = out;
+      slot.start = slots[i + 1] as number;
+      slot.end = slots[i + 2] as number;
+      slot.data = undefined;
     }
     return out;
   }
@@ -86,10 +88,9 @@ export class StateWriter {
 
   private slot(s: KeySlot): void {
     const start = this.at;
-    const { snapIn, snapStart, snapEnd } = s.state;
-    if (snapIn !== undefined) {
-      this.room(snapEnd - snapStart);
-      this.at += snapIn.copy(this.buf, this.at, snapStart, snapEnd);
+    if (s.in !== undefined) {
+      this.room(s.end - s.start);
+      this.at += s.in.copy(this.buf, this.at, s.start, s.end);
     } else {
       this.value(s.data);
     }
