@@ -5,6 +5,7 @@ import { fixture } from './helpers/collect.js';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { start, type StartOptions } from '../lib/index.js';
 import { start as testStart } from './helpers/start.js';
+import { STAGED_YOUNG_GENERATION_MB } from '../lib/calling-thread/actor-heap.js';
 
 // The engine's threads take the process's Node options unless execArgv says otherwise: a loader the
 // process runs under (`--import`) runs in the actors and the source threads too.
@@ -37,9 +38,9 @@ t.test('execArgv that a thread cannot take is a configuration error', async (t) 
   }
 });
 
-t.test('actors run with V8\'s own heap limits unless actorResourceLimits gives them', async (t) => {
-  const limitsOf = async (options: Partial<StartOptions>) => {
-    const engine = await testStart({ module: fixture('heap-limits'), workers: 2, ...options });
+t.test('actors run with V8\'s own heap limits unless actorResourceLimits gives them; a later stage\'s, with a larger young generation', async (t) => {
+  const limitsOf = async (options: Partial<StartOptions>, module = fixture('heap-limits')) => {
+    const engine = await testStart({ module, workers: 2, ...options });
     const results: Array<{ id: number } & ResourceLimits> = [];
     engine.results('limits').on('data', (r) => results.push(r));
     await engine.ingest([1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ id })));
@@ -59,6 +60,12 @@ t.test('actors run with V8\'s own heap limits unless actorResourceLimits gives t
   t.same(await limitsOf({}), own, `nothing given: V8's own (a young generation of ${own.maxYoungGenerationSizeMb} MB)`);
   const given = await limitsOf({ actorResourceLimits: { maxYoungGenerationSizeMb: 128, maxOldGenerationSizeMb: 3072 } });
   t.same(given, { ...own, maxYoungGenerationSizeMb: 128, maxOldGenerationSizeMb: 3072 }, 'given: those, and V8\'s own for the rest');
+  // The threads start before the pipelines are known, with the limits given: those of a job with later stages are started anew.
+  const staged = fixture('staged-heap-limits');
+  t.same(await limitsOf({}, staged), { ...own, maxYoungGenerationSizeMb: STAGED_YOUNG_GENERATION_MB }, 'later stages, nothing given: a larger young generation');
+  t.same(await limitsOf({ actorResourceLimits: { maxOldGenerationSizeMb: 3072 } }, staged),
+    { ...own, maxYoungGenerationSizeMb: STAGED_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: 3072 }, 'later stages, an old generation given: both');
+  t.same(await limitsOf({ actorResourceLimits: { maxYoungGenerationSizeMb: 16 } }, staged), { ...own, maxYoungGenerationSizeMb: 16 }, 'later stages, a young generation given: that one');
 });
 
 t.test('actorResourceLimits that are not limits are a configuration error', async (t) => {

@@ -3,7 +3,7 @@
  * calling thread loads the engine and the pipelines and lays out the rings (see prestarted-threads.ts),
  * then takes its ActorInit as its first message (see ../actor-thread/main.ts).
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ActorInit } from '../shared/actor-protocol.js';
 import { threadOptionsError, type ActorThreadOptions } from './options.js';
 
@@ -11,6 +11,8 @@ const ACTOR_URL = new URL('../actor-thread/main.js', import.meta.url);
 
 export class ActorThread {
   readonly worker: Worker;
+  /** The V8 heap limits it was started with (a thread keeps them for life). */
+  readonly limits: ResourceLimits;
   /** How it failed before anyone else listened (an 'error' event nobody hears would end the process). */
   failure: Error | null = null;
 
@@ -19,6 +21,7 @@ export class ActorThread {
    * `actorResourceLimits`: its V8 heap limits (see options.ts).
    */
   constructor({ execArgv, actorResourceLimits }: ActorThreadOptions) {
+    this.limits = actorResourceLimits;
     try {
       this.worker = new Worker(ACTOR_URL, { ...(execArgv ? { execArgv } : {}), resourceLimits: actorResourceLimits });
     } catch (err) {

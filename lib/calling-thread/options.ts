@@ -82,12 +82,13 @@ export interface StartOptions {
    */
   execArgv?: string[];
   /**
-   * V8 heap limits of each actor's thread, as `new Worker()` takes them (default: V8's own).
-   * `maxOldGenerationSizeMb` caps an actor's heap (an actor past it fails the engine, naming what it was
-   * applying), unless the process runs with --max-old-space-size, which V8 applies to every thread.
-   * `maxYoungGenerationSizeMb` is a trade, measured both ways: 128 MB instead of V8's 48 made the actors of
-   * joins and later stages, which keep what they receive for a while, 12-18 % faster per core (q4, q9), and
-   * the actor of a job that only adds keyed state 25 % slower, with 80-100 MB more RSS.
+   * V8 heap limits of each actor's thread, as `new Worker()` takes them (default: V8's own, but for the
+   * young generation of a job with later stages: see actor-heap.ts). `maxOldGenerationSizeMb` caps an
+   * actor's heap (an actor past it fails the engine, naming what it was applying), unless the process runs
+   * with --max-old-space-size, which V8 applies to every thread. `maxYoungGenerationSizeMb` is a trade,
+   * measured both ways: 128 MB made the actors of later stages, which keep what they receive for a while,
+   * 10-20 % faster per core (q4, q9), and the actor of a job that only adds keyed state up to 25 % slower,
+   * with 80-100 MB more RSS.
    */
   actorResourceLimits?: ResourceLimits;
 }

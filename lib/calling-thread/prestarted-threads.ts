@@ -5,7 +5,9 @@
  * now 175–240 ms). Actor threads wait for their ActorInit, source threads for their setup (see source-pool.ts);
  * the engine takes them as it launches, and those it did not take are ended.
  */
+import type { ResourceLimits } from 'node:worker_threads';
 import { ActorThread } from './actor-thread.js';
+import { sameHeapLimits } from './actor-heap.js';
 import { resolveOptions, type StartOptions } from './options.js';
 import type { SourcePool } from './source-pool.js';
 import { abandoned } from '../shared/ignore.js';
@@ -39,9 +41,15 @@ export class PrestartedThreads {
     return new PrestartedThreads(actors, sourcePool);
   }
 
-  /** A started actor thread, if one is left. */
-  takeActor(): ActorThread | undefined {
-    return this.actors.shift();
+  /**
+   * A started actor thread, if one is left with these heap limits. They were chosen before the pipelines
+   * were known (see actor-heap.ts): threads with others are ended now, while the ones started instead boot.
+   */
+  takeActor(limits: ResourceLimits): ActorThread | undefined {
+    const thread = this.actors[0];
+    if (thread !== undefined && sameHeapLimits(thread.limits, limits)) return this.actors.shift();
+    for (const unfit of this.actors.splice(0)) unfit.worker.terminate().catch(abandoned);
+    return undefined;
   }
 
   /** The started source pool, if there is one and nobody took it. */

@@ -3,6 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createActivity } from '../shared/activity.js';
 import { ActorLink } from './actor-link.js';
+import { actorHeapLimits } from './actor-heap.js';
 import type { Lock } from './durability/lock.js';
 import { lockStateDir, openStateDir, type Recovery } from './durability/state-dir.js';
 import { Engine } from './engine.js';
@@ -151,7 +152,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
     backend.cleanup();
     throw err;
   }
-  const settled = await Promise.allSettled(inits.map((init) => ActorLink.start(init, prestarted?.takeActor() ?? options)));
+  const settled = await Promise.allSettled(inits.map((init) => ActorLink.start(init, prestarted?.takeActor(options.actorResourceLimits) ?? options)));
   const links = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   // An actor's failure first (it says what is wrong with the module), else a prestarted source thread's.
   const failure = (settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason as Error | undefined) ?? sourcePool?.startFailure;
@@ -180,8 +181,9 @@ export async function start(options: StartOptions, callers = stackModuleUrls(), 
 async function startWith(options: StartOptions, callers: readonly string[], prestarted: PrestartedThreads | null): Promise<Engine> {
   if (typeof options !== 'object' || options === null) throw configError('start() needs an options object');
   const startedAt = performance.now();
-  const resolved = resolveOptions(options);
+  const given = resolveOptions(options);
   const found = await resolvePipelines(options, callers);
+  const resolved = { ...given, actorResourceLimits: actorHeapLimits(found.pipelines, given.actorResourceLimits) };
   const names = found.pipelines.map((p) => p.name);
   // One engine per state directory: held from here (across a rescaling pre-run) until the engine stops.
   const lock = resolved.stateDir ? lockStateDir(resolved.stateDir) : null;
