@@ -1,4 +1,7 @@
 import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 
 const ev = (k: string, time: number, c: string, extra: Record<string, unknown> = {}) => ({ k, t: time, c, ...extra });
@@ -30,6 +33,41 @@ t.test('process(): keyed value/list/map state, event-time timers, and rollback o
       t.equal(run.errors.length, 1);
       t.match(run.errors[0], { code: 'ERR_KEYFLOW_USER_FUNCTION', stage: 'process', pipeline: 'counter', key: 'a', position: 3, source: 'ingest', event: { t: 6, boom: true } });
       t.match(run.errors[0].message, /process\(\) of pipeline 'counter' at ingest event #3 \(key "a"\): Error: boom at 6/);
+    }
+  }
+});
+
+t.test('a key sees only the kinds of state it wrote itself, whatever other keys wrote, across a failed first write and a restore', async (t) => {
+  const events = [
+    { k: 'v', t: 1, write: 'value' },
+    { k: 'm', t: 2, write: 'map' },
+    { k: 'l', t: 3, write: 'list' },
+    { k: 'x', t: 4, write: 'map', boom: true }, // its first write, undone
+    ...['v', 'm', 'l', 'x', 'fresh'].map((k, i) => ({ k, t: 10 + i })),
+  ];
+  const later = [
+    { k: 'v', t: 20, write: 'list' },
+    { k: 'm', t: 21, write: 'value' },
+    ...['v', 'm', 'l', 'x', 'fresh'].map((k, i) => ({ k, t: 30 + i })),
+  ];
+  const seen = (k: string, t: number, v: number | null, m: Array<[string, number]>, l: number[]) => ({ key: k, t, v, m, l });
+  const first = [
+    seen('v', 10, 1, [], []), seen('m', 11, null, [['at2', 2]], []), seen('l', 12, null, [], [3]), seen('x', 13, null, [], []), seen('fresh', 14, null, [], []),
+  ];
+  const second = [
+    seen('v', 30, 1, [], [20]), seen('m', 31, 21, [['at2', 2]], []), seen('l', 32, null, [], [3]), seen('x', 33, null, [], []), seen('fresh', 34, null, [], []),
+  ];
+  for (const workers of [1, 2]) {
+    const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-kinds-'));
+    try {
+      const before = await runEngine({ module: fixture('state-kinds'), workers, stateDir }, [events]);
+      t.same(sorted(before.results.kinds), sorted(first), `${workers} worker(s): before the restart`);
+      t.equal(before.errors.length, 1, 'the failed write is reported');
+      // The restart restores each key from the final checkpoint, then writes other kinds.
+      const after = await runEngine({ module: fixture('state-kinds'), workers, stateDir }, [later]);
+      t.same(sorted(after.results.kinds), sorted(second), `${workers} worker(s): after it`);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
     }
   }
 });

@@ -55,12 +55,29 @@ export function toData(s: KeyState, now: number): KeyStateData | null {
 }
 
 export function fromData([key, values, maps, lists]: KeyStateData): KeyState {
-  return newKeyState(key, new Map(values), new Map(maps.map(([n, m]) => [n, new Map(m)])), new Map(lists));
+  const s = newKeyState(key);
+  if (values.length > 0) s.values = new Map(values);
+  if (maps.length > 0) s.maps = new Map(maps.map(([n, m]) => [n, new Map(m)]));
+  if (lists.length > 0) s.lists = new Map(lists);
+  return s;
 }
 
+/**
+ * What a key's state holds of a kind (values, maps, lists) it has not written yet: one empty Map that every
+ * key shares and nobody writes (see own()). Most keys write one kind: a join's keep maps only, and a Map
+ * each of the other two took about a tenth of q9's actor heap, every one of them made young and promoted.
+ */
+const UNWRITTEN = new Map<never, never>();
+
 /** A key's state object: always made here, so that every one has the same fields (and shape). */
-export function newKeyState(key: unknown, values = new Map<string, unknown>(), maps = new Map<string, Map<unknown, unknown>>(), lists = new Map<string, unknown[]>()): KeyState {
-  return { key, values, maps, lists, snap: undefined };
+export function newKeyState(key: unknown): KeyState {
+  return { key, values: UNWRITTEN, maps: UNWRITTEN, lists: UNWRITTEN, snap: undefined };
+}
+
+/** The key's own Map of `kind`, to write to (made on first use: see UNWRITTEN). */
+export function own<K extends 'values' | 'maps' | 'lists'>(s: KeyState, kind: K): KeyState[K] {
+  if (s[kind] === UNWRITTEN) s[kind] = new Map() as KeyState[K];
+  return s[kind];
 }
 
 /** Every Expiring entry of a key (to queue its reclaim after a restore). */

@@ -1,6 +1,6 @@
 import { KeyflowError, codes } from '../../shared/errors.js';
 import type { StateKey } from '../../shared/keygroups.js';
-import { isEmpty, newKeyState, type KeyState } from './key-state.js';
+import { isEmpty, newKeyState, own, type KeyState } from './key-state.js';
 import type { StateStore } from '../state/state-store.js';
 import type { OperatorListState, OperatorState, OperatorStateOptions } from './operator-state.js';
 import type { ListState, MapState, ProcessContext, TimeDomain, TimerControl, ValueState } from '../../pipeline/process-function.js';
@@ -108,7 +108,7 @@ export class Context implements ProcessContext {
           return v === EXPIRED ? undefined : v;
         },
         set: (v) => {
-          const vs = this.writable().values;
+          const vs = own(this.writable(), 'values');
           const had = vs.has(name);
           const old = vs.get(name);
           vs.set(name, this.wrap(v, ttl));
@@ -162,7 +162,7 @@ export class Context implements ProcessContext {
           return live().length;
         },
         set: (k, v) => {
-          const maps = this.writable().maps;
+          const maps = own(this.writable(), 'maps');
           let m = maps.get(name);
           if (m === undefined) {
             maps.set(name, (m = new Map()));
@@ -202,7 +202,7 @@ export class Context implements ProcessContext {
         return out;
       },
       add: (v) => {
-        const lists = this.writable().lists;
+        const lists = own(this.writable(), 'lists');
         let l = lists.get(name);
         if (l === undefined) {
           lists.set(name, (l = []));
