@@ -17,7 +17,8 @@ export class KeyedStore<S extends Snapshotted> implements StateStore<S> {
 
   get(kg: number, key: StateKey): S | undefined {
     const state = this.groupMaps[kg]?.get(key);
-    if (state !== undefined) state.snap = undefined;
+    // Read first: most gets find no slot, and a load costs less than a store (with its write barrier).
+    if (state?.snap !== undefined) state.snap = undefined;
     return state;
   }
 
