@@ -15,6 +15,7 @@ export interface IntervalJoinOptions<L, R, Out> {
  * changes nothing else: once the watermark is past its drop time, no event on time is in its interval.
  */
 const CLEANUP_MS = 1_000;
+const SIDES = [LEFT, RIGHT] as const;
 
 /**
  * Flink's interval join as a process function on the joined stream (see Pipeline.intervalJoin): each event
@@ -32,8 +33,10 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
       if (t < ctx.watermark) return ctx.emit(new LateInput(event));
       // Each input's kept events by time (MapState: time → the events at that time, in arrival order).
       const mine = ctx.map<number, unknown[]>(KEPT[side]);
-      mine.set(t, [...(mine.get(t) ?? []), event]);
-      const [from, to] = side === LEFT ? [t + lowerMs, t + upperMs] : [t - upperMs, t - lowerMs];
+      const before = mine.get(t);
+      mine.set(t, before === undefined ? [event] : [...before, event]);
+      const from = side === LEFT ? t + lowerMs : t - upperMs;
+      const to = side === LEFT ? t + upperMs : t - lowerMs;
       for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {
         if (s < from || s > to) continue;
         for (const other of others) ctx.emit(side === LEFT ? [event, other] : [other, event]);
@@ -41,7 +44,7 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
       ctx.timers.registerEventTime(Math.ceil(dropAt(side, t) / CLEANUP_MS) * CLEANUP_MS);
     },
     onTimer(time, ctx) {
-      for (const side of [LEFT, RIGHT]) {
+      for (const side of SIDES) {
         const kept = ctx.map<number, unknown[]>(KEPT[side]);
         for (const t of kept.keys()) if (dropAt(side, t) <= time) kept.delete(t);
       }
