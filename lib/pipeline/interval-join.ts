@@ -1,4 +1,4 @@
-import { KEPT, LEFT, LateInput, RIGHT, type JoinedPair, type JoinInput } from './join-input.js';
+import { KEPT, LEFT, LateInput, RIGHT, keep, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessFunction } from './process-function.js';
 
 export interface IntervalJoinOptions<L, R, Out> {
@@ -31,10 +31,7 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
       if (t < ctx.watermark) return ctx.emit(new LateInput(event));
-      // Each input's kept events by time (MapState: time → the events at that time, in arrival order).
-      const mine = ctx.map<number, unknown[]>(KEPT[side]);
-      const before = mine.get(t);
-      mine.set(t, before === undefined ? [event] : [...before, event]);
+      keep(ctx.map<number, unknown[]>(KEPT[side]), t, event);
       const from = side === LEFT ? t + lowerMs : t - upperMs;
       const to = side === LEFT ? t + upperMs : t - lowerMs;
       for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {

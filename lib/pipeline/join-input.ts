@@ -1,3 +1,5 @@
+import type { MapState } from './process-function.js';
+
 /**
  * What the router sends a join pipeline's actor (see Pipeline.intervalJoin, windowJoin and join): which
  * input an event came from, and the event. Each input's events are kept in state named after it.
@@ -6,6 +8,16 @@ export type JoinInput = [side: typeof LEFT | typeof RIGHT, event: unknown];
 export const LEFT = 0;
 export const RIGHT = 1;
 export const KEPT = ['left', 'right'] as const;
+
+/**
+ * Keep `event` among an input's events at time `t` (MapState: time → the events at that time, in arrival
+ * order). A new array each time, never one changed in place: a failed call's undo log puts back the old.
+ * The first event of a time, the common case, makes a one-item array, with no empty one spread into it.
+ */
+export function keep(kept: MapState<number, unknown[]>, t: number, event: unknown): void {
+  const before = kept.get(t);
+  kept.set(t, before === undefined ? [event] : [...before, event]);
+}
 
 /**
  * What a join's process function emits: a left and a right event that join, and for a window join their

@@ -1,4 +1,4 @@
-import { KEPT, LEFT, type JoinedPair, type JoinInput } from './join-input.js';
+import { KEPT, LEFT, keep, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessFunction } from './process-function.js';
 
 export interface RegularJoinOptions<L, R, Out> {
@@ -25,8 +25,7 @@ export function regularJoinFunction(ttlMs: number): ProcessFunction<JoinInput, J
         for (const other of others) ctx.emit(side === LEFT ? [event, other] : [other, event]);
       }
       if (t + ttlMs <= ctx.watermark) return;
-      const mine = ctx.map<number, unknown[]>(KEPT[side]);
-      mine.set(t, [...(mine.get(t) ?? []), event]);
+      keep(ctx.map<number, unknown[]>(KEPT[side]), t, event);
       ctx.timers.registerEventTime(t + ttlMs);
     },
     onTimer(time, ctx) {
