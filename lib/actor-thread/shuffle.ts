@@ -80,9 +80,11 @@ interface Waiting {
   value: unknown;
 }
 
-/** The order a stage takes its input in: by time (a late record just after the on-time ones at its time), then origin. */
-const ranksBefore = (a: Waiting, b: Waiting) =>
-  a.at !== b.at ? a.at < b.at : a.late !== b.late ? b.late : a.up !== b.up ? a.up < b.up : a.n < b.n;
+/**
+ * The order a stage takes its input in: by `at` (the heap's number), then a record on time before a late
+ * one of the same `at`, then by origin.
+ */
+const ranksBefore = (a: Waiting, b: Waiting) => (a.late !== b.late ? b.late : a.up !== b.up ? a.up < b.up : a.n < b.n);
 /** Whether every producer being past `least` makes `w` due: an on-time record at `least` is, a late one behind it is not yet. */
 const isDue = (w: Waiting, least: number) => w.at < least || (w.at === least && !w.late);
 
@@ -296,7 +298,7 @@ export class Shuffle {
       this.stageWatermark[pipe] = watermarks[pipe];
     });
     this.waiting = this.waiting.map(() => new MinHeap(ranksBefore));
-    for (const [pipe, kg, ts, up, n, key, value, behind = NaN] of records) this.waiting[pipe].push(waiting(ts, behind, up, n, kg, key, value));
+    for (const [pipe, kg, ts, up, n, key, value, behind = NaN] of records) this.wait(pipe, waiting(ts, behind, up, n, kg, key, value));
   }
 
   /** Whether every later stage on this actor has been moved to the end of input (+∞). */
@@ -309,7 +311,7 @@ export class Shuffle {
       const pipe = f.pipe[i];
       const kind = f.kind[i];
       if (kind === Kind.EVENT) {
-        this.waiting[pipe].push(waiting(f.ts[i], f.wm[i], f.src[i], f.pos[i], f.kg[i], f.keys[i], f.values[i]));
+        this.wait(pipe, waiting(f.ts[i], f.wm[i], f.src[i], f.pos[i], f.kg[i], f.keys[i], f.values[i]));
       } else if (kind === Kind.WATERMARK) {
         const heard = this.heard[pipe]!;
         if (f.wm[i] > heard[producer]) heard[producer] = f.wm[i];
@@ -339,6 +341,10 @@ export class Shuffle {
       }
       this.advance(pipe, least);
     });
+  }
+
+  private wait(pipe: number, w: Waiting): void {
+    this.waiting[pipe].push(w.at, w);
   }
 
   private advance(pipe: number, wm: number): void {

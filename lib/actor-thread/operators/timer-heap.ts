@@ -15,14 +15,14 @@ export type TimerId = StateKey;
  */
 export class TimerHeap<T> {
   /** Each distinct pending time once. */
-  private readonly times = new MinHeap<number>((a, b) => a < b);
+  private readonly times = new MinHeap<number>();
   private readonly byTime = new Map<number, Map<TimerId, T>>();
 
   register(time: number, id: TimerId, payload: T): void {
     let timers = this.byTime.get(time);
     if (timers === undefined) {
       this.byTime.set(time, (timers = new Map()));
-      this.times.push(time);
+      this.times.push(time, time);
     }
     if (!timers.has(id)) timers.set(id, payload);
   }
@@ -43,7 +43,7 @@ export class TimerHeap<T> {
   /** Fire every timer with time <= `now`. Timers registered while firing fire too if already due. */
   advance(now: number, fire: (time: number, payload: T) => void): void {
     const times = this.times;
-    while (times.size > 0 && times.peek()! <= now) {
+    while (times.size > 0 && times.peekKey() <= now) {
       const time = times.pop()!;
       const timers = this.byTime.get(time);
       this.byTime.delete(time);
@@ -54,7 +54,7 @@ export class TimerHeap<T> {
 
   /** The earliest pending time (Infinity if none; may be a time whose timers were all deleted). */
   earliest(): number {
-    return this.times.peek() ?? Infinity;
+    return this.times.peekKey();
   }
 
   /** Every pending timer as (time, id, payload), in firing order. */
