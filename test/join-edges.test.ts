@@ -45,6 +45,27 @@ t.test('fractional times and bounds: kept events are dropped once nothing can jo
   t.equal(results['fractional-ttl'].length, 1, 'b at 0.3 comes while a at 0.1 is kept');
 });
 
+t.test('a cleanup timer drops the kept events it is due for and keeps the later ones', async (t) => {
+  // Bids (the left input, 200 ms out of order) on an auction are kept until the watermark passes their time:
+  // bids at 900 and 1150 share no cleanup timer (1000 and 2000), and both are kept when the first fires.
+  const engine = await start({ module: fixture('joins'), workers: 1, pipelines: ['bids-after-opening'] });
+  const bid = (auction: number, dateTime: number) => ({ kind: 'bid', bid: { auction, bidder: 1, price: 10, channel: 'c', url: 'u', dateTime, extra: '' } });
+  const kept = async () => {
+    const state = await engine.query('bids-after-opening', 7) as { maps: { left?: Array<[number, unknown[]]> } } | undefined;
+    return (state?.maps.left ?? []).map(([time]) => time);
+  };
+  try {
+    await engine.ingest([bid(7, 900), bid(7, 1150)]);
+    t.same(await kept(), [900, 1150], 'both kept (the watermark is below 1000)');
+    await engine.ingest([bid(8, 1250)]); // the watermark passes 1000, not 2000
+    t.same(await kept(), [1150], 'the timer at 1000 dropped the bid at 900 alone');
+    await engine.ingest([bid(8, 2300)]);
+    t.same(await kept(), [], 'and the one at 2000 the other');
+  } finally {
+    await engine.stop();
+  }
+});
+
 t.test("a join's other input that is exported too runs as a pipeline of its own, and the join is unchanged", async (t) => {
   const run = await runEngine({ module: edges, workers: 2, pipelines: ['join-with-exported', 'rights-exported'] },
     [[{ kind: 'a', k: 'x', t: 1000, v: 1 }, { kind: 'b', k: 'x', t: 1050, v: 2 }, { kind: 'b', k: 'y', t: 1060, v: 3 }]]);

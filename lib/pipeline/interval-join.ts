@@ -43,7 +43,12 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
     onTimer(time, ctx) {
       for (const side of SIDES) {
         const kept = ctx.map<number, unknown[]>(KEPT[side]);
-        for (const t of kept.keys()) if (dropAt(side, t) <= time) kept.delete(t);
+        const times = kept.keys();
+        let due = 0;
+        for (const t of times) if (dropAt(side, t) <= time) due++;
+        // All of them (a key's bids of the second before, often): the whole map at once, not entry by entry.
+        if (due === times.length) kept.clear();
+        else if (due > 0) for (const t of times) if (dropAt(side, t) <= time) kept.delete(t);
       }
     },
   };
