@@ -13,12 +13,13 @@ import { batchesOf } from './helpers/compare.js';
 import { reference } from './helpers/reference.js';
 import { crashAndRerun, runScript, scriptResults, scriptSummary } from './helpers/script.js';
 import { keyflow, lines } from './helpers/cli.js';
-import { BUCKETS, BUSY, KEYLESS, OUT_OF_ORDER_MS, UNSUMMABLE, WINDOW_MS } from './fixtures/stages.js';
+import { BUCKETS, BUSY, CHAINED_WINDOW_MS, KEYLESS, OUT_OF_ORDER_MS, UNSUMMABLE, WINDOW_MS } from './fixtures/stages.js';
 
 // Pipelines of several stages: a stage's results, re-keyed, go from actor to actor (shuffle.ts). The second
 // stage takes them in by time, then upstream key-group and number: the same results as a plain reference of
 // both stages, identical for 1, 2 and 4 workers (a first() in the second stage shows the order is the same),
-// from ingest() and from a parallel source; failures in the second stage are its dead letters.
+// from ingest() and from a parallel source; failures in the second stage are its dead letters. A stage that
+// keepKey() begins takes the results of the one before in the same actor: as its reference too.
 
 const EVENTS = 20_000;
 const BATCH = 1_000;
@@ -52,6 +53,18 @@ function grouped<I extends { windowStart: number }, R>(items: I[], keyOf: (r: I)
 
 const bucketed = grouped(firsts, (r) => Math.min(r.bids, BUCKETS), (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0), top: Math.max(...rs.map((r) => r.top)) }));
 const parity = grouped(bucketed, (r) => r.key % 2, (rs) => ({ buckets: rs.length, auctions: rs.reduce((n, r) => n + r.auctions, 0) }));
+/** The first stage's windows of each auction, per CHAINED_WINDOW_MS (keepKey()). */
+const chained = (() => {
+  const groups = new Map<string, First[]>();
+  for (const r of firsts) {
+    const id = `${r.key}|${Math.floor(r.windowStart / CHAINED_WINDOW_MS)}`;
+    groups.set(id, [...(groups.get(id) ?? []), r]);
+  }
+  return [...groups.values()].map((rs) => {
+    const windowStart = Math.floor(rs[0].windowStart / CHAINED_WINDOW_MS) * CHAINED_WINDOW_MS;
+    return { key: rs[0].key, windowStart, windowEnd: windowStart + CHAINED_WINDOW_MS, windows: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0), top: Math.max(...rs.map((r) => r.top)) };
+  });
+})();
 const busy = grouped(firsts.filter((r) => r.bids >= BUSY), (r) => Math.min(r.bids, BUCKETS), (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0) }));
 const keyless = firsts.filter((r) => r.key % KEYLESS === 0);
 const unsummable = grouped(firsts.filter((r) => r.key % KEYLESS !== 0), (r) => r.bids % 2, (rs) => ({ bad: rs.filter((r) => r.key % UNSUMMABLE === 0).length }))
@@ -66,6 +79,7 @@ function checkRun(t: Test, run: Collected, label: string): void {
   t.ok(withoutOrder(run.results.bucketed).join('\n') === sorted(bucketed).join('\n'), `${label}: bucketed as the reference (${bucketed.length} results)`);
   t.ok(sorted(run.results.fragile).join('\n') === sorted(fragile).join('\n'), `${label}: fragile as the reference (${fragile.length} results)`);
   t.ok(withoutOrder(run.results.parity).join('\n') === sorted(parity).join('\n'), `${label}: parity (three stages) as the reference (${parity.length} results)`);
+  t.ok(withoutOrder(run.results.chained).join('\n') === sorted(chained).join('\n'), `${label}: chained (keepKey()) as the reference (${chained.length} results)`);
   t.ok(sorted(run.late['bucketed/1']).join('\n') === sorted(perAuction.late).join('\n'), `${label}: the first stage's ${perAuction.late.length} late events`);
   t.ok(sorted(run.results['per-auction']).join('\n') === sorted(firsts).join('\n'), `${label}: per-auction, which busy reads, has its results out too (${firsts.length})`);
   t.ok(sorted(run.results.busy).join('\n') === sorted(busy).join('\n'), `${label}: busy (from() per-auction) as the reference (${busy.length} results)`);
@@ -82,7 +96,7 @@ t.test('two stages: as the reference, identical for 1, 2 and 4 workers', async (
   for (const workers of [1, 2, 4]) {
     const run = await runEngine({ module: fixture('stages'), workers }, batchesOf(events, BATCH));
     checkRun(t, run, `${workers} workers`);
-    outputs.push(['bucketed', 'fragile', 'parity'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
+    outputs.push(['bucketed', 'fragile', 'parity', 'chained'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
     if (workers === 2) errors.push(...run.errors);
   }
   t.ok(outputs.every((o) => o === outputs[0]), 'the same results, first() included, with 1, 2 and 4 workers');
@@ -108,9 +122,10 @@ t.test('two stages from a parallel source: the same results', async (t) => {
 
 t.test('two stages across a SIGKILL and a restart with another worker count: every result once', async (t) => {
   for (const workers of [[3, 2], [1, 4]] as Array<[number, number]>) {
-    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile', 'parity', 'busy'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
+    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile', 'parity', 'busy', 'chained'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
     t.ok(sorted(results.busy).join('\n') === sorted(busy).join('\n'), `${workers.join(' → ')} workers: busy (from()) as the reference, each result once`);
     t.ok(withoutOrder(results.parity).join('\n') === sorted(parity).join('\n'), `${workers.join(' → ')} workers: parity as the reference, each result once`);
+    t.ok(withoutOrder(results.chained).join('\n') === sorted(chained).join('\n'), `${workers.join(' → ')} workers: chained (keepKey()) as the reference, each result once`);
     t.ok(withoutOrder(results.bucketed).join('\n') === sorted(bucketed).join('\n'), `${workers.join(' → ')} workers: bucketed as the reference, each result once`);
     t.ok(sorted(results.fragile).join('\n') === sorted(fragile).join('\n'), `${workers.join(' → ')} workers: fragile as the reference, each result once`);
     t.ok((errors as DeadLetter[]).some((e) => e.pipeline === 'fragile' && e.stage === 'keyBy'), 'the rerun reports the second stage\'s dead letters');
@@ -137,7 +152,24 @@ t.test('rescaling 4 → 2 → 3 workers, checkpoints every few ms, a SIGKILL in 
     t.ok(sorted(scriptResults(dir, 'fragile')).join('\n') === sorted(fragile).join('\n'), `round ${round}: fragile as the reference, each result once`);
     t.ok(withoutOrder(scriptResults(dir, 'parity')).join('\n') === sorted(parity).join('\n'), `round ${round}: parity (three stages) as the reference, each result once`);
     t.ok(sorted(scriptResults(dir, 'busy')).join('\n') === sorted(busy).join('\n'), `round ${round}: busy (from()) as the reference, each result once`);
+    t.ok(withoutOrder(scriptResults(dir, 'chained')).join('\n') === sorted(chained).join('\n'), `round ${round}: chained (keepKey()) as the reference, each result once`);
   }
+});
+
+t.test('a stage keepKey() began moves with the stage before it: its results come out while input still comes', async (t) => {
+  const engine = await start({ module: fixture('stages'), workers: 2 });
+  const results: Array<{ windowEnd: number }> = [];
+  engine.results('chained').on('data', (r: { windowEnd: number }) => results.push(r));
+  const half = events.slice(0, EVENTS / 2);
+  await engine.ingest(half);
+  // Its windows fire as the watermark passes them, not at the end of input.
+  for (const until = Date.now() + 10_000; results.length === 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 10));
+  const watermark = Math.max(...half.map((e) => (e.kind === 'bid' ? e.bid.dateTime : -Infinity))) - OUT_OF_ORDER_MS;
+  t.ok(results.length > 0, `${results.length} results before the rest of the input`);
+  t.ok(results.every((r) => r.windowEnd <= watermark + 1), 'each of a window the watermark has passed');
+  await engine.ingest(events.slice(EVENTS / 2));
+  await engine.stop();
+  t.equal(results.length, chained.length, 'and the rest at the end');
 });
 
 t.test('late() of a pipeline of several stages gives its first stage\'s late events', async (t) => {
@@ -188,4 +220,12 @@ t.test('what a stage cannot do yet, and what it must not, is refused with why', 
   const branched = keyed().window(tumbling(10)).aggregate({ n: count() });
   branched.keyBy((r) => r.n);
   t.match(branched.keyBy((r) => r.key).problems(), [/keyBy\(\) on a stage that another already follows/], 'one stage feeds one next stage');
+  const followed = keyed().window(tumbling(10)).aggregate({ n: count() });
+  followed.keyBy((r) => r.n);
+  t.match(followed.keepKey().problems(), [/keepKey\(\) on a stage that another already follows/]);
+  t.match(keyed().keepKey().problems(), [/keepKey\(\) starts a next stage: it comes after aggregate\(\), process\(\) or a join/]);
+  const kept = () => keyed().window(tumbling(10)).aggregate({ n: count() }).keepKey();
+  t.same(kept().window(tumbling(20)).aggregate({ m: count() }).problems(), [], 'a stage keepKey() began needs no keyBy() or eventTime()');
+  t.match(kept().keyBy((r) => r.n).problems(), [/keyBy\(\) after keepKey\(\), which keys the stage already/]);
+  t.match(kept().map((r) => r).problems(), [/map\(\) right after keepKey\(\): put it before keepKey\(\)/]);
 });

@@ -1,17 +1,36 @@
 import type { Activity } from '../shared/activity.js';
 import { viewPane, type DecodedPane, type FrameView, type PaneView } from '../shared/codec/frame.js';
 import { Kind, STAGE_SOURCE, type SnapshotAck, type SourceInfo } from '../shared/codec/records.js';
-import type { Problem } from '../shared/dead-letter.js';
+import { untimedResultProblem, type Problem } from '../shared/dead-letter.js';
 import type { Shuffle, StageTarget } from './shuffle.js';
 import { decodeGroup, encodeGroup, type ActorSnapshot, type GroupSnapshot } from '../shared/durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
 import type { Operator, OperatorOutput } from './operators/operator.js';
 import type { OutputWriter } from './output-writer.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 
 /** What `apply` met that the caller must act on. */
 export type Control = { kind: 'none' } | { kind: 'barrier'; checkpoint: number } | { kind: 'end' };
 
 const NONE: Control = { kind: 'none' };
+
+/** Where each pipeline's results go besides the shuffle (by pipe). */
+export interface StageLinks {
+  /** Its results go on to a next stage, not to the outputs. */
+  continued: boolean[];
+  /** The pipe of the stage keepKey() began after it, which takes its results in this actor; -1 for none. */
+  chainedTo: number[];
+  /** keepKey() began it: it takes the results of the stage before it, and moves with its watermark. */
+  chained: boolean[];
+}
+
+export function stageLinks(pipelines: readonly Pipeline[]): StageLinks {
+  return {
+    continued: pipelines.map((p) => p.downstream !== null),
+    chainedTo: pipelines.map((p) => (p.downstream?.chained ? pipelines.indexOf(p.downstream) : -1)),
+    chained: pipelines.map((p) => p.chained),
+  };
+}
 
 /**
  * The state an actor owns and the rules for applying input to it, apart from threads and files:
@@ -49,7 +68,7 @@ export class Actor implements StageTarget {
   /** Keys captured by the snapshot in progress. */
   capturedKeys = 0;
 
-  constructor(private readonly names: string[], makeOperator: (pipe: number, out: OperatorOutput) => Operator,
+  constructor(private readonly names: string[], private readonly links: StageLinks, makeOperator: (pipe: number, out: OperatorOutput) => Operator,
               private readonly out: OutputWriter, private readonly failFast: boolean,
               private readonly maxKeyGroups: number, private readonly activity: Activity) {
     this.outputs = new Float64Array(maxKeyGroups * names.length);
@@ -71,6 +90,18 @@ export class Actor implements StageTarget {
     this.copyBeforeChange(kg);
     this.operators[pipe].onEvent(kg, key, stateKeyOf(key), ts, wm, STAGE_SOURCE, ts, this.seq++, value);
     this.activity.end();
+  }
+
+  /**
+   * A result of the stage before `pipe`, which keepKey() began: applied to it at once, with its key, as of
+   * its watermark (the stage before's, as it stood before the step that made the result).
+   */
+  private applyChained(pipe: number, kg: number, key: unknown, ts: number, value: unknown): void {
+    if (this.failed) return;
+    if (Number.isNaN(ts)) return this.stageProblem(untimedResultProblem(value), pipe, kg, NaN);
+    this.activity.touched(pipe, kg);
+    this.copyBeforeChange(kg);
+    this.operators[pipe].onEvent(kg, key, stateKeyOf(key), ts, this.watermarks[pipe], STAGE_SOURCE, ts, this.seq++, value);
   }
 
   /** A later stage's watermark moved: every producer's has passed `wm`. */
@@ -168,6 +199,9 @@ export class Actor implements StageTarget {
   private advance(pipe: number, wm: number): void {
     this.operators[pipe].advanceWatermark(wm);
     this.watermarks[pipe] = wm;
+    // A stage keepKey() began moves after what this move fired, which it has taken in as of the watermark before.
+    const next = this.links.chainedTo[pipe];
+    if (next >= 0 && wm > this.watermarks[next]) this.advance(next, wm);
   }
 
   /** Each pipeline's watermark as this actor holds it. */
@@ -195,7 +229,7 @@ export class Actor implements StageTarget {
     this.activity.begin();
     this.activity.advancing(Kind.END, -1, Infinity);
     this.operators.forEach((_, pipe) => {
-      if (!this.shuffle?.fed(pipe)) this.advance(pipe, Infinity);
+      if (!this.shuffle?.fed(pipe) && !this.links.chained[pipe]) this.advance(pipe, Infinity);
     });
     this.activity.end();
   }
@@ -327,12 +361,14 @@ export class Actor implements StageTarget {
 
   private outputFor(pipe: number): OperatorOutput {
     return {
-      result: (kg, value, _key, _src, _pos, ts, behind) => {
+      result: (kg, value, key, _src, _pos, ts, behind) => {
         const n = ++this.outputs[pipe * this.maxKeyGroups + kg];
         // The watermark as it stood before the step in progress (the least a next stage may have heard), or
         // the one a timer set behind the watermark fires as of.
         if (this.shuffle?.feeds(pipe)) this.shuffle.emit(pipe, kg, n, ts, behind ?? this.watermarks[pipe], value);
-        if (!this.shuffle?.continued(pipe)) this.out.result(pipe, kg, n, value);
+        const next = this.links.chainedTo[pipe];
+        if (next >= 0) this.applyChained(next, kg, key, ts, value);
+        else if (!this.links.continued[pipe]) this.out.result(pipe, kg, n, value);
       },
       late: (kg, event) => this.out.late(pipe, kg, ++this.outputs[pipe * this.maxKeyGroups + kg], event),
       touch: (kg) => this.touch(kg, pipe),

@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/control-endpoint.js';
 import { Activity } from '../shared/activity.js';
-import { Actor, type Control } from './actor.js';
+import { Actor, stageLinks, type Control } from './actor.js';
 import { ProcessingClock } from './processing-clock.js';
 import type { ActorControl, ActorFailure, ActorInit, Replayed } from '../shared/actor-protocol.js';
 import { FrameView } from '../shared/codec/frame.js';
@@ -357,7 +357,7 @@ async function open(): Promise<{ actor: Actor; tail: WalTail }> {
   const names = init.pipelines.map((p) => p.name);
   const pipelines = await Promise.all(init.pipelines.map((p) => loadPipeline(p.name, p.moduleUrl)));
   const stores = await openBackend(init.stateBackend, init.actor, init.maxKeyGroups);
-  const actor = new Actor(names, (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), writer, init.failFast, init.maxKeyGroups, activity);
+  const actor = new Actor(names, stageLinks(pipelines), (pipe, output) => createOperator(pipelines[pipe], output, stores(pipe)), writer, init.failFast, init.maxKeyGroups, activity);
   if (init.shuffle) {
     const shuffle = new Shuffle(init.shuffle, pipelines, init.maxKeyGroups, init.frameRecords, actor);
     actor.connect(shuffle);

@@ -26,7 +26,7 @@
 import { FrameSender, type Unsendable } from '../shared/codec/frame-sender.js';
 import { FrameView } from '../shared/codec/frame.js';
 import { Kind } from '../shared/codec/records.js';
-import { unsendableProblem, type Problem } from '../shared/dead-letter.js';
+import { unsendableProblem, untimedResultProblem, type Problem } from '../shared/dead-letter.js';
 import { codes, describeThrown } from '../shared/errors.js';
 import { checkKey } from '../shared/key-check.js';
 import { FILTERED, StepFailure, runSteps } from '../shared/stateless-steps.js';
@@ -36,7 +36,7 @@ import { RingReader } from '../shared/ring/reader.js';
 import { wake } from '../shared/ring/wait.js';
 import { MinHeap } from '../shared/min-heap.js';
 import { RingWriter } from '../shared/ring/writer.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import { isShuffled, type Pipeline } from '../pipeline/pipeline.js';
 
 /**
  * A record waiting in a snapshot: [pipe, key-group, time, upstream key-group, upstream number, key, value,
@@ -129,10 +129,10 @@ export class Shuffle {
       return new FrameSender(new RingWriter(ring), frameRecords, () => wake(control, WRITE, CONSUMER_WAITING));
     });
     this.readers = rings.inbound.map((ring) => new RingReader(ring));
-    this.next = pipelines.map((p) => [...(p.downstream === null ? [] : [p.downstream]), ...p.readers].map((q) => pipelines.indexOf(q)).filter((q) => q >= 0));
-    if (pipelines.some((p, pipe) => p.downstream !== null && !this.next[pipe].includes(pipelines.indexOf(p.downstream)))) throw new Error('a stage runs without the stage after it');
+    this.next = pipelines.map((p) => [...(p.downstream === null ? [] : [p.downstream]), ...p.readers].filter(isShuffled).map((q) => pipelines.indexOf(q)).filter((q) => q >= 0));
+    if (pipelines.some((p, pipe) => p.downstream !== null && isShuffled(p.downstream) && !this.next[pipe].includes(pipelines.indexOf(p.downstream)))) throw new Error('a stage runs without the stage after it');
     this.forwarded = pipelines.map(() => -Infinity);
-    this.heard = pipelines.map((p) => (p.upstream === null ? null : new Float64Array(workers).fill(-Infinity)));
+    this.heard = pipelines.map((p) => (isShuffled(p) ? new Float64Array(workers).fill(-Infinity) : null));
     this.stageWatermark = pipelines.map(() => -Infinity);
     this.waiting = pipelines.map(() => new MinHeap(ranksBefore));
     this.barrierFrom = new Int32Array(workers).fill(-1);
@@ -146,11 +146,6 @@ export class Shuffle {
   /** Whether `pipe`'s results go to a next stage or a reader (through emit). */
   feeds(pipe: number): boolean {
     return this.next[pipe].length > 0;
-  }
-
-  /** Whether `pipe`'s results go to its next stage only, not to the outputs. */
-  continued(pipe: number): boolean {
-    return this.pipelines[pipe].downstream !== null;
   }
 
   /**
@@ -171,14 +166,7 @@ export class Shuffle {
     if (value instanceof StepFailure) {
       return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: value.stage, detail: describeThrown(value.error), event: value.value }, next, kg, ts);
     }
-    if (Number.isNaN(ts)) {
-      return this.target.stageProblem({
-        code: codes.BAD_TIME,
-        stage: 'eventTime',
-        detail: 'a result without an event time (emitted by a processing-time timer) cannot go on to the next stage, which takes its input in event time',
-        event: value,
-      }, next, kg, NaN);
-    }
+    if (Number.isNaN(ts)) return this.target.stageProblem(untimedResultProblem(value), next, kg, NaN);
     let key: unknown;
     try {
       key = this.pipelines[next].keySelector!(value);

@@ -10,7 +10,7 @@ import { Engine } from './engine.js';
 import type { CarriedOutput } from './output-dispatch.js';
 import { KeyflowError, codes, configError } from '../shared/errors.js';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options.js';
-import { isPipeline, lastStageOf, runOrderOf, type Pipeline } from '../pipeline/pipeline.js';
+import { isPipeline, isShuffled, lastStageOf, runOrderOf, type Pipeline } from '../pipeline/pipeline.js';
 import { importPipelines } from '../pipeline/pipeline-loader.js';
 import { stackModuleUrls } from '../shared/module-url.js';
 import { Doorbell } from '../shared/ring/doorbell.js';
@@ -112,7 +112,7 @@ function shuffleRings(workers: number, bytes: number, inputs: RingBuffers[]): (a
 function actorInits({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, stateBackend: BackendConfig, doorbell: Doorbell,
                     restore: { checkpoint: number; workers: number } | null): ActorInit[] {
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
-  const shuffle = pipelines.some((p) => p.upstream !== null) ? shuffleRings(options.workers, shuffleRingBytes(options.workers, options.ringBytes), inputs) : null;
+  const shuffle = pipelines.some(isShuffled) ? shuffleRings(options.workers, shuffleRingBytes(options.workers, options.ringBytes), inputs) : null;
   return inputs.map((input, actor) => ({
     actor,
     workers: options.workers,

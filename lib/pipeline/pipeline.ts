@@ -23,12 +23,16 @@ export interface EventTimeOptions {
 }
 
 const BRAND = Symbol.for('keyflow.pipeline');
+/** The key selector of a stage that keepKey() began: never called, its input keeps the key it was made for. */
+const SAME_KEY = (): never => {
+  throw new Error('a keepKey() stage has the key of its input');
+};
 const OWN_FILES = [import.meta.url];
 
 /**
  * A named dataflow: a stateless chain (filter/map), then keyBy, optionally eventTime, then a window
  * with aggregates, a process function, or a join with another pipeline's stateless half, and after that
- * a stateless chain on its results. Pipelines must live in a module that worker threads can import; the
+ * a stateless chain on its results, and a next stage (keyBy() or keepKey()) if any. Pipelines must live in a module that worker threads can import; the
  * module is recorded when `pipeline()` is called.
  */
 export class Pipeline<T = any> {
@@ -43,6 +47,11 @@ export class Pipeline<T = any> {
   upstream: Pipeline | null = null;
   /** The stage after this one, once keyBy() followed this stage's stateful part: its results go there only. */
   downstream: Pipeline | null = null;
+  /**
+   * This stage takes its previous stage's results in the same actor, with their key (keepKey()), not
+   * through the shuffle.
+   */
+  chained = false;
   /** Pipelines that read this one's results with from(): its results go out and to each of them. */
   readonly readers: Pipeline[] = [];
   readonly stages: Stage[] = [];
@@ -104,9 +113,29 @@ export class Pipeline<T = any> {
       return this;
     }
     if (this.aggregates || this.processFunction) return this.nextStage(fn);
-    if (this.keySelector) this.misuse.push('keyBy() is called twice');
+    if (this.keySelector) this.misuse.push(this.chained ? 'keyBy() after keepKey(), which keys the stage already' : 'keyBy() is called twice');
     this.keySelector = fn;
     return this;
+  }
+
+  /**
+   * After the stateful part (aggregate(), process(), a join): the next stage, keyed as this one (Kafka
+   * Streams' groupByKey(), Flink's chained operators of one key): each result goes on with the key it was
+   * made for, in the actor that made it, with no shuffle between the stages. The next stage takes its input
+   * in the order this one produces it, and its watermark is this stage's (see the README, Stages).
+   */
+  keepKey(): Pipeline<T> {
+    if (this.downstream) {
+      this.misuse.push(`keepKey() on a stage that another already follows: a stage's results go to one next stage`);
+      return this;
+    }
+    if (!this.aggregates && !this.processFunction) {
+      this.misuse.push('keepKey() starts a next stage: it comes after aggregate(), process() or a join');
+      return this;
+    }
+    const next = this.nextStage(SAME_KEY);
+    next.chained = true;
+    return next;
   }
 
   eventTime(fn: (event: T) => number | Date, options: EventTimeOptions = {}): Pipeline<T> {
@@ -298,17 +327,17 @@ export class Pipeline<T = any> {
 
   /**
    * A step that would follow the stateful part (aggregate(), process(), a join) is refused: after it come only
-   * filter() and map() on its results, and keyBy(), which starts the next stage.
+   * filter() and map() on its results, and keyBy() or keepKey(), which start the next stage.
    */
   private afterStateful(step: string): boolean {
     if (!this.aggregates && !this.processFunction) return false;
     const done = this.joined ? `${this.joined.kind}()` : this.aggregates ? 'aggregate()' : 'process()';
-    this.misuse.push(`${step}() after ${done}: only filter() and map() (on its results) and keyBy() (a new stage) may follow it`);
+    this.misuse.push(`${step}() after ${done}: only filter() and map() (on its results), and keyBy() or keepKey() (a new stage) may follow it`);
     return true;
   }
 
   private nextStage(fn: (event: T) => unknown): Pipeline<T> {
-    if (this.readers.length > 0) this.misuse.push(`keyBy() after the stateful part of a pipeline that ${this.readers.map((r) => `'${r.name}'`).join(', ')} read(s) with from(): its results would go to the next stage only`);
+    if (this.readers.length > 0) this.misuse.push(`${fn === SAME_KEY ? 'keepKey()' : 'keyBy()'} after the stateful part of a pipeline that ${this.readers.map((r) => `'${r.name}'`).join(', ')} read(s) with from(): its results would go to the next stage only`);
     const next = new Pipeline<T>(this.name, this.moduleUrl);
     next.upstream = this;
     next.keySelector = fn;
@@ -325,6 +354,7 @@ export class Pipeline<T = any> {
   /** A filter or map: on the events before keyBy(), or on the results after the stateful part. */
   private stateless(kind: Stage['kind'], fn: (e: any) => unknown): void {
     if (this.aggregates || this.processFunction) this.resultStages.push({ kind, fn });
+    else if (this.chained) this.misuse.push(`${kind}() right after keepKey(): put it before keepKey(), on the earlier stage's results`);
     else if (this.keySelector || this.windowSpec) this.misuse.push(`${kind}() must come before keyBy(), or after aggregate(), process() or a join (on the results)`);
     else this.stages.push({ kind, fn });
   }
@@ -380,6 +410,11 @@ export function stagesOf(p: Pipeline): Pipeline[] {
   const stages = [p];
   for (let s = p; s.upstream !== null && s.upstream.downstream === s; s = s.upstream) stages.unshift(s.upstream);
   return stages;
+}
+
+/** Whether `p` takes its input from other actors, through the shuffle: a later stage, not one keepKey() began. */
+export function isShuffled(p: Pipeline): boolean {
+  return p.upstream !== null && !p.chained;
 }
 
 /** Whether `p` is, or reads (with from(), at any depth), pipeline `q`. */

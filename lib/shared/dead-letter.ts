@@ -81,6 +81,16 @@ export function unsendableProblem(u: Unsendable, what: string, stage: Stage): Pr
     : { code: codes.BAD_VALUE, stage, detail: `${what} cannot be encoded (${u.error}): it must be data (no functions or symbols), neither cyclic nor nested too deeply` };
 }
 
+/** A result of a processing-time timer (no event time), which a next stage cannot take, as the problem of a dead letter of that stage. */
+export function untimedResultProblem(result: unknown): Problem {
+  return {
+    code: codes.BAD_TIME,
+    stage: 'eventTime',
+    detail: 'a result without an event time (emitted by a processing-time timer) cannot go on to the next stage, which takes its input in event time',
+    event: result,
+  };
+}
+
 /**
  * A result or late event that cannot be written as JSON (it holds a BigInt, say): skipped by the NDJSON
  * outputs and reported instead. `position` is its number (per key-group for exactly-once outputs, else
