@@ -2,7 +2,9 @@
  * What Nexmark q4 and q9 start with: each auction with the bids placed while it was open, per auction in a
  * window the auction bounds ([opened, expires + 1), which closes when it expires). Two stages, as Beam's
  * Nexmark writes it: an interval join of auctions with their bids (a bid at most an auction's life after it
- * opens; a bid is kept only until the watermark passes it), then the pairs re-keyed by auction.
+ * opens; a bid is kept only until the watermark passes it), then the pairs, still keyed by auction, into the
+ * next stage in the same actor (keepKey(): the join's key is the auction already, as Flink's planner keeps
+ * q9's join and ranking on one partitioning with no exchange between them).
  */
 import { bounded, pipeline, type Pipeline, type WindowSpec } from '../../lib/index.js';
 import { AUCTION_LENGTH_MS } from '../../lib/nexmark/generator.js';
@@ -18,8 +20,8 @@ export type AuctionBid<A extends AuctionPart = Auction, B extends BidPart = Bid>
 export const auctionLife: WindowSpec = bounded((p: AuctionBid<AuctionPart, BidPart>) => [p.auction.dateTime, p.auction.expires + 1]);
 
 /**
- * Auctions joined with the bids placed while they were open, keyed by auction (add window(auctionLife) and
- * an aggregate). `keep` says what of each auction and bid goes on: the less, the less each pair costs to
+ * Auctions joined with the bids placed while they were open, in a next stage keyed by auction (add
+ * window(auctionLife) and an aggregate). `keep` says what of each auction and bid goes on: the less, the less each pair costs to
  * send to the next stage.
  */
 export function auctionBids<A extends AuctionPart, B extends BidPart>(name: string, keep: { auction: (a: Auction) => A; bid: (b: Bid) => B }): Pipeline<AuctionBid<A, B>> {
@@ -37,5 +39,5 @@ export function auctionBids<A extends AuctionPart, B extends BidPart>(name: stri
     .eventTime((a) => a.dateTime, OUT_OF_ORDER)
     .intervalJoin(bids, { lowerMs: 0, upperMs: AUCTION_LENGTH_MS, select: (auction, bid): AuctionBid<A, B> => ({ auction, bid }) })
     .filter((p) => p.bid.dateTime <= p.auction.expires)
-    .keyBy((p) => p.auction.id);
+    .keepKey();
 }
