@@ -103,10 +103,10 @@ t.test('a filter that throws, a map that returns undefined, an async step: dead 
   await t.rejects(engine.stop(), { code: 'ERR_KEYFLOW_FAILED', message: /stopped at the first error \(onError: 'fail'\): filter\(\) on the results of pipeline 'throwing-filter'/ }, "onError: 'fail' stops the engine at a failing step");
 });
 
-t.test('after the stateful part only filter() and map() (and keyBy(), a new stage) may follow', async (t) => {
+t.test('after the stateful part only filter() and map() (and keyBy() or keepKey(), a new stage) may follow', async (t) => {
   const keyed = () => pipeline<{ k: string; t: number }>('p').keyBy((e) => e.k).eventTime((e) => e.t);
   t.match(keyed().process({ onEvent() {} }).window(tumbling(10)).problems(),
-    [/window\(\) after process\(\): only filter\(\) and map\(\) \(on its results\) and keyBy\(\) \(a new stage\) may follow it/]);
+    [/window\(\) after process\(\): only filter\(\) and map\(\) \(on its results\), and keyBy\(\) or keepKey\(\) \(a new stage\) may follow it/]);
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).aggregate({ m: count() }).problems(), [/aggregate\(\) after aggregate\(\)/]);
   t.match(keyed().map((e) => e).problems(), [/map\(\) must come before keyBy\(\), or after aggregate\(\), process\(\) or a join/]);
   t.match(keyed().window(tumbling(10)).aggregate({ n: count() }).filter('x' as never).problems(), [/filter\(\) needs a function/]);
