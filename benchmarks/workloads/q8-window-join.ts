@@ -1,7 +1,8 @@
 /**
  * Nexmark q8, monitor new users: the people who open an auction in the same tumbling 10 s window as they sign
  * up, one row per person and window (id, name, window), as Nexmark's q8. Two stages: a window join of people
- * with the auctions they open, then the pairs per person and window.
+ * with the auctions they open, then the pairs per person and window, in the same actor (keepKey(): the join's
+ * key is the person already).
  */
 import { first, pipeline, tumbling } from '../../lib/index.js';
 import type { Auction, NexmarkEvent, Person } from '../../lib/nexmark/model.js';
@@ -19,6 +20,6 @@ export const q8 = pipeline<NexmarkEvent>('q8-window-join')
   .keyBy((p) => p.id)
   .eventTime((p) => p.dateTime, OUT_OF_ORDER)
   .windowJoin(auctions, tumbling(10_000), { select: (p) => ({ id: p.id, name: p.name }) })
-  .keyBy((r) => r.id)
+  .keepKey()
   .window(tumbling(10_000))
   .aggregate({ name: first((r) => r.name) });
