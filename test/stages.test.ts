@@ -65,6 +65,15 @@ const chained = (() => {
     return { key: rs[0].key, windowStart, windowEnd: windowStart + CHAINED_WINDOW_MS, windows: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0), top: Math.max(...rs.map((r) => r.top)) };
   });
 })();
+/** Each bid passed on, then per auction and CHAINED_WINDOW_MS (keepKey()): one window over the bids, as a single stage's. */
+const relayed = reference(bids, {
+  key: (b) => b.auction,
+  time: (b) => b.dateTime,
+  outOfOrderMs: OUT_OF_ORDER_MS,
+  lateness: 0,
+  window: { type: 'tumbling', size: CHAINED_WINDOW_MS },
+  aggregate: (items) => ({ bids: items.length, top: Math.max(...items.map((i) => i.value.price)) }),
+}).results;
 const busy = grouped(firsts.filter((r) => r.bids >= BUSY), (r) => Math.min(r.bids, BUCKETS), (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0) }));
 const keyless = firsts.filter((r) => r.key % KEYLESS === 0);
 const unsummable = grouped(firsts.filter((r) => r.key % KEYLESS !== 0), (r) => r.bids % 2, (rs) => ({ bad: rs.filter((r) => r.key % UNSUMMABLE === 0).length }))
@@ -80,6 +89,7 @@ function checkRun(t: Test, run: Collected, label: string): void {
   t.ok(sorted(run.results.fragile).join('\n') === sorted(fragile).join('\n'), `${label}: fragile as the reference (${fragile.length} results)`);
   t.ok(withoutOrder(run.results.parity).join('\n') === sorted(parity).join('\n'), `${label}: parity (three stages) as the reference (${parity.length} results)`);
   t.ok(withoutOrder(run.results.chained).join('\n') === sorted(chained).join('\n'), `${label}: chained (keepKey()) as the reference (${chained.length} results)`);
+  t.ok(sorted(run.results.relayed).join('\n') === sorted(relayed).join('\n'), `${label}: relayed (keepKey() after a process()) as the reference (${relayed.length} results)`);
   t.ok(sorted(run.late['bucketed/1']).join('\n') === sorted(perAuction.late).join('\n'), `${label}: the first stage's ${perAuction.late.length} late events`);
   t.ok(sorted(run.results['per-auction']).join('\n') === sorted(firsts).join('\n'), `${label}: per-auction, which busy reads, has its results out too (${firsts.length})`);
   t.ok(sorted(run.results.busy).join('\n') === sorted(busy).join('\n'), `${label}: busy (from() per-auction) as the reference (${busy.length} results)`);
@@ -96,7 +106,7 @@ t.test('two stages: as the reference, identical for 1, 2 and 4 workers', async (
   for (const workers of [1, 2, 4]) {
     const run = await runEngine({ module: fixture('stages'), workers }, batchesOf(events, BATCH));
     checkRun(t, run, `${workers} workers`);
-    outputs.push(['bucketed', 'fragile', 'parity', 'chained'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
+    outputs.push(['bucketed', 'fragile', 'parity', 'chained', 'relayed'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
     if (workers === 2) errors.push(...run.errors);
   }
   t.ok(outputs.every((o) => o === outputs[0]), 'the same results, first() included, with 1, 2 and 4 workers');
@@ -122,10 +132,11 @@ t.test('two stages from a parallel source: the same results', async (t) => {
 
 t.test('two stages across a SIGKILL and a restart with another worker count: every result once', async (t) => {
   for (const workers of [[3, 2], [1, 4]] as Array<[number, number]>) {
-    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile', 'parity', 'busy', 'chained'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
+    const { results, errors } = await crashAndRerun(t, fixture('stages'), ['bucketed', 'fragile', 'parity', 'busy', 'chained', 'relayed'], batchesOf(events, BATCH), { checkpointAt: 12, killAt: 21, workers });
     t.ok(sorted(results.busy).join('\n') === sorted(busy).join('\n'), `${workers.join(' → ')} workers: busy (from()) as the reference, each result once`);
     t.ok(withoutOrder(results.parity).join('\n') === sorted(parity).join('\n'), `${workers.join(' → ')} workers: parity as the reference, each result once`);
     t.ok(withoutOrder(results.chained).join('\n') === sorted(chained).join('\n'), `${workers.join(' → ')} workers: chained (keepKey()) as the reference, each result once`);
+    t.ok(sorted(results.relayed).join('\n') === sorted(relayed).join('\n'), `${workers.join(' → ')} workers: relayed (keepKey()) as the reference, each result once`);
     t.ok(withoutOrder(results.bucketed).join('\n') === sorted(bucketed).join('\n'), `${workers.join(' → ')} workers: bucketed as the reference, each result once`);
     t.ok(sorted(results.fragile).join('\n') === sorted(fragile).join('\n'), `${workers.join(' → ')} workers: fragile as the reference, each result once`);
     t.ok((errors as DeadLetter[]).some((e) => e.pipeline === 'fragile' && e.stage === 'keyBy'), 'the rerun reports the second stage\'s dead letters');
@@ -153,6 +164,7 @@ t.test('rescaling 4 → 2 → 3 workers, checkpoints every few ms, a SIGKILL in 
     t.ok(withoutOrder(scriptResults(dir, 'parity')).join('\n') === sorted(parity).join('\n'), `round ${round}: parity (three stages) as the reference, each result once`);
     t.ok(sorted(scriptResults(dir, 'busy')).join('\n') === sorted(busy).join('\n'), `round ${round}: busy (from()) as the reference, each result once`);
     t.ok(withoutOrder(scriptResults(dir, 'chained')).join('\n') === sorted(chained).join('\n'), `round ${round}: chained (keepKey()) as the reference, each result once`);
+    t.ok(sorted(scriptResults(dir, 'relayed')).join('\n') === sorted(relayed).join('\n'), `round ${round}: relayed (keepKey()) as the reference, each result once`);
   }
 });
 
@@ -170,6 +182,23 @@ t.test('a stage keepKey() began moves with the stage before it: its results come
   await engine.ingest(events.slice(EVENTS / 2));
   await engine.stop();
   t.equal(results.length, chained.length, 'and the rest at the end');
+});
+
+t.test('a stage moved from keyBy() of the same key to keepKey() between two runs takes in what the checkpoint held for it', async (t) => {
+  // The first run re-keys `chained`'s second stage through the shuffle, where results wait for every actor's
+  // watermark, and is killed after a checkpoint; the second runs it with keepKey() from that checkpoint.
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-stages-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const steps = batchesOf(events, BATCH).map((ingest, seq) => ({ ingest, seq }));
+  const options = { stateDir: join(dir, 'state'), snapshotEveryMs: 0 };
+  const crashed = await runScript(dir, { ...options, module: fixture('stages-rekeyed'), workers: 3 },
+    [...steps.slice(0, 12), { checkpoint: true }, ...steps.slice(12, 21), { kill: true }]);
+  t.equal(crashed.signal, 'SIGKILL', `the first run (keyBy()) was killed ${crashed.stderr}`);
+  const rerun = await runScript(dir, { ...options, module: fixture('stages'), workers: 2 }, steps);
+  t.equal(rerun.code, 0, `the second run (keepKey()) ended well ${rerun.stderr}`);
+  t.ok(scriptSummary(dir).recovery.checkpoint !== null, 'it restored the checkpoint');
+  t.ok(withoutOrder(scriptResults(dir, 'chained')).join('\n') === sorted(chained).join('\n'), `chained as the reference, each result once (${chained.length})`);
+  t.ok(sorted(scriptResults(dir, 'relayed')).join('\n') === sorted(relayed).join('\n'), `relayed as the reference, each result once (${relayed.length})`);
 });
 
 t.test('late() of a pipeline of several stages gives its first stage\'s late events', async (t) => {
