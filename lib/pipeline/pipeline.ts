@@ -32,8 +32,8 @@ const OWN_FILES = [import.meta.url];
 /**
  * A named dataflow: a stateless chain (filter/map), then keyBy, optionally eventTime, then a window
  * with aggregates, a process function, or a join with another pipeline's stateless half, and after that
- * a stateless chain on its results, and a next stage (keyBy() or keepKey()) if any. Pipelines must live in a module that worker threads can import; the
- * module is recorded when `pipeline()` is called.
+ * a stateless chain on its results, and a next stage (keyBy() or keepKey()) if any. Pipelines must live in
+ * a module that worker threads can import; the module is recorded when `pipeline()` is called.
  */
 export class Pipeline<T = any> {
   readonly [BRAND] = true;
