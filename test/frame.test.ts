@@ -1,6 +1,6 @@
 import t from 'tap';
 import { FrameSender } from '../lib/shared/codec/frame-sender.js';
-import { FrameBuilder, FrameView } from '../lib/shared/codec/frame.js';
+import { FrameBuilder, FrameView, holdsBarrierOrEnd } from '../lib/shared/codec/frame.js';
 import { Kind } from '../lib/shared/codec/records.js';
 import { createRing } from '../lib/shared/ring/layout.js';
 import { RingReader } from '../lib/shared/ring/reader.js';
@@ -27,6 +27,23 @@ t.test('a frame round-trips every column, key and value', async (t) => {
   t.same([...f.pos], [42, 43, 0, 0]);
   t.same(f.keys, ['key-1', 12345, undefined, undefined]);
   t.same(f.values.slice(0, 2), values.slice(0, 2));
+});
+
+t.test('holdsBarrierOrEnd finds a barrier or the end marker among a frame\'s records, and nothing else', async (t) => {
+  const frameOf = (fill: (b: FrameBuilder) => void) => {
+    const b = new FrameBuilder(16);
+    fill(b);
+    return b.encode();
+  };
+  const events = (b: FrameBuilder) => {
+    for (let i = 0; i < 5; i++) b.event(0, 0, i, 1_000 + i, 900, i, `k${i}`, { n: i });
+    b.watermark(0, 990);
+  };
+  t.equal(holdsBarrierOrEnd(frameOf(events)), false, 'events and a watermark');
+  t.equal(holdsBarrierOrEnd(frameOf((b) => { events(b); b.barrier(3); })), true, 'a barrier after them');
+  t.equal(holdsBarrierOrEnd(frameOf((b) => { b.barrier(4); events(b); })), true, 'a barrier before them');
+  t.equal(holdsBarrierOrEnd(frameOf((b) => { events(b); b.end(); })), true, 'the end marker');
+  t.equal(holdsBarrierOrEnd(frameOf((b) => b.processingTime(5))), false, 'a processing-time tick');
 });
 
 t.test('a range of records encodes on its own (used to split oversized frames)', async (t) => {

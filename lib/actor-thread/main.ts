@@ -11,6 +11,7 @@ import { nodeEndpoint } from '../shared/control-endpoint.js';
 import { Activity } from '../shared/activity.js';
 import { Actor, stageLinks, type Control } from './actor.js';
 import { ProcessingClock } from './processing-clock.js';
+import { InputAhead } from './input-ahead.js';
 import type { ActorControl, ActorFailure, ActorInit, Replayed } from '../shared/actor-protocol.js';
 import { FrameView } from '../shared/codec/frame.js';
 import { FrameSender, type Unsendable } from '../shared/codec/frame-sender.js';
@@ -84,6 +85,8 @@ function sealFrame(): void {
 class Log {
   private wal: WalWriter | null = null;
   private framesIn = 0;
+  /** The count acknowledged last (acknowledge() publishes only a new one: a waiting producer wakes for it). */
+  private published = 0;
   private firstUnsynced = 0;
 
   open(checkpoint: number): void {
@@ -127,6 +130,8 @@ class Log {
    */
   acknowledge(): void {
     this.wal?.sync();
+    if (this.framesIn === this.published) return;
+    this.published = this.framesIn;
     acknowledged.publish(this.framesIn);
   }
 
@@ -268,6 +273,7 @@ function tick(actor: Actor, clock: ProcessingClock, frame: FrameView): void {
 
 async function run(actor: Actor): Promise<void> {
   const reader = new RingReader(init.input);
+  const input = new InputAhead(reader, (bytes) => log.append(bytes), !actor.usesProcessingTime);
   const frame = new FrameView();
   const clock = new ProcessingClock(actor.usesProcessingTime);
   let slice = performance.now();
@@ -283,7 +289,7 @@ async function run(actor: Actor): Promise<void> {
         continue;
       }
     }
-    const bytes = reader.next();
+    const bytes = input.next(() => tick(actor, clock, frame));
     if (bytes === null) {
       await log.commit();
       if (actor.snapshotting) {
@@ -299,10 +305,8 @@ async function run(actor: Actor): Promise<void> {
       slice = performance.now();
       continue;
     }
-    tick(actor, clock, frame);
-    log.append(bytes);
-    // The last frame sent so far: the calling thread waits to hear its input is durable (ingest() resolves
-    // then), so it hears it now, and goes on while the frame is applied, rather than after.
+    // The last frame sent so far is logged: the calling thread waits to hear its input is durable (ingest()
+    // resolves then), so it hears it now, and goes on while the frames are applied, rather than after.
     if (!reader.hasData()) log.acknowledge();
     const ended = applyFrame(actor, frame.decode(bytes), false);
     if (ended) {

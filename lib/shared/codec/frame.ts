@@ -74,6 +74,14 @@ function layout(count: number) {
   return { ts, wm, pos, kg, src, kind, pipe, body };
 }
 
+/** Whether frame `bytes` holds a checkpoint barrier or the end marker (read from its kind column, nothing decoded). */
+export function holdsBarrierOrEnd(bytes: Uint8Array): boolean {
+  const count = new DataView(bytes.buffer, bytes.byteOffset, HEADER).getUint32(0, true);
+  const at = layout(count).kind;
+  for (let i = at; i < at + count; i++) if (bytes[i] === Kind.BARRIER || bytes[i] === Kind.END) return true;
+  return false;
+}
+
 const writer = new ColumnWriter();
 
 /** Accumulates records for one destination; `encode()` turns a range of them into frame bytes. */

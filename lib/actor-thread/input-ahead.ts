@@ -1,0 +1,54 @@
+import { holdsBarrierOrEnd } from '../shared/codec/frame.js';
+import type { RingReader } from '../shared/ring/reader.js';
+
+/** Frames read ahead at most, and bytes: a bound on what an actor holds besides its ring. */
+const MAX_FRAMES = 64;
+const MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * An actor's input, read from its ring ahead of applying it. Every frame is logged (appended to the WAL) as
+ * it is read, and when one is read the frames waiting behind it in the ring are read and logged too (copied
+ * out: the reader reuses its buffer), so that the actor can acknowledge them, which is what the calling
+ * thread's ingest() waits for, before applying them rather than after: the calling thread goes on with its
+ * next batch while the actor applies the last one's frames. A logged frame is replayed after a crash,
+ * applied or not, so acknowledging it is safe.
+ *
+ * Never past a frame with a checkpoint barrier or the end marker: what follows a barrier goes to the WAL
+ * segment that the barrier starts when it is applied. Not at all for an actor whose operators read the
+ * processing-time clock (`enabled` false): its clock ticks are logged as they are applied, between frames,
+ * and frames logged ahead of them would be replayed in another order.
+ */
+export class InputAhead {
+  private readonly frames: Uint8Array[] = [];
+  private bytes = 0;
+
+  constructor(private readonly reader: RingReader, private readonly log: (frame: Uint8Array) => void, private readonly enabled: boolean) {}
+
+  /**
+   * The next frame to apply, logged, or null if none is waiting; valid until the next call. `taken` runs
+   * when a frame comes from the ring, before it is logged (where the actor logs its clock's tick).
+   */
+  next(taken: () => void): Uint8Array | null {
+    const waiting = this.frames.shift();
+    if (waiting !== undefined) {
+      this.bytes -= waiting.length;
+      return waiting;
+    }
+    const bytes = this.reader.next();
+    if (bytes === null) return null;
+    taken();
+    this.log(bytes);
+    if (!this.enabled || !this.reader.hasData() || holdsBarrierOrEnd(bytes)) return bytes;
+    const first = bytes.slice();
+    while (this.frames.length < MAX_FRAMES && this.bytes < MAX_BYTES) {
+      const next = this.reader.next();
+      if (next === null) break;
+      const copy = next.slice();
+      this.log(copy);
+      this.frames.push(copy);
+      this.bytes += copy.length;
+      if (holdsBarrierOrEnd(copy)) break;
+    }
+    return first;
+  }
+}
