@@ -130,15 +130,15 @@ export class Actor implements StageTarget {
   }
 
   /**
-   * Apply records [from, count) of a frame, stopping early at a barrier or the end marker (the caller
-   * acts on it and resumes after it). When replaying the WAL, barriers and end markers of earlier runs
-   * are passed over: their work is in the snapshots, or the run they ended is being continued.
+   * Apply records [from, to) of a frame (to its end by default), stopping early at a barrier or the end
+   * marker (the caller acts on it and resumes after it). When replaying the WAL, barriers and end markers of
+   * earlier runs are passed over: their work is in the snapshots, or the run they ended is being continued.
    */
-  apply(frame: FrameView, from: number, replaying: boolean): { control: Control; next: number } {
+  apply(frame: FrameView, from: number, replaying: boolean, to = frame.count): { control: Control; next: number } {
     const { kind, pipe, kg, ts, wm, src, pos, keys, values } = frame;
     const activity = this.activity;
     activity.begin();
-    for (let i = from; i < frame.count && !this.failed; i++) {
+    for (let i = from; i < to && !this.failed; i++) {
       switch (kind[i]) {
         case Kind.EVENT: {
           const p = pipe[i];
@@ -187,7 +187,7 @@ export class Actor implements StageTarget {
       }
     }
     activity.end();
-    return { control: NONE, next: frame.count };
+    return { control: NONE, next: to };
   }
 
   /**

@@ -7,48 +7,62 @@ const MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * An actor's input, read from its ring ahead of applying it. Every frame is logged (appended to the WAL) as
- * it is read, and when one is read the frames waiting behind it in the ring are read and logged too (copied
- * out: the reader reuses its buffer), so that the actor can acknowledge them, which is what the calling
- * thread's ingest() waits for, before applying them rather than after: the calling thread goes on with its
- * next batch while the actor applies the last one's frames. A logged frame is replayed after a crash,
- * applied or not, so acknowledging it is safe.
+ * it is read; the frames waiting behind it in the ring are read and logged too, and so are those that come
+ * while it is applied (readMore(), between slices of its records), so that the actor can acknowledge them,
+ * which is what the calling thread's ingest() waits for, before applying them rather than after: the calling
+ * thread goes on with its next batch while the actor applies the last one's frames. A logged frame is
+ * replayed after a crash, applied or not, so acknowledging it is safe. Frames are copied out of the reader,
+ * whose buffer the next read reuses.
  *
- * Never past a frame with a checkpoint barrier or the end marker: what follows a barrier goes to the WAL
- * segment that the barrier starts when it is applied. Not at all for an actor whose operators read the
- * processing-time clock (`enabled` false): its clock ticks are logged as they are applied, between frames,
- * and frames logged ahead of them would be replayed in another order.
+ * Never past a frame with a checkpoint barrier or the end marker until it is applied: what follows a barrier
+ * goes to the WAL segment that the barrier starts when it is applied. Not at all for an actor whose
+ * operators read the processing-time clock (`enabled` false): its clock ticks are logged as they are
+ * applied, between frames, and frames logged ahead of them would be replayed in another order.
  */
 export class InputAhead {
   private readonly frames: Uint8Array[] = [];
   private bytes = 0;
+  /** The frame being applied, or one in `frames`, holds a barrier or the end marker: nothing more is read until it is applied. */
+  private held = false;
 
   constructor(private readonly reader: RingReader, private readonly log: (frame: Uint8Array) => void, private readonly enabled: boolean) {}
 
   /**
-   * The next frame to apply, logged, or null if none is waiting; valid until the next call. `taken` runs
-   * when a frame comes from the ring, before it is logged (where the actor logs its clock's tick).
+   * The next frame to apply, logged, or null if none is waiting; valid until the call after the next (or,
+   * `enabled` false, the next). `taken` runs when a frame comes from the ring while none is waiting here,
+   * before it is logged (where the actor logs its clock's tick).
    */
   next(taken: () => void): Uint8Array | null {
-    const waiting = this.frames.shift();
-    if (waiting !== undefined) {
-      this.bytes -= waiting.length;
-      return waiting;
+    if (this.frames.length === 0) {
+      // The frame returned last has been applied.
+      this.held = false;
+      const bytes = this.reader.next();
+      if (bytes === null) return null;
+      taken();
+      this.log(bytes);
+      if (!this.enabled) return bytes;
+      this.keep(bytes.slice());
     }
-    const bytes = this.reader.next();
-    if (bytes === null) return null;
-    taken();
-    this.log(bytes);
-    if (!this.enabled || !this.reader.hasData() || holdsBarrierOrEnd(bytes)) return bytes;
-    const first = bytes.slice();
-    while (this.frames.length < MAX_FRAMES && this.bytes < MAX_BYTES) {
+    this.readMore();
+    const first = this.frames.shift()!;
+    this.bytes -= first.length;
+    return first;
+  }
+
+  /** Read and log what has come into the ring, within the bounds; nothing while a barrier or the end is ahead. */
+  readMore(): void {
+    while (this.enabled && !this.held && this.frames.length < MAX_FRAMES && this.bytes < MAX_BYTES) {
       const next = this.reader.next();
-      if (next === null) break;
+      if (next === null) return;
       const copy = next.slice();
       this.log(copy);
-      this.frames.push(copy);
-      this.bytes += copy.length;
-      if (holdsBarrierOrEnd(copy)) break;
+      this.keep(copy);
     }
-    return first;
+  }
+
+  private keep(frame: Uint8Array): void {
+    this.frames.push(frame);
+    this.bytes += frame.length;
+    if (holdsBarrierOrEnd(frame)) this.held = true;
   }
 }

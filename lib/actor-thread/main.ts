@@ -205,14 +205,22 @@ async function settleSnapshots(actor: Actor): Promise<void> {
   await Promise.all([...writes]);
 }
 
-/** Apply one frame; act on barriers in it; returns true at the end marker. */
-function applyFrame(actor: Actor, frame: FrameView, replaying: boolean): boolean {
+/** Records of a frame applied at a time when something is to run between them (see applyFrame). */
+const APPLY_SLICE = 256;
+
+/**
+ * Apply one frame; act on barriers in it; returns true at the end marker. `between` runs between slices of
+ * APPLY_SLICE records (the actor reads and logs the input that came meanwhile).
+ */
+function applyFrame(actor: Actor, frame: FrameView, replaying: boolean, between?: () => void): boolean {
   let from = 0;
   while (from < frame.count) {
-    const { control, next }: { control: Control; next: number } = actor.apply(frame, from, replaying);
+    const to = between === undefined ? frame.count : Math.min(from + APPLY_SLICE, frame.count);
+    const { control, next }: { control: Control; next: number } = actor.apply(frame, from, replaying, to);
     from = next;
     if (control.kind === 'barrier') beginSnapshot(actor, control.checkpoint);
     else if (control.kind === 'end') return true;
+    else if (between !== undefined && from < frame.count) between();
   }
   return false;
 }
@@ -279,6 +287,12 @@ async function run(actor: Actor): Promise<void> {
   let slice = performance.now();
   tick(actor, clock, frame);
   const shuffled = stages ? () => stages!.shuffle.hasInput() : undefined;
+  // While a frame is applied: what comes meanwhile is logged, and acknowledged once the ring is empty.
+  const takeMore = () => {
+    if (!reader.hasData()) return;
+    input.readMore();
+    if (!reader.hasData()) log.acknowledge();
+  };
   for (;;) {
     if (stages) {
       stages.shuffle.drain();
@@ -308,7 +322,7 @@ async function run(actor: Actor): Promise<void> {
     // The last frame sent so far is logged: the calling thread waits to hear its input is durable (ingest()
     // resolves then), so it hears it now, and goes on while the frames are applied, rather than after.
     if (!reader.hasData()) log.acknowledge();
-    const ended = applyFrame(actor, frame.decode(bytes), false);
+    const ended = applyFrame(actor, frame.decode(bytes), false, takeMore);
     if (ended) {
       await settleSnapshots(actor);
       actor.finish();
