@@ -27,15 +27,17 @@ const BATCH = 1_000;
 const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 21, outOfOrderMs: 300 }).batch(EVENTS);
 const bids: Bid[] = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : []));
 
-/** The first stage, as a plain reference computes it: bids and top price per auction and window. */
-const perAuction = reference(bids, {
+/** Bids and top price per auction and tumbling window of `size`, as a plain reference computes them. */
+const bidsPerAuction = (size: number) => reference(bids, {
   key: (b) => b.auction,
   time: (b) => b.dateTime,
   outOfOrderMs: OUT_OF_ORDER_MS,
   lateness: 0,
-  window: { type: 'tumbling', size: WINDOW_MS },
+  window: { type: 'tumbling', size },
   aggregate: (items) => ({ bids: items.length, top: Math.max(...items.map((i) => i.value.price)) }),
 });
+/** The first stage. */
+const perAuction = bidsPerAuction(WINDOW_MS);
 type First = { key: number; windowStart: number; windowEnd: number; bids: number; top: number };
 const firsts = perAuction.results as First[];
 
@@ -66,14 +68,7 @@ const chained = (() => {
   });
 })();
 /** Each bid passed on, then per auction and CHAINED_WINDOW_MS (keepKey()): one window over the bids, as a single stage's. */
-const relayed = reference(bids, {
-  key: (b) => b.auction,
-  time: (b) => b.dateTime,
-  outOfOrderMs: OUT_OF_ORDER_MS,
-  lateness: 0,
-  window: { type: 'tumbling', size: CHAINED_WINDOW_MS },
-  aggregate: (items) => ({ bids: items.length, top: Math.max(...items.map((i) => i.value.price)) }),
-}).results;
+const relayed = bidsPerAuction(CHAINED_WINDOW_MS).results;
 const busy = grouped(firsts.filter((r) => r.bids >= BUSY), (r) => Math.min(r.bids, BUCKETS), (rs) => ({ auctions: rs.length, bids: rs.reduce((n, r) => n + r.bids, 0) }));
 const keyless = firsts.filter((r) => r.key % KEYLESS === 0);
 const unsummable = grouped(firsts.filter((r) => r.key % KEYLESS !== 0), (r) => r.bids % 2, (rs) => ({ bad: rs.filter((r) => r.key % UNSUMMABLE === 0).length }))
