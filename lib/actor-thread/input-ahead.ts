@@ -28,9 +28,9 @@ export class InputAhead {
   constructor(private readonly reader: RingReader, private readonly log: (frame: Uint8Array) => void, private readonly enabled: boolean) {}
 
   /**
-   * The next frame to apply, logged, or null if none is waiting; valid until the call after the next (or,
-   * `enabled` false, the next). `taken` runs when a frame comes from the ring while none is waiting here,
-   * before it is logged (where the actor logs its clock's tick).
+   * The next frame to apply, logged, or null if none is waiting: a copy of its own, or with `enabled` false
+   * the reader's buffer, valid until the next call. `taken` runs when a frame comes from the ring while none
+   * is waiting here, before it is logged (where the actor logs its clock's tick).
    */
   next(taken: () => void): Uint8Array | null {
     if (this.frames.length === 0) {
