@@ -2,7 +2,7 @@ import type { Activity } from '../shared/activity.js';
 import { viewPane, type DecodedPane, type FrameView, type PaneView } from '../shared/codec/frame.js';
 import { Kind, STAGE_SOURCE, type SnapshotAck, type SourceInfo } from '../shared/codec/records.js';
 import { untimedResultProblem, type Problem } from '../shared/dead-letter.js';
-import type { Shuffle, StageTarget, WaitingRecord } from './shuffle.js';
+import { inStageOrder, type Shuffle, type StageTarget } from './shuffle.js';
 import { decodeGroup, encodeGroup, type ActorSnapshot, type GroupSnapshot } from '../shared/durability/snapshot-file.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
 import type { Operator, OperatorOutput } from './operators/operator.js';
@@ -347,7 +347,7 @@ export class Actor implements StageTarget {
     const waiting = snapshots.flatMap((snap) => (snap.waiting ?? []).filter(([, kg]) => kg >= start && kg <= end));
     // Records a stage re-keyed by keyBy() had not taken in yet, where keepKey() begins that stage now (its
     // key was the one before's): taken in at once, in the order the shuffle would have taken them.
-    for (const [pipe, kg, ts, , , key, value] of waiting.filter(([pipe]) => this.links.chained[pipe]).sort(shuffleOrder)) {
+    for (const [pipe, kg, ts, , , key, value] of inStageOrder(waiting.filter(([pipe]) => this.links.chained[pipe]))) {
       this.applyChained(pipe, kg, key, ts, value);
     }
     this.shuffle?.restore(this.watermarks, waiting.filter(([pipe]) => !this.links.chained[pipe]));
@@ -384,17 +384,6 @@ export class Actor implements StageTarget {
       },
     };
   }
-}
-
-/** The order a re-keyed stage takes its waiting records in (see shuffle.ts): by time (a late one's: the watermark it came behind, after the on-time ones), then origin. */
-function shuffleOrder(a: WaitingRecord, b: WaitingRecord): number {
-  const [, , aTs, aUp, aN, , , aBehind] = a;
-  const [, , bTs, bUp, bN, , , bBehind] = b;
-  const aAt = aBehind ?? aTs;
-  const bAt = bBehind ?? bTs;
-  if (aAt !== bAt) return aAt - bAt;
-  if ((aBehind === undefined) !== (bBehind === undefined)) return aBehind === undefined ? -1 : 1;
-  return aUp !== bUp ? aUp - bUp : aN - bN;
 }
 
 /** The keys an operator's snapshot of a key-group holds: window operators snapshot an array of keys, the keyed process operator `{ keys }`. */

@@ -351,6 +351,19 @@ export class Shuffle {
   };
 }
 
+/** Waiting records in the order their stage takes them in: by `at`, then as ranksBefore puts them. */
+export function inStageOrder(records: readonly WaitingRecord[]): WaitingRecord[] {
+  const heap = new MinHeap<{ record: WaitingRecord; w: Waiting }>((a, b) => ranksBefore(a.w, b.w));
+  for (const record of records) {
+    const [, kg, ts, up, n, key, value, behind = NaN] = record;
+    const w = waiting(ts, behind, up, n, kg, key, value);
+    heap.push(w.at, { record, w });
+  }
+  const out: WaitingRecord[] = [];
+  for (let item = heap.pop(); item !== undefined; item = heap.pop()) out.push(item.record);
+  return out;
+}
+
 /** A record as it waits: late when its producer sent its watermark `behind` with it (NaN: on time). */
 function waiting(ts: number, behind: number, up: number, n: number, kg: number, key: unknown, value: unknown): Waiting {
   const late = !Number.isNaN(behind);
