@@ -60,6 +60,22 @@ t.test('frames of awkward sizes wrap with padding and arrive intact', async (t) 
   t.equal(out.checksum, out.producer.checksum);
 });
 
+t.test('take() gives a frame a buffer of its own: a next() after it leaves the frame it took, and next() leaves its own', async (t) => {
+  const ring = createRing(4096);
+  const writer = new RingWriter(ring);
+  const reader = new RingReader(ring);
+  for (const fill of [1, 2, 3, 4]) t.ok(writer.tryWrite(100, (bytes, at) => bytes.fill(fill, at, at + 100)));
+  const first = reader.next()!;
+  const second = reader.take()!;
+  const third = reader.take()!;
+  const fourth = reader.next()!;
+  t.equal(reader.take(), null, 'null once the ring is empty');
+  t.same([first.length, second.length, third.length, fourth.length], [100, 100, 100, 100]);
+  t.ok(second.every((b) => b === 2) && third.every((b) => b === 3), 'the frames taken, intact after a next()');
+  t.ok(fourth.every((b) => b === 4), 'the last frame read with next()');
+  t.ok(first.every((b) => b === 4), "next() reuses its buffer: the first frame's view now shows the fourth");
+});
+
 t.test('writer refuses what does not fit and never overwrites unread data', async (t) => {
   const ring = createRing(1024);
   const writer = new RingWriter(ring);

@@ -11,8 +11,8 @@ const MAX_BYTES = 8 * 1024 * 1024;
  * while it is applied (readMore(), between slices of its records), so that the actor can acknowledge them,
  * which is what the calling thread's ingest() waits for, before applying them rather than after: the calling
  * thread goes on with its next batch while the actor applies the last one's frames. A logged frame is
- * replayed after a crash, applied or not, so acknowledging it is safe. Frames are copied out of the reader,
- * whose buffer the next read reuses.
+ * replayed after a crash, applied or not, so acknowledging it is safe. A frame read ahead is taken into a
+ * buffer of its own; one read when none waits is the reader's buffer, which reads ahead leave alone.
  *
  * Never past a frame with a checkpoint barrier or the end marker until it is applied: what follows a barrier
  * goes to the WAL segment that the barrier starts when it is applied. Not at all for an actor whose
@@ -28,41 +28,37 @@ export class InputAhead {
   constructor(private readonly reader: RingReader, private readonly log: (frame: Uint8Array) => void, private readonly enabled: boolean) {}
 
   /**
-   * The next frame to apply, logged, or null if none is waiting: a copy of its own, or with `enabled` false
-   * the reader's buffer, valid until the next call. `taken` runs when a frame comes from the ring while none
-   * is waiting here, before it is logged (where the actor logs its clock's tick).
+   * The next frame to apply, logged, or null if none is waiting; valid until the next call. `taken` runs
+   * when a frame comes from the ring while none is waiting here, before it is logged (where the actor logs
+   * its clock's tick).
    */
   next(taken: () => void): Uint8Array | null {
-    if (this.frames.length === 0) {
-      // The frame returned last has been applied.
-      this.held = false;
-      const bytes = this.reader.next();
-      if (bytes === null) return null;
-      taken();
-      this.log(bytes);
-      if (!this.enabled) return bytes;
-      this.keep(bytes.slice());
+    const waiting = this.frames.shift();
+    if (waiting !== undefined) {
+      this.bytes -= waiting.length;
+      this.readMore();
+      return waiting;
     }
+    // The frame returned last has been applied.
+    this.held = false;
+    const bytes = this.reader.next();
+    if (bytes === null) return null;
+    taken();
+    this.log(bytes);
+    this.held = holdsBarrierOrEnd(bytes);
     this.readMore();
-    const first = this.frames.shift()!;
-    this.bytes -= first.length;
-    return first;
+    return bytes;
   }
 
   /** Read and log what has come into the ring, within the bounds; nothing while a barrier or the end is ahead. */
   readMore(): void {
     while (this.enabled && !this.held && this.frames.length < MAX_FRAMES && this.bytes < MAX_BYTES) {
-      const next = this.reader.next();
-      if (next === null) return;
-      const copy = next.slice();
-      this.log(copy);
-      this.keep(copy);
+      const frame = this.reader.take();
+      if (frame === null) return;
+      this.log(frame);
+      this.frames.push(frame);
+      this.bytes += frame.length;
+      this.held = holdsBarrierOrEnd(frame);
     }
-  }
-
-  private keep(frame: Uint8Array): void {
-    this.frames.push(frame);
-    this.bytes += frame.length;
-    if (holdsBarrierOrEnd(frame)) this.held = true;
   }
 }

@@ -28,6 +28,15 @@ export class RingReader {
    * next call (the local buffer is reused).
    */
   next(): Uint8Array | null {
+    return this.copyOut(false);
+  }
+
+  /** The next frame's payload in a buffer of its own (which later reads leave alone), or null when the ring is empty. */
+  take(): Uint8Array | null {
+    return this.copyOut(true);
+  }
+
+  private copyOut(own: boolean): Uint8Array | null {
     const write = Atomics.load(this.control, WRITE);
     if (write === this.read) return null;
     const cap = this.capacity;
@@ -40,13 +49,14 @@ export class RingReader {
       length = this.view.getUint32(0, true);
     }
     consumed += alignUp(FRAME_HEADER + length);
-    if (this.local.length < length) this.local = new Uint8Array(Math.max(length, this.local.length * 2));
+    if (!own && this.local.length < length) this.local = new Uint8Array(Math.max(length, this.local.length * 2));
+    const out = own ? new Uint8Array(length) : this.local.subarray(0, length);
     const start = offset + FRAME_HEADER;
-    this.local.set(this.bytes.subarray(start, start + length));
+    out.set(this.bytes.subarray(start, start + length));
     this.read = (this.read + consumed) | 0;
     Atomics.store(this.control, READ, this.read);
     wake(this.control, READ, PRODUCER_WAITING);
-    return this.local.subarray(0, length);
+    return out;
   }
 
   /** Whether a frame is there to read. */
