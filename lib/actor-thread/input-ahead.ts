@@ -15,9 +15,9 @@ const MAX_BYTES = 8 * 1024 * 1024;
  * buffer of its own; one read when none waits is the reader's buffer, which reads ahead leave alone.
  *
  * Never past a frame with a checkpoint barrier or the end marker until it is applied: what follows a barrier
- * goes to the WAL segment that the barrier starts when it is applied. Not at all for an actor whose
- * operators read the processing-time clock (`enabled` false): its clock ticks are logged as they are
- * applied, between frames, and frames logged ahead of them would be replayed in another order.
+ * goes to the WAL segment that the barrier starts when it is applied. Not at all (`enabled` false) without
+ * a WAL, or for an actor whose operators read the processing-time clock: its clock ticks are logged as
+ * they are applied, between frames, and frames logged ahead of them would be replayed in another order.
  */
 export class InputAhead {
   private readonly frames: Uint8Array[] = [];

@@ -93,6 +93,11 @@ class Log {
     if (durable && durable.durability !== 'none') this.wal = new WalWriter(walDir(durable.stateDir, init.workers, init.actor), checkpoint);
   }
 
+  /** Whether frames go to a WAL (whose sync an acknowledgement then waits for). */
+  get writing(): boolean {
+    return this.wal !== null;
+  }
+
   /** Log a received frame before it is applied. */
   append(bytes: Uint8Array): void {
     this.framesIn++;
@@ -281,7 +286,9 @@ function tick(actor: Actor, clock: ProcessingClock, frame: FrameView): void {
 
 async function run(actor: Actor): Promise<void> {
   const reader = new RingReader(init.input);
-  const input = new InputAhead(reader, (bytes) => log.append(bytes), !actor.usesProcessingTime);
+  // Reading ahead lets the actor acknowledge (sync) frames before it applies them; without a WAL an
+  // acknowledgement waits for nothing, and reading ahead only costs (measured: 2-9 % more CPU per event).
+  const input = new InputAhead(reader, (bytes) => log.append(bytes), log.writing && !actor.usesProcessingTime);
   const frame = new FrameView();
   const clock = new ProcessingClock(actor.usesProcessingTime);
   let slice = performance.now();
