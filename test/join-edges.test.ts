@@ -2,6 +2,12 @@ import t from 'tap';
 import { pipeline } from '../lib/index.js';
 import { start } from './helpers/start.js';
 import { fixture, runEngine } from './helpers/collect.js';
+import { KeyedProcessOperator } from '../lib/actor-thread/operators/keyed-process-operator.js';
+import { KeyedStore } from '../lib/actor-thread/state/keyed-store.js';
+import { intervalJoinFunction } from '../lib/pipeline/interval-join.js';
+import { regularJoinFunction } from '../lib/pipeline/regular-join.js';
+import { LEFT, RIGHT } from '../lib/pipeline/join-input.js';
+import type { ProcessFunction } from '../lib/pipeline/process-function.js';
 
 const edges = fixture('join-edges');
 
@@ -64,6 +70,28 @@ t.test('a cleanup timer drops the kept events it is due for and keeps the later 
   } finally {
     await engine.stop();
   }
+});
+
+t.test('at the end of input a join\'s expiry timers do not fire; any other timer does', async (t) => {
+  const fired: unknown[] = [];
+  const out = { result: (_kg: number, r: unknown) => fired.push(r), late: () => {}, touch: () => {}, problem: () => {} };
+  const run = (fn: ProcessFunction, wm: number) => {
+    const op = new KeyedProcessOperator(fn, out, () => new KeyedStore(1), true);
+    op.onEvent(0, 'x', 'x', 1000, 0, 0, 0, 0, [LEFT, 'a']);
+    op.onEvent(0, 'x', 'x', 1010, 0, 0, 1, 1, [RIGHT, 'b']);
+    op.advanceWatermark(wm);
+    return [...op.store.values(0)].length;
+  };
+  for (const [name, fn] of [['join', () => regularJoinFunction(100)], ['intervalJoin', () => intervalJoinFunction(0, 50)]] as const) {
+    fired.length = 0;
+    t.equal(run(fn(), 5000), 0, `${name}: a watermark past the kept events' expiry drops them`);
+    t.equal(run(fn(), Infinity), 1, `${name}: the end of input (+∞) leaves them, as the run's last checkpoint has them`);
+    t.equal(fired.length, 2, `${name}: the pair joined, once per run, and nothing else`);
+  }
+  fired.length = 0;
+  const emitting: ProcessFunction = { onEvent(_e, ctx) { ctx.timers.registerEventTime(2000); }, onTimer(time, ctx) { ctx.emit(time); } };
+  run(emitting, Infinity);
+  t.same(fired, [2000], 'a timer of a function not marked fires at the end of input');
 });
 
 t.test("a join's other input that is exported too runs as a pipeline of its own, and the join is unchanged", async (t) => {

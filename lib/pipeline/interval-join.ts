@@ -1,5 +1,5 @@
 import { KEPT, LEFT, LateInput, RIGHT, keep, type JoinedPair, type JoinInput } from './join-input.js';
-import type { ProcessFunction } from './process-function.js';
+import { withExpiryTimers, type ProcessFunction } from './process-function.js';
 
 export interface IntervalJoinOptions<L, R, Out> {
   /** A right event at time s joins a left event at time t when t + lowerMs <= s <= t + upperMs. */
@@ -22,12 +22,12 @@ const SIDES = [LEFT, RIGHT] as const;
  * is kept by its time and joined with the other input's kept events in its interval. An event older than
  * the watermark (Flink's isLate) is late, so once the watermark passes t + upperMs no right event can still
  * join a left event at t, nor a left event a right one at s once it passes s - lowerMs: a timer then drops
- * the kept event. The pairs are those of all on-time events. It emits JoinedPairs and LateInputs.
+ * the kept event. The pairs are those of all on-time events. It emits JoinedPairs and LateInputs; its timers only drop state.
  */
 export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessFunction<JoinInput, JoinedPair | LateInput> {
   /** When nothing can join a kept event any more; the same expression finds it due (times may be fractional). */
   const dropAt = (side: number, t: number) => (side === LEFT ? t + upperMs + 1 : t - lowerMs + 1);
-  return {
+  return withExpiryTimers({
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
       if (t < ctx.watermark) return ctx.emit(new LateInput(event));
@@ -51,5 +51,5 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
         else if (due > 0) for (const t of times) if (dropAt(side, t) <= time) kept.delete(t);
       }
     },
-  };
+  });
 }

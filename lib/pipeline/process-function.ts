@@ -73,3 +73,17 @@ export interface ProcessFunction<E = any, Out = unknown> {
   onEvent(event: E, ctx: ProcessContext<Out>): void;
   onTimer?(time: number, ctx: ProcessContext<Out>): void;
 }
+
+/**
+ * Marks a process function whose event-time timers only drop state and emit nothing (the joins' expiry).
+ * The watermark goes to +∞ only at the end of input, after the run's last checkpoint, when the state goes
+ * with the run: such timers do not fire then, as a TTL's reclaiming does not.
+ */
+export const EXPIRY_TIMERS = Symbol('keyflow.expiryTimers');
+
+/** `fn`, marked as one whose event-time timers only drop state (see EXPIRY_TIMERS). */
+export function withExpiryTimers<F extends ProcessFunction>(fn: F): F {
+  return Object.assign(fn, { [EXPIRY_TIMERS]: true });
+}
+
+export const hasExpiryTimers = (fn: ProcessFunction): boolean => (fn as { [EXPIRY_TIMERS]?: boolean })[EXPIRY_TIMERS] === true;

@@ -1,5 +1,5 @@
 import { KEPT, LEFT, keep, type JoinedPair, type JoinInput } from './join-input.js';
-import type { ProcessFunction } from './process-function.js';
+import { withExpiryTimers, type ProcessFunction } from './process-function.js';
 
 export interface RegularJoinOptions<L, R, Out> {
   /** How long an event is kept to be joined: until the watermark reaches its time + ttlMs. */
@@ -14,10 +14,10 @@ export interface RegularJoinOptions<L, R, Out> {
  * other input its key keeps at that moment (in arrival order of their times). Kept events are checked
  * against the watermark when joined, not only dropped by timers, since a timer at or before the watermark
  * fires only when the watermark next moves: whether two events join depends on the watermark in band only.
- * It emits JoinedPairs.
+ * It emits JoinedPairs; its timers only drop state.
  */
 export function regularJoinFunction(ttlMs: number): ProcessFunction<JoinInput, JoinedPair> {
-  return {
+  return withExpiryTimers({
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
       for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {
@@ -35,5 +35,5 @@ export function regularJoinFunction(ttlMs: number): ProcessFunction<JoinInput, J
         for (const t of kept.keys()) if (t + ttlMs <= time) kept.delete(t);
       }
     },
-  };
+  });
 }

@@ -4,7 +4,7 @@ import { expiringEntries, fromData, isEmpty, purgeExpired, readable, toData, typ
 import type { StateCodec, StateStore, StoreFactory } from '../state/state-store.js';
 import { OperatorState, type OperatorStateData } from '../process/operator-state.js';
 import { Context, type ContextHost, type KeyTimer } from '../process/process-context.js';
-import type { ProcessFunction, TimeDomain } from '../../pipeline/process-function.js';
+import { hasExpiryTimers, type ProcessFunction, type TimeDomain } from '../../pipeline/process-function.js';
 import { reclaimTime } from '../process/ttl.js';
 import { TIMER_SOURCE } from '../../shared/codec/records.js';
 import type { Operator, OperatorOutput } from './operator.js';
@@ -40,6 +40,8 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
   private readonly ctx: Context;
   /** Whether any TTL entry was ever written or restored (snapshots then leave expired entries out). */
   private usesTtl = false;
+  /** Its event-time timers only drop state (see EXPIRY_TIMERS). */
+  private readonly expiryTimers: boolean;
 
   /**
    * `eventTime`: the pipeline has event time (TTLs follow it); `processingTime`: processing-time timers may
@@ -49,6 +51,7 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
               readonly processingTime = true) {
     this.store = stores(codec);
     this.ttlDomain = eventTime ? 'event' : 'processing';
+    this.expiryTimers = hasExpiryTimers(fn);
     this.ctx = new Context(this);
   }
 
@@ -126,8 +129,9 @@ export class KeyedProcessOperator implements Operator<GroupData, OperatorStateDa
   advanceWatermark(wm: number): void {
     if (wm <= this.ctx.watermark) return;
     this.ctx.watermark = wm;
+    // At the end of input (+∞) there is nothing left to reclaim memory for, by TTL or by timers that only expire state.
+    if (wm === Infinity && this.expiryTimers) return;
     this.eventTimers.advance(wm, this.fireEventTimer);
-    // At the end of input (+∞) there is nothing left to reclaim memory for.
     if (this.ttlDomain === 'event' && wm !== Infinity) this.reclaims.advance(wm, this.reclaim);
   }
 
