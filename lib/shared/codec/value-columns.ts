@@ -152,6 +152,15 @@ export class ColumnWriter {
   private columnAt(values: readonly unknown[], from: number, to: number, depth: number): void {
     const n = to - from;
     if (n === 0) return;
+    // Most columns (a shape's fields) are all numbers or all strings: told by typeof alone, no tag per value.
+    const simple = simpleTag(values, from, to);
+    if (simple !== 0) {
+      this.room(1);
+      this.buf[this.at++] = simple;
+      if (simple === Tag.NUMBER) this.numbers(values as readonly number[], from, to);
+      else this.strings(values as readonly string[], from, to);
+      return;
+    }
     this.room(1 + n);
     const tagsAt = this.at + 1;
     const shapes = new ShapeFinder();
@@ -412,6 +421,14 @@ export class ColumnWriter {
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
+}
+
+/** Tag.NUMBER if `values[from..to)` are all numbers, Tag.STRING if all strings, else 0. */
+function simpleTag(values: readonly unknown[], from: number, to: number): number {
+  const type = typeof values[from];
+  if (type !== 'number' && type !== 'string') return 0;
+  for (let i = from + 1; i < to; i++) if (typeof values[i] !== type) return 0;
+  return type === 'number' ? Tag.NUMBER : Tag.STRING;
 }
 
 /** Reads columns from a frame's bytes, in the order they were written. */
