@@ -1,4 +1,4 @@
-import { KEPT, LEFT, LateInput, RIGHT, keep, type JoinedPair, type JoinInput } from './join-input.js';
+import { KEPT, LEFT, LateInput, RIGHT, keep, stored, type JoinedPair, type JoinInput } from './join-input.js';
 import { withExpiryTimers, type ProcessFunction } from './process-function.js';
 
 export interface IntervalJoinOptions<L, R, Out> {
@@ -34,7 +34,7 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
       keep(ctx.map<number, unknown[]>(KEPT[side]), t, event);
       const from = side === LEFT ? t + lowerMs : t - upperMs;
       const to = side === LEFT ? t + upperMs : t - lowerMs;
-      for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {
+      for (const [s, others] of stored(ctx.map<number, unknown[]>(KEPT[1 - side]))) {
         if (s < from || s > to) continue;
         for (const other of others) ctx.emit(side === LEFT ? [event, other] : [other, event]);
       }
@@ -43,12 +43,12 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
     onTimer(time, ctx) {
       for (const side of SIDES) {
         const kept = ctx.map<number, unknown[]>(KEPT[side]);
-        const times = kept.keys();
+        const times = stored(kept);
         let due = 0;
-        for (const t of times) if (dropAt(side, t) <= time) due++;
+        for (const t of times.keys()) if (dropAt(side, t) <= time) due++;
         // All of them (a key's bids of the second before, often): the whole map at once, not entry by entry.
-        if (due === times.length) kept.clear();
-        else if (due > 0) for (const t of times) if (dropAt(side, t) <= time) kept.delete(t);
+        if (due === times.size) kept.clear();
+        else if (due > 0) for (const t of times.keys()) if (dropAt(side, t) <= time) kept.delete(t);
       }
     },
   });

@@ -1,4 +1,4 @@
-import { KEPT, LEFT, keep, type JoinedPair, type JoinInput } from './join-input.js';
+import { KEPT, LEFT, keep, stored, type JoinedPair, type JoinInput } from './join-input.js';
 import { withExpiryTimers, type ProcessFunction } from './process-function.js';
 
 export interface RegularJoinOptions<L, R, Out> {
@@ -20,7 +20,7 @@ export function regularJoinFunction(ttlMs: number): ProcessFunction<JoinInput, J
   return withExpiryTimers({
     onEvent([side, event], ctx) {
       const t = ctx.timestamp;
-      for (const [s, others] of ctx.map<number, unknown[]>(KEPT[1 - side]).entries()) {
+      for (const [s, others] of stored(ctx.map<number, unknown[]>(KEPT[1 - side]))) {
         if (s + ttlMs <= ctx.watermark) continue;
         for (const other of others) ctx.emit(side === LEFT ? [event, other] : [other, event]);
       }
@@ -32,7 +32,7 @@ export function regularJoinFunction(ttlMs: number): ProcessFunction<JoinInput, J
       // Each kept event goes when its own time is (the same expression as its timer's: times may be fractional).
       for (const name of KEPT) {
         const kept = ctx.map<number, unknown[]>(name);
-        for (const t of kept.keys()) if (t + ttlMs <= time) kept.delete(t);
+        for (const t of stored(kept).keys()) if (t + ttlMs <= time) kept.delete(t);
       }
     },
   });

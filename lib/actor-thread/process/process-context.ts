@@ -5,6 +5,7 @@ import type { StateStore } from '../state/state-store.js';
 import type { OperatorListState, OperatorState, OperatorStateOptions } from './operator-state.js';
 import type { ListState, MapState, ProcessContext, TimeDomain, TimerControl, ValueState } from '../../pipeline/process-function.js';
 import type { TimerHeap } from '../operators/timer-heap.js';
+import { STORED } from '../../pipeline/join-input.js';
 import { EXPIRED, Expiring, liveValue, ttlProblem, type StateOptions, type StateTtl } from './ttl.js';
 
 /** A timer of one key (event or processing time). */
@@ -185,7 +186,9 @@ export class Context implements ProcessContext {
           if (m.size === 0) this.clearIn(this.state?.maps, name);
         },
         clear: () => this.clearIn(this.state?.maps, name),
-      } satisfies MapState<unknown, unknown>;
+        // The entries as stored, when that is what is live (no TTL): see stored() in join-input.ts.
+        [STORED]: () => (ttl === undefined ? current() : null),
+      } satisfies MapState<unknown, unknown> & { [STORED](): unknown };
     }) as MapState<K, V>;
   }
 
