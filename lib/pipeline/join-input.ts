@@ -1,4 +1,4 @@
-import type { MapState } from './process-function.js';
+import type { ListState, MapState } from './process-function.js';
 
 /**
  * What the router sends a join pipeline's actor (see Pipeline.intervalJoin, windowJoin and join): which
@@ -9,21 +9,23 @@ export const LEFT = 0;
 export const RIGHT = 1;
 export const KEPT = ['left', 'right'] as const;
 
-/** A MapState's own entries as stored (see stored()); only the process context's maps have it. */
+/** A MapState's or ListState's own entries as stored (see stored()): the process context's state has it. */
 export const STORED = Symbol('keyflow.stored');
-type Storing = { [STORED]?: () => ReadonlyMap<unknown, unknown> | undefined | null };
-const NOTHING: ReadonlyMap<number, unknown[]> = new Map();
+type Storing<T> = { [STORED]: () => T | undefined };
+const NO_ENTRIES: ReadonlyMap<never, never> = new Map<never, never>();
+const NO_ITEMS: readonly never[] = [];
 
 /**
- * An input's kept events as stored, to read in place: entries() and keys() copy them out into arrays, a
- * join's largest cost in garbage when it reads them for every event and timer. A join's maps have no TTL,
- * so what is stored is what is live. Deleting through `kept` while iterating it is safe (a Map's iteration
- * skips what is deleted). A map that cannot give its entries so (one with a TTL) gives a copy.
+ * An input's kept events as stored, to read in place: entries(), keys() and get() copy them out into
+ * arrays, a join's largest cost in garbage when it reads them for every event and timer. For state with no
+ * TTL (a join's), whose stored entries are its live ones. Deleting through `kept` while iterating a map is
+ * safe (a Map's iteration skips what is deleted); a list must be read before it is changed.
  */
-export function stored(kept: MapState<number, unknown[]>): ReadonlyMap<number, unknown[]> {
-  const own = (kept as Storing)[STORED]?.();
-  if (own === undefined) return NOTHING;
-  return own === null ? new Map(kept.entries()) : own as ReadonlyMap<number, unknown[]>;
+export function stored<K, V>(kept: MapState<K, V>): ReadonlyMap<K, V>;
+export function stored<T>(kept: ListState<T>): readonly T[];
+export function stored(kept: MapState<unknown, unknown> | ListState<unknown>): ReadonlyMap<unknown, unknown> | readonly unknown[] {
+  const own = (kept as unknown as Storing<ReadonlyMap<unknown, unknown> | readonly unknown[]>)[STORED]();
+  return own ?? ('entries' in kept ? NO_ENTRIES : NO_ITEMS);
 }
 
 /**

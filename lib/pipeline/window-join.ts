@@ -1,4 +1,4 @@
-import { KEPT, LateInput, type JoinedPair, type JoinInput } from './join-input.js';
+import { KEPT, LateInput, stored, type JoinedPair, type JoinInput } from './join-input.js';
 import type { ProcessContext, ProcessFunction } from './process-function.js';
 import { alignDown, type AlignedWindowSpec } from './windows/window.js';
 
@@ -24,13 +24,17 @@ export type Kept = [time: number, event: unknown];
  */
 export function fireWindow(ctx: ProcessContext<JoinedPair | LateInput>, start: number, end: number, done: (time: number) => boolean): void {
   const inWindow = (kept: Kept) => kept[0] >= start && kept[0] < end;
-  const [lefts, rights] = KEPT.map((name) => ctx.list<Kept>(name));
-  const right = rights.get().filter(inWindow);
-  for (const [, left] of lefts.get().filter(inWindow)) for (const [, r] of right) ctx.emit([left, r, start, end]);
+  const lefts = ctx.list<Kept>(KEPT[0]);
+  const rights = ctx.list<Kept>(KEPT[1]);
+  const right = stored(rights).filter(inWindow);
+  for (const kept of stored(lefts)) if (inWindow(kept)) for (const [, r] of right) ctx.emit([kept[1], r, start, end]);
   for (const list of [lefts, rights]) {
-    const kept = list.get();
-    const rest = kept.filter((k) => !done(k[0]));
-    if (rest.length === kept.length) continue;
+    const kept = stored(list);
+    let due = 0;
+    for (const [t] of kept) if (done(t)) due++;
+    if (due === 0) continue;
+    // Read before the list changes (stored() gives the list itself).
+    const rest = due === kept.length ? [] : kept.filter((k) => !done(k[0]));
     list.clear();
     for (const k of rest) list.add(k);
   }

@@ -186,8 +186,8 @@ export class Context implements ProcessContext {
           if (m.size === 0) this.clearIn(this.state?.maps, name);
         },
         clear: () => this.clearIn(this.state?.maps, name),
-        // The entries as stored, when that is what is live (no TTL): see stored() in join-input.ts.
-        [STORED]: () => (ttl === undefined ? current() : null),
+        // The entries as stored (for state with no TTL, the live ones): see stored() in join-input.ts.
+        [STORED]: current,
       } satisfies MapState<unknown, unknown> & { [STORED](): unknown };
     }) as MapState<K, V>;
   }
@@ -216,7 +216,9 @@ export class Context implements ProcessContext {
         this.undo.push(() => { list.pop(); });
       },
       clear: () => this.clearIn(this.state?.lists, name),
-    } satisfies ListState<unknown>)) as ListState<T>;
+      // The items as stored (for state with no TTL, the live ones): see stored() in join-input.ts.
+      [STORED]: () => this.state?.lists.get(name),
+    } satisfies ListState<unknown> & { [STORED](): unknown })) as ListState<T>;
   }
 
   operatorList<T>(name: string, options?: OperatorStateOptions): OperatorListState<T> {
