@@ -1,4 +1,7 @@
 import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pipeline } from '../lib/index.js';
 import { start } from './helpers/start.js';
 import { fixture, runEngine } from './helpers/collect.js';
@@ -75,23 +78,39 @@ t.test('a cleanup timer drops the kept events it is due for and keeps the later 
 t.test('at the end of input a join\'s expiry timers do not fire; any other timer does', async (t) => {
   const fired: unknown[] = [];
   const out = { result: (_kg: number, r: unknown) => fired.push(r), late: () => {}, touch: () => {}, problem: () => {} };
+  /** One left and one right event of key x, then the watermark to `wm`: what the key keeps then. */
   const run = (fn: ProcessFunction, wm: number) => {
+    fired.length = 0;
     const op = new KeyedProcessOperator(fn, out, () => new KeyedStore(1), true);
     op.onEvent(0, 'x', 'x', 1000, 0, 0, 0, 0, [LEFT, 'a']);
     op.onEvent(0, 'x', 'x', 1010, 0, 0, 1, 1, [RIGHT, 'b']);
     op.advanceWatermark(wm);
-    return [...op.store.values(0)].length;
+    return op.query(0, 'x') as { maps: Record<string, unknown> } | undefined;
   };
   for (const [name, fn] of [['join', () => regularJoinFunction(100)], ['intervalJoin', () => intervalJoinFunction(0, 50)]] as const) {
-    fired.length = 0;
-    t.equal(run(fn(), 5000), 0, `${name}: a watermark past the kept events' expiry drops them`);
-    t.equal(run(fn(), Infinity), 1, `${name}: the end of input (+∞) leaves them, as the run's last checkpoint has them`);
-    t.equal(fired.length, 2, `${name}: the pair joined, once per run, and nothing else`);
+    t.equal(run(fn(), 5000), undefined, `${name}: a watermark past the kept events' expiry drops them`);
+    t.equal(fired.length, 1, `${name}: the pair joined`);
+    t.same(run(fn(), Infinity)?.maps, { left: [[1000, ['a']]], right: [[1010, ['b']]] }, `${name}: the end of input (+∞) leaves both kept`);
+    t.equal(fired.length, 1, `${name}: the pair joined, and nothing else fired`);
   }
-  fired.length = 0;
   const emitting: ProcessFunction = { onEvent(_e, ctx) { ctx.timers.registerEventTime(2000); }, onTimer(time, ctx) { ctx.emit(time); } };
   run(emitting, Infinity);
   t.same(fired, [2000], 'a timer of a function not marked fires at the end of input');
+});
+
+t.test('a join resumed after stop() joins with what the stopped run kept', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-join-resume-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const options = { module: edges, workers: 2, pipelines: ['join-with-exported'], stateDir: dir };
+  const first = await start(options);
+  await first.ingest([{ kind: 'a', k: 'x', t: 1000, v: 1 }]);
+  await first.stop();
+  const second = await start(options);
+  const results: unknown[] = [];
+  second.results('join-with-exported').on('data', (r: unknown) => results.push(r));
+  await second.ingest([{ kind: 'b', k: 'x', t: 1050, v: 2 }]);
+  await second.stop();
+  t.same(results, ['1-2'], 'the left event kept when the first run ended joins the right one of the second');
 });
 
 t.test("a join's other input that is exported too runs as a pipeline of its own, and the join is unchanged", async (t) => {

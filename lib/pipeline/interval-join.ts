@@ -43,12 +43,12 @@ export function intervalJoinFunction(lowerMs: number, upperMs: number): ProcessF
     onTimer(time, ctx) {
       for (const side of SIDES) {
         const kept = ctx.map<number, unknown[]>(KEPT[side]);
-        const times = stored(kept);
+        const byTime = stored(kept);
         let due = 0;
-        for (const t of times.keys()) if (dropAt(side, t) <= time) due++;
+        for (const t of byTime.keys()) if (dropAt(side, t) <= time) due++;
         // All of them (a key's bids of the second before, often): the whole map at once, not entry by entry.
-        if (due === times.size) kept.clear();
-        else if (due > 0) for (const t of times.keys()) if (dropAt(side, t) <= time) kept.delete(t);
+        if (due === byTime.size) kept.clear();
+        else if (due > 0) for (const t of byTime.keys()) if (dropAt(side, t) <= time) kept.delete(t);
       }
     },
   });

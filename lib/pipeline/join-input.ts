@@ -1,4 +1,4 @@
-import type { ListState, MapState } from './process-function.js';
+import { STORED, type ListState, type MapState } from './process-function.js';
 
 /**
  * What the router sends a join pipeline's actor (see Pipeline.intervalJoin, windowJoin and join): which
@@ -9,8 +9,6 @@ export const LEFT = 0;
 export const RIGHT = 1;
 export const KEPT = ['left', 'right'] as const;
 
-/** A MapState's or ListState's own entries as stored (see stored()): the process context's state has it. */
-export const STORED = Symbol('keyflow.stored');
 type Storing<T> = { [STORED]: () => T | undefined };
 const NO_ENTRIES: ReadonlyMap<never, never> = new Map<never, never>();
 const NO_ITEMS: readonly never[] = [];

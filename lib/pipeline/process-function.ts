@@ -79,11 +79,19 @@ export interface ProcessFunction<E = any, Out = unknown> {
  * The watermark goes to +∞ only at the end of input, after the run's last checkpoint, when the state goes
  * with the run: such timers do not fire then, as a TTL's reclaiming does not.
  */
-export const EXPIRY_TIMERS = Symbol('keyflow.expiryTimers');
+const EXPIRY_TIMERS = Symbol('keyflow.expiryTimers');
 
 /** `fn`, marked as one whose event-time timers only drop state (see EXPIRY_TIMERS). */
 export function withExpiryTimers<F extends ProcessFunction>(fn: F): F {
   return Object.assign(fn, { [EXPIRY_TIMERS]: true });
 }
 
-export const hasExpiryTimers = (fn: ProcessFunction): boolean => (fn as { [EXPIRY_TIMERS]?: boolean })[EXPIRY_TIMERS] === true;
+export function hasExpiryTimers(fn: ProcessFunction): boolean {
+  return (fn as { [EXPIRY_TIMERS]?: boolean })[EXPIRY_TIMERS] === true;
+}
+
+/**
+ * What a state handle of the process context gives for stored() (join-input.ts): its entries as stored, in
+ * place (the Map of a MapState, the array of a ListState; undefined if it holds none).
+ */
+export const STORED = Symbol('keyflow.stored');

@@ -33,7 +33,6 @@ export function fireWindow(ctx: ProcessContext<JoinedPair | LateInput>, start: n
     let due = 0;
     for (const [t] of kept) if (done(t)) due++;
     if (due === 0) continue;
-    // Read before the list changes (stored() gives the list itself).
     const rest = due === kept.length ? [] : kept.filter((k) => !done(k[0]));
     list.clear();
     for (const k of rest) list.add(k);

@@ -3,9 +3,8 @@ import type { StateKey } from '../../shared/keygroups.js';
 import { isEmpty, newKeyState, own, type KeyState } from './key-state.js';
 import type { StateStore } from '../state/state-store.js';
 import type { OperatorListState, OperatorState, OperatorStateOptions } from './operator-state.js';
-import type { ListState, MapState, ProcessContext, TimeDomain, TimerControl, ValueState } from '../../pipeline/process-function.js';
+import { STORED, type ListState, type MapState, type ProcessContext, type TimeDomain, type TimerControl, type ValueState } from '../../pipeline/process-function.js';
 import type { TimerHeap } from '../operators/timer-heap.js';
-import { STORED } from '../../pipeline/join-input.js';
 import { EXPIRED, Expiring, liveValue, ttlProblem, type StateOptions, type StateTtl } from './ttl.js';
 
 /** A timer of one key (event or processing time). */

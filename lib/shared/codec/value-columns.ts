@@ -154,13 +154,7 @@ export class ColumnWriter {
     if (n === 0) return;
     // Most columns (a shape's fields) are all numbers or all strings: told by typeof alone, no tag per value.
     const simple = simpleTag(values, from, to);
-    if (simple !== 0) {
-      this.room(1);
-      this.buf[this.at++] = simple;
-      if (simple === Tag.NUMBER) this.numbers(values as readonly number[], from, to);
-      else this.strings(values as readonly string[], from, to);
-      return;
-    }
+    if (simple !== 0) return this.simple(simple, values, from, to);
     this.room(1 + n);
     const tagsAt = this.at + 1;
     const shapes = new ShapeFinder();
@@ -187,6 +181,14 @@ export class ColumnWriter {
       const list = byTag[tag];
       if (list !== undefined) this.section(tag, list, 0, list.length, shapes, depth);
     }
+  }
+
+  /** A column of values[from..to) that are all numbers (Tag.NUMBER) or all strings (Tag.STRING): its tag, then its one section. */
+  private simple(tag: typeof Tag.NUMBER | typeof Tag.STRING, values: readonly unknown[], from: number, to: number): void {
+    this.room(1);
+    this.buf[this.at++] = tag;
+    if (tag === Tag.NUMBER) this.numbers(values as readonly number[], from, to);
+    else this.strings(values as readonly string[], from, to);
   }
 
   /** The tag `v` is written under (a shape's, if it is an object of a shape `shapes` finds); `next` is the column's next value. */
@@ -376,17 +378,9 @@ export class ColumnWriter {
     const { fields, kinds } = gathered;
     for (let f = 0; f < fields.length; f++) {
       // A field of one kind throughout (the common case) skips classifying each value.
-      if (kinds[f] === FieldKind.NUMBERS) {
-        this.room(1);
-        this.buf[this.at++] = Tag.NUMBER;
-        this.numbers(fields[f] as number[], 0, to - from);
-      } else if (kinds[f] === FieldKind.STRINGS) {
-        this.room(1);
-        this.buf[this.at++] = Tag.STRING;
-        this.strings(fields[f] as string[], 0, to - from);
-      } else {
-        this.columnAt(fields[f], 0, to - from, depth + 1);
-      }
+      if (kinds[f] === FieldKind.NUMBERS) this.simple(Tag.NUMBER, fields[f], 0, to - from);
+      else if (kinds[f] === FieldKind.STRINGS) this.simple(Tag.STRING, fields[f], 0, to - from);
+      else this.columnAt(fields[f], 0, to - from, depth + 1);
     }
     // Not on a throw: the next gather then makes arrays anew, and these go with the garbage.
     shape.code.release(gathered);
@@ -424,7 +418,7 @@ export class ColumnWriter {
 }
 
 /** Tag.NUMBER if `values[from..to)` are all numbers, Tag.STRING if all strings, else 0. */
-function simpleTag(values: readonly unknown[], from: number, to: number): number {
+function simpleTag(values: readonly unknown[], from: number, to: number): typeof Tag.NUMBER | typeof Tag.STRING | 0 {
   const type = typeof values[from];
   if (type !== 'number' && type !== 'string') return 0;
   for (let i = from + 1; i < to; i++) if (typeof values[i] !== type) return 0;
