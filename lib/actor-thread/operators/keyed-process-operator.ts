@@ -220,10 +220,10 @@ function refuseAsync(returned: unknown, name: string): void {
 
 function byGroup(heap: TimerHeap<KeyTimer>): Map<number, GroupData['timers']> {
   const groups = new Map<number, GroupData['timers']>();
-  for (const [time, , t] of heap.entries()) {
+  heap.forEach((time, _id, t) => {
     let list = groups.get(t.kg);
     if (list === undefined) groups.set(t.kg, (list = []));
     list.push(t.behind === undefined ? [time, t.key] : [time, t.key, t.behind]);
-  }
+  });
   return groups;
 }

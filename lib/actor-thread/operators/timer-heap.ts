@@ -57,10 +57,12 @@ export class TimerHeap<T> {
     return this.times.peekKey();
   }
 
-  /** Every pending timer as (time, id, payload), in firing order. */
-  *entries(): IterableIterator<[number, TimerId, T]> {
-    for (const time of [...this.byTime.keys()].sort((a, b) => a - b)) {
-      for (const [id, payload] of this.byTime.get(time)!) yield [time, id, payload];
+  /** Call `fn` with every pending timer, in firing order (a snapshot's: a generator and a comparator sort cost 1 µs a timer). */
+  forEach(fn: (time: number, id: TimerId, payload: T) => void): void {
+    const times = Float64Array.from(this.byTime.keys()).sort();
+    for (let i = 0; i < times.length; i++) {
+      const time = times[i];
+      for (const [id, payload] of this.byTime.get(time)!) fn(time, id, payload);
     }
   }
 
