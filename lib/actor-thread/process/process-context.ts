@@ -70,23 +70,23 @@ export class Context implements ProcessContext {
     this.timestamp = timestamp;
     this.timeDomain = domain;
     this.state = this.host.store.get(kg, sk);
-    this.undo.length = 0;
-    this.emitted.length = 0;
+    empty(this.undo);
+    empty(this.emitted);
     this.inCall = true;
   }
 
   rollback(): void {
     this.inCall = false;
     for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
-    this.undo.length = 0;
-    this.emitted.length = 0;
+    empty(this.undo);
+    empty(this.emitted);
     this.dropIfEmpty();
   }
 
   /** Keep the call's changes; returns what it emitted (valid until the next call). */
   commit(): readonly unknown[] {
     this.inCall = false;
-    this.undo.length = 0;
+    empty(this.undo);
     this.dropIfEmpty();
     return this.emitted;
   }
@@ -334,6 +334,15 @@ export class Context implements ProcessContext {
       this.state = undefined;
     }
   }
+}
+
+/**
+ * Empty `list` in place (a call's undo log and emits: three per call). `length = 0` is a call into the
+ * runtime, about 35 ns even for an empty array; popping the few items a call leaves is a few ns.
+ */
+function empty(list: unknown[]): void {
+  if (list.length > 16) list.length = 0;
+  else while (list.length > 0) list.pop();
 }
 
 /** Why a value cannot be a result, or null: only what JSON can hold, checked by type alone (nested values are checked when encoded). */
