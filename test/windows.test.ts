@@ -81,6 +81,14 @@ t.test('session windows: a late event goes to the late output', async (t) => {
   });
 });
 
+t.test('a late event inside a session that has fired re-fires it, unchanged in bounds', async (t) => {
+  // lateness 20: a's one session [0,18) fires at wm 29 (a2 arrives) and is kept until 37; a2's [2,12) lies inside it.
+  await check(t, 'session-lateness', [ev('a', 0), ev('a', 8), ev('b', 30), ev('a', 2)], {
+    results: [win('a', 0, 18, [0, 8]), win('a', 0, 18, [0, 2, 8]), win('b', 30, 40, [30])],
+    late: [],
+  });
+});
+
 t.test('session windows within allowed lateness merge and re-fire', async (t) => {
   // lateness 20: [0,10) fires at wm 24 (a5 arrives), a5 merges into [0,15), which is already due: fires at once.
   await check(t, 'session-lateness', [ev('a', 0), ev('a', 25), ev('a', 5)], {

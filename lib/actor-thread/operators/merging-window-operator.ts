@@ -57,6 +57,19 @@ export class MergingWindowOperator extends WindowOperator<KeySessions, SessionsD
     let [start, end] = bounds;
     const state = this.store.get(kg, sk);
     const sessions = state?.sessions ?? [];
+    // The common case: the key's one window holds the event's, so nothing merges or moves (all of an
+    // auction's bids in its bounded() window; an event inside its key's session). What the loops below give
+    // then; that window is not closed (admit() has fired its cleanup if it was).
+    const only = sessions.length === 1 ? sessions[0] : undefined;
+    if (only !== undefined && only.start <= start && end <= only.end && this.merges(only.start, only.end, start, end)) {
+      try {
+        this.aggregates.addAll([only.acc], seq);
+      } catch (err) {
+        return this.out.problem(this.emitter.addThrew(err, key, event), kg, src, pos);
+      }
+      if (this.timers.isDue(only.end)) this.emitter.emit(state!.key, kg, only.start, only.end, only.acc);
+      return;
+    }
     const touched: Session[] = [];
     for (const s of sessions) {
       if (this.merges(s.start, s.end, start, end)) touched.push(s);
