@@ -45,8 +45,10 @@ export class InputAhead {
     if (bytes === null) return null;
     taken();
     this.log(bytes);
-    this.held = holdsBarrierOrEnd(bytes);
-    this.readMore();
+    if (this.enabled) {
+      this.held = holdsBarrierOrEnd(bytes);
+      this.readMore();
+    }
     return bytes;
   }
 
