@@ -5,6 +5,7 @@
 import t from 'tap';
 import { stateDecoder, stateEncoder } from '../lib/shared/codec/cbor.js';
 import { StateWriter } from '../lib/shared/codec/state-writer.js';
+import { fromData, newKeyState, toData, type KeyState, type KeyStateData } from '../lib/actor-thread/process/key-state.js';
 import { prng } from './helpers/prng.js';
 
 const cbor = stateEncoder();
@@ -74,4 +75,45 @@ t.test('each encoding is a buffer of its own, not a view of the next', async (t)
   const copy = Buffer.from(first);
   writer.encode(['second, longer', 2, 3]);
   t.same(Buffer.from(first), copy, 'the first bytes are unchanged by the second encoding');
+});
+
+/**
+ * A random key's state of a process function: values, maps and lists by name, some of its maps and lists
+ * emptied (as deleting every entry leaves them until the call ends), or no state of a kind at all.
+ */
+function randomKeyState(rand: () => number): KeyState {
+  const s = newKeyState(randomValue(rand, 2, false));
+  const names = (n: number) => Array.from({ length: n }, (_, i) => (i % 3 === 0 ? `n${i}` : `state-${i}`));
+  const count = () => [0, 0, 1, 2, 5, 30][Math.floor(rand() * 6)];
+  const values = names(count()).map((name): [string, unknown] => [name, randomValue(rand, 1, false)]);
+  const maps = names(count()).map((name): [string, Map<unknown, unknown>] => [name, new Map(Array.from({ length: count() }, () => [randomValue(rand, 2, false), randomValue(rand, 1, false)]))]);
+  const lists = names(count()).map((name): [string, unknown[]] => [name, Array.from({ length: count() }, () => randomValue(rand, 1, false))]);
+  if (values.length > 0) s.values = new Map(values);
+  if (maps.length > 0) s.maps = new Map(maps);
+  if (lists.length > 0) s.lists = new Map(lists);
+  return s;
+}
+
+t.test('a key\'s state written in place: the bytes of its data as arrays, empty maps and lists left out', async (t) => {
+  const rand = prng(13);
+  const writer = new StateWriter();
+  let differ = 0;
+  let empty = 0;
+  for (let i = 0; i < 500; i++) {
+    const s = randomKeyState(rand);
+    const asArrays: KeyStateData = [s.key, [...s.values],
+      [...s.maps].filter(([, m]) => m.size > 0).map(([n, m]) => [n, [...m]]),
+      [...s.lists].filter(([, l]) => l.length > 0)];
+    const written = toData(s, -Infinity);
+    if (asArrays[1].length + asArrays[2].length + asArrays[3].length === 0) {
+      empty++;
+      t.equal(written, null, 'a key with nothing stored has no data');
+      continue;
+    }
+    const bytes = writer.encode(written);
+    if (Buffer.compare(bytes, cbor.encode(asArrays)) !== 0) differ++;
+    t.same(fromData(decoder.decode(bytes) as KeyStateData), fromData(asArrays), 'it reads back as the same state');
+  }
+  t.equal(differ, 0, 'every key\'s bytes as cbor-x writes its data');
+  t.ok(empty > 0 && empty < 500, `some keys (${empty}) had nothing stored`);
 });
