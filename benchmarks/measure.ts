@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
-import { start } from '../lib/index.js';
+import { start, type Engine, type StartOptions } from '../lib/index.js';
 import { hashString } from '../lib/shared/keygroups.js';
+import { afterFailure } from '../lib/shared/ignore.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { NexmarkEvent } from '../lib/nexmark/model.js';
 import { Plain, keyOf, prepare, timeOf, type WorkloadName } from './baselines/plain.js';
@@ -113,9 +114,7 @@ async function timed(workload: WorkloadName, events: number, body: (latency: Lat
  */
 export async function measureKeyflow(workload: WorkloadName, events: number, workers: number, durability: 'none' | 'batch', sink: 'stream' | 'blackhole' = 'stream'): Promise<RunResult> {
   if (sink === 'blackhole' && windowed(workload)) throw new Error(`${workload}: its latency is measured from its results, which a blackhole does not deliver`);
-  const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-'));
-  try {
-    const engine = await start({ module: moduleOf(workload), workers, ...(durability === 'batch' ? { stateDir: dir, snapshotEveryMs: 10_000 } : {}) });
+  return withKeyflow(workload, durability === 'batch', { workers, snapshotEveryMs: 10_000 }, async (engine) => {
     let stateBytesPerKey: number | undefined;
     const run = await timed(workload, events, async (latency) => {
       let results = 0;
@@ -139,6 +138,24 @@ export async function measureKeyflow(workload: WorkloadName, events: number, wor
       return sink === 'stream' ? results : counted;
     });
     return stateBytesPerKey === undefined ? run : { ...run, stateBytesPerKey };
+  });
+}
+
+/**
+ * `body` with an engine on `workload`, with a state directory of its own if `durable` (durability batch,
+ * start()'s default), removed after; an engine `body` failed with is aborted first, so that no thread
+ * outlives its directory.
+ */
+export async function withKeyflow<T>(workload: WorkloadName, durable: boolean, options: Omit<StartOptions, 'module' | 'stateDir'>, body: (engine: Engine) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-'));
+  try {
+    const engine = await start({ module: moduleOf(workload), ...options, ...(durable ? { stateDir: dir } : {}) });
+    try {
+      return await body(engine);
+    } catch (err) {
+      await engine.abort().catch(afterFailure);
+      throw err;
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -32,6 +32,12 @@ t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baselin
   }
   t.equal(report.targets.length, WORKLOADS.length, 'a target line per workload');
 
+  t.match(stdout, /Steady state: keyflow[^]*\| q3-join \|[^]*Not measured so: q9-winning-bids, q4-category-average/);
+  const steady = report.steadyState as Array<{ workload: string; steady: number[] }>;
+  const flinkTargets = WORKLOADS.filter((w) => !['tumbling-bids', 'q9-winning-bids', 'q4-category-average'].includes(w));
+  t.same(steady.map((r) => r.workload), flinkTargets, 'steady state for every Flink target but those of auctions\' windows');
+  t.ok(steady.every((r) => r.steady.length === 1 && r.steady[0] > 0), 'a per-core figure for each');
+
   t.match(stdout, /CLI path: `keyflow run`[^]*\| keyflow run \|[^]*\| plain script \|[^]*Calling thread[^]*busy \d+ %/);
   const { cliPath } = report;
   t.ok(cliPath.identical && cliPath.results > 0, `keyflow run and the plain script wrote the same ${cliPath.results} results`);

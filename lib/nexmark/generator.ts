@@ -12,7 +12,7 @@ import { Random, mix32 } from './random.js';
  */
 export interface GeneratorOptions {
   seed?: number;
-  /** Event-time rate: how many events fall in one second of event time (default 10 000). */
+  /** Event-time rate: how many events fall in one second of event time (default EVENTS_PER_SECOND). */
   eventsPerSecond?: number;
   /** Largest delay of an event's time behind the generator's clock (default 2 000 ms). */
   outOfOrderMs?: number;
@@ -35,6 +35,8 @@ const IN_FLIGHT_AUCTIONS = 100;
 const ACTIVE_PEOPLE = 1000;
 /** How long an auction is open: it expires this long after it opens. */
 export const AUCTION_LENGTH_MS = 10_000 * 60;
+/** How many events fall in one second of event time, unless told otherwise. */
+export const EVENTS_PER_SECOND = 10_000;
 
 const FIRST_NAMES = ['Peter', 'Paul', 'Luke', 'John', 'Saul', 'Vicky', 'Kate', 'Julie', 'Sarah', 'Deiter', 'Walter'];
 const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton', 'Smith', 'Jones', 'Noris'];
@@ -63,7 +65,7 @@ export class NexmarkGenerator {
   constructor(options: GeneratorOptions = {}) {
     this.seed = options.seed ?? 42;
     this.index = options.first ?? 0;
-    this.msPerEvent = 1000 / (options.eventsPerSecond ?? 10_000);
+    this.msPerEvent = 1000 / (options.eventsPerSecond ?? EVENTS_PER_SECOND);
     this.outOfOrderMs = options.outOfOrderMs ?? 2_000;
     this.baseTime = options.baseTime ?? Date.UTC(2026, 0, 1);
   }

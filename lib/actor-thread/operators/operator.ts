@@ -47,8 +47,9 @@ export interface Operator<S = unknown, O = unknown> {
   /** Prepare to snapshot the state as it is now (before snapshotGroup calls, which may come later). */
   beginSnapshot(): void;
   /**
-   * One key-group's state as plain data (cbor-encodable; keys may be KeySlots, see StateStore.snapshot), or
-   * undefined if it holds none; what it decodes to is what restore() gets.
+   * One key-group's state as plain data (cbor-encodable; keys may be KeySlots, see StateStore.snapshot, and
+   * SelfWritings, see StateCodec), or undefined if it holds none, for a StateWriter to encode at once; what
+   * it decodes to is what restore() gets.
    */
   snapshotGroup(kg: number): unknown;
   /** The actor's operator state (not keyed; see OperatorState), copied as of now, or null if none. */

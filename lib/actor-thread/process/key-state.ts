@@ -1,4 +1,4 @@
-import { SelfWriting, type Snapshotted, type StateWriter } from '../../shared/codec/state-writer.js';
+import { SelfWriting, type Snapshotted, type StateOut } from '../../shared/codec/state-writer.js';
 import { EXPIRED, Expiring, liveValue } from './ttl.js';
 
 /**
@@ -50,13 +50,7 @@ export function purgeExpired(s: KeyState, now: number): number {
  * WrittenAsData) by the StateWriter it goes to at once.
  */
 export function toData(s: KeyState, now: number): KeyStateData | WrittenAsData | null {
-  if (now === -Infinity) {
-    let maps = 0;
-    for (const m of s.maps.values()) if (m.size > 0) maps++;
-    let lists = 0;
-    for (const l of s.lists.values()) if (l.length > 0) lists++;
-    return s.values.size + maps + lists > 0 ? new WrittenAsData(s, maps, lists) : null;
-  }
+  if (now === -Infinity) return s.values.size > 0 || nonEmpty(s.maps) > 0 || nonEmpty(s.lists) > 0 ? new WrittenAsData(s) : null;
   const live = (raw: unknown) => !(raw instanceof Expiring) || raw.expiresAt > now;
   const values = [...s.values].filter(([, raw]) => live(raw));
   const maps = [...s.maps].map(([n, m]) => [n, [...m].filter(([, raw]) => live(raw))] as [string, Array<[unknown, unknown]>]).filter(([, m]) => m.length > 0);
@@ -68,43 +62,49 @@ export function toData(s: KeyState, now: number): KeyStateData | WrittenAsData |
 /**
  * A key's state written as its KeyStateData, `[key, values, maps, lists]` with empty maps and lists left
  * out, byte for byte, read from the state's Maps in place: copying each Map into an array of entry arrays
- * first took a quarter of a snapshot of a join's state, most of it in garbage collection.
+ * first took a quarter of a snapshot of a join's state, most of it in garbage collection. Each loop is a
+ * function of its own, as in StateWriter (a loop compiled while it runs must not slow the rest).
  */
 export class WrittenAsData extends SelfWriting {
-  /** `maps`, `lists`: how many of the state's maps and lists hold anything. */
-  constructor(private readonly s: KeyState, private readonly maps: number, private readonly lists: number) {
+  constructor(private readonly s: KeyState) {
     super();
   }
 
-  writeTo(w: StateWriter): void {
+  writeTo(out: StateOut): void {
     const { key, values, maps, lists } = this.s;
-    w.arrayHeader(4);
-    w.value(key);
-    w.arrayHeader(values.size);
-    for (const [name, v] of values) entry(w, name, v);
-    w.arrayHeader(this.maps);
-    for (const [name, m] of maps) {
-      if (m.size === 0) continue;
-      w.arrayHeader(2);
-      w.value(name);
-      w.arrayHeader(m.size);
-      for (const [k, v] of m) entry(w, k, v);
-    }
-    w.arrayHeader(this.lists);
-    for (const [name, l] of lists) {
-      if (l.length === 0) continue;
-      w.arrayHeader(2);
-      w.value(name);
-      w.arrayHeader(l.length);
-      for (let i = 0; i < l.length; i++) w.value(l[i]);
-    }
+    out.arrayHeader(4);
+    out.value(key);
+    writeEntries(out, values);
+    out.arrayHeader(nonEmpty(maps));
+    for (const [name, m] of maps) if (m.size > 0) writeNamed(out, name, m);
+    out.arrayHeader(nonEmpty(lists));
+    for (const [name, l] of lists) if (l.length > 0) writeNamed(out, name, l);
   }
 }
 
-function entry(w: StateWriter, k: unknown, v: unknown): void {
-  w.arrayHeader(2);
-  w.value(k);
-  w.value(v);
+/** How many of a key's maps or lists hold anything (an emptied one stays until its call ends). */
+function nonEmpty(kind: ReadonlyMap<string, ReadonlyMap<unknown, unknown> | readonly unknown[]>): number {
+  let n = 0;
+  for (const c of kind.values()) if ((c instanceof Map ? c.size : (c as readonly unknown[]).length) > 0) n++;
+  return n;
+}
+
+/** `[name, entries]`, a list as the array it is. */
+function writeNamed(out: StateOut, name: string, c: ReadonlyMap<unknown, unknown> | readonly unknown[]): void {
+  out.arrayHeader(2);
+  out.value(name);
+  if (c instanceof Map) writeEntries(out, c);
+  else out.value(c);
+}
+
+/** A Map as an array of `[key, value]` entries. */
+function writeEntries(out: StateOut, m: ReadonlyMap<unknown, unknown>): void {
+  out.arrayHeader(m.size);
+  for (const [k, v] of m) {
+    out.arrayHeader(2);
+    out.value(k);
+    out.value(v);
+  }
 }
 
 export function fromData([key, values, maps, lists]: KeyStateData): KeyState {

@@ -25,7 +25,8 @@ export interface StateStore<S> {
 
 /**
  * How one key's state `S` becomes plain (cbor-encodable) data `D` and back: for snapshots and for LMDB,
- * which give `decode` what `encode` wrote.
+ * which give `decode` what `encode` wrote. `encode` may give a SelfWriting that writes itself as `D` from
+ * the state in place, so what it gives goes to a StateWriter at once, before the state changes.
  */
 export interface StateCodec<S, D = unknown> {
   encode(state: S): D;

@@ -46,16 +46,23 @@ export interface Snapshotted {
   snap: KeySlot | undefined;
 }
 
+/** What a SelfWriting writes with: values, and the headers of arrays whose items it writes one by one. */
+export interface StateOut {
+  value(v: unknown): void;
+  arrayHeader(n: number): void;
+}
+
 /**
  * A value that writes itself: the bytes of some plain value (its `writeTo` says which) without that value
  * being made first, for state read in place (a key's Maps as arrays of entries, copied only to be
- * encoded, were most of a snapshot's garbage). Encoded at once, as it reads state that goes on changing.
+ * encoded, were most of a snapshot's garbage). It must be encoded at once: it reads state that goes on
+ * changing. cbor-x would write it as an object of its fields.
  */
 export abstract class SelfWriting {
-  abstract writeTo(w: StateWriter): void;
+  abstract writeTo(out: StateOut): void;
 }
 
-export class StateWriter {
+export class StateWriter implements StateOut {
   private buf = Buffer.allocUnsafe(1 << 16);
   private at = 0;
   private readonly keys = new Map<string, Buffer>();
@@ -83,7 +90,8 @@ export class StateWriter {
   /**
    * Any value. Tests of `typeof v`, each a type check once compiled, where a switch on it called V8's
    * typeof for every value (a tenth of a snapshot); and an array told by Array.isArray before its
-   * `constructor` is read (a load that sees every object's shape, and so is slow).
+   * `constructor` is read (a load that sees every object's shape, and so is slow). Public for a
+   * SelfWriting, which encode() hands this writer to.
    */
   value(v: unknown): void {
     if (typeof v === 'number') return this.number(v);
