@@ -47,7 +47,7 @@ t.test('a key-group\'s keys: each written anew once got or set, else with the by
 const KEYS = Array.from({ length: 40 }, (_, i) => `k${i}`);
 const at = (keys: string[], t: number, v: number): Ev[] => keys.map((k) => ({ k, t, v }));
 const order = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1));
-type Window = { key: string; n: number; total: number };
+type Window = { key: string; n: number; total: number; windowStart: number; windowEnd: number };
 
 for (const workers of [1, 2]) {
   t.test(`restored from the last of three checkpoints, between which only some keys changed (${workers} worker(s))`, async (t) => {
@@ -76,6 +76,10 @@ for (const workers of [1, 2]) {
     for (const name of ['sums', 'sessions']) {
       t.same(windows[name].sort((a, b) => order(a.key, b.key)).map((r) => [r.key, r.n, r.total]), KEYS.map((k, i) => [k, expected(i).n, expected(i).total]), `each key's ${name} window, as at the last checkpoint`);
     }
+    // A session ends a gap after its last event: the bounds restored, not only the aggregates.
+    const lastAt = (i: number) => (i < 5 ? 2 : i < 15 ? 3 : 1);
+    t.same(windows.sessions.sort((a, b) => order(a.key, b.key)).map((r) => [r.key, r.windowStart, r.windowEnd]), KEYS.map((k, i) => [k, 1, lastAt(i) + 1_000_000]), 'each key\'s session, its bounds as at the last checkpoint');
+    t.same(windows.sums.map((r) => [r.windowStart, r.windowEnd]), KEYS.map(() => [0, 1_000_000]), 'each key\'s tumbling window, its bounds');
   });
 }
 

@@ -1,6 +1,6 @@
 import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
 import type { StateKey } from '../../shared/keygroups.js';
-import type { Snapshotted } from '../../shared/codec/state-writer.js';
+import { SelfWriting, type Snapshotted, type StateOut } from '../../shared/codec/state-writer.js';
 import type { PaneView } from '../../shared/codec/frame.js';
 import type { StateCodec, StoreFactory } from '../state/state-store.js';
 import { alignDown, type AlignedWindowSpec } from '../../pipeline/windows/window.js';
@@ -45,8 +45,35 @@ function opened(s: KeyWindows): Open[] {
   return s.more === null ? first : [...first, ...s.more];
 }
 
+/** A key's windows written as its WindowsData, in the order they opened, read in place (see SelfWriting). */
+class WrittenWindows extends SelfWriting {
+  constructor(private readonly s: KeyWindows) {
+    super();
+  }
+
+  writeTo(out: StateOut): void {
+    const { key, start, acc, id, more } = this.s;
+    out.arrayHeader(2);
+    out.value(key);
+    out.arrayHeader((acc === null ? 0 : 1) + (more === null ? 0 : more.length));
+    if (acc !== null) writeWindow(out, start, acc, id);
+    if (more !== null) writeWindows(out, more);
+  }
+}
+
+function writeWindows(out: StateOut, windows: Open[]): void {
+  for (const w of windows) writeWindow(out, w.start, w.acc, w.id);
+}
+
+function writeWindow(out: StateOut, start: number, acc: unknown[], id: number): void {
+  out.arrayHeader(3);
+  out.value(start);
+  out.value(acc);
+  out.value(id);
+}
+
 const codec: StateCodec<KeyWindows, WindowsData> = {
-  encode: (s) => [s.key, opened(s).map((w) => [w.start, w.acc, w.id])],
+  encode: (s) => new WrittenWindows(s),
   decode: ([key, windows]) => {
     const [first, ...more] = windows;
     if (first === undefined) return keyWindows(key, NaN, null, 0, null);

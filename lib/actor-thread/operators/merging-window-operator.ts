@@ -1,6 +1,6 @@
 import type { AggregateSet } from '../../pipeline/aggregates/aggregate-set.js';
 import type { StateKey } from '../../shared/keygroups.js';
-import type { Snapshotted } from '../../shared/codec/state-writer.js';
+import { SelfWriting, type Snapshotted, type StateOut } from '../../shared/codec/state-writer.js';
 import type { StateCodec, StoreFactory } from '../state/state-store.js';
 import { sessionsTouch } from '../../pipeline/windows/session.js';
 import type { WindowBounds } from '../../pipeline/windows/bounded.js';
@@ -31,8 +31,32 @@ function keySessions(key: unknown, sessions: Session[]): KeySessions {
 /** A key's sessions in a snapshot (and in LMDB). */
 type SessionsData = [key: unknown, sessions: Array<[start: number, end: number, acc: unknown[], timerId: number]>];
 
+/** A key's sessions written as its SessionsData, read in place (see SelfWriting). */
+class WrittenSessions extends SelfWriting {
+  constructor(private readonly s: KeySessions) {
+    super();
+  }
+
+  writeTo(out: StateOut): void {
+    out.arrayHeader(2);
+    out.value(this.s.key);
+    writeSessions(out, this.s.sessions);
+  }
+}
+
+function writeSessions(out: StateOut, sessions: Session[]): void {
+  out.arrayHeader(sessions.length);
+  for (const { start, end, acc, timerId } of sessions) {
+    out.arrayHeader(4);
+    out.value(start);
+    out.value(end);
+    out.value(acc);
+    out.value(timerId);
+  }
+}
+
 const codec: StateCodec<KeySessions, SessionsData> = {
-  encode: (s) => [s.key, s.sessions.map((x) => [x.start, x.end, x.acc, x.timerId])],
+  encode: (s) => new WrittenSessions(s),
   decode: ([key, list]) => keySessions(key, list.map(([start, end, acc, timerId]) => ({ start, end, acc, timerId }))),
 };
 

@@ -1,4 +1,4 @@
-import type { Snapshotted } from '../../shared/codec/state-writer.js';
+import type { SelfWriting, Snapshotted } from '../../shared/codec/state-writer.js';
 import type { StateKey } from '../../shared/keygroups.js';
 
 /**
@@ -29,7 +29,7 @@ export interface StateStore<S> {
  * the state in place, so what it gives goes to a StateWriter at once, before the state changes.
  */
 export interface StateCodec<S, D = unknown> {
-  encode(state: S): D;
+  encode(state: S): D | SelfWriting;
   decode(data: D): S;
 }
 

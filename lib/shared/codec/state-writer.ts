@@ -87,28 +87,19 @@ export class StateWriter implements StateOut {
     return out;
   }
 
-  /**
-   * Any value. Tests of `typeof v`, each a type check once compiled, where a switch on it called V8's
-   * typeof for every value (a tenth of a snapshot); and an array told by Array.isArray before its
-   * `constructor` is read (a load that sees every object's shape, and so is slow). Public for a
-   * SelfWriting, which encode() hands this writer to.
-   */
+  /** Any value; public for a SelfWriting, which encode() hands this writer to. */
   value(v: unknown): void {
-    if (typeof v === 'number') return this.number(v);
-    if (typeof v === 'string') return this.string(v);
-    if (typeof v === 'object') {
-      if (v === null) return this.byte(0xf6);
-      if (Array.isArray(v)) {
+    switch (typeof v) {
+      case 'number': return this.number(v);
+      case 'string': return this.string(v);
+      case 'boolean': return this.byte(v ? 0xf5 : 0xf4);
+      case 'undefined': return this.byte(0xf7);
+      case 'object':
+        if (v === null) return this.byte(0xf6);
         if (v.constructor === Array) return this.array(v as unknown[]);
-      } else {
+        if (v.constructor === Object) return this.object(v as Record<string, unknown>);
         if (v instanceof KeySlot) return this.slot(v);
         if (v instanceof SelfWriting) return v.writeTo(this);
-        if (v.constructor === Object) return this.object(v as Record<string, unknown>);
-      }
-    } else if (typeof v === 'boolean') {
-      return this.byte(v ? 0xf5 : 0xf4);
-    } else if (v === undefined) {
-      return this.byte(0xf7);
     }
     this.bytes(cbor.encode(v));
   }
