@@ -62,8 +62,9 @@ export function toData(s: KeyState, now: number): KeyStateData | WrittenAsData |
 /**
  * A key's state written as its KeyStateData, `[key, values, maps, lists]` with empty maps and lists left
  * out, byte for byte, read from the state's Maps in place: copying each Map into an array of entry arrays
- * first took a quarter of a snapshot of a join's state, most of it in garbage collection. Each loop is a
- * function of its own, as in StateWriter (a loop compiled while it runs must not slow the rest).
+ * first took a quarter of a snapshot of a join's state, most of it in garbage collection. A Map's entries
+ * are written by a function of its own, as StateWriter keeps its loops apart (a loop compiled while it
+ * runs must not slow the rest).
  */
 export class WrittenAsData extends SelfWriting {
   constructor(private readonly s: KeyState) {
