@@ -135,13 +135,15 @@ for (const w of WORKLOADS) {
     lines.push(`| ${w.name} | ${impl} | ${fmt(s.eventsPerSecond)} | ${fmt(s.perCore)} | ${ratio(r['plain loop'])} | ${ratio(r.postMessage)} | ${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)} | ${fmt(s.peakRssMb)} MB | ${perKey} | ${fmt(s.results)} |`);
   }
 }
+/** A Flink target's per-core goal. */
+const goalOf = (flink: { perCore: number; times: number }) => flink.perCore * flink.times;
 const targets = WORKLOADS.map(({ name, flink }) => {
   const k = results[name]['keyflow (batch)']!;
   if (flink === undefined) {
     const plain = results[name]['plain loop']!.eventsPerSecond;
     return { workload: name, goal: `events/s ≥ plain loop (${fmt(plain)})`, measured: k.eventsPerSecond, met: k.eventsPerSecond >= plain, ratio: k.eventsPerSecond / plain };
   }
-  const goal = flink.perCore * flink.times;
+  const goal = goalOf(flink);
   return { workload: name, goal: `per core ≥ ${flink.times}× Flink ${fmt(flink.perCore)} = ${fmt(goal)}`, measured: k.perCore, met: k.perCore >= goal, ratio: k.perCore / goal };
 });
 lines.push('', 'Targets (keyflow with durability batch):', '', '| workload | target | measured | of target | met |', '|---|---|---|---|---|');
@@ -152,7 +154,7 @@ process.stdout.write(lines.join('\n') + '\n\n');
 const outlasting = WORKLOADS.filter((w) => w.auctionWindows && (EVENTS / EVENTS_PER_SECOND) * 1000 < AUCTION_LENGTH_MS).map((w) => w.name);
 const steadyState = await steadyStateBench(WORKLOADS.flatMap(({ name, flink }) => (flink === undefined || outlasting.includes(name) ? [] : [{
   name,
-  goal: flink.perCore * flink.times,
+  goal: goalOf(flink),
   whole: results[name]['keyflow (batch)']!.perCore,
 }])), EVENTS, RUNS, workers);
 process.stdout.write(steadyStateTable(steadyState, EVENTS, RUNS, outlasting) + '\n\n');
