@@ -50,7 +50,7 @@ export function purgeExpired(s: KeyState, now: number): number {
  * WrittenAsData) by the StateWriter it goes to at once.
  */
 export function toData(s: KeyState, now: number): KeyStateData | WrittenAsData | null {
-  if (now === -Infinity) return s.values.size > 0 || nonEmpty(s.maps) > 0 || nonEmpty(s.lists) > 0 ? new WrittenAsData(s) : null;
+  if (now === -Infinity) return s.values.size + nonEmptyMaps(s.maps) + nonEmptyLists(s.lists) > 0 ? new WrittenAsData(s) : null;
   const live = (raw: unknown) => !(raw instanceof Expiring) || raw.expiresAt > now;
   const values = [...s.values].filter(([, raw]) => live(raw));
   const maps = [...s.maps].map(([n, m]) => [n, [...m].filter(([, raw]) => live(raw))] as [string, Array<[unknown, unknown]>]).filter(([, m]) => m.length > 0);
@@ -76,26 +76,35 @@ export class WrittenAsData extends SelfWriting {
     out.arrayHeader(4);
     out.value(key);
     writeEntries(out, values);
-    out.arrayHeader(nonEmpty(maps));
-    for (const [name, m] of maps) if (m.size > 0) writeNamed(out, name, m);
-    out.arrayHeader(nonEmpty(lists));
-    for (const [name, l] of lists) if (l.length > 0) writeNamed(out, name, l);
+    out.arrayHeader(nonEmptyMaps(maps));
+    for (const [name, m] of maps) {
+      if (m.size === 0) continue;
+      out.arrayHeader(2);
+      out.value(name);
+      writeEntries(out, m);
+    }
+    out.arrayHeader(nonEmptyLists(lists));
+    for (const [name, l] of lists) {
+      if (l.length === 0) continue;
+      out.arrayHeader(2);
+      out.value(name);
+      out.value(l);
+    }
   }
 }
 
-/** How many of a key's maps or lists hold anything (an emptied one stays until its call ends). */
-function nonEmpty(kind: ReadonlyMap<string, ReadonlyMap<unknown, unknown> | readonly unknown[]>): number {
+/** How many of a key's maps hold anything (an emptied one stays until its call ends). */
+function nonEmptyMaps(maps: ReadonlyMap<string, ReadonlyMap<unknown, unknown>>): number {
   let n = 0;
-  for (const c of kind.values()) if ((c instanceof Map ? c.size : (c as readonly unknown[]).length) > 0) n++;
+  for (const m of maps.values()) if (m.size > 0) n++;
   return n;
 }
 
-/** `[name, entries]`, a list as the array it is. */
-function writeNamed(out: StateOut, name: string, c: ReadonlyMap<unknown, unknown> | readonly unknown[]): void {
-  out.arrayHeader(2);
-  out.value(name);
-  if (c instanceof Map) writeEntries(out, c);
-  else out.value(c);
+/** How many of a key's lists hold anything. */
+function nonEmptyLists(lists: ReadonlyMap<string, readonly unknown[]>): number {
+  let n = 0;
+  for (const l of lists.values()) if (l.length > 0) n++;
+  return n;
 }
 
 /** A Map as an array of `[key, value]` entries. */
