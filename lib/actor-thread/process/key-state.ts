@@ -50,7 +50,11 @@ export function purgeExpired(s: KeyState, now: number): number {
  * WrittenAsData) by the StateWriter it goes to at once.
  */
 export function toData(s: KeyState, now: number): KeyStateData | WrittenAsData | null {
-  if (now === -Infinity) return s.values.size + nonEmptyMaps(s.maps) + nonEmptyLists(s.lists) > 0 ? new WrittenAsData(s) : null;
+  if (now === -Infinity) {
+    const maps = nonEmptyMaps(s.maps);
+    const lists = nonEmptyLists(s.lists);
+    return s.values.size + maps + lists > 0 ? new WrittenAsData(s, maps, lists) : null;
+  }
   const live = (raw: unknown) => !(raw instanceof Expiring) || raw.expiresAt > now;
   const values = [...s.values].filter(([, raw]) => live(raw));
   const maps = [...s.maps].map(([n, m]) => [n, [...m].filter(([, raw]) => live(raw))] as [string, Array<[unknown, unknown]>]).filter(([, m]) => m.length > 0);
@@ -67,7 +71,8 @@ export function toData(s: KeyState, now: number): KeyStateData | WrittenAsData |
  * runs must not slow the rest).
  */
 export class WrittenAsData extends SelfWriting {
-  constructor(private readonly s: KeyState) {
+  /** `nonEmptyMaps` and `nonEmptyLists`: how many of the key's maps and lists hold anything (toData counted them). */
+  constructor(private readonly s: KeyState, private readonly nonEmptyMaps: number, private readonly nonEmptyLists: number) {
     super();
   }
 
@@ -76,14 +81,14 @@ export class WrittenAsData extends SelfWriting {
     out.arrayHeader(4);
     out.value(key);
     writeEntries(out, values);
-    out.arrayHeader(nonEmptyMaps(maps));
+    out.arrayHeader(this.nonEmptyMaps);
     for (const [name, m] of maps) {
       if (m.size === 0) continue;
       out.arrayHeader(2);
       out.value(name);
       writeEntries(out, m);
     }
-    out.arrayHeader(nonEmptyLists(lists));
+    out.arrayHeader(this.nonEmptyLists);
     for (const [name, l] of lists) {
       if (l.length === 0) continue;
       out.arrayHeader(2);
