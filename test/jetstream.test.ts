@@ -18,7 +18,6 @@ import { start } from './helpers/start.js';
 import { keyflow } from './helpers/cli.js';
 import { NatsServer, emptied, natsServerMissing, readStream } from './helpers/nats-server.js';
 import { splitCredentials } from '../lib/calling-thread/jetstream-connection.js';
-import { MAX_WAITING_ACKS } from '../lib/calling-thread/sources/jetstream-source.js';
 import { RetentionPolicy } from '@nats-io/jetstream';
 
 const EVENTS = 20_000;
@@ -186,11 +185,12 @@ t.test('credentials in the URL or as options; on a work queue, messages a checkp
   t.same(sorted(results), sorted(expected.results), 'every window once, complete');
 });
 
-t.test('on a work queue, a source with MAX_WAITING_ACKS messages waiting for their acknowledgement asks for a checkpoint, which acknowledges them', { skip: missing ?? false }, async (t) => {
+t.test('on a work queue, a source with maxUnacknowledged messages waiting for their acknowledgement asks for a checkpoint, which acknowledges them', { skip: missing ?? false }, async (t) => {
   const server = await NatsServer.start(t);
   const { nc, jsm } = await server.client(t);
   await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention: RetentionPolicy.Workqueue });
-  const messages = MAX_WAITING_ACKS + 20_000;
+  const maxUnacknowledged = 20_000;
+  const messages = maxUnacknowledged + 20_000;
   // Published without waiting for each one's acknowledgement (the stream takes them as they come); a few
   // thousand distinct events over and over.
   const payloads = events.slice(0, 4000).map((e) => JSON.stringify(e));
@@ -208,7 +208,7 @@ t.test('on a work queue, a source with MAX_WAITING_ACKS messages waiting for the
   // Neither time nor input size asks for a checkpoint here: only the source can.
   const engine = await start({ module: fixture('nexmark'), stateDir, snapshotEveryMs: 3_600_000, sourceThreads: 1 });
   engine.results('tumbling-bids').resume();
-  await engine.ingestJetStream({ servers: server.url, stream: 'EV', batch: 5000, untilCaughtUp: true });
+  await engine.ingestJetStream({ servers: server.url, stream: 'EV', batch: 5000, untilCaughtUp: true, maxUnacknowledged });
   // The checkpoint covers what was routed when it was asked for: how much was still on its way then depends
   // on the threads' timing (under load, a fourth of what was read), so only that some went is asserted.
   let left = messages;

@@ -37,6 +37,11 @@ export interface JetStreamSourceOptions extends JetStreamServers {
   untilCaughtUp?: boolean;
   /** How long pulls are tried again while the server cannot be reached, before the read fails (default 60 s). */
   retryForMs?: number;
+  /**
+   * On a work queue with a state directory: ask for a checkpoint once this many messages read wait for one to
+   * acknowledge them (default 500,000; the source keeps about 100 bytes for each).
+   */
+  maxUnacknowledged?: number;
   /** Stops reading: the batches pulled by then are ingested, and the call resolves. */
   signal?: AbortSignal;
 }
@@ -68,7 +73,7 @@ const RETRY_PAUSE_MS = 250;
 /** How long stop() waits for the server to take the last acknowledgements. */
 const FLUSH_MS = 5_000;
 /** On a work queue, the source asks for a checkpoint once this many messages wait for one to be acknowledged (about 100 bytes each). */
-export const MAX_WAITING_ACKS = 500_000;
+const MAX_UNACKNOWLEDGED = 500_000;
 /** The payload JetStream takes as a message's acknowledgement, on the message's reply subject. */
 const ACK = new TextEncoder().encode('+ACK');
 
@@ -76,6 +81,8 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const batchSize = options.batch ?? 1000;
   if (typeof options.stream !== 'string' || options.stream === '') throw configError('ingestJetStream(): stream must name a JetStream stream');
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw configError(`ingestJetStream(): batch must be an integer >= 1, not ${String(options.batch)}`);
+  const maxUnacknowledged = options.maxUnacknowledged ?? MAX_UNACKNOWLEDGED;
+  if (!Number.isSafeInteger(maxUnacknowledged) || maxUnacknowledged < 1) throw configError(`ingestJetStream(): maxUnacknowledged must be an integer >= 1, not ${String(options.maxUnacknowledged)}`);
   const { stream, subject } = options;
   const sourceId = options.sourceId ?? `nats:${stream}${subject === undefined ? '' : `:${subject}`}`;
   // One consumer per source: two sources on one stream must not make each other's anew.
@@ -128,7 +135,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   const consumerInfo = opened.info;
   let consumer = opened.consumer;
   const acks = new CheckpointAcks(nc, ackPolicy, engine.checkpoints === null);
-  /** A checkpoint was asked for (see MAX_WAITING_ACKS) and has not completed yet. */
+  /** A checkpoint was asked for (see maxUnacknowledged) and has not completed yet. */
   let requested = false;
   stopListening = engine.checkpoints?.onComplete((record) => {
     const position = record.sources.find(([id]) => id === sourceId)?.[1];
@@ -161,7 +168,7 @@ export async function ingestJetStream(options: JetStreamSourceOptions & { signal
   /** A chunk of `lines` from sequence `first`, holding `messages`: acknowledged once a checkpoint covers them. */
   const chunkOf = (lines: Uint8Array[], first: number, messages: JsMsg[]): Chunk => {
     acks.add(messages);
-    if (acks.size >= MAX_WAITING_ACKS && !requested) {
+    if (acks.size >= maxUnacknowledged && !requested) {
       requested = true;
       engine.checkpoints?.request();
     }
