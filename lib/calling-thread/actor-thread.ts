@@ -3,11 +3,24 @@
  * calling thread loads the engine and the pipelines and lays out the rings (see prestarted-threads.ts),
  * then takes its ActorInit as its first message (see ../actor-thread/main.ts).
  */
+import { statSync } from 'node:fs';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ActorInit } from '../shared/actor-protocol.js';
 import { threadOptionsError, type ActorThreadOptions } from './options.js';
 
-const ACTOR_URL = new URL('../actor-thread/main.js', import.meta.url);
+const ACTOR_URL = actorUrl();
+
+/**
+ * The actor's code bundled into one file by `npm run build` (scripts/bundle-actor-thread.ts: a thread
+ * loads it in about 65 ms less CPU than its modules one by one); the modules themselves where there is no
+ * bundle, or one older than them (a build by tsc alone), so a thread never runs stale code.
+ */
+function actorUrl(): URL {
+  const modules = new URL('../actor-thread/main.js', import.meta.url);
+  const bundle = new URL('../actor-thread/main.bundle.js', import.meta.url);
+  const modified = (url: URL) => statSync(url, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  return modified(bundle) >= modified(modules) ? bundle : modules;
+}
 
 export class ActorThread {
   readonly worker: Worker;

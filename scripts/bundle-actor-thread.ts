@@ -1,0 +1,62 @@
+/**
+ * Bundles an actor thread's code into one file, dist/lib/actor-thread/main.bundle.js, which the engine
+ * starts its actor threads on (see lib/calling-thread/actor-thread.ts). Run by `npm run build`, after tsc.
+ *
+ * Every thread loads its modules anew, and the ESM loader resolves, reads and links each one: the actor's
+ * 70 modules and its two packages took each thread about 65 ms of CPU more than one file holding them.
+ * Modules the package's index loads stay outside the bundle, imported from where tsc put them: an actor
+ * thread imports the user's pipeline module, which imports keyflow's index, and the index's modules must
+ * be the same instances on both sides (the classes `instanceof` tests, the symbols that mark stored state,
+ * the flag that says a thread is an engine thread). So nothing is loaded twice. durable-fs.js stays outside
+ * too: it is the one object every durable file call goes through, which the power-loss tests replace in
+ * every thread (test/helpers/power-loss/fs-recorder.ts).
+ */
+import { build } from 'esbuild';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dist = fileURLToPath(new URL('../lib/', import.meta.url));
+const outDir = resolve(dist, 'actor-thread');
+
+/** The files the package's index loads as it is imported (not those its functions import() when called). */
+async function indexFiles(): Promise<Set<string>> {
+  const index = resolve(dist, 'index.js');
+  const { metafile } = await build({ entryPoints: [index], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent', packages: 'external', absWorkingDir: dist });
+  const files = new Set<string>();
+  const visit = (input: string) => {
+    // The metafile names files relative to absWorkingDir.
+    if (files.has(resolve(dist, input))) return;
+    files.add(resolve(dist, input));
+    for (const i of metafile.inputs[input].imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(relative(dist, index));
+  return files;
+}
+
+const shared = await indexFiles();
+shared.add(resolve(dist, 'shared/durability/durable-fs.js'));
+await build({
+  entryPoints: [resolve(outDir, 'main.js')],
+  outfile: resolve(outDir, 'main.bundle.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  // Paths in the bundle's comments and source map are the package's, wherever the build runs from.
+  absWorkingDir: resolve(dist, '../..'),
+  // Loaded on demand, by createRequire or import(), from where npm put them.
+  external: ['lmdb', 'crc-32'],
+  plugins: [{
+    name: 'index-modules-outside',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, ({ path, resolveDir }) => {
+        const file = resolve(resolveDir, path);
+        if (!shared.has(file)) return undefined;
+        const fromBundle = relative(outDir, file);
+        return { path: fromBundle.startsWith('.') ? fromBundle : `./${fromBundle}`, external: true };
+      });
+    },
+  }],
+});
