@@ -3,7 +3,7 @@
  * starts its actor threads on (see lib/calling-thread/actor-thread.ts). Run by `npm run build`, after tsc.
  *
  * Every thread loads its modules anew, and the ESM loader resolves, reads and links each one: the actor's
- * 70 modules and its two packages took each thread about 65 ms of CPU more than one file holding them.
+ * 70 modules and its two packages took each thread about 60 ms of CPU more than one file holding them.
  * Modules the package's index loads stay outside the bundle, imported from where tsc put them: an actor
  * thread imports the user's pipeline module, which imports keyflow's index, and the index's modules must
  * be the same instances on both sides (the classes `instanceof` tests, the symbols that mark stored state,

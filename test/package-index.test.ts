@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,4 +33,20 @@ t.test('the package index loads the pipeline API, not the engine', async (t) => 
   t.same(modules.filter((m) => m.startsWith('calling-thread/') && m !== 'calling-thread/entry-points.js'), [], 'no calling-thread module but the entry points');
   t.same(modules.filter((m) => m.startsWith('actor-thread/') || m.startsWith('pool-thread/')), [], 'no actor or source thread module');
   t.same(packages, [], `no package (${packages.join(', ')})`);
+});
+
+// The actor threads run one bundled file (scripts/bundle-actor-thread.ts). A module both inside it and loaded
+// by the index would exist twice in a thread: two KeyflowError classes, two engine-thread flags.
+t.test('the actor bundle holds no module the index loads, and imports from outside only those and the durable-fs seam', async (t) => {
+  const bundlePath = resolve(LIB, 'actor-thread/main.bundle.js');
+  const bundle = readFileSync(bundlePath, 'utf8');
+  t.ok(statSync(bundlePath).mtimeMs >= statSync(resolve(LIB, 'actor-thread/main.js')).mtimeMs, 'the build made it after tsc (or the engine would start the modules instead)');
+  const index = new Set(staticImports(resolve(LIB, 'index.js')).modules);
+  // esbuild marks where each inlined file begins with a comment naming it.
+  const inlined = [...bundle.matchAll(/^\/\/ dist\/lib\/(\S+\.js)$/gm)].map((m) => m[1]);
+  t.ok(inlined.includes('actor-thread/main.js') && inlined.includes('actor-thread/actor.js'), `the actor's own modules are in it (${inlined.length})`);
+  t.same(inlined.filter((m) => index.has(m)), [], 'none of the index\'s modules is in it');
+  const outside = [...new Set([...bundle.matchAll(/^import .* from "(\.[^"]+)";$/gm)].map((m) => relative(LIB, resolve(LIB, 'actor-thread', m[1]))))];
+  t.ok(outside.length > 0, `it imports keyflow modules from outside (${outside.join(', ')})`);
+  t.same(outside.filter((m) => !index.has(m) && m !== 'shared/durability/durable-fs.js'), [], 'only the index\'s and durable-fs.js');
 });

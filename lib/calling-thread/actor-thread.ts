@@ -12,7 +12,7 @@ const ACTOR_URL = actorUrl();
 
 /**
  * The actor's code bundled into one file by `npm run build` (scripts/bundle-actor-thread.ts: a thread
- * loads it in about 65 ms less CPU than its modules one by one); the modules themselves where there is no
+ * loads it in about 60 ms less CPU than its modules one by one); the modules themselves where there is no
  * bundle, or one older than them (a build by tsc alone), so a thread never runs stale code.
  */
 function actorUrl(): URL {
