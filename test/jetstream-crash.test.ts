@@ -18,7 +18,7 @@ import { nodeCommand } from './helpers/node-child.js';
 import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import { fixture } from './helpers/collect.js';
 import { start } from './helpers/start.js';
-import { NatsServer, emptied, natsServerMissing, readStream } from './helpers/nats-server.js';
+import { NatsServer, emptied, natsServerMissing, publishAll, readStream } from './helpers/nats-server.js';
 import { RetentionPolicy } from '@nats-io/jetstream';
 
 const CHILD = fileURLToPath(new URL('./fixtures/jetstream-child.js', import.meta.url));
@@ -58,7 +58,7 @@ async function setUp(t: Test, retention: RetentionPolicy = RetentionPolicy.Limit
   const { js, jsm } = await server.client(t);
   await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention });
   await jsm.streams.add({ name: 'OUT', subjects: ['out.>'], duplicate_window: 600e9 });
-  for (let i = 0; i < EVENTS; i += 1000) await Promise.all(events.slice(i, i + 1000).map((e) => js.publish('ev', JSON.stringify(e))));
+  await publishAll(js, () => 'ev', events.map((e) => JSON.stringify(e)));
   const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-crash-'));
   t.teardown(() => rm(stateDir, { recursive: true, force: true }));
   const check = async () => {
@@ -122,7 +122,7 @@ t.test('the server gone for good while the source reads: the read fails once ret
   const server = await NatsServer.start(t);
   const { js, jsm } = await server.client(t);
   await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
-  await Promise.all(events.slice(0, 2_000).map((e) => js.publish('ev', JSON.stringify(e))));
+  await publishAll(js, () => 'ev', events.slice(0, 2_000).map((e) => JSON.stringify(e)));
   const engine = await start({ module: fixture('nexmark'), sourceThreads: 1 });
   const results: unknown[] = [];
   engine.results('tumbling-bids').on('data', (r) => results.push(r));
@@ -163,7 +163,7 @@ t.test('a server that refuses the credentials for a while (a password changed, t
   const server = await NatsServer.start(t, users('first'));
   const { js, jsm } = await server.client(t, { user: 'admin', pass: 'a' });
   await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
-  for (let i = 0; i < EVENTS; i += 1000) await Promise.all(events.slice(i, i + 1000).map((e) => js.publish('ev', JSON.stringify(e))));
+  await publishAll(js, () => 'ev', events.map((e) => JSON.stringify(e)));
   const engine = await start({ module: fixture('nexmark'), sourceThreads: 1 });
   const results: unknown[] = [];
   const late: unknown[] = [];

@@ -17,7 +17,7 @@ import { partitionOf } from '../lib/index.js';
 import { fixture, sorted } from './helpers/collect.js';
 import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import './helpers/start.js';
-import { NatsServer, natsServerMissing, readStream } from './helpers/nats-server.js';
+import { NatsServer, natsServerMissing, publishAll, readStream } from './helpers/nats-server.js';
 import { within } from './helpers/wait.js';
 import { CLI, keyflow, spawnNode } from './helpers/cli.js';
 
@@ -67,7 +67,7 @@ t.test('three processes share 8 partitions, two are killed, the others take over
   const { js, jsm } = await server.client(t);
   await jsm.streams.add({ name: 'EV', subjects: ['ev.>'] });
   await jsm.streams.add({ name: 'OUT', subjects: ['out.>'], duplicate_window: 600e9 });
-  for (let i = 0; i < events.length; i += 1000) await Promise.all(events.slice(i, i + 1000).map((e) => js.publish(`ev.${partition(e)}`, JSON.stringify(e))));
+  await publishAll(js, (i) => `ev.${partition(events[i])}`, events.map((e) => JSON.stringify(e)));
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-partitions-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
 
@@ -132,7 +132,7 @@ t.test('keyflow group runs a share of the partitions from the command line, and 
   await jsm.streams.add({ name: 'EV', subjects: ['ev.>'] });
   await jsm.streams.add({ name: 'OUT', subjects: ['out.>'], duplicate_window: 600e9 });
   const some = events.slice(0, 10_000);
-  await Promise.all(some.map((e) => js.publish(`ev.${partition(e)}`, JSON.stringify(e))));
+  await publishAll(js, (i) => `ev.${partition(some[i])}`, some.map((e) => JSON.stringify(e)));
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-group-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const live = spawnNode([CLI, 'group', fileURLToPath(fixture('nexmark')), '--pipeline', 'tumbling-bids', '--from', server.url, '--stream', 'EV',

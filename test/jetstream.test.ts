@@ -16,7 +16,7 @@ import { fixture, sorted } from './helpers/collect.js';
 import { tumblingBidsReference } from './helpers/tumbling-bids.js';
 import { start } from './helpers/start.js';
 import { keyflow } from './helpers/cli.js';
-import { NatsServer, emptied, natsServerMissing, readStream } from './helpers/nats-server.js';
+import { NatsServer, emptied, natsServerMissing, publishAll, readStream } from './helpers/nats-server.js';
 import { splitCredentials } from '../lib/calling-thread/jetstream-connection.js';
 import { RetentionPolicy } from '@nats-io/jetstream';
 
@@ -121,7 +121,7 @@ for (const retention of [RetentionPolicy.Limits, RetentionPolicy.Workqueue]) {
     const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
     t.teardown(() => rm(stateDir, { recursive: true, force: true }));
     const half = EVENTS / 2;
-    const publish = (list: NexmarkEvent[]) => Promise.all(list.map((e) => js.publish('ev', JSON.stringify(e))));
+    const publish = (list: NexmarkEvent[]) => publishAll(js, () => 'ev', list.map((e) => JSON.stringify(e)));
     const run = async (atEnd: 'hold' | 'publish') => {
       const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });
       await engine.publishResultsTo('tumbling-bids', { servers: server.url, subject: 'out', atEnd });
@@ -166,7 +166,7 @@ t.test('credentials in the URL or as options; on a work queue, messages a checkp
   await refused.stop();
 
   const half = EVENTS / 2;
-  const publish = (list: NexmarkEvent[]) => Promise.all(list.map((e) => js.publish('ev', JSON.stringify(e))));
+  const publish = (list: NexmarkEvent[]) => publishAll(js, () => 'ev', list.map((e) => JSON.stringify(e)));
   const run = async (source: { servers: string; user?: string; pass?: string }, atEnd: 'hold' | 'publish') => {
     const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });
     await engine.publishResultsTo('tumbling-bids', { servers: server.url, ...admin, subject: 'out', atEnd });
@@ -225,7 +225,7 @@ t.test('keyflow run --from a JetStream stream writes what --input of the same ev
   const { js, jsm } = await server.client(t);
   await jsm.streams.add({ name: 'EV', subjects: ['ev'] });
   const some = events.slice(0, 5_000);
-  await Promise.all(some.map((e) => js.publish('ev', JSON.stringify(e))));
+  await publishAll(js, () => 'ev', some.map((e) => JSON.stringify(e)));
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'events.ndjson'), some.map((e) => JSON.stringify(e) + '\n').join(''));
@@ -249,7 +249,7 @@ for (const retention of [RetentionPolicy.Limits, RetentionPolicy.Workqueue]) {
     const server = await NatsServer.start(t);
     const { js, jsm } = await server.client(t);
     await jsm.streams.add({ name: 'EV', subjects: ['ev'], retention });
-    for (let i = 0; i < EVENTS; i += 1_000) await Promise.all(events.slice(i, i + 1_000).map((e) => js.publish('ev', JSON.stringify(e))));
+    await publishAll(js, () => 'ev', events.map((e) => JSON.stringify(e)));
     const stateDir = await mkdtemp(join(tmpdir(), 'keyflow-jetstream-'));
     t.teardown(() => rm(stateDir, { recursive: true, force: true }));
     const engine = await start({ module: fixture('nexmark'), stateDir, sourceThreads: 1 });

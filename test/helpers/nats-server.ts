@@ -97,3 +97,11 @@ export async function emptied(jsm: JetStreamManager, stream: string): Promise<nu
   for (let tries = 0; tries < 500 && n !== 0; tries++, await new Promise((r) => setTimeout(r, 20))) n = (await jsm.streams.info(stream)).state.messages;
   return n;
 }
+
+/**
+ * Publish `payloads` (the i-th to `subjectOf(i)`), a thousand in flight at a time: sent all at once,
+ * thousands of requests wait behind one another and time out on a loaded machine.
+ */
+export async function publishAll(js: JetStreamClient, subjectOf: (i: number) => string, payloads: string[]): Promise<void> {
+  for (let i = 0; i < payloads.length; i += 1000) await Promise.all(payloads.slice(i, i + 1000).map((p, j) => js.publish(subjectOf(i + j), p)));
+}
