@@ -146,7 +146,9 @@ t.test('rescaling 4 → 2 → 3 workers, checkpoints every few ms, a SIGKILL in 
   for (const round of [0]) {
     const dir = await mkdtemp(join(tmpdir(), 'keyflow-stages-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const options = { module: fixture('stages'), stateDir: join(dir, 'state'), snapshotEveryMs: 3 };
+    // Every 10 ms: several barriers per batch still. At 3 ms the runs did little but checkpoint (17 s alone
+    // against 8 s, and 86 s in a loaded suite).
+    const options = { module: fixture('stages'), stateDir: join(dir, 'state'), snapshotEveryMs: 10 };
     for (const [workers, upTo] of [[4, 12], [2, 22]]) {
       const crashed = await runScript(dir, { ...options, workers }, [...steps.slice(0, upTo), { kill: true }]);
       t.equal(crashed.signal, 'SIGKILL', `round ${round}: ${workers} workers killed after batch ${upTo} ${crashed.stderr}`);
