@@ -46,8 +46,8 @@ await build({
   logLevel: 'warning',
   // Paths in the bundle's comments and source map are the package's, wherever the build runs from.
   absWorkingDir: resolve(dist, '../..'),
-  // Loaded on demand, by createRequire or import(), from where npm put them.
-  external: ['lmdb', 'crc-32'],
+  // A native addon, import()ed only when asked for, from where npm put it.
+  external: ['lmdb'],
   plugins: [{
     name: 'index-modules-outside',
     setup(b) {

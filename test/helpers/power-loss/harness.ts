@@ -120,9 +120,8 @@ export function testPowerLoss(scenario: Scenario): void {
   t.test(`power loss at every file call (${scenario.name}): every acknowledged event and released result survives, exactly once`, { timeout: SOAK ? 0 : undefined }, async (t) => {
     const scratch = await mkdtemp(join(tmpdir(), 'keyflow-power-loss-'));
     t.teardown(() => rm(scratch, { recursive: true, force: true }));
-    const explored = await crashStates(t, scratch, scenario);
-    const { model } = explored;
-    const classes = spread(explored.classes, RECOVERIES);
+    const { classes: kinds, model } = await crashStates(t, scratch, scenario);
+    const classes = spread(kinds, RECOVERIES);
     const lastOfWindow = lastEventOfWindow(EVENTS);
     const jobs: CheckJob[] = classes.map((cls, id) => {
       const marks = model.marksBefore(cls.point);
@@ -153,7 +152,7 @@ export function testPowerLoss(scenario: Scenario): void {
         failures.push(`${job.dir}: recovered by ${job.workers}, ${o.duplicates!.length} results twice, ${o.missing} missing, ${o.wrong} wrong, ${o.extra} extra (resent from event ${job.fromEvent})`);
       }
     }
-    t.comment(`${jobs.length} recoveries (of ${explored.classes.length} kinds), ${refusals} of them refusing a WAL record that unsynced writes damaged`);
+    t.comment(`${jobs.length} recoveries (of ${kinds.length} kinds), ${refusals} of them refusing a WAL record that unsynced writes damaged`);
     t.same(failures, [], 'every crash state recovers exactly, or refuses a damaged WAL record naming it');
   });
 }
