@@ -4,7 +4,7 @@ import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
 import { reference, type Item } from './helpers/reference.js';
 
-const EVENTS = 200_000;
+const EVENTS = 100_000;
 const BATCH = 5_000;
 // Events arrive up to 3 s out of order while the pipelines allow 2 s: some are late, on purpose.
 const events: NexmarkEvent[] = new NexmarkGenerator({ seed: 2026, outOfOrderMs: 3_000 }).batch(EVENTS);

@@ -27,7 +27,7 @@ const CHILD_TIMEOUT_MS = 120_000;
  * few minutes per file; run them with tap's --timeout raised). Each kill is a child process started and
  * recovering, about a second of both cores.
  */
-const SCALE = process.env.KEYFLOW_CRASH_SOAK === '1' ? 4 : 1;
+export const CRASH_SOAK = process.env.KEYFLOW_CRASH_SOAK === '1' ? 4 : 1;
 
 /** At least this share of `planned` kills: a run that finishes before its kill is not one. */
 const most = (planned: number, share: number) => Math.ceil(planned * share);
@@ -148,7 +148,7 @@ const BACKEND_ENV: Record<Backend, Record<string, string>> = { memory: {}, lmdb:
 
 /** The test of random kills on one backend: 12 SIGKILLs over 250,000 events, then a run to the end. */
 export function testRandomKills(backend: Backend): void {
-  const planned = 12 * SCALE;
+  const planned = 12 * CRASH_SOAK;
   t.test(`${backend} state: SIGKILL at random moments, ${planned} times: every acknowledged event counted once, every result written once`, async (t) => {
     const dir = await scratch(t, 'keyflow-crash-');
     const events = 250_000;
@@ -164,7 +164,7 @@ export function testInFlight(): void {
   t.test('four ingest() calls in flight: SIGKILL at random moments: every acknowledged event counted once, every result written once', async (t) => {
     const dir = await scratch(t, 'keyflow-crash-in-flight-');
     const events = 150_000;
-    const planned = 8 * SCALE;
+    const planned = 8 * CRASH_SOAK;
     const { kills, midIngest } = await crashAndFinish(t, dir, events, [{ workers: 2, kills: planned }], 31337, { IN_FLIGHT: '4' });
     t.ok(kills >= most(planned, 0.8), `${kills} SIGKILLs`);
     t.ok(midIngest >= most(planned, 0.4), `${midIngest} of them after batches had been acknowledged (mid-ingest)`);
@@ -177,9 +177,9 @@ export function testRescaling(backend: Backend): void {
   t.test(`${backend} state: rescaling across crashes, 4 → 2 → 3 workers, killed in each phase`, async (t) => {
     const dir = await scratch(t, 'keyflow-rescale-');
     const events = 150_000;
-    const phases = [{ workers: 4, kills: 3 * SCALE }, { workers: 2, kills: 3 * SCALE }, { workers: 3, kills: 2 * SCALE }];
+    const phases = [{ workers: 4, kills: 3 * CRASH_SOAK }, { workers: 2, kills: 3 * CRASH_SOAK }, { workers: 3, kills: 2 * CRASH_SOAK }];
     const { kills } = await crashAndFinish(t, dir, events, phases, 777, BACKEND_ENV[backend]);
-    t.ok(kills >= most(8 * SCALE, 0.75), `${kills} SIGKILLs across the three worker counts`);
+    t.ok(kills >= most(8 * CRASH_SOAK, 0.75), `${kills} SIGKILLs across the three worker counts`);
     checkExact(t, dir, events);
   });
 }
@@ -189,10 +189,10 @@ export function testParallelSource(): void {
   t.test('a parallel source (NDJSON through source threads): SIGKILL at random moments and rescaling 2 → 3 workers: every result once and exact', async (t) => {
     const dir = await scratch(t, 'keyflow-crash-parallel-');
     const events = 150_000;
-    const phases = [{ workers: 2, kills: 8 * SCALE }, { workers: 3, kills: 4 * SCALE }];
+    const phases = [{ workers: 2, kills: 8 * CRASH_SOAK }, { workers: 3, kills: 4 * CRASH_SOAK }];
     const { kills, midIngest } = await crashAndFinish(t, dir, events, phases, 4242, { SOURCE: 'ndjson' });
-    t.ok(kills >= most(12 * SCALE, 0.8), `${kills} SIGKILLs`);
-    t.ok(midIngest >= most(12 * SCALE, 0.4), `${midIngest} of them while chunks were being read`);
+    t.ok(kills >= most(12 * CRASH_SOAK, 0.8), `${kills} SIGKILLs`);
+    t.ok(midIngest >= most(12 * CRASH_SOAK, 0.4), `${midIngest} of them while chunks were being read`);
     checkExact(t, dir, events);
   });
 }
