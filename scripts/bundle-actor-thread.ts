@@ -10,8 +10,12 @@
  * the flag that says a thread is an engine thread). So nothing is loaded twice. durable-fs.js stays outside
  * too: it is the one object every durable file call goes through, which the power-loss tests replace in
  * every thread (test/helpers/power-loss/fs-recorder.ts).
+ *
+ * Beside it, main.bundle.json lists the files it was made from: tsc builds incrementally and re-emits only
+ * what changed, so the engine compares the bundle with each of them before trusting it.
  */
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,7 +39,8 @@ async function indexFiles(): Promise<Set<string>> {
 
 const shared = await indexFiles();
 shared.add(resolve(dist, 'shared/durability/durable-fs.js'));
-await build({
+const root = resolve(dist, '../..');
+const { metafile } = await build({
   entryPoints: [resolve(outDir, 'main.js')],
   outfile: resolve(outDir, 'main.bundle.js'),
   bundle: true,
@@ -44,8 +49,9 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  metafile: true,
   // Paths in the bundle's comments and source map are the package's, wherever the build runs from.
-  absWorkingDir: resolve(dist, '../..'),
+  absWorkingDir: root,
   // A native addon, import()ed only when asked for, from where npm put it.
   external: ['lmdb'],
   plugins: [{
@@ -60,3 +66,7 @@ await build({
     },
   }],
 });
+// keyflow's own files, relative to the bundle (the metafile names them relative to absWorkingDir). Not the
+// packages inlined (comlink, cbor-x): the bundle holds its own copy, and where npm put them varies.
+const inputs = Object.keys(metafile.inputs).filter((input) => !input.includes('node_modules/')).map((input) => relative(outDir, resolve(root, input)));
+writeFileSync(resolve(outDir, 'main.bundle.json'), JSON.stringify({ inputs }, null, 2) + '\n');

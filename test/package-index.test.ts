@@ -40,12 +40,15 @@ t.test('the package index loads the pipeline API, not the engine', async (t) => 
 t.test('the actor bundle holds no module the index loads, and imports from outside only those and the durable-fs seam', async (t) => {
   const bundlePath = resolve(LIB, 'actor-thread/main.bundle.js');
   const bundle = readFileSync(bundlePath, 'utf8');
-  t.ok(statSync(bundlePath).mtimeMs >= statSync(resolve(LIB, 'actor-thread/main.js')).mtimeMs, 'the build made it after tsc (or the engine would start the modules instead)');
+  const { inputs } = JSON.parse(readFileSync(resolve(LIB, 'actor-thread/main.bundle.json'), 'utf8')) as { inputs: string[] };
+  const built = statSync(bundlePath).mtimeMs;
+  t.ok(inputs.every((i) => statSync(resolve(LIB, 'actor-thread', i)).mtimeMs <= built), `made after each of the ${inputs.length} files it lists (or the engine would start the modules instead)`);
   const index = new Set(staticImports(resolve(LIB, 'index.js')).modules);
   // esbuild marks where each inlined file begins with a comment naming it.
   const inlined = [...bundle.matchAll(/^\/\/ dist\/lib\/(\S+\.js)$/gm)].map((m) => m[1]);
   t.ok(inlined.includes('actor-thread/main.js') && inlined.includes('actor-thread/actor.js'), `the actor's own modules are in it (${inlined.length})`);
   t.same(inlined.filter((m) => index.has(m)), [], 'none of the index\'s modules is in it');
+  t.same(inlined.filter((m) => !inputs.includes(relative(resolve(LIB, 'actor-thread'), resolve(LIB, m)))), [], 'its manifest lists every file in it');
   const outside = [...new Set([...bundle.matchAll(/^import .* from "(\.[^"]+)";$/gm)].map((m) => relative(LIB, resolve(LIB, 'actor-thread', m[1]))))];
   t.ok(outside.length > 0, `it imports keyflow modules from outside (${outside.join(', ')})`);
   t.same(outside.filter((m) => !index.has(m) && m !== 'shared/durability/durable-fs.js'), [], 'only the index\'s and durable-fs.js');
