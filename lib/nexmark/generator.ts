@@ -61,6 +61,8 @@ export class NexmarkGenerator {
   private index = 0;
   private persons = 0;
   private auctions = 0;
+  /** The latest event time of the bids made so far (-Infinity before the first): where the bids' clock stands. */
+  latestBidTime = -Infinity;
 
   constructor(options: GeneratorOptions = {}) {
     this.seed = options.seed ?? 42;
@@ -82,6 +84,7 @@ export class NexmarkGenerator {
     const dateTime = this.outOfOrderMs > 0 ? clock - this.random.int(this.outOfOrderMs + 1) : clock;
     if (slot < PERSON_SHARE) return { kind: 'person', person: this.person(dateTime) };
     if (slot < PERSON_SHARE + AUCTION_SHARE) return { kind: 'auction', auction: this.auction(dateTime) };
+    if (dateTime > this.latestBidTime) this.latestBidTime = dateTime;
     return { kind: 'bid', bid: this.bid(dateTime) };
   }
 
