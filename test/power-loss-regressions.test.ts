@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { CheckJob } from './fixtures/power-loss-child.js';
 import { killedRun, readTrace, run } from './helpers/power-loss/child.js';
 import { CrashModel } from './helpers/power-loss/crash-states.js';
+import type { TraceOp } from './helpers/power-loss/fs-recorder.js';
 
 const EVENTS = 6_000;
 
@@ -87,4 +88,20 @@ t.test('what recovery replays from the WAL is durable before any result of it is
     const synced = trace.findIndex((op) => op.op === 'fsync' && op.path === segment);
     t.ok(synced >= 0 && synced < firstRelease, `${segment.slice(root.length + 1)} is fsynced (call ${synced}) before the first result is released (call ${firstRelease})`);
   }
+});
+
+// Threads log their calls after making them. Two actors' mkdirDurable of one snapshot directory: the one whose
+// mkdir found it made syncs its parent, and that line may come before the other's lines that made it.
+t.test('the crash model takes a directory synced by one thread before the line of the thread that made it', async (t) => {
+  const root = '/state-root';
+  const trace: TraceOp[] = [
+    { op: 'mkdir', path: `${root}/state` },
+    { op: 'fsync', path: `${root}/state/snapshots` },
+    { op: 'mkdir', path: `${root}/state/snapshots` },
+    { op: 'mkdir', path: `${root}/state/snapshots/00001` },
+    { op: 'fsync', path: `${root}/state` },
+  ];
+  t.equal(new CrashModel(root, new Map(), trace).length, 5, 'each call is one operation: made once, synced twice');
+  t.throws(() => new CrashModel(root, new Map(), trace.filter((op) => op.op !== 'mkdir' || !op.path.endsWith('snapshots'))), /the trace uses \/state-root\/state\/snapshots, which is not there/,
+    'a directory no line makes is still an error');
 });

@@ -96,13 +96,18 @@ export class CrashModel {
       this.base.push(dir ? { dir: true, entries: new Map() } : { dir: false, data: Buffer.alloc(0) });
       entry(parent, [[name, live.length - 1]]);
     };
-    for (const op of trace) {
+    for (const [i, op] of trace.entries()) {
       switch (op.op) {
         case 'mkdir': made(op.path, true); break;
         case 'create': made(op.path, false); break;
         case 'write': this.ops.push({ kind: 'write', ino: at(op.path), at: op.at, bytes: Buffer.from(op.data, 'base64') }); break;
         case 'truncate': this.ops.push({ kind: 'truncate', ino: at(op.path), size: op.size }); break;
-        case 'fsync': this.ops.push({ kind: 'sync', ino: at(op.path) }); break;
+        case 'fsync':
+          // Likewise a directory's fsync by a thread whose mkdir found it made (mkdirDurable syncs its parent
+          // then) may come before the line of the thread that made it.
+          if (this.resolve(live, rel(op.path)) === null && trace.slice(i + 1).some((o) => o.op === 'mkdir' && o.path === op.path)) made(op.path, true);
+          this.ops.push({ kind: 'sync', ino: at(op.path) });
+          break;
         case 'unlink': case 'rmdir': { const { dir, name } = inDir(op.path); entry(dir, [[name, null]]); break; }
         case 'link': { const ino = at(op.path); const { dir, name } = inDir(op.to); entry(dir, [[name, ino]]); break; }
         case 'rename': {
