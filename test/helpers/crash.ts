@@ -30,7 +30,7 @@ const CHILD_TIMEOUT_MS = 120_000;
 export const CRASH_SOAK = process.env.KEYFLOW_CRASH_SOAK === '1' ? 4 : 1;
 
 /** At least this share of `planned` kills: a run that finishes before its kill is not one. */
-const most = (planned: number, share: number) => Math.ceil(planned * share);
+export const most = (planned: number, share: number) => Math.ceil(planned * share);
 
 export interface ChildRun { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
