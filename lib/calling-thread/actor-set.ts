@@ -89,9 +89,14 @@ export class ActorSet {
     await Promise.all(this.links.map((l) => l.sender.push(this.abort)));
   }
 
-  /** Resolves once every actor has made durable (with durability 'none': has received) all sent to it. */
-  async durable(): Promise<void> {
-    await Promise.all(this.links.map((l) => l.durable.reach(l.sender.written, this.abort)));
+  /** Frames sent to each actor so far. */
+  sent(): number[] {
+    return this.links.map((l) => l.sender.written);
+  }
+
+  /** Resolves once every actor has made durable (with durability 'none': has received) `frames[actor]` frames: by default all sent to it. */
+  async durable(frames = this.sent()): Promise<void> {
+    await Promise.all(this.links.map((l, i) => l.durable.reach(frames[i], this.abort)));
   }
 
   /** Bytes sent to the actors so far. */

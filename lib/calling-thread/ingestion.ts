@@ -2,7 +2,7 @@
  * The calling thread's side of ingest(): every call, checkpoint barrier and idle-watermark step is queued
  * behind the ones before it, so they reach the actors in call order. Each batch runs through the router
  * (the pipelines' stateless functions, then one ring per actor), and its promise resolves once every
- * actor has made it durable.
+ * actor has made it durable; the batches after it are routed meanwhile.
  */
 import type { ActorSet } from './actor-set.js';
 import type { ChunkInput, ChunkResult } from '../shared/chunk-protocol.js';
@@ -35,6 +35,8 @@ const PUSH_CHECK_EVERY = 256;
 export class Ingestion {
   eventsIn = 0;
   private tail: Promise<void> = Promise.resolve();
+  /** The last ingest() call's acknowledgement (settled either way): the next one resolves after it. */
+  private acknowledged: Promise<void> = Promise.resolve();
   /** Set by end(): nothing more goes to the actors. */
   private ended = false;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -74,8 +76,25 @@ export class Ingestion {
     return this.tail;
   }
 
+  /**
+   * Routed behind everything queued before it; resolves once every actor has made durable (with
+   * durability 'none': has received) all it was sent up to the end of this batch, and after the calls
+   * before it resolved. The next call's routing does not wait for this one's group commit: a producer that
+   * keeps calls in flight has its next batch routed meanwhile.
+   */
   ingest(batch: unknown[], options: IngestOptions): Promise<void> {
-    return this.enqueue(() => this.route(batch, options));
+    const routed = this.enqueue(() => this.route(batch, options));
+    const before = this.acknowledged;
+    const done = routed.then(async (sent) => {
+      await this.actors.durable(sent);
+      // In call order, whichever call's wait saw the actors' counts first: a producer may commit its own
+      // position as each call resolves, and must never see an older one after a newer.
+      await before;
+      this.failure.throwIfFailed();
+      this.after();
+    });
+    this.acknowledged = done.then(() => undefined, reportedElsewhere);
+    return done;
   }
 
   /** Send watermarks on (a source may have gone idle) and seal and push every partial frame. */
@@ -167,7 +186,8 @@ export class Ingestion {
     await this.actors.pushAll().catch(reportedElsewhere);
   }
 
-  private async route(batch: unknown[], options: IngestOptions): Promise<void> {
+  /** Route a batch into the actors' rings: what each actor has been sent by its end. */
+  private async route(batch: unknown[], options: IngestOptions): Promise<number[]> {
     this.throwIfClosed();
     await this.before();
     this.router.tick(Date.now());
@@ -192,10 +212,7 @@ export class Ingestion {
     this.router.broadcastWatermarks();
     this.router.sealAll();
     await this.actors.pushAll();
-    // Acknowledge only what every actor has made durable (with durability 'none': has received).
-    await this.actors.durable();
-    this.failure.throwIfFailed();
-    this.after();
+    return this.actors.sent();
   }
 
   /** The source id of an ingest() call, and the position of each of its events. */
