@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listSegments, walDir } from '../lib/shared/durability/state-layout.js';
+import { BATCH_SPAN } from '../lib/shared/dead-letter.js';
 import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import { runScript, scriptResults } from './helpers/script.js';
@@ -79,4 +80,23 @@ t.test('ingest() calls in flight resolve in call order, even when a later batch 
   await engine.stop();
   const expected = Array.from({ length: calls }, (_, c) => 1 + (c % 7) * 40).reduce((a, b) => a + b, 0);
   t.equal(results.reduce((n, r) => n + r.n, 0), expected, 'every event counted once');
+});
+
+t.test('stop() with ingest() calls still in flight, a checkpoint due after every batch: each call resolves, every event counted once, and a rerun resumes from the last checkpoint', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-stop-in-flight-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const options = { module: fixture('durable'), workers: 2, stateDir: join(dir, 'state'), durability: 'batch' as const, snapshotEveryMs: 0, snapshotEveryBytes: 1 };
+  const engine = await start(options);
+  const results: Array<{ key: string; n: number }> = [];
+  engine.results('counts').on('data', (r: { key: string; n: number }) => results.push(r));
+  // Acknowledgements come in while stop() runs: none of them may start a checkpoint after stop()'s own.
+  const calls = Array.from({ length: 40 }, (_, c) => engine.ingest(Array.from({ length: 50 }, (_, i) => ({ k: `k${i % 5}`, t: c * 50 + i, v: 1 })), { sourceId: 'producer', seq: c }));
+  const summary = await engine.stop();
+  t.equal((await Promise.allSettled(calls)).filter((c) => c.status === 'fulfilled').length, 40, 'every call resolved');
+  t.equal(results.reduce((n, r) => n + r.n, 0), 2000, 'every event counted once');
+  // The rerun restores stop()'s checkpoint, which holds every batch: the producer's position is its last.
+  const rerun = await start(options);
+  t.equal(rerun.resumePosition('producer'), 39 * BATCH_SPAN + 49, 'resumes after the last batch');
+  t.ok(summary.checkpoints.completed >= 1, `checkpoints completed (${summary.checkpoints.completed})`);
+  await rerun.stop();
 });

@@ -17,6 +17,8 @@ import type { SourceRegistry } from './sources/registry.js';
 export class Checkpoints {
   private bytesAtCheckpoint = 0;
   private readonly timer: NodeJS.Timeout | null;
+  /** Set by stop(): the engine is stopping (or handing over), and takes its own last checkpoint. */
+  private stopped = false;
 
   constructor(private readonly coordinator: CheckpointCoordinator, private next: number, private readonly options: ResolvedOptions,
               private readonly ingestion: Ingestion, private readonly router: Router, private readonly sources: SourceRegistry,
@@ -30,9 +32,12 @@ export class Checkpoints {
       : null;
   }
 
-  /** After a batch: take one if snapshotEveryBytes have been routed since the last. */
+  /**
+   * After a batch is acknowledged: take one if snapshotEveryBytes have been routed since the last. Not once
+   * stopping: an ingest() call in flight may be acknowledged after stop() began.
+   */
   afterBatch(): void {
-    if (this.options.stateDir && this.actors.routedBytes() - this.bytesAtCheckpoint >= this.options.snapshotEveryBytes) {
+    if (!this.stopped && this.options.stateDir && this.actors.routedBytes() - this.bytesAtCheckpoint >= this.options.snapshotEveryBytes) {
       this.bytesAtCheckpoint = this.actors.routedBytes();
       this.take(false).catch(reportedElsewhere);
     }
@@ -63,6 +68,7 @@ export class Checkpoints {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
   }
 }
