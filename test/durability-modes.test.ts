@@ -100,3 +100,21 @@ t.test('stop() with ingest() calls still in flight, a checkpoint due after every
   t.ok(summary.checkpoints.completed >= 1, `checkpoints completed (${summary.checkpoints.completed})`);
   await rerun.stop();
 });
+
+t.test('ingest() calls in flight settle in call order, a rejected one too; stop() resolves after every call has', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'keyflow-settle-order-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const engine = await start({ module: fixture('durable'), workers: 2, stateDir: join(dir, 'state'), durability: 'batch', snapshotEveryMs: 0 });
+  engine.results('counts').on('data', () => {});
+  const settled: string[] = [];
+  const calls = Array.from({ length: 30 }, (_, c) => {
+    const events = Array.from({ length: 200 }, (_, i) => ({ k: `k${i % 5}`, t: c * 200 + i, v: 1 }));
+    // Call 20 is refused while it is routed (its line numbers do not match its events).
+    const options = c === 20 ? { lines: [1] } : {};
+    return engine.ingest(events, options).then(() => settled.push(`${c} resolved`), () => settled.push(`${c} rejected`));
+  });
+  await engine.stop();
+  t.equal(settled.length, 30, 'every call settled before stop() resolved');
+  await Promise.all(calls);
+  t.same(settled, Array.from({ length: 30 }, (_, c) => `${c} ${c === 20 ? 'rejected' : 'resolved'}`), 'in call order');
+});

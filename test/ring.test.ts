@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { createRing, maxFrameBytes } from '../lib/shared/ring/layout.js';
 import { RingReader } from '../lib/shared/ring/reader.js';
 import { RingWriter } from '../lib/shared/ring/writer.js';
+import { sleepOn, wake } from '../lib/shared/ring/wait.js';
 
 const PRODUCER = new URL('./fixtures/ring-producer.js', import.meta.url);
 
@@ -92,4 +93,18 @@ t.test('writer refuses what does not fit and never overwrites unread data', asyn
   t.equal(third.length, 400);
   t.ok(third.every((b) => b === 3), 'the wrapped frame is intact');
   t.equal(reader.next(), null);
+});
+
+t.test('sleepOn: a sleeper that returns at once does not take the announcement of another still asleep', async (t) => {
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const [value, waiting] = [0, 1];
+  // B sleeps while the value is 0, for up to a minute: only a notify wakes it in time.
+  const b = sleepOn(control, value, waiting, 0, 60_000).then(() => 'woken');
+  // A finds the value already moved from what it saw, and does not sleep.
+  t.equal(await sleepOn(control, value, waiting, -1, 60_000), false, 'A did not sleep');
+  Atomics.store(control, value, 1);
+  wake(control, value, waiting);
+  const late = new Promise<string>((resolve) => setTimeout(() => resolve('still asleep after 10 s'), 10_000).unref());
+  t.equal(await Promise.race([b, late]), 'woken', 'B was notified');
+  t.equal(Atomics.load(control, waiting), 0, 'no sleeper left announced');
 });

@@ -71,9 +71,9 @@ export class Ingestion {
     if (this.idleTimer) clearInterval(this.idleTimer);
   }
 
-  /** Resolves once everything queued so far has run. */
+  /** Resolves once everything queued so far has run, and every ingest() call so far has settled. */
   settled(): Promise<void> {
-    return this.tail;
+    return this.tail.then(() => this.acknowledged);
   }
 
   /**
@@ -85,14 +85,20 @@ export class Ingestion {
   ingest(batch: unknown[], options: IngestOptions): Promise<void> {
     const routed = this.enqueue(() => this.route(batch, options));
     const before = this.acknowledged;
-    const done = routed.then(async (sent) => {
+    const done = (async () => {
+      let sent: number[];
+      // Settled after the call before it, resolved or rejected: a producer may commit its own position as
+      // each call resolves, and must never see an older one after a newer. One call waits on the actors'
+      // counts at a time.
+      try {
+        sent = await routed;
+      } finally {
+        await before;
+      }
       await this.actors.durable(sent);
-      // In call order, whichever call's wait saw the actors' counts first: a producer may commit its own
-      // position as each call resolves, and must never see an older one after a newer.
-      await before;
       this.failure.throwIfFailed();
       this.after();
-    });
+    })();
     this.acknowledged = done.then(() => undefined, reportedElsewhere);
     return done;
   }

@@ -11,22 +11,23 @@
  */
 export const WRITE = 0;
 export const READ = 16;
-/** Set to 1 by a consumer about to sleep on WRITE; the producer notifies only when it is set. */
+/** How many sleep on WRITE on the consumer's side (see wait.ts); the producer notifies only when some do. */
 export const CONSUMER_WAITING = 32;
-/** Set to 1 by a producer about to sleep on READ; the consumer notifies only when it is set. */
+/** How many sleep on READ on the producer's side; the consumer notifies only when some do. */
 export const PRODUCER_WAITING = 48;
 /**
  * How many frames the consumer has made durable (written to its WAL and fsynced, or simply received
  * when durability is off). The producer acknowledges a batch once this reaches the batch's last frame.
  */
 export const DURABLE = 64;
+/** How many sleep on DURABLE on the producer's side (ingest() calls in flight may be several). */
 export const DURABLE_WAITING = 80;
 export const CONTROL_INTS = 96;
 
 /**
  * The doorbell (see doorbell.ts): one Int32Array over its own SharedArrayBuffer that every actor rings
  * after publishing output, so the main thread sleeps on one address for all output rings. DOORBELL_RINGS
- * counts how often it was rung; DOORBELL_WAITING is set to 1 by the main thread about to sleep on it.
+ * counts how often it was rung; DOORBELL_WAITING counts the main thread's sleepers on it.
  */
 export const DOORBELL_RINGS = 0;
 export const DOORBELL_WAITING = 16;

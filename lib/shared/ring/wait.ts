@@ -1,7 +1,7 @@
 /**
  * Sleeping on shared memory, the one way every ring counter and the doorbell do it: a sleeper announces
- * itself in a "waiting" slot, re-checks the counter, sleeps while it is unchanged, and clears the slot;
- * the other side stores the counter and notifies only when someone announced a sleep.
+ * itself in a "waiting" slot (a count of sleepers), re-checks the counter, sleeps while it is unchanged, and
+ * takes itself off the count; the other side stores the counter and notifies only when someone announced a sleep.
  *
  * Announce-then-re-check on one side and store-then-check-the-slot on the other are both sequentially
  * consistent atomics, so at least one side sees the other's store: a change between the sleeper's
@@ -22,13 +22,18 @@ export const WAIT_TIMEOUT_MS = 100;
  */
 export async function sleepOn(control: Int32Array, index: number, waiting: number, seen: number, timeoutMs = WAIT_TIMEOUT_MS,
                               elsewhere?: () => boolean): Promise<boolean> {
-  Atomics.store(control, waiting, 1);
-  // Re-check after announcing the sleep, or a store made in between would go unnoticed (`elsewhere`: other
-  // counters whose writers notify this one).
-  const unchanged = Atomics.load(control, index) === seen && !(elsewhere?.() ?? false);
-  if (unchanged) await waitWhileEqual(control, index, seen, timeoutMs);
-  Atomics.store(control, waiting, 0);
-  return unchanged;
+  // A count of sleepers, not a flag: one thread may have several (ingest() calls in flight each wait for
+  // their frames), and one waking must not take the announcement of another still asleep.
+  Atomics.add(control, waiting, 1);
+  try {
+    // Re-check after announcing the sleep, or a store made in between would go unnoticed (`elsewhere`: other
+    // counters whose writers notify this one).
+    const unchanged = Atomics.load(control, index) === seen && !(elsewhere?.() ?? false);
+    if (unchanged) await waitWhileEqual(control, index, seen, timeoutMs);
+    return unchanged;
+  } finally {
+    Atomics.sub(control, waiting, 1);
+  }
 }
 
 /** After storing `control[index]`: wake its sleeper, if one announced itself in `control[waiting]`. */
