@@ -35,7 +35,7 @@ const PUSH_CHECK_EVERY = 256;
 export class Ingestion {
   eventsIn = 0;
   private tail: Promise<void> = Promise.resolve();
-  /** The last ingest() call's acknowledgement (settled either way): the next one resolves after it. */
+  /** The last ingest() call's acknowledgement (settled either way): the next call settles after it. */
   private acknowledged: Promise<void> = Promise.resolve();
   /** Set by end(): nothing more goes to the actors. */
   private ended = false;
@@ -78,8 +78,8 @@ export class Ingestion {
 
   /**
    * Routed behind everything queued before it; resolves once every actor has made durable (with
-   * durability 'none': has received) all it was sent up to the end of this batch, and after the calls
-   * before it resolved. The next call's routing does not wait for this one's group commit: a producer that
+   * durability 'none': has received) all it was sent up to the end of this batch, and settles after the
+   * calls before it. The next call's routing does not wait for this one's group commit: a producer that
    * keeps calls in flight has its next batch routed meanwhile.
    */
   ingest(batch: unknown[], options: IngestOptions): Promise<void> {
