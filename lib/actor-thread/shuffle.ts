@@ -36,7 +36,8 @@ import { RingReader } from '../shared/ring/reader.js';
 import { wake } from '../shared/ring/wait.js';
 import { MinHeap } from '../shared/min-heap.js';
 import { RingWriter } from '../shared/ring/writer.js';
-import { isShuffled, type Pipeline } from '../pipeline/pipeline.js';
+import { isShuffled, joinedUpstream, type Pipeline } from '../pipeline/pipeline.js';
+import { LEFT, RIGHT } from '../pipeline/join-input.js';
 
 /**
  * A record waiting in a snapshot: [pipe, key-group, time, upstream key-group, upstream number, key, value,
@@ -97,6 +98,15 @@ function justBelow(t: number): number {
   bits[0] += t > 0 ? -1n : 1n;
   return float[0];
 }
+/**
+ * Where a stage's results go: to stage `to`, as its only input (-1), or as one input of its join (a later
+ * stage's join reads its other input's results with from(): see Pipeline.joined).
+ */
+interface Feed {
+  to: number;
+  side: -1 | typeof LEFT | typeof RIGHT;
+}
+
 /** Frames an actor may have queued for other actors before it stops taking input until they go. */
 const MAX_QUEUED_FRAMES = 64;
 /** How long align() sleeps between looks at the rings. */
@@ -106,9 +116,11 @@ export class Shuffle {
   private readonly senders: FrameSender[];
   private readonly readers: RingReader[];
   private readonly frame = new FrameView();
-  /** Per pipe: the pipes its results go to (its next stage, or the pipelines that read it with from()). */
-  private readonly next: number[][];
-  /** Per pipe that feeds another: the watermark forwarded last. */
+  /** Per pipe: where its results go (its next stage, the pipelines that read it with from(), joins that do). */
+  private readonly next: Feed[][];
+  /** Per pipe fed by others: the pipes that feed it (two for a join of two pipelines' results). */
+  private readonly inputs: number[][];
+  /** Per pipe fed by others: the watermark forwarded to it last, the least of its inputs'. */
   private readonly forwarded: number[];
   /** Per pipe fed by another: per producer, the watermark it forwarded last; null for other pipes. */
   private readonly heard: Array<Float64Array | null>;
@@ -129,8 +141,19 @@ export class Shuffle {
       return new FrameSender(new RingWriter(ring), frameRecords, () => wake(control, WRITE, CONSUMER_WAITING));
     });
     this.readers = rings.inbound.map((ring) => new RingReader(ring));
-    this.next = pipelines.map((p) => [...(p.downstream === null ? [] : [p.downstream]), ...p.readers].filter(isShuffled).map((q) => pipelines.indexOf(q)).filter((q) => q >= 0));
-    if (pipelines.some((p, pipe) => p.downstream !== null && isShuffled(p.downstream) && !this.next[pipe].includes(pipelines.indexOf(p.downstream)))) throw new Error('a stage runs without the stage after it');
+    this.next = pipelines.map(() => []);
+    this.inputs = pipelines.map(() => []);
+    pipelines.forEach((q, to) => {
+      if (!isShuffled(q)) return;
+      const right = joinedUpstream(q);
+      const feeds: Array<[Pipeline, Feed['side']]> = right === null ? [[q.upstream!, -1]] : [[q.upstream!, LEFT], [right, RIGHT]];
+      for (const [from, side] of feeds) {
+        const pipe = pipelines.indexOf(from);
+        if (pipe < 0) throw new Error(`stage '${q.name}' runs without '${from.name}', which feeds it`);
+        this.next[pipe].push({ to, side });
+        this.inputs[to].push(pipe);
+      }
+    });
     this.forwarded = pipelines.map(() => -Infinity);
     this.heard = pipelines.map((p) => (isShuffled(p) ? new Float64Array(workers).fill(-Infinity) : null));
     this.stageWatermark = pipelines.map(() => -Infinity);
@@ -143,7 +166,7 @@ export class Shuffle {
     return this.heard[pipe] !== null;
   }
 
-  /** Whether `pipe`'s results go to a next stage or a reader (through emit). */
+  /** Whether `pipe`'s results go to a next stage, a reader or a join (through emit). */
   feeds(pipe: number): boolean {
     return this.next[pipe].length > 0;
   }
@@ -156,42 +179,55 @@ export class Shuffle {
    * depends on the data alone. A late record carries `floor` in its watermark field.
    */
   emit(pipe: number, kg: number, n: number, ts: number, floor: number, value: unknown): void {
-    for (const next of this.next[pipe]) this.emitTo(next, kg, n, ts, floor, value);
+    for (const feed of this.next[pipe]) this.emitTo(feed, kg, n, ts, floor, value);
   }
 
-  /** One result to stage `next`: through its filter/map (a pipeline reading with from()), then its key selector. */
-  private emitTo(next: number, kg: number, n: number, ts: number, floor: number, result: unknown): void {
-    const value = runSteps(this.pipelines[next].stages, result);
+  /**
+   * One result to stage `to`: through its filter/map (a pipeline reading with from()), then its key selector;
+   * to a join's right input through the other pipeline's, tagged with its side (a JoinInput), as the router
+   * tags a join's inputs from the sources. A join's inputs are numbered apart (2n, 2n + 1), so that results
+   * of both with one number and key-group still take a fixed order.
+   */
+  private emitTo({ to, side }: Feed, kg: number, n: number, ts: number, floor: number, result: unknown): void {
+    const p = this.pipelines[to];
+    const input = side === RIGHT ? p.joined!.other : p;
+    const label = side === RIGHT ? `the joined input '${input.name}': ` : '';
+    const value = runSteps(input.stages, result);
     if (value === FILTERED) return;
     if (value instanceof StepFailure) {
-      return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: value.stage, detail: describeThrown(value.error), event: value.value }, next, kg, ts);
+      return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: value.stage, detail: label + describeThrown(value.error), event: value.value }, to, kg, ts);
     }
-    if (Number.isNaN(ts)) return this.target.stageProblem(untimedResultProblem(value), next, kg, NaN);
+    if (Number.isNaN(ts)) return this.target.stageProblem(untimedResultProblem(value), to, kg, NaN);
     let key: unknown;
     try {
-      key = this.pipelines[next].keySelector!(value);
+      key = input.keySelector!(value);
     } catch (err) {
-      return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: 'keyBy', detail: describeThrown(err), event: value }, next, kg, ts);
+      return this.target.stageProblem({ code: codes.USER_FUNCTION, stage: 'keyBy', detail: label + describeThrown(err), event: value }, to, kg, ts);
     }
     const checked = checkKey(key, this.maxKeyGroups);
-    if ('code' in checked) return this.target.stageProblem({ code: checked.code, stage: 'keyBy', detail: checked.detail, event: value }, next, kg, ts);
+    if ('code' in checked) return this.target.stageProblem({ code: checked.code, stage: 'keyBy', detail: label + checked.detail, event: value }, to, kg, ts);
     const actor = actorOf(checked.kg, this.senders.length, this.maxKeyGroups);
     const builder = this.senders[actor].builder;
-    builder.event(next, kg, checked.kg, ts, ts > floor ? NaN : floor, n, checked.key, value);
+    builder.event(to, kg, checked.kg, ts, ts > floor ? NaN : floor, side < 0 ? n : 2 * n + side, checked.key, side < 0 ? value : [side, value]);
     if (builder.full) this.seal(actor);
   }
 
-  /** The watermark of every stage that feeds another, as the actor holds it now: forwarded where it moved. */
+  /**
+   * The watermark of every stage fed by others, as this actor holds its inputs' now (the least of them, for a
+   * join of two pipelines' results): forwarded where it moved.
+   */
   forward(watermarks: readonly number[]): void {
-    for (let pipe = 0; pipe < this.next.length; pipe++) {
-      if (this.next[pipe].length === 0 || watermarks[pipe] <= this.forwarded[pipe]) continue;
-      this.forwarded[pipe] = watermarks[pipe];
-      for (const next of this.next[pipe]) {
-        this.senders.forEach((s, actor) => {
-          s.builder.watermark(next, watermarks[pipe]);
-          if (s.builder.full) this.seal(actor);
-        });
-      }
+    for (let to = 0; to < this.inputs.length; to++) {
+      const inputs = this.inputs[to];
+      if (inputs.length === 0) continue;
+      let wm = watermarks[inputs[0]];
+      for (let i = 1; i < inputs.length; i++) wm = Math.min(wm, watermarks[inputs[i]]);
+      if (wm <= this.forwarded[to]) continue;
+      this.forwarded[to] = wm;
+      this.senders.forEach((s, actor) => {
+        s.builder.watermark(to, wm);
+        if (s.builder.full) this.seal(actor);
+      });
     }
   }
 

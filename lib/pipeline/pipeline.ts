@@ -299,8 +299,7 @@ export class Pipeline<T = any> {
       else if (!inEventTime(source)) p(`from('${source.name}'): it needs eventTime(), as this pipeline takes its input in event time`);
       if (!this.keySelector) p('a pipeline that reads another with from() needs keyBy(): its input goes to the actor of its key');
     }
-    if (this.upstream && this.joined) p(`${this.joined.kind}() in a later stage: a join takes its inputs from the sources`);
-    else if (this.joined) out.push(...this.joinProblems(this.joined));
+    if (this.joined) out.push(...this.joinProblems(this.joined));
     else if (this.processFunction) {
       if (!this.keySelector) p('process() needs keyBy() first');
       if (this.windowSpec) p('use either window().aggregate() or process(), not both');
@@ -311,13 +310,21 @@ export class Pipeline<T = any> {
 
   private joinProblems({ kind, other, problems }: Join): string[] {
     const out = [...problems];
-    if (!this.keySelector || !this.timeSelector) out.push(`${kind}() needs keyBy() and eventTime() first`);
+    // A later stage's inputs keep the times of the results they are made of: no eventTime() on either.
+    const later = this.upstream !== null;
+    if (!this.keySelector || (!later && !this.timeSelector)) out.push(`${kind}() needs keyBy()${later ? '' : ' and eventTime()'} first`);
     if (!isPipeline(other)) return [...out, `${kind}() needs another pipeline() to join with`];
     if (other === this) return [...out, `${kind}() of a pipeline with itself: join two pipelines (they may select the same events)`];
     const name = `${kind}() input '${other.name}'`;
-    if (!other.keySelector || !other.timeSelector) out.push(`${name} needs keyBy() and eventTime()`);
+    if (this.chained) return [...out, `${kind}() after keepKey(): a join's inputs both come through keyBy(), from the sources or from() other pipelines' results`];
+    if (later !== (other.upstream !== null)) {
+      return [...out, `${name}: one input reads the sources and the other a pipeline's results; join two inputs that read the sources, or two that read results (from())`];
+    }
+    if (later && other.readsFrom() === null) return [...out, `${name} takes its input with from(): pipeline('${other.name}').from(results)`];
+    if (later && readsFromAtAll(other, this)) return [...out, `${name} reads this pipeline's own results`];
+    if (!other.keySelector || (!later && !other.timeSelector)) out.push(`${name} needs keyBy()${later ? '' : ' and eventTime()'}`);
     // The input is read for its stateless half only: anything else would be ignored (and a join of its own could loop back here).
-    if (other.windowSpec || other.aggregates || other.processFunction) return [...out, `${name} may only have filter(), map(), keyBy() and eventTime()`];
+    if (other.windowSpec || other.aggregates || other.processFunction) return [...out, `${name} may only have ${later ? 'from(), ' : ''}filter(), map(), keyBy()${later ? '' : ' and eventTime()'}`];
     if (other.outOfOrderMs !== 0 || other.idleAfterMs !== null) {
       out.push(`${name}: give eventTime() options (outOfOrderMs, idleAfterMs) to the join pipeline, whose one watermark covers both inputs`);
     }
@@ -430,11 +437,24 @@ function inEventTime(p: Pipeline): boolean {
   return source === null ? first.timeSelector !== null : inEventTime(source);
 }
 
-/** What runs for `p` to run: the pipelines it reads (with theirs), then its stages up to `p`. */
+/**
+ * What runs for `p` to run: the pipelines it reads (with theirs, and those a join in one of its stages reads
+ * for its other input), then its stages up to `p`.
+ */
 export function runOrderOf(p: Pipeline): Pipeline[] {
   const stages = stagesOf(p);
   const source = stages[0].readsFrom();
-  return source === null ? stages : [...runOrderOf(source), ...stages];
+  const joined = stages.flatMap((s) => {
+    const read = joinedUpstream(s);
+    return read === null ? [] : runOrderOf(read);
+  });
+  return [...new Set([...(source === null ? [] : runOrderOf(source)), ...joined, ...stages])];
+}
+
+/** The pipeline whose results are the other input of `p`'s join in a later stage (read with from()), or null. */
+export function joinedUpstream(p: Pipeline): Pipeline | null {
+  const other = p.joined?.other;
+  return p.upstream !== null && isPipeline(other) ? other.readsFrom() : null;
 }
 
 /**

@@ -13,10 +13,10 @@ import { isMerging } from '../../pipeline/windows/window.js';
 /** The keyed operator that runs a (validated) pipeline's stateful part inside an actor, then its steps on the results. */
 export function createOperator(p: Pipeline, output: OperatorOutput, stores: StoreFactory): Operator {
   const out = withResultSteps(p.resultStages, output);
-  if (p.joined) return new JoinOperator(p.processFunction!, p.joined, out, stores);
+  // A later stage has its input's event time, and no processing-time timers (see ContextHost).
+  const later = p.upstream !== null;
+  if (p.joined) return new JoinOperator(p.processFunction!, p.joined, out, stores, later);
   if (p.processFunction) {
-    // A later stage has its input's event time, and no processing-time timers (see ContextHost).
-    const later = p.upstream !== null;
     return new KeyedProcessOperator(p.processFunction, out, stores, later || p.timeSelector !== null, !later);
   }
   if (p.windowSpec && p.aggregates) {

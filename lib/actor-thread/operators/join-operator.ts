@@ -17,8 +17,9 @@ type Join = NonNullable<Pipeline['joined']>;
  * join's state stays as it is.
  */
 export class JoinOperator extends KeyedProcessOperator {
-  constructor(fn: ProcessFunction, private readonly join: Join, out: OperatorOutput, stores: StoreFactory) {
-    super(fn, out, stores, true);
+  /** `later`: a join of two pipelines' results, whose input is not in the write-ahead log (see ContextHost). */
+  constructor(fn: ProcessFunction, private readonly join: Join, out: OperatorOutput, stores: StoreFactory, later: boolean) {
+    super(fn, out, stores, true, !later);
   }
 
   protected override emitAll(kg: number, key: unknown, src: number, pos: number, ts: number, emitted: readonly unknown[], behind?: number): void {
