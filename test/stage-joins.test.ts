@@ -3,11 +3,12 @@ import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import type { Bid, NexmarkEvent } from '../lib/nexmark/model.js';
 import { count, pipeline, tumbling, type DeadLetter } from '../lib/index.js';
 import { fixture, runEngine, sorted } from './helpers/collect.js';
+import { start } from './helpers/start.js';
 import { batchesOf } from './helpers/compare.js';
 import { reference } from './helpers/reference.js';
 import { crashAndRerun } from './helpers/script.js';
 import { OUT_OF_ORDER_MS, WINDOW_MS } from './fixtures/stages.js';
-import { NEAR_MS, TOPS_OUT_OF_ORDER_MS, UNKEYED } from './fixtures/stage-joins.js';
+import { NEAR_MS, RECENT_MS, TOPS_OUT_OF_ORDER_MS, UNKEYED, UNSENDABLE } from './fixtures/stage-joins.js';
 
 // Joins in a later stage (shuffle.ts): a join whose inputs are two pipelines' results, read with from(). Its
 // watermark is the least of its inputs', in band; it takes its input in an order of the data alone. The
@@ -34,16 +35,22 @@ const tops = perAuction(TOPS_OUT_OF_ORDER_MS, (bs) => ({ top: Math.max(...bs.map
 
 /** Each auction's window of counts with its window of tops, where tops has one (its bids may all have been late). */
 const topOf = new Map(tops.map((r) => [`${r.key}|${r.windowStart}`, r.top]));
-const activity = counts.filter((c) => c.key % UNKEYED !== 0 && topOf.has(`${c.key}|${c.windowStart}`))
+const activity = counts.filter((c) => c.key % UNKEYED !== 0 && c.key % UNSENDABLE !== 0 && topOf.has(`${c.key}|${c.windowStart}`))
   .map((c) => ({ auction: c.key, windowStart: c.windowStart, bids: c.bids, top: topOf.get(`${c.key}|${c.windowStart}`) }));
 const unkeyed = tops.filter((r) => r.key % UNKEYED === 0);
+const unsendable = tops.filter((r) => r.key % UNKEYED !== 0 && r.key % UNSENDABLE === 0);
 /** Each window of counts with the auction's windows that end 1 to NEAR_MS after it (a result's time is its window's end − 1). */
 const neighbours = counts.flatMap((a) => counts
   .filter((b) => b.key === a.key && b.windowEnd - a.windowEnd >= 1 && b.windowEnd - a.windowEnd <= NEAR_MS)
   .map((b) => ({ auction: a.key, from: a.windowStart, to: b.windowStart, bids: a.bids + b.bids })));
+/** Each window of counts with the tops of its auction's windows that end at most RECENT_MS before or after it. */
+const recent = counts.flatMap((c) => tops
+  .filter((r) => r.key === c.key && Math.abs(r.windowEnd - c.windowEnd) <= RECENT_MS)
+  .map((r) => ({ auction: c.key, counted: c.windowStart, topped: r.windowStart, top: r.top })));
 
 t.test('a join of two pipelines\' results: as the reference, identical for 1, 2 and 4 workers', async (t) => {
-  t.ok(activity.length > 1_000 && neighbours.length > 100 && unkeyed.length > 50, `the input exercises every case: ${activity.length} activity, ${neighbours.length} neighbours, ${unkeyed.length} unkeyed`);
+  t.ok(activity.length > 1_000 && neighbours.length > 100 && recent.length > activity.length && unkeyed.length > 50 && unsendable.length > 50,
+    `the input exercises every case: ${activity.length} activity, ${neighbours.length} neighbours, ${recent.length} recent, ${unkeyed.length} unkeyed`);
   t.ok(counts.filter((c) => c.key % UNKEYED !== 0).length > activity.length, 'some windows of counts have none in tops, whose bids were late there');
   const outputs: string[] = [];
   for (const workers of [1, 2, 4]) {
@@ -51,22 +58,26 @@ t.test('a join of two pipelines\' results: as the reference, identical for 1, 2 
     const label = `${workers} workers`;
     t.ok(sorted(run.results.activity).join('\n') === sorted(activity).join('\n'), `${label}: activity (a window join) as the reference (${run.results.activity?.length} of ${activity.length})`);
     t.ok(sorted(run.results.neighbours).join('\n') === sorted(neighbours).join('\n'), `${label}: neighbours (an interval join of a pipeline's results with themselves) as the reference (${run.results.neighbours?.length} of ${neighbours.length})`);
+    t.ok(sorted(run.results.recent).join('\n') === sorted(recent).join('\n'), `${label}: recent (a regular join with a TTL) as the reference (${run.results.recent?.length} of ${recent.length})`);
     t.ok(sorted(run.results.counts).join('\n') === sorted(counts).join('\n'), `${label}: counts, which both joins read, has its results out too`);
     const failed = run.errors.filter((e: DeadLetter) => e.pipeline === 'activity' && e.stage === 'keyBy');
     t.equal(failed.length, unkeyed.length, `${label}: a keyBy() dead letter for each of the ${unkeyed.length} results of tops without a key`);
-    t.equal(run.errors.length, unkeyed.length, `${label}: no other dead letter`);
+    const unsent = run.errors.filter((e: DeadLetter) => e.pipeline === 'activity' && e.code === 'ERR_KEYFLOW_BAD_VALUE');
+    t.equal(unsent.length, unsendable.length, `${label}: a dead letter for each of the ${unsendable.length} results of tops that no frame can carry`);
+    t.match(unsent[0]?.message, /result #\d+ of key-group \d+ of the joined input 'activity-tops' cannot be encoded/, 'it says which input the result came from');
+    t.equal(run.errors.length, unkeyed.length + unsendable.length, `${label}: no other dead letter`);
     t.match(failed[0]?.message, /^keyBy\(\) of pipeline 'activity' at the earlier stage's results at time \d+: the joined input 'activity-tops': Error: auction \d+ has no key here/, 'the dead letter names the pipeline, the stage and the input');
     t.same(run.late.activity ?? [], [], `${label}: nothing reaches the join late (a window's result is on time for the next stage)`);
-    outputs.push(['activity', 'neighbours'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
+    outputs.push(['activity', 'neighbours', 'recent'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
   }
   t.ok(outputs.every((o) => o === outputs[0]), 'the same results with 1, 2 and 4 workers');
 });
-
 t.test('a join of two pipelines\' results across a SIGKILL and a rerun with another worker count: every result once', async (t) => {
   for (const workers of [[3, 2], [1, 4]] as Array<[number, number]>) {
-    const { results } = await crashAndRerun(t, fixture('stage-joins'), ['activity', 'neighbours'], batchesOf(events, BATCH), { checkpointAt: 8, killAt: 15, workers });
+    const { results } = await crashAndRerun(t, fixture('stage-joins'), ['activity', 'neighbours', 'recent'], batchesOf(events, BATCH), { checkpointAt: 8, killAt: 15, workers });
     t.ok(sorted(results.activity).join('\n') === sorted(activity).join('\n'), `${workers.join(' → ')} workers: activity as the reference, each result once`);
     t.ok(sorted(results.neighbours).join('\n') === sorted(neighbours).join('\n'), `${workers.join(' → ')} workers: neighbours as the reference, each result once`);
+    t.ok(sorted(results.recent).join('\n') === sorted(recent).join('\n'), `${workers.join(' → ')} workers: recent as the reference, each result once`);
   }
 });
 
@@ -86,4 +97,20 @@ t.test('what a join of results cannot be is refused with why', async (t) => {
   const self = reading('s');
   t.match(self.join(pipeline('r').from(self as never).keyBy(() => 1), { ttlMs: 10 }).problems(), [/join\(\) input 'r' reads this pipeline's own results/]);
   t.match(reading('j').join(reading('r').window(tumbling(10)).aggregate({ n: count() }), { ttlMs: 10 }).problems(), [/join\(\) input 'r' may only have from\(\), filter\(\), map\(\), keyBy\(\)/]);
+  const timed = reading('j').join(reading('r').eventTime(() => 1, { outOfOrderMs: 5 }), { ttlMs: 10 }).problems();
+  t.match(timed, [/join\(\) input 'r': pipeline 'r': eventTime\(\) in a later stage/]);
+  t.notOk(timed.some((p) => p.includes('give eventTime() options')), 'nor is it told to move eventTime() options to the join, which has none either');
+
+  // Loops through joins are refused, by start() too, not overflowing the stack.
+  const j1 = reading('j1');
+  const j2 = reading('j2');
+  j1.join(pipeline('r1').from(j2).keyBy((r) => r.key), { ttlMs: 10 });
+  j2.join(pipeline('r2').from(j1).keyBy((r) => r.key), { ttlMs: 10 });
+  t.match(j1.problems(), [/join\(\) input 'r1' reads this pipeline's own results/], 'two joins whose other inputs read each other');
+  await t.rejects(start({ pipelines: [j1] }), /join\(\) input 'r1' reads this pipeline's own results/);
+  const k = reading('k');
+  const readsK = pipeline('j').from(k).keyBy((r) => r.key).window(tumbling(10)).aggregate({ n: count() });
+  k.join(pipeline('r').from(readsK).keyBy((r) => r.key), { ttlMs: 10 });
+  t.match(k.problems(), [/join\(\) input 'r' reads this pipeline's own results/], 'a join whose other input reads a pipeline that reads the join');
+  await t.rejects(start({ pipelines: [readsK] }), /join\(\) input 'r' reads this pipeline's own results/);
 });

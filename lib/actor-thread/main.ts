@@ -20,7 +20,7 @@ import { encodeSnapshot, readSnapshot, writeSnapshot } from '../shared/durabilit
 import { listSegments, snapshotDir, snapshotFiles, snapshotPath, walDir } from '../shared/durability/state-layout.js';
 import { WalWriter, readSegment, syncForReplay } from '../shared/durability/wal.js';
 import { fsyncDir } from '../shared/durability/files.js';
-import { unsendableProblem } from '../shared/dead-letter.js';
+import { unsendableProblem, withoutEvent, type Problem } from '../shared/dead-letter.js';
 import { codes, describeThrown } from '../shared/errors.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
 import { createOperator } from './operators/create-operator.js';
@@ -75,6 +75,10 @@ function sealFrame(): void {
   const unsendable: Unsendable[] = [];
   out.seal((u) => unsendable.push(u));
   for (const u of unsendable) {
+    if (u.kind === Kind.ERROR) {
+      out.builder.error(u.pipe, u.src, u.kg, u.pos, u.key, withoutEvent(u.value as Problem, u));
+      continue;
+    }
     const what = u.kind === Kind.RESULT ? `result #${u.pos} of key-group ${u.kg}`
       : u.kind === Kind.RESULT_LINES ? `a batch of ${u.pos} results as NDJSON` : 'an output record';
     out.builder.error(u.pipe, u.src, u.kg, u.pos, u.key, unsendableProblem(u, what, 'output'));

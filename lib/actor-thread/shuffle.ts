@@ -383,8 +383,16 @@ export class Shuffle {
 
   /** A result no frame can carry (too large, or not encodable): a dead letter of the next stage. */
   private readonly unsendable = (u: Unsendable): void => {
-    this.target.stageProblem({ ...unsendableProblem(u, `result #${u.pos} of key-group ${u.src}`, 'route'), key: u.key, event: u.value }, u.pipe, u.kg, NaN);
+    this.target.stageProblem({ ...unsendableProblem(u, this.origin(u.pipe, u.src, u.pos), 'route'), key: u.key, event: u.value }, u.pipe, u.kg, NaN);
   };
+
+  /** Where a record for stage `to` came from, as a dead letter says it (a join's inputs are numbered apart: see emitTo). */
+  private origin(to: number, up: number, pos: number): string {
+    const joined = this.pipelines[to].joined;
+    if (joined === null) return `result #${pos} of key-group ${up}`;
+    const side = pos % 2;
+    return `result #${(pos - side) / 2} of key-group ${up}${side === RIGHT ? ` of the joined input '${joined.other.name}'` : ''}`;
+  }
 }
 
 /** Waiting records in the order their stage takes them in: by `at`, then as ranksBefore puts them. */

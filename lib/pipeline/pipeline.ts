@@ -325,7 +325,7 @@ export class Pipeline<T = any> {
     if (!other.keySelector || (!later && !other.timeSelector)) out.push(`${name} needs keyBy()${later ? '' : ' and eventTime()'}`);
     // The input is read for its stateless half only: anything else would be ignored (and a join of its own could loop back here).
     if (other.windowSpec || other.aggregates || other.processFunction) return [...out, `${name} may only have ${later ? 'from(), ' : ''}filter(), map(), keyBy()${later ? '' : ' and eventTime()'}`];
-    if (other.outOfOrderMs !== 0 || other.idleAfterMs !== null) {
+    if (!later && (other.outOfOrderMs !== 0 || other.idleAfterMs !== null)) {
       out.push(`${name}: give eventTime() options (outOfOrderMs, idleAfterMs) to the join pipeline, whose one watermark covers both inputs`);
     }
     out.push(...other.problems().map((problem) => `${name}: ${problem}`));
@@ -424,10 +424,15 @@ export function isShuffled(p: Pipeline): boolean {
   return p.upstream !== null && !p.chained;
 }
 
-/** Whether `p` is, or reads (with from(), at any depth), pipeline `q`. */
-function readsFromAtAll(p: Pipeline, q: Pipeline): boolean {
-  for (let s: Pipeline | null = p; s !== null; s = s.upstream) if (s === q) return true;
-  return false;
+/**
+ * Whether `p` is, or takes input from, pipeline `q` at any depth: through its earlier stages, from(), or the
+ * other input of a join in a later stage (which may close a loop that from() alone cannot).
+ */
+function readsFromAtAll(p: Pipeline, q: Pipeline, seen = new Set<Pipeline>()): boolean {
+  if (p === q) return true;
+  if (seen.has(p)) return false;
+  seen.add(p);
+  return [p.upstream, joinedUpstream(p)].some((input) => input !== null && readsFromAtAll(input, q, seen));
 }
 
 /** Whether `p`'s results have event times: its first stage has eventTime(), or reads a pipeline whose do. */
@@ -441,14 +446,19 @@ function inEventTime(p: Pipeline): boolean {
  * What runs for `p` to run: the pipelines it reads (with theirs, and those a join in one of its stages reads
  * for its other input), then its stages up to `p`.
  */
-export function runOrderOf(p: Pipeline): Pipeline[] {
+export function runOrderOf(p: Pipeline, reading = new Set<Pipeline>()): Pipeline[] {
+  // A pipeline that reads its own results (through a join) is refused by problems(): stop at the loop here.
+  if (reading.has(p)) return [];
+  reading.add(p);
   const stages = stagesOf(p);
   const source = stages[0].readsFrom();
   const joined = stages.flatMap((s) => {
     const read = joinedUpstream(s);
-    return read === null ? [] : runOrderOf(read);
+    return read === null ? [] : runOrderOf(read, reading);
   });
-  return [...new Set([...(source === null ? [] : runOrderOf(source)), ...joined, ...stages])];
+  const order = [...new Set([...(source === null ? [] : runOrderOf(source, reading)), ...joined, ...stages])];
+  reading.delete(p);
+  return order;
 }
 
 /** The pipeline whose results are the other input of `p`'s join in a later stage (read with from()), or null. */

@@ -81,6 +81,19 @@ export function unsendableProblem(u: Unsendable, what: string, stage: Stage): Pr
     : { code: codes.BAD_VALUE, stage, detail: `${what} cannot be encoded (${u.error}): it must be data (no functions or symbols), neither cyclic nor nested too deeply` };
 }
 
+/**
+ * A dead letter that no frame can carry because of its event (a result too large, or not encodable, for the
+ * next stage's ring is reported with itself as the event): it goes on without the event, its own detail kept,
+ * saying why the event was left out.
+ */
+export function withoutEvent(problem: Problem, u: Unsendable): Problem {
+  const rest: Problem = { ...problem };
+  delete rest.event;
+  delete rest.raw;
+  const why = u.error === undefined ? `${u.bytes} bytes, more than a ring frame can hold` : 'it cannot be encoded';
+  return { ...rest, detail: `${rest.detail} (the event is left out of this report: ${why})` };
+}
+
 /** A result of a processing-time timer (no event time), which a next stage cannot take, as the problem of a dead letter of that stage. */
 export function untimedResultProblem(result: unknown): Problem {
   return {
