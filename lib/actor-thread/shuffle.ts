@@ -16,7 +16,8 @@
  * record with time <= w is here. A result at or below that watermark is late for the next stage: the
  * producer says so (emit), and the record takes its place just after the on-time ones at that watermark,
  * where the stage (moved there) treats it as late. The same sequence, and the same results, for any worker
- * count and any timing.
+ * count and any timing. A join of two pipelines' results is a stage fed by both: a producer forwards it the
+ * least of the two stages' watermarks it holds, which keeps every step of that argument.
  *
  * Checkpoints (Flink's aligned barriers): at a barrier an actor sends it on every ring after what it sent
  * before it, then takes in from each ring up to that ring's barrier and no further, until every producer's
@@ -98,6 +99,7 @@ function justBelow(t: number): number {
   bits[0] += t > 0 ? -1n : 1n;
   return float[0];
 }
+
 /**
  * Where a stage's results go: to stage `to`, as its only input (-1), or as one input of its join (a later
  * stage's join reads its other input's results with from(): see Pipeline.joined).
