@@ -71,9 +71,9 @@ t.test('a join of two pipelines\' results: as the reference, identical for 1, 2 
     t.equal(run.errors.length, unkeyed.length + unsendable.length, `${label}: no other dead letter`);
     t.match(failed[0]?.message, /^keyBy\(\) of pipeline 'activity' at the earlier stage's results at time \d+: the joined input 'activity-tops': Error: auction \d+ has no key here/, 'the dead letter names the pipeline, the stage and the input');
     t.same(run.late.activity ?? [], [], `${label}: nothing reaches the join late (a window's result is on time for the next stage)`);
-    outputs.push(['activity', 'neighbours', 'recent'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
+    outputs.push(['activity', 'neighbours', 'recent', 'pairs'].map((name) => sorted(run.results[name]).join('\n')).join('\n'));
   }
-  t.ok(outputs.every((o) => o === outputs[0]), 'the same results with 1, 2 and 4 workers');
+  t.ok(outputs.every((o) => o === outputs[0]), 'the same results with 1, 2 and 4 workers, the order pairs of a pipeline joined with itself came in included');
 });
 t.test('a join of two pipelines\' results across a SIGKILL and a rerun with another worker count: every result once', async (t) => {
   for (const workers of [[3, 2], [1, 4]] as Array<[number, number]>) {
