@@ -184,31 +184,24 @@ export function testRescaling(backend: Backend): void {
   });
 }
 
-/**
- * The job in stages (JOB=staged, see durable-staged.ts: two pipelines, one of two stages, window-joined in a
- * later stage): random kills, then rescaling 2 → 3 workers. The join writes what the one-stage job does.
- */
-export function testStagedJob(): void {
-  t.test('stages and a join of their results: SIGKILL at random moments and rescaling 2 → 3 workers: every result once and exact', async (t) => {
-    const dir = await scratch(t, 'keyflow-crash-staged-');
+/** Random kills, then rescaling 2 → 3 workers, of the crash child as `env` sets it up (see crash-child.ts). */
+function testKillsAndRescaling(what: string, env: Record<string, string>, seed: number, midIngestIs: string): void {
+  t.test(`${what}: SIGKILL at random moments and rescaling 2 → 3 workers: every result once and exact`, async (t) => {
+    const dir = await scratch(t, 'keyflow-crash-rescaled-');
     const events = 150_000;
     const phases = [{ workers: 2, kills: 8 * CRASH_SOAK }, { workers: 3, kills: 4 * CRASH_SOAK }];
-    const { kills, midIngest } = await crashAndFinish(t, dir, events, phases, 9001, { JOB: 'staged' });
+    const { kills, midIngest } = await crashAndFinish(t, dir, events, phases, seed, env);
     t.ok(kills >= most(12 * CRASH_SOAK, 0.8), `${kills} SIGKILLs`);
-    t.ok(midIngest >= most(12 * CRASH_SOAK, 0.4), `${midIngest} of them after batches had been acknowledged (mid-ingest)`);
+    t.ok(midIngest >= most(12 * CRASH_SOAK, 0.4), `${midIngest} of them ${midIngestIs}`);
     checkExact(t, dir, events);
   });
 }
 
-/** The events read as a parallel source (SOURCE=ndjson, see crash-child.ts): random kills, then rescaling 2 → 3 workers. */
-export function testParallelSource(): void {
-  t.test('a parallel source (NDJSON through source threads): SIGKILL at random moments and rescaling 2 → 3 workers: every result once and exact', async (t) => {
-    const dir = await scratch(t, 'keyflow-crash-parallel-');
-    const events = 150_000;
-    const phases = [{ workers: 2, kills: 8 * CRASH_SOAK }, { workers: 3, kills: 4 * CRASH_SOAK }];
-    const { kills, midIngest } = await crashAndFinish(t, dir, events, phases, 4242, { SOURCE: 'ndjson' });
-    t.ok(kills >= most(12 * CRASH_SOAK, 0.8), `${kills} SIGKILLs`);
-    t.ok(midIngest >= most(12 * CRASH_SOAK, 0.4), `${midIngest} of them while chunks were being read`);
-    checkExact(t, dir, events);
-  });
-}
+/** The events read as a parallel source (SOURCE=ndjson). */
+export const testParallelSource = () => testKillsAndRescaling('a parallel source (NDJSON through source threads)', { SOURCE: 'ndjson' }, 4242, 'while chunks were being read');
+
+/**
+ * The job in stages (JOB=staged, see durable-staged.ts: two pipelines of two stages each, window-joined in a
+ * later stage), which writes what the one-stage job does.
+ */
+export const testStagedJob = () => testKillsAndRescaling('stages and a join of their results', { JOB: 'staged' }, 9001, 'after batches had been acknowledged (mid-ingest)');
