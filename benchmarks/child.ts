@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChildUsage } from './child-usage.js';
 
 export const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
 export const JOB = fileURLToPath(new URL('../examples/bids-per-auction.js', import.meta.url));
@@ -22,14 +23,18 @@ export function node(args: string[], { stdout = 'ignore', env = {} }: { stdout?:
   });
 }
 
-/** One timed run of a child process: seconds from spawn to exit, and its resource usage. */
-export async function timedChild(args: string[], dir: string): Promise<{ seconds: number; cpuSeconds: number; peakRssMb: number }> {
+/**
+ * One timed run of a child process: seconds from spawn to exit, and its resource usage; `mainThreadShare`: its
+ * main thread's own CPU time over the process's life (null where the platform does not tell it).
+ */
+export async function timedChild(args: string[], dir: string): Promise<{ seconds: number; cpuSeconds: number; peakRssMb: number; mainThreadShare: number | null }> {
   const usageFile = join(dir, 'usage.json');
   const t0 = performance.now();
   await node(['--import', CHILD_USAGE, ...args], { env: { KEYFLOW_BENCH_USAGE: usageFile } });
   const seconds = (performance.now() - t0) / 1000;
-  const usage = JSON.parse(await readFile(usageFile, 'utf8')) as NodeJS.ResourceUsage;
-  return { seconds, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, peakRssMb: usage.maxRSS / 1024 };
+  const usage = JSON.parse(await readFile(usageFile, 'utf8')) as ChildUsage;
+  const mainThreadShare = usage.mainThreadCpuMs === null ? null : usage.mainThreadCpuMs / usage.elapsedMs;
+  return { seconds, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, peakRssMb: usage.maxRSS / 1024, mainThreadShare };
 }
 
 /** `events` Nexmark events (default seed) as NDJSON in `path`. */

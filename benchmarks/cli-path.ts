@@ -43,6 +43,11 @@ export interface CliPathReport {
   callingThread: ThreadTime;
   /** Each profiled run's busy share of the calling thread, least first. */
   callingThreadRuns: number[];
+  /**
+   * Each timed keyflow run's calling thread on a core: its own CPU time over the run (Linux; empty elsewhere).
+   * A profile counts as busy the time the thread was ready but off its core, as it is when it wakes another.
+   */
+  callingThreadCpu: number[];
 }
 
 /** An output's results in a canonical form: each as JSON with its fields sorted, all in sorted order. */
@@ -65,6 +70,7 @@ export async function cliPathBench(events: number, runs: number): Promise<CliPat
       'plain script': { eventsPerSecond: [], cpuSeconds: [], peakRssMb: [] },
     };
     const output = (impl: Impl) => join(dir, `${impl.replace(' ', '-')}.ndjson`);
+    const callingThreadCpu: number[] = [];
     let identical = true;
     let results = 0;
     for (let r = 0; r < runs; r++) {
@@ -74,6 +80,7 @@ export async function cliPathBench(events: number, runs: number): Promise<CliPat
         measured[impl].eventsPerSecond.push(events / run.seconds);
         measured[impl].cpuSeconds.push(run.cpuSeconds);
         measured[impl].peakRssMb.push(run.peakRssMb);
+        if (impl === 'keyflow run' && run.mainThreadShare !== null) callingThreadCpu.push(run.mainThreadShare);
         process.stderr.write(`  cli path / ${impl}: run ${r + 1}/${runs}: ${fmt(events / run.seconds)} events/s\n`);
       }
       const [k, p] = await Promise.all([canonical(output('keyflow run')), canonical(output('plain script'))]);
@@ -100,6 +107,7 @@ export async function cliPathBench(events: number, runs: number): Promise<CliPat
       identical,
       callingThread: profiled[Math.floor(profiled.length / 2)],
       callingThreadRuns: profiled.map((p) => p.busy),
+      callingThreadCpu,
     };
   });
 }
@@ -127,5 +135,6 @@ export function cliPathTable(r: CliPathReport, runs: number): string {
     '',
     `Calling thread, from CPU profiles of ${r.callingThreadRuns.length} more keyflow runs: busy ${percent(busy)} of the run in the median one (${r.callingThreadRuns.map(percent).join(', ')}; target ≤ ${percent(CALLING_THREAD_TARGET)}: ${busy <= CALLING_THREAD_TARGET ? 'met' : 'not met'}), garbage collection ${percent(r.callingThread.gc)}.`,
     `Most self time there: ${r.callingThread.top.map((t) => `${t.name} ${(t.share * 100).toFixed(1)} %`).join(', ')}.`,
+    ...(r.callingThreadCpu.length === 0 ? [] : [`The calling thread's own CPU time in the timed runs (from /proc; a profile counts as busy the time it was ready but off its core too): ${percent(median(r.callingThreadCpu))} of the run in the median one (${r.callingThreadCpu.map(percent).join(', ')}).`]),
   ].join('\n');
 }
