@@ -15,8 +15,10 @@ import { NEAR_MS, RECENT_MS, TOPS_OUT_OF_ORDER_MS, UNKEYED, UNSENDABLE } from '.
 
 // Joins in a later stage (shuffle.ts): a join whose inputs are two pipelines' results, read with from(). Its
 // watermark is the least of its inputs', in band; it takes its input in an order of the data alone. The
-// results match a plain reference of the first stages and the join, identical for 1, 2 and 4 workers and
-// across a SIGKILL and a rerun with another worker count; the right input's failures are dead letters.
+// results match a plain reference of the first stages and the join, identical for 1, 2 and 4 workers (the
+// order a pipeline joined with itself takes its pairs in too, which first() and last() after it show),
+// across a SIGKILL and a rerun with another worker count and across a rescaling with checkpoints every
+// 10 ms; the right input's failures are dead letters that name it; what cannot be joined is refused.
 
 const EVENTS = 20_000;
 const BATCH = 1_000;
