@@ -12,7 +12,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expectedResults } from '../fixtures/crash-events.js';
+import { expectedJoinedResults, expectedResults } from '../fixtures/crash-events.js';
+import { JOIN_MS } from '../fixtures/durable-joined.js';
 import { compareResults } from './results-file.js';
 import { prng } from './prng.js';
 import { nodeCommand } from './node-child.js';
@@ -123,8 +124,8 @@ async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array
   return { kills, midIngest };
 }
 
-function checkExact(t: Tap, dir: string, events: number) {
-  const diff = compareResults(join(dir, 'results.ndjson'), expectedResults(events));
+function checkExact(t: Tap, dir: string, events: number, expected = expectedResults(events)) {
+  const diff = compareResults(join(dir, 'results.ndjson'), expected);
   t.same(diff.duplicates, [], 'no result is written twice');
   t.equal(diff.missing, 0, 'no result is missing');
   t.equal(diff.wrong, 0, 'every window counts every event exactly once');
@@ -184,8 +185,12 @@ export function testRescaling(backend: Backend): void {
   });
 }
 
-/** Random kills, then rescaling 2 → 3 workers, of the crash child as `env` sets it up (see crash-child.ts). */
-function testKillsAndRescaling(what: string, env: Record<string, string>, seed: number, midIngestIs: string): void {
+/**
+ * Random kills, then rescaling 2 → 3 workers, of the crash child as `env` sets it up (see crash-child.ts),
+ * its results compared with `expected` (by default the one-stage job's).
+ */
+function testKillsAndRescaling(what: string, env: Record<string, string>, seed: number, midIngestIs: string,
+                               expected?: (events: number) => Map<string, { n: number; total: number }>): void {
   t.test(`${what}: SIGKILL at random moments and rescaling 2 → 3 workers: every result once and exact`, async (t) => {
     const dir = await scratch(t, 'keyflow-crash-rescaled-');
     const events = 150_000;
@@ -193,7 +198,7 @@ function testKillsAndRescaling(what: string, env: Record<string, string>, seed: 
     const { kills, midIngest } = await crashAndFinish(t, dir, events, phases, seed, env);
     t.ok(kills >= most(12 * CRASH_SOAK, 0.8), `${kills} SIGKILLs`);
     t.ok(midIngest >= most(12 * CRASH_SOAK, 0.4), `${midIngest} of them ${midIngestIs}`);
-    checkExact(t, dir, events);
+    checkExact(t, dir, events, expected?.(events));
   });
 }
 
@@ -205,3 +210,7 @@ export const testParallelSource = () => testKillsAndRescaling('a parallel source
  * later stage), which writes what the one-stage job does.
  */
 export const testStagedJob = () => testKillsAndRescaling('stages and a join of their results', { JOB: 'staged' }, 9001, 'after batches had been acknowledged (mid-ingest)');
+
+/** The job as an interval join of the events, then a window per key (JOB=joined, see durable-joined.ts). */
+export const testJoinedJob = () => testKillsAndRescaling('an interval join of the events, then windows of its pairs', { JOB: 'joined' }, 4711,
+  'after batches had been acknowledged (mid-ingest)', (events) => expectedJoinedResults(events, JOIN_MS));
