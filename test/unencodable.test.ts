@@ -97,3 +97,14 @@ t.test("a value holding a field named '__keys__' (which cbor-x reserves) is a de
   t.same(results[2].bytes, [{ b: 7, c: new Date(8) }]);
   t.same([...results[3].bytes], [[2, { a: 10 }]], 'in later frames too');
 });
+
+t.test('a later stage\'s key that no frame can carry: each result is a dead letter, reported without its key or event; the rest go through', async (t) => {
+  const engine = await start({ module: fixture('unsendable-keys'), workers: 2 });
+  const { errors, results } = collectOutputs(engine, 'odd-keys');
+  await engine.ingest(Array.from({ length: 300 }, (_, i) => ({ k: 'abc'[i % 3], t: Math.floor(i / 3) })));
+  await within(engine.stop(), 'stop()');
+  t.equal(errors.length, 10, 'a dead letter for each of key a\'s ten windows');
+  t.match(errors[0]?.message, /of pipeline 'odd-keys'.*cannot be encoded.*its key and event are left out of this report/, 'it says what went wrong, and what the report leaves out');
+  t.equal(results.length, 20, 'keys b and c: ten windows each');
+  t.equal(results.reduce((n: number, r: { n: number }) => n + r.n, 0), 200, 'every event of b and c counted');
+});

@@ -70,20 +70,37 @@ function seal(): void {
   sealFrame();
 }
 
-/** Seal the records in the builder as they are (the output writer calls this when the builder fills). */
+/**
+ * Seal the records in the builder as they are (the output writer calls this when the builder fills). What no
+ * frame can carry is reported instead (a dead letter without its event); a report that cannot be carried
+ * either (its key is what cannot be) goes without its key and event, its detail cut short; and if even that
+ * cannot, the actor fails rather than lose it.
+ */
 function sealFrame(): void {
   const unsendable: Unsendable[] = [];
   out.seal((u) => unsendable.push(u));
-  for (const u of unsendable) {
-    if (u.kind === Kind.ERROR) {
-      out.builder.error(u.pipe, u.src, u.kg, u.pos, u.key, withoutEvent(u.value as Problem, u));
-      continue;
-    }
-    const what = u.kind === Kind.RESULT ? `result #${u.pos} of key-group ${u.kg}`
-      : u.kind === Kind.RESULT_LINES ? `a batch of ${u.pos} results as NDJSON` : 'an output record';
-    out.builder.error(u.pipe, u.src, u.kg, u.pos, u.key, unsendableProblem(u, what, 'output'));
-  }
-  if (unsendable.length > 0) out.seal(() => {});
+  if (unsendable.length === 0) return;
+  for (const u of unsendable) out.builder.error(u.pipe, u.src, u.kg, u.pos, u.key, reported(u));
+  const unreported: Unsendable[] = [];
+  out.seal((u) => unreported.push(u));
+  if (unreported.length === 0) return;
+  for (const u of unreported) out.builder.error(u.pipe, u.src, u.kg, u.pos, undefined, bare(u.value as Problem));
+  out.seal((u) => failWith({ message: `a problem report no frame can carry: ${(u.value as Problem).detail.slice(0, 200)}`, code: codes.TOO_LARGE }));
+}
+
+/** The problem report of an output record no frame can carry. */
+function reported(u: Unsendable): Problem {
+  // A dead letter whose event cannot be carried (a result the next stage could not be sent is its own event).
+  if (u.kind === Kind.ERROR) return withoutEvent(u.value as Problem, u);
+  const what = u.kind === Kind.RESULT ? `result #${u.pos} of key-group ${u.kg}`
+    : u.kind === Kind.RESULT_LINES ? `a batch of ${u.pos} results as NDJSON` : 'an output record';
+  return unsendableProblem(u, what, 'output');
+}
+
+/** A problem report with no key or event, and a detail of at most about a kilobyte: what any frame carries. */
+function bare(problem: Problem): Problem {
+  const detail = problem.detail.length > 1_000 ? `${problem.detail.slice(0, 1_000)}…` : problem.detail;
+  return { code: problem.code, stage: problem.stage, detail: `${detail} (its key and event are left out of this report: no frame can carry them)` };
 }
 
 class Log {
