@@ -91,16 +91,23 @@ function lineCount(path: string): number {
  * Run the producer child again and again on one state directory, killing it with SIGKILL at random
  * moments, `kills` times over the given worker counts, then let a last run finish. Every fourth kill comes
  * 0 to 300 ms after the start (while starting or recovering); the others after 1 to 11 more acknowledged
- * batches and 0 to 40 ms (while ingesting, snapshotting every 25 ms, or truncating the WAL). Returns how
- * many kills fell mid-ingest.
+ * batches and 0 to 40 ms (while ingesting, snapshotting every 25 ms, or truncating the WAL). With
+ * `headStart`, a first run kills itself once that batch is acknowledged, so that the random kills fall where
+ * results have been written already (a job whose windows fire every 20 batches would otherwise have written
+ * none before its last run). Returns how many kills fell mid-ingest.
  */
-async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array<{ workers: number; kills: number }>, seed: number, env: Record<string, string>) {
+async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array<{ workers: number; kills: number }>, seed: number, env: Record<string, string>, headStart?: number) {
   const random = prng(seed);
   const acks = join(dir, 'acks.log');
+  const results = join(dir, 'results.ndjson');
   let midIngest = 0;
   let kills = 0;
+  if (headStart !== undefined) {
+    const run = await runChild([join(dir, 'state'), results, acks, String(events), String(phases[0].workers)], undefined, { ...env, KILL_AFTER_BATCH: String(headStart) });
+    t.equal(run.signal, 'SIGKILL', `a first run to batch ${headStart}, then a kill ${run.stderr}`);
+  }
   for (const phase of phases) {
-    const args = [join(dir, 'state'), join(dir, 'results.ndjson'), acks, String(events), String(phase.workers)];
+    const args = [join(dir, 'state'), results, acks, String(events), String(phase.workers)];
     for (let k = 0; k < phase.kills; k++) {
       const before = lineCount(acks);
       const early = k % 4 === 0;
@@ -119,7 +126,9 @@ async function crashAndFinish(t: Tap, dir: string, events: number, phases: Array
   // The last run, never killed, takes the bulk of the input: checkpoints every 25 ms would make it most of
   // the test's time on a busy machine, for no kill to fall between them.
   const last = phases[phases.length - 1];
-  const final = await runChild([join(dir, 'state'), join(dir, 'results.ndjson'), acks, String(events), String(last.workers)], undefined, { ...env, SNAPSHOT_EVERY_MS: '250' });
+  const written = lineCount(results);
+  const final = await runChild([join(dir, 'state'), results, acks, String(events), String(last.workers)], undefined, { ...env, SNAPSHOT_EVERY_MS: '250' });
+  if (headStart !== undefined) t.ok(lineCount(results) > written && written > 0, `results written across the kills (${written}) and after them`);
   t.equal(final.code, 0, final.stderr);
   return { kills, midIngest };
 }
@@ -190,12 +199,12 @@ export function testRescaling(backend: Backend): void {
  * its results compared with `expected` (by default the one-stage job's).
  */
 function testKillsAndRescaling(what: string, env: Record<string, string>, seed: number, midIngestIs: string,
-                               expected?: (events: number) => Map<string, { n: number; total: number }>): void {
+                               expected?: (events: number) => Map<string, { n: number; total: number }>, headStart?: number): void {
   t.test(`${what}: SIGKILL at random moments and rescaling 2 → 3 workers: every result once and exact`, async (t) => {
     const dir = await scratch(t, 'keyflow-crash-rescaled-');
     const events = 150_000;
     const phases = [{ workers: 2, kills: 8 * CRASH_SOAK }, { workers: 3, kills: 4 * CRASH_SOAK }];
-    const { kills, midIngest } = await crashAndFinish(t, dir, events, phases, seed, env);
+    const { kills, midIngest } = await crashAndFinish(t, dir, events, phases, seed, env, headStart);
     t.ok(kills >= most(12 * CRASH_SOAK, 0.8), `${kills} SIGKILLs`);
     t.ok(midIngest >= most(12 * CRASH_SOAK, 0.4), `${midIngest} of them ${midIngestIs}`);
     checkExact(t, dir, events, expected?.(events));
@@ -209,8 +218,11 @@ export const testParallelSource = () => testKillsAndRescaling('a parallel source
  * The job in stages (JOB=staged, see durable-staged.ts: two pipelines of two stages each, window-joined in a
  * later stage), which writes what the one-stage job does.
  */
-export const testStagedJob = () => testKillsAndRescaling('stages and a join of their results', { JOB: 'staged' }, 9001, 'after batches had been acknowledged (mid-ingest)');
+export const testStagedJob = () => testKillsAndRescaling('stages and a join of their results', { JOB: 'staged' }, 9001, 'after batches had been acknowledged (mid-ingest)', undefined, HEAD_START);
 
 /** The job as an interval join of the events, then a window per key (JOB=joined, see durable-joined.ts). */
 export const testJoinedJob = () => testKillsAndRescaling('an interval join of the events, then windows of its pairs', { JOB: 'joined' }, 4711,
-  'after batches had been acknowledged (mid-ingest)', (events) => expectedJoinedResults(events, JOIN_MS));
+  'after batches had been acknowledged (mid-ingest)', (events) => expectedJoinedResults(events, JOIN_MS), HEAD_START);
+
+/** The batch a job's first run gets to before the random kills: past its first 100 ms windows (20 batches). */
+const HEAD_START = 40;
