@@ -45,7 +45,7 @@ export interface CliPathReport {
   callingThreadRuns: number[];
   /**
    * Each timed keyflow run's calling thread on a core: its own CPU time over the run (Linux; empty elsewhere).
-   * A profile counts as busy the time the thread was ready but off its core, as it is when it wakes another.
+   * A profile counts as busy the time the thread was ready but off its core (as it is when it wakes another) or blocked in a synchronous call.
    */
   callingThreadCpu: number[];
 }
@@ -135,6 +135,6 @@ export function cliPathTable(r: CliPathReport, runs: number): string {
     '',
     `Calling thread, from CPU profiles of ${r.callingThreadRuns.length} more keyflow runs: busy ${percent(busy)} of the run in the median one (${r.callingThreadRuns.map(percent).join(', ')}; target ≤ ${percent(CALLING_THREAD_TARGET)}: ${busy <= CALLING_THREAD_TARGET ? 'met' : 'not met'}), garbage collection ${percent(r.callingThread.gc)}.`,
     `Most self time there: ${r.callingThread.top.map((t) => `${t.name} ${(t.share * 100).toFixed(1)} %`).join(', ')}.`,
-    ...(r.callingThreadCpu.length === 0 ? [] : [`The calling thread's own CPU time in the timed runs (from /proc; a profile counts as busy the time it was ready but off its core too): ${percent(median(r.callingThreadCpu))} of the run in the median one (${r.callingThreadCpu.map(percent).join(', ')}).`]),
+    ...(r.callingThreadCpu.length === 0 ? [] : [`The calling thread's own CPU time in the timed runs (from /proc; a profile counts as busy the time it was ready but off its core, or blocked, too): ${percent(median(r.callingThreadCpu))} of the run in the median one (${r.callingThreadCpu.map(percent).join(', ')}).`]),
   ].join('\n');
 }
