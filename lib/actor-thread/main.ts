@@ -20,7 +20,7 @@ import { encodeSnapshot, readSnapshot, writeSnapshot } from '../shared/durabilit
 import { listSegments, snapshotDir, snapshotFiles, snapshotPath, walDir } from '../shared/durability/state-layout.js';
 import { WalWriter, readSegment, syncForReplay } from '../shared/durability/wal.js';
 import { fsyncDir } from '../shared/durability/files.js';
-import { unsendableProblem, withoutEvent, type Problem } from '../shared/dead-letter.js';
+import { bareProblem, unsendableProblem, withoutEvent, type Problem } from '../shared/dead-letter.js';
 import { codes, describeThrown } from '../shared/errors.js';
 import { keyGroupRange, stateKeyOf } from '../shared/keygroups.js';
 import { createOperator } from './operators/create-operator.js';
@@ -84,7 +84,7 @@ function sealFrame(): void {
   const unreported: Unsendable[] = [];
   out.seal((u) => unreported.push(u));
   if (unreported.length === 0) return;
-  for (const u of unreported) out.builder.error(u.pipe, u.src, u.kg, u.pos, undefined, bare(u.value as Problem));
+  for (const u of unreported) out.builder.error(u.pipe, u.src, u.kg, u.pos, undefined, bareProblem(u.value as Problem));
   out.seal((u) => failWith({ message: `a problem report no frame can carry: ${(u.value as Problem).detail.slice(0, 200)}`, code: codes.TOO_LARGE }));
 }
 
@@ -95,12 +95,6 @@ function reported(u: Unsendable): Problem {
   const what = u.kind === Kind.RESULT ? `result #${u.pos} of key-group ${u.kg}`
     : u.kind === Kind.RESULT_LINES ? `a batch of ${u.pos} results as NDJSON` : 'an output record';
   return unsendableProblem(u, what, 'output');
-}
-
-/** A problem report with no key or event, and a detail of at most about a kilobyte: what any frame carries. */
-function bare(problem: Problem): Problem {
-  const detail = problem.detail.length > 1_000 ? `${problem.detail.slice(0, 1_000)}…` : problem.detail;
-  return { code: problem.code, stage: problem.stage, detail: `${detail} (its key and event are left out of this report: no frame can carry them)` };
 }
 
 class Log {

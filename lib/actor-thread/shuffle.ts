@@ -107,6 +107,10 @@ function justBelow(t: number): number {
 interface Feed {
   to: number;
   side: -1 | typeof LEFT | typeof RIGHT;
+  /** Whose filter/map and key selector the results go through: stage `to`'s, or for its right input the join's other pipeline's. */
+  input: Pipeline;
+  /** Put before what a dead letter says went wrong ('' but for a join's right input). */
+  label: string;
 }
 
 /** Frames an actor may have queued for other actors before it stops taking input until they go. */
@@ -152,7 +156,8 @@ export class Shuffle {
       for (const [from, side] of feeds) {
         const pipe = pipelines.indexOf(from);
         if (pipe < 0) throw new Error(`stage '${q.name}' runs without '${from.name}', which feeds it`);
-        this.next[pipe].push({ to, side });
+        const input = side === RIGHT ? q.joined!.other : q;
+        this.next[pipe].push({ to, side, input, label: side === RIGHT ? `the joined input '${input.name}': ` : '' });
         this.inputs[to].push(pipe);
       }
     });
@@ -190,10 +195,7 @@ export class Shuffle {
    * tags a join's inputs from the sources. A join's inputs are numbered apart (2n, 2n + 1), so that results
    * of both with one number and key-group still take a fixed order.
    */
-  private emitTo({ to, side }: Feed, kg: number, n: number, ts: number, floor: number, result: unknown): void {
-    const p = this.pipelines[to];
-    const input = side === RIGHT ? p.joined!.other : p;
-    const label = side === RIGHT ? `the joined input '${input.name}': ` : '';
+  private emitTo({ to, side, input, label }: Feed, kg: number, n: number, ts: number, floor: number, result: unknown): void {
     const value = runSteps(input.stages, result);
     if (value === FILTERED) return;
     if (value instanceof StepFailure) {

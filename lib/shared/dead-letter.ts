@@ -94,6 +94,12 @@ export function withoutEvent(problem: Problem, u: Unsendable): Problem {
   return { ...rest, detail: `${rest.detail} (the event is left out of this report: ${why})` };
 }
 
+/** A problem report with no key or event, and a detail of at most about a kilobyte: what any frame carries. */
+export function bareProblem(problem: Problem): Problem {
+  const detail = problem.detail.length > 1_000 ? `${problem.detail.slice(0, 1_000)}…` : problem.detail;
+  return { code: problem.code, stage: problem.stage, detail: `${detail} (its key and event are left out of this report: no frame can carry them)` };
+}
+
 /** A result of a processing-time timer (no event time), which a next stage cannot take, as the problem of a dead letter of that stage. */
 export function untimedResultProblem(result: unknown): Problem {
   return {
