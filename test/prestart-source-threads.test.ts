@@ -6,14 +6,19 @@ import { start } from './helpers/start.js';
 import { fixture } from './helpers/collect.js';
 import { until, within } from './helpers/wait.js';
 import { afterFailure } from '../lib/shared/ignore.js';
+import { endIdleActors } from '../lib/calling-thread/idle-actors.js';
 
 // prestartSourceThreads: the source threads start with the actors (each imports the pipeline module as it
 // starts), not on the first parallel read; without it an engine fed by ingest() alone never starts them.
 
 const MODULE = fixture('thread-census');
 
-/** The worker threads that have imported the fixture so far. */
-function census(t: Test): Set<number> {
+/**
+ * The worker threads that import the fixture from now on. Idle actor threads an engine before let go have
+ * imported it already (a thread imports a module once): they are ended first, so every thread counted is new.
+ */
+async function census(t: Test): Promise<Set<number>> {
+  await endIdleActors();
   const seen = new Set<number>();
   const channel = new BroadcastChannel('keyflow-thread-census');
   channel.onmessage = (m) => seen.add((m as { data: number }).data);
@@ -22,7 +27,7 @@ function census(t: Test): Set<number> {
 }
 
 t.test('with prestartSourceThreads, the source threads are up before anything is read', async (t) => {
-  const seen = census(t);
+  const seen = await census(t);
   const engine = await start({ module: MODULE, workers: 1, sourceThreads: 2, prestartSourceThreads: true });
   t.teardown(() => engine.stop());
   await until('an actor and two source threads', () => (seen.size === 3 ? true : undefined), 10_000);
@@ -37,7 +42,7 @@ t.test('with prestartSourceThreads, the source threads are up before anything is
 });
 
 t.test('without it, an engine fed by ingest() never starts them', async (t) => {
-  const seen = census(t);
+  const seen = await census(t);
   const engine = await start({ module: MODULE, workers: 1, sourceThreads: 2 });
   t.teardown(() => engine.stop());
   await engine.ingest([{ n: 1 }, { n: 2 }]);
@@ -77,6 +82,8 @@ t.test('a module that fails in the source threads alone fails start() or the fir
 t.test('start() called in an actor or a source thread refuses at once', async (t) => {
   process.env.FAULT = 'start';
   t.teardown(() => delete process.env.FAULT);
+  // An idle actor thread has imported the module already, without the fault: the actor must be a new thread.
+  await endIdleActors();
   const refused: string[] = [];
   const channel = new BroadcastChannel('keyflow-start-refused');
   channel.onmessage = (m) => refused.push((m as { data: string }).data);

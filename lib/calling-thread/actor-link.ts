@@ -3,11 +3,12 @@
  * per worker): its thread, the sender that fills its input ring, the reader of its output ring, how much
  * of its input it has made durable, what it is doing, and the comlink proxy of its control object.
  */
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../shared/control-endpoint.js';
 import { Activity } from '../shared/activity.js';
-import type { ActorControl, ActorInit } from '../shared/actor-protocol.js';
+import type { ActorControl, ActorInit, ActorRun } from '../shared/actor-protocol.js';
+import { takeIdle } from './idle-actors.js';
 import { FrameSender } from '../shared/codec/frame-sender.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import { ActorThread } from './actor-thread.js';
@@ -25,6 +26,9 @@ export interface RingFill {
   capacity: number;
 }
 
+/** How long an actor may take to close its run's files before its thread is ended instead of kept. */
+const RELEASE_MS = 5_000;
+
 export class ActorLink {
   /** Frames on their way into the actor's input ring. */
   readonly sender: FrameSender;
@@ -39,39 +43,46 @@ export class ActorLink {
   /** The thread's crash, kept until someone watches for it (see watchCrash). */
   private crash: Error | null = null;
   private onCrash: ((err: Error) => void) | null = null;
+  private readonly heard = (err: Error) => {
+    this.crash ??= err;
+    this.onCrash?.(err);
+  };
 
-  private constructor(readonly actor: number, readonly worker: Worker, init: ActorInit, crash: Error | null) {
+  private constructor(readonly actor: number, private readonly thread: ActorThread, init: ActorInit, private readonly port: MessagePort) {
     // Input frames go as soon as they are sealed (direct): the actor logs them before applying them.
     this.sender = new FrameSender(new RingWriter(init.input), init.frameRecords, undefined, true);
     this.output = new RingReader(init.output);
     this.durable = new DurableCounter(init.input);
     this.activity = new Activity(init.activity);
-    this.control = Comlink.wrap<ActorControl>(nodeEndpoint(worker));
+    this.control = Comlink.wrap<ActorControl>(nodeEndpoint(port));
     this.inputControl = new Int32Array(init.input.control);
     this.outputControl = new Int32Array(init.output.control);
     this.capacity = init.input.data.byteLength;
-    this.crash = crash;
+    this.crash = thread.failure;
     // Listening from the start: an 'error' event with no listener would crash the whole process.
-    worker.on('error', (err) => {
-      this.crash ??= err;
-      this.onCrash?.(err);
-    });
+    thread.worker.on('error', this.heard);
+  }
+
+  get worker(): Worker {
+    return this.thread.worker;
   }
 
   /**
-   * Give an actor thread its work (`thread`: one already started, or the options to start a new one with)
-   * and wait until it has loaded its pipelines and restored its state.
+   * Give an actor thread a run (`thread`: one already started, or the options to take an idle one with,
+   * else start a new one) and wait until it has loaded its pipelines and restored its state.
    */
-  static async start(init: ActorInit, thread: ActorThread | ActorThreadOptions): Promise<ActorLink> {
-    const started = thread instanceof ActorThread ? thread : new ActorThread(thread);
-    let worker: Worker;
+  static async start(run: ActorRun, thread: ActorThread | ActorThreadOptions): Promise<ActorLink> {
+    const started = thread instanceof ActorThread ? thread : takeIdle(thread) ?? new ActorThread(thread);
+    const { port1, port2 } = new MessageChannel();
+    const init: ActorInit = { ...run, control: port2 };
     try {
-      worker = started.begin(init);
+      started.begin(init);
     } catch (err) {
+      port1.close();
       await started.worker.terminate();
       throw err;
     }
-    const link = new ActorLink(init.actor, worker, init, started.failure);
+    const link = new ActorLink(init.actor, started, init, port1);
     const crashed = new Promise<never>((_, reject) => {
       link.watchCrash((err) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err)));
     });
@@ -81,7 +92,7 @@ export class ActorLink {
       const code = failure.code === codes.CORRUPT || failure.code === codes.STATE_DIR ? failure.code : codes.PIPELINE_MODULE;
       throw new KeyflowError(code, failure.message);
     } catch (err) {
-      await worker.terminate();
+      await link.terminate();
       throw err;
     } finally {
       link.onCrash = null;
@@ -99,6 +110,25 @@ export class ActorLink {
   }
 
   terminate(): Promise<number> {
+    this.port.close();
     return this.worker.terminate();
+  }
+
+  /**
+   * After a clean end: the actor closes its run's files, and the thread is let go, to wait for the next
+   * engine (see idle-actors.ts); null if it cannot be (it crashed, or did not answer: then it is ended).
+   */
+  async release(): Promise<ActorThread | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, RELEASE_MS, false)));
+    const closed = await Promise.race([this.control.close().then(() => true, () => false), late]);
+    clearTimeout(timer);
+    this.thread.worker.off('error', this.heard);
+    if (closed && this.crash === null) {
+      this.port.close();
+      return this.thread;
+    }
+    await this.terminate();
+    return null;
   }
 }

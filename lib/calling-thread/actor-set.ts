@@ -7,6 +7,7 @@ import type { ActorLink, RingFill } from './actor-link.js';
 import type { Replayed } from '../shared/actor-protocol.js';
 import type { OutputPlan } from '../shared/codec/records.js';
 import { whereabouts, type WhereaboutsContext } from './whereabouts.js';
+import { park } from './idle-actors.js';
 import { KeyflowError, codes } from '../shared/errors.js';
 import type { Failure } from './failure.js';
 import { handledWhereAwaited } from '../shared/ignore.js';
@@ -15,6 +16,8 @@ import { actorOf, keyGroupOf, stateKeyOf } from '../shared/keygroups.js';
 export class ActorSet {
   /** Set once the engine ends its actors itself; any exit before that is a crash. */
   private terminating = false;
+  /** What each link's thread calls on exit, removed when the thread is let go (see release). */
+  private readonly exitListeners: Array<(code: number) => void> = [];
   private readonly watchdog: NodeJS.Timeout | null;
   private readonly abort: () => Error | null;
   /** Rejects once the actors are ended, so a question asked after that fails instead of waiting forever. */
@@ -34,9 +37,11 @@ export class ActorSet {
         const hint = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? ' — give the actors more memory (node --max-old-space-size=MB, or start() option actorResourceLimits), or keep keyed state on disk (stateBackend \'lmdb\')' : '';
         failure.fail(new KeyflowError(codes.WORKER, `an actor thread crashed (${err.message}); ${this.whereabouts(link)}${hint}`, err));
       });
-      link.worker.on('exit', (code) => {
+      const exited = (code: number) => {
         if (!this.terminating) failure.fail(new KeyflowError(codes.WORKER, `an actor thread exited unexpectedly (code ${code}); ${this.whereabouts(link)}`));
-      });
+      };
+      link.worker.on('exit', exited);
+      this.exitListeners.push(exited);
       void link.control.failure().then((f) => failure.fail(new KeyflowError(f.code === codes.CORRUPT ? codes.CORRUPT : codes.STATE_DIR, f.message)));
     }
   }
@@ -110,11 +115,29 @@ export class ActorSet {
 
   /** End every actor thread (even one stuck in a loop), then clean up after them. */
   terminate(): Promise<unknown> {
+    this.stopWatching();
+    return Promise.all(this.links.map((l) => l.terminate())).finally(this.cleanup);
+  }
+
+  /**
+   * After a clean end (every actor has reached the end marker): let the threads go for a next engine in
+   * the process (see idle-actors.ts), ending any that cannot be, then clean up after them.
+   */
+  release(): Promise<unknown> {
+    if (this.terminating) return this.terminate();
+    this.stopWatching();
+    return Promise.all(this.links.map(async (link, i) => {
+      link.worker.off('exit', this.exitListeners[i]);
+      const thread = await link.release();
+      if (thread !== null) park(thread);
+    })).finally(this.cleanup);
+  }
+
+  private stopWatching(): void {
     // The watchdog runs until here: an actor can get stuck while the engine stops, too.
     if (this.watchdog) clearInterval(this.watchdog);
     this.terminating = true;
     this.end(new KeyflowError(codes.STOPPED, 'the engine has stopped: its actors answer no more questions'));
-    return Promise.all(this.links.map((l) => l.terminate())).finally(this.cleanup);
   }
 
   /** What an actor was doing, in words (for failures: its thread may be dead or stuck). */

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ActorInit } from '../shared/actor-protocol.js';
 import { threadOptionsError, type ActorThreadOptions } from './options.js';
+import { sameHeapLimits } from './actor-heap.js';
 
 const ACTOR_URL = actorUrl();
 
@@ -34,6 +35,8 @@ export class ActorThread {
   readonly worker: Worker;
   /** The V8 heap limits it was started with (a thread keeps them for life). */
   readonly limits: ResourceLimits;
+  /** Its Node options (undefined: the process's). */
+  private readonly execArgv: string[] | undefined;
   /** How it failed before anyone else listened (an 'error' event nobody hears would end the process). */
   failure: Error | null = null;
 
@@ -43,6 +46,7 @@ export class ActorThread {
    */
   constructor({ execArgv, actorResourceLimits }: ActorThreadOptions) {
     this.limits = actorResourceLimits;
+    this.execArgv = execArgv;
     try {
       this.worker = new Worker(ACTOR_URL, { ...(execArgv ? { execArgv } : {}), resourceLimits: actorResourceLimits });
     } catch (err) {
@@ -53,9 +57,19 @@ export class ActorThread {
     });
   }
 
-  /** Give the thread its work: the first message it reads. */
+  /** Whether it runs as a thread started with `options` would. */
+  fits(options: ActorThreadOptions): boolean {
+    return sameHeapLimits(this.limits, options.actorResourceLimits) && this.sameArgs(options.execArgv);
+  }
+
+  sameArgs(execArgv: string[] | undefined): boolean {
+    const mine = this.execArgv;
+    return mine === execArgv || (mine !== undefined && execArgv !== undefined && mine.length === execArgv.length && mine.every((a, i) => a === execArgv[i]));
+  }
+
+  /** Give the thread a run: the next message it reads, with the run's control port. */
   begin(init: ActorInit): Worker {
-    this.worker.postMessage(init);
+    this.worker.postMessage(init, [init.control]);
     return this.worker;
   }
 }

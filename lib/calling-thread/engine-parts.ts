@@ -129,11 +129,15 @@ export class EngineParts {
     this.closers.push(close);
   }
 
-  /** End the actors and the outputs, and let the files and the state directory go (a new engine may take them). */
-  async release(): Promise<void> {
+  /**
+   * End the actors and the outputs, and let the files and the state directory go (a new engine may take
+   * them). `clean`: every actor reached the end, and its thread may wait for a next engine (idle-actors.ts).
+   */
+  async release(clean = false): Promise<void> {
     try {
       // A sink reports its own failures (the engine fails): closing never throws here.
-      await Promise.all([this.sinks.close(), this.actors.terminate(), this.sourcePool?.destroy(), ...this.closers.map((close) => close().catch(abandoned))]);
+      const actors = clean ? this.actors.release() : this.actors.terminate();
+      await Promise.all([this.sinks.close(), actors, this.sourcePool?.destroy(), ...this.closers.map((close) => close().catch(abandoned))]);
       this.outputs.endAll();
     } finally {
       this.lock?.release();

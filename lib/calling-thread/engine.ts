@@ -253,7 +253,7 @@ export class Engine {
       await this.parts.pumping;
     }
     if (this.failing) await this.failing;
-    await this.parts.release();
+    await this.parts.release(!this.failure.error);
     this.failure.throwIfFailed();
     const elapsedMs = performance.now() - this.startedAt;
     return { ...this.stats(), elapsedMs, eventsPerSecond: this.parts.ingestion.eventsIn / (elapsedMs / 1000), checkpoints: this.checkpointStats() };

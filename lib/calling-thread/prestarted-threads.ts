@@ -8,6 +8,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { ActorThread } from './actor-thread.js';
 import { sameHeapLimits } from './actor-heap.js';
+import { idleWith } from './idle-actors.js';
 import { resolveOptions, type StartOptions } from './options.js';
 import type { SourcePool } from './source-pool.js';
 import { abandoned } from '../shared/ignore.js';
@@ -25,13 +26,15 @@ export class PrestartedThreads {
     }
     const { workers, execArgv, sourceThreads } = resolved;
     const actors: ActorThread[] = [];
+    // Threads an engine before let go are taken where they fit (see launch in start.ts): start the rest.
+    const wanted = Math.max(0, workers - idleWith(execArgv));
     try {
-      while (actors.length < workers) actors.push(new ActorThread(resolved));
+      while (actors.length < wanted) actors.push(new ActorThread(resolved));
     } catch {
       // Node options a thread refuses: the engine's own attempt reports them.
     }
     // The pool's module (piscina) loads after the actors have started, and while the engine loads.
-    const sourcePool = resolved.prestartSourceThreads && sourceThreads > 0 && actors.length === workers
+    const sourcePool = resolved.prestartSourceThreads && sourceThreads > 0 && actors.length === wanted
       ? import('./source-pool.js').then(({ SourcePool }) => {
         const pool = new SourcePool(sourceThreads, execArgv);
         pool.start();

@@ -18,7 +18,7 @@ import { createRing, maxFrameBytes, type RingBuffers } from '../shared/ring/layo
 import type { ShuffleRings } from '../actor-thread/shuffle.js';
 import { SourcePool } from './source-pool.js';
 import type { PrestartedThreads } from './prestarted-threads.js';
-import type { ActorInit } from '../shared/actor-protocol.js';
+import type { ActorRun } from '../shared/actor-protocol.js';
 import type { BackendConfig } from '../actor-thread/state/backends.js';
 import { lmdbDir, lmdbRoot, lmdbTempPrefix } from '../shared/durability/state-layout.js';
 
@@ -110,7 +110,7 @@ function shuffleRings(workers: number, bytes: number, inputs: RingBuffers[]): (a
 
 /** What each actor starts with, its rings laid out. */
 function actorInits({ pipelines, moduleUrls }: Resolved, options: ResolvedOptions, stateBackend: BackendConfig, doorbell: Doorbell,
-                    restore: { checkpoint: number; workers: number } | null): ActorInit[] {
+                    restore: { checkpoint: number; workers: number } | null): ActorRun[] {
   const inputs = Array.from({ length: options.workers }, () => createRing(options.ringBytes));
   const shuffle = pipelines.some(isShuffled) ? shuffleRings(options.workers, shuffleRingBytes(options.workers, options.ringBytes), inputs) : null;
   return inputs.map((input, actor) => ({
@@ -138,7 +138,7 @@ async function launch({ pipelines, moduleUrls }: Resolved, options: ResolvedOpti
   const restore = recovery?.checkpoint ? { checkpoint: recovery.checkpoint.id, workers: recovery.checkpoint.workers } : null;
   const prestartedPool = options.prestartSourceThreads ? await prestarted?.takeSourcePool() : null;
   const sourcePool = options.sourceThreads === 0 ? null : prestartedPool ?? new SourcePool(options.sourceThreads, options.execArgv);
-  let inits: ActorInit[];
+  let inits: ActorRun[];
   try {
     sourcePool?.configure({
       pipelines: pipelines.map((p, i) => ({ name: p.name, moduleUrl: moduleUrls[i] })),

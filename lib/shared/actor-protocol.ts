@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { RingBuffers } from './ring/layout.js';
 import type { BackendConfig } from '../actor-thread/state/backends.js';
 import type { OutputPlan } from './codec/records.js';
@@ -5,8 +6,10 @@ import type { ShuffleRings } from '../actor-thread/shuffle.js';
 
 export type Durability = 'none' | 'batch' | 'sync';
 
-/** What the main thread hands an actor thread to start it (its first message). */
+/** What the main thread hands an actor thread to start a run (the first message of each run). */
 export interface ActorInit {
+  /** The control plane's port (see ActorControl), transferred with the message. */
+  control: MessagePort;
   actor: number;
   workers: number;
   maxKeyGroups: number;
@@ -30,6 +33,9 @@ export interface ActorInit {
     restore: { checkpoint: number; workers: number } | null;
   };
 }
+
+/** A run as the engine lays it out, before a thread is chosen for it and given its control port. */
+export type ActorRun = Omit<ActorInit, 'control'>;
 
 /** Why an actor stopped or could not start: a message, and an error code when one applies. */
 export interface ActorFailure {
@@ -65,4 +71,9 @@ export interface ActorControl {
   operatorState(pipe: number): Promise<Record<string, unknown[]>>;
   /** Settles when the actor fails for good: a WAL or snapshot it cannot write or read. */
   failure(): Promise<ActorFailure>;
+  /**
+   * After the end: close the run's files (its WAL segment, its state backend). The engine then closes the
+   * control port, and the thread waits for another engine's ActorInit (see calling-thread/idle-actors.ts).
+   */
+  close(): Promise<void>;
 }
