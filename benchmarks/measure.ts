@@ -12,6 +12,7 @@ import * as hdr from 'hdr-histogram-js';
 import { start, type Engine, type StartOptions } from '../lib/index.js';
 import { hashString } from '../lib/shared/keygroups.js';
 import { afterFailure } from '../lib/shared/ignore.js';
+import { endIdleActors } from '../lib/calling-thread/idle-actors.js';
 import { NexmarkGenerator } from '../lib/nexmark/generator.js';
 import { Plain, keyOf, prepare, timeOf, type WorkloadName } from './baselines/plain.js';
 
@@ -109,9 +110,14 @@ async function timed(workload: WorkloadName, events: number, body: (latency: Lat
 /**
  * keyflow on a workload. `sink` 'blackhole': nobody takes the results (the actors only count them, as
  * Nexmark's blackhole sink takes them): for workloads whose latency is not measured by their results.
+ * `threads` 'kept': the engine takes actor threads an engine before let go, where they fit (its code then
+ * compiled, see lib/calling-thread/idle-actors.ts), as a process that runs engine after engine does; 'new':
+ * those are ended first, so the engine starts threads of its own and compiles its code in the run.
  */
-export async function measureKeyflow(workload: WorkloadName, events: number, workers: number, durability: 'none' | 'batch', sink: 'stream' | 'blackhole' = 'stream'): Promise<RunResult> {
+export async function measureKeyflow(workload: WorkloadName, events: number, workers: number, durability: 'none' | 'batch', sink: 'stream' | 'blackhole' = 'stream',
+                                     threads: 'kept' | 'new' = 'kept'): Promise<RunResult> {
   if (sink === 'blackhole' && windowed(workload)) throw new Error(`${workload}: its latency is measured from its results, which a blackhole does not deliver`);
+  if (threads === 'new') await endIdleActors();
   return withKeyflow(workload, durability === 'batch', { workers, snapshotEveryMs: 10_000 }, async (engine) => {
     let stateBytesPerKey: number | undefined;
     const run = await timed(workload, events, async (latency) => {

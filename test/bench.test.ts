@@ -9,7 +9,7 @@ const RUN = fileURLToPath(new URL('../benchmarks/run.js', import.meta.url));
 const WORKLOADS = ['q0', 'q1', 'q2', 'tumbling-bids', 'q5-sliding', 'q5-hot-items', 'q7-highest', 'q11-sessions', 'q3-join', 'q8-window-join', 'q9-winning-bids', 'q4-category-average'];
 /** Workloads of several keyings, which the naive postMessage design cannot run. */
 const SHUFFLING = ['q4-category-average'];
-const implementationsOf = (w: string) => ['keyflow (none)', 'keyflow (batch)', 'plain loop', ...(SHUFFLING.includes(w) ? [] : ['postMessage'])];
+const implementationsOf = (w: string) => ['keyflow (none)', 'keyflow (batch)', 'keyflow (batch, new threads)', 'plain loop', ...(SHUFFLING.includes(w) ? [] : ['postMessage'])];
 
 t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baseline and section (speed is not asserted)', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'keyflow-bench-test-'));
@@ -31,6 +31,7 @@ t.test('npm run bench -- --quick (on 20,000 events) runs every workload, baselin
     }
   }
   t.equal(report.targets.length, WORKLOADS.length, 'a target line per workload');
+  t.ok(report.targets.every((r: { newThreads: number }) => r.newThreads > 0), 'each target also measured on new threads');
 
   t.match(stdout, /Steady state: keyflow[^]*\| q3-join \|[^]*Not measured so: q9-winning-bids, q4-category-average/);
   const steady = report.steadyState as Array<{ workload: string; steady: number[] }>;
