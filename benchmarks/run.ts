@@ -61,7 +61,8 @@ const WORKLOADS: Array<{ name: WorkloadName; flink?: { perCore: number; times: n
 
 /**
  * keyflow's runs of a workload, in this order: (none) then (batch), each run on the actor threads the run
- * before let go (their code compiled: see measureKeyflow), then (batch) on threads of its own every run.
+ * before let go (their code compiled: see measureKeyflow; the first of (none) comes after the baselines of
+ * the workload before, which end them), then (batch) on threads of its own every run.
  */
 const IMPLEMENTATIONS = ['keyflow (none)', 'keyflow (batch)', 'keyflow (batch, new threads)', 'plain loop', 'postMessage'] as const;
 type Impl = (typeof IMPLEMENTATIONS)[number];
@@ -127,7 +128,7 @@ const lines: string[] = [
   `keyflow runs its default of ${workers} actor(s) (one per core less one); postMessage runs ${workers} worker(s). Per core = events / CPU seconds of the process (all threads).`,
   `postMessage does not run ${WORKLOADS.filter((w) => w.shuffles).map((w) => w.name).join(', ')}: a key hash per event cannot re-key between stages.`,
   'State / key: serialized bytes per key in the final checkpoint (durability batch).',
-  'keyflow (none) and (batch) run on the actor threads the run before them let go, with their code compiled (the first of (none) on those of the workload before, if they fit); (batch, new threads) starts new threads for each run, which compile their code in it.',
+  'keyflow (none) and (batch) run on the actor threads the run before them let go, their code compiled (but the first run of (none), on new threads); (batch, new threads) starts new threads for each run, which compile their code in it. The baselines run with no keyflow thread left in the process.',
   '',
   '| workload | implementation | events/s | per core | vs plain loop | vs postMessage | latency p50 / p99 / max (ms) | peak RSS | state / key | results |',
   '|---|---|---|---|---|---|---|---|---|---|',

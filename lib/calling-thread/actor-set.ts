@@ -120,16 +120,16 @@ export class ActorSet {
   }
 
   /**
-   * After a clean end (every actor has reached the end marker): let the threads go for a next engine in
-   * the process (see idle-actors.ts), ending any that cannot be, then clean up after them.
+   * After a clean end (every actor has reached the end marker): let the threads go, to wait `keepMs` for a
+   * next engine in the process (see idle-actors.ts), ending any that cannot be; then clean up after them.
    */
-  release(): Promise<unknown> {
+  release(keepMs: number): Promise<unknown> {
     if (this.terminating) return this.terminate();
     this.stopWatching();
     return Promise.all(this.links.map(async (link, i) => {
       link.worker.off('exit', this.exitListeners[i]);
       const thread = await link.release();
-      if (thread !== null) park(thread);
+      if (thread !== null) park(thread, keepMs);
     })).finally(this.cleanup);
   }
 

@@ -71,12 +71,15 @@ export class EngineParts {
   readonly parallel: ParallelSources;
   private readonly closers: Array<() => Promise<void>> = [];
   private readonly lock: Lock | null;
+  /** keepActorThreadsMs: how long the actors' threads wait for a next engine after a clean end. */
+  private readonly keepActorThreadsMs: number;
 
   constructor(setup: EngineSetup, failure: Failure) {
     const { pipelines, options, links, recovery } = setup;
     const fail = (err: KeyflowError) => failure.fail(err);
     const sources = this.sources;
     this.lock = setup.lock;
+    this.keepActorThreadsMs = options.keepActorThreadsMs;
     this.actors = new ActorSet(links, failure, { pipelineNames: pipelines.map((p) => p.name), locate: (src, pos) => sources.locate(src, pos) },
       options.maxKeyGroups, options.maxCallMs, setup.cleanup);
     this.sinks = new SinkSet(options.maxKeyGroups, { stateId: recovery?.id ?? null, resuming: Boolean(recovery?.checkpoint) }, fail);
@@ -136,7 +139,8 @@ export class EngineParts {
   async release(clean = false): Promise<void> {
     try {
       // A sink reports its own failures (the engine fails): closing never throws here.
-      const actors = clean ? this.actors.release() : this.actors.terminate();
+      const keepMs = this.keepActorThreadsMs;
+      const actors = clean && keepMs > 0 ? this.actors.release(keepMs) : this.actors.terminate();
       await Promise.all([this.sinks.close(), actors, this.sourcePool?.destroy(), ...this.closers.map((close) => close().catch(abandoned))]);
       this.outputs.endAll();
     } finally {

@@ -1,6 +1,6 @@
 /**
- * Actor threads let go by engines that ended cleanly, kept a few seconds for the next engine in the
- * process, as piscina keeps its idle workers. V8 compiles code per thread: a fresh actor thread spends the
+ * Actor threads let go by engines that ended cleanly, kept a while (keepActorThreadsMs) for the next engine
+ * in the process, as piscina keeps its idle workers. V8 compiles code per thread: a fresh actor thread spends the
  * first second of its run compiling the engine's hot code (TurboFan, on V8's helper threads: about a quarter
  * of a 1 M-event q8 run's CPU, by perf), and a thread that has run an engine has that code compiled. An idle
  * thread holds nothing of the engine it ran (its run closed its files; see actor-thread/session.ts) but the
@@ -12,15 +12,13 @@ import type { ActorThread } from './actor-thread.js';
 import type { ActorThreadOptions } from './options.js';
 import { abandoned } from '../shared/ignore.js';
 
-/** How long an idle thread waits for an engine to take it before it is ended. */
-const IDLE_MS = 5_000;
 /** At most this many wait (the oldest is ended first): enough for the engines a process runs one after another. */
 const MAX_IDLE = Math.max(4, availableParallelism());
 
 const idle: Array<{ thread: ActorThread; timer: NodeJS.Timeout }> = [];
 
-/** Keep `thread` for a next engine, unless it has failed. */
-export function park(thread: ActorThread): void {
+/** Keep `thread` for a next engine, `keepMs` at most (keepActorThreadsMs), unless it has failed. */
+export function park(thread: ActorThread, keepMs: number): void {
   if (thread.failure !== null) {
     thread.worker.terminate().catch(abandoned);
     return;
@@ -31,7 +29,7 @@ export function park(thread: ActorThread): void {
     timer: setTimeout(() => {
       idle.splice(idle.indexOf(entry), 1);
       thread.worker.terminate().catch(abandoned);
-    }, IDLE_MS).unref(),
+    }, keepMs).unref(),
   };
   idle.push(entry);
   if (idle.length > MAX_IDLE) void end(idle.shift()!);
