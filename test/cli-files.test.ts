@@ -8,6 +8,7 @@ import { crc32c } from '../lib/shared/durability/crc32c.js';
 import { keyflow, lines, spawnKeyflow } from './helpers/cli.js';
 import { fixture } from './helpers/collect.js';
 import { until } from './helpers/wait.js';
+import { NdjsonSink } from '../lib/calling-thread/sinks/ndjson.js';
 
 /** `keyflow run` and the files it is given: who owns them, which it refuses, how it fails on them. */
 const MODULE = fileURLToPath(fixture('bad-input'));
@@ -171,6 +172,15 @@ t.test('item 10: bad paths are one line and a non-zero exit, never a stack or a 
     t.match(r.stderr, message);
     noStack(t, r.stderr);
   }
+});
+
+t.test('item 10: a write that failed before the end fails the run: closing its file says so', async (t) => {
+  // The CLI hears a failed write while it reads and stops; one that fails after (a last dead letter) it
+  // hears when it closes the file. Closing used to return quietly once a write had failed: the run exited 0.
+  const sink = new NdjsonSink('/dev/full');
+  await sink.write({ k: 'a' });
+  await t.rejects(sink.failed, /cannot write \/dev\/full: ENOSPC/, 'the write failed');
+  await t.rejects(sink.close(), /cannot write \/dev\/full: ENOSPC/, 'and closing the file rejects with it');
 });
 
 t.test('item 11: --on-error fail with several bad lines in a batch writes the first dead letter and names its line', async (t) => {

@@ -24,7 +24,7 @@ function stateDir(t: Test): string {
 }
 
 /** One engine's run: `events`, its results and the threads that produced them. */
-async function run(options: Omit<StartOptions, 'module'>, events: Array<{ k: string; fail?: true }>): Promise<{ results: Counted[]; threads: Set<number> }> {
+async function run(options: Omit<StartOptions, 'module'>, events: Array<{ k: string; fail?: true; stray?: true }>): Promise<{ results: Counted[]; threads: Set<number> }> {
   const engine = await start({ module: MODULE, ...options });
   const results: Counted[] = [];
   engine.results<Counted>('counted').on('data', (r) => results.push(r));
@@ -65,6 +65,15 @@ t.test('a failed engine\'s threads are ended, not kept', async (t) => {
   const next = await run({ workers: 1 }, [{ k: 'a' }]);
   t.equal(next.threads.size, 1);
   t.notOk(threads.has([...next.threads][0]), 'the next engine runs on a new thread');
+});
+
+t.test('a kept thread that fails while it waits is dropped: the next engine starts a new one', async (t) => {
+  await endIdleActors();
+  const strayed = await run({ workers: 1, keepActorThreadsMs: 60_000 }, [{ k: 'a', stray: true }]);
+  await new Promise((resolve) => setTimeout(resolve, 600)); // the stray timer ends the thread meanwhile
+  const next = await run({ workers: 1 }, once);
+  t.notOk(strayed.threads.has([...next.threads][0]), 'a new thread');
+  t.same(next.results.map((r) => r.n), keys.map(() => 1), 'which counted every key');
 });
 
 t.test('a thread started with other heap limits is not taken', async (t) => {

@@ -70,15 +70,16 @@ export class ActorSession {
   private readonly writes = new Set<Promise<void>>();
   /** How long the latest barrier itself stopped the actor (header and WAL rotation). */
   private barrierStopMs = 0;
-  /** Set once, when the actor fails for good; the engine learns it through control.failure(). */
+  /** Settles once, when the actor fails for good (failWith); the engine learns it through control.failure(). */
+  private readonly failed: Promise<ActorFailure>;
   private failWith!: (f: ActorFailure) => void;
-  private readonly failed = new Promise<ActorFailure>((resolve) => (this.failWith = resolve));
   private readonly opened: Promise<Opened>;
   private closing: Promise<void> | null = null;
   /** Settles once the engine has closed the control port: the thread may then take another engine's run. */
   readonly ended: Promise<void>;
 
   constructor(private readonly init: ActorInit) {
+    this.failed = new Promise<ActorFailure>((resolve) => (this.failWith = resolve));
     const doorbell = new Doorbell(init.doorbell);
     this.out = new FrameSender(new RingWriter(init.output), init.frameRecords, () => doorbell.ring());
     this.log = new WalLog(init, new DurableCounter(init.input));

@@ -47,6 +47,13 @@ export class ActorLink {
     this.crash ??= err;
     this.onCrash?.(err);
   };
+  /**
+   * Its thread: running this engine's actor, being let go (release), let go (then no longer this engine's
+   * to end), or ended.
+   */
+  private state: 'running' | 'releasing' | 'released' | 'ended' = 'running';
+  /** Settles a release under way, as failed (the engine ended the thread meanwhile). */
+  private abandonRelease: (() => void) | null = null;
 
   private constructor(readonly actor: number, private readonly thread: ActorThread, init: ActorInit, private readonly port: MessagePort) {
     // Input frames go as soon as they are sealed (direct): the actor logs them before applying them.
@@ -86,6 +93,9 @@ export class ActorLink {
     const crashed = new Promise<never>((_, reject) => {
       link.watchCrash((err) => reject(new KeyflowError(codes.WORKER, `actor ${init.actor} failed to start: ${err.message}`, err)));
     });
+    // A thread that exits without an error (ended from outside) never answers either.
+    const exited = (code: number) => link.heard(new Error(`its thread exited (code ${code})`));
+    started.worker.once('exit', exited);
     try {
       const failure = await Promise.race([link.control.ready(), crashed]);
       if (failure === null) return link;
@@ -96,6 +106,7 @@ export class ActorLink {
       throw err;
     } finally {
       link.onCrash = null;
+      started.worker.off('exit', exited);
     }
   }
 
@@ -109,22 +120,39 @@ export class ActorLink {
     return { actor: this.actor, input: occupancy(this.inputControl), output: occupancy(this.outputControl), capacity: this.capacity };
   }
 
-  terminate(): Promise<number> {
+  /** End the thread (even one stuck in a loop), unless it was let go already: it is no longer this engine's. */
+  async terminate(): Promise<void> {
+    if (this.state === 'released' || this.state === 'ended') return;
+    this.state = 'ended';
+    this.abandonRelease?.();
     this.port.close();
-    return this.worker.terminate();
+    await this.worker.terminate();
   }
 
   /**
    * After a clean end: the actor closes its run's files, and the thread is let go, to wait for the next
-   * engine (see idle-actors.ts); null if it cannot be (it crashed, or did not answer: then it is ended).
+   * engine (see idle-actors.ts); null if it cannot be (it crashed, exited or did not answer in time, or the
+   * engine ended it meanwhile: then it is ended).
    */
   async release(): Promise<ActorThread | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, RELEASE_MS, false)));
-    const closed = await Promise.race([this.control.close().then(() => true, () => false), late]);
+    if (this.state !== 'running') return null;
+    this.state = 'releasing';
+    const { worker } = this.thread;
+    let settle!: (closed: boolean) => void;
+    const outcome = new Promise<boolean>((resolve) => (settle = resolve));
+    const failed = () => settle(false);
+    const timer = setTimeout(failed, RELEASE_MS);
+    worker.once('exit', failed);
+    this.onCrash = failed;
+    this.abandonRelease = failed;
+    this.control.close().then(() => settle(true), failed);
+    const closed = await outcome;
     clearTimeout(timer);
-    this.thread.worker.off('error', this.heard);
-    if (closed && this.crash === null) {
+    worker.off('exit', failed);
+    this.onCrash = this.abandonRelease = null;
+    if (closed && this.crash === null && this.state === 'releasing') {
+      this.state = 'released';
+      worker.off('error', this.heard);
       this.port.close();
       return this.thread;
     }

@@ -37,6 +37,8 @@ export class ActorThread {
   readonly limits: ResourceLimits;
   /** Its Node options (undefined: the process's). */
   private readonly execArgv: string[] | undefined;
+  /** process.env when it started, which the thread has a copy of. */
+  private readonly env = environment();
   /** How it failed before anyone else listened (an 'error' event nobody hears would end the process). */
   failure: Error | null = null;
 
@@ -57,14 +59,21 @@ export class ActorThread {
     });
   }
 
-  /** Whether it runs as a thread started with `options` would. */
+  /** Whether it runs as a thread started now with `options` would. */
   fits(options: ActorThreadOptions): boolean {
-    return sameHeapLimits(this.limits, options.actorResourceLimits) && this.sameArgs(options.execArgv);
+    return sameHeapLimits(this.limits, options.actorResourceLimits) && this.fitsExceptLimits(options);
   }
 
-  sameArgs(execArgv: string[] | undefined): boolean {
+  /** The same Node options, and the environment the process has now (a thread has its copy from when it started). */
+  fitsExceptLimits({ execArgv }: ActorThreadOptions): boolean {
     const mine = this.execArgv;
-    return mine === execArgv || (mine !== undefined && execArgv !== undefined && mine.length === execArgv.length && mine.every((a, i) => a === execArgv[i]));
+    const sameArgs = mine === execArgv || (mine !== undefined && execArgv !== undefined && mine.length === execArgv.length && mine.every((a, i) => a === execArgv[i]));
+    return sameArgs && this.env === environment();
+  }
+
+  /** Neither failed nor exited. */
+  get usable(): boolean {
+    return this.failure === null && this.worker.threadId !== -1;
   }
 
   /** Give the thread a run: the next message it reads, with the run's control port. */
@@ -72,4 +81,9 @@ export class ActorThread {
     this.worker.postMessage(init, [init.control]);
     return this.worker;
   }
+}
+
+/** The process's environment, as a string to compare. */
+function environment(): string {
+  return JSON.stringify(process.env);
 }

@@ -8,13 +8,20 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { ActorThread } from './actor-thread.js';
 import { sameHeapLimits } from './actor-heap.js';
-import { idleWith } from './idle-actors.js';
+import { park, takeIdleWith } from './idle-actors.js';
 import { resolveOptions, type StartOptions } from './options.js';
 import type { SourcePool } from './source-pool.js';
 import { abandoned } from '../shared/ignore.js';
 
 export class PrestartedThreads {
-  private constructor(private readonly actors: ActorThread[], private sourcePool: Promise<SourcePool | null> | null) {}
+  private constructor(
+    /** Threads an engine before let go (idle-actors.ts), taken for this start() whatever their heap limits. */
+    private readonly kept: ActorThread[],
+    /** Threads started for this start(), with the heap limits its options give. */
+    private readonly actors: ActorThread[],
+    private sourcePool: Promise<SourcePool | null> | null,
+    private readonly keepMs: number,
+  ) {}
 
   /** Start the threads `options` will need; none if start() will refuse the options (it says why). */
   static start(options: StartOptions): PrestartedThreads {
@@ -22,33 +29,37 @@ export class PrestartedThreads {
     try {
       resolved = resolveOptions(options);
     } catch {
-      return new PrestartedThreads([], null);
+      return new PrestartedThreads([], [], null, 0);
     }
     const { workers, execArgv, sourceThreads } = resolved;
+    // Threads an engine before let go first (their code compiled); start the rest.
+    const kept = takeIdleWith(resolved, workers);
     const actors: ActorThread[] = [];
-    // Threads an engine before let go are taken where they fit (see launch in start.ts): start the rest.
-    const wanted = Math.max(0, workers - idleWith(execArgv));
+    let started = true;
     try {
-      while (actors.length < wanted) actors.push(new ActorThread(resolved));
+      while (kept.length + actors.length < workers) actors.push(new ActorThread(resolved));
     } catch {
-      // Node options a thread refuses: the engine's own attempt reports them.
+      started = false; // Node options a thread refuses: the engine's own attempt reports them.
     }
     // The pool's module (piscina) loads after the actors have started, and while the engine loads.
-    const sourcePool = resolved.prestartSourceThreads && sourceThreads > 0 && actors.length === wanted
+    const sourcePool = resolved.prestartSourceThreads && sourceThreads > 0 && started
       ? import('./source-pool.js').then(({ SourcePool }) => {
         const pool = new SourcePool(sourceThreads, execArgv);
         pool.start();
         return pool;
       }).catch(() => null) // no pool started early: the engine starts its own, and reports why if that fails too
       : null;
-    return new PrestartedThreads(actors, sourcePool);
+    return new PrestartedThreads(kept, actors, sourcePool, resolved.keepActorThreadsMs);
   }
 
   /**
-   * A started actor thread, if one is left with these heap limits. They were chosen before the pipelines
-   * were known (see actor-heap.ts): threads with others are ended now, while the ones started instead boot.
+   * A thread with these heap limits, if one is left: a kept one first. Those started here had limits chosen
+   * before the pipelines were known (see actor-heap.ts): when they do not fit they are ended now, while the
+   * ones started instead boot.
    */
   takeActor(limits: ResourceLimits): ActorThread | undefined {
+    const i = this.kept.findIndex((t) => sameHeapLimits(t.limits, limits));
+    if (i !== -1) return this.kept.splice(i, 1)[0];
     const thread = this.actors[0];
     if (thread !== undefined && sameHeapLimits(thread.limits, limits)) return this.actors.shift();
     for (const unfit of this.actors.splice(0)) unfit.worker.terminate().catch(abandoned);
@@ -62,8 +73,9 @@ export class PrestartedThreads {
     return pool;
   }
 
-  /** End the threads nobody took. */
+  /** End the threads started here that nobody took; let the kept ones wait again. */
   async release(): Promise<void> {
+    for (const thread of this.kept.splice(0)) park(thread, this.keepMs);
     const ended = this.actors.splice(0).map((t) => t.worker.terminate());
     const pool = await this.takeSourcePool();
     await Promise.all([...ended, pool?.destroy()]).catch(abandoned);

@@ -64,8 +64,10 @@ export class NdjsonSink {
     if (!this.out.write(lines)) return this.drained();
   }
 
+  /** Resolves once every line is written; rejects with the failed write, if one failed (even before the call). */
   async close(): Promise<void> {
-    if (!this.ownsStream || this.failure) return;
+    if (!this.ownsStream) return;
+    if (this.failure) throw this.failure;
     this.out.end();
     await Promise.race([once(this.out, 'finish'), this.failed]);
   }
