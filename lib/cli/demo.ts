@@ -14,7 +14,8 @@ const JOB = fileURLToPath(new URL('../../examples/bids-per-auction.js', import.m
  * source: source threads generate and route ranges of events (engine.ingestNexmark()).
  */
 export async function demo(options: { events: number; workers?: number; seed: number }): Promise<number> {
-  const engine = await start({ module: JOB, prestartSourceThreads: true, ...(options.workers === undefined ? {} : { workers: options.workers }) });
+  // One engine per process: none comes after it to take its threads (keepActorThreadsMs).
+  const engine = await start({ module: JOB, prestartSourceThreads: true, keepActorThreadsMs: 0, ...(options.workers === undefined ? {} : { workers: options.workers }) });
   const top: BidsResult[] = [];
   let printed = 0;
   const consumed = (async () => {

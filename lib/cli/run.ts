@@ -80,6 +80,7 @@ export async function run(args: RunArgs): Promise<number> {
     maxCallMs,
     sourceThreads: args.sourceThreads ?? (args.input === undefined ? undefined : sourceThreadsFor(args.input)),
     prestartSourceThreads: true,
+    keepActorThreadsMs: 0, // one engine per process: none comes after it to take its threads
     ...(args.state ? { stateDir: args.state, ...(args.durability ? { durability: args.durability } : {}), ...(args.repair ? { repair: true } : {}) } : {}),
   });
   /**
