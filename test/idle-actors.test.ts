@@ -76,6 +76,17 @@ t.test('a kept thread that fails while it waits is dropped: the next engine star
   t.same(next.results.map((r) => r.n), keys.map(() => 1), 'which counted every key');
 });
 
+t.test('engines started together share out the kept threads: none runs on another\'s', async (t) => {
+  await endIdleActors();
+  const before = await run({ workers: 2 }, once);
+  const [a, b] = await Promise.all([run({ workers: 2 }, once), run({ workers: 2 }, once)]);
+  t.same(a.results.map((r) => r.n), keys.map(() => 1), 'the first counted every key once');
+  t.same(b.results.map((r) => r.n), keys.map(() => 1), 'and so did the second');
+  t.equal(a.threads.size + b.threads.size, 4, 'two threads each');
+  t.notOk([...a.threads].some((id) => b.threads.has(id)), 'no thread ran both');
+  t.equal([...before.threads].filter((id) => a.threads.has(id) || b.threads.has(id)).length, 2, 'the two kept threads were taken');
+});
+
 t.test('a thread started with other heap limits is not taken', async (t) => {
   await endIdleActors();
   const small = await run({ workers: 1, actorResourceLimits: { maxYoungGenerationSizeMb: 16 } }, once);
