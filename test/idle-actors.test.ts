@@ -70,7 +70,7 @@ t.test('a failed engine\'s threads are ended, not kept', async (t) => {
 t.test('a kept thread that fails while it waits is dropped: the next engine starts a new one', async (t) => {
   await endIdleActors();
   const strayed = await run({ workers: 1, keepActorThreadsMs: 60_000 }, [{ k: 'a', stray: true }]);
-  await new Promise((resolve) => setTimeout(resolve, 600)); // the stray timer ends the thread meanwhile
+  await new Promise((resolve) => setTimeout(resolve, 1_500)); // the stray timer ends the thread meanwhile
   const next = await run({ workers: 1 }, once);
   t.notOk(strayed.threads.has([...next.threads][0]), 'a new thread');
   t.same(next.results.map((r) => r.n), keys.map(() => 1), 'which counted every key');
@@ -85,6 +85,18 @@ t.test('engines started together share out the kept threads: none runs on anothe
   t.equal(a.threads.size + b.threads.size, 4, 'two threads each');
   t.notOk([...a.threads].some((id) => b.threads.has(id)), 'no thread ran both');
   t.equal([...before.threads].filter((id) => a.threads.has(id) || b.threads.has(id)).length, 2, 'the two kept threads were taken');
+});
+
+t.test('a thread started with another environment is not taken (it has its copy of process.env)', async (t) => {
+  await endIdleActors();
+  process.env.KEYFLOW_TEST_IDLE = 'one';
+  t.teardown(() => delete process.env.KEYFLOW_TEST_IDLE);
+  const first = await run({ workers: 1 }, once);
+  process.env.KEYFLOW_TEST_IDLE = 'two';
+  const second = await run({ workers: 1 }, once);
+  t.notOk(first.threads.has([...second.threads][0]), 'a new thread once the environment changed');
+  const third = await run({ workers: 1 }, once);
+  t.same([...third.threads], [...second.threads], 'and the kept one while it stays the same');
 });
 
 t.test('a thread started with other heap limits is not taken', async (t) => {

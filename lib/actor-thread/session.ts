@@ -94,14 +94,16 @@ export class ActorSession {
     this.ended = this.serve(init.control);
   }
 
-  /** Answer the engine's control calls on `port` until it closes it (after close(), see ActorControl). */
+  /**
+   * Answer the engine's control calls on `port` until it closes it: after close() (see ActorControl), when
+   * it lets the thread go; an engine that ends the thread closes it too, but only once the thread has ended.
+   */
   private async serve(port: MessagePort): Promise<void> {
     Comlink.expose(this.controlObject(), nodeEndpoint(port));
     await new Promise((resolve) => port.once('close', resolve));
-    await this.close();
   }
 
-  /** Let go of the files the run held: its WAL segment and its state backend (once: see serve). */
+  /** Let go of the files the run held, after its end: its WAL segment and its state backend (once). */
   private close(): Promise<void> {
     this.closing ??= this.opened.then(
       async ({ backend }) => {

@@ -125,8 +125,10 @@ export class ActorLink {
     if (this.state === 'released' || this.state === 'ended') return;
     this.state = 'ended';
     this.abandonRelease?.();
-    this.port.close();
+    // The thread first: its run closes its files when its port closes (see ActorSession), and must not
+    // while it still runs.
     await this.worker.terminate();
+    this.port.close();
   }
 
   /**
