@@ -117,7 +117,7 @@ export class ActorSession {
 
   private controlObject(): ActorControl {
     return {
-      ready: () => this.opened.then(() => null, (err: unknown) => ({ message: err instanceof Error ? err.message : describeThrown(err), ...codeOf(err) })),
+      ready: () => this.opened.then(() => null, (err: unknown) => failureOf(err)),
       replay: () => this.opened.then(({ actor, tail }) => this.replayThenRun(actor, tail)),
       outputs: (plan) => this.opened.then(() => this.writer.setPlan(plan)),
       query: (pipe, kg, key) => this.answer((actor) => actor.operators[pipe].query(kg, stateKeyOf(key))),
@@ -242,7 +242,7 @@ export class ActorSession {
       },
       (err: unknown) => {
         this.writes.delete(write);
-        this.failWith({ message: `cannot write snapshot: ${err instanceof Error ? err.message : String(err)}`, ...codeOf(err) });
+        this.failWith(failureOf(err, 'cannot write snapshot: '));
       },
     );
     this.writes.add(write);
@@ -428,7 +428,7 @@ export class ActorSession {
 
   /** A WAL or snapshot that cannot be written (a full disk, a read-only directory) or read: stop, acknowledging nothing more. */
   private fatal(err: unknown): void {
-    this.failWith({ message: err instanceof Error ? err.message : describeThrown(err), ...codeOf(err) });
+    this.failWith(failureOf(err));
   }
 }
 
@@ -441,6 +441,9 @@ function reported(u: Unsendable): Problem {
   return unsendableProblem(u, what, 'output');
 }
 
-function codeOf(err: unknown): { code?: string } {
-  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? { code: (err as { code: string }).code } : {};
+/** An error as the engine hears of it: its message (after `prefix`), and its code if it has one. */
+function failureOf(err: unknown, prefix = ''): ActorFailure {
+  const message = prefix + (err instanceof Error ? err.message : describeThrown(err));
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? { message, code } : { message };
 }

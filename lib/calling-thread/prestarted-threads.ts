@@ -58,12 +58,8 @@ export class PrestartedThreads {
    * ones started instead boot.
    */
   takeActor(limits: ResourceLimits): ActorThread | undefined {
-    // One that failed since (a timer its last run's user code left behind, say) is ended, not taken.
-    for (const gone of this.kept.filter((t) => !t.usable)) {
-      this.kept.splice(this.kept.indexOf(gone), 1);
-      gone.worker.terminate().catch(abandoned);
-    }
-    const i = this.kept.findIndex((t) => sameHeapLimits(t.limits, limits));
+    // Not one that failed since (a timer its last run's user code left behind, say): release() ends it.
+    const i = this.kept.findIndex((t) => t.usable && sameHeapLimits(t.limits, limits));
     if (i !== -1) return this.kept.splice(i, 1)[0];
     const thread = this.actors[0];
     if (thread !== undefined && sameHeapLimits(thread.limits, limits)) return this.actors.shift();
